@@ -1,0 +1,269 @@
+//! The one interface every BitLinear goes through, and the golden backend.
+//!
+//! A backend receives int8 activations (already quantized by the shared
+//! network code) and the layer's ternary weights, and returns exact i32
+//! accumulators plus execution statistics. Dequantization stays outside, in
+//! shared code, so backends are compared on integers with `==`.
+
+use crate::error::{shape_err, Result};
+use crate::ternary::TernaryMatrix;
+
+/// The seven BitLinear projections of a b1.58 decoder layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proj {
+    Q,
+    K,
+    V,
+    O,
+    Gate,
+    Up,
+    Down,
+}
+
+impl Proj {
+    /// All projections in execution order.
+    pub const ALL: [Proj; 7] = [
+        Proj::Q,
+        Proj::K,
+        Proj::V,
+        Proj::O,
+        Proj::Gate,
+        Proj::Up,
+        Proj::Down,
+    ];
+
+    /// The Hugging Face module name (`q_proj`, ..., `down_proj`).
+    pub fn hf_name(self) -> &'static str {
+        match self {
+            Proj::Q => "q_proj",
+            Proj::K => "k_proj",
+            Proj::V => "v_proj",
+            Proj::O => "o_proj",
+            Proj::Gate => "gate_proj",
+            Proj::Up => "up_proj",
+            Proj::Down => "down_proj",
+        }
+    }
+
+    /// The Hugging Face parent module (`self_attn` or `mlp`).
+    pub fn hf_module(self) -> &'static str {
+        match self {
+            Proj::Q | Proj::K | Proj::V | Proj::O => "self_attn",
+            Proj::Gate | Proj::Up | Proj::Down => "mlp",
+        }
+    }
+}
+
+/// Which BitLinear of the network a call is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinearId {
+    pub layer: usize,
+    pub proj: Proj,
+}
+
+impl std::fmt::Display for LinearId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "layer {} {}", self.layer, self.proj.hf_name())
+    }
+}
+
+/// One BitLinear invocation: `rows` token rows of `k` int8 activations
+/// (row-major), for tokens at positions `first_pos..first_pos + rows`.
+#[derive(Debug, Clone, Copy)]
+pub struct LinearCall<'a> {
+    pub id: LinearId,
+    pub weights: &'a TernaryMatrix,
+    pub acts: &'a [i8],
+    pub rows: usize,
+    pub first_pos: usize,
+}
+
+impl LinearCall<'_> {
+    /// Checks that `acts` and `out` fit the weights; every backend calls this.
+    pub fn check(&self, out: &[i32]) -> Result<()> {
+        let (n, k) = (self.weights.n(), self.weights.k());
+        if self.acts.len() != self.rows * k {
+            return Err(shape_err(
+                format!("{} activations", self.id),
+                format!("{} rows x {k}", self.rows),
+                self.acts.len(),
+            ));
+        }
+        if out.len() != self.rows * n {
+            return Err(shape_err(
+                format!("{} accumulators", self.id),
+                format!("{} rows x {n}", self.rows),
+                out.len(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Multiply-accumulates of this call (`rows * n * k`).
+    pub fn macs(&self) -> u64 {
+        (self.rows * self.weights.n() * self.weights.k()) as u64
+    }
+
+    /// Statistics every backend can count without running: MACs, adds for
+    /// non-zero weights, skips for zero weights (per activation row).
+    pub fn counted_stats(&self) -> ExecStats {
+        let nz = self.weights.nonzeros() * self.rows as u64;
+        ExecStats {
+            calls: 1,
+            macs: self.macs(),
+            adds: nz,
+            zero_skips: self.macs() - nz,
+            ..ExecStats::default()
+        }
+    }
+}
+
+/// What a backend reports for its work. Counted backends fill `calls`,
+/// `macs`, `adds`, `zero_skips`; cycle-accurate ones fill the cycle fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecStats {
+    pub calls: u64,
+    pub macs: u64,
+    /// Adds (or subtracts) issued: one per non-zero weight per row.
+    pub adds: u64,
+    /// Weight-activation products skipped because the weight is zero.
+    pub zero_skips: u64,
+    /// Simulated clock cycles (0 when not measured).
+    pub cycles: u64,
+    /// Cycles in which the datapath did useful work.
+    pub busy_cycles: u64,
+    /// Cycles stalled waiting for input or output.
+    pub stall_cycles: u64,
+}
+
+impl std::ops::AddAssign for ExecStats {
+    fn add_assign(&mut self, o: Self) {
+        self.calls += o.calls;
+        self.macs += o.macs;
+        self.adds += o.adds;
+        self.zero_skips += o.zero_skips;
+        self.cycles += o.cycles;
+        self.busy_cycles += o.busy_cycles;
+        self.stall_cycles += o.stall_cycles;
+    }
+}
+
+/// An executor of BitLinear integer matmuls.
+pub trait Backend {
+    /// A short name for reports (`golden`, `simd-avx2`, `rtl-16x16`, ...).
+    fn name(&self) -> &str;
+
+    /// Computes `out[r * n + j] = sum_c t[j, c] * acts[r * k + c]` exactly in
+    /// i32 for every row `r` of the call. Must call [`LinearCall::check`].
+    fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> Result<ExecStats>;
+}
+
+/// The reference executor: scalar, one row at a time, in index order.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GoldenBackend;
+
+/// Golden integer matvec: `out[j] = sum_c t[j, c] * q[c]`, summed in index
+/// order in i32 (exact: `|sum| <= 128 * k < 2^31` for `k < 2^24`).
+pub fn golden_matvec(w: &TernaryMatrix, q: &[i8], out: &mut [i32]) {
+    let mut row = vec![0i8; w.k()];
+    for (j, o) in out.iter_mut().enumerate().take(w.n()) {
+        w.row_into(j, &mut row);
+        *o = row.iter().zip(q).map(|(&t, &a)| t as i32 * a as i32).sum();
+    }
+}
+
+impl Backend for GoldenBackend {
+    fn name(&self) -> &str {
+        "golden"
+    }
+
+    fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> Result<ExecStats> {
+        call.check(out)?;
+        let (n, k) = (call.weights.n(), call.weights.k());
+        for r in 0..call.rows {
+            golden_matvec(
+                call.weights,
+                &call.acts[r * k..(r + 1) * k],
+                &mut out[r * n..(r + 1) * n],
+            );
+        }
+        Ok(call.counted_stats())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive_i64(t: &[i8], q: &[i8], n: usize, k: usize) -> Vec<i64> {
+        (0..n)
+            .map(|j| (0..k).map(|c| t[j * k + c] as i64 * q[c] as i64).sum())
+            .collect()
+    }
+
+    #[test]
+    fn hand_worked_matvec() {
+        let w = TernaryMatrix::from_ternary("w", 2, 3, &[1, -1, 0, -1, -1, 1], 1.0).unwrap();
+        let mut out = [0i32; 2];
+        golden_matvec(&w, &[5, -128, 127], &mut out);
+        assert_eq!(out, [5 + 128, -5 + 128 + 127]);
+    }
+
+    #[test]
+    fn shape_mismatch_is_an_error() {
+        let w = TernaryMatrix::from_ternary("w", 2, 3, &[0; 6], 1.0).unwrap();
+        let call = LinearCall {
+            id: LinearId {
+                layer: 0,
+                proj: Proj::Q,
+            },
+            weights: &w,
+            acts: &[0; 5],
+            rows: 2,
+            first_pos: 0,
+        };
+        let e = GoldenBackend
+            .matmul(&call, &mut [0; 4])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("layer 0 q_proj activations"), "{e}");
+    }
+
+    fn extreme_i8() -> impl Strategy<Value = i8> {
+        prop_oneof![Just(-128i8), Just(127i8), Just(0i8), any::<i8>()]
+    }
+
+    proptest! {
+        #[test]
+        fn matmul_equals_naive_i64(
+            (n, k, rows, t, q) in (1usize..24, 1usize..300, 1usize..4).prop_flat_map(|(n, k, rows)| (
+                Just(n), Just(k), Just(rows),
+                proptest::collection::vec(-1i8..=1, n * k),
+                proptest::collection::vec(extreme_i8(), rows * k),
+            ))
+        ) {
+            let w = TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap();
+            let mut out = vec![0i32; rows * n];
+            let call = LinearCall { id: LinearId { layer: 0, proj: Proj::Up }, weights: &w, acts: &q, rows, first_pos: 0 };
+            let stats = GoldenBackend.matmul(&call, &mut out).unwrap();
+            for r in 0..rows {
+                let want = naive_i64(&t, &q[r * k..(r + 1) * k], n, k);
+                let got: Vec<i64> = out[r * n..(r + 1) * n].iter().map(|&v| v as i64).collect();
+                prop_assert_eq!(got, want);
+            }
+            prop_assert_eq!(stats.macs, (rows * n * k) as u64);
+            prop_assert_eq!(stats.adds + stats.zero_skips, stats.macs);
+        }
+
+        #[test]
+        fn worst_case_magnitudes_are_exact(k in 1usize..5000, neg in any::<bool>()) {
+            // All weights +1 against all -128 (or +127): |acc| = 128 k, the extreme.
+            let w = TernaryMatrix::from_ternary("w", 1, k, &vec![1; k], 1.0).unwrap();
+            let a = if neg { -128i8 } else { 127 };
+            let mut out = [0i32];
+            golden_matvec(&w, &vec![a; k], &mut out);
+            prop_assert_eq!(out[0] as i64, a as i64 * k as i64);
+        }
+    }
+}

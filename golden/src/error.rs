@@ -1,0 +1,99 @@
+//! The one error type of the golden model. Every variant carries the numbers
+//! needed to find the offending value; nothing here panics on user input.
+
+use thiserror::Error;
+
+/// Errors raised by the golden model on bad input.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum Error {
+    /// A buffer or tensor does not have the shape the operation needs.
+    #[error("shape mismatch in {what}: expected {expected}, got {got}")]
+    Shape {
+        what: String,
+        expected: String,
+        got: String,
+    },
+    /// A NaN or infinite value where a finite number is required.
+    #[error("non-finite value {value} in {what} at index {index}")]
+    NonFinite {
+        what: String,
+        index: usize,
+        value: f32,
+    },
+    /// A 2-bit weight code outside {0, 1, 2} (3 is the unused, invalid code).
+    #[error("invalid packed ternary code {code} in {what} at row {row}, column {col} (valid codes: 0, 1, 2 = -1, 0, +1)")]
+    InvalidCode {
+        what: String,
+        row: usize,
+        col: usize,
+        code: u8,
+    },
+    /// A ternary value outside {-1, 0, +1}.
+    #[error("value {value} in {what} at index {index} is not ternary (-1, 0, +1)")]
+    NotTernary {
+        what: String,
+        index: usize,
+        value: i32,
+    },
+    /// A configuration value out of its valid range.
+    #[error("invalid model config: {field} = {value}: {reason}")]
+    Config {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// The prompt was empty.
+    #[error("empty prompt: at least one token is needed")]
+    EmptyPrompt,
+    /// A token id outside the vocabulary.
+    #[error("token id {token} at position {position} is outside the vocabulary (size {vocab})")]
+    TokenOutOfRange {
+        token: u32,
+        position: usize,
+        vocab: usize,
+    },
+    /// More tokens than the model's context holds.
+    #[error("sequence of {len} tokens exceeds the context length {max}")]
+    ContextOverflow { len: usize, max: usize },
+    /// A sampling parameter out of range.
+    #[error("invalid sampling parameter {param} = {value}: {reason}")]
+    Sampling {
+        param: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// A backend failed to execute a BitLinear.
+    #[error("backend {backend} failed on {site}: {message}")]
+    Backend {
+        backend: String,
+        site: String,
+        message: String,
+    },
+}
+
+/// Result alias of the golden model.
+pub type Result<T> = std::result::Result<T, Error>;
+
+pub(crate) fn shape_err(
+    what: impl Into<String>,
+    expected: impl ToString,
+    got: impl ToString,
+) -> Error {
+    Error::Shape {
+        what: what.into(),
+        expected: expected.to_string(),
+        got: got.to_string(),
+    }
+}
+
+/// Fails on the first NaN or infinity of `xs`, naming `what` and the index.
+pub fn check_finite(what: &str, xs: &[f32]) -> Result<()> {
+    match xs.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(Error::NonFinite {
+            what: what.to_string(),
+            index,
+            value: xs[index],
+        }),
+    }
+}

@@ -1,0 +1,68 @@
+//! # tritium-golden: the executable spec of BitNet b1.58 (W1.58A8)
+//!
+//! A bit-exact model of BitLinear and of the whole b1.58 network (the
+//! microsoft/bitnet-b1.58-2B-4T architecture). Every other part of tritium
+//! (the SIMD engine, the RTL co-simulation) is checked against it with `==`
+//! on integer accumulators, and therefore on logits. No `unsafe`, few deps.
+//!
+//! ## Numerics (pinned)
+//!
+//! **Weights** ([`TernaryMatrix`]): codes `t` in {-1, 0, +1} and one f32
+//! per-tensor scale `gamma`; the real weight is `gamma * t`.
+//! - From a packed checkpoint the codes are taken as stored and `gamma` comes
+//!   from `weight_scale` by the config's `linear_class`
+//!   ([`ScaleConvention`]): `autobitlinear` multiplies (`gamma = weight_scale`),
+//!   `bitlinear` divides (`gamma = 1 / weight_scale`, one f32 division).
+//! - From full-precision masters ([`quant::quantize_weights_absmean`]):
+//!   `gamma = max(mean |W|, 1e-5)`, the sum of `|W|` in f64, then one rounding
+//!   to f32; `t = clamp(rne(W * (1 / gamma)), -1, 1)` with the reciprocal in
+//!   f32 — the product by the reciprocal is what transformers computes.
+//!
+//! **Activations** ([`quant::quantize_activations`]), per token row `x`:
+//! `m = max(max_k |x_k|, 1e-5)`, `s_a = 127 / m` (f32),
+//! `q_k = clamp(rne(x_k * s_a), -128, 127)` where `rne` rounds half to even
+//! (as `torch.round`). NaN or infinite activations are an error.
+//!
+//! **Accumulation** ([`backend::golden_matvec`]): `acc_n = sum_k t_nk * q_k`,
+//! exact in i32 (`|acc| <= 128 K`; the config caps K at 2^20).
+//!
+//! **Dequantization** ([`quant::dequantize`]): `y_n = ((acc_n as f32) / s_a) * gamma`,
+//! two f32 roundings in this order.
+//!
+//! **Everything else** is f32, in the orders pinned in [`ops`]: dot products
+//! in 16 lane-strided partial sums without FMA and a fixed combining tree;
+//! RMSNorm `(x * (1 / sqrt(mean(x^2) + eps))) * w`; softmax with max
+//! subtraction and a sequential sum; RoPE with rotate_half pairing (`i`, `i +
+//! d/2`), `inv_freq` in f64 rounded to f32, f32 angles; attention scores
+//! scaled by `1 / sqrt(head_dim)`; `relu(g)^2 * u` as `(r * r) * u`.
+//! Embedding and norm weights are widened from bf16 (exact).
+//!
+//! ## Structure
+//! - [`config`]: [`ModelConfig`] and the presets `tiny`, `small`, `2b4t`.
+//! - [`quant`], [`ternary`]: the quantizers and the packed weight layouts.
+//! - [`backend`]: the [`Backend`] trait every BitLinear goes through, and
+//!   [`GoldenBackend`].
+//! - [`network`]: [`Model`] and [`Session`] (forward pass with KV cache).
+//! - [`sample`]: greedy and seeded temperature / top-k / top-p sampling.
+//!
+//! Bad input (wrong shapes, invalid codes, non-finite values, empty or
+//! over-long prompts) is an [`Error`], never a panic.
+
+#![forbid(unsafe_code)]
+
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod network;
+pub mod ops;
+pub mod quant;
+pub mod sample;
+pub mod ternary;
+
+pub use backend::{Backend, ExecStats, GoldenBackend, LinearCall, LinearId, Proj};
+pub use config::{ModelConfig, Preset, ScaleConvention};
+pub use error::{Error, Result};
+pub use network::{Layer, Logits, Model, Session, StatsTable};
+pub use ops::DenseMatrix;
+pub use sample::{Sampler, SamplerConfig};
+pub use ternary::TernaryMatrix;

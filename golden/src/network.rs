@@ -1,0 +1,509 @@
+//! The b1.58 decoder network (microsoft/bitnet-b1.58-2B-4T architecture).
+//!
+//! Per layer, for a batch of token rows `h`:
+//! ```text
+//! x = RMSNorm_in(h);  q, k, v = BitLinear_{q,k,v}(x);  RoPE(q, k)
+//! a = causal GQA attention(q, K, V);  h += BitLinear_o(RMSNorm_attn_sub(a))
+//! y = RMSNorm_post(h);  m = relu(BitLinear_gate(y))^2 * BitLinear_up(y)
+//! h += BitLinear_down(RMSNorm_ffn_sub(m))
+//! ```
+//! then `logits = RMSNorm_final(h) . E^T` (tied) or `. lm_head^T`. Everything
+//! here is shared f32 code; only the integer part of BitLinear goes to the
+//! [`Backend`].
+
+use std::collections::BTreeMap;
+
+use crate::backend::{Backend, ExecStats, LinearCall, LinearId, Proj};
+use crate::config::ModelConfig;
+use crate::error::{check_finite, shape_err, Error, Result};
+use crate::ops::{dot, rms_norm, softmax, DenseMatrix, Rope};
+use crate::quant::{dequantize, quantize_activations};
+use crate::ternary::TernaryMatrix;
+
+/// The weights of one decoder layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    pub input_norm: Vec<f32>,
+    pub q: TernaryMatrix,
+    pub k: TernaryMatrix,
+    pub v: TernaryMatrix,
+    pub attn_sub_norm: Vec<f32>,
+    pub o: TernaryMatrix,
+    pub post_attn_norm: Vec<f32>,
+    pub gate: TernaryMatrix,
+    pub up: TernaryMatrix,
+    pub ffn_sub_norm: Vec<f32>,
+    pub down: TernaryMatrix,
+}
+
+impl Layer {
+    /// The ternary matrix of projection `p`.
+    pub fn linear(&self, p: Proj) -> &TernaryMatrix {
+        match p {
+            Proj::Q => &self.q,
+            Proj::K => &self.k,
+            Proj::V => &self.v,
+            Proj::O => &self.o,
+            Proj::Gate => &self.gate,
+            Proj::Up => &self.up,
+            Proj::Down => &self.down,
+        }
+    }
+
+    /// Mutable access to projection `p` (fault planting, conversions).
+    pub fn linear_mut(&mut self, p: Proj) -> &mut TernaryMatrix {
+        match p {
+            Proj::Q => &mut self.q,
+            Proj::K => &mut self.k,
+            Proj::V => &mut self.v,
+            Proj::O => &mut self.o,
+            Proj::Gate => &mut self.gate,
+            Proj::Up => &mut self.up,
+            Proj::Down => &mut self.down,
+        }
+    }
+}
+
+/// Expected `(n, k)` of projection `p` under `c`.
+pub fn linear_shape(c: &ModelConfig, p: Proj) -> (usize, usize) {
+    let (h, i) = (c.hidden_size, c.intermediate_size);
+    match p {
+        Proj::Q => (c.q_dim(), h),
+        Proj::K | Proj::V => (c.kv_dim(), h),
+        Proj::O => (h, c.q_dim()),
+        Proj::Gate | Proj::Up => (i, h),
+        Proj::Down => (h, i),
+    }
+}
+
+/// A whole b1.58 model: config, embedding, layers, final norm, optional
+/// untied head.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    config: ModelConfig,
+    embed: DenseMatrix,
+    lm_head: Option<DenseMatrix>,
+    final_norm: Vec<f32>,
+    layers: Vec<Layer>,
+}
+
+fn check_vec(what: String, v: &[f32], len: usize) -> Result<()> {
+    if v.len() != len {
+        return Err(shape_err(what, len, v.len()));
+    }
+    check_finite(&what, v)
+}
+
+impl Model {
+    /// Assembles a model, checking every shape against the config and every
+    /// norm weight for finiteness.
+    pub fn new(
+        config: ModelConfig,
+        embed: DenseMatrix,
+        lm_head: Option<DenseMatrix>,
+        final_norm: Vec<f32>,
+        layers: Vec<Layer>,
+    ) -> Result<Model> {
+        config.validate()?;
+        let c = &config;
+        let dense = |what: &str, m: &DenseMatrix| {
+            if (m.rows(), m.cols()) != (c.vocab_size, c.hidden_size) {
+                return Err(shape_err(
+                    what,
+                    format!("[{}, {}]", c.vocab_size, c.hidden_size),
+                    format!("[{}, {}]", m.rows(), m.cols()),
+                ));
+            }
+            Ok(())
+        };
+        dense("model.embed_tokens.weight", &embed)?;
+        if let Some(h) = &lm_head {
+            dense("lm_head.weight", h)?;
+        }
+        check_vec("model.norm.weight".into(), &final_norm, c.hidden_size)?;
+        if layers.len() != c.num_layers {
+            return Err(shape_err("decoder layers", c.num_layers, layers.len()));
+        }
+        for (l, layer) in layers.iter().enumerate() {
+            let p = |s: &str| format!("model.layers.{l}.{s}");
+            check_vec(
+                p("input_layernorm.weight"),
+                &layer.input_norm,
+                c.hidden_size,
+            )?;
+            check_vec(
+                p("self_attn.attn_sub_norm.weight"),
+                &layer.attn_sub_norm,
+                c.q_dim(),
+            )?;
+            check_vec(
+                p("post_attention_layernorm.weight"),
+                &layer.post_attn_norm,
+                c.hidden_size,
+            )?;
+            check_vec(
+                p("mlp.ffn_sub_norm.weight"),
+                &layer.ffn_sub_norm,
+                c.intermediate_size,
+            )?;
+            for proj in Proj::ALL {
+                let (n, k) = linear_shape(c, proj);
+                let w = layer.linear(proj);
+                if (w.n(), w.k()) != (n, k) {
+                    return Err(shape_err(
+                        p(&format!("{}.{}.weight", proj.hf_module(), proj.hf_name())),
+                        format!("{n} x {k} (out x in)"),
+                        format!("{} x {}", w.n(), w.k()),
+                    ));
+                }
+            }
+        }
+        Ok(Model {
+            config,
+            embed,
+            lm_head,
+            final_norm,
+            layers,
+        })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+    pub fn embed(&self) -> &DenseMatrix {
+        &self.embed
+    }
+    /// The untied head, if the checkpoint has one.
+    pub fn lm_head(&self) -> Option<&DenseMatrix> {
+        self.lm_head.as_ref()
+    }
+    /// The matrix the logits are computed with (`lm_head` or the embedding).
+    pub fn head(&self) -> &DenseMatrix {
+        self.lm_head.as_ref().unwrap_or(&self.embed)
+    }
+    pub fn final_norm(&self) -> &[f32] {
+        &self.final_norm
+    }
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+    /// Mutable layers (for planting faults or converting weights).
+    pub fn layers_mut(&mut self) -> &mut [Layer] {
+        &mut self.layers
+    }
+    /// The ternary matrix of a BitLinear.
+    pub fn linear(&self, id: LinearId) -> Option<&TernaryMatrix> {
+        self.layers.get(id.layer).map(|l| l.linear(id.proj))
+    }
+    /// Every BitLinear in execution order.
+    pub fn linears(&self) -> impl Iterator<Item = (LinearId, &TernaryMatrix)> {
+        self.layers.iter().enumerate().flat_map(|(layer, l)| {
+            Proj::ALL
+                .into_iter()
+                .map(move |proj| (LinearId { layer, proj }, l.linear(proj)))
+        })
+    }
+}
+
+/// Which positions of a forward pass need logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logits {
+    /// Logits of every token of the batch.
+    All,
+    /// Logits of the last token only (decoding).
+    Last,
+}
+
+/// Keys and values of past positions, per layer (`len * kv_dim` f32 each).
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    k: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+    len: usize,
+}
+
+impl KvCache {
+    /// Number of cached positions.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Per-BitLinear execution statistics of a session.
+pub type StatsTable = BTreeMap<LinearId, ExecStats>;
+
+/// An inference session: a model, its KV cache and the statistics gathered.
+#[derive(Debug)]
+pub struct Session<'m> {
+    model: &'m Model,
+    rope: Rope,
+    cache: KvCache,
+    stats: StatsTable,
+}
+
+impl<'m> Session<'m> {
+    pub fn new(model: &'m Model) -> Session<'m> {
+        let c = model.config();
+        Session {
+            model,
+            rope: Rope::new(c.head_dim, c.rope_theta),
+            cache: KvCache {
+                k: vec![Vec::new(); c.num_layers],
+                v: vec![Vec::new(); c.num_layers],
+                len: 0,
+            },
+            stats: StatsTable::new(),
+        }
+    }
+
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+    /// Tokens processed so far (the next token's position).
+    pub fn position(&self) -> usize {
+        self.cache.len
+    }
+    /// Statistics per BitLinear since the session started.
+    pub fn stats(&self) -> &StatsTable {
+        &self.stats
+    }
+    /// Forgets all positions (the statistics are kept).
+    pub fn reset(&mut self) {
+        for (k, v) in self.cache.k.iter_mut().zip(&mut self.cache.v) {
+            k.clear();
+            v.clear();
+        }
+        self.cache.len = 0;
+    }
+
+    /// Runs `tokens` at the next positions, appending to the KV cache, and
+    /// returns logits rows (all tokens, or the last one).
+    ///
+    /// All tokens of the batch go through each BitLinear in one backend call
+    /// (prefill as a matmul). On error the cache is left as it was.
+    pub fn forward(
+        &mut self,
+        backend: &mut dyn Backend,
+        tokens: &[u32],
+        want: Logits,
+    ) -> Result<Vec<Vec<f32>>> {
+        let c = self.model.config().clone();
+        if tokens.is_empty() {
+            return Err(Error::EmptyPrompt);
+        }
+        let start = self.cache.len;
+        if start + tokens.len() > c.max_position_embeddings {
+            return Err(Error::ContextOverflow {
+                len: start + tokens.len(),
+                max: c.max_position_embeddings,
+            });
+        }
+        for (i, &t) in tokens.iter().enumerate() {
+            if t as usize >= c.vocab_size {
+                return Err(Error::TokenOutOfRange {
+                    token: t,
+                    position: start + i,
+                    vocab: c.vocab_size,
+                });
+            }
+        }
+        let rows = tokens.len();
+        let hd = c.hidden_size;
+        let mut h = vec![0.0f32; rows * hd];
+        for (r, &t) in tokens.iter().enumerate() {
+            self.model
+                .embed()
+                .row_into(t as usize, &mut h[r * hd..(r + 1) * hd]);
+        }
+        let saved = (self.cache.k.iter().map(Vec::len).collect::<Vec<_>>(), start);
+        let result = self.run_layers(backend, &mut h, rows, start);
+        if let Err(e) = result {
+            for ((k, v), &len) in self.cache.k.iter_mut().zip(&mut self.cache.v).zip(&saved.0) {
+                k.truncate(len);
+                v.truncate(len);
+            }
+            self.cache.len = saved.1;
+            return Err(e);
+        }
+        self.cache.len = start + rows;
+
+        let first = match want {
+            Logits::All => 0,
+            Logits::Last => rows - 1,
+        };
+        let head = self.model.head();
+        let mut normed = vec![0.0f32; hd];
+        let mut out = Vec::with_capacity(rows - first);
+        for r in first..rows {
+            rms_norm(
+                &h[r * hd..(r + 1) * hd],
+                self.model.final_norm(),
+                c.rms_norm_eps,
+                &mut normed,
+            );
+            let logits: Vec<f32> = (0..c.vocab_size)
+                .map(|v| head.dot_row(v, &normed))
+                .collect();
+            check_finite(&format!("logits at position {}", start + r), &logits)?;
+            out.push(logits);
+        }
+        Ok(out)
+    }
+
+    fn run_layers(
+        &mut self,
+        backend: &mut dyn Backend,
+        h: &mut [f32],
+        rows: usize,
+        start: usize,
+    ) -> Result<()> {
+        let model = self.model;
+        let c = model.config();
+        let (hd, qd, kvd, id_) = (c.hidden_size, c.q_dim(), c.kv_dim(), c.intermediate_size);
+        let eps = c.rms_norm_eps;
+        let mut x = vec![0.0f32; rows * hd];
+        for (l, layer) in model.layers().iter().enumerate() {
+            let lin = |proj| LinearId { layer: l, proj };
+            norm_rows(h, &layer.input_norm, eps, &mut x, hd);
+            let mut q = self.bitlinear(backend, lin(Proj::Q), &layer.q, &x, rows, start)?;
+            let mut k = self.bitlinear(backend, lin(Proj::K), &layer.k, &x, rows, start)?;
+            let v = self.bitlinear(backend, lin(Proj::V), &layer.v, &x, rows, start)?;
+            for r in 0..rows {
+                for head in q[r * qd..(r + 1) * qd].chunks_exact_mut(c.head_dim) {
+                    self.rope.apply(head, start + r);
+                }
+                for head in k[r * kvd..(r + 1) * kvd].chunks_exact_mut(c.head_dim) {
+                    self.rope.apply(head, start + r);
+                }
+            }
+            self.cache.k[l].extend_from_slice(&k);
+            self.cache.v[l].extend_from_slice(&v);
+            let a = attention(c, &q, &self.cache.k[l], &self.cache.v[l], rows, start);
+            let mut an = vec![0.0f32; rows * qd];
+            norm_rows(&a, &layer.attn_sub_norm, eps, &mut an, qd);
+            let o = self.bitlinear(backend, lin(Proj::O), &layer.o, &an, rows, start)?;
+            add_into(h, &o);
+
+            norm_rows(h, &layer.post_attn_norm, eps, &mut x, hd);
+            let g = self.bitlinear(backend, lin(Proj::Gate), &layer.gate, &x, rows, start)?;
+            let u = self.bitlinear(backend, lin(Proj::Up), &layer.up, &x, rows, start)?;
+            // relu(g)^2 * u, as transformers' ReLUSquaredActivation: r = relu(g); (r * r) * u.
+            let m: Vec<f32> = g
+                .iter()
+                .zip(&u)
+                .map(|(&gi, &ui)| {
+                    let r = gi.max(0.0);
+                    (r * r) * ui
+                })
+                .collect();
+            let mut mn = vec![0.0f32; rows * id_];
+            norm_rows(&m, &layer.ffn_sub_norm, eps, &mut mn, id_);
+            let d = self.bitlinear(backend, lin(Proj::Down), &layer.down, &mn, rows, start)?;
+            add_into(h, &d);
+        }
+        Ok(())
+    }
+
+    /// One W1.58A8 BitLinear on `rows` token rows: per-row int8
+    /// quantization, integer matmul on the backend, per-row dequantization.
+    fn bitlinear(
+        &mut self,
+        backend: &mut dyn Backend,
+        id: LinearId,
+        w: &TernaryMatrix,
+        x: &[f32],
+        rows: usize,
+        first_pos: usize,
+    ) -> Result<Vec<f32>> {
+        let (n, k) = (w.n(), w.k());
+        let mut q = vec![0i8; rows * k];
+        let mut scales = vec![0.0f32; rows];
+        for r in 0..rows {
+            scales[r] = quantize_activations(&x[r * k..(r + 1) * k], &mut q[r * k..(r + 1) * k])
+                .map_err(|e| match e {
+                    Error::NonFinite { index, value, .. } => Error::NonFinite {
+                        what: format!("input activations of {id} at position {}", first_pos + r),
+                        index,
+                        value,
+                    },
+                    other => other,
+                })?;
+        }
+        let mut acc = vec![0i32; rows * n];
+        let call = LinearCall {
+            id,
+            weights: w,
+            acts: &q,
+            rows,
+            first_pos,
+        };
+        let stats = backend.matmul(&call, &mut acc)?;
+        *self.stats.entry(id).or_default() += stats;
+        let mut y = vec![0.0f32; rows * n];
+        for r in 0..rows {
+            dequantize(
+                &acc[r * n..(r + 1) * n],
+                scales[r],
+                w.gamma(),
+                &mut y[r * n..(r + 1) * n],
+            );
+        }
+        Ok(y)
+    }
+}
+
+fn norm_rows(x: &[f32], w: &[f32], eps: f32, y: &mut [f32], d: usize) {
+    for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+        rms_norm(xr, w, eps, yr);
+    }
+}
+
+fn add_into(h: &mut [f32], d: &[f32]) {
+    for (a, b) in h.iter_mut().zip(d) {
+        *a += b;
+    }
+}
+
+/// Causal grouped-query attention of `rows` new queries (positions
+/// `start..start + rows`) against all cached keys/values (which already hold
+/// the new rows). Query head `h` reads KV head `h / (heads / kv_heads)`.
+/// Scores: `dot(q, k) * (1 / sqrt(head_dim))` (f32 scale); softmax as
+/// [`softmax`]; output `o[d] = sum_j p_j v_j[d]` sequentially over `j`.
+fn attention(
+    c: &ModelConfig,
+    q: &[f32],
+    kc: &[f32],
+    vc: &[f32],
+    rows: usize,
+    start: usize,
+) -> Vec<f32> {
+    let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
+    let group = c.num_heads / c.num_kv_heads;
+    let scale = (1.0 / (hd as f64).sqrt()) as f32;
+    let mut out = vec![0.0f32; rows * qd];
+    let mut scores = Vec::with_capacity(start + rows);
+    for r in 0..rows {
+        let len = start + r + 1;
+        for h in 0..c.num_heads {
+            let kvh = h / group;
+            let qh = &q[r * qd + h * hd..r * qd + (h + 1) * hd];
+            scores.clear();
+            scores.extend(
+                (0..len)
+                    .map(|j| dot(qh, &kc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd]) * scale),
+            );
+            softmax(&mut scores);
+            let o = &mut out[r * qd + h * hd..r * qd + (h + 1) * hd];
+            for (j, &p) in scores.iter().enumerate() {
+                let vj = &vc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
+                for (od, &vd) in o.iter_mut().zip(vj) {
+                    *od += p * vd;
+                }
+            }
+        }
+    }
+    out
+}

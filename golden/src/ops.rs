@@ -1,0 +1,311 @@
+//! The f32 operations outside BitLinear, with their reduction orders pinned.
+//! Every backend shares this code, so "bit-exact" holds for logits too.
+
+/// Lanes of the pinned dot product: element `i` adds into lane `i % 16`.
+pub const DOT_LANES: usize = 16;
+
+/// Dot product in the pinned order: 16 lane-strided partial sums (each term a
+/// separate f32 multiply then add, no fused multiply-add), combined by the
+/// tree `l += l + 8`, `l += l + 4`, `l += l + 2`, `l += l + 1`. A 16-lane
+/// (or 2 x 8-lane) SIMD loop without FMA reproduces it exactly.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [0.0f32; DOT_LANES];
+    let mut ca = a.chunks_exact(DOT_LANES);
+    let mut cb = b.chunks_exact(DOT_LANES);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for l in 0..DOT_LANES {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    for (l, (x, y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
+        acc[l] += x * y;
+    }
+    reduce_lanes(acc)
+}
+
+/// Combines 16 lane sums in the pinned tree order.
+#[inline]
+pub fn reduce_lanes(mut acc: [f32; DOT_LANES]) -> f32 {
+    let mut w = DOT_LANES / 2;
+    while w > 0 {
+        for l in 0..w {
+            acc[l] += acc[l + w];
+        }
+        w /= 2;
+    }
+    acc[0]
+}
+
+/// RMSNorm as transformers' `LlamaRMSNorm` in f32:
+/// `ms = dot(x, x) / n`, `r = 1 / sqrt(ms + eps)`, `y_i = (x_i * r) * w_i`.
+pub fn rms_norm(x: &[f32], weight: &[f32], eps: f32, y: &mut [f32]) {
+    let ms = dot(x, x) / x.len() as f32;
+    let r = 1.0 / (ms + eps).sqrt();
+    for ((yi, &xi), &wi) in y.iter_mut().zip(x).zip(weight) {
+        *yi = (xi * r) * wi;
+    }
+}
+
+/// Softmax in place: `m = max`, `e_i = exp(s_i - m)`, sum sequentially from
+/// index 0, `p_i = e_i / sum`.
+pub fn softmax(s: &mut [f32]) {
+    let m = s.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0f32;
+    for v in s.iter_mut() {
+        *v = (*v - m).exp();
+        sum += *v;
+    }
+    for v in s.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// Rotary position embedding tables (transformers' default rope type).
+///
+/// `inv_freq_i = 1 / theta^(2i / d)` evaluated in f64 and rounded to f32;
+/// the angle `pos * inv_freq_i` is an f32 product (as transformers); cos and
+/// sin of that f32 angle are evaluated in f64 and rounded to f32.
+#[derive(Debug, Clone)]
+pub struct Rope {
+    half: usize,
+    inv_freq: Vec<f32>,
+}
+
+impl Rope {
+    /// Tables for heads of `head_dim` (even) and base `theta`.
+    pub fn new(head_dim: usize, theta: f64) -> Rope {
+        let half = head_dim / 2;
+        let inv_freq = (0..half)
+            .map(|i| (1.0 / theta.powf((2 * i) as f64 / head_dim as f64)) as f32)
+            .collect();
+        Rope { half, inv_freq }
+    }
+
+    /// Rotates one head vector in place at position `pos` (rotate_half
+    /// pairing: element `i` with `i + d/2`):
+    /// `y_i = x_i c - x_{i+d/2} s`, `y_{i+d/2} = x_{i+d/2} c + x_i s`.
+    pub fn apply(&self, x: &mut [f32], pos: usize) {
+        for i in 0..self.half {
+            let angle = (pos as f32 * self.inv_freq[i]) as f64;
+            let (c, s) = (angle.cos() as f32, angle.sin() as f32);
+            let (a, b) = (x[i], x[i + self.half]);
+            x[i] = a * c - b * s;
+            x[i + self.half] = b * c + a * s;
+        }
+    }
+}
+
+/// A dense matrix of full-precision rows (embedding, untied lm_head), kept
+/// in the checkpoint's precision and widened to f32 on use (bf16 -> f32 is exact).
+#[derive(Clone, PartialEq)]
+pub struct DenseMatrix {
+    rows: usize,
+    cols: usize,
+    data: DenseData,
+}
+
+#[derive(Clone, PartialEq)]
+enum DenseData {
+    Bf16(Vec<u16>),
+    F32(Vec<f32>),
+}
+
+impl std::fmt::Debug for DenseMatrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.data {
+            DenseData::Bf16(_) => "bf16",
+            DenseData::F32(_) => "f32",
+        };
+        write!(f, "DenseMatrix({} x {}, {kind})", self.rows, self.cols)
+    }
+}
+
+/// Widens a bf16 bit pattern to f32 (exact).
+#[inline]
+pub fn bf16_to_f32(b: u16) -> f32 {
+    f32::from_bits((b as u32) << 16)
+}
+
+/// Rounds an f32 to the nearest bf16 (ties to even); NaN stays NaN.
+#[inline]
+pub fn f32_to_bf16(x: f32) -> u16 {
+    let bits = x.to_bits();
+    if x.is_nan() {
+        return ((bits >> 16) as u16) | 0x40;
+    }
+    let round = 0x7fff + ((bits >> 16) & 1);
+    ((bits + round) >> 16) as u16
+}
+
+impl DenseMatrix {
+    /// A bf16 matrix, row-major. Checks the length and that every value is finite.
+    pub fn from_bf16(what: &str, rows: usize, cols: usize, data: Vec<u16>) -> crate::Result<Self> {
+        if data.len() != rows * cols || rows == 0 || cols == 0 {
+            return Err(crate::error::shape_err(
+                what,
+                format!("{rows} x {cols}"),
+                data.len(),
+            ));
+        }
+        if let Some(index) = data.iter().position(|&b| b & 0x7f80 == 0x7f80) {
+            return Err(crate::Error::NonFinite {
+                what: what.to_string(),
+                index,
+                value: bf16_to_f32(data[index]),
+            });
+        }
+        Ok(DenseMatrix {
+            rows,
+            cols,
+            data: DenseData::Bf16(data),
+        })
+    }
+
+    /// An f32 matrix, row-major. Checks the length and that every value is finite.
+    pub fn from_f32(what: &str, rows: usize, cols: usize, data: Vec<f32>) -> crate::Result<Self> {
+        if data.len() != rows * cols || rows == 0 || cols == 0 {
+            return Err(crate::error::shape_err(
+                what,
+                format!("{rows} x {cols}"),
+                data.len(),
+            ));
+        }
+        crate::error::check_finite(what, &data)?;
+        Ok(DenseMatrix {
+            rows,
+            cols,
+            data: DenseData::F32(data),
+        })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+    /// The bf16 bit patterns, if stored as bf16.
+    pub fn as_bf16(&self) -> Option<&[u16]> {
+        match &self.data {
+            DenseData::Bf16(v) => Some(v),
+            DenseData::F32(_) => None,
+        }
+    }
+
+    /// Writes row `r` widened to f32 into `out`.
+    pub fn row_into(&self, r: usize, out: &mut [f32]) {
+        let range = r * self.cols..(r + 1) * self.cols;
+        match &self.data {
+            DenseData::Bf16(v) => {
+                for (o, &b) in out.iter_mut().zip(&v[range]) {
+                    *o = bf16_to_f32(b);
+                }
+            }
+            DenseData::F32(v) => out[..self.cols].copy_from_slice(&v[range]),
+        }
+    }
+
+    /// `dot(row r, x)` in the pinned order of [`dot`].
+    pub fn dot_row(&self, r: usize, x: &[f32]) -> f32 {
+        let range = r * self.cols..(r + 1) * self.cols;
+        match &self.data {
+            DenseData::F32(v) => dot(&v[range], x),
+            DenseData::Bf16(v) => {
+                let row = &v[range];
+                let mut acc = [0.0f32; DOT_LANES];
+                let mut cr = row.chunks_exact(DOT_LANES);
+                let mut cx = x.chunks_exact(DOT_LANES);
+                for (w, y) in (&mut cr).zip(&mut cx) {
+                    for l in 0..DOT_LANES {
+                        acc[l] += bf16_to_f32(w[l]) * y[l];
+                    }
+                }
+                for (l, (w, y)) in cr.remainder().iter().zip(cx.remainder()).enumerate() {
+                    acc[l] += bf16_to_f32(*w) * y;
+                }
+                reduce_lanes(acc)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_follows_the_pinned_lane_order() {
+        // 1e8 lands in lane 0, -1e8 in lane 16 % 16 = 0, the 1.0s in lanes 1..: exact 15.
+        let mut a = vec![1.0f32; 17];
+        a[0] = 1e8;
+        a[16] = -1e8;
+        let b = vec![1.0f32; 17];
+        assert_eq!(dot(&a, &b), 15.0);
+        // A sequential sum would lose the 1.0s absorbed by 1e8.
+        let seq = a.iter().fold(0.0f32, |s, v| s + v);
+        assert_ne!(seq, 15.0);
+        // Lane 8 is folded into lane 0 first: 1e8 (lane 0) + -1e8 (lane 8) = 0.
+        let mut a = vec![0.0f32; 16];
+        a[0] = 1e8;
+        a[8] = -1e8;
+        a[1] = 3.0;
+        assert_eq!(dot(&a, &[1.0; 16]), 3.0);
+    }
+
+    #[test]
+    fn bf16_dot_matches_widened_f32_dot() {
+        let vals: Vec<f32> = (0..37).map(|i| (i as f32 - 18.0) * 0.37).collect();
+        let bf: Vec<u16> = vals.iter().map(|&v| f32_to_bf16(v)).collect();
+        let wide: Vec<f32> = bf.iter().map(|&b| bf16_to_f32(b)).collect();
+        let x: Vec<f32> = (0..37).map(|i| 1.0 / (i as f32 + 1.0)).collect();
+        let m16 = DenseMatrix::from_bf16("e", 1, 37, bf).unwrap();
+        let m32 = DenseMatrix::from_f32("e", 1, 37, wide.clone()).unwrap();
+        assert_eq!(m16.dot_row(0, &x).to_bits(), dot(&wide, &x).to_bits());
+        assert_eq!(m32.dot_row(0, &x).to_bits(), dot(&wide, &x).to_bits());
+    }
+
+    #[test]
+    fn bf16_rounding_and_non_finite_rows() {
+        assert_eq!(f32_to_bf16(1.0), 0x3f80);
+        // 1 + 2^-8 is exactly half way between bf16 1.0 and 1 + 2^-7: ties to even.
+        assert_eq!(f32_to_bf16(1.0 + 2f32.powi(-8)), 0x3f80);
+        assert_eq!(f32_to_bf16(1.0 + 3.0 * 2f32.powi(-8)), 0x3f82);
+        let e = DenseMatrix::from_bf16("embed", 1, 2, vec![0x3f80, 0x7f80]).unwrap_err();
+        assert!(matches!(e, crate::Error::NonFinite { index: 1, .. }));
+        assert!(DenseMatrix::from_f32("e", 1, 1, vec![f32::NAN]).is_err());
+        assert!(DenseMatrix::from_f32("e", 2, 1, vec![0.0]).is_err());
+    }
+
+    #[test]
+    fn rms_norm_and_softmax_hand_worked() {
+        let mut y = [0.0f32; 2];
+        rms_norm(&[3.0, 4.0], &[1.0, 2.0], 0.0, &mut y);
+        let r = 1.0 / 12.5f32.sqrt();
+        assert_eq!(y, [3.0 * r, (4.0 * r) * 2.0]);
+        let mut s = [1.0f32, 1.0, 1.0, 1.0];
+        softmax(&mut s);
+        assert_eq!(s, [0.25; 4]);
+        let mut s = [1000.0f32, 0.0];
+        softmax(&mut s);
+        assert_eq!(s, [1.0, 0.0]);
+    }
+
+    #[test]
+    fn rope_rotates_pairs_half_apart() {
+        let rope = Rope::new(4, 10_000.0);
+        let mut x = [1.0f32, 2.0, 3.0, 4.0];
+        rope.apply(&mut x, 0);
+        assert_eq!(x, [1.0, 2.0, 3.0, 4.0]);
+        // Pair (0, 2) turns by pos * 1 rad, pair (1, 3) by pos * 0.01 rad.
+        let mut x = [1.0f32, 0.0, 0.0, 0.0];
+        rope.apply(&mut x, 1);
+        assert_eq!(x[0], (1.0f64).cos() as f32);
+        assert_eq!(x[2], (1.0f64).sin() as f32);
+        let mut x = [0.0f32, 1.0, 0.0, 0.0];
+        rope.apply(&mut x, 1);
+        assert_eq!(x[1], (0.01f32 as f64).cos() as f32);
+        assert_eq!(x[3], (0.01f32 as f64).sin() as f32);
+    }
+}

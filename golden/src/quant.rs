@@ -1,0 +1,204 @@
+//! W1.58A8 quantization: absmean ternary weights, per-token absmax int8
+//! activations, and the one dequantization step. Every rounding is pinned here.
+
+use crate::error::{check_finite, shape_err, Error, Result};
+use crate::ternary::TernaryMatrix;
+
+/// Floor of the activation absmax and of the weight absmean (as transformers).
+pub const SCALE_FLOOR: f32 = 1e-5;
+/// Largest int8 activation magnitude used by the scale (`Qp = 2^7 - 1`).
+pub const ACT_QP: f32 = 127.0;
+
+/// Rounds half to even, as `torch.round` does (1.5 -> 2, 2.5 -> 2, -0.5 -> -0).
+#[inline]
+pub fn round_half_even(x: f32) -> f32 {
+    x.round_ties_even()
+}
+
+/// Rounds `v` half to even and saturates it to int8 (-128..=127).
+#[inline]
+pub fn round_clamp_i8(v: f32) -> i8 {
+    round_half_even(v).clamp(-128.0, 127.0) as i8
+}
+
+/// Quantizes one token row to int8: `m = max(max_k |x_k|, 1e-5)`,
+/// `s_a = 127 / m` (one f32 division), `q_k = clamp(rne(x_k * s_a), -128, 127)`
+/// (one f32 multiplication, then round half to even). Returns `s_a`.
+///
+/// NaN or infinite inputs are rejected: they have no int8 image.
+pub fn quantize_activations(x: &[f32], q: &mut [i8]) -> Result<f32> {
+    if x.len() != q.len() {
+        return Err(shape_err("activation quantization", x.len(), q.len()));
+    }
+    check_finite("activations", x)?;
+    let m = x
+        .iter()
+        .fold(0.0f32, |m, v| m.max(v.abs()))
+        .max(SCALE_FLOOR);
+    let s_a = ACT_QP / m;
+    for (qk, &xk) in q.iter_mut().zip(x) {
+        *qk = round_clamp_i8(xk * s_a);
+    }
+    Ok(s_a)
+}
+
+/// Dequantizes accumulators: `y_n = ((acc_n as f32) / s_a) * gamma`, two f32
+/// roundings in this order (the i32 -> f32 conversion rounds to nearest even
+/// beyond 2^24, which |acc| <= 128 * K never reaches for K <= 2^17).
+pub fn dequantize(acc: &[i32], s_a: f32, gamma: f32, y: &mut [f32]) {
+    for (yn, &a) in y.iter_mut().zip(acc) {
+        *yn = ((a as f32) / s_a) * gamma;
+    }
+}
+
+/// Absmean per-tensor scale of full-precision weights:
+/// `gamma = max(mean |W|, 1e-5)`, the mean summed in f64 (a sequential f32 sum
+/// over a 2B4T-sized tensor comes out ~2 % low) and rounded once to f32.
+pub fn absmean_gamma(w: &[f32]) -> f32 {
+    if w.is_empty() {
+        return SCALE_FLOOR;
+    }
+    let sum: f64 = w.iter().map(|v| v.abs() as f64).sum();
+    ((sum / w.len() as f64) as f32).max(SCALE_FLOOR)
+}
+
+/// Quantizes a row-major `n x k` full-precision weight matrix to ternary as
+/// transformers' online `WeightQuant` does: `inv = 1 / gamma` (f32),
+/// `t = clamp(rne(W * inv), -1, 1)`. (Multiplying by the f32 reciprocal, not
+/// dividing by gamma, is what transformers computes; the two differ only for
+/// weights within one ulp of a rounding boundary, but those would flip codes.)
+pub fn quantize_weights_absmean(
+    what: &str,
+    w: &[f32],
+    n: usize,
+    k: usize,
+) -> Result<TernaryMatrix> {
+    if w.len() != n * k {
+        return Err(shape_err(
+            what,
+            format!("{n} x {k} = {} values", n * k),
+            w.len(),
+        ));
+    }
+    check_finite(what, w)?;
+    let gamma = absmean_gamma(w);
+    let inv = 1.0f32 / gamma;
+    let codes: Vec<i8> = w
+        .iter()
+        .map(|&v| round_half_even(v * inv).clamp(-1.0, 1.0) as i8)
+        .collect();
+    TernaryMatrix::from_ternary(what, n, k, &codes, gamma)
+}
+
+/// Checks that a gamma read from a checkpoint is usable.
+pub fn check_gamma(what: &str, gamma: f32) -> Result<()> {
+    if gamma.is_finite() && gamma > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::NonFinite {
+            what: format!("{what} (weight scale must be finite and > 0)"),
+            index: 0,
+            value: gamma,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_round_to_even() {
+        // m = 127 makes s_a = 1 exactly, so x * s_a = x: ties land exactly on .5.
+        let x = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.5, 127.0];
+        let mut q = [0i8; 8];
+        let s = quantize_activations(&x, &mut q).unwrap();
+        assert_eq!(s, 1.0);
+        assert_eq!(q, [0, 2, 2, 0, -2, -2, 4, 127]);
+    }
+
+    #[test]
+    fn ties_after_scaling_round_to_even() {
+        // m = 254 -> s_a = 0.5 exactly; 1.0 * 0.5 = 0.5 -> 0, 3.0 * 0.5 = 1.5 -> 2.
+        let x = [1.0, 3.0, 5.0, -254.0];
+        let mut q = [0i8; 4];
+        assert_eq!(quantize_activations(&x, &mut q).unwrap(), 0.5);
+        assert_eq!(q, [0, 2, 2, -127]);
+    }
+
+    #[test]
+    fn all_zero_row_uses_the_floor() {
+        let x = [0.0f32; 7];
+        let mut q = [1i8; 7];
+        let s = quantize_activations(&x, &mut q).unwrap();
+        assert_eq!(s, 127.0 / 1e-5);
+        assert_eq!(q, [0; 7]);
+        // Values below the floor are scaled by the floor's scale.
+        // 2^-17 * 1.27e7 = 96.89 -> 97; -1e-6 * 1.27e7 = -12.7 -> -13.
+        let x = [2f32.powi(-17), -1e-6];
+        let mut q = [0i8; 2];
+        quantize_activations(&x, &mut q).unwrap();
+        assert_eq!(q, [97, -13]);
+    }
+
+    #[test]
+    fn saturation_at_the_int8_limits() {
+        // The absmax element maps to +-127 exactly, both signs.
+        let x = [-3.0, 3.0, 1.0];
+        let mut q = [0i8; 3];
+        quantize_activations(&x, &mut q).unwrap();
+        assert_eq!(q, [-127, 127, 42]);
+        // The clamp is asymmetric: -128 is representable, +128 is not.
+        assert_eq!(round_clamp_i8(-128.4), -128);
+        assert_eq!(round_clamp_i8(-500.0), -128);
+        assert_eq!(round_clamp_i8(127.6), 127);
+        assert_eq!(round_clamp_i8(1e9), 127);
+    }
+
+    #[test]
+    fn non_finite_activations_are_rejected_with_their_index() {
+        let mut q = [0i8; 3];
+        let e = quantize_activations(&[1.0, f32::NAN, 2.0], &mut q).unwrap_err();
+        assert!(matches!(e, Error::NonFinite { index: 1, .. }), "{e}");
+        let e = quantize_activations(&[f32::NEG_INFINITY], &mut q[..1]).unwrap_err();
+        assert!(matches!(e, Error::NonFinite { index: 0, .. }));
+        assert!(quantize_activations(&[1.0], &mut q).is_err());
+    }
+
+    #[test]
+    fn dequantize_divides_then_multiplies() {
+        let mut y = [0.0f32; 3];
+        dequantize(&[254, -127, 0], 127.0, 0.5, &mut y);
+        assert_eq!(y, [1.0, -0.5, 0.0]);
+        let (a, s, g) = (7i32, 3.0f32, 0.1f32);
+        dequantize(&[a], s, g, &mut y[..1]);
+        assert_eq!(y[0].to_bits(), ((7.0f32 / 3.0) * 0.1).to_bits());
+    }
+
+    #[test]
+    fn absmean_quantization_hand_worked() {
+        // mean |W| = (0.1 + 0.5 + 0.9 + 0.0 + 1.5 + 0.0) / 6 = 0.5; W / 0.5 = [.2, -1, 1.8, 0, -3, 0]
+        let w = [0.1, -0.5, 0.9, 0.0, -1.5, 0.0];
+        let t = quantize_weights_absmean("w", &w, 2, 3).unwrap();
+        assert_eq!(t.gamma(), 0.5);
+        assert_eq!(t.to_ternary(), vec![0, -1, 1, 0, -1, 0]);
+        // Ties: W / gamma exactly 0.5 -> 0, 1.5 -> 1 (clamped from 2).
+        let w = [0.25, 0.75, -0.25, -0.75];
+        let t = quantize_weights_absmean("w", &w, 1, 4).unwrap();
+        assert_eq!(t.to_ternary(), vec![0, 1, 0, -1]);
+        // An all-zero tensor takes the floor and codes to zero.
+        let t = quantize_weights_absmean("w", &[0.0; 4], 2, 2).unwrap();
+        assert_eq!(t.gamma(), 1e-5);
+        assert!(quantize_weights_absmean("w", &[f32::INFINITY], 1, 1).is_err());
+        assert!(quantize_weights_absmean("w", &[0.0; 3], 2, 2).is_err());
+    }
+
+    #[test]
+    fn absmean_sums_in_f64() {
+        // 2^22 copies of 0.1: the f64 sum is exact, a sequential f32 sum drifts.
+        let w = vec![0.1f32; 1 << 22];
+        assert_eq!(absmean_gamma(&w), 0.1);
+        let naive = w.iter().fold(0.0f32, |s, v| s + v.abs()) / w.len() as f32;
+        assert!((naive - 0.1).abs() > 1e-4, "naive f32 mean {naive}");
+    }
+}

@@ -1,0 +1,312 @@
+//! Ternary weight matrices and their packed layouts.
+//!
+//! # Canonical layout (golden)
+//! A `TernaryMatrix` of `n` output rows and `k` inputs stores 2-bit codes
+//! row-major, four per byte along `k`: weight `(r, c)` lives in byte
+//! `r * row_bytes + c / 4` at bits `2 * (c % 4) + 1 : 2 * (c % 4)`, with
+//! code `t + 1` (0, 1, 2 = -1, 0, +1). Padding codes at the end of a row are 1
+//! (weight 0). Code 3 is invalid and can never be stored: every constructor
+//! checks its input.
+//!
+//! # Hugging Face packed layout (microsoft/bitnet-b1.58-2B-4T)
+//! `uint8 [n / 4, k]`, packed along the OUTPUT dimension in four row blocks:
+//! byte `P[p, c]` bits `2i + 1 : 2i` hold weight `(i * n / 4 + p, c)` as code
+//! `t + 1`. `n` must be a multiple of 4.
+
+use crate::error::{shape_err, Error, Result};
+use crate::quant::check_gamma;
+
+/// A ternary weight matrix (`n` x `k`, codes in {-1, 0, +1}) with its
+/// per-tensor scale `gamma`: the real weight is `gamma * t`.
+#[derive(Clone, PartialEq)]
+pub struct TernaryMatrix {
+    n: usize,
+    k: usize,
+    row_bytes: usize,
+    packed: Vec<u8>,
+    gamma: f32,
+    nonzeros: u64,
+}
+
+impl std::fmt::Debug for TernaryMatrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TernaryMatrix")
+            .field("n", &self.n)
+            .field("k", &self.k)
+            .field("gamma", &self.gamma)
+            .field("nonzeros", &self.nonzeros)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Decodes a 2-bit code to its ternary value, or `None` for the invalid code 3.
+#[inline]
+pub fn decode_code(code: u8) -> Option<i8> {
+    match code {
+        0 => Some(-1),
+        1 => Some(0),
+        2 => Some(1),
+        _ => None,
+    }
+}
+
+/// Encodes a ternary value (-1, 0, +1) as its 2-bit code `t + 1`.
+#[inline]
+pub fn encode_code(t: i8) -> u8 {
+    debug_assert!((-1..=1).contains(&t));
+    (t + 1) as u8
+}
+
+impl TernaryMatrix {
+    fn check_dims(what: &str, n: usize, k: usize) -> Result<()> {
+        if n == 0 || k == 0 {
+            return Err(shape_err(what, "non-empty matrix", format!("{n} x {k}")));
+        }
+        Ok(())
+    }
+
+    /// Builds a matrix from row-major ternary values; anything outside
+    /// {-1, 0, +1} is an error naming the index.
+    pub fn from_ternary(what: &str, n: usize, k: usize, t: &[i8], gamma: f32) -> Result<Self> {
+        Self::check_dims(what, n, k)?;
+        if t.len() != n * k {
+            return Err(shape_err(
+                what,
+                format!("{n} x {k} = {} values", n * k),
+                t.len(),
+            ));
+        }
+        check_gamma(what, gamma)?;
+        if let Some(index) = t.iter().position(|v| !(-1..=1).contains(v)) {
+            return Err(Error::NotTernary {
+                what: what.to_string(),
+                index,
+                value: t[index] as i32,
+            });
+        }
+        let row_bytes = k.div_ceil(4);
+        let mut packed = vec![0x55u8; n * row_bytes]; // 0b01 everywhere = weight 0
+        let mut nonzeros = 0u64;
+        for r in 0..n {
+            let row = &mut packed[r * row_bytes..(r + 1) * row_bytes];
+            for (c, &v) in t[r * k..(r + 1) * k].iter().enumerate() {
+                let shift = 2 * (c % 4);
+                row[c / 4] = (row[c / 4] & !(3 << shift)) | (encode_code(v) << shift);
+                nonzeros += (v != 0) as u64;
+            }
+        }
+        Ok(TernaryMatrix {
+            n,
+            k,
+            row_bytes,
+            packed,
+            gamma,
+            nonzeros,
+        })
+    }
+
+    /// Reads the Hugging Face packed layout (`uint8 [n / 4, k]`, see the
+    /// module docs). Code 3 is an error naming the row and column it decodes to.
+    pub fn from_hf_packed(
+        what: &str,
+        n: usize,
+        k: usize,
+        bytes: &[u8],
+        gamma: f32,
+    ) -> Result<Self> {
+        Self::check_dims(what, n, k)?;
+        if n % 4 != 0 {
+            return Err(shape_err(
+                what,
+                "output rows a multiple of 4 (HF packing)",
+                n,
+            ));
+        }
+        let q = n / 4;
+        if bytes.len() != q * k {
+            return Err(shape_err(
+                what,
+                format!("[{q}, {k}] = {} bytes", q * k),
+                bytes.len(),
+            ));
+        }
+        let mut t = vec![0i8; n * k];
+        for p in 0..q {
+            for c in 0..k {
+                let byte = bytes[p * k + c];
+                for i in 0..4 {
+                    let code = (byte >> (2 * i)) & 3;
+                    let row = i * q + p;
+                    t[row * k + c] = decode_code(code).ok_or_else(|| Error::InvalidCode {
+                        what: what.to_string(),
+                        row,
+                        col: c,
+                        code,
+                    })?;
+                }
+            }
+        }
+        Self::from_ternary(what, n, k, &t, gamma)
+    }
+
+    /// Writes the Hugging Face packed layout (`uint8 [n / 4, k]`).
+    pub fn to_hf_packed(&self) -> Result<Vec<u8>> {
+        if self.n % 4 != 0 {
+            return Err(shape_err(
+                "HF packing",
+                "output rows a multiple of 4",
+                self.n,
+            ));
+        }
+        let q = self.n / 4;
+        let mut out = vec![0u8; q * self.k];
+        for p in 0..q {
+            for c in 0..self.k {
+                let mut byte = 0u8;
+                for i in 0..4 {
+                    byte |= encode_code(self.get(i * q + p, c)) << (2 * i);
+                }
+                out[p * self.k + c] = byte;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Output rows (N).
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    /// Inputs per row (K).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+    /// Per-tensor scale.
+    pub fn gamma(&self) -> f32 {
+        self.gamma
+    }
+    /// Number of non-zero weights.
+    pub fn nonzeros(&self) -> u64 {
+        self.nonzeros
+    }
+    /// Bytes per packed row in the canonical layout (`ceil(k / 4)`).
+    pub fn row_bytes(&self) -> usize {
+        self.row_bytes
+    }
+    /// The canonical packed bytes (row-major, `n * row_bytes`).
+    pub fn packed(&self) -> &[u8] {
+        &self.packed
+    }
+    /// One packed row in the canonical layout.
+    pub fn packed_row(&self, r: usize) -> &[u8] {
+        &self.packed[r * self.row_bytes..(r + 1) * self.row_bytes]
+    }
+
+    /// Weight `(r, c)` in {-1, 0, +1}. Panics if out of range (internal use).
+    #[inline]
+    pub fn get(&self, r: usize, c: usize) -> i8 {
+        let byte = self.packed[r * self.row_bytes + c / 4];
+        ((byte >> (2 * (c % 4))) & 3) as i8 - 1
+    }
+
+    /// Decodes row `r` into `out` (`k` values in {-1, 0, +1}).
+    pub fn row_into(&self, r: usize, out: &mut [i8]) {
+        let row = self.packed_row(r);
+        for (c, o) in out[..self.k].iter_mut().enumerate() {
+            *o = ((row[c / 4] >> (2 * (c % 4))) & 3) as i8 - 1;
+        }
+    }
+
+    /// All weights, row-major.
+    pub fn to_ternary(&self) -> Vec<i8> {
+        let mut t = vec![0i8; self.n * self.k];
+        for r in 0..self.n {
+            self.row_into(r, &mut t[r * self.k..(r + 1) * self.k]);
+        }
+        t
+    }
+
+    /// A copy with one weight replaced (used to plant faults in checkers).
+    pub fn with_weight(&self, r: usize, c: usize, t: i8) -> Result<Self> {
+        let mut all = self.to_ternary();
+        if r >= self.n || c >= self.k {
+            return Err(shape_err(
+                "with_weight",
+                format!("index < {} x {}", self.n, self.k),
+                format!("({r}, {c})"),
+            ));
+        }
+        all[r * self.k + c] = t;
+        Self::from_ternary("with_weight", self.n, self.k, &all, self.gamma)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn hf_layout_hand_worked() {
+        // n = 4, k = 2: one packed row; byte c holds rows 0..4 of column c.
+        // column 0: rows -1, 0, +1, +1 -> codes 0,1,2,2 -> 0b10_10_01_00 = 0xA4
+        // column 1: rows +1, -1, 0, -1 -> codes 2,0,1,0 -> 0b00_01_00_10 = 0x12
+        let t = TernaryMatrix::from_hf_packed("w", 4, 2, &[0xA4, 0x12], 1.0).unwrap();
+        assert_eq!(t.to_ternary(), vec![-1, 1, 0, -1, 1, 0, 1, -1]);
+        assert_eq!(t.to_hf_packed().unwrap(), vec![0xA4, 0x12]);
+        assert_eq!(t.nonzeros(), 6);
+    }
+
+    #[test]
+    fn invalid_code_is_located() {
+        // bits 5:4 of byte (p = 1, c = 2) -> row 2 * 2 + 1 = 5, column 2.
+        let mut bytes = vec![0x55u8; 2 * 3];
+        bytes[3 + 2] = 0x55 | (3 << 4);
+        let e = TernaryMatrix::from_hf_packed("layers.0.q", 8, 3, &bytes, 1.0).unwrap_err();
+        assert_eq!(
+            e,
+            Error::InvalidCode {
+                what: "layers.0.q".into(),
+                row: 5,
+                col: 2,
+                code: 3
+            }
+        );
+    }
+
+    #[test]
+    fn bad_shapes_and_values_are_errors() {
+        assert!(TernaryMatrix::from_hf_packed("w", 6, 2, &[0; 3], 1.0).is_err());
+        assert!(TernaryMatrix::from_hf_packed("w", 4, 2, &[0x55; 3], 1.0).is_err());
+        assert!(TernaryMatrix::from_ternary("w", 1, 2, &[0, 2], 1.0).is_err());
+        assert!(TernaryMatrix::from_ternary("w", 0, 2, &[], 1.0).is_err());
+        assert!(TernaryMatrix::from_ternary("w", 1, 1, &[0], f32::NAN).is_err());
+        assert!(TernaryMatrix::from_ternary("w", 1, 1, &[0], -1.0).is_err());
+    }
+
+    fn ternary_matrix() -> impl Strategy<Value = (usize, usize, Vec<i8>)> {
+        (1usize..12, 1usize..40).prop_flat_map(|(n4, k)| {
+            let n = n4 * 4;
+            (Just(n), Just(k), proptest::collection::vec(-1i8..=1, n * k))
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_round_trip((n, k, t) in ternary_matrix()) {
+            let m = TernaryMatrix::from_ternary("w", n, k, &t, 0.7).unwrap();
+            prop_assert_eq!(m.to_ternary(), t.clone());
+            prop_assert_eq!(m.nonzeros(), t.iter().filter(|v| **v != 0).count() as u64);
+            for r in 0..n { for c in 0..k { prop_assert_eq!(m.get(r, c), t[r * k + c]); } }
+        }
+
+        #[test]
+        fn hf_packed_round_trip((n, k, t) in ternary_matrix()) {
+            let m = TernaryMatrix::from_ternary("w", n, k, &t, 0.7).unwrap();
+            let bytes = m.to_hf_packed().unwrap();
+            prop_assert_eq!(bytes.len(), n / 4 * k);
+            prop_assert!(bytes.iter().all(|b| (0..4).all(|i| (b >> (2 * i)) & 3 != 3)));
+            let back = TernaryMatrix::from_hf_packed("w", n, k, &bytes, 0.7).unwrap();
+            prop_assert_eq!(back, m);
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! The `tritium` command line. `main.rs` only calls [`main`].
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tritium_golden::{Backend, GoldenBackend, Model, Preset, SamplerConfig};
+
+use crate::checkpoint::load_dir;
+use crate::error::{Error, Result};
+use crate::generate::{generate, GenerateOptions, Generation};
+use crate::hfconfig::LinearClass;
+use crate::synth::{synth_model, write_checkpoint, CheckpointFormat, SynthOptions};
+use crate::tokenizer::{synthetic_tokenizer_json, StreamDecoder, TextTokenizer};
+
+/// tritium: golden model, co-simulation and CPU inference of ternary
+/// (BitNet b1.58, W1.58A8) LLMs.
+///
+/// Every weight is -1, 0 or +1 and activations are 8-bit, so matrix
+/// multiplies need only adds. Start with `tritium infer` (runs a built-in
+/// synthetic model) or `tritium gen-model --out DIR` (writes a checkpoint).
+#[derive(Debug, Parser)]
+#[command(name = "tritium", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate text with a b1.58 model (a checkpoint directory or a built-in preset).
+    Infer(InferArgs),
+    /// Write a synthetic checkpoint (Hugging Face format) from a preset and a seed.
+    GenModel(GenModelArgs),
+}
+
+/// Built-in model shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PresetArg {
+    /// 2 layers, hidden 64, vocab 512: runs in milliseconds.
+    Tiny,
+    /// 4 layers, hidden 256, vocab 2048.
+    Small,
+    /// The real shape of microsoft/bitnet-b1.58-2B-4T (30 layers, hidden 2560, vocab 128256).
+    #[value(name = "2b4t")]
+    B2b4t,
+}
+
+impl PresetArg {
+    pub fn preset(self) -> Preset {
+        match self {
+            PresetArg::Tiny => Preset::Tiny,
+            PresetArg::Small => Preset::Small,
+            PresetArg::B2b4t => Preset::B2b4t,
+        }
+    }
+}
+
+/// Which engine executes the BitLinear integer matmuls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// The golden model: scalar reference, defined summation order.
+    Golden,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LinearClassArg {
+    /// Output multiplied by weight_scale (as the published 2B4T config).
+    Autobitlinear,
+    /// Output divided by weight_scale.
+    Bitlinear,
+}
+
+/// Where the model comes from.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Hugging Face checkpoint directory (config.json + *.safetensors [+ tokenizer.json]).
+    #[arg(long, value_name = "DIR", conflicts_with = "preset")]
+    pub model: Option<PathBuf>,
+    /// Built-in synthetic model (used when --model is not given).
+    #[arg(long, value_enum, default_value = "tiny")]
+    pub preset: PresetArg,
+    /// Seed of the synthetic preset's weights.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub preset_seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct InferArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Prompt text (tokenized with the model's tokenizer.json, BOS added).
+    #[arg(long, conflicts_with = "tokens")]
+    pub prompt: Option<String>,
+    /// Prompt as token ids, e.g. 128000,9906,1917 (no BOS is added).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub tokens: Option<Vec<u32>>,
+    /// Number of tokens to generate.
+    #[arg(short = 'n', long, default_value_t = 32)]
+    pub max_new_tokens: usize,
+    /// BitLinear engine.
+    #[arg(long, value_enum, default_value = "golden")]
+    pub backend: BackendArg,
+    /// Sampling seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Sampling temperature; 0 = greedy (argmax).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Sample among the K most likely tokens only (0 = all).
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    pub top_k: usize,
+    /// Sample among the most likely tokens whose probability adds up to P.
+    #[arg(long, default_value_t = 1.0, value_name = "P")]
+    pub top_p: f32,
+    /// Keep generating after the end-of-text token.
+    #[arg(long)]
+    pub ignore_eos: bool,
+    /// Print one JSON object (tokens, text, timings) instead of streaming text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the logits of every position (prompt and generated) to FILE as a
+    /// JSON list of rows of vocab-size floats.
+    #[arg(long, value_name = "FILE")]
+    pub logits: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenModelArgs {
+    /// Model shape.
+    #[arg(long, value_enum, default_value = "tiny")]
+    pub preset: PresetArg,
+    /// Seed of the weights (same seed, same model).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory (created; must be empty unless --force).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Checkpoint format.
+    #[arg(long, value_enum, default_value = "hf-packed")]
+    pub format: CheckpointFormat,
+    /// quantization_config.linear_class written to config.json (hf-packed only).
+    #[arg(long, value_enum, default_value = "autobitlinear")]
+    pub linear_class: LinearClassArg,
+    /// Write a separate lm_head.weight (tie_word_embeddings = false).
+    #[arg(long)]
+    pub untied: bool,
+    /// Overwrite files in a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// A model ready to run, with its tokenizer (if any) and a name for reports.
+pub struct LoadedForRun {
+    pub model: Model,
+    pub tokenizer: Option<TextTokenizer>,
+    pub name: String,
+}
+
+/// Loads `--model DIR` or builds `--preset`.
+pub fn load_model_args(a: &ModelArgs) -> Result<LoadedForRun> {
+    if let Some(dir) = &a.model {
+        let pb = progress(0, "loading layers");
+        let loaded = load_dir(dir, Some(&pb));
+        pb.finish_and_clear();
+        let loaded = loaded?;
+        let tok_path = dir.join("tokenizer.json");
+        let tokenizer = if tok_path.exists() {
+            Some(TextTokenizer::load(&tok_path)?)
+        } else {
+            None
+        };
+        return Ok(LoadedForRun {
+            model: loaded.model,
+            tokenizer,
+            name: dir.display().to_string(),
+        });
+    }
+    let preset = a.preset.preset();
+    let c = preset.config();
+    let opts = SynthOptions {
+        config: c.clone(),
+        seed: a.preset_seed,
+        format: CheckpointFormat::HfPacked,
+        linear_class: LinearClass::Autobitlinear,
+    };
+    let model = synth_model(&opts)?;
+    let tokenizer = TextTokenizer::from_json("synthetic tokenizer", &synthetic_tokenizer_json(&c))?;
+    Ok(LoadedForRun {
+        model,
+        tokenizer: Some(tokenizer),
+        name: format!("preset {} (seed {})", preset.name(), a.preset_seed),
+    })
+}
+
+fn make_backend(b: BackendArg) -> Box<dyn Backend> {
+    match b {
+        BackendArg::Golden => Box::new(GoldenBackend),
+    }
+}
+
+const DEFAULT_PROMPT: &str = "The ternary accelerator adds";
+
+fn run_infer(a: &InferArgs) -> Result<()> {
+    let run = load_model_args(&a.model)?;
+    if a.prompt.as_deref().is_some_and(|p| p.is_empty())
+        || a.tokens.as_ref().is_some_and(|t| t.is_empty())
+    {
+        return Err(Error::Usage(
+            "the prompt is empty: give some text (or --tokens with at least one id)".into(),
+        ));
+    }
+    let prompt: Vec<u32> = match (&a.tokens, &a.prompt, &run.tokenizer) {
+        (Some(t), _, _) => t.clone(),
+        (None, p, Some(tok)) => tok.encode(p.as_deref().unwrap_or(DEFAULT_PROMPT), true)?,
+        (None, _, None) => {
+            return Err(Error::Usage(format!(
+                "{}: no tokenizer.json, so a text prompt cannot be tokenized; pass --tokens 1,2,3",
+                run.name
+            )))
+        }
+    };
+    let opts = GenerateOptions {
+        max_new: a.max_new_tokens,
+        sampler: SamplerConfig {
+            temperature: a.temperature,
+            top_k: a.top_k,
+            top_p: a.top_p,
+            seed: a.seed,
+        },
+        stop_at_eos: !a.ignore_eos,
+        keep_logits: a.logits.is_some(),
+    };
+    let mut backend = make_backend(a.backend);
+    let mut stream = StreamDecoder::default();
+    let stdout = std::io::stdout();
+    let streaming = !a.json;
+    let tok = run.tokenizer.as_ref();
+    let g = generate(&run.model, backend.as_mut(), &prompt, opts, &mut |id| {
+        if streaming {
+            let text = match tok {
+                Some(t) => stream.push(t, id)?,
+                None => format!("{id} "),
+            };
+            let mut out = stdout.lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+        Ok(())
+    })?;
+    if let Some(path) = &a.logits {
+        write_logits(path, &g.logits)?;
+    }
+    let text = match tok {
+        Some(t) => Some(t.decode(&g.generated, true)?),
+        None => None,
+    };
+    if a.json {
+        println!(
+            "{}",
+            infer_json(&run.name, backend.name(), &g, text.as_deref())
+        );
+    } else {
+        println!();
+        eprintln!(
+            "[{}] prefill {} tokens in {:.1} ms ({:.1} tok/s); decode {} tokens in {:.1} ms ({:.2} tok/s){}",
+            backend.name(),
+            g.prompt.len(),
+            g.prefill_time.as_secs_f64() * 1e3,
+            g.prefill_tokens_per_s(),
+            g.decode_steps,
+            g.decode_time.as_secs_f64() * 1e3,
+            g.decode_tokens_per_s(),
+            if g.stopped_at_eos { "; stopped at end-of-text" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+fn infer_json(model: &str, backend: &str, g: &Generation, text: Option<&str>) -> serde_json::Value {
+    let (mut macs, mut adds, mut skips) = (0u64, 0u64, 0u64);
+    for s in g.stats.values() {
+        macs += s.macs;
+        adds += s.adds;
+        skips += s.zero_skips;
+    }
+    json!({
+        "schema_version": 1,
+        "model": model,
+        "backend": backend,
+        "prompt_tokens": g.prompt,
+        "generated_tokens": g.generated,
+        "text": text,
+        "stopped_at_eos": g.stopped_at_eos,
+        "timings": {
+            "prefill_ms": g.prefill_time.as_secs_f64() * 1e3,
+            "prefill_tokens_per_s": g.prefill_tokens_per_s(),
+            "decode_steps": g.decode_steps,
+            "decode_ms": g.decode_time.as_secs_f64() * 1e3,
+            "decode_tokens_per_s": g.decode_tokens_per_s(),
+        },
+        "bitlinear": { "macs": macs, "adds": adds, "zero_skips": skips },
+    })
+}
+
+fn write_logits(path: &Path, rows: &[Vec<f32>]) -> Result<()> {
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut w, rows).map_err(|e| Error::io(path, e.into()))?;
+    w.flush().map_err(|e| Error::io(path, e))
+}
+
+fn run_gen_model(a: &GenModelArgs) -> Result<()> {
+    let out = &a.out;
+    if out.exists() && !a.force {
+        let non_empty = std::fs::read_dir(out)
+            .map_err(|e| Error::io(out, e))?
+            .next()
+            .is_some();
+        if non_empty {
+            return Err(Error::Usage(format!(
+                "{}: directory is not empty; pass --force to overwrite the checkpoint files in it",
+                out.display()
+            )));
+        }
+    }
+    let mut config = a.preset.preset().config();
+    if a.untied {
+        config.tie_word_embeddings = false;
+    }
+    let linear_class = match a.linear_class {
+        LinearClassArg::Autobitlinear => LinearClass::Autobitlinear,
+        LinearClassArg::Bitlinear => LinearClass::Bitlinear,
+    };
+    if a.format == CheckpointFormat::HfBf16 && linear_class == LinearClass::Bitlinear {
+        return Err(Error::Usage(
+            "--format hf-bf16 is quantized online by transformers' AutoBitLinear; --linear-class bitlinear applies to hf-packed only".into(),
+        ));
+    }
+    let opts = SynthOptions {
+        config: config.clone(),
+        seed: a.seed,
+        format: a.format,
+        linear_class,
+    };
+    let pb = progress((config.num_layers * 7) as u64, "generating weights");
+    let r = write_checkpoint(out, &opts, Some(&pb));
+    pb.finish_and_clear();
+    r?;
+    eprintln!(
+        "wrote config.json, model.safetensors, tokenizer.json ({} preset, seed {}, {:?}, {}, {} ternary weights) to {}",
+        a.preset.preset().name(),
+        a.seed,
+        a.format,
+        if config.tie_word_embeddings {
+            "tied head"
+        } else {
+            "untied head"
+        },
+        config.ternary_params(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// Parses the command line, runs it, and maps errors to a message and exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match &cli.command {
+        Command::Infer(a) => run_infer(a),
+        Command::GenModel(a) => run_gen_model(a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                eprintln!("  caused by: {s}");
+                src = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

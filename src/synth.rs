@@ -1,0 +1,207 @@
+//! Synthetic checkpoints: deterministic bf16 "master" weights from a seed,
+//! written in the Hugging Face formats transformers reads, so every test and
+//! demo runs offline.
+//!
+//! Every tensor is drawn from its own stream (seed mixed with the tensor's
+//! name), so a tensor does not depend on generation order or on the others.
+//! The packed format is the offline quantization of the same masters the
+//! bf16 format stores: for one seed both formats hold the same ternary codes.
+
+use std::path::Path;
+
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use tritium_golden::network::linear_shape;
+use tritium_golden::ops::f32_to_bf16;
+use tritium_golden::quant::quantize_weights_absmean;
+use tritium_golden::{Model, ModelConfig, Proj};
+
+use crate::checkpoint::{assemble, linear_name, norm_names, scale_name, MemTensors, OwnedTensor};
+use crate::error::{Error, Result};
+use crate::hfconfig::{config_json, LinearClass, QuantMode, QuantSpec};
+
+/// On-disk formats `gen-model` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckpointFormat {
+    /// HF packed ternary (uint8 [N/4, K] + weight_scale), as microsoft/bitnet-b1.58-2B-4T.
+    HfPacked,
+    /// HF bf16 masters quantized at load, as microsoft/bitnet-b1.58-2B-4T-bf16.
+    HfBf16,
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct SynthOptions {
+    pub config: ModelConfig,
+    pub seed: u64,
+    pub format: CheckpointFormat,
+    pub linear_class: LinearClass,
+}
+
+impl SynthOptions {
+    /// The quantization settings the written config.json declares.
+    pub fn quant(&self) -> QuantSpec {
+        match self.format {
+            CheckpointFormat::HfPacked => QuantSpec {
+                mode: QuantMode::Offline,
+                linear_class: self.linear_class,
+            },
+            CheckpointFormat::HfBf16 => QuantSpec {
+                mode: QuantMode::Online,
+                linear_class: LinearClass::Autobitlinear,
+            },
+        }
+    }
+}
+
+/// SplitMix64: tiny, platform-independent, good enough for test weights.
+struct Rng(u64);
+
+impl Rng {
+    fn for_tensor(seed: u64, name: &str) -> Rng {
+        // FNV-1a of the name, mixed with the seed.
+        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+        Rng(h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Approximately standard normal: Irwin-Hall of four 16-bit uniforms,
+    /// exact integer arithmetic up to one final scaling.
+    fn normal(&mut self) -> f32 {
+        let r = self.next();
+        let s: u32 = (0..4).map(|i| ((r >> (16 * i)) & 0xffff) as u32).sum();
+        // mean 2 * 65535, variance 4 * (65536^2 - 1) / 12
+        (s as f32 - 131_070.0) * (3.0f32.sqrt() / 65_536.0)
+    }
+}
+
+/// Standard deviation of a master weight times sqrt(fan-in).
+const MASTER_GAIN: f32 = 1.0;
+
+fn bf16_values(seed: u64, name: &str, len: usize, mean: f32, std: f32) -> Vec<u16> {
+    let mut rng = Rng::for_tensor(seed, name);
+    (0..len)
+        .map(|_| f32_to_bf16(mean + std * rng.normal()))
+        .collect()
+}
+
+fn widen(bits: &[u16]) -> Vec<f32> {
+    bits.iter()
+        .map(|&b| tritium_golden::ops::bf16_to_f32(b))
+        .collect()
+}
+
+/// The tensors of a synthetic checkpoint (config.json not included).
+pub fn synth_tensors(opts: &SynthOptions, progress: Option<&ProgressBar>) -> Result<MemTensors> {
+    let c = &opts.config;
+    c.validate()?;
+    let quant = opts.quant();
+    let (v, h) = (c.vocab_size, c.hidden_size);
+    let mut out = MemTensors::default();
+    let embed_std = 1.0 / (h as f32).sqrt();
+    let mut dense = vec![(
+        "model.embed_tokens.weight".to_string(),
+        vec![v, h],
+        0.0,
+        embed_std,
+    )];
+    if !c.tie_word_embeddings {
+        dense.push(("lm_head.weight".into(), vec![v, h], 0.0, embed_std));
+    }
+    dense.push(("model.norm.weight".into(), vec![h], 1.0, 0.1));
+    for l in 0..c.num_layers {
+        let dims = [h, c.q_dim(), h, c.intermediate_size];
+        for (name, d) in norm_names(l).into_iter().zip(dims) {
+            dense.push((name, vec![d], 1.0, 0.1));
+        }
+    }
+    for (name, shape, mean, std) in dense {
+        let bits = bf16_values(opts.seed, &name, shape.iter().product(), mean, std);
+        out.tensors.insert(name, OwnedTensor::bf16(shape, &bits));
+    }
+    let linears: Vec<(usize, Proj)> = (0..c.num_layers)
+        .flat_map(|l| Proj::ALL.into_iter().map(move |p| (l, p)))
+        .collect();
+    let made = linears
+        .par_iter()
+        .map(|&(l, p)| {
+            let (n, k) = linear_shape(c, p);
+            let name = linear_name(l, p);
+            // Scaled so that every BitLinear output is O(1) for unit-RMS input:
+            // the layers, not the token embedding, decide the next token.
+            let master = bf16_values(
+                opts.seed,
+                &name,
+                n * k,
+                0.0,
+                MASTER_GAIN / (k as f32).sqrt(),
+            );
+            let mut tensors = Vec::new();
+            match quant.mode {
+                QuantMode::Online => tensors.push((name, OwnedTensor::bf16(vec![n, k], &master))),
+                QuantMode::Offline => {
+                    let t = quantize_weights_absmean(&name, &widen(&master), n, k)?;
+                    let ws = match quant.linear_class {
+                        LinearClass::Autobitlinear => t.gamma(),
+                        LinearClass::Bitlinear => 1.0 / t.gamma(),
+                    };
+                    tensors.push((name, OwnedTensor::u8(vec![n / 4, k], t.to_hf_packed()?)));
+                    tensors.push((
+                        scale_name(l, p),
+                        OwnedTensor::bf16(vec![1], &[f32_to_bf16(ws)]),
+                    ));
+                }
+            }
+            if let Some(pb) = progress {
+                pb.inc(1);
+            }
+            Ok::<_, Error>(tensors)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    out.tensors.extend(made.into_iter().flatten());
+    Ok(out)
+}
+
+/// The model a synthetic checkpoint loads as, built in memory through the
+/// same assembler as files on disk.
+pub fn synth_model(opts: &SynthOptions) -> Result<Model> {
+    let tensors = synth_tensors(opts, None)?;
+    assemble(&tensors, &opts.config, opts.quant(), None)
+}
+
+/// Writes a complete checkpoint directory: config.json, model.safetensors,
+/// tokenizer.json, tokenizer_config.json, generation_config.json.
+pub fn write_checkpoint(
+    dir: &Path,
+    opts: &SynthOptions,
+    progress: Option<&ProgressBar>,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let c = &opts.config;
+    let tensors = synth_tensors(opts, progress)?;
+    tensors.write_safetensors(&dir.join("model.safetensors"))?;
+    let write_json = |name: &str, v: &serde_json::Value| {
+        let path = dir.join(name);
+        let text = serde_json::to_string_pretty(v).map_err(|e| Error::Usage(e.to_string()))?;
+        std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))
+    };
+    write_json("config.json", &config_json(c, opts.quant()))?;
+    write_json(
+        "generation_config.json",
+        &serde_json::json!({ "bos_token_id": c.bos_token_id, "eos_token_id": c.eos_token_id, "do_sample": false }),
+    )?;
+    let tok = crate::tokenizer::synthetic_tokenizer_json(c);
+    write_json("tokenizer.json", &tok)?;
+    write_json(
+        "tokenizer_config.json",
+        &crate::tokenizer::tokenizer_config_json(c),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! End-to-end tests of the `tritium` binary: what a user types, what they see.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tritium(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tritium"))
+        .args(args)
+        .output()
+        .expect("run tritium")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = tritium(args);
+    assert!(
+        out.status.success(),
+        "tritium {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must fail, and returns its stderr.
+fn fails(args: &[&str]) -> String {
+    let out = tritium(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "tritium {args:?} should fail cleanly: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+#[test]
+fn default_infer_streams_text_and_reports_speed() {
+    let out = tritium(&["infer", "-n", "8"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("[golden] prefill") && err.contains("tok/s"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
+}
+
+#[test]
+fn json_output_and_logits_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let logits = dir.path().join("logits.json");
+    let out = ok(&[
+        "infer",
+        "--tokens",
+        "510,1,2,3",
+        "-n",
+        "4",
+        "--json",
+        "--logits",
+        logits.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["prompt_tokens"], serde_json::json!([510, 1, 2, 3]));
+    let generated = v["generated_tokens"].as_array().unwrap();
+    assert_eq!(generated.len(), 4);
+    let rows: Vec<Vec<f32>> =
+        serde_json::from_str(&std::fs::read_to_string(&logits).unwrap()).unwrap();
+    assert_eq!(rows.len(), 4 + 4);
+    assert!(rows.iter().all(|r| r.len() == 512));
+    // Greedy: generated token i is the argmax of row 3 + i.
+    for (i, t) in generated.iter().enumerate() {
+        let row = &rows[3 + i];
+        let best = (0..row.len()).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+        assert_eq!(t.as_u64().unwrap() as usize, best);
+    }
+}
+
+#[test]
+fn seeded_sampling_is_reproducible() {
+    let args = [
+        "infer",
+        "--json",
+        "-n",
+        "12",
+        "--temperature",
+        "1.0",
+        "--top-k",
+        "40",
+        "--seed",
+        "9",
+    ];
+    let tokens = |args: &[&str]| {
+        let v: serde_json::Value = serde_json::from_str(&ok(args)).unwrap();
+        v["generated_tokens"].clone()
+    };
+    assert_eq!(tokens(&args), tokens(&args));
+    let mut other = args;
+    other[9] = "10";
+    assert_ne!(tokens(&args), tokens(&other));
+}
+
+#[test]
+fn gen_model_then_infer_from_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("tiny");
+    let p = ckpt.to_str().unwrap();
+    ok(&["gen-model", "--preset", "tiny", "--seed", "1", "--out", p]);
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ] {
+        assert!(Path::new(p).join(f).exists(), "{f}");
+    }
+    // Same seed as the built-in preset: the same model, so the same tokens.
+    let from_dir = ok(&["infer", "--model", p, "--json", "-n", "6"]);
+    let from_preset = ok(&[
+        "infer",
+        "--preset",
+        "tiny",
+        "--preset-seed",
+        "1",
+        "--json",
+        "-n",
+        "6",
+    ]);
+    let toks =
+        |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["generated_tokens"].clone();
+    assert_eq!(toks(&from_dir), toks(&from_preset));
+    // Refuses to overwrite without --force.
+    let err = fails(&["gen-model", "--out", p]);
+    assert!(
+        err.contains("not empty") && err.contains("--force"),
+        "{err}"
+    );
+    ok(&[
+        "gen-model",
+        "--out",
+        p,
+        "--force",
+        "--format",
+        "hf-bf16",
+        "--untied",
+    ]);
+    ok(&["infer", "--model", p, "-n", "2"]);
+}
+
+#[test]
+fn bad_requests_are_clear_errors() {
+    let long: Vec<String> = (0..300).map(|i| (i % 500).to_string()).collect();
+    let err = fails(&["infer", "--tokens", &long.join(","), "-n", "1"]);
+    assert!(
+        err.contains("301 tokens exceeds the context length 256"),
+        "{err}"
+    );
+    let err = fails(&["infer", "--tokens", "1,2,9999"]);
+    assert!(err.contains("token id 9999 at position 2"), "{err}");
+    let err = fails(&["infer", "--prompt", ""]);
+    assert!(err.contains("empty"), "{err}");
+    let err = fails(&["infer", "--model", "/nonexistent/model"]);
+    assert!(err.contains("/nonexistent/model"), "{err}");
+    let err = fails(&["infer", "--temperature=-1"]);
+    assert!(err.contains("temperature"), "{err}");
+    let err = fails(&[
+        "gen-model",
+        "--out",
+        "/tmp/x-never",
+        "--format",
+        "hf-bf16",
+        "--linear-class",
+        "bitlinear",
+    ]);
+    assert!(err.contains("hf-packed only"), "{err}");
+}
+
+#[test]
+fn corrupt_checkpoint_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().to_str().unwrap();
+    ok(&["gen-model", "--out", p, "--force"]);
+    let st = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&st).unwrap();
+    std::fs::write(&st, &bytes[..bytes.len() - 10]).unwrap();
+    let err = fails(&["infer", "--model", p]);
+    assert!(
+        err.contains("model.safetensors") && err.contains("not a valid safetensors file"),
+        "{err}"
+    );
+}
