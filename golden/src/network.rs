@@ -236,7 +236,8 @@ impl KvCache {
 pub type StatsTable = BTreeMap<LinearId, ExecStats>;
 
 /// An inference session: a model, its KV cache and the statistics gathered.
-#[derive(Debug)]
+/// Cloning forks the session (same model, copied cache).
+#[derive(Debug, Clone)]
 pub struct Session<'m> {
     model: &'m Model,
     rope: Rope,

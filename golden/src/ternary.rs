@@ -105,6 +105,60 @@ impl TernaryMatrix {
         })
     }
 
+    /// Takes bytes already in the canonical layout (`n` rows of `ceil(k / 4)`
+    /// bytes, see the module docs). Code 3 anywhere, including the padding of
+    /// a row's last byte, is an error naming its row and column.
+    pub fn from_packed(
+        what: &str,
+        n: usize,
+        k: usize,
+        packed: Vec<u8>,
+        gamma: f32,
+    ) -> Result<Self> {
+        Self::check_dims(what, n, k)?;
+        check_gamma(what, gamma)?;
+        let row_bytes = k.div_ceil(4);
+        if packed.len() != n * row_bytes {
+            return Err(shape_err(
+                what,
+                format!("{n} rows x {row_bytes} bytes"),
+                packed.len(),
+            ));
+        }
+        let mut nonzeros = 0u64;
+        for (i, &byte) in packed.iter().enumerate() {
+            for j in 0..4 {
+                let code = (byte >> (2 * j)) & 3;
+                let col = (i % row_bytes) * 4 + j;
+                if code == 3 {
+                    return Err(Error::InvalidCode {
+                        what: what.to_string(),
+                        row: i / row_bytes,
+                        col,
+                        code,
+                    });
+                }
+                if col >= k && code != 1 {
+                    return Err(Error::InvalidCode {
+                        what: format!("{what} (row padding must be code 1)"),
+                        row: i / row_bytes,
+                        col,
+                        code,
+                    });
+                }
+                nonzeros += (code != 1) as u64;
+            }
+        }
+        Ok(TernaryMatrix {
+            n,
+            k,
+            row_bytes,
+            packed,
+            gamma,
+            nonzeros,
+        })
+    }
+
     /// Reads the Hugging Face packed layout (`uint8 [n / 4, k]`, see the
     /// module docs). Code 3 is an error naming the row and column it decodes to.
     pub fn from_hf_packed(
@@ -274,6 +328,43 @@ mod tests {
     }
 
     #[test]
+    fn canonical_packed_rejects_code_three_and_dirty_padding() {
+        // k = 5: two bytes per row; row 1 byte 0 bits 5:4 = column 2.
+        let mut p = vec![0x55u8; 4];
+        p[2] = 0x55 | (3 << 4);
+        let e = TernaryMatrix::from_packed("w", 2, 5, p, 1.0).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidCode {
+                    row: 1,
+                    col: 2,
+                    code: 3,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Column 6 of row 0 is padding and must hold code 1 (weight 0).
+        let mut p = vec![0x55u8; 4];
+        p[1] = 0x55 & !(3 << 4);
+        let e = TernaryMatrix::from_packed("w", 2, 5, p, 1.0).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidCode {
+                    row: 0,
+                    col: 6,
+                    code: 0,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(TernaryMatrix::from_packed("w", 2, 5, vec![0x55; 3], 1.0).is_err());
+    }
+
+    #[test]
     fn bad_shapes_and_values_are_errors() {
         assert!(TernaryMatrix::from_hf_packed("w", 6, 2, &[0; 3], 1.0).is_err());
         assert!(TernaryMatrix::from_hf_packed("w", 4, 2, &[0x55; 3], 1.0).is_err());
@@ -297,6 +388,13 @@ mod tests {
             prop_assert_eq!(m.to_ternary(), t.clone());
             prop_assert_eq!(m.nonzeros(), t.iter().filter(|v| **v != 0).count() as u64);
             for r in 0..n { for c in 0..k { prop_assert_eq!(m.get(r, c), t[r * k + c]); } }
+        }
+
+        #[test]
+        fn canonical_packed_round_trip((n, k, t) in ternary_matrix()) {
+            let m = TernaryMatrix::from_ternary("w", n, k, &t, 0.7).unwrap();
+            let back = TernaryMatrix::from_packed("w", n, k, m.packed().to_vec(), 0.7).unwrap();
+            prop_assert_eq!(back, m);
         }
 
         #[test]
