@@ -49,19 +49,6 @@ impl Layer {
             Proj::Down => &self.down,
         }
     }
-
-    /// Mutable access to projection `p` (fault planting, conversions).
-    pub fn linear_mut(&mut self, p: Proj) -> &mut TernaryMatrix {
-        match p {
-            Proj::Q => &mut self.q,
-            Proj::K => &mut self.k,
-            Proj::V => &mut self.v,
-            Proj::O => &mut self.o,
-            Proj::Gate => &mut self.gate,
-            Proj::Up => &mut self.up,
-            Proj::Down => &mut self.down,
-        }
-    }
 }
 
 /// Expected `(n, k)` of projection `p` under `c`.
@@ -187,9 +174,33 @@ impl Model {
     pub fn layers(&self) -> &[Layer] {
         &self.layers
     }
-    /// Mutable layers (for planting faults or converting weights).
-    pub fn layers_mut(&mut self) -> &mut [Layer] {
-        &mut self.layers
+    /// Replaces one BitLinear's weights (fault planting, conversions); the
+    /// new matrix must have the shape of the old one.
+    pub fn replace_linear(&mut self, id: LinearId, w: TernaryMatrix) -> Result<TernaryMatrix> {
+        let layer = self.layers.get_mut(id.layer).ok_or_else(|| {
+            shape_err(
+                "replace_linear layer",
+                format!("< {}", self.config.num_layers),
+                id.layer,
+            )
+        })?;
+        let slot = match id.proj {
+            Proj::Q => &mut layer.q,
+            Proj::K => &mut layer.k,
+            Proj::V => &mut layer.v,
+            Proj::O => &mut layer.o,
+            Proj::Gate => &mut layer.gate,
+            Proj::Up => &mut layer.up,
+            Proj::Down => &mut layer.down,
+        };
+        if (slot.n(), slot.k()) != (w.n(), w.k()) {
+            return Err(shape_err(
+                format!("replacement for {id}"),
+                format!("{} x {}", slot.n(), slot.k()),
+                format!("{} x {}", w.n(), w.k()),
+            ));
+        }
+        Ok(std::mem::replace(slot, w))
     }
     /// The ternary matrix of a BitLinear.
     pub fn linear(&self, id: LinearId) -> Option<&TernaryMatrix> {
@@ -507,4 +518,125 @@ fn attention(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::GoldenBackend;
+    use crate::config::Preset;
+
+    /// A tiny model with deterministic pseudo-random weights.
+    fn model() -> Model {
+        let c = Preset::Tiny.config();
+        let mut seed = 12345u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        let mut lin = |p: Proj| {
+            let (n, k) = linear_shape(&c, p);
+            let t: Vec<i8> = (0..n * k).map(|_| (next() % 3) as i8 - 1).collect();
+            TernaryMatrix::from_ternary("w", n, k, &t, 1.0 / (k as f32).sqrt()).unwrap()
+        };
+        let layers = (0..c.num_layers)
+            .map(|_| Layer {
+                input_norm: vec![1.0; c.hidden_size],
+                q: lin(Proj::Q),
+                k: lin(Proj::K),
+                v: lin(Proj::V),
+                attn_sub_norm: vec![1.0; c.q_dim()],
+                o: lin(Proj::O),
+                post_attn_norm: vec![1.0; c.hidden_size],
+                gate: lin(Proj::Gate),
+                up: lin(Proj::Up),
+                ffn_sub_norm: vec![1.0; c.intermediate_size],
+                down: lin(Proj::Down),
+            })
+            .collect();
+        let embed: Vec<f32> = (0..c.vocab_size * c.hidden_size)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 400.0)
+            .collect();
+        let embed = DenseMatrix::from_f32("embed", c.vocab_size, c.hidden_size, embed).unwrap();
+        Model::new(c.clone(), embed, None, vec![1.0; c.hidden_size], layers).unwrap()
+    }
+
+    #[test]
+    fn earlier_positions_do_not_see_later_tokens() {
+        let m = model();
+        let one = Session::new(&m)
+            .forward(&mut GoldenBackend, &[7], Logits::All)
+            .unwrap();
+        let three = Session::new(&m)
+            .forward(&mut GoldenBackend, &[7, 99, 300], Logits::All)
+            .unwrap();
+        assert!(one[0] == three[0]);
+        assert!(three[0] != three[2]);
+    }
+
+    #[test]
+    fn gqa_query_heads_share_kv_heads_in_groups() {
+        // One position: softmax over one key is 1, so each query head outputs its KV head's value.
+        let c = Preset::Tiny.config(); // 4 query heads, 2 KV heads, head_dim 16
+        let q = vec![0.5f32; c.q_dim()];
+        let k = vec![0.25f32; c.kv_dim()];
+        let v: Vec<f32> = (0..c.kv_dim()).map(|i| i as f32).collect();
+        let out = attention(&c, &q, &k, &v, 1, 0);
+        for h in 0..c.num_heads {
+            let kvh = h / 2;
+            assert_eq!(
+                &out[h * 16..(h + 1) * 16],
+                &v[kvh * 16..(kvh + 1) * 16],
+                "head {h}"
+            );
+        }
+    }
+
+    #[test]
+    fn replacing_weights_checks_the_shape_and_changes_the_output() {
+        let mut m = model();
+        let id = LinearId {
+            layer: 1,
+            proj: Proj::Down,
+        };
+        let wrong = TernaryMatrix::from_ternary("w", 2, 2, &[0; 4], 1.0).unwrap();
+        let e = m.replace_linear(id, wrong).unwrap_err().to_string();
+        assert!(e.contains("replacement for layer 1 down_proj"), "{e}");
+        let before = Session::new(&m)
+            .forward(&mut GoldenBackend, &[3, 4], Logits::All)
+            .unwrap();
+        // Negate layer 0's q_proj: same shape, different integers.
+        let q = LinearId {
+            layer: 0,
+            proj: Proj::Q,
+        };
+        let old = m.linear(q).unwrap().clone();
+        let neg: Vec<i8> = old.to_ternary().iter().map(|t| -t).collect();
+        let neg = TernaryMatrix::from_ternary("neg", old.n(), old.k(), &neg, old.gamma()).unwrap();
+        assert_eq!(m.replace_linear(q, neg).unwrap(), old);
+        let after = Session::new(&m)
+            .forward(&mut GoldenBackend, &[3, 4], Logits::All)
+            .unwrap();
+        assert!(before != after, "negating q_proj changed nothing");
+    }
+
+    #[test]
+    fn statistics_count_every_bitlinear() {
+        let m = model();
+        let mut s = Session::new(&m);
+        s.forward(&mut GoldenBackend, &[1, 2, 3], Logits::Last)
+            .unwrap();
+        s.forward(&mut GoldenBackend, &[4], Logits::Last).unwrap();
+        assert_eq!(s.stats().len(), 2 * 7);
+        let c = m.config();
+        let q = s.stats()[&LinearId {
+            layer: 0,
+            proj: Proj::Q,
+        }];
+        assert_eq!(q.calls, 2);
+        assert_eq!(q.macs, 4 * (c.q_dim() * c.hidden_size) as u64);
+        assert_eq!(q.adds + q.zero_skips, q.macs);
+    }
 }
