@@ -286,7 +286,8 @@ pub fn config_json(c: &ModelConfig, q: QuantSpec) -> Value {
         "num_attention_heads": c.num_heads,
         "num_hidden_layers": c.num_layers,
         "num_key_value_heads": c.num_kv_heads,
-        "rms_norm_eps": c.rms_norm_eps as f64,
+        // The f32's shortest decimal form (1e-5, not 9.999999747378752e-6).
+        "rms_norm_eps": c.rms_norm_eps.to_string().parse::<f64>().unwrap_or(c.rms_norm_eps as f64),
         "rope_theta": c.rope_theta,
         "tie_word_embeddings": c.tie_word_embeddings,
         "torch_dtype": "bfloat16",

@@ -180,6 +180,18 @@ impl ModelConfig {
                 format!("must divide num_attention_heads = {}", self.num_heads),
             ));
         }
+        if self.q_dim() != self.hidden_size {
+            // transformers builds attn_sub_norm with hidden_size weights and
+            // applies it to the num_heads * head_dim attention output.
+            return Err(bad(
+                "num_attention_heads * head_dim",
+                self.q_dim(),
+                format!(
+                    "must equal hidden_size = {} (attn_sub_norm is sized by hidden_size)",
+                    self.hidden_size
+                ),
+            ));
+        }
         if self.head_dim % 2 != 0 {
             return Err(bad(
                 "head_dim",
@@ -253,6 +265,13 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("eos_token_id"));
+        let mut c = Preset::Tiny.config();
+        c.head_dim = 8;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("attn_sub_norm"));
         let mut c = Preset::Tiny.config();
         c.hidden_size = 0;
         assert!(c
