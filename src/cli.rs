@@ -35,6 +35,9 @@ pub enum Command {
     Infer(InferArgs),
     /// Write a synthetic checkpoint (Hugging Face format) from a preset and a seed.
     GenModel(GenModelArgs),
+    /// Co-simulate the RTL ternary MAC array (Verilator) against the golden model:
+    /// every BitLinear of every layer, every accumulator compared with ==.
+    Cosim(CosimArgs),
 }
 
 /// Built-in model shapes.
@@ -64,6 +67,26 @@ impl PresetArg {
 pub enum BackendArg {
     /// The golden model: scalar reference, defined summation order.
     Golden,
+    /// The RTL MAC array simulated cycle by cycle by Verilator (slow; see --array).
+    Rtl,
+}
+
+/// Array configurations of the RTL (defined in sim/src/configs.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArrayArg {
+    /// 4 output columns x 8 activation lanes (32 MACs/cycle), K up to 8192.
+    Small,
+    /// 16 output columns x 32 activation lanes (512 MACs/cycle), K up to 8192.
+    Large,
+}
+
+impl ArrayArg {
+    fn name(self) -> &'static str {
+        match self {
+            ArrayArg::Small => "small",
+            ArrayArg::Large => "large",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,6 +127,9 @@ pub struct InferArgs {
     /// BitLinear engine.
     #[arg(long, value_enum, default_value = "golden")]
     pub backend: BackendArg,
+    /// Array configuration of --backend rtl.
+    #[arg(long, value_enum, default_value = "small")]
+    pub array: ArrayArg,
     /// Sampling seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -206,33 +232,60 @@ pub fn load_model_args(a: &ModelArgs) -> Result<LoadedForRun> {
     })
 }
 
-fn make_backend(b: BackendArg) -> Box<dyn Backend> {
+#[cfg(feature = "rtl")]
+fn rtl_backend(array: ArrayArg) -> Result<crate::rtl::RtlBackend> {
+    let cfg = tritium_sim::ArrayConfig::by_name(array.name()).ok_or_else(|| {
+        Error::Usage(format!(
+            "array configuration {} was not built",
+            array.name()
+        ))
+    })?;
+    crate::rtl::RtlBackend::new(cfg).map_err(|e| Error::Usage(format!("RTL model: {e}")))
+}
+
+fn make_backend(b: BackendArg, array: ArrayArg) -> Result<Box<dyn Backend>> {
     match b {
-        BackendArg::Golden => Box::new(GoldenBackend),
+        BackendArg::Golden => Ok(Box::new(GoldenBackend)),
+        #[cfg(feature = "rtl")]
+        BackendArg::Rtl => Ok(Box::new(rtl_backend(array)?)),
+        #[cfg(not(feature = "rtl"))]
+        BackendArg::Rtl => {
+            let _ = array;
+            Err(Error::Usage(
+                "this tritium was built without the `rtl` feature (Verilator)".into(),
+            ))
+        }
     }
 }
 
 const DEFAULT_PROMPT: &str = "The ternary accelerator adds";
 
-fn run_infer(a: &InferArgs) -> Result<()> {
-    let run = load_model_args(&a.model)?;
-    if a.prompt.as_deref().is_some_and(|p| p.is_empty())
-        || a.tokens.as_ref().is_some_and(|t| t.is_empty())
+/// Token ids of `--tokens`, or of `--prompt` (default prompt if neither).
+fn prompt_tokens(
+    run: &LoadedForRun,
+    tokens: &Option<Vec<u32>>,
+    prompt: &Option<String>,
+) -> Result<Vec<u32>> {
+    if prompt.as_deref().is_some_and(|p| p.is_empty())
+        || tokens.as_ref().is_some_and(|t| t.is_empty())
     {
         return Err(Error::Usage(
             "the prompt is empty: give some text (or --tokens with at least one id)".into(),
         ));
     }
-    let prompt: Vec<u32> = match (&a.tokens, &a.prompt, &run.tokenizer) {
-        (Some(t), _, _) => t.clone(),
-        (None, p, Some(tok)) => tok.encode(p.as_deref().unwrap_or(DEFAULT_PROMPT), true)?,
-        (None, _, None) => {
-            return Err(Error::Usage(format!(
-                "{}: no tokenizer.json, so a text prompt cannot be tokenized; pass --tokens 1,2,3",
-                run.name
-            )))
-        }
-    };
+    match (tokens, prompt, &run.tokenizer) {
+        (Some(t), _, _) => Ok(t.clone()),
+        (None, p, Some(tok)) => tok.encode(p.as_deref().unwrap_or(DEFAULT_PROMPT), true),
+        (None, _, None) => Err(Error::Usage(format!(
+            "{}: no tokenizer.json, so a text prompt cannot be tokenized; pass --tokens 1,2,3",
+            run.name
+        ))),
+    }
+}
+
+fn run_infer(a: &InferArgs) -> Result<()> {
+    let run = load_model_args(&a.model)?;
+    let prompt = prompt_tokens(&run, &a.tokens, &a.prompt)?;
     let opts = GenerateOptions {
         max_new: a.max_new_tokens,
         sampler: SamplerConfig {
@@ -244,7 +297,7 @@ fn run_infer(a: &InferArgs) -> Result<()> {
         stop_at_eos: !a.ignore_eos,
         keep_logits: a.logits.is_some(),
     };
-    let mut backend = make_backend(a.backend);
+    let mut backend = make_backend(a.backend, a.array)?;
     let mut stream = StreamDecoder::default();
     let stdout = std::io::stdout();
     let streaming = !a.json;
@@ -380,11 +433,12 @@ fn run_gen_model(a: &GenModelArgs) -> Result<()> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match &cli.command {
-        Command::Infer(a) => run_infer(a),
-        Command::GenModel(a) => run_gen_model(a),
+        Command::Infer(a) => run_infer(a).map(|()| ExitCode::SUCCESS),
+        Command::GenModel(a) => run_gen_model(a).map(|()| ExitCode::SUCCESS),
+        Command::Cosim(a) => run_cosim_cmd(a),
     };
     match r {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             let mut src = std::error::Error::source(&e);
@@ -395,4 +449,207 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct CosimArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Prompt text (tokenized with the model's tokenizer.json).
+    #[arg(long, conflicts_with = "tokens")]
+    pub prompt: Option<String>,
+    /// Prompt as token ids.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub tokens: Option<Vec<u32>>,
+    /// Greedy decode steps after the prompt (each one more full-network token).
+    #[arg(short = 'n', long, default_value_t = 4)]
+    pub decode_steps: usize,
+    /// Layers whose BitLinears run on the RTL, e.g. `0,2-4` (default: all; the
+    /// others run on the golden model only).
+    #[arg(long, value_name = "LIST")]
+    pub layers: Option<String>,
+    /// Array configuration.
+    #[arg(long = "config", value_enum, default_value = "small")]
+    pub array: ArrayArg,
+    /// Write a VCD waveform of the whole run to FILE (large for big models).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Where the waveform of the first divergent tile goes.
+    #[arg(long, value_name = "FILE", default_value_os_t = std::env::temp_dir().join("tritium-mismatch.vcd"))]
+    pub mismatch_wave: PathBuf,
+    /// Print one JSON report instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Single-layer mode: one BitLinear of shape --rows-out x --k from random data.
+    #[arg(long)]
+    pub layer: bool,
+    /// Single-layer mode: output rows N.
+    #[arg(long = "n-out", default_value_t = 256, value_name = "N")]
+    pub n_out: usize,
+    /// Single-layer mode: inputs per row K.
+    #[arg(long, default_value_t = 640)]
+    pub k: usize,
+    /// Single-layer mode: token rows.
+    #[arg(long, default_value_t = 2)]
+    pub rows: usize,
+    /// Single-layer mode: seed of the random weights and activations.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Checker self-test: flip weight (ROW, COL) of LAYER's PROJ (q,k,v,o,gate,up,down)
+    /// in what is fed to the RTL only, e.g. `1,up,5,17`. The run must then fail.
+    #[arg(long, value_name = "LAYER,PROJ,ROW,COL")]
+    pub inject_fault: Option<String>,
+}
+
+/// Parses `0,2-4` into a set of layer indices.
+pub fn parse_layers(s: &str) -> Result<std::collections::BTreeSet<usize>> {
+    let bad = || Error::Usage(format!("--layers {s:?}: expected a list like 0,2-4"));
+    let mut set = std::collections::BTreeSet::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (
+                    a.trim().parse().map_err(|_| bad())?,
+                    b.trim().parse().map_err(|_| bad())?,
+                );
+                if a > b {
+                    return Err(bad());
+                }
+                set.extend(a..=b);
+            }
+            None => {
+                set.insert(part.parse().map_err(|_| bad())?);
+            }
+        }
+    }
+    if set.is_empty() {
+        return Err(bad());
+    }
+    Ok(set)
+}
+
+/// Parses `LAYER,PROJ,ROW,COL` of --inject-fault.
+pub fn parse_fault(s: &str) -> Result<(usize, tritium_golden::Proj, usize, usize)> {
+    use tritium_golden::Proj;
+    let bad = || {
+        Error::Usage(format!(
+            "--inject-fault {s:?}: expected LAYER,PROJ,ROW,COL, e.g. 1,up,5,17"
+        ))
+    };
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    if parts.len() != 4 {
+        return Err(bad());
+    }
+    let proj = Proj::ALL
+        .into_iter()
+        .find(|p| p.hf_name() == parts[1] || p.hf_name().trim_end_matches("_proj") == parts[1])
+        .ok_or_else(bad)?;
+    let num = |i: usize| parts[i].parse::<usize>().map_err(|_| bad());
+    Ok((num(0)?, proj, num(2)?, num(3)?))
+}
+
+#[cfg(feature = "rtl")]
+fn run_cosim_cmd(a: &CosimArgs) -> Result<ExitCode> {
+    use crate::rtl::{run_cosim, run_layer_cosim, CosimOptions, LayerCosimOptions, PlantedFault};
+    let mut rtl = rtl_backend(a.array)?;
+    if let Some(t) = &a.trace {
+        rtl.trace_to(t).map_err(|e| Error::Usage(e.to_string()))?;
+    }
+    let report = if a.layer {
+        if a.n_out == 0 || a.k == 0 || a.rows == 0 {
+            return Err(Error::Usage(
+                "--n-out, --k and --rows must be at least 1".into(),
+            ));
+        }
+        if let Some(f) = &a.inject_fault {
+            let (_, _, row, col) = parse_fault(f)?;
+            let id = tritium_golden::LinearId {
+                layer: 0,
+                proj: tritium_golden::Proj::Q,
+            };
+            rtl.plant_fault(PlantedFault { id, row, col });
+        }
+        let o = LayerCosimOptions {
+            n: a.n_out,
+            k: a.k,
+            rows: a.rows,
+            seed: a.seed,
+        };
+        run_layer_cosim(&mut rtl, o, a.mismatch_wave.clone())?
+    } else {
+        let run = load_model_args(&a.model)?;
+        let prompt = prompt_tokens(&run, &a.tokens, &a.prompt)?;
+        if let Some(f) = &a.inject_fault {
+            let (layer, proj, row, col) = parse_fault(f)?;
+            let id = tritium_golden::LinearId { layer, proj };
+            let w = run
+                .model
+                .linear(id)
+                .ok_or_else(|| Error::Usage(format!("--inject-fault: no layer {layer}")))?;
+            if row >= w.n() || col >= w.k() {
+                return Err(Error::Usage(format!(
+                    "--inject-fault: {id} is {} x {}",
+                    w.n(),
+                    w.k()
+                )));
+            }
+            rtl.plant_fault(PlantedFault { id, row, col });
+        }
+        let total = prompt.len() + a.decode_steps;
+        let max = run.model.config().max_position_embeddings;
+        if total > max {
+            return Err(tritium_golden::Error::ContextOverflow { len: total, max }.into());
+        }
+        let layers = a.layers.as_deref().map(parse_layers).transpose()?;
+        let opts = CosimOptions {
+            layers,
+            decode_steps: a.decode_steps,
+            mismatch_wave: a.mismatch_wave.clone(),
+            progress: !a.json,
+        };
+        run_cosim(&run.model, &run.name, &mut rtl, &prompt, &opts)?
+    };
+    if a.trace.is_some() {
+        rtl.trace_stop().map_err(|e| Error::Usage(e.to_string()))?;
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?
+        );
+    } else {
+        println!(
+            "co-simulation of {} on array {} ({} cols x {} lanes, {}-bit accumulators), prompt {} tokens, {} decoded",
+            report.model,
+            report.array.name,
+            report.array.cols,
+            report.array.lanes,
+            report.array.acc_width,
+            report.prompt_tokens.len(),
+            report.generated_tokens.len()
+        );
+        print!("{}", report.table());
+        println!(
+            "{:.2} s wall, {:.2} M simulated cycles/s, {:.2} M verified MACs/s",
+            report.wall_seconds,
+            report.simulated_cycles_per_second / 1e6,
+            report.verified_macs_per_second / 1e6
+        );
+        match &report.first_divergence {
+            None => println!("PASS: every accumulator of the RTL equals the golden model's"),
+            Some(d) => println!("FAIL: {d}"),
+        }
+    }
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(not(feature = "rtl"))]
+fn run_cosim_cmd(_: &CosimArgs) -> Result<ExitCode> {
+    Err(Error::Usage(
+        "this tritium was built without the `rtl` feature (Verilator)".into(),
+    ))
 }

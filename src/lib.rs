@@ -14,6 +14,9 @@
 //! - [`synth`]: deterministic synthetic checkpoints (`tritium gen-model`).
 //! - [`tokenizer`]: `tokenizer.json` via the `tokenizers` crate.
 //! - [`generate`]: prefill + decode with timings.
+//! - `rtl` (feature `rtl`, on by default): the RTL backend on the Verilator
+//!   model of the ternary MAC array, and lockstep co-simulation against the
+//!   golden model with first-divergence localisation.
 //! - [`cli`]: the `tritium` command line (the binary is only glue).
 //!
 //! Design rule: backends are compared on integers. Every BitLinear goes
@@ -25,6 +28,8 @@ pub mod cli;
 pub mod error;
 pub mod generate;
 pub mod hfconfig;
+#[cfg(feature = "rtl")]
+pub mod rtl;
 pub mod synth;
 pub mod tokenizer;
 

@@ -55,15 +55,23 @@ impl SynthOptions {
 }
 
 /// SplitMix64: tiny, platform-independent, good enough for test weights.
-struct Rng(u64);
+pub struct SplitMix(u64);
 
-impl Rng {
-    fn for_tensor(seed: u64, name: &str) -> Rng {
+impl SplitMix {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> SplitMix {
+        SplitMix(seed)
+    }
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.next()
+    }
+    fn for_tensor(seed: u64, name: &str) -> SplitMix {
         // FNV-1a of the name, mixed with the seed.
         let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
         });
-        Rng(h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        SplitMix(h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -86,7 +94,7 @@ impl Rng {
 const MASTER_GAIN: f32 = 1.0;
 
 fn bf16_values(seed: u64, name: &str, len: usize, mean: f32, std: f32) -> Vec<u16> {
-    let mut rng = Rng::for_tensor(seed, name);
+    let mut rng = SplitMix::for_tensor(seed, name);
     (0..len)
         .map(|_| f32_to_bf16(mean + std * rng.normal()))
         .collect()
@@ -198,7 +206,7 @@ pub fn random_model(config: &ModelConfig, seed: u64) -> Result<Model> {
             let lin = |p: Proj| {
                 let (n, k) = linear_shape(c, p);
                 let name = linear_name(l, p);
-                let mut rng = Rng::for_tensor(seed, &name);
+                let mut rng = SplitMix::for_tensor(seed, &name);
                 let row_bytes = k.div_ceil(4);
                 let mut packed = vec![0x55u8; n * row_bytes];
                 for row in packed.chunks_exact_mut(row_bytes) {

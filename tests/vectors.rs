@@ -36,7 +36,13 @@ fn load<T: for<'de> Deserialize<'de>>(file: &str) -> Vec<T> {
 
 /// Every backend this build has. Each new backend is added here.
 fn backends() -> Vec<Box<dyn Backend>> {
-    vec![Box::new(GoldenBackend)]
+    #[allow(unused_mut)]
+    let mut b: Vec<Box<dyn Backend>> = vec![Box::new(GoldenBackend)];
+    #[cfg(feature = "rtl")]
+    for cfg in tritium_sim::CONFIGS {
+        b.push(Box::new(tritium::rtl::RtlBackend::new(cfg).unwrap()));
+    }
+    b
 }
 
 #[test]

@@ -1,0 +1,669 @@
+//! Builds the Verilator models of `tri_mac_array`, one per entry of
+//! `src/configs.rs`, and the C++ shim of `csrc/`, into static libraries.
+//!
+//! Steps (see /work/shared/TOOLCHAIN.md for why each is so):
+//! 1. find Verilator (>= 5.006, pinned: Debian's 5.006) and its root;
+//! 2. per configuration, verilate `rtl/files.f` (paths relative to the repo
+//!    root) into `$OUT_DIR/<name>/` with `--prefix Vtri_<name>`;
+//! 3. compile the generated `*.cpp` of every configuration, one shared build
+//!    unit of the Verilator runtime, and the shim, with the `cc` crate in one
+//!    parallel batch; archive them as `tri_model_<name>`, `tri_vlrt` and
+//!    `tri_shim`.
+//!
+//! The runtime and each model are cached in `$OUT_DIR` under a key of
+//! everything that goes into them (Verilator version, flags, RTL contents),
+//! so editing the shim does not recompile models and editing the RTL does
+//! not recompile the runtime.
+//!
+//! Knobs (environment): `TRITIUM_VERILATOR` = the `verilator` executable to
+//! use (default: `verilator` on PATH); `TRITIUM_RTL_ROOT` = directory holding
+//! `rtl/files.f` (default: the repository root); `TRITIUM_SIM_OPT` = gcc
+//! optimisation level of the models' hot path (default 2; the slow path is
+//! always -O0).
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::{env, fs};
+
+#[allow(dead_code)]
+mod configs {
+    include!("src/configs.rs");
+}
+use configs::{ArrayConfig, CONFIGS};
+
+/// Oldest Verilator accepted (major, minor); tested with Debian's 5.006.
+const MIN_VERILATOR: (u32, u32) = (5, 6);
+/// Env knob: path of the verilator executable. (Never `VERILATOR_BIN`:
+/// Verilator's own wrapper reads that name.)
+const ENV_VERILATOR: &str = "TRITIUM_VERILATOR";
+/// Env knob: directory containing `rtl/files.f`.
+const ENV_RTL_ROOT: &str = "TRITIUM_RTL_ROOT";
+/// Env knob: gcc -O level of the models' hot path (0..=3).
+const ENV_OPT: &str = "TRITIUM_SIM_OPT";
+/// Default of [`ENV_OPT`].
+const DEFAULT_OPT: u32 = 2;
+
+const INSTALL_HINT: &str =
+    "Install it with `apt-get install -y verilator` (Debian/Ubuntu, as root), \
+or run `scripts/install-deps.sh` from the repository root; or set TRITIUM_VERILATOR to a \
+verilator executable.";
+
+/// Verilator flags common to every configuration.
+const VERILATOR_FLAGS: &[&str] = &[
+    "--cc",
+    "-O3",
+    "--x-assign",
+    "fast",
+    "--x-initial",
+    "fast",
+    "--no-timing",
+    "--assert",
+    "--trace",
+    "--top-module",
+    "tri_mac_array",
+    // Smaller files and functions: gcc time grows faster than linearly
+    // with function size, and 2 cores need several files of similar size
+    // (16x32 array: 40 s instead of 48 s of CPU, longest file 4 s not 9 s).
+    "--output-split",
+    "10000",
+    "--output-split-cfuncs",
+    "4000",
+    "--output-split-ctrace",
+    "4000",
+];
+
+/// Preprocessor defines of EVERY translation unit (runtime, models, shim):
+/// the VM_* set must agree everywhere or trace classes differ between units.
+const DEFINES: &[(&str, &str)] = &[
+    ("VM_COVERAGE", "0"),
+    ("VM_SC", "0"),
+    ("VM_TRACE", "1"),
+    ("VM_TRACE_VCD", "1"),
+    ("VM_TRACE_FST", "0"),
+    // Time comes from each model's own VerilatedContext, not sc_time_stamp().
+    ("VL_TIME_CONTEXT", "1"),
+    // The shim defines vl_stop / vl_fatal / vl_finish: assertion failures
+    // become Rust errors instead of aborting the process.
+    ("VL_USER_STOP", "1"),
+    ("VL_USER_FATAL", "1"),
+    ("VL_USER_FINISH", "1"),
+    // Runtime messages go through the shim (declared in tri_vl_hooks.h).
+    ("VL_PRINTF", "tri_vl_printf"),
+];
+
+fn main() {
+    let mut out = Directives::default();
+    match run(&mut out) {
+        Ok(()) => {
+            for line in out.0 {
+                println!("cargo:{line}");
+            }
+        }
+        Err(msg) => {
+            // One clear message, no panic backtrace. The directives are not
+            // printed: cargo reruns a failed build script anyway, and they
+            // would bury the message in cargo's dump of our stdout.
+            eprintln!("error: {msg}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// `cargo:` directives, printed only once the build succeeded.
+#[derive(Default)]
+struct Directives(Vec<String>);
+
+impl Directives {
+    fn emit(&mut self, line: String) {
+        self.0.push(line);
+    }
+}
+
+struct Verilator {
+    exe: PathBuf,
+    version: String,
+    include: PathBuf,
+}
+
+struct Rtl {
+    root: PathBuf,
+    files_f: PathBuf,
+    /// Source files listed in files.f (absolute).
+    sources: Vec<PathBuf>,
+    /// Include directories (absolute).
+    incdirs: Vec<PathBuf>,
+    /// Verilator configuration files passed before files.f: the waivers
+    /// rtl/lint/*.vlt (unless files.f lists them) and sim/verilator/sim.vlt.
+    extra_vlt: Vec<PathBuf>,
+}
+
+fn run(out: &mut Directives) -> Result<(), String> {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    let out_dir = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
+
+    for f in [
+        "build.rs",
+        "src/configs.rs",
+        "csrc/shim.cpp",
+        "csrc/tri_vl_hooks.h",
+    ] {
+        out.emit(format!(
+            "rerun-if-changed={}",
+            manifest_dir.join(f).display()
+        ));
+    }
+    for knob in [ENV_VERILATOR, ENV_RTL_ROOT, ENV_OPT, "VERILATOR_ROOT"] {
+        out.emit(format!("rerun-if-env-changed={knob}"));
+    }
+
+    check_configs()?;
+    let opt = match env::var(ENV_OPT) {
+        Ok(v) => match v.trim().parse::<u32>() {
+            Ok(o) if o <= 3 => o,
+            _ => {
+                return Err(format!(
+                    "{ENV_OPT}={v}: expected an optimisation level 0..=3"
+                ))
+            }
+        },
+        Err(_) => DEFAULT_OPT,
+    };
+    let vl = find_verilator()?;
+    let rtl_root = match env::var_os(ENV_RTL_ROOT) {
+        Some(p) => PathBuf::from(p),
+        None => manifest_dir
+            .parent()
+            .ok_or("sim/ has no parent directory")?
+            .to_path_buf(),
+    };
+    let mut rtl = read_rtl(&rtl_root)?;
+    // The simulation build's own Verilator configuration (waveform scope).
+    rtl.extra_vlt.push(manifest_dir.join("verilator/sim.vlt"));
+    out.emit(format!("rerun-if-changed={}", rtl.files_f.display()));
+    for p in rtl.sources.iter().chain(&rtl.incdirs).chain(&rtl.extra_vlt) {
+        out.emit(format!("rerun-if-changed={}", p.display()));
+    }
+    let lint_dir = rtl.root.join("rtl/lint");
+    if lint_dir.is_dir() {
+        out.emit(format!("rerun-if-changed={}", lint_dir.display()));
+    }
+
+    // Everything that changes the compiled code besides the sources.
+    let hooks_h = manifest_dir.join("csrc/tri_vl_hooks.h");
+    let compile_key = format!(
+        "O{opt}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        vl.version,
+        vl.include.display(),
+        DEFINES,
+        env::var("TARGET").ok(),
+        env::var("DEBUG").ok(),
+        env::var("CXX").ok(),
+        env::var("CXXFLAGS").ok(),
+        fs::read(&hooks_h).map_err(|e| format!("{}: {e}", hooks_h.display()))?,
+    );
+
+    // Which configurations need (re)verilating and compiling.
+    let rtl_digest = digest_files(
+        std::iter::once(&rtl.files_f)
+            .chain(&rtl.sources)
+            .chain(&rtl.extra_vlt),
+    )?;
+    let mut stale = Vec::new();
+    for cfg in CONFIGS {
+        let key = format!(
+            "{compile_key}|{:?}|{rtl_digest:x}",
+            verilator_args(cfg, &out_dir, &rtl)
+        );
+        let lib = out_dir.join(format!("libtri_model_{}.a", cfg.name));
+        let key_file = out_dir.join(format!("tri_model_{}.key", cfg.name));
+        if !(lib.is_file() && fs::read_to_string(&key_file).ok().as_deref() == Some(&key)) {
+            stale.push((cfg, key, key_file));
+        }
+    }
+    verilate(&vl, &rtl, &out_dir, stale.iter().map(|s| s.0))?;
+    write_config_header(&out_dir)?;
+
+    // Stale models + runtime (if stale) + shim, as libraries of sources.
+    let rt_key_file = out_dir.join("tri_vlrt.key");
+    let rt_stale = !(out_dir.join("libtri_vlrt.a").is_file()
+        && fs::read_to_string(&rt_key_file).ok().as_deref() == Some(&compile_key));
+    let mut units: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    for (cfg, _, _) in &stale {
+        let mdir = out_dir.join(cfg.name);
+        let mut cpps: Vec<PathBuf> = fs::read_dir(&mdir)
+            .map_err(|e| format!("{}: {e}", mdir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+            .collect();
+        cpps.sort();
+        if cpps.is_empty() {
+            return Err(format!("Verilator generated no .cpp in {}", mdir.display()));
+        }
+        units.push((format!("tri_model_{}", cfg.name), cpps));
+    }
+    if rt_stale {
+        units.push((
+            "tri_vlrt".into(),
+            [
+                "verilated.cpp",
+                "verilated_threads.cpp",
+                "verilated_vcd_c.cpp",
+            ]
+            .iter()
+            .map(|f| vl.include.join(f))
+            .collect(),
+        ));
+    }
+    units.push(("tri_shim".into(), vec![manifest_dir.join("csrc/shim.cpp")]));
+
+    let objects = compile(&vl, &out_dir, &hooks_h, &units, opt)?;
+    let archiver = base_build(&vl, &out_dir, &hooks_h)?;
+    for (lib, files) in &units {
+        let objs: Vec<&PathBuf> = files.iter().map(|f| &objects[f]).collect();
+        archiver
+            .try_create_archive(lib, objs)
+            .map_err(|e| format!("archiving {lib}: {e}"))?;
+    }
+    for (_, key, key_file) in &stale {
+        fs::write(key_file, key).map_err(|e| e.to_string())?;
+    }
+    if rt_stale {
+        fs::write(&rt_key_file, &compile_key).map_err(|e| e.to_string())?;
+    }
+
+    // Link order: users before what they use.
+    out.emit(format!("rustc-link-search=native={}", out_dir.display()));
+    out.emit("rustc-link-lib=static=tri_shim".into());
+    for cfg in CONFIGS {
+        out.emit(format!("rustc-link-lib=static=tri_model_{}", cfg.name));
+    }
+    out.emit("rustc-link-lib=static=tri_vlrt".into());
+    out.emit("rustc-link-lib=stdc++".into());
+    Ok(())
+}
+
+/// Generated code that runs once (construction, initialisation) or only
+/// while a waveform is written: compiled at -O0. Verilator's own makefiles
+/// do the same (OPT_SLOW); at -O2 these files doubled the cold build.
+fn is_slow_path(file: &Path) -> bool {
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.contains("__Slow")
+        || name.contains("__Syms")
+        || name.contains("__Trace")
+        || name.contains("__ConstPool")
+}
+
+/// cc settings shared by every translation unit.
+fn base_build(vl: &Verilator, out_dir: &Path, hooks_h: &Path) -> Result<cc::Build, String> {
+    let mut build = cc::Build::new();
+    build
+        .cpp(true)
+        .std("c++17")
+        .warnings(false)
+        .debug(false)
+        .cargo_metadata(false)
+        .include(&vl.include)
+        .include(vl.include.join("vltstd"))
+        .include(out_dir)
+        .flag("-include")
+        .flag(hooks_h.to_str().ok_or("non-UTF-8 path of csrc/")?);
+    for cfg in CONFIGS {
+        build.include(out_dir.join(cfg.name));
+    }
+    for (k, v) in DEFINES {
+        build.define(k, *v);
+    }
+    Ok(build)
+}
+
+/// Compiles every source of `units`: the hot path at -O`opt`, the slow path at
+/// -O0, as two cc batches running at the same time (cc shares cargo's
+/// jobserver between them), largest files first. Returns source -> object.
+fn compile(
+    vl: &Verilator,
+    out_dir: &Path,
+    hooks_h: &Path,
+    units: &[(String, Vec<PathBuf>)],
+    opt: u32,
+) -> Result<HashMap<PathBuf, PathBuf>, String> {
+    let mut fast: Vec<PathBuf> = Vec::new();
+    let mut slow: Vec<PathBuf> = Vec::new();
+    for f in units.iter().flat_map(|(_, files)| files) {
+        if is_slow_path(f) {
+            slow.push(f.clone());
+        } else {
+            fast.push(f.clone());
+        }
+    }
+    let size = |p: &PathBuf| std::cmp::Reverse(fs::metadata(p).map(|m| m.len()).unwrap_or(0));
+    fast.sort_by_key(size);
+    slow.sort_by_key(size);
+    let batch = |files: &[PathBuf], opt: u32| -> Result<Vec<(PathBuf, PathBuf)>, String> {
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut build = base_build(vl, out_dir, hooks_h)?;
+        build.opt_level(opt).files(files);
+        if opt >= 2 {
+            // gcc's RTL combiner is superlinear on the huge basic blocks of
+            // the generated eval functions (76% of a 17 s compile of the
+            // 16x32 array's PE logic); 2-insn combines cut that file to ~6 s.
+            build.flag_if_supported("--param=max-combine-insns=2");
+        }
+        let objs = build
+            .try_compile_intermediates()
+            .map_err(|e| format!("C++ compilation of the Verilator models failed: {e}"))?;
+        Ok(files.iter().cloned().zip(objs).collect())
+    };
+    let (fast_objs, slow_objs) = std::thread::scope(|s| {
+        let slow_job = s.spawn(|| batch(&slow, 0));
+        let fast_objs = batch(&fast, opt);
+        let slow_objs = slow_job
+            .join()
+            .unwrap_or_else(|_| Err("compile thread panicked".into()));
+        (fast_objs, slow_objs)
+    });
+    Ok(fast_objs?.into_iter().chain(slow_objs?).collect())
+}
+
+fn check_configs() -> Result<(), String> {
+    let mut names = BTreeSet::new();
+    for c in CONFIGS {
+        let ident = !c.name.is_empty()
+            && !c.name.starts_with(|ch: char| ch.is_ascii_digit())
+            && c.name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        if !ident {
+            return Err(format!(
+                "src/configs.rs: configuration name `{}` is not a C identifier",
+                c.name
+            ));
+        }
+        if !names.insert(c.name) {
+            return Err(format!(
+                "src/configs.rs: configuration `{}` defined twice",
+                c.name
+            ));
+        }
+        if c.cols == 0 || c.lanes == 0 || c.k_max == 0 {
+            return Err(format!(
+                "src/configs.rs: configuration `{}` has a zero dimension",
+                c.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn find_verilator() -> Result<Verilator, String> {
+    let exe = env::var_os(ENV_VERILATOR)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("verilator"));
+    let need = format!(
+        "tritium-sim needs Verilator >= {}.{:03} (tested: Debian's verilator 5.006).",
+        MIN_VERILATOR.0, MIN_VERILATOR.1
+    );
+    let out = match Command::new(&exe).arg("--version").output() {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let what = match env::var_os(ENV_VERILATOR) {
+                Some(_) => format!("{ENV_VERILATOR}={} does not exist", exe.display()),
+                None => "`verilator` is not on PATH".to_string(),
+            };
+            return Err(format!(
+                "Verilator not found: {what}. {need} {INSTALL_HINT}"
+            ));
+        }
+        Err(e) => {
+            return Err(format!(
+                "cannot run `{} --version`: {e}. {need} {INSTALL_HINT}",
+                exe.display()
+            ))
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // "Verilator 5.006 2023-01-22 rev (Debian 5.006-3)"
+    let parsed = text
+        .strip_prefix("Verilator ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.split_once('.'))
+        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+    match parsed {
+        Some(v) if v >= MIN_VERILATOR => {}
+        Some(_) => {
+            return Err(format!(
+                "`{} --version` says `{text}`: too old. {need} {INSTALL_HINT}",
+                exe.display()
+            ))
+        }
+        None => {
+            return Err(format!(
+                "`{} --version` printed `{text}`, not a version number. {need} {INSTALL_HINT}",
+                exe.display()
+            ))
+        }
+    }
+    let out = Command::new(&exe)
+        .args(["--getenv", "VERILATOR_ROOT"])
+        .output()
+        .map_err(|e| format!("`{} --getenv VERILATOR_ROOT`: {e}", exe.display()))?;
+    let root = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let include = root.join("include");
+    if !include.join("verilated.cpp").is_file() {
+        return Err(format!(
+            "Verilator runtime sources not found: {} does not exist (root from `verilator --getenv VERILATOR_ROOT`). {INSTALL_HINT}",
+            include.join("verilated.cpp").display()
+        ));
+    }
+    Ok(Verilator {
+        exe,
+        version: text,
+        include,
+    })
+}
+
+/// Reads `rtl/files.f`: source paths (relative to `root`), `+incdir+`,
+/// `-f` (nested, relative to `root`), `-v`/`-y`; `//` and `#` comments.
+fn read_rtl(root: &Path) -> Result<Rtl, String> {
+    let files_f = root.join("rtl/files.f");
+    if !files_f.is_file() {
+        return Err(format!(
+            "RTL file list not found: {} does not exist (the RTL in rtl/ is built from it; set {ENV_RTL_ROOT} to use another tree).",
+            files_f.display()
+        ));
+    }
+    let mut rtl = Rtl {
+        root: root.to_path_buf(),
+        files_f: files_f.clone(),
+        sources: Vec::new(),
+        incdirs: Vec::new(),
+        extra_vlt: Vec::new(),
+    };
+    let mut seen_f = BTreeSet::new();
+    parse_file_list(root, &files_f, &mut rtl, &mut seen_f)?;
+    if rtl.sources.is_empty() {
+        return Err(format!("{} lists no source files", files_f.display()));
+    }
+    let lint = root.join("rtl/lint");
+    if let Ok(rd) = fs::read_dir(&lint) {
+        let mut vlt: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "vlt"))
+            .filter(|p| !rtl.sources.contains(p))
+            .collect();
+        vlt.sort();
+        rtl.extra_vlt = vlt;
+    }
+    Ok(rtl)
+}
+
+fn parse_file_list(
+    root: &Path,
+    list: &Path,
+    rtl: &mut Rtl,
+    seen: &mut BTreeSet<PathBuf>,
+) -> Result<(), String> {
+    if !seen.insert(list.to_path_buf()) {
+        return Ok(());
+    }
+    let text = fs::read_to_string(list).map_err(|e| format!("{}: {e}", list.display()))?;
+    let mut tokens = Vec::new();
+    for line in text.lines() {
+        let line = line.split("//").next().unwrap_or("");
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        tokens.extend(line.split_whitespace().map(str::to_string));
+    }
+    let mut it = tokens.into_iter();
+    while let Some(tok) = it.next() {
+        let existing = |p: &str| -> Result<PathBuf, String> {
+            let path = root.join(p);
+            if path.exists() {
+                Ok(path)
+            } else {
+                Err(format!(
+                    "{} lists `{p}`, but {} does not exist",
+                    list.display(),
+                    path.display()
+                ))
+            }
+        };
+        if let Some(dirs) = tok.strip_prefix("+incdir+") {
+            for d in dirs.split('+').filter(|d| !d.is_empty()) {
+                rtl.incdirs.push(existing(d)?);
+            }
+        } else if tok == "-f" || tok == "-F" {
+            let f = it
+                .next()
+                .ok_or_else(|| format!("{}: `{tok}` without a file", list.display()))?;
+            let nested = existing(&f)?;
+            parse_file_list(root, &nested, rtl, seen)?;
+        } else if tok == "-v" || tok == "-y" {
+            let p = it
+                .next()
+                .ok_or_else(|| format!("{}: `{tok}` without a path", list.display()))?;
+            let path = existing(&p)?;
+            if tok == "-y" {
+                rtl.incdirs.push(path);
+            } else {
+                rtl.sources.push(path);
+            }
+        } else if tok.starts_with('-') || tok.starts_with('+') {
+            // Other options (+define+, -Wno-..): passed through by `-f`.
+        } else {
+            rtl.sources.push(existing(&tok)?);
+        }
+    }
+    Ok(())
+}
+
+fn digest_files<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> Result<u64, String> {
+    let mut h = DefaultHasher::new();
+    for p in paths {
+        p.hash(&mut h);
+        fs::read(p)
+            .map_err(|e| format!("{}: {e}", p.display()))?
+            .hash(&mut h);
+    }
+    Ok(h.finish())
+}
+
+fn verilator_args(cfg: &ArrayConfig, out_dir: &Path, rtl: &Rtl) -> Vec<String> {
+    let mut args: Vec<String> = VERILATOR_FLAGS.iter().map(|s| s.to_string()).collect();
+    args.extend([
+        "--prefix".into(),
+        format!("Vtri_{}", cfg.name),
+        format!("-GCols={}", cfg.cols),
+        format!("-GLanes={}", cfg.lanes),
+        format!("-GKMax={}", cfg.k_max),
+        "--Mdir".into(),
+        out_dir.join(cfg.name).display().to_string(),
+    ]);
+    args.extend(rtl.extra_vlt.iter().map(|p| p.display().to_string()));
+    args.extend(["-f".into(), rtl.files_f.display().to_string()]);
+    args
+}
+
+/// Verilates the given configurations, all at once (one process each).
+fn verilate<'a>(
+    vl: &Verilator,
+    rtl: &Rtl,
+    out_dir: &Path,
+    cfgs: impl Iterator<Item = &'a ArrayConfig>,
+) -> Result<(), String> {
+    let mut running = Vec::new();
+    for cfg in cfgs {
+        let mdir = out_dir.join(cfg.name);
+        // Generated file names carry hashes: never glob stale ones.
+        if mdir.exists() {
+            fs::remove_dir_all(&mdir).map_err(|e| format!("{}: {e}", mdir.display()))?;
+        }
+        let args = verilator_args(cfg, out_dir, rtl);
+        let child = Command::new(&vl.exe)
+            .args(&args)
+            .current_dir(&rtl.root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", vl.exe.display()))?;
+        running.push((cfg, args, child));
+    }
+    let mut errors = String::new();
+    for (cfg, args, child) in running {
+        let out = child
+            .wait_with_output()
+            .map_err(|e| format!("verilator: {e}"))?;
+        if !out.status.success() {
+            let _ = write!(
+                errors,
+                "Verilator failed on configuration `{}` (cd {} && {} {}):\n{}{}",
+                cfg.name,
+                rtl.root.display(),
+                vl.exe.display(),
+                args.join(" "),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// `$OUT_DIR/tri_sim_configs.h`: includes every model header and lists the
+/// configurations for the shim.
+fn write_config_header(out_dir: &Path) -> Result<(), String> {
+    let mut h =
+        String::from("// Generated by tritium-sim/build.rs from src/configs.rs.\n#pragma once\n");
+    for c in CONFIGS {
+        let _ = writeln!(h, "#include \"Vtri_{}.h\"", c.name);
+    }
+    h.push_str("#define TRI_SIM_CONFIGS(X)");
+    for c in CONFIGS {
+        let _ = write!(
+            h,
+            " \\\n    X({0}, Vtri_{0}, {1}u, {2}u, {3}u, {4}u)",
+            c.name,
+            c.cols,
+            c.lanes,
+            c.k_max,
+            c.acc_width()
+        );
+    }
+    h.push('\n');
+    let path = out_dir.join("tri_sim_configs.h");
+    if fs::read_to_string(&path).ok().as_deref() != Some(&h) {
+        fs::write(&path, h).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong driving the Verilator model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// The configuration is not one of [`crate::CONFIGS`], so no model was
+    /// compiled for it.
+    #[error("no Verilator model was built for array configuration `{name}` (built: {built}); add it to sim/src/configs.rs")]
+    UnknownConfig { name: String, built: String },
+
+    /// The compiled library disagrees with `configs.rs` (stale build).
+    #[error("the compiled model of configuration `{name}` does not match sim/src/configs.rs ({detail}); rebuild tritium-sim")]
+    ConfigMismatch { name: String, detail: String },
+
+    /// The configuration cannot be driven through this API.
+    #[error("configuration `{name}` is not supported: {reason}")]
+    Unsupported { name: String, reason: String },
+
+    /// The C++ model could not be constructed.
+    #[error("could not create the Verilator model of `{name}`: {reason}")]
+    Create { name: String, reason: String },
+
+    /// A slice had the wrong length.
+    #[error("{what}: expected {expected} values, got {got}")]
+    Shape {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+
+    /// A weight code does not fit in 2 bits.
+    #[error("weight code {code} at index {index} does not fit in 2 bits (codes: 0 = -1, 1 = 0, 2 = +1, 3 = invalid)")]
+    InvalidCode { index: usize, code: u8 },
+
+    /// A ternary weight outside {-1, 0, +1}.
+    #[error("weight {value} at row {row}, index {index} is not ternary (-1, 0 or +1)")]
+    InvalidWeight { row: usize, index: usize, value: i8 },
+
+    /// A tile must have at least one beat (the last one carries `a_last_i`).
+    #[error("a tile needs at least one beat")]
+    EmptyTile,
+
+    /// More beats than the accumulator is sized for.
+    #[error("{beats} beats in one tile, but `{name}` allows at most {max} (ceil(k_max / lanes)); split K")]
+    TooManyBeats {
+        name: String,
+        beats: usize,
+        max: usize,
+    },
+
+    /// A result is waiting (`r_valid_o` high): it must be taken first.
+    #[error("a result is pending (r_valid_o is high): take it (r_ready) or clear the array before starting a tile")]
+    ResultPending,
+
+    /// An RTL assertion failed (or `$stop` / `$error` ran). The message has
+    /// the assertion's text, file:line and hierarchy. The model stays
+    /// usable; the error stays recorded until [`crate::ArraySim::take_error`]
+    /// or [`crate::ArraySim::reset`].
+    #[error("RTL assertion failed: {message}")]
+    Assertion { message: String },
+
+    /// `$finish` was called by the RTL.
+    #[error("the RTL called $finish: {message}")]
+    Finished { message: String },
+
+    /// The Verilator runtime hit a fatal error; the model is unusable
+    /// (create a new one).
+    #[error("fatal Verilator error, the model is unusable (create a new one): {message}")]
+    Fatal { message: String },
+
+    /// The array did not do what the protocol promises in time.
+    #[error("timed out after {cycles} cycles waiting for {waiting_for}")]
+    Timeout { cycles: u64, waiting_for: String },
+
+    /// The array broke the handshake protocol of rtl/INTERFACE.md.
+    #[error("protocol violation by the array: {0}")]
+    Protocol(String),
+
+    /// A waveform could not be written.
+    #[error("cannot write waveform to {}: {reason}", path.display())]
+    Trace { path: PathBuf, reason: String },
+}

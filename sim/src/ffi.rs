@@ -1,0 +1,158 @@
+//! Raw bindings to `csrc/shim.cpp`. Only `sim.rs` calls these.
+//!
+//! General contract of every function taking `s: *mut TriSim` /
+//! `*const TriSim`: `s` must be a non-null pointer returned by
+//! [`tri_sim_new`] and not yet passed to [`tri_sim_free`], and no other call
+//! on the same `s` may run at the same time (a model is single-threaded:
+//! calls on one model must be serialized; different models may be used from
+//! different threads concurrently). Pointer arguments other than `s` must be
+//! valid for the access described. None of these functions unwinds: C++
+//! exceptions are caught inside the shim (`noexcept`).
+//!
+//! Status codes (`c_int`): `0` = no error recorded; otherwise the kind of
+//! the recorded error ([`ERR_STOP`], [`ERR_FATAL`], [`ERR_FINISH`]); `-1` =
+//! bad argument (wrong port id or word count).
+
+use std::ffi::{c_char, c_int};
+use std::marker::{PhantomData, PhantomPinned};
+
+/// Opaque model handle (a C++ `TriSim`).
+#[repr(C)]
+pub(crate) struct TriSim {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+// 1-bit input ports for `tri_sim_set_bit`.
+pub(crate) const IN_RST_NI: u32 = 0;
+pub(crate) const IN_CLEAR: u32 = 1;
+pub(crate) const IN_CNT_CLEAR: u32 = 2;
+pub(crate) const IN_W_VALID: u32 = 3;
+pub(crate) const IN_A_VALID: u32 = 4;
+pub(crate) const IN_A_LAST: u32 = 5;
+pub(crate) const IN_R_READY: u32 = 6;
+
+// Wide input ports for `tri_sim_set_words`.
+pub(crate) const IN_W_DATA: u32 = 0;
+pub(crate) const IN_A_DATA: u32 = 1;
+
+// Wide output ports for `tri_sim_get_words`.
+pub(crate) const OUT_R_DATA: u32 = 0;
+pub(crate) const OUT_ACC: u32 = 1;
+
+// Bits of `tri_sim_get_bits` and of the pre-edge sample of `tri_sim_tick`.
+pub(crate) const BIT_W_READY: u32 = 1 << 0;
+pub(crate) const BIT_A_READY: u32 = 1 << 1;
+pub(crate) const BIT_R_VALID: u32 = 1 << 2;
+pub(crate) const BIT_ERR_CODE: u32 = 1 << 3;
+
+// Error kinds.
+pub(crate) const ERR_STOP: c_int = 1;
+pub(crate) const ERR_FATAL: c_int = 2;
+pub(crate) const ERR_FINISH: c_int = 3;
+
+extern "C" {
+    /// Number of configurations compiled into the library (one per entry
+    /// of `CONFIGS` at build time). Safe to call anytime.
+    pub(crate) fn tri_sim_num_configs() -> u32;
+
+    /// Writes `{cols, lanes, k_max, acc_w}` of configuration `index` to
+    /// `out[0..4]` and its static NUL-terminated name to `*name`.
+    /// Returns 0, or -1 if `index` is out of range.
+    /// Safety: `out` valid for writing 4 `u32`, `name` valid for writing one
+    /// pointer. The name pointer is valid for the whole program.
+    pub(crate) fn tri_sim_config_info(index: u32, out: *mut u32, name: *mut *const c_char)
+        -> c_int;
+
+    /// Creates a model of configuration `index` with its own
+    /// `VerilatedContext`, all inputs low except `rst_ni` (high), evaluated
+    /// once. Returns null on failure; then [`tri_sim_new_error`] says why.
+    /// Safety: none beyond freeing the result exactly once with
+    /// [`tri_sim_free`]. The model may be used from any thread, one call at
+    /// a time.
+    pub(crate) fn tri_sim_new(index: u32) -> *mut TriSim;
+
+    /// Copies the reason of the last failed [`tri_sim_new`] on this thread
+    /// into `buf` (truncated, NUL-terminated); returns its full length.
+    /// Safety: `buf` valid for writing `cap` bytes (or null with `cap` 0).
+    pub(crate) fn tri_sim_new_error(buf: *mut c_char, cap: usize) -> usize;
+
+    /// Runs the model's final blocks, closes any open waveform and frees
+    /// the model. Safety: general contract; `s` is dangling afterwards.
+    pub(crate) fn tri_sim_free(s: *mut TriSim);
+
+    /// Sets a 1-bit input port (`IN_*` ids) to `value != 0`. Takes effect at
+    /// the next evaluation. Returns 0, or -1 for an unknown port.
+    /// Safety: general contract.
+    pub(crate) fn tri_sim_set_bit(s: *mut TriSim, port: u32, value: u32) -> c_int;
+
+    /// Sets a wide input port ([`IN_W_DATA`], [`IN_A_DATA`]) from `n`
+    /// little-endian 32-bit words (bit `i` of the port = bit `i % 32` of
+    /// `words[i / 32]`); bits above the port width are ignored. `n` must be
+    /// exactly `ceil(width / 32)`, else -1 and nothing is written.
+    /// Safety: general contract; `words` valid for reading `n` words.
+    pub(crate) fn tri_sim_set_words(
+        s: *mut TriSim,
+        port: u32,
+        words: *const u32,
+        n: usize,
+    ) -> c_int;
+
+    /// Reads a wide output port ([`OUT_R_DATA`], [`OUT_ACC`]) as of the last
+    /// evaluation into `n` words (layout as in [`tri_sim_set_words`]; bits
+    /// above the width are zero). `n` must be `ceil(Cols*AccW / 32)`, else -1.
+    /// Safety: general contract; `words` valid for writing `n` words.
+    pub(crate) fn tri_sim_get_words(s: *mut TriSim, port: u32, words: *mut u32, n: usize) -> c_int;
+
+    /// The 1-bit outputs as of the last evaluation (`BIT_*` mask).
+    /// Safety: general contract.
+    pub(crate) fn tri_sim_get_bits(s: *mut TriSim) -> u32;
+
+    /// Writes the five counters {cycles, busy, stall, adds, skips} as of the
+    /// last evaluation to `out[0..5]`.
+    /// Safety: general contract; `out` valid for writing 5 `u64`.
+    pub(crate) fn tri_sim_get_counters(s: *mut TriSim, out: *mut u64);
+
+    /// Evaluates the model at the current time (no clock change, no
+    /// waveform sample). Returns the status (0 or the kind of the recorded
+    /// error). A poisoned model (fatal error) is not evaluated.
+    /// Safety: general contract.
+    pub(crate) fn tri_sim_eval(s: *mut TriSim) -> c_int;
+
+    /// One clock cycle: `clk_i` low, evaluate, write the 1-bit outputs to
+    /// `*pre_edge_bits` (the values the rising edge samples), waveform
+    /// sample, time + 1; `clk_i` high, evaluate, waveform sample, time + 1.
+    /// Returns the status. Safety: general contract; `pre_edge_bits` null or
+    /// valid for writing one `u32`.
+    pub(crate) fn tri_sim_tick(s: *mut TriSim, pre_edge_bits: *mut u32) -> c_int;
+
+    /// Starts writing a VCD waveform of all signals to `path` (replacing the
+    /// file; closes a waveform already open). Samples are taken in every
+    /// half cycle of [`tri_sim_tick`]. Returns 0, -1 if the file cannot be
+    /// opened, or an error kind.
+    /// Safety: general contract; `path` a valid NUL-terminated string.
+    pub(crate) fn tri_sim_trace_open(s: *mut TriSim, path: *const c_char) -> c_int;
+
+    /// Flushes and closes the waveform, if any. Returns the status.
+    /// Safety: general contract.
+    pub(crate) fn tri_sim_trace_close(s: *mut TriSim) -> c_int;
+
+    /// Simulation time (two units per clock cycle). Safety: general contract.
+    pub(crate) fn tri_sim_time(s: *mut TriSim) -> u64;
+
+    /// Kind of the recorded error (0 = none). Safety: general contract.
+    pub(crate) fn tri_sim_error_kind(s: *const TriSim) -> c_int;
+
+    /// 1 if a fatal error made the model unusable. Safety: general contract.
+    pub(crate) fn tri_sim_poisoned(s: *const TriSim) -> c_int;
+
+    /// Copies the recorded error's message into `buf` (truncated,
+    /// NUL-terminated); returns its full length in bytes.
+    /// Safety: general contract; `buf` valid for writing `cap` bytes (or
+    /// null with `cap` 0).
+    pub(crate) fn tri_sim_error_message(s: *const TriSim, buf: *mut c_char, cap: usize) -> usize;
+
+    /// Forgets a recorded stop/finish error (a fatal one stays).
+    /// Safety: general contract.
+    pub(crate) fn tri_sim_clear_error(s: *mut TriSim);
+}

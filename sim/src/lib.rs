@@ -1,0 +1,44 @@
+//! Cycle-accurate simulation of the `tri_mac_array` RTL (`rtl/`), driven
+//! from safe Rust.
+//!
+//! `build.rs` verilates the RTL once per [`ArrayConfig`] of [`CONFIGS`]
+//! (Verilator >= 5.006, with assertions and VCD tracing compiled in) and
+//! links the C++ models with a small C shim (`csrc/shim.cpp`). [`ArraySim`]
+//! owns one model:
+//!
+//! * low level: drive ports ([`ArraySim::set_weights`],
+//!   [`ArraySim::set_acts`], ...), [`ArraySim::tick`], read outputs
+//!   ([`ArraySim::result`], [`ArraySim::counters`], ...);
+//! * high level: [`ArraySim::run_tile`] streams one tile with the
+//!   valid/ready protocol of `rtl/INTERFACE.md` and returns the result and
+//!   its timing; [`ArraySim::run_tile_traced`] also records the accumulators
+//!   after every beat, to find where a datapath first diverges;
+//! * [`ArraySim::trace_to`] writes a VCD waveform.
+//!
+//! RTL assertion failures are returned as [`SimError::Assertion`] instead of
+//! aborting the process.
+//!
+//! ```no_run
+//! use tritium_sim::{reference, ArraySim, SMALL};
+//! let mut sim = ArraySim::new(&SMALL)?;
+//! // One beat: column c, lane l weight code at c * lanes + l (2 = +1).
+//! let w = vec![vec![2u8; SMALL.cols * SMALL.lanes]];
+//! let a = vec![vec![3i8; SMALL.lanes]];
+//! let mut out = vec![0i32; SMALL.cols];
+//! let report = sim.run_tile(&w, &a, &mut out)?;
+//! assert_eq!(out, reference::tile_result(&SMALL, &w, &a));
+//! println!("{} cycles", report.cycles);
+//! # Ok::<(), tritium_sim::SimError>(())
+//! ```
+
+mod configs;
+mod error;
+mod ffi;
+pub mod reference;
+mod sim;
+mod tile;
+
+pub use configs::{ArrayConfig, CONFIGS, LARGE, SMALL};
+pub use error::SimError;
+pub use sim::{ArraySim, Counters, EdgeSample};
+pub use tile::{tile_beats, Divergence, TileBeats, TileOptions, TileReport, TracedTile};
