@@ -4,16 +4,21 @@
 //! Steps (see /work/shared/TOOLCHAIN.md for why each is so):
 //! 1. find Verilator (>= 5.006, pinned: Debian's 5.006) and its root;
 //! 2. per configuration, verilate `rtl/files.f` (paths relative to the repo
-//!    root) into `$OUT_DIR/<name>/` with `--prefix Vtri_<name>`;
+//!    root; plus `rtl/lint/*.vlt` and `verilator/sim.vlt`) into
+//!    `$OUT_DIR/<name>/` with `--prefix Vtri_<name>`, all configurations at
+//!    once;
 //! 3. compile the generated `*.cpp` of every configuration, one shared build
-//!    unit of the Verilator runtime, and the shim, with the `cc` crate in one
-//!    parallel batch; archive them as `tri_model_<name>`, `tri_vlrt` and
-//!    `tri_shim`.
+//!    unit of the Verilator runtime (verilated, verilated_threads,
+//!    verilated_vcd_c) and the shim with the `cc` crate: the hot path at
+//!    -O2, run-once and tracing code at -O0, as two parallel batches at the
+//!    same time; archive them as `tri_model_<name>`, `tri_vlrt` and
+//!    `tri_shim`. Every translation unit gets the same defines (`DEFINES`).
 //!
-//! The runtime and each model are cached in `$OUT_DIR` under a key of
-//! everything that goes into them (Verilator version, flags, RTL contents),
-//! so editing the shim does not recompile models and editing the RTL does
-//! not recompile the runtime.
+//! The runtime and each model are cached under a key of everything that
+//! goes into them (Verilator version, flags, RTL contents), in `$OUT_DIR`
+//! and in `<target dir>/tritium-sim-cache/` (shared by `cargo test`,
+//! `clippy`, `doc` and `bench`, which each have their own `$OUT_DIR`): a
+//! shim edit recompiles only the shim, an RTL edit not the runtime.
 //!
 //! Knobs (environment): `TRITIUM_VERILATOR` = the `verilator` executable to
 //! use (default: `verilator` on PATH); `TRITIUM_RTL_ROOT` = directory holding
@@ -194,19 +199,24 @@ fn run(out: &mut Directives) -> Result<(), String> {
 
     // Everything that changes the compiled code besides the sources.
     let hooks_h = manifest_dir.join("csrc/tri_vl_hooks.h");
+    // (Not the cargo profile: every flag that matters is set explicitly, so
+    // the libraries are shared between profiles through the cache below.)
     let compile_key = format!(
-        "O{opt}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        "O{opt}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
         vl.version,
         vl.include.display(),
         DEFINES,
         env::var("TARGET").ok(),
-        env::var("DEBUG").ok(),
         env::var("CXX").ok(),
         env::var("CXXFLAGS").ok(),
         fs::read(&hooks_h).map_err(|e| format!("{}: {e}", hooks_h.display()))?,
     );
 
-    // Which configurations need (re)verilating and compiling.
+    // Which libraries need building: each is first looked up in OUT_DIR,
+    // then in the cache shared by all profiles of this target directory
+    // (`cargo test`, `clippy`, `doc` and `bench` each have their own
+    // OUT_DIR), keyed by everything that goes into it.
+    let cache = SharedCache::new(&out_dir);
     let rtl_digest = digest_files(
         std::iter::once(&rtl.files_f)
             .chain(&rtl.sources)
@@ -216,23 +226,26 @@ fn run(out: &mut Directives) -> Result<(), String> {
     for cfg in CONFIGS {
         let key = format!(
             "{compile_key}|{:?}|{rtl_digest:x}",
-            verilator_args(cfg, &out_dir, &rtl)
+            verilator_args(cfg, Path::new("<mdir>"), &rtl)
         );
-        let lib = out_dir.join(format!("libtri_model_{}.a", cfg.name));
-        let key_file = out_dir.join(format!("tri_model_{}.key", cfg.name));
-        if !(lib.is_file() && fs::read_to_string(&key_file).ok().as_deref() == Some(&key)) {
-            stale.push((cfg, key, key_file));
+        let lib = format!("tri_model_{}", cfg.name);
+        let header = out_dir.join(cfg.name).join(format!("Vtri_{}.h", cfg.name));
+        let outputs = [
+            (format!("lib{lib}.a"), out_dir.join(format!("lib{lib}.a"))),
+            (format!("Vtri_{}.h", cfg.name), header),
+        ];
+        if !cache.restore(&out_dir, &lib, &key, &outputs)? {
+            stale.push((cfg, lib, key, outputs));
         }
     }
     verilate(&vl, &rtl, &out_dir, stale.iter().map(|s| s.0))?;
     write_config_header(&out_dir)?;
 
     // Stale models + runtime (if stale) + shim, as libraries of sources.
-    let rt_key_file = out_dir.join("tri_vlrt.key");
-    let rt_stale = !(out_dir.join("libtri_vlrt.a").is_file()
-        && fs::read_to_string(&rt_key_file).ok().as_deref() == Some(&compile_key));
+    let rt_outputs = [("libtri_vlrt.a".to_string(), out_dir.join("libtri_vlrt.a"))];
+    let rt_stale = !cache.restore(&out_dir, "tri_vlrt", &compile_key, &rt_outputs)?;
     let mut units: Vec<(String, Vec<PathBuf>)> = Vec::new();
-    for (cfg, _, _) in &stale {
+    for (cfg, lib, _, _) in &stale {
         let mdir = out_dir.join(cfg.name);
         let mut cpps: Vec<PathBuf> = fs::read_dir(&mdir)
             .map_err(|e| format!("{}: {e}", mdir.display()))?
@@ -243,7 +256,7 @@ fn run(out: &mut Directives) -> Result<(), String> {
         if cpps.is_empty() {
             return Err(format!("Verilator generated no .cpp in {}", mdir.display()));
         }
-        units.push((format!("tri_model_{}", cfg.name), cpps));
+        units.push((lib.clone(), cpps));
     }
     if rt_stale {
         units.push((
@@ -268,11 +281,11 @@ fn run(out: &mut Directives) -> Result<(), String> {
             .try_create_archive(lib, objs)
             .map_err(|e| format!("archiving {lib}: {e}"))?;
     }
-    for (_, key, key_file) in &stale {
-        fs::write(key_file, key).map_err(|e| e.to_string())?;
+    for (_, lib, key, outputs) in &stale {
+        cache.store(&out_dir, lib, key, outputs)?;
     }
     if rt_stale {
-        fs::write(&rt_key_file, &compile_key).map_err(|e| e.to_string())?;
+        cache.store(&out_dir, "tri_vlrt", &compile_key, &rt_outputs)?;
     }
 
     // Link order: users before what they use.
@@ -574,7 +587,8 @@ fn digest_files<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> Result<u64, Str
     Ok(h.finish())
 }
 
-fn verilator_args(cfg: &ArrayConfig, out_dir: &Path, rtl: &Rtl) -> Vec<String> {
+/// Arguments of one configuration's Verilator run, generating into `mdir`.
+fn verilator_args(cfg: &ArrayConfig, mdir: &Path, rtl: &Rtl) -> Vec<String> {
     let mut args: Vec<String> = VERILATOR_FLAGS.iter().map(|s| s.to_string()).collect();
     args.extend([
         "--prefix".into(),
@@ -583,7 +597,7 @@ fn verilator_args(cfg: &ArrayConfig, out_dir: &Path, rtl: &Rtl) -> Vec<String> {
         format!("-GLanes={}", cfg.lanes),
         format!("-GKMax={}", cfg.k_max),
         "--Mdir".into(),
-        out_dir.join(cfg.name).display().to_string(),
+        mdir.display().to_string(),
     ]);
     args.extend(rtl.extra_vlt.iter().map(|p| p.display().to_string()));
     args.extend(["-f".into(), rtl.files_f.display().to_string()]);
@@ -604,7 +618,7 @@ fn verilate<'a>(
         if mdir.exists() {
             fs::remove_dir_all(&mdir).map_err(|e| format!("{}: {e}", mdir.display()))?;
         }
-        let args = verilator_args(cfg, out_dir, rtl);
+        let args = verilator_args(cfg, &mdir, rtl);
         let child = Command::new(&vl.exe)
             .args(&args)
             .current_dir(&rtl.root)
@@ -666,4 +680,120 @@ fn write_config_header(out_dir: &Path) -> Result<(), String> {
         fs::write(&path, h).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
+}
+
+/// Built libraries (and the model headers the shim includes), kept in
+/// `OUT_DIR` and in `<target dir>/tritium-sim-cache/`, shared by every
+/// profile and command using that target directory. Entries are named
+/// `<lib>-<hash of key>.<file>`; storing a library evicts its other keys.
+/// Files are published by rename, so concurrent builds never see half a
+/// file.
+struct SharedCache {
+    dir: Option<PathBuf>,
+}
+
+impl SharedCache {
+    fn new(out_dir: &Path) -> Self {
+        // OUT_DIR = <target>/<profile>/build/<pkg>-<hash>/out
+        let dir = out_dir
+            .ancestors()
+            .nth(2)
+            .filter(|b| b.file_name().is_some_and(|n| n == "build"))
+            .and_then(|_| out_dir.ancestors().nth(4))
+            .map(|target| target.join("tritium-sim-cache"));
+        SharedCache { dir }
+    }
+
+    fn key_file(out_dir: &Path, lib: &str) -> PathBuf {
+        out_dir.join(format!("{lib}.key"))
+    }
+
+    fn entry(&self, lib: &str, key: &str, file: &str) -> Option<PathBuf> {
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        Some(
+            self.dir
+                .as_ref()?
+                .join(format!("{lib}-{:016x}.{file}", h.finish())),
+        )
+    }
+
+    /// True if `outputs` (cache name, path in OUT_DIR) are up to date for
+    /// `key`, after copying them from the shared cache if needed.
+    fn restore(
+        &self,
+        out_dir: &Path,
+        lib: &str,
+        key: &str,
+        outputs: &[(String, PathBuf)],
+    ) -> Result<bool, String> {
+        let key_file = Self::key_file(out_dir, lib);
+        let all_present = outputs.iter().all(|(_, p)| p.is_file());
+        if all_present && fs::read_to_string(&key_file).ok().as_deref() == Some(key) {
+            return Ok(true);
+        }
+        let entries: Option<Vec<PathBuf>> = outputs
+            .iter()
+            .map(|(name, _)| self.entry(lib, key, name).filter(|e| e.is_file()))
+            .collect();
+        let Some(entries) = entries else {
+            return Ok(false);
+        };
+        for ((_, dst), src) in outputs.iter().zip(&entries) {
+            if let Some(parent) = dst.parent() {
+                fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            }
+            if copy_atomic(src, dst).is_err() {
+                return Ok(false); // evicted meanwhile: build it
+            }
+        }
+        fs::write(&key_file, key).map_err(|e| format!("{}: {e}", key_file.display()))?;
+        Ok(true)
+    }
+
+    /// Records `outputs` as built for `key`, locally and in the cache.
+    fn store(
+        &self,
+        out_dir: &Path,
+        lib: &str,
+        key: &str,
+        outputs: &[(String, PathBuf)],
+    ) -> Result<(), String> {
+        let key_file = Self::key_file(out_dir, lib);
+        fs::write(&key_file, key).map_err(|e| format!("{}: {e}", key_file.display()))?;
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        // A cache that cannot be written only costs time.
+        if fs::create_dir_all(dir).is_err() {
+            return Ok(());
+        }
+        let keep: Vec<PathBuf> = outputs
+            .iter()
+            .filter_map(|(name, _)| self.entry(lib, key, name))
+            .collect();
+        if let Ok(rd) = fs::read_dir(dir) {
+            for e in rd.filter_map(Result::ok) {
+                let p = e.path();
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with(&format!("{lib}-")) && !keep.contains(&p) {
+                    let _ = fs::remove_file(&p);
+                }
+            }
+        }
+        for ((_, src), dst) in outputs.iter().zip(&keep) {
+            let _ = copy_atomic(src, dst);
+        }
+        Ok(())
+    }
+}
+
+/// Copies `src` to `dst` through a temporary file and a rename.
+fn copy_atomic(src: &Path, dst: &Path) -> std::io::Result<()> {
+    let tmp = dst.with_extension(format!("tmp{}", std::process::id()));
+    fs::copy(src, &tmp)?;
+    fs::rename(&tmp, dst).inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
 }

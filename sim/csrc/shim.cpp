@@ -213,6 +213,9 @@ struct TriSim {
     virtual void trace_close() = 0;
     virtual uint64_t time() const = 0;
     virtual void final_blocks() = 0;
+    // Makes this model's context the calling thread's current Verilator
+    // context (see SimImpl).
+    virtual void activate() = 0;
 };
 
 namespace {
@@ -274,7 +277,10 @@ public:
     static_assert(PortIo<RPort>::fits(kRBits), "r_data_o width differs from Cols*AccW");
     static_assert(PortIo<AccPort>::fits(kRBits), "acc_o width differs from Cols*AccW");
 
-    SimImpl() : ctx_(new VerilatedContext) {
+    SimImpl() : ctx_(new VerilatedContext) {  // (also makes ctx_ the thread's current)
+        // Single-threaded model: without this, every context starts a
+        // worker thread pool of hardware_concurrency() - 1 threads.
+        ctx_->threads(1);
         ctx_->traceEverOn(true);  // before the model: allows trace_open at any time
         top_.reset(new M(ctx_.get(), "TOP"));
         top_->clk_i = 0;
@@ -291,11 +297,25 @@ public:
     }
 
     ~SimImpl() override {
+        // Parts of the runtime reach the context through the thread's
+        // current one (e.g. ~VerilatedScope): it must be ours while the
+        // model is torn down, and must not dangle afterwards.
+        activate();
         if (vcd_) vcd_->close();
         vcd_.reset();
         top_.reset();
         ctx_.reset();
+        Verilated::threadContextp(nullptr);
     }
+
+    // Verilator 5.006 keeps a "current context" per thread (and a global
+    // "last" one), set when a VerilatedContext is constructed, and uses it
+    // from the runtime instead of the model's own context: $stop error
+    // counts, %t formatting, scope (un)registration, ... With several
+    // models per thread, or a model used after another was created, it
+    // would be the wrong or a freed context; so every entry point that runs
+    // Verilator code sets it first.
+    void activate() override { Verilated::threadContextp(ctx_.get()); }
 
     int set_bit(uint32_t port, uint32_t value) override {
         const uint8_t v = value ? 1 : 0;
@@ -420,6 +440,7 @@ int guarded(TriSim* s, F&& f) noexcept {
     if (s->poisoned) return s->err.kind;
     SlotGuard guard{&s->err};
     try {
+        s->activate();
         f();
     } catch (const FatalUnwind&) {
         s->poisoned = true;
@@ -484,6 +505,7 @@ TriSim* tri_sim_new(uint32_t index) noexcept {
             slot.record(kFatal, "unknown C++ exception");
         }
     }
+    if (!s) Verilated::threadContextp(nullptr);  // its context is gone
     if (s && slot.kind != kOk) {
         // Constructed but something was reported: keep it on the model.
         s->err = slot;

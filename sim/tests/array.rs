@@ -562,3 +562,51 @@ fn reference_codes_round_trip() {
     }
     assert_eq!(reference::weight_of(3), 0);
 }
+
+/// Several live models in one thread, used alternately: state, time and
+/// recorded errors stay per model.
+#[test]
+fn interleaved_models_are_independent() {
+    let mut a = ArraySim::new(&SMALL).unwrap();
+    let mut b = ArraySim::new(&SMALL).unwrap();
+    let mut c = ArraySim::new(&LARGE).unwrap();
+    let mut rng = Rng(4);
+    let (wa, aa) = rng.tile(&SMALL, 5);
+    let (wc, ac) = rng.tile(&LARGE, 5);
+    // Interleave beat by beat: a gets a good tile, b a tile with code 3.
+    let mut wb = wa.clone();
+    wb[2][0] = 3;
+    for j in 0..5 {
+        let last = j == 4;
+        a.set_weights(true, &wa[j]).unwrap();
+        a.set_acts(true, &aa[j], last).unwrap();
+        b.set_weights(true, &wb[j]).unwrap();
+        b.set_acts(true, &aa[j], last).unwrap();
+        c.set_weights(true, &wc[j]).unwrap();
+        c.set_acts(true, &ac[j], last).unwrap();
+        a.tick().unwrap();
+        let rb = b.tick();
+        assert_eq!(rb.is_err(), j >= 2, "beat {j}: {rb:?}");
+        c.tick().unwrap();
+    }
+    for s in [&mut a, &mut c] {
+        s.set_valids(false, false, false);
+    }
+    b.set_valids(false, false, false);
+    for _ in 0..4 {
+        a.tick().unwrap();
+        c.tick().unwrap();
+    }
+    let mut out_a = vec![0; SMALL.cols];
+    let mut out_c = vec![0; LARGE.cols];
+    assert!(a.r_valid() && c.r_valid());
+    a.result(&mut out_a).unwrap();
+    c.result(&mut out_c).unwrap();
+    assert_eq!(out_a, tile_result(&SMALL, &wa, &aa));
+    assert_eq!(out_c, tile_result(&LARGE, &wc, &ac));
+    assert!(matches!(b.check(), Err(SimError::Assertion { .. })));
+    a.check().unwrap();
+    c.check().unwrap();
+    assert!(b.err_code() && !a.err_code() && !c.err_code());
+    assert_eq!(a.sim_time(), c.sim_time());
+}
