@@ -53,15 +53,15 @@ fn main() {
                 "{:<8} {:<10} {:>12} {:>10} {:>10.3} {:>14.2} {:>16.2}",
                 cfg.name,
                 p.hf_name(),
-                row.macs,
-                row.cycles,
+                row.stats.macs,
+                row.stats.cycles,
                 secs,
-                row.cycles as f64 / secs / 1e6,
-                row.macs as f64 / secs / 1e6
+                row.stats.cycles as f64 / secs / 1e6,
+                row.stats.macs as f64 / secs / 1e6
             );
             layer_secs += secs;
-            layer_cycles += row.cycles;
-            layer_macs += row.macs;
+            layer_cycles += row.stats.cycles;
+            layer_macs += row.stats.macs;
         }
         println!(
             "{:<8} one 2B4T layer: {} cycles, {:.3} s -> one full-network token (30 layers) ~ {:.1} s wall, {} cycles ({:.2} M cycles/s, {:.2} M verified MAC/s)",

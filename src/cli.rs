@@ -13,7 +13,7 @@ use crate::checkpoint::load_dir;
 use crate::error::{Error, Result};
 use crate::generate::{generate, GenerateOptions, Generation};
 use crate::hfconfig::LinearClass;
-use crate::synth::{synth_model, write_checkpoint, CheckpointFormat, SynthOptions};
+use crate::synth::{preset_model, write_checkpoint, CheckpointFormat, SynthOptions};
 use crate::tokenizer::{synthetic_tokenizer_json, StreamDecoder, TextTokenizer};
 
 /// tritium: golden model, co-simulation and CPU inference of ternary
@@ -111,16 +111,23 @@ pub struct ModelArgs {
     pub preset_seed: u64,
 }
 
+/// The prompt: text or token ids.
 #[derive(Debug, Args)]
-pub struct InferArgs {
-    #[command(flatten)]
-    pub model: ModelArgs,
+pub struct PromptArgs {
     /// Prompt text (tokenized with the model's tokenizer.json, BOS added).
     #[arg(long, conflicts_with = "tokens")]
     pub prompt: Option<String>,
     /// Prompt as token ids, e.g. 128000,9906,1917 (no BOS is added).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     pub tokens: Option<Vec<u32>>,
+}
+
+#[derive(Debug, Args)]
+pub struct InferArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
     /// Number of tokens to generate.
     #[arg(short = 'n', long, default_value_t = 32)]
     pub max_new_tokens: usize,
@@ -216,15 +223,11 @@ pub fn load_model_args(a: &ModelArgs) -> Result<LoadedForRun> {
         });
     }
     let preset = a.preset.preset();
-    let c = preset.config();
-    let opts = SynthOptions {
-        config: c.clone(),
-        seed: a.preset_seed,
-        format: CheckpointFormat::HfPacked,
-        linear_class: LinearClass::Autobitlinear,
-    };
-    let model = synth_model(&opts)?;
-    let tokenizer = TextTokenizer::from_json("synthetic tokenizer", &synthetic_tokenizer_json(&c))?;
+    let model = preset_model(preset, a.preset_seed)?;
+    let tokenizer = TextTokenizer::from_json(
+        "synthetic tokenizer",
+        &synthetic_tokenizer_json(model.config()),
+    )?;
     Ok(LoadedForRun {
         model,
         tokenizer: Some(tokenizer),
@@ -261,11 +264,8 @@ fn make_backend(b: BackendArg, array: ArrayArg) -> Result<Box<dyn Backend>> {
 const DEFAULT_PROMPT: &str = "The ternary accelerator adds";
 
 /// Token ids of `--tokens`, or of `--prompt` (default prompt if neither).
-fn prompt_tokens(
-    run: &LoadedForRun,
-    tokens: &Option<Vec<u32>>,
-    prompt: &Option<String>,
-) -> Result<Vec<u32>> {
+fn prompt_tokens(run: &LoadedForRun, p: &PromptArgs) -> Result<Vec<u32>> {
+    let (tokens, prompt) = (&p.tokens, &p.prompt);
     if prompt.as_deref().is_some_and(|p| p.is_empty())
         || tokens.as_ref().is_some_and(|t| t.is_empty())
     {
@@ -285,7 +285,7 @@ fn prompt_tokens(
 
 fn run_infer(a: &InferArgs) -> Result<()> {
     let run = load_model_args(&a.model)?;
-    let prompt = prompt_tokens(&run, &a.tokens, &a.prompt)?;
+    let prompt = prompt_tokens(&run, &a.prompt)?;
     let opts = GenerateOptions {
         max_new: a.max_new_tokens,
         sampler: SamplerConfig {
@@ -455,12 +455,8 @@ pub fn main() -> ExitCode {
 pub struct CosimArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Prompt text (tokenized with the model's tokenizer.json).
-    #[arg(long, conflicts_with = "tokens")]
-    pub prompt: Option<String>,
-    /// Prompt as token ids.
-    #[arg(long, value_delimiter = ',', value_name = "IDS")]
-    pub tokens: Option<Vec<u32>>,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
     /// Greedy decode steps after the prompt (each one more full-network token).
     #[arg(short = 'n', long, default_value_t = 4)]
     pub decode_steps: usize,
@@ -578,7 +574,7 @@ fn run_cosim_cmd(a: &CosimArgs) -> Result<ExitCode> {
         run_layer_cosim(&mut rtl, o, a.mismatch_wave.clone())?
     } else {
         let run = load_model_args(&a.model)?;
-        let prompt = prompt_tokens(&run, &a.tokens, &a.prompt)?;
+        let prompt = prompt_tokens(&run, &a.prompt)?;
         if let Some(f) = &a.inject_fault {
             let (layer, proj, row, col) = parse_fault(f)?;
             let id = tritium_golden::LinearId { layer, proj };

@@ -130,18 +130,11 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hfconfig::LinearClass;
-    use crate::synth::{synth_model, CheckpointFormat, SynthOptions};
+    use crate::synth::preset_model;
     use tritium_golden::{GoldenBackend, Preset};
 
     fn tiny() -> Model {
-        synth_model(&SynthOptions {
-            config: Preset::Tiny.config(),
-            seed: 1,
-            format: CheckpointFormat::HfPacked,
-            linear_class: LinearClass::Autobitlinear,
-        })
-        .unwrap()
+        preset_model(Preset::Tiny, 1).unwrap()
     }
 
     fn opts(max_new: usize, keep_logits: bool) -> GenerateOptions {

@@ -253,6 +253,18 @@ pub fn random_model(config: &ModelConfig, seed: u64) -> Result<Model> {
     Ok(Model::new(c.clone(), embed, lm_head, final_norm, layers)?)
 }
 
+/// The built-in model of `preset` with weights from `seed`: what
+/// `tritium gen-model --preset P --seed S` writes (packed, autobitlinear)
+/// and loads back as, built in memory.
+pub fn preset_model(preset: tritium_golden::Preset, seed: u64) -> Result<Model> {
+    synth_model(&SynthOptions {
+        config: preset.config(),
+        seed,
+        format: CheckpointFormat::HfPacked,
+        linear_class: LinearClass::Autobitlinear,
+    })
+}
+
 /// The model a synthetic checkpoint loads as, built in memory through the
 /// same assembler as files on disk.
 pub fn synth_model(opts: &SynthOptions) -> Result<Model> {

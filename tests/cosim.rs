@@ -4,20 +4,13 @@
 #![cfg(feature = "rtl")]
 
 use proptest::prelude::*;
-use tritium::hfconfig::LinearClass;
 use tritium::rtl::{run_cosim, CosimOptions, Lockstep, PlantedFault, RtlBackend};
-use tritium::synth::{synth_model, CheckpointFormat, SynthOptions};
+use tritium::synth::preset_model;
 use tritium_golden::{Backend, GoldenBackend, LinearCall, LinearId, Preset, Proj, TernaryMatrix};
 use tritium_sim::{LARGE, SMALL};
 
 fn tiny() -> tritium_golden::Model {
-    synth_model(&SynthOptions {
-        config: Preset::Tiny.config(),
-        seed: 1,
-        format: CheckpointFormat::HfPacked,
-        linear_class: LinearClass::Autobitlinear,
-    })
-    .unwrap()
+    preset_model(Preset::Tiny, 1).unwrap()
 }
 
 fn opts(dir: &tempfile::TempDir, decode_steps: usize) -> CosimOptions {
@@ -42,10 +35,10 @@ fn whole_tiny_network_is_bit_exact_on_the_rtl() {
     assert_eq!(r.rows.len(), 2 * 7);
     for row in &r.rows {
         assert_eq!(row.verdict, "match", "{row:?}");
-        assert_eq!(row.calls, 5);
+        assert_eq!(row.stats.calls, 5);
         assert_eq!(row.token_rows, 8 + 4);
-        assert!(row.cycles > 0 && row.compared > 0);
-        assert_eq!(row.adds + row.zero_skips, row.macs);
+        assert!(row.stats.cycles > 0 && row.compared > 0);
+        assert_eq!(row.stats.adds + row.stats.zero_skips, row.stats.macs);
     }
     // The decoded tokens are those of the golden model alone.
     let golden = tritium::generate::generate(
@@ -118,7 +111,7 @@ fn layers_not_selected_run_on_golden_only() {
             "golden only"
         };
         assert_eq!(row.verdict, expect);
-        assert_eq!(row.cycles > 0, row.layer == 1);
+        assert_eq!(row.stats.cycles > 0, row.layer == 1);
     }
 }
 

@@ -24,15 +24,12 @@ use crate::error::{Error, Result};
 pub struct LinearRow {
     pub layer: usize,
     pub proj: String,
-    /// Backend calls (forward passes) and token rows executed.
-    pub calls: u64,
+    /// Calls, MACs, adds, zero skips, cycles (busy, stalled): measured by
+    /// the RTL for selected layers, counted by the golden model otherwise.
+    #[serde(flatten)]
+    pub stats: ExecStats,
+    /// Token rows executed (over all calls).
     pub token_rows: u64,
-    pub macs: u64,
-    pub cycles: u64,
-    pub busy_cycles: u64,
-    pub stall_cycles: u64,
-    pub adds: u64,
-    pub zero_skips: u64,
     /// Accumulators compared with `==`.
     pub compared: u64,
     /// MACs per cycle over the array's peak (`cols * lanes` per cycle).
@@ -239,29 +236,22 @@ impl Backend for Lockstep<'_> {
             verdict: "golden only".into(),
             ..LinearRow::default()
         });
-        entry.calls += 1;
         entry.token_rows += call.rows as u64;
-        entry.macs += gstats.macs;
         if self
             .layers
             .as_ref()
             .is_some_and(|l| !l.contains(&call.id.layer))
         {
-            entry.adds += gstats.adds;
-            entry.zero_skips += gstats.zero_skips;
+            entry.stats += gstats;
             return Ok(gstats);
         }
         let mut got = vec![0i32; out.len()];
         let rstats = self.rtl.matmul(call, &mut got)?;
         let entry = self.rows.get_mut(&call.id).expect("inserted above");
-        entry.cycles += rstats.cycles;
-        entry.busy_cycles += rstats.busy_cycles;
-        entry.stall_cycles += rstats.stall_cycles;
-        entry.adds += rstats.adds;
-        entry.zero_skips += rstats.zero_skips;
+        entry.stats += rstats;
         entry.compared += out.len() as u64;
         let peak = (self.rtl.config().cols * self.rtl.config().lanes) as f64;
-        entry.utilization = entry.macs as f64 / (entry.cycles.max(1) as f64 * peak);
+        entry.utilization = entry.stats.macs as f64 / (entry.stats.cycles.max(1) as f64 * peak);
         let counts_agree = rstats.adds == gstats.adds && rstats.zero_skips == gstats.zero_skips;
         if got == out && counts_agree {
             entry.verdict = "match".into();
@@ -330,18 +320,16 @@ fn total_of(rows: &[LinearRow], peak: f64) -> LinearRow {
         ..LinearRow::default()
     };
     for r in rows {
-        t.calls += r.calls;
+        t.stats += r.stats;
         t.token_rows += r.token_rows;
-        t.macs += r.macs;
-        t.cycles += r.cycles;
-        t.busy_cycles += r.busy_cycles;
-        t.stall_cycles += r.stall_cycles;
-        t.adds += r.adds;
-        t.zero_skips += r.zero_skips;
         t.compared += r.compared;
     }
-    let checked_macs: u64 = rows.iter().filter(|r| r.cycles > 0).map(|r| r.macs).sum();
-    t.utilization = checked_macs as f64 / (t.cycles.max(1) as f64 * peak);
+    let checked_macs: u64 = rows
+        .iter()
+        .filter(|r| r.stats.cycles > 0)
+        .map(|r| r.stats.macs)
+        .sum();
+    t.utilization = checked_macs as f64 / (t.stats.cycles.max(1) as f64 * peak);
     t.verdict = if rows.iter().any(|r| r.verdict == "MISMATCH") {
         "MISMATCH".into()
     } else {
@@ -363,7 +351,11 @@ fn report(
     let peak = (cfg.cols * cfg.lanes) as f64;
     let total = total_of(&rows, peak);
     let secs = start.elapsed().as_secs_f64().max(1e-9);
-    let verified: u64 = rows.iter().filter(|r| r.cycles > 0).map(|r| r.macs).sum();
+    let verified: u64 = rows
+        .iter()
+        .filter(|r| r.stats.cycles > 0)
+        .map(|r| r.stats.macs)
+        .sum();
     CosimReport {
         schema_version: 1,
         model: model.to_string(),
@@ -378,7 +370,7 @@ fn report(
         generated_tokens: generated,
         passed: lock.divergence().is_none(),
         first_divergence: lock.divergence().cloned(),
-        simulated_cycles_per_second: total.cycles as f64 / secs,
+        simulated_cycles_per_second: total.stats.cycles as f64 / secs,
         verified_macs_per_second: verified as f64 / secs,
         wall_seconds: secs,
         rows,
@@ -513,11 +505,11 @@ impl CosimReport {
                 "{:<6} {:<10} {:>12} {:>10} {:>5.1}% {:>12} {:>12} {:>10}  {}\n",
                 layer,
                 r.proj,
-                r.macs,
-                r.cycles,
+                r.stats.macs,
+                r.stats.cycles,
                 100.0 * r.utilization,
-                r.adds,
-                r.zero_skips,
+                r.stats.adds,
+                r.stats.zero_skips,
                 r.compared,
                 r.verdict
             );
