@@ -40,6 +40,8 @@
 //! ## Structure
 //! - [`config`]: [`ModelConfig`] and the presets `tiny`, `small`, `2b4t`.
 //! - [`quant`], [`ternary`]: the quantizers and the packed weight layouts.
+//! - [`stream`]: the beat format in which a BitLinear is streamed to the
+//!   MAC array (tiling, padding, wire bits).
 //! - [`backend`]: the [`Backend`] trait every BitLinear goes through, and
 //!   [`GoldenBackend`].
 //! - [`network`]: [`Model`] and [`Session`] (forward pass with KV cache).
@@ -57,6 +59,7 @@ pub mod network;
 pub mod ops;
 pub mod quant;
 pub mod sample;
+pub mod stream;
 pub mod ternary;
 
 pub use backend::{Backend, ExecStats, GoldenBackend, LinearCall, LinearId, Proj};

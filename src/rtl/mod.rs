@@ -10,13 +10,15 @@
 //! (`k_max` of the array, which sizes its accumulators), K is split into
 //! segments and the host adds the segments' accumulators (exact in i32).
 //!
-//! The 2-bit codes streamed are the canonical codes of
+//! The beats are packed by the golden crate ([`tritium_golden::stream`]);
+//! their 2-bit codes are the canonical codes of
 //! [`tritium_golden::TernaryMatrix`] (`t + 1`), which are also the RTL's.
 
 mod cosim;
 
 use std::path::Path;
 
+use tritium_golden::stream::{self, ArrayGeometry};
 use tritium_golden::{Backend, ExecStats, LinearCall, LinearId, TernaryMatrix};
 use tritium_sim::{ArrayConfig, ArraySim, SimError, TracedTile};
 
@@ -33,6 +35,9 @@ pub struct PlantedFault {
     pub row: usize,
     pub col: usize,
 }
+
+/// The weight beats and activation beats of one tile.
+type TileBeats = (Vec<Vec<u8>>, Vec<Vec<i8>>);
 
 /// Where the beats of one (token row, tile, K segment) ran.
 #[derive(Debug, Clone, Default)]
@@ -59,46 +64,27 @@ impl std::fmt::Debug for RtlBackend {
     }
 }
 
-/// Weight beats of output tile `tile` over K segment `seg = [k0, k1)`: per
-/// beat `cols * lanes` codes, column-major as rtl/INTERFACE.md, padded with
-/// code 1. `fault` flips the code at `(row, col)`: the sign of a non-zero
+/// Weight beats of output tile `tile` over K segment `seg = [k0, k1)`, in
+/// the golden crate's stream format ([`tritium_golden::stream`]). `fault`
+/// flips the code at `(row, col)` in the beats only: the sign of a non-zero
 /// weight, or a zero into +1.
 fn tile_weight_beats(
     w: &TernaryMatrix,
-    cfg: &ArrayConfig,
+    geom: ArrayGeometry,
     tile: usize,
     seg: (usize, usize),
     fault: Option<(usize, usize)>,
-) -> Vec<Vec<u8>> {
+) -> tritium_golden::Result<Vec<Vec<u8>>> {
     let (k0, k1) = seg;
-    let beats = (k1 - k0).div_ceil(cfg.lanes);
-    let mut out = vec![vec![1u8; cfg.cols * cfg.lanes]; beats];
-    for c in 0..cfg.cols {
-        let row = tile * cfg.cols + c;
-        if row >= w.n() {
-            break;
-        }
-        let packed = w.packed_row(row);
-        for col in k0..k1 {
-            let mut code = (packed[col / 4] >> (2 * (col % 4))) & 3;
-            if fault == Some((row, col)) {
-                code = if code == 2 { 0 } else { 2 };
-            }
-            let (beat, lane) = ((col - k0) / cfg.lanes, (col - k0) % cfg.lanes);
-            out[beat][c * cfg.lanes + lane] = code;
+    let mut beats = stream::weight_tile_beats(w, geom, tile, k0, k1)?;
+    if let Some((row, col)) = fault {
+        if row / geom.cols == tile && (k0..k1).contains(&col) {
+            let slot = &mut beats[(col - k0) / geom.lanes]
+                [(row % geom.cols) * geom.lanes + (col - k0) % geom.lanes];
+            *slot = if *slot == 2 { 0 } else { 2 };
         }
     }
-    out
-}
-
-fn act_beats(acts: &[i8], lanes: usize) -> Vec<Vec<i8>> {
-    acts.chunks(lanes)
-        .map(|c| {
-            let mut b = c.to_vec();
-            b.resize(lanes, 0);
-            b
-        })
-        .collect()
+    Ok(beats)
 }
 
 fn sim_err(name: &str, site: &str, e: SimError) -> tritium_golden::Error {
@@ -141,6 +127,13 @@ impl RtlBackend {
         self.sim.trace_stop()
     }
 
+    fn geom(&self) -> ArrayGeometry {
+        ArrayGeometry {
+            cols: self.cfg.cols,
+            lanes: self.cfg.lanes,
+        }
+    }
+
     /// K segments `[k0, k1)` so that no tile exceeds the array's `k_max`.
     fn segments(&self, k: usize) -> Vec<(usize, usize)> {
         let seg = self.cfg.max_beats() * self.cfg.lanes;
@@ -159,12 +152,18 @@ impl RtlBackend {
         row: usize,
         tile: usize,
         seg: (usize, usize),
-    ) -> (Vec<Vec<u8>>, Vec<Vec<i8>>) {
+    ) -> tritium_golden::Result<TileBeats> {
         let k = call.weights.k();
         let acts = &call.acts[row * k + seg.0..row * k + seg.1];
-        let a = act_beats(acts, self.cfg.lanes);
-        let w = tile_weight_beats(call.weights, self.cfg, tile, seg, self.fault_for(call.id));
-        (w, a)
+        let a = stream::act_beats(acts, self.geom());
+        let w = tile_weight_beats(
+            call.weights,
+            self.geom(),
+            tile,
+            seg,
+            self.fault_for(call.id),
+        )?;
+        Ok((w, a))
     }
 
     /// Re-runs one tile of the last call with `acc_o` recorded after every
@@ -178,22 +177,35 @@ impl RtlBackend {
         tile: usize,
         segment: usize,
         trace: Option<&Path>,
-    ) -> Result<(TracedTile, u64, (usize, usize)), SimError> {
+    ) -> tritium_golden::Result<(TracedTile, u64, (usize, usize))> {
         let segs = self.segments(call.weights.k());
-        let seg = segs[segment];
-        let (w, a) = self.tile_inputs(call, row, tile, seg);
+        let name = self.name.clone();
+        let site = format!(
+            "{} (replay of row {row}, tile {tile}, K segment {segment})",
+            call.id
+        );
+        let err = |e| sim_err(&name, &site, e);
+        let &seg = segs.get(segment).ok_or_else(|| {
+            err(SimError::Shape {
+                what: "K segment index",
+                expected: segs.len(),
+                got: segment,
+            })
+        })?;
+        let (w, a) = self.tile_inputs(call, row, tile, seg)?;
         if let Some(p) = trace {
-            self.sim.trace_to(p)?;
+            self.sim.trace_to(p).map_err(err)?;
         }
         let mut out = vec![0i32; self.cfg.cols];
         let traced = self.sim.run_tile_traced(&w, &a, &mut out);
         if trace.is_some() {
-            self.sim.trace_stop()?;
+            self.sim.trace_stop().map_err(err)?;
         }
+        let traced = traced.map_err(err)?;
         let tiles = call.weights.n().div_ceil(self.cfg.cols);
         let idx = (row * tiles + tile) * segs.len() + segment;
         let t = self.last_timings.get(idx).cloned().unwrap_or_default();
-        Ok((traced?, t.start_cycle, seg))
+        Ok((traced, t.start_cycle, seg))
     }
 
     /// Cycle (absolute) at which beat `beat` of a tile was accepted in the last call.
@@ -234,15 +246,16 @@ impl Backend for RtlBackend {
         self.last_timings.clear();
         let fault = self.fault_for(call.id);
         // Weight beats depend only on (tile, segment): build them once per call.
+        let geom = self.geom();
         let beats_w: Vec<Vec<Vec<u8>>> = (0..tiles)
             .flat_map(|tile| segs.iter().map(move |&seg| (tile, seg)))
-            .map(|(tile, seg)| tile_weight_beats(call.weights, cfg, tile, seg, fault))
-            .collect();
+            .map(|(tile, seg)| tile_weight_beats(call.weights, geom, tile, seg, fault))
+            .collect::<tritium_golden::Result<_>>()?;
         let mut tile_out = vec![0i32; cfg.cols];
         for row in 0..call.rows {
             let seg_acts: Vec<Vec<Vec<i8>>> = segs
                 .iter()
-                .map(|&(k0, k1)| act_beats(&call.acts[row * k + k0..row * k + k1], cfg.lanes))
+                .map(|&(k0, k1)| stream::act_beats(&call.acts[row * k + k0..row * k + k1], geom))
                 .collect();
             let out_row = &mut out[row * n..(row + 1) * n];
             out_row.fill(0);
