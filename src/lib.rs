@@ -30,6 +30,7 @@ pub mod generate;
 pub mod hfconfig;
 #[cfg(feature = "rtl")]
 pub mod rtl;
+pub mod simd;
 pub mod synth;
 pub mod tokenizer;
 

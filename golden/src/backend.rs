@@ -6,6 +6,7 @@
 //! shared code, so backends are compared on integers with `==`.
 
 use crate::error::{shape_err, Result};
+use crate::ops::DenseMatrix;
 use crate::ternary::TernaryMatrix;
 
 /// The seven BitLinear projections of a b1.58 decoder layer.
@@ -157,6 +158,25 @@ pub trait Backend {
     /// Computes `out[r * n + j] = sum_c t[j, c] * acts[r * k + c]` exactly in
     /// i32 for every row `r` of the call. Must call [`LinearCall::check`].
     fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> Result<ExecStats>;
+
+    /// The logits of one final-normed hidden row: `out[v] = head row v . x`
+    /// for every vocabulary row. The default is the golden pinned order
+    /// ([`DenseMatrix::dot_row`]); a backend that overrides it must produce
+    /// the same bits, unless it is explicitly an approximate mode (which
+    /// then reports itself in [`Backend::name`]).
+    fn logits(&mut self, head: &DenseMatrix, x: &[f32], out: &mut [f32]) -> Result<()> {
+        if x.len() != head.cols() || out.len() != head.rows() {
+            return Err(shape_err(
+                "lm_head input / logits",
+                format!("{} / {}", head.cols(), head.rows()),
+                format!("{} / {}", x.len(), out.len()),
+            ));
+        }
+        for (v, o) in out.iter_mut().enumerate() {
+            *o = head.dot_row(v, x);
+        }
+        Ok(())
+    }
 }
 
 /// The reference executor: scalar, one row at a time, in index order.

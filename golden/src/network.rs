@@ -356,9 +356,8 @@ impl<'m> Session<'m> {
                 c.rms_norm_eps,
                 &mut normed,
             );
-            let logits: Vec<f32> = (0..c.vocab_size)
-                .map(|v| head.dot_row(v, &normed))
-                .collect();
+            let mut logits = vec![0.0f32; c.vocab_size];
+            backend.logits(head, &normed, &mut logits)?;
             check_finite(&format!("logits at position {}", start + r), &logits)?;
             out.push(logits);
         }

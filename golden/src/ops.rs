@@ -194,6 +194,14 @@ impl DenseMatrix {
         }
     }
 
+    /// The f32 values, if stored as f32.
+    pub fn as_f32(&self) -> Option<&[f32]> {
+        match &self.data {
+            DenseData::F32(v) => Some(v),
+            DenseData::Bf16(_) => None,
+        }
+    }
+
     /// Writes row `r` widened to f32 into `out`.
     pub fn row_into(&self, r: usize, out: &mut [f32]) {
         let range = r * self.cols..(r + 1) * self.cols;

@@ -169,7 +169,7 @@ impl TernaryMatrix {
         gamma: f32,
     ) -> Result<Self> {
         Self::check_dims(what, n, k)?;
-        if n % 4 != 0 {
+        if !n.is_multiple_of(4) {
             return Err(shape_err(
                 what,
                 "output rows a multiple of 4 (HF packing)",
@@ -205,7 +205,7 @@ impl TernaryMatrix {
 
     /// Writes the Hugging Face packed layout (`uint8 [n / 4, k]`).
     pub fn to_hf_packed(&self) -> Result<Vec<u8>> {
-        if self.n % 4 != 0 {
+        if !self.n.is_multiple_of(4) {
             return Err(shape_err(
                 "HF packing",
                 "output rows a multiple of 4",

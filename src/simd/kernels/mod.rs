@@ -1,0 +1,130 @@
+//! Ternary x int8 kernels over the `T2P16` layout ([`super::layout`]).
+//!
+//! Every kernel computes, for output panels `p0 .. p0 + np` of `w` and every
+//! token row `r` of `a`,
+//!
+//! ```text
+//! out[((p - p0) * a.rows + r) * 16 + i] = sum_k t[16p + i, k] * a[r, k]
+//! ```
+//!
+//! (panel-major, so that threads own disjoint slices), as
+//! `dot4(codes, a) - sum(a)` (see the layout docs for why). All paths are
+//! exact integer arithmetic and therefore equal to the golden backend with
+//! `==`, which the tests check for every path the machine has.
+
+use super::layout::{PackedTernary, PANEL};
+
+#[cfg(target_arch = "aarch64")]
+pub mod neon;
+pub mod scalar;
+#[cfg(target_arch = "x86_64")]
+pub mod x86;
+
+/// Quantized activations as the kernels read them: `rows` rows of
+/// `stride >= w.k_padded()` int8 values, zero past `k`, and each row's sum.
+#[derive(Debug, Clone, Copy)]
+pub struct Acts<'a> {
+    pub data: &'a [i8],
+    pub stride: usize,
+    pub sums: &'a [i32],
+    pub rows: usize,
+}
+
+impl Acts<'_> {
+    /// Checks everything the unsafe kernels rely on.
+    pub fn check(&self, w: &PackedTernary, p0: usize, np: usize, out: &[i32]) {
+        assert!(self.stride >= w.k_padded());
+        assert!(self.data.len() >= self.rows * self.stride);
+        assert!(self.sums.len() >= self.rows);
+        assert!(p0 + np <= w.panels());
+        assert!(out.len() >= np * self.rows * PANEL);
+    }
+}
+
+/// Which instruction set a kernel uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Isa {
+    /// Portable Rust, the twin every other path is checked against.
+    Scalar,
+    /// x86-64 AVX2 (`vpmaddubsw` + `vpmaddwd`).
+    Avx2,
+    /// x86-64 AVX-512 BW + VNNI (`vpdpbusd`).
+    Avx512,
+    /// AArch64 NEON (`smull` + `sadalp`).
+    Neon,
+}
+
+impl Isa {
+    pub const ALL: [Isa; 4] = [Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+            Isa::Neon => "neon",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Isa> {
+        Isa::ALL.into_iter().find(|i| i.name() == s)
+    }
+
+    /// Whether this CPU can run the path (runtime detection).
+    pub fn available(self) -> bool {
+        match self {
+            Isa::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512vnni")
+            }
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// The paths this CPU can run, fastest last.
+    pub fn present() -> Vec<Isa> {
+        Isa::ALL.into_iter().filter(|i| i.available()).collect()
+    }
+
+    /// The fastest path present.
+    pub fn best() -> Isa {
+        *Isa::present().last().unwrap_or(&Isa::Scalar)
+    }
+}
+
+/// Runs the ternary kernel of `isa` (which must be [`Isa::available`]).
+pub fn ternary_panels(
+    isa: Isa,
+    w: &PackedTernary,
+    p0: usize,
+    np: usize,
+    a: &Acts,
+    out: &mut [i32],
+) {
+    a.check(w, p0, np, out);
+    assert!(
+        isa.available(),
+        "kernel {} not available on this CPU",
+        isa.name()
+    );
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: features checked above; bounds checked by `a.check`.
+        Isa::Avx512 => unsafe { x86::panels_avx512(w, p0, np, a, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { x86::panels_avx2(w, p0, np, a, out) },
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: as above.
+        Isa::Neon => unsafe { neon::panels_neon(w, p0, np, a, out) },
+        _ => scalar::panels(w, p0, np, a, out),
+    }
+}

@@ -1,0 +1,339 @@
+//! The SIMD CPU engine: a [`Backend`] running every BitLinear on
+//! AVX-512 VNNI, AVX2, NEON or the portable scalar twin, threaded with
+//! rayon, bit-exact with the golden backend (integer accumulators, and the
+//! lm_head in the golden pinned f32 order unless the fast Q8 head is asked
+//! for).
+//!
+//! - [`layout`]: the `T2P16` weight layout and why it is shaped so.
+//! - [`kernels`]: the ternary x int8 kernels per instruction set.
+//! - [`head`]: the exact and the Q8 lm_head.
+//!
+//! The path is detected once per backend ([`Isa::best`]) and can be forced
+//! with `TRITIUM_KERNEL=scalar|avx2|avx512|neon` (an unavailable path is an
+//! error, not a silent fallback). Weights are repacked when the backend is
+//! prepared for a model ([`SimdBackend::prepare`]) and otherwise on first
+//! use; a call whose weights are not the prepared ones (another model, a
+//! replaced layer) is repacked again, never served stale. Scratch buffers
+//! are kept between calls, so a decode step allocates nothing in the
+//! kernels.
+
+pub mod head;
+pub mod kernels;
+pub mod layout;
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use tritium_golden::{
+    Backend, DenseMatrix, ExecStats, LinearCall, LinearId, Model, Result as GResult,
+};
+
+pub use head::{HeadRows, Q8Head};
+pub use kernels::{Acts, Isa};
+pub use layout::PackedTernary;
+
+use crate::error::{Error, Result};
+use layout::PANEL;
+
+/// How the lm_head is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeadMode {
+    /// Bitwise the golden logits (pinned f32 order, weights as stored).
+    #[default]
+    Exact,
+    /// Int8 rows with per-row scales: half the bytes of bf16, approximate.
+    Q8,
+}
+
+/// Options of [`SimdBackend::new`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimdOptions {
+    /// Kernel path; `None` = `TRITIUM_KERNEL` or the best present.
+    pub isa: Option<Isa>,
+    /// Worker threads; `None` = all cores.
+    pub threads: Option<usize>,
+    pub head: HeadMode,
+}
+
+/// The kernel path from `TRITIUM_KERNEL`, if set.
+pub fn isa_from_env() -> Result<Option<Isa>> {
+    match std::env::var("TRITIUM_KERNEL") {
+        Ok(s) if !s.is_empty() => parse_isa(&s).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Parses a kernel name and checks that this CPU has it.
+pub fn parse_isa(s: &str) -> Result<Isa> {
+    let isa = Isa::from_name(s).ok_or_else(|| {
+        Error::Usage(format!(
+            "unknown kernel `{s}` (TRITIUM_KERNEL / --kernel): one of scalar, avx2, avx512, neon"
+        ))
+    })?;
+    if !isa.available() {
+        let present: Vec<&str> = Isa::present().iter().map(|i| i.name()).collect();
+        return Err(Error::Usage(format!(
+            "kernel `{s}` is not supported by this CPU (present: {})",
+            present.join(", ")
+        )));
+    }
+    Ok(isa)
+}
+
+struct Prepared {
+    /// Address and shape of the golden weights this was packed from.
+    src: (usize, usize, usize),
+    w: PackedTernary,
+}
+
+/// The SIMD backend.
+pub struct SimdBackend {
+    isa: Isa,
+    pool: rayon::ThreadPool,
+    threads: usize,
+    head_mode: HeadMode,
+    name: String,
+    prepared: HashMap<LinearId, Prepared>,
+    q8: Option<((usize, usize, usize), Q8Head)>,
+    acts: Vec<i8>,
+    sums: Vec<i32>,
+    panel_out: Vec<i32>,
+}
+
+impl std::fmt::Debug for SimdBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SimdBackend({}, {} threads)", self.name, self.threads)
+    }
+}
+
+fn src_key(w: &tritium_golden::TernaryMatrix) -> (usize, usize, usize) {
+    (w.packed().as_ptr() as usize, w.n(), w.k())
+}
+
+fn dense_key(m: &DenseMatrix) -> (usize, usize, usize) {
+    let addr = match HeadRows::of(m) {
+        HeadRows::Bf16(b) => b.as_ptr() as usize,
+        HeadRows::F32(f) => f.as_ptr() as usize,
+    };
+    (addr, m.rows(), m.cols())
+}
+
+impl SimdBackend {
+    pub fn new(opts: SimdOptions) -> Result<SimdBackend> {
+        let isa = match opts.isa {
+            Some(i) => parse_isa(i.name())?,
+            None => isa_from_env()?.unwrap_or_else(Isa::best),
+        };
+        let threads = opts
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if threads == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("tritium-simd-{i}"))
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))?;
+        let name = match opts.head {
+            HeadMode::Exact => format!("simd-{}", isa.name()),
+            HeadMode::Q8 => format!("simd-{}-q8head", isa.name()),
+        };
+        Ok(SimdBackend {
+            isa,
+            pool,
+            threads,
+            head_mode: opts.head,
+            name,
+            prepared: HashMap::new(),
+            q8: None,
+            acts: Vec::new(),
+            sums: Vec::new(),
+            panel_out: Vec::new(),
+        })
+    }
+
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+    pub fn head_mode(&self) -> HeadMode {
+        self.head_mode
+    }
+
+    /// Repacks every BitLinear of `model` (and the Q8 head if asked for)
+    /// now, in parallel, instead of on first use.
+    pub fn prepare(&mut self, model: &Model) {
+        let mut todo: Vec<(LinearId, &tritium_golden::TernaryMatrix)> = Vec::new();
+        for (l, layer) in model.layers().iter().enumerate() {
+            for proj in tritium_golden::Proj::ALL {
+                todo.push((LinearId { layer: l, proj }, layer.linear(proj)));
+            }
+        }
+        let packed: Vec<(LinearId, Prepared)> = self.pool.install(|| {
+            todo.par_iter()
+                .map(|&(id, w)| {
+                    (
+                        id,
+                        Prepared {
+                            src: src_key(w),
+                            w: PackedTernary::from_matrix(w),
+                        },
+                    )
+                })
+                .collect()
+        });
+        self.prepared.extend(packed);
+        if self.head_mode == HeadMode::Q8 {
+            self.q8_head(model.head());
+        }
+    }
+
+    /// Bytes of weights one decode step reads: every packed BitLinear plus
+    /// the head as this backend reads it.
+    pub fn bytes_per_token(&mut self, model: &Model) -> usize {
+        self.prepare_missing(model);
+        let ternary: usize = self.prepared.values().map(|p| p.w.bytes()).sum();
+        let head = match self.head_mode {
+            HeadMode::Exact => HeadRows::of(model.head()).bytes(),
+            HeadMode::Q8 => self.q8_head(model.head()).bytes(),
+        };
+        ternary + head
+    }
+
+    fn prepare_missing(&mut self, model: &Model) {
+        let missing = model.layers().iter().enumerate().any(|(l, layer)| {
+            tritium_golden::Proj::ALL.iter().any(|&proj| {
+                let id = LinearId { layer: l, proj };
+                self.prepared.get(&id).map(|p| p.src) != Some(src_key(layer.linear(proj)))
+            })
+        });
+        if missing {
+            self.prepare(model);
+        }
+    }
+
+    fn q8_head(&mut self, m: &DenseMatrix) -> &Q8Head {
+        let key = dense_key(m);
+        if self.q8.as_ref().map(|q| q.0) != Some(key) {
+            let q = self.pool.install(|| Q8Head::from_dense(m));
+            self.q8 = Some((key, q));
+        }
+        &self.q8.as_ref().expect("just set").1
+    }
+
+    /// Repacks `call`'s weights if they are not the prepared ones.
+    fn ensure_packed(&mut self, call: &LinearCall<'_>) {
+        let key = src_key(call.weights);
+        let fresh = self.prepared.get(&call.id).map(|p| p.src) == Some(key);
+        if !fresh {
+            self.prepared.insert(
+                call.id,
+                Prepared {
+                    src: key,
+                    w: PackedTernary::from_matrix(call.weights),
+                },
+            );
+        }
+    }
+}
+
+/// Panels per parallel task: enough tasks to balance `threads` workers,
+/// whole groups of 4 panels (the GEMV step) where possible.
+fn panels_per_task(panels: usize, threads: usize, rows: usize) -> usize {
+    if threads <= 1 {
+        return panels.max(1);
+    }
+    let tasks = threads * if rows == 1 { 4 } else { 8 };
+    let per = panels.div_ceil(tasks).max(1);
+    if per >= 4 {
+        per.div_ceil(4) * 4
+    } else {
+        per
+    }
+}
+
+impl Backend for SimdBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> GResult<ExecStats> {
+        call.check(out)?;
+        let (n, k, rows) = (call.weights.n(), call.weights.k(), call.rows);
+        let (isa, threads) = (self.isa, self.threads);
+        self.ensure_packed(call);
+        let w = &self.prepared[&call.id].w;
+        let (acts, sums, panel_out) = (&mut self.acts, &mut self.sums, &mut self.panel_out);
+        let kp = w.k_padded();
+        acts.clear();
+        acts.resize(rows * kp, 0);
+        sums.clear();
+        for r in 0..rows {
+            let src = &call.acts[r * k..(r + 1) * k];
+            acts[r * kp..r * kp + k].copy_from_slice(src);
+            sums.push(src.iter().map(|&a| i32::from(a)).sum());
+        }
+        let panels = w.panels();
+        panel_out.clear();
+        panel_out.resize(panels * rows * PANEL, 0);
+        let a = Acts {
+            data: acts,
+            stride: kp,
+            sums,
+            rows,
+        };
+        let per = panels_per_task(panels, threads, rows);
+        if threads <= 1 || panels <= per {
+            kernels::ternary_panels(isa, w, 0, panels, &a, panel_out);
+        } else {
+            self.pool.install(|| {
+                panel_out
+                    .par_chunks_mut(per * rows * PANEL)
+                    .enumerate()
+                    .for_each(|(t, o)| {
+                        let p0 = t * per;
+                        kernels::ternary_panels(isa, w, p0, per.min(panels - p0), &a, o);
+                    })
+            });
+        }
+        for r in 0..rows {
+            let dst = &mut out[r * n..(r + 1) * n];
+            for (p, d) in dst.chunks_mut(PANEL).enumerate() {
+                let s = (p * rows + r) * PANEL;
+                d.copy_from_slice(&panel_out[s..s + d.len()]);
+            }
+        }
+        Ok(call.counted_stats())
+    }
+
+    fn logits(&mut self, head: &DenseMatrix, x: &[f32], out: &mut [f32]) -> GResult<()> {
+        if x.len() != head.cols() || out.len() != head.rows() {
+            return tritium_golden::GoldenBackend.logits(head, x, out);
+        }
+        let (isa, cols) = (self.isa, head.cols());
+        const ROWS_PER_TASK: usize = 512;
+        match self.head_mode {
+            HeadMode::Exact => {
+                let w = HeadRows::of(head);
+                self.pool.install(|| {
+                    out.par_chunks_mut(ROWS_PER_TASK)
+                        .enumerate()
+                        .for_each(|(t, o)| head::exact_rows(isa, w, cols, x, t * ROWS_PER_TASK, o))
+                });
+            }
+            HeadMode::Q8 => {
+                self.q8_head(head);
+                let (pool, q8) = (&self.pool, &self.q8.as_ref().expect("prepared").1);
+                pool.install(|| {
+                    out.par_chunks_mut(ROWS_PER_TASK)
+                        .enumerate()
+                        .for_each(|(t, o)| q8.rows_into(isa, x, t * ROWS_PER_TASK, o))
+                });
+            }
+        }
+        Ok(())
+    }
+}
