@@ -38,6 +38,39 @@ pub enum Command {
     /// Co-simulate the RTL ternary MAC array (Verilator) against the golden model:
     /// every BitLinear of every layer, every accumulator compared with ==.
     Cosim(CosimArgs),
+    /// Measure the SIMD CPU engine: memory bandwidth, kernel GB/s and GMAC/s
+    /// per 2B4T matrix shape, whole-model decode and prefill tokens/s, decode
+    /// as a fraction of the memory-bandwidth floor.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Model shape whose matrices and whole network are measured.
+    #[arg(long, value_enum, default_value = "2b4t")]
+    pub preset: PresetArg,
+    /// Thread counts to measure, e.g. 1,2.
+    #[arg(long, value_delimiter = ',', default_value = "1,2", value_name = "N,N")]
+    pub threads: Vec<usize>,
+    /// Kernel path (scalar, avx2, avx512, neon; default: the fastest present).
+    #[arg(long, value_name = "PATH")]
+    pub kernel: Option<String>,
+    /// Prompt length of the prefill measurement (also the batch of the
+    /// prefill kernel rows).
+    #[arg(long, default_value_t = 128, value_name = "N")]
+    pub prefill_tokens: usize,
+    /// Decode steps timed.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub decode_tokens: usize,
+    /// Seconds spent on each kernel measurement.
+    #[arg(long, default_value_t = 0.5, value_name = "S")]
+    pub min_time: f64,
+    /// Only the kernels and the bandwidth, not the whole model.
+    #[arg(long)]
+    pub kernels_only: bool,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Built-in model shapes.
@@ -65,6 +98,9 @@ impl PresetArg {
 /// Which engine executes the BitLinear integer matmuls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
+    /// The SIMD CPU engine (AVX-512 VNNI / AVX2 / NEON / scalar, threaded),
+    /// bit-exact with the golden model; see --kernel, --threads, --fast-head.
+    Simd,
     /// The golden model: scalar reference, defined summation order.
     Golden,
     /// The RTL MAC array simulated cycle by cycle by Verilator (slow; see --array).
@@ -132,8 +168,10 @@ pub struct InferArgs {
     #[arg(short = 'n', long, default_value_t = 32)]
     pub max_new_tokens: usize,
     /// BitLinear engine.
-    #[arg(long, value_enum, default_value = "golden")]
+    #[arg(long, value_enum, default_value = "simd")]
     pub backend: BackendArg,
+    #[command(flatten)]
+    pub simd: SimdArgs,
     /// Array configuration of --backend rtl.
     #[arg(long, value_enum, default_value = "small")]
     pub array: ArrayArg,
@@ -159,6 +197,42 @@ pub struct InferArgs {
     /// JSON list of rows of vocab-size floats.
     #[arg(long, value_name = "FILE")]
     pub logits: Option<PathBuf>,
+}
+
+/// Options of the SIMD engine.
+#[derive(Debug, Args, Clone)]
+pub struct SimdArgs {
+    /// Kernel path of the SIMD engine: scalar, avx2, avx512 or neon (default:
+    /// the fastest this CPU has; also settable with TRITIUM_KERNEL).
+    #[arg(long, value_name = "PATH")]
+    pub kernel: Option<String>,
+    /// Worker threads of the SIMD engine (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Fast mode: an int8 lm_head with per-row scales (half the bytes of
+    /// bf16). Approximate: logits differ slightly from the golden model.
+    #[arg(long)]
+    pub fast_head: bool,
+}
+
+impl SimdArgs {
+    /// The SIMD backend these options ask for.
+    pub fn backend(&self) -> Result<crate::simd::SimdBackend> {
+        let isa = self
+            .kernel
+            .as_deref()
+            .map(crate::simd::parse_isa)
+            .transpose()?;
+        crate::simd::SimdBackend::new(crate::simd::SimdOptions {
+            isa,
+            threads: self.threads,
+            head: if self.fast_head {
+                crate::simd::HeadMode::Q8
+            } else {
+                crate::simd::HeadMode::Exact
+            },
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -246,8 +320,24 @@ fn rtl_backend(array: ArrayArg) -> Result<crate::rtl::RtlBackend> {
     crate::rtl::RtlBackend::new(cfg).map_err(|e| Error::Usage(format!("RTL model: {e}")))
 }
 
-fn make_backend(b: BackendArg, array: ArrayArg) -> Result<Box<dyn Backend>> {
+fn make_backend(
+    b: BackendArg,
+    array: ArrayArg,
+    simd: &SimdArgs,
+    model: &Model,
+) -> Result<Box<dyn Backend>> {
+    if b != BackendArg::Simd && (simd.kernel.is_some() || simd.threads.is_some() || simd.fast_head)
+    {
+        return Err(Error::Usage(
+            "--kernel, --threads and --fast-head apply to --backend simd only".into(),
+        ));
+    }
     match b {
+        BackendArg::Simd => {
+            let mut s = simd.backend()?;
+            s.prepare(model);
+            Ok(Box::new(s))
+        }
         BackendArg::Golden => Ok(Box::new(GoldenBackend)),
         #[cfg(feature = "rtl")]
         BackendArg::Rtl => Ok(Box::new(rtl_backend(array)?)),
@@ -297,7 +387,7 @@ fn run_infer(a: &InferArgs) -> Result<()> {
         stop_at_eos: !a.ignore_eos,
         keep_logits: a.logits.is_some(),
     };
-    let mut backend = make_backend(a.backend, a.array)?;
+    let mut backend = make_backend(a.backend, a.array, &a.simd, &run.model)?;
     let mut stream = StreamDecoder::default();
     let stdout = std::io::stdout();
     let streaming = !a.json;
@@ -436,6 +526,7 @@ pub fn main() -> ExitCode {
         Command::Infer(a) => run_infer(a).map(|()| ExitCode::SUCCESS),
         Command::GenModel(a) => run_gen_model(a).map(|()| ExitCode::SUCCESS),
         Command::Cosim(a) => run_cosim_cmd(a),
+        Command::Bench(a) => run_bench_cmd(a).map(|()| ExitCode::SUCCESS),
     };
     match r {
         Ok(code) => code,
@@ -648,4 +739,49 @@ fn run_cosim_cmd(_: &CosimArgs) -> Result<ExitCode> {
     Err(Error::Usage(
         "this tritium was built without the `rtl` feature (Verilator)".into(),
     ))
+}
+
+fn run_bench_cmd(a: &BenchArgs) -> Result<()> {
+    if a.threads.is_empty() || a.threads.contains(&0) {
+        return Err(Error::Usage("--threads: give counts of at least 1".into()));
+    }
+    if a.prefill_tokens == 0 || a.decode_tokens == 0 {
+        return Err(Error::Usage(
+            "--prefill-tokens and --decode-tokens must be at least 1".into(),
+        ));
+    }
+    if !(a.min_time.is_finite() && a.min_time > 0.0) {
+        return Err(Error::Usage(
+            "--min-time must be a positive number of seconds".into(),
+        ));
+    }
+    let isa = a
+        .kernel
+        .as_deref()
+        .map(crate::simd::parse_isa)
+        .transpose()?;
+    let opts = crate::bench::BenchOptions {
+        preset: a.preset.preset(),
+        threads: a.threads.clone(),
+        isa,
+        prefill_tokens: a.prefill_tokens,
+        decode_tokens: a.decode_tokens,
+        min_time: a.min_time,
+        kernels_only: a.kernels_only,
+        progress: !a.json,
+    };
+    let pb = ProgressBar::new_spinner();
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
+    let report = crate::bench::run_bench(&opts, |m| pb.set_message(m.to_string()));
+    pb.finish_and_clear();
+    let report = report?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?
+        );
+    } else {
+        print!("{}", crate::bench::render(&report));
+    }
+    Ok(())
 }

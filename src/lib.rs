@@ -23,6 +23,7 @@
 //! through [`tritium_golden::Backend`]; everything outside it is one shared
 //! f32 code path, so equal accumulators imply equal logits.
 
+pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod error;

@@ -39,7 +39,7 @@ fn default_infer_streams_text_and_reports_speed() {
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("[golden] prefill") && err.contains("tok/s"),
+        err.contains("[simd-") && err.contains("prefill") && err.contains("tok/s"),
         "{err}"
     );
     assert!(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
@@ -188,4 +188,75 @@ fn corrupt_checkpoint_names_the_file() {
         err.contains("model.safetensors") && err.contains("not a valid safetensors file"),
         "{err}"
     );
+}
+
+/// The same run on every backend and kernel path: identical logits files
+/// (byte for byte) and tokens.
+#[test]
+fn simd_and_golden_write_identical_logits() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let path = dir.path().join(format!("{name}.json"));
+        let mut args = vec![
+            "infer",
+            "--preset",
+            "small",
+            "--tokens",
+            "5,77,300,1999,42",
+            "-n",
+            "5",
+            "--ignore-eos",
+            "--json",
+            "--logits",
+            path.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let v: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
+        (v["generated_tokens"].clone(), std::fs::read(&path).unwrap())
+    };
+    let golden = run("golden", &["--backend", "golden"]);
+    for isa in tritium::simd::Isa::present() {
+        let got = run(isa.name(), &["--kernel", isa.name(), "--threads", "2"]);
+        assert_eq!(got.0, golden.0, "{isa:?} tokens");
+        assert!(got.1 == golden.1, "{isa:?}: logits files differ");
+    }
+}
+
+#[test]
+fn simd_options_are_checked() {
+    let err = fails(&["infer", "--kernel", "sse9"]);
+    assert!(err.contains("unknown kernel `sse9`"), "{err}");
+    let err = fails(&["infer", "--backend", "golden", "--threads", "2"]);
+    assert!(err.contains("--backend simd only"), "{err}");
+    let err = fails(&["infer", "--threads", "0"]);
+    assert!(err.contains("at least 1"), "{err}");
+    let err = fails(&["bench", "--threads", "0"]);
+    assert!(err.contains("at least 1"), "{err}");
+}
+
+#[test]
+fn bench_prints_json_for_scripts() {
+    let out = ok(&[
+        "bench",
+        "--preset",
+        "tiny",
+        "--threads",
+        "1",
+        "--prefill-tokens",
+        "4",
+        "--decode-tokens",
+        "2",
+        "--min-time",
+        "0.01",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert!(v["bandwidth"][0]["read_gb_s"].as_f64().unwrap() > 0.0);
+    // 4 distinct tiny shapes x (decode, prefill) + exact and Q8 heads.
+    assert_eq!(v["kernels"].as_array().unwrap().len(), 4 * 2 + 2);
+    let models = v["models"].as_array().unwrap();
+    assert_eq!(models.len(), 2);
+    assert!(models[0]["decode_tok_s"].as_f64().unwrap() > 0.0);
+    assert!(models[0]["decode_fraction_of_floor"].as_f64().unwrap() > 0.0);
 }

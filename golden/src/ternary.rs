@@ -57,6 +57,21 @@ pub fn encode_code(t: i8) -> u8 {
     (t + 1) as u8
 }
 
+/// Transposes a 4 x 4 matrix of 2-bit codes held in a u32 (code `(j, m)`
+/// at bits `8j + 2m`, moved to bits `8m + 2j`) with two delta swaps: the
+/// off-diagonal 2 x 2 blocks (12 bits apart), then the off-diagonal codes
+/// inside each block (6 bits apart). Packers use it to regroup four bytes of
+/// four codes each (HF rows <-> canonical rows, canonical -> SIMD chunks).
+#[inline]
+pub fn transpose_code_quad(x: u32) -> u32 {
+    #[inline]
+    fn delta_swap(x: u32, mask: u32, delta: u32) -> u32 {
+        let t = ((x >> delta) ^ x) & mask;
+        x ^ t ^ (t << delta)
+    }
+    delta_swap(delta_swap(x, 0x0000_F0F0, 12), 0x00CC_00CC, 6)
+}
+
 impl TernaryMatrix {
     fn check_dims(what: &str, n: usize, k: usize) -> Result<()> {
         if n == 0 || k == 0 {
@@ -184,23 +199,48 @@ impl TernaryMatrix {
                 bytes.len(),
             ));
         }
-        let mut t = vec![0i8; n * k];
+        check_gamma(what, gamma)?;
+        // Straight into the canonical layout. Four HF bytes (columns
+        // 4cb..4cb+4 of HF row p) hold, at bit pair i, the codes of row
+        // i * q + p: transposing the 4 x 4 fields gives that row's canonical
+        // byte cb as byte i.
+        let row_bytes = k.div_ceil(4);
+        let mut packed = vec![0x55u8; n * row_bytes];
+        let mut nonzeros = 0u64;
         for p in 0..q {
-            for c in 0..k {
-                let byte = bytes[p * k + c];
-                for i in 0..4 {
-                    let code = (byte >> (2 * i)) & 3;
-                    let row = i * q + p;
-                    t[row * k + c] = decode_code(code).ok_or_else(|| Error::InvalidCode {
+            let src = &bytes[p * k..(p + 1) * k];
+            for (cb, cols) in src.chunks(4).enumerate() {
+                // Missing columns of the last group: 0x55 = code 1 in all rows.
+                let mut v = [0x55u8; 4];
+                v[..cols.len()].copy_from_slice(cols);
+                let x = u32::from_le_bytes(v);
+                // A field is 3 iff both its bits are set.
+                let bad = x & (x >> 1) & 0x5555_5555;
+                if bad != 0 {
+                    let bit = bad.trailing_zeros() as usize;
+                    return Err(Error::InvalidCode {
                         what: what.to_string(),
-                        row,
-                        col: c,
-                        code,
-                    })?;
+                        row: (bit % 8) / 2 * q + p,
+                        col: cb * 4 + bit / 8,
+                        code: 3,
+                    });
+                }
+                // Code 1 (weight 0) is 01: fields differing from 01 are non-zero.
+                let z = x ^ 0x5555_5555;
+                nonzeros += u64::from(((z | (z >> 1)) & 0x5555_5555).count_ones());
+                for (i, &b) in transpose_code_quad(x).to_le_bytes().iter().enumerate() {
+                    packed[(i * q + p) * row_bytes + cb] = b;
                 }
             }
         }
-        Self::from_ternary(what, n, k, &t, gamma)
+        Ok(TernaryMatrix {
+            n,
+            k,
+            row_bytes,
+            packed,
+            gamma,
+            nonzeros,
+        })
     }
 
     /// Writes the Hugging Face packed layout (`uint8 [n / 4, k]`).
@@ -296,6 +336,22 @@ impl TernaryMatrix {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn transpose_code_quad_moves_every_code() {
+        for j in 0..4 {
+            for m in 0..4 {
+                for v in 1..4u32 {
+                    let x = v << (8 * j + 2 * m);
+                    assert_eq!(
+                        super::transpose_code_quad(x),
+                        v << (8 * m + 2 * j),
+                        "({j}, {m})"
+                    );
+                }
+            }
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

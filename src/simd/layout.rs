@@ -34,6 +34,7 @@
 //! The layout is converted losslessly from [`TernaryMatrix`] (every
 //! checkpoint format loads into it) and back ([`PackedTernary::to_ternary`]).
 
+use tritium_golden::ternary::transpose_code_quad;
 use tritium_golden::TernaryMatrix;
 
 /// Output rows per panel (i32 lanes of a 512-bit register).
@@ -64,24 +65,33 @@ impl std::fmt::Debug for PackedTernary {
 }
 
 impl PackedTernary {
-    /// Repacks `w` (lossless).
+    /// Repacks `w` (lossless), panels in parallel.
     pub fn from_matrix(w: &TernaryMatrix) -> PackedTernary {
+        use rayon::prelude::*;
         let (n, k) = (w.n(), w.k());
         let kblocks = k.div_ceil(KBLOCK);
         let panels = n.div_ceil(PANEL);
+        let row_bytes = w.row_bytes();
         // Code 1 (weight 0) in every pair: 0b01010101.
         let mut chunks = vec![Chunk([0x55; CHUNK]); panels * kblocks];
-        for r in 0..n {
-            let (p, row_in_panel) = (r / PANEL, r % PANEL);
-            let src = w.packed_row(r);
-            for c in 0..k {
-                let code = (src[c / 4] >> (2 * (c % 4))) & 3;
-                let (b, kin) = (c / KBLOCK, c % KBLOCK);
-                let (j, m) = (kin / 4, kin % 4);
-                let byte = &mut chunks[p * kblocks + b].0[row_in_panel * 4 + m];
-                *byte = (*byte & !(3 << (2 * j))) | (code << (2 * j));
-            }
-        }
+        chunks
+            .par_chunks_mut(kblocks.max(1))
+            .enumerate()
+            .for_each(|(p, panel)| {
+                for i in 0..PANEL.min(n - p * PANEL) {
+                    let src = w.packed_row(p * PANEL + i);
+                    for (b, chunk) in panel.iter_mut().enumerate() {
+                        // The row's canonical bytes 4b..4b+4 hold inputs
+                        // 16b..16b+16 (padded with code 1 past the row).
+                        let mut v = [0x55u8; 4];
+                        let lo = (4 * b).min(row_bytes);
+                        let hi = (4 * b + 4).min(row_bytes);
+                        v[..hi - lo].copy_from_slice(&src[lo..hi]);
+                        let t = transpose_code_quad(u32::from_le_bytes(v));
+                        chunk.0[4 * i..4 * i + 4].copy_from_slice(&t.to_le_bytes());
+                    }
+                }
+            });
         PackedTernary {
             n,
             k,

@@ -1,0 +1,402 @@
+//! `tritium bench`: speed of the SIMD engine, as ratios measured side by
+//! side in one run (these machines are shared and noisy).
+//!
+//! 1. Memory read bandwidth of this machine with 1 and 2 threads (a 1 GiB
+//!    buffer summed with wide loads; best of several passes).
+//! 2. Kernel GB/s (packed weight bytes streamed per second) and GMAC/s for
+//!    every BitLinear shape of 2B4T, decode (1 token) and prefill (a batch),
+//!    and the lm_head (exact and Q8).
+//! 3. Whole-model decode and prefill tokens/s of the 2B4T shape (synthetic
+//!    weights), with decode expressed as a fraction of the bandwidth floor
+//!    (`bandwidth / bytes per token`).
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use tritium_golden::{
+    Backend, DenseMatrix, LinearCall, LinearId, Logits, Model, ModelConfig, Preset, Proj, Session,
+    TernaryMatrix,
+};
+
+use crate::error::{Error, Result};
+use crate::simd::{HeadMode, Isa, PackedTernary, SimdBackend, SimdOptions};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub preset: Preset,
+    pub threads: Vec<usize>,
+    pub isa: Option<Isa>,
+    pub prefill_tokens: usize,
+    pub decode_tokens: usize,
+    /// Seconds per kernel measurement.
+    pub min_time: f64,
+    /// Skip the whole-model runs.
+    pub kernels_only: bool,
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BandwidthRow {
+    pub threads: usize,
+    pub read_gb_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelRow {
+    pub name: String,
+    pub kernel: String,
+    pub n: usize,
+    pub k: usize,
+    pub tokens: usize,
+    pub threads: usize,
+    pub bytes: usize,
+    pub seconds_per_call: f64,
+    pub gb_s: f64,
+    pub gmac_s: f64,
+    /// Weight GB/s over the read bandwidth measured with as many threads.
+    pub fraction_of_bandwidth: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelRow {
+    pub backend: String,
+    pub threads: usize,
+    pub bytes_per_token: usize,
+    pub decode_tok_s: f64,
+    pub floor_tok_s: f64,
+    pub decode_fraction_of_floor: f64,
+    pub prefill_tokens: usize,
+    pub prefill_tok_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub schema_version: u32,
+    pub cpu_kernels_present: Vec<String>,
+    pub preset: String,
+    pub bandwidth: Vec<BandwidthRow>,
+    pub kernels: Vec<KernelRow>,
+    pub models: Vec<ModelRow>,
+}
+
+/// Read bandwidth (GB/s) with `threads` threads over `buf`: best of `passes`.
+pub fn read_bandwidth(buf: &[u64], threads: usize, passes: usize) -> Result<f64> {
+    let pool = pool(threads)?;
+    let mut best = f64::MAX;
+    let chunk = buf.len().div_ceil(threads);
+    for _ in 0..passes {
+        let t = Instant::now();
+        let s: u64 = pool.install(|| {
+            buf.par_chunks(chunk)
+                .map(|c| {
+                    // Eight independent lanes: the compiler keeps them in
+                    // vector registers and the loop is load-bound.
+                    let mut acc = [0u64; 8];
+                    for b in c.chunks_exact(8) {
+                        for l in 0..8 {
+                            acc[l] = acc[l].wrapping_add(b[l]);
+                        }
+                    }
+                    acc.iter().fold(0u64, |a, &x| a.wrapping_add(x))
+                })
+                .reduce(|| 0, u64::wrapping_add)
+        });
+        std::hint::black_box(s);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok((buf.len() * 8) as f64 / best / 1e9)
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))
+}
+
+/// Runs `f` repeatedly for at least `min_time` seconds (after one warm-up
+/// call) and returns the mean time per call.
+fn time_calls(min_time: f64, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
+    f()?;
+    let start = Instant::now();
+    let mut n = 0u32;
+    while n == 0 || start.elapsed().as_secs_f64() < min_time {
+        f()?;
+        n += 1;
+    }
+    Ok(start.elapsed() / n)
+}
+
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed | 1;
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
+
+fn random_matrix(n: usize, k: usize, seed: u64) -> Result<TernaryMatrix> {
+    let mut r = xorshift(seed);
+    let t: Vec<i8> = (0..n * k).map(|_| (r() % 3) as i8 - 1).collect();
+    Ok(TernaryMatrix::from_ternary("bench", n, k, &t, 1.0)?)
+}
+
+/// The distinct BitLinear shapes of a config, named by their projections.
+fn shapes(c: &ModelConfig) -> Vec<(String, usize, usize)> {
+    let mut out: Vec<(String, usize, usize)> = Vec::new();
+    for p in Proj::ALL {
+        let (n, k) = tritium_golden::network::linear_shape(c, p);
+        match out.iter_mut().find(|s| s.1 == n && s.2 == k) {
+            Some(s) => s.0 = format!("{}/{}", s.0, p.hf_name()),
+            None => out.push((p.hf_name().to_string(), n, k)),
+        }
+    }
+    out
+}
+
+fn backend(isa: Option<Isa>, threads: usize, head: HeadMode) -> Result<SimdBackend> {
+    SimdBackend::new(SimdOptions {
+        isa,
+        threads: Some(threads),
+        head,
+    })
+}
+
+/// Runs the whole benchmark.
+pub fn run_bench(o: &BenchOptions, mut log: impl FnMut(&str)) -> Result<BenchReport> {
+    let c = o.preset.config();
+    let bw_of = |rows: &[BandwidthRow], t: usize| {
+        rows.iter()
+            .find(|b| b.threads == t)
+            .map_or(f64::NAN, |b| b.read_gb_s)
+    };
+
+    log("measuring memory read bandwidth (1 GiB buffer)");
+    let buf: Vec<u64> = (0..(1usize << 27)).map(|i| i as u64).collect();
+    let mut bandwidth = Vec::new();
+    for &t in &o.threads {
+        bandwidth.push(BandwidthRow {
+            threads: t,
+            read_gb_s: read_bandwidth(&buf, t, 5)?,
+        });
+    }
+    drop(buf);
+
+    let mut kernels = Vec::new();
+    for (i, (name, n, k)) in shapes(&c).into_iter().enumerate() {
+        log(&format!("kernels: {name} {n} x {k}"));
+        let w = random_matrix(n, k, 7 + i as u64)?;
+        let bytes = PackedTernary::from_matrix(&w).bytes();
+        for &t in &o.threads {
+            let mut b = backend(o.isa, t, HeadMode::Exact)?;
+            for tokens in [1, o.prefill_tokens] {
+                let mut r = xorshift(99);
+                let acts: Vec<i8> = (0..tokens * k).map(|_| r() as i8).collect();
+                let mut out = vec![0i32; tokens * n];
+                let call = LinearCall {
+                    id: LinearId {
+                        layer: 0,
+                        proj: Proj::Q,
+                    },
+                    weights: &w,
+                    acts: &acts,
+                    rows: tokens,
+                    first_pos: 0,
+                };
+                let dt = time_calls(o.min_time, || {
+                    b.matmul(&call, &mut out)?;
+                    Ok(())
+                })?
+                .as_secs_f64();
+                let gb_s = bytes as f64 / dt / 1e9;
+                kernels.push(KernelRow {
+                    name: name.clone(),
+                    kernel: b.name().to_string(),
+                    n,
+                    k,
+                    tokens,
+                    threads: t,
+                    bytes,
+                    seconds_per_call: dt,
+                    gb_s,
+                    gmac_s: (tokens * n * k) as f64 / dt / 1e9,
+                    fraction_of_bandwidth: gb_s / bw_of(&bandwidth, t),
+                });
+            }
+        }
+    }
+    // The lm_head (bf16, as the checkpoints store it), one token.
+    log(&format!(
+        "kernels: lm_head {} x {}",
+        c.vocab_size, c.hidden_size
+    ));
+    let head = {
+        let mut r = xorshift(5);
+        let data: Vec<u16> = (0..c.vocab_size * c.hidden_size)
+            .map(|_| tritium_golden::ops::f32_to_bf16(((r() % 2001) as f32 - 1000.0) * 1e-5))
+            .collect();
+        DenseMatrix::from_bf16("bench lm_head", c.vocab_size, c.hidden_size, data)?
+    };
+    let x: Vec<f32> = (0..c.hidden_size)
+        .map(|i| (i % 17) as f32 * 0.1 - 0.8)
+        .collect();
+    let mut logits = vec![0.0f32; c.vocab_size];
+    for &t in &o.threads {
+        for mode in [HeadMode::Exact, HeadMode::Q8] {
+            let mut b = backend(o.isa, t, mode)?;
+            b.logits(&head, &x, &mut logits)?; // prepares the Q8 copy
+            let bytes = match mode {
+                HeadMode::Exact => c.vocab_size * c.hidden_size * 2,
+                HeadMode::Q8 => c.vocab_size * (c.hidden_size + 4),
+            };
+            let dt =
+                time_calls(o.min_time, || Ok(b.logits(&head, &x, &mut logits)?))?.as_secs_f64();
+            let gb_s = bytes as f64 / dt / 1e9;
+            kernels.push(KernelRow {
+                name: "lm_head".into(),
+                kernel: b.name().to_string(),
+                n: c.vocab_size,
+                k: c.hidden_size,
+                tokens: 1,
+                threads: t,
+                bytes,
+                seconds_per_call: dt,
+                gb_s,
+                gmac_s: (c.vocab_size * c.hidden_size) as f64 / dt / 1e9,
+                fraction_of_bandwidth: gb_s / bw_of(&bandwidth, t),
+            });
+        }
+    }
+    drop(head);
+
+    let mut models = Vec::new();
+    if !o.kernels_only {
+        log(&format!(
+            "building the synthetic {} model (in memory)",
+            o.preset.name()
+        ));
+        let model = crate::synth::preset_model(o.preset, 1)?;
+        for &t in &o.threads {
+            for mode in [HeadMode::Exact, HeadMode::Q8] {
+                let mut b = backend(o.isa, t, mode)?;
+                log(&format!("model: {} with {t} thread(s)", b.name()));
+                b.prepare(&model);
+                models.push(model_row(&model, &mut b, o)?);
+                let bw = bw_of(&bandwidth, t);
+                let m = models.last_mut().expect("pushed");
+                m.floor_tok_s = bw * 1e9 / m.bytes_per_token as f64;
+                m.decode_fraction_of_floor = m.decode_tok_s / m.floor_tok_s;
+            }
+        }
+    }
+    Ok(BenchReport {
+        schema_version: 1,
+        cpu_kernels_present: Isa::present().iter().map(|i| i.name().into()).collect(),
+        preset: o.preset.name().into(),
+        bandwidth,
+        kernels,
+        models,
+    })
+}
+
+fn model_row(model: &Model, b: &mut SimdBackend, o: &BenchOptions) -> Result<ModelRow> {
+    let vocab = model.config().vocab_size as u32;
+    let prompt: Vec<u32> = (0..o.prefill_tokens as u32)
+        .map(|i| (i * 7919 + 13) % vocab)
+        .collect();
+    // Prefill: the whole prompt as one batched forward, logits of the last.
+    let mut s = Session::new(model);
+    let t = Instant::now();
+    s.forward(b, &prompt, Logits::Last)?;
+    let prefill = t.elapsed().as_secs_f64();
+    // Decode: single-token steps after a short context.
+    let mut s = Session::new(model);
+    s.forward(b, &prompt[..8.min(prompt.len())], Logits::Last)?;
+    let t = Instant::now();
+    for i in 0..o.decode_tokens as u32 {
+        s.forward(b, &[(i * 31 + 5) % vocab], Logits::Last)?;
+    }
+    let decode = t.elapsed().as_secs_f64();
+    Ok(ModelRow {
+        backend: b.name().to_string(),
+        threads: b.threads(),
+        bytes_per_token: b.bytes_per_token(model),
+        decode_tok_s: o.decode_tokens as f64 / decode,
+        floor_tok_s: 0.0,
+        decode_fraction_of_floor: 0.0,
+        prefill_tokens: prompt.len(),
+        prefill_tok_s: prompt.len() as f64 / prefill,
+    })
+}
+
+/// The report as the text tables `tritium bench` prints.
+pub fn render(r: &BenchReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "kernel paths on this CPU: {}",
+        r.cpu_kernels_present.join(", ")
+    );
+    let _ = writeln!(s, "\nmemory read bandwidth");
+    for b in &r.bandwidth {
+        let _ = writeln!(s, "  {} thread(s): {:6.2} GB/s", b.threads, b.read_gb_s);
+    }
+    let _ = writeln!(
+        s,
+        "\nkernels ({} shapes)\n  {:<22} {:<20} {:>6} {:>6} {:>6} {:>3} {:>10} {:>8} {:>8} {:>7}",
+        r.preset,
+        "matrix",
+        "kernel",
+        "n",
+        "k",
+        "tokens",
+        "thr",
+        "ms/call",
+        "GB/s",
+        "GMAC/s",
+        "of bw"
+    );
+    for k in &r.kernels {
+        let _ = writeln!(
+            s,
+            "  {:<22} {:<20} {:>6} {:>6} {:>6} {:>3} {:>10.3} {:>8.2} {:>8.1} {:>6.0}%",
+            k.name,
+            k.kernel,
+            k.n,
+            k.k,
+            k.tokens,
+            k.threads,
+            k.seconds_per_call * 1e3,
+            k.gb_s,
+            k.gmac_s,
+            k.fraction_of_bandwidth * 100.0
+        );
+    }
+    if !r.models.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nwhole model ({}, synthetic weights)\n  {:<20} {:>3} {:>10} {:>10} {:>10} {:>9} {:>12}",
+            r.preset, "backend", "thr", "MB/token", "decode t/s", "floor t/s", "of floor", "prefill t/s"
+        );
+        for m in &r.models {
+            let _ = writeln!(
+                s,
+                "  {:<20} {:>3} {:>10.1} {:>10.2} {:>10.2} {:>8.0}% {:>8.1} ({})",
+                m.backend,
+                m.threads,
+                m.bytes_per_token as f64 / 1e6,
+                m.decode_tok_s,
+                m.floor_tok_s,
+                m.decode_fraction_of_floor * 100.0,
+                m.prefill_tok_s,
+                m.prefill_tokens
+            );
+        }
+    }
+    s
+}
