@@ -62,9 +62,10 @@ pub struct BenchArgs {
     /// Decode steps timed.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub decode_tokens: usize,
-    /// Seconds spent on each kernel measurement.
-    #[arg(long, default_value_t = 0.5, value_name = "S")]
-    pub min_time: f64,
+    /// Timed calls per kernel measurement (each from cold caches; the
+    /// fastest is reported).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub reps: usize,
     /// Only the kernels and the bandwidth, not the whole model.
     #[arg(long)]
     pub kernels_only: bool,
@@ -216,7 +217,33 @@ pub struct SimdArgs {
 }
 
 impl SimdArgs {
+    /// `--threads` sizes rayon's global pool (once per process, before
+    /// anything uses it), which both the kernels and the shared network code
+    /// (rows, heads) run on.
+    pub fn configure_threads(&self) -> Result<()> {
+        let Some(n) = self.threads else {
+            return Ok(());
+        };
+        if n == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        if rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .is_err()
+            && rayon::current_num_threads() != n
+        {
+            return Err(Error::Usage(format!(
+                "--threads {n}: the thread pool is already running with {} threads",
+                rayon::current_num_threads()
+            )));
+        }
+        Ok(())
+    }
+
     /// The SIMD backend these options ask for.
+    /// (Call [`SimdArgs::configure_threads`] first, before anything starts
+    /// rayon's pool.)
     pub fn backend(&self) -> Result<crate::simd::SimdBackend> {
         let isa = self
             .kernel
@@ -225,7 +252,7 @@ impl SimdArgs {
             .transpose()?;
         crate::simd::SimdBackend::new(crate::simd::SimdOptions {
             isa,
-            threads: self.threads,
+            threads: None,
             head: if self.fast_head {
                 crate::simd::HeadMode::Q8
             } else {
@@ -320,6 +347,7 @@ fn rtl_backend(array: ArrayArg) -> Result<crate::rtl::RtlBackend> {
     crate::rtl::RtlBackend::new(cfg).map_err(|e| Error::Usage(format!("RTL model: {e}")))
 }
 
+/// The backend asked for.
 fn make_backend(
     b: BackendArg,
     array: ArrayArg,
@@ -374,6 +402,9 @@ fn prompt_tokens(run: &LoadedForRun, p: &PromptArgs) -> Result<Vec<u32>> {
 }
 
 fn run_infer(a: &InferArgs) -> Result<()> {
+    if a.backend == BackendArg::Simd {
+        a.simd.configure_threads()?;
+    }
     let run = load_model_args(&a.model)?;
     let prompt = prompt_tokens(&run, &a.prompt)?;
     let opts = GenerateOptions {
@@ -392,18 +423,21 @@ fn run_infer(a: &InferArgs) -> Result<()> {
     let stdout = std::io::stdout();
     let streaming = !a.json;
     let tok = run.tokenizer.as_ref();
-    let g = generate(&run.model, backend.as_mut(), &prompt, opts, &mut |id| {
-        if streaming {
-            let text = match tok {
-                Some(t) => stream.push(t, id)?,
-                None => format!("{id} "),
-            };
-            let mut out = stdout.lock();
-            let _ = out.write_all(text.as_bytes());
-            let _ = out.flush();
-        }
-        Ok(())
-    })?;
+    let mut run_generate = || {
+        generate(&run.model, backend.as_mut(), &prompt, opts, &mut |id| {
+            if streaming {
+                let text = match tok {
+                    Some(t) => stream.push(t, id)?,
+                    None => format!("{id} "),
+                };
+                let mut out = stdout.lock();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+            Ok(())
+        })
+    };
+    let g = run_generate()?;
     if let Some(path) = &a.logits {
         write_logits(path, &g.logits)?;
     }
@@ -750,10 +784,8 @@ fn run_bench_cmd(a: &BenchArgs) -> Result<()> {
             "--prefill-tokens and --decode-tokens must be at least 1".into(),
         ));
     }
-    if !(a.min_time.is_finite() && a.min_time > 0.0) {
-        return Err(Error::Usage(
-            "--min-time must be a positive number of seconds".into(),
-        ));
+    if a.reps == 0 {
+        return Err(Error::Usage("--reps must be at least 1".into()));
     }
     let isa = a
         .kernel
@@ -766,7 +798,7 @@ fn run_bench_cmd(a: &BenchArgs) -> Result<()> {
         isa,
         prefill_tokens: a.prefill_tokens,
         decode_tokens: a.decode_tokens,
-        min_time: a.min_time,
+        cold_reps: a.reps,
         kernels_only: a.kernels_only,
         progress: !a.json,
     };

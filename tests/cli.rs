@@ -246,8 +246,8 @@ fn bench_prints_json_for_scripts() {
         "4",
         "--decode-tokens",
         "2",
-        "--min-time",
-        "0.01",
+        "--reps",
+        "1",
         "--json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();

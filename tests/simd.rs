@@ -164,6 +164,21 @@ fn replaced_weights_are_repacked() {
     assert_eq!(out[0], -99);
 }
 
+/// Regression (found by the vector corpus): packed copies were keyed by the
+/// weights' address, and a dropped matrix's address is reused by the next
+/// one of the same size, which was then served the stale copy.
+#[test]
+fn a_new_matrix_at_a_reused_address_is_not_served_stale() {
+    let mut b = backend(Isa::best(), 1, HeadMode::Exact);
+    let acts = vec![-128i8; 100];
+    for (i, wv) in [1i8, -1, 1, 0, -1].into_iter().enumerate() {
+        let w = TernaryMatrix::from_ternary("w", 1, 100, &[wv; 100], 1.0).unwrap();
+        let mut out = vec![0; 1];
+        b.matmul(&call(&w, &acts, 1), &mut out).unwrap();
+        assert_eq!(out[0], -12800 * i32::from(wv), "matrix {i}");
+    }
+}
+
 fn logits(model: &Model, b: &mut dyn Backend, prompt: &[u32], steps: u32) -> Vec<Vec<f32>> {
     let mut s = Session::new(model);
     let mut all = s.forward(b, prompt, Logits::All).unwrap();

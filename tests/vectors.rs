@@ -36,8 +36,20 @@ fn load<T: for<'de> Deserialize<'de>>(file: &str) -> Vec<T> {
 
 /// Every backend this build has. Each new backend is added here.
 fn backends() -> Vec<Box<dyn Backend>> {
-    #[allow(unused_mut)]
     let mut b: Vec<Box<dyn Backend>> = vec![Box::new(GoldenBackend)];
+    // Every SIMD kernel path this CPU has, single- and multi-threaded.
+    for isa in tritium::simd::Isa::present() {
+        for threads in [1, 2] {
+            b.push(Box::new(
+                tritium::simd::SimdBackend::new(tritium::simd::SimdOptions {
+                    isa: Some(isa),
+                    threads: Some(threads),
+                    head: Default::default(),
+                })
+                .unwrap(),
+            ));
+        }
+    }
     #[cfg(feature = "rtl")]
     for cfg in tritium_sim::CONFIGS {
         b.push(Box::new(tritium::rtl::RtlBackend::new(cfg).unwrap()));

@@ -88,6 +88,13 @@ pub(crate) fn shape_err(
 
 /// Fails on the first NaN or infinity of `xs`, naming `what` and the index.
 pub fn check_finite(what: &str, xs: &[f32]) -> Result<()> {
+    // Fast path first (branch-free, vectorizes): any all-ones exponent?
+    let any = xs.chunks(16).fold(0u32, |a, c| {
+        a | c.iter().fold(0u32, |b, v| b | u32::from(!v.is_finite()))
+    });
+    if any == 0 {
+        return Ok(());
+    }
     match xs.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
         Some(index) => Err(Error::NonFinite {

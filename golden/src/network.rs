@@ -382,13 +382,13 @@ impl<'m> Session<'m> {
             let mut q = self.bitlinear(backend, lin(Proj::Q), &layer.q, &x, rows, start)?;
             let mut k = self.bitlinear(backend, lin(Proj::K), &layer.k, &x, rows, start)?;
             let v = self.bitlinear(backend, lin(Proj::V), &layer.v, &x, rows, start)?;
-            for r in 0..rows {
-                for head in q[r * qd..(r + 1) * qd].chunks_exact_mut(c.head_dim) {
-                    self.rope.apply(head, start + r);
-                }
-                for head in k[r * kvd..(r + 1) * kvd].chunks_exact_mut(c.head_dim) {
-                    self.rope.apply(head, start + r);
-                }
+            let rope = &self.rope;
+            for (t, d) in [(&mut q, qd), (&mut k, kvd)] {
+                each_row(t, d, |r, row| {
+                    for head in row.chunks_exact_mut(c.head_dim) {
+                        rope.apply(head, start + r);
+                    }
+                });
             }
             self.cache.k[l].extend_from_slice(&k);
             self.cache.v[l].extend_from_slice(&v);
@@ -431,18 +431,24 @@ impl<'m> Session<'m> {
     ) -> Result<Vec<f32>> {
         let (n, k) = (w.n(), w.k());
         let mut q = vec![0i8; rows * k];
-        let mut scales = vec![0.0f32; rows];
-        for r in 0..rows {
-            scales[r] = quantize_activations(&x[r * k..(r + 1) * k], &mut q[r * k..(r + 1) * k])
-                .map_err(|e| match e {
+        let mut scales: Vec<Result<f32>> = (0..rows).map(|_| Ok(0.0)).collect();
+        each_row2(&mut q, k, &mut scales, 1, |r, qr, sr| {
+            sr[0] = quantize_activations(&x[r * k..(r + 1) * k], qr);
+        });
+        let scales = scales
+            .into_iter()
+            .enumerate()
+            .map(|(r, s)| {
+                s.map_err(|e| match e {
                     Error::NonFinite { index, value, .. } => Error::NonFinite {
                         what: format!("input activations of {id} at position {}", first_pos + r),
                         index,
                         value,
                     },
                     other => other,
-                })?;
-        }
+                })
+            })
+            .collect::<Result<Vec<f32>>>()?;
         let mut acc = vec![0i32; rows * n];
         let call = LinearCall {
             id,
@@ -454,21 +460,52 @@ impl<'m> Session<'m> {
         let stats = backend.matmul(&call, &mut acc)?;
         *self.stats.entry(id).or_default() += stats;
         let mut y = vec![0.0f32; rows * n];
-        for r in 0..rows {
-            dequantize(
-                &acc[r * n..(r + 1) * n],
-                scales[r],
-                w.gamma(),
-                &mut y[r * n..(r + 1) * n],
-            );
-        }
+        let gamma = w.gamma();
+        each_row(&mut y, n, |r, yr| {
+            dequantize(&acc[r * n..(r + 1) * n], scales[r], gamma, yr)
+        });
         Ok(y)
     }
 }
 
 fn norm_rows(x: &[f32], w: &[f32], eps: f32, y: &mut [f32], d: usize) {
-    for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
-        rms_norm(xr, w, eps, yr);
+    each_row(y, d, |r, yr| rms_norm(&x[r * d..(r + 1) * d], w, eps, yr));
+}
+
+/// Runs `f(i, row)` for every `d`-sized row of `out`: on rayon's current
+/// pool with the `parallel` feature, in order without it. Rows are
+/// independent, so the results are the same bits either way.
+fn each_row<T: Send>(out: &mut [T], d: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(d).enumerate().for_each(|(i, c)| f(i, c));
+    }
+    #[cfg(not(feature = "parallel"))]
+    for (i, c) in out.chunks_mut(d).enumerate() {
+        f(i, c);
+    }
+}
+
+/// [`each_row`] over two outputs with rows of `da` and `db` elements.
+fn each_row2<A: Send, B: Send>(
+    a: &mut [A],
+    da: usize,
+    b: &mut [B],
+    db: usize,
+    f: impl Fn(usize, &mut [A], &mut [B]) + Sync + Send,
+) {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        a.par_chunks_mut(da)
+            .zip(b.par_chunks_mut(db))
+            .enumerate()
+            .for_each(|(i, (x, y))| f(i, x, y));
+    }
+    #[cfg(not(feature = "parallel"))]
+    for (i, (x, y)) in a.chunks_mut(da).zip(b.chunks_mut(db)).enumerate() {
+        f(i, x, y);
     }
 }
 
@@ -495,27 +532,23 @@ fn attention(
     let group = c.num_heads / c.num_kv_heads;
     let scale = (1.0 / (hd as f64).sqrt()) as f32;
     let mut out = vec![0.0f32; rows * qd];
-    let mut scores = Vec::with_capacity(start + rows);
-    for r in 0..rows {
+    // One output row per (token row, head): independent, so in parallel.
+    each_row(&mut out, hd, |i, o| {
+        let (r, h) = (i / c.num_heads, i % c.num_heads);
         let len = start + r + 1;
-        for h in 0..c.num_heads {
-            let kvh = h / group;
-            let qh = &q[r * qd + h * hd..r * qd + (h + 1) * hd];
-            scores.clear();
-            scores.extend(
-                (0..len)
-                    .map(|j| dot(qh, &kc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd]) * scale),
-            );
-            softmax(&mut scores);
-            let o = &mut out[r * qd + h * hd..r * qd + (h + 1) * hd];
-            for (j, &p) in scores.iter().enumerate() {
-                let vj = &vc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
-                for (od, &vd) in o.iter_mut().zip(vj) {
-                    *od += p * vd;
-                }
+        let kvh = h / group;
+        let qh = &q[r * qd + h * hd..r * qd + (h + 1) * hd];
+        let mut scores: Vec<f32> = (0..len)
+            .map(|j| dot(qh, &kc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd]) * scale)
+            .collect();
+        softmax(&mut scores);
+        for (j, &p) in scores.iter().enumerate() {
+            let vj = &vc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
+            for (od, &vd) in o.iter_mut().zip(vj) {
+                *od += p * vd;
             }
         }
-    }
+    });
     out
 }
 

@@ -18,7 +18,7 @@ use crate::quant::check_gamma;
 
 /// A ternary weight matrix (`n` x `k`, codes in {-1, 0, +1}) with its
 /// per-tensor scale `gamma`: the real weight is `gamma * t`.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct TernaryMatrix {
     n: usize,
     k: usize,
@@ -26,6 +26,22 @@ pub struct TernaryMatrix {
     packed: Vec<u8>,
     gamma: f32,
     nonzeros: u64,
+    /// Identity of the contents (see [`TernaryMatrix::uid`]).
+    uid: u64,
+}
+
+/// Equality of contents (shape, codes, scale); the uid is not compared.
+impl PartialEq for TernaryMatrix {
+    fn eq(&self, o: &Self) -> bool {
+        (self.n, self.k, self.gamma.to_bits(), &self.packed)
+            == (o.n, o.k, o.gamma.to_bits(), &o.packed)
+    }
+}
+
+fn next_uid() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl std::fmt::Debug for TernaryMatrix {
@@ -117,6 +133,7 @@ impl TernaryMatrix {
             packed,
             gamma,
             nonzeros,
+            uid: next_uid(),
         })
     }
 
@@ -171,6 +188,7 @@ impl TernaryMatrix {
             packed,
             gamma,
             nonzeros,
+            uid: next_uid(),
         })
     }
 
@@ -240,6 +258,7 @@ impl TernaryMatrix {
             packed,
             gamma,
             nonzeros,
+            uid: next_uid(),
         })
     }
 
@@ -264,6 +283,14 @@ impl TernaryMatrix {
             }
         }
         Ok(out)
+    }
+
+    /// A process-unique id of these contents: every constructor gives a new
+    /// one, clones share it (same contents). Backends that keep a converted
+    /// copy of the weights key it by this, never by address (a freed
+    /// matrix's address is reused by the next allocation).
+    pub fn uid(&self) -> u64 {
+        self.uid
     }
 
     /// Output rows (N).

@@ -81,16 +81,16 @@ pub fn parse_isa(s: &str) -> Result<Isa> {
 }
 
 struct Prepared {
-    /// Address and shape of the golden weights this was packed from.
-    src: (usize, usize, usize),
+    /// Uid and shape of the golden weights this was packed from.
+    src: (u64, usize, usize),
     w: PackedTernary,
 }
 
 /// The SIMD backend.
 pub struct SimdBackend {
     isa: Isa,
-    pool: rayon::ThreadPool,
-    threads: usize,
+    /// Own pool when a thread count was given; else rayon's current pool.
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
     head_mode: HeadMode,
     name: String,
     prepared: HashMap<LinearId, Prepared>,
@@ -102,12 +102,14 @@ pub struct SimdBackend {
 
 impl std::fmt::Debug for SimdBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SimdBackend({}, {} threads)", self.name, self.threads)
+        write!(f, "SimdBackend({}, {} threads)", self.name, self.threads())
     }
 }
 
-fn src_key(w: &tritium_golden::TernaryMatrix) -> (usize, usize, usize) {
-    (w.packed().as_ptr() as usize, w.n(), w.k())
+/// Which golden weights a packed copy was made from: their uid (never the
+/// address, which a later allocation can reuse) and shape.
+fn src_key(w: &tritium_golden::TernaryMatrix) -> (u64, usize, usize) {
+    (w.uid(), w.n(), w.k())
 }
 
 fn dense_key(m: &DenseMatrix) -> (usize, usize, usize) {
@@ -124,17 +126,17 @@ impl SimdBackend {
             Some(i) => parse_isa(i.name())?,
             None => isa_from_env()?.unwrap_or_else(Isa::best),
         };
-        let threads = opts
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        if threads == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
-        }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("tritium-simd-{i}"))
-            .build()
-            .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))?;
+        let pool = match opts.threads {
+            None => None,
+            Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
+            Some(n) => Some(std::sync::Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(|i| format!("tritium-simd-{i}"))
+                    .build()
+                    .map_err(|e| Error::Usage(format!("cannot start {n} threads: {e}")))?,
+            )),
+        };
         let name = match opts.head {
             HeadMode::Exact => format!("simd-{}", isa.name()),
             HeadMode::Q8 => format!("simd-{}-q8head", isa.name()),
@@ -142,7 +144,6 @@ impl SimdBackend {
         Ok(SimdBackend {
             isa,
             pool,
-            threads,
             head_mode: opts.head,
             name,
             prepared: HashMap::new(),
@@ -156,11 +157,27 @@ impl SimdBackend {
     pub fn isa(&self) -> Isa {
         self.isa
     }
+    /// Worker threads the kernels run on.
     pub fn threads(&self) -> usize {
-        self.threads
+        self.install(rayon::current_num_threads)
+    }
+
+    /// Runs `f` in the backend's pool (its own, or the current one).
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(p) => p.install(f),
+            None => f(),
+        }
     }
     pub fn head_mode(&self) -> HeadMode {
         self.head_mode
+    }
+
+    /// The backend's own thread pool, if it was given a thread count. Run
+    /// the forward pass inside it (`pool.install(|| ...)`) so the shared
+    /// network code (rows, heads) uses the same threads as the kernels.
+    pub fn pool(&self) -> Option<std::sync::Arc<rayon::ThreadPool>> {
+        self.pool.clone()
     }
 
     /// Repacks every BitLinear of `model` (and the Q8 head if asked for)
@@ -172,7 +189,7 @@ impl SimdBackend {
                 todo.push((LinearId { layer: l, proj }, layer.linear(proj)));
             }
         }
-        let packed: Vec<(LinearId, Prepared)> = self.pool.install(|| {
+        let packed: Vec<(LinearId, Prepared)> = self.install(|| {
             todo.par_iter()
                 .map(|&(id, w)| {
                     (
@@ -218,7 +235,7 @@ impl SimdBackend {
     fn q8_head(&mut self, m: &DenseMatrix) -> &Q8Head {
         let key = dense_key(m);
         if self.q8.as_ref().map(|q| q.0) != Some(key) {
-            let q = self.pool.install(|| Q8Head::from_dense(m));
+            let q = self.install(|| Q8Head::from_dense(m));
             self.q8 = Some((key, q));
         }
         &self.q8.as_ref().expect("just set").1
@@ -263,7 +280,8 @@ impl Backend for SimdBackend {
     fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> GResult<ExecStats> {
         call.check(out)?;
         let (n, k, rows) = (call.weights.n(), call.weights.k(), call.rows);
-        let (isa, threads) = (self.isa, self.threads);
+        let isa = self.isa;
+        let threads = self.threads();
         self.ensure_packed(call);
         let w = &self.prepared[&call.id].w;
         let (acts, sums, panel_out) = (&mut self.acts, &mut self.sums, &mut self.panel_out);
@@ -289,7 +307,8 @@ impl Backend for SimdBackend {
         if threads <= 1 || panels <= per {
             kernels::ternary_panels(isa, w, 0, panels, &a, panel_out);
         } else {
-            self.pool.install(|| {
+            let pool = &self.pool;
+            let mut work = || {
                 panel_out
                     .par_chunks_mut(per * rows * PANEL)
                     .enumerate()
@@ -297,7 +316,11 @@ impl Backend for SimdBackend {
                         let p0 = t * per;
                         kernels::ternary_panels(isa, w, p0, per.min(panels - p0), &a, o);
                     })
-            });
+            };
+            match pool {
+                Some(p) => p.install(work),
+                None => work(),
+            }
         }
         for r in 0..rows {
             let dst = &mut out[r * n..(r + 1) * n];
@@ -318,7 +341,7 @@ impl Backend for SimdBackend {
         match self.head_mode {
             HeadMode::Exact => {
                 let w = HeadRows::of(head);
-                self.pool.install(|| {
+                self.install(|| {
                     out.par_chunks_mut(ROWS_PER_TASK)
                         .enumerate()
                         .for_each(|(t, o)| head::exact_rows(isa, w, cols, x, t * ROWS_PER_TASK, o))
@@ -326,12 +349,16 @@ impl Backend for SimdBackend {
             }
             HeadMode::Q8 => {
                 self.q8_head(head);
-                let (pool, q8) = (&self.pool, &self.q8.as_ref().expect("prepared").1);
-                pool.install(|| {
+                let q8 = &self.q8.as_ref().expect("prepared").1;
+                let mut run = || {
                     out.par_chunks_mut(ROWS_PER_TASK)
                         .enumerate()
                         .for_each(|(t, o)| q8.rows_into(isa, x, t * ROWS_PER_TASK, o))
-                });
+                };
+                match &self.pool {
+                    Some(p) => p.install(run),
+                    None => run(),
+                }
             }
         }
         Ok(())
