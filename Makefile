@@ -1,6 +1,6 @@
 # The two commands of the README (`make run`, `make test`) work on a fresh
 # machine: `deps` installs what the project needs that cargo does not fetch.
-.PHONY: run test deps lint lint-rtl conformance bench
+.PHONY: run test deps lint lint-rtl conformance bench test-neon
 
 CARGO ?= cargo
 
@@ -31,3 +31,8 @@ conformance:
 bench:
 	$(CARGO) bench --bench golden
 	$(CARGO) bench -p tritium-sim --bench throughput
+
+## The SIMD tests on AArch64 under qemu (NEON path; installs qemu-user and
+## the aarch64 cross toolchain if missing).
+test-neon:
+	CARGO="$(CARGO)" scripts/test-neon.sh

@@ -117,6 +117,7 @@ pub enum ArrayArg {
     Large,
 }
 
+#[cfg_attr(not(feature = "rtl"), allow(dead_code))]
 impl ArrayArg {
     fn name(self) -> &'static str {
         match self {

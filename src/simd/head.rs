@@ -3,10 +3,10 @@
 //! **Exact** (default): the golden pinned order of
 //! [`tritium_golden::ops::dot`] — element `i` into lane `i % 16`, each term
 //! a separate f32 multiply then add (never a fused multiply-add), lanes
-//! combined by [`reduce_lanes`]. A 16-lane (AVX-512) or 2 x 8-lane (AVX2)
-//! loop of `mul` then `add` is exactly that, so the logits are bitwise the
-//! golden ones. The weights stay as stored (bf16 or f32): the head is read
-//! once per token, at its stored size.
+//! combined by [`reduce_lanes`]. A 16-lane (AVX-512), 2 x 8-lane (AVX2) or
+//! 4 x 4-lane (NEON) loop of `mul` then `add` is exactly that, so the logits
+//! are bitwise the golden ones. The weights stay as stored (bf16 or f32):
+//! the head is read once per token, at its stored size.
 //!
 //! **Q8** (opt-in fast mode): each vocabulary row re-quantized at load to
 //! int8 with its own f32 scale (`s = max|w| / 127`, `q = rne(w / s)`),
@@ -63,6 +63,9 @@ pub fn exact_rows(isa: Isa, w: HeadRows, cols: usize, x: &[f32], v0: usize, out:
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
         Isa::Avx2 if isa.available() => unsafe { x86::exact_rows256(w, cols, x, v0, out) },
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: as above.
+        Isa::Neon if isa.available() => unsafe { neon::exact_rows(w, cols, x, v0, out) },
         _ => {
             for (i, o) in out.iter_mut().enumerate() {
                 let r = (v0 + i) * cols;
@@ -151,6 +154,12 @@ impl Q8Head {
             unsafe { x86::q8_rows(self, x, v0, out) };
             return;
         }
+        #[cfg(target_arch = "aarch64")]
+        if isa == Isa::Neon && isa.available() {
+            // SAFETY: feature present; bounds above.
+            unsafe { neon::q8_rows(self, x, v0, out) };
+            return;
+        }
         let _ = isa;
         for (i, o) in out.iter_mut().enumerate() {
             let v = v0 + i;
@@ -164,12 +173,43 @@ impl Q8Head {
     }
 }
 
+/// Rows per step of the SIMD exact heads (independent accumulators).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+const R: usize = 4;
+
+/// Adds the tail of each row (`cols % 16` elements, scalar, into lanes
+/// `0..`) and combines the lanes in the pinned order (shared by the SIMD
+/// exact heads, whose full 16-element steps fill `lanes`).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+fn finish(
+    w: HeadRows,
+    cols: usize,
+    x: &[f32],
+    v: usize,
+    lanes: &mut [[f32; DOT_LANES]; R],
+    out: &mut [f32],
+) {
+    let full = cols / DOT_LANES * DOT_LANES;
+    for (r, (lanes, o)) in lanes.iter_mut().zip(out.iter_mut()).enumerate() {
+        let base = (v + r) * cols;
+        for c in full..cols {
+            let wv = match w {
+                HeadRows::Bf16(b) => bf16_to_f32(b[base + c]),
+                HeadRows::F32(f) => f[base + c],
+            };
+            lanes[c - full] += wv * x[c];
+        }
+        *o = reduce_lanes(*lanes);
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{HeadRows, Q8Head};
-    use tritium_golden::ops::{reduce_lanes, DOT_LANES};
+    use super::{finish, HeadRows, Q8Head, R};
+    use tritium_golden::ops::DOT_LANES;
 
     /// Widens 16 bf16 at `p` to f32 (exact: a 16-bit left shift).
     #[inline]
@@ -184,33 +224,6 @@ mod x86 {
     unsafe fn bf16x8(p: *const u16) -> __m256 {
         let h = _mm_loadu_si128(p as *const __m128i);
         _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
-    }
-
-    const R: usize = 4;
-
-    /// Adds the tail of each row (`cols % 16` elements, scalar, into lanes
-    /// `0..`) and combines the lanes in the pinned order.
-    #[inline(always)]
-    fn finish(
-        w: HeadRows,
-        cols: usize,
-        x: &[f32],
-        v: usize,
-        lanes: &mut [[f32; DOT_LANES]; R],
-        out: &mut [f32],
-    ) {
-        let full = cols / DOT_LANES * DOT_LANES;
-        for (r, (lanes, o)) in lanes.iter_mut().zip(out.iter_mut()).enumerate() {
-            let base = (v + r) * cols;
-            for c in full..cols {
-                let wv = match w {
-                    HeadRows::Bf16(b) => tritium_golden::ops::bf16_to_f32(b[base + c]),
-                    HeadRows::F32(f) => f[base + c],
-                };
-                lanes[c - full] += wv * x[c];
-            }
-            *o = reduce_lanes(*lanes);
-        }
     }
 
     /// Exact rows, 16 lanes in one register, four rows at a time.
@@ -311,6 +324,108 @@ mod x86 {
                 c += 16;
             }
             let mut s = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
+            for c in full..cols {
+                s += *row.add(c) as f32 * x[c];
+            }
+            *o = h.scales[v] * s;
+        }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod neon {
+    use std::arch::aarch64::*;
+
+    use super::{finish, HeadRows, Q8Head, R};
+    use tritium_golden::ops::DOT_LANES;
+
+    /// Widens 8 bf16 at `p` to f32 (exact: a 16-bit left shift).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn bf16x8(p: *const u16) -> [float32x4_t; 2] {
+        let h = vld1q_u16(p);
+        [
+            vreinterpretq_f32_u32(vshll_n_u16::<16>(vget_low_u16(h))),
+            vreinterpretq_f32_u32(vshll_high_n_u16::<16>(h)),
+        ]
+    }
+
+    /// Exact rows, 16 lanes in four registers (lanes `4u .. 4u + 4`), four
+    /// rows at a time. Each term is `fmul` then `fadd`, never `fmla`: the
+    /// pinned order rounds the product before the sum.
+    #[target_feature(enable = "neon")]
+    pub(super) unsafe fn exact_rows(
+        w: HeadRows,
+        cols: usize,
+        x: &[f32],
+        v0: usize,
+        out: &mut [f32],
+    ) {
+        let full = cols / DOT_LANES * DOT_LANES;
+        let xp = x.as_ptr();
+        for (ci, o) in out.chunks_mut(R).enumerate() {
+            let v = v0 + ci * R;
+            let mut acc = [[vdupq_n_f32(0.0); 4]; R];
+            let mut c = 0;
+            while c < full {
+                let xv: [float32x4_t; 4] = std::array::from_fn(|u| vld1q_f32(xp.add(c + 4 * u)));
+                for (r, acc) in acc.iter_mut().enumerate().take(o.len()) {
+                    let off = (v + r) * cols + c;
+                    let wv: [float32x4_t; 4] = match w {
+                        HeadRows::Bf16(b) => {
+                            let [w0, w1] = bf16x8(b.as_ptr().add(off));
+                            let [w2, w3] = bf16x8(b.as_ptr().add(off + 8));
+                            [w0, w1, w2, w3]
+                        }
+                        HeadRows::F32(f) => {
+                            std::array::from_fn(|u| vld1q_f32(f.as_ptr().add(off + 4 * u)))
+                        }
+                    };
+                    for u in 0..4 {
+                        acc[u] = vaddq_f32(acc[u], vmulq_f32(wv[u], xv[u]));
+                    }
+                }
+                c += DOT_LANES;
+            }
+            let mut lanes = [[0.0f32; DOT_LANES]; R];
+            for (l, a) in lanes.iter_mut().zip(acc) {
+                for u in 0..4 {
+                    vst1q_f32(l.as_mut_ptr().add(4 * u), a[u]);
+                }
+            }
+            finish(w, cols, x, v, &mut lanes, o);
+        }
+    }
+
+    /// Fast-mode rows: int8 widened to f32, fused multiply-add.
+    #[target_feature(enable = "neon")]
+    pub(super) unsafe fn q8_rows(h: &Q8Head, x: &[f32], v0: usize, out: &mut [f32]) {
+        let cols = h.cols;
+        let full = cols / 16 * 16;
+        let xp = x.as_ptr();
+        for (i, o) in out.iter_mut().enumerate() {
+            let v = v0 + i;
+            let row = h.q.as_ptr().add(v * cols);
+            let mut acc = [vdupq_n_f32(0.0); 4];
+            let mut c = 0;
+            while c < full {
+                let q = vld1q_s8(row.add(c));
+                let (lo, hi) = (vmovl_s8(vget_low_s8(q)), vmovl_high_s8(q));
+                let wv = [
+                    vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))),
+                    vcvtq_f32_s32(vmovl_high_s16(lo)),
+                    vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))),
+                    vcvtq_f32_s32(vmovl_high_s16(hi)),
+                ];
+                for u in 0..4 {
+                    acc[u] = vfmaq_f32(acc[u], wv[u], vld1q_f32(xp.add(c + 4 * u)));
+                }
+                c += 16;
+            }
+            let mut s = vaddvq_f32(vaddq_f32(
+                vaddq_f32(acc[0], acc[1]),
+                vaddq_f32(acc[2], acc[3]),
+            ));
             for c in full..cols {
                 s += *row.add(c) as f32 * x[c];
             }
