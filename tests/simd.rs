@@ -127,6 +127,38 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Grouped calls (q/k/v, gate/up: one job over several matrices) ==
+    /// golden, per matrix, on every path.
+    #[test]
+    fn grouped_calls_equal_golden(
+        (ns, k, rows, seed) in (proptest::collection::vec(1usize..90, 1..5), 1usize..200, 1usize..11, any::<u64>()),
+        threads in 1usize..4,
+    ) {
+        let mut s = seed | 1;
+        let mut next = move || { s ^= s << 13; s ^= s >> 7; s ^= s << 17; s };
+        let ws: Vec<TernaryMatrix> = ns.iter().map(|&n| {
+            let t: Vec<i8> = (0..n * k).map(|_| (next() % 3) as i8 - 1).collect();
+            TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap()
+        }).collect();
+        let acts: Vec<i8> = (0..rows * k).map(|_| next() as i8).collect();
+        let calls: Vec<LinearCall> = ws.iter().enumerate().map(|(i, w)| LinearCall {
+            id: LinearId { layer: i, proj: Proj::Q }, weights: w, acts: &acts, rows, first_pos: 0,
+        }).collect();
+        for isa in Isa::present() {
+            let mut b = backend(isa, threads, HeadMode::Exact);
+            let mut outs: Vec<Vec<i32>> = ws.iter().map(|w| vec![5; rows * w.n()]).collect();
+            let stats = b.matmul_group(&calls, &mut outs).unwrap();
+            prop_assert_eq!(stats.len(), ws.len());
+            for (w, o) in ws.iter().zip(&outs) {
+                prop_assert_eq!(o, &golden(w, &acts, rows), "{:?}", isa);
+            }
+        }
+    }
+}
+
 /// |acc| = 128 K at the largest K of the 2B4T shape and beyond.
 #[test]
 fn worst_case_accumulator_magnitudes() {
@@ -254,27 +286,35 @@ fn exact_head_is_bitwise_golden_for_ragged_f32_and_bf16() {
     }
 }
 
-/// The fast Q8 head is approximate: its deviation from the golden logits
-/// stays small relative to the logit range, on every path.
+/// The fast Q8 head (W8A8) is approximate: its deviation from the golden
+/// logits stays small relative to the logit range; its integer dot products
+/// make it identical on every path.
 #[test]
-fn q8_head_deviation_is_bounded() {
+fn q8_head_deviation_is_bounded_and_the_same_on_every_path() {
     let model = preset_model(Preset::Small, 5).unwrap();
     let prompt: Vec<u32> = (0..6).map(|i| i * 97 + 3).collect();
-    let want = logits(&model, &mut GoldenBackend, &prompt, 0);
+    let want = logits(&model, &mut GoldenBackend, &prompt, 2);
+    let mut first: Option<Vec<Vec<u32>>> = None;
     for isa in Isa::present() {
         let mut b = backend(isa, 2, HeadMode::Q8);
-        let got = logits(&model, &mut b, &prompt, 0);
+        let got = logits(&model, &mut b, &prompt, 2);
         for (g, w) in got.iter().zip(&want) {
             let range = w.iter().fold(0.0f32, |a, v| a.max(v.abs()));
             let dev = g
                 .iter()
                 .zip(w)
                 .fold(0.0f32, |a, (x, y)| a.max((x - y).abs()));
+            eprintln!("{isa:?}: max |dev| {dev:.4} of logit range {range:.3}");
             assert!(
-                dev <= 0.02 * range.max(1e-3),
+                dev <= 0.03 * range.max(1e-3),
                 "{isa:?}: deviation {dev} of range {range}"
             );
             assert!(dev > 0.0, "the Q8 head should not be exact");
+        }
+        let b = bits(&got);
+        match &first {
+            None => first = Some(b),
+            Some(f) => assert!(f == &b, "{isa:?}: Q8 logits differ between paths"),
         }
     }
 }

@@ -159,6 +159,29 @@ pub trait Backend {
     /// i32 for every row `r` of the call. Must call [`LinearCall::check`].
     fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> Result<ExecStats>;
 
+    /// Several BitLinears on the same activations (q/k/v, gate/up):
+    /// `outs[i]` receives `calls[i]`'s accumulators, with the stats of each.
+    /// A backend may run them as one job (fewer, larger parallel regions);
+    /// the default runs them one by one through [`Backend::matmul`].
+    fn matmul_group(
+        &mut self,
+        calls: &[LinearCall<'_>],
+        outs: &mut [Vec<i32>],
+    ) -> Result<Vec<ExecStats>> {
+        if calls.len() != outs.len() {
+            return Err(shape_err(
+                "grouped BitLinear outputs",
+                calls.len(),
+                outs.len(),
+            ));
+        }
+        calls
+            .iter()
+            .zip(outs.iter_mut())
+            .map(|(c, o)| self.matmul(c, o))
+            .collect()
+    }
+
     /// The logits of one final-normed hidden row: `out[v] = head row v . x`
     /// for every vocabulary row. The default is the golden pinned order
     /// ([`DenseMatrix::dot_row`]); a backend that overrides it must produce

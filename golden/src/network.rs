@@ -379,9 +379,15 @@ impl<'m> Session<'m> {
         for (l, layer) in model.layers().iter().enumerate() {
             let lin = |proj| LinearId { layer: l, proj };
             norm_rows(h, &layer.input_norm, eps, &mut x, hd);
-            let mut q = self.bitlinear(backend, lin(Proj::Q), &layer.q, &x, rows, start)?;
-            let mut k = self.bitlinear(backend, lin(Proj::K), &layer.k, &x, rows, start)?;
-            let v = self.bitlinear(backend, lin(Proj::V), &layer.v, &x, rows, start)?;
+            let qkv = [
+                (lin(Proj::Q), &layer.q),
+                (lin(Proj::K), &layer.k),
+                (lin(Proj::V), &layer.v),
+            ];
+            let [mut q, mut k, v]: [Vec<f32>; 3] = self
+                .bitlinear_group(backend, &qkv, &x, rows, start)?
+                .try_into()
+                .expect("three outputs");
             let rope = &self.rope;
             for (t, d) in [(&mut q, qd), (&mut k, kvd)] {
                 each_row(t, d, |r, row| {
@@ -399,8 +405,11 @@ impl<'m> Session<'m> {
             add_into(h, &o);
 
             norm_rows(h, &layer.post_attn_norm, eps, &mut x, hd);
-            let g = self.bitlinear(backend, lin(Proj::Gate), &layer.gate, &x, rows, start)?;
-            let u = self.bitlinear(backend, lin(Proj::Up), &layer.up, &x, rows, start)?;
+            let gu = [(lin(Proj::Gate), &layer.gate), (lin(Proj::Up), &layer.up)];
+            let [g, u]: [Vec<f32>; 2] = self
+                .bitlinear_group(backend, &gu, &x, rows, start)?
+                .try_into()
+                .expect("two outputs");
             // relu(g)^2 * u, as transformers' ReLUSquaredActivation: r = relu(g); (r * r) * u.
             let m: Vec<f32> = g
                 .iter()
@@ -429,7 +438,23 @@ impl<'m> Session<'m> {
         rows: usize,
         first_pos: usize,
     ) -> Result<Vec<f32>> {
-        let (n, k) = (w.n(), w.k());
+        let mut y = self.bitlinear_group(backend, &[(id, w)], x, rows, first_pos)?;
+        Ok(y.pop().expect("one output per BitLinear"))
+    }
+
+    /// Several BitLinears reading the same input (q/k/v, gate/up): the input
+    /// is quantized once (the same int8 rows and scales each would compute)
+    /// and the integer matmuls go to the backend as one
+    /// [`Backend::matmul_group`], which may run them as a single job.
+    fn bitlinear_group(
+        &mut self,
+        backend: &mut dyn Backend,
+        group: &[(LinearId, &TernaryMatrix)],
+        x: &[f32],
+        rows: usize,
+        first_pos: usize,
+    ) -> Result<Vec<Vec<f32>>> {
+        let (id, k) = (group[0].0, group[0].1.k());
         let mut q = vec![0i8; rows * k];
         let mut scales: Vec<Result<f32>> = (0..rows).map(|_| Ok(0.0)).collect();
         each_row2(&mut q, k, &mut scales, 1, |r, qr, sr| {
@@ -449,22 +474,33 @@ impl<'m> Session<'m> {
                 })
             })
             .collect::<Result<Vec<f32>>>()?;
-        let mut acc = vec![0i32; rows * n];
-        let call = LinearCall {
-            id,
-            weights: w,
-            acts: &q,
-            rows,
-            first_pos,
-        };
-        let stats = backend.matmul(&call, &mut acc)?;
-        *self.stats.entry(id).or_default() += stats;
-        let mut y = vec![0.0f32; rows * n];
-        let gamma = w.gamma();
-        each_row(&mut y, n, |r, yr| {
-            dequantize(&acc[r * n..(r + 1) * n], scales[r], gamma, yr)
-        });
-        Ok(y)
+        let calls: Vec<LinearCall> = group
+            .iter()
+            .map(|&(id, w)| LinearCall {
+                id,
+                weights: w,
+                acts: &q,
+                rows,
+                first_pos,
+            })
+            .collect();
+        let mut accs: Vec<Vec<i32>> = group
+            .iter()
+            .map(|(_, w)| vec![0i32; rows * w.n()])
+            .collect();
+        let stats = backend.matmul_group(&calls, &mut accs)?;
+        let mut ys = Vec::with_capacity(group.len());
+        for ((&(id, w), acc), st) in group.iter().zip(&accs).zip(stats) {
+            *self.stats.entry(id).or_default() += st;
+            let n = w.n();
+            let mut y = vec![0.0f32; rows * n];
+            let gamma = w.gamma();
+            each_row(&mut y, n, |r, yr| {
+                dequantize(&acc[r * n..(r + 1) * n], scales[r], gamma, yr)
+            });
+            ys.push(y);
+        }
+        Ok(ys)
     }
 }
 

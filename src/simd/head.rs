@@ -8,11 +8,14 @@
 //! are bitwise the golden ones. The weights stay as stored (bf16 or f32):
 //! the head is read once per token, at its stored size.
 //!
-//! **Q8** (opt-in fast mode): each vocabulary row re-quantized at load to
-//! int8 with its own f32 scale (`s = max|w| / 127`, `q = rne(w / s)`),
-//! computed as `s * sum(q * x)` with fused multiply-adds: half the bytes of
-//! a bf16 head, not bit-exact (the deviation is measured by `tritium bench`
-//! and the tests).
+//! **Q8** (opt-in fast mode, W8A8): each vocabulary row re-quantized at
+//! load to int8 with its own f32 scale (`s_v = max|w_v| / 127`,
+//! `q = rne(w / s_v)`), the final hidden row quantized per token to int8
+//! (absmax, like a BitLinear input), the dot products exact in i32
+//! (`vpdpbusd` on AVX-512 VNNI, plain Rust elsewhere; the same integers on
+//! every path), `logit = s_v * (dot / s_x)`. Half the bytes of a bf16 head;
+//! not bit-exact with the golden model (the deviation is measured by the
+//! tests and documented in the README).
 
 // Index loops over small register arrays: they unroll to fixed registers
 // and read closer to the instruction sequence than iterator chains.
@@ -93,8 +96,21 @@ fn lanes_dot<T>(w: &[T], x: &[f32], widen: impl Fn(&T) -> f32) -> f32 {
 pub struct Q8Head {
     rows: usize,
     cols: usize,
+    /// Row stride of `q`: `cols` rounded up to 64 (zero padding).
+    stride: usize,
     q: Vec<i8>,
     scales: Vec<f32>,
+    /// `sum_c q[v, c]` per row (the correction of the unsigned input).
+    row_sums: Vec<i32>,
+}
+
+/// The final hidden row quantized for the Q8 head: per-token absmax int8
+/// (`s = 127 / max|x|`, `xq = rne(x * s)`), stored offset by +128 as u8
+/// (the unsigned operand of `vpdpbusd`), padded with 128 (zero).
+#[derive(Debug, Clone, Default)]
+pub struct Q8Input {
+    pub data: Vec<u8>,
+    pub scale: f32,
 }
 
 impl std::fmt::Debug for Q8Head {
@@ -104,18 +120,21 @@ impl std::fmt::Debug for Q8Head {
 }
 
 impl Q8Head {
-    /// Quantizes every row of `m` (rows are independent: done in parallel).
+    /// Quantizes every row of `m` (rows are independent: done in parallel):
+    /// `s_v = max|w_v| / 127`, `q = rne(w / s_v)` in -127..=127.
     pub fn from_dense(m: &DenseMatrix) -> Q8Head {
         use rayon::prelude::*;
         let (rows, cols) = (m.rows(), m.cols());
-        let mut q = vec![0i8; rows * cols];
+        let stride = cols.div_ceil(64) * 64;
+        let mut q = vec![0i8; rows * stride];
         let mut scales = vec![0.0f32; rows];
-        q.par_chunks_mut(cols)
-            .zip(scales.par_iter_mut())
+        let mut row_sums = vec![0i32; rows];
+        q.par_chunks_mut(stride)
+            .zip(scales.par_iter_mut().zip(row_sums.par_iter_mut()))
             .enumerate()
             .for_each_init(
                 || vec![0.0f32; cols],
-                |row, (v, (qr, s))| {
+                |row, (v, (qr, (s, sum)))| {
                     m.row_into(v, row);
                     let max = row.iter().fold(0.0f32, |a, &x| a.max(x.abs()));
                     *s = if max > 0.0 { max / 127.0 } else { 1.0 };
@@ -123,14 +142,30 @@ impl Q8Head {
                     for (qv, &x) in qr.iter_mut().zip(row.iter()) {
                         *qv = (x * inv).round_ties_even().clamp(-127.0, 127.0) as i8;
                     }
+                    *sum = qr.iter().map(|&v| i32::from(v)).sum();
                 },
             );
         Q8Head {
             rows,
             cols,
+            stride,
             q,
             scales,
+            row_sums,
         }
+    }
+
+    /// Quantizes the final hidden row `x` (finite, `cols` long) into `xq`.
+    pub fn quantize_input(&self, x: &[f32], xq: &mut Q8Input) {
+        assert_eq!(x.len(), self.cols);
+        let max = x.iter().fold(0.0f32, |a, &v| a.max(v.abs())).max(1e-5);
+        let s = 127.0 / max;
+        xq.data.clear();
+        xq.data.resize(self.stride, 128);
+        for (d, &v) in xq.data.iter_mut().zip(x) {
+            *d = (i16::from(tritium_golden::quant::round_clamp_i8(v * s)) + 128) as u8;
+        }
+        xq.scale = s;
     }
 
     pub fn rows(&self) -> usize {
@@ -139,36 +174,40 @@ impl Q8Head {
     pub fn cols(&self) -> usize {
         self.cols
     }
-    /// Bytes per full read (codes and scales).
+    /// Bytes per full read (codes, scales and row sums).
     pub fn bytes(&self) -> usize {
-        self.q.len() + 4 * self.scales.len()
+        self.q.len() + 8 * self.rows
     }
 
-    /// Logits of rows `v0 .. v0 + out.len()`.
-    pub fn rows_into(&self, isa: Isa, x: &[f32], v0: usize, out: &mut [f32]) {
-        assert_eq!(x.len(), self.cols);
+    /// The logit of row `v` from its integer dot product with the input.
+    #[inline]
+    fn logit(&self, v: usize, dot: i32, xq: &Q8Input) -> f32 {
+        let exact = dot - 128 * self.row_sums[v];
+        self.scales[v] * (exact as f32 / xq.scale)
+    }
+
+    /// Logits of rows `v0 .. v0 + out.len()` for an input quantized by
+    /// [`Q8Head::quantize_input`]. The dot products are exact integers, so
+    /// every path gives the same logits.
+    pub fn rows_into(&self, isa: Isa, xq: &Q8Input, v0: usize, out: &mut [f32]) {
+        assert_eq!(xq.data.len(), self.stride);
         assert!(v0 + out.len() <= self.rows);
         #[cfg(target_arch = "x86_64")]
         if isa == Isa::Avx512 && isa.available() {
             // SAFETY: feature present; bounds above.
-            unsafe { x86::q8_rows(self, x, v0, out) };
-            return;
-        }
-        #[cfg(target_arch = "aarch64")]
-        if isa == Isa::Neon && isa.available() {
-            // SAFETY: feature present; bounds above.
-            unsafe { neon::q8_rows(self, x, v0, out) };
+            unsafe { x86::q8_rows(self, xq, v0, out) };
             return;
         }
         let _ = isa;
         for (i, o) in out.iter_mut().enumerate() {
             let v = v0 + i;
-            let row = &self.q[v * self.cols..(v + 1) * self.cols];
-            let mut acc = [0.0f32; DOT_LANES];
-            for (j, (&qv, &xv)) in row.iter().zip(x).enumerate() {
-                acc[j % DOT_LANES] = (qv as f32).mul_add(xv, acc[j % DOT_LANES]);
-            }
-            *o = self.scales[v] * acc.iter().sum::<f32>();
+            let row = &self.q[v * self.stride..(v + 1) * self.stride];
+            let dot: i32 = row
+                .iter()
+                .zip(&xq.data)
+                .map(|(&q, &x)| i32::from(q) * i32::from(x))
+                .sum();
+            *o = self.logit(v, dot, xq);
         }
     }
 }
@@ -208,7 +247,7 @@ fn finish(
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{finish, HeadRows, Q8Head, R};
+    use super::{finish, HeadRows, Q8Head, Q8Input, R};
     use tritium_golden::ops::DOT_LANES;
 
     /// Widens 16 bf16 at `p` to f32 (exact: a 16-bit left shift).
@@ -226,6 +265,50 @@ mod x86 {
         _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
     }
 
+    /// Loads 16 weights of either stored type as f32.
+    #[inline(always)]
+    unsafe fn load16(w: HeadRows, off: usize) -> __m512 {
+        match w {
+            HeadRows::Bf16(b) => bf16x16(b.as_ptr().add(off)),
+            HeadRows::F32(f) => _mm512_loadu_ps(f.as_ptr().add(off)),
+        }
+    }
+
+    /// Lane sums of `RR` consecutive rows from `v` over the full 16-element
+    /// steps: fixed row count, so the accumulators stay in registers; each
+    /// row stream is prefetched ~1 KiB ahead.
+    #[inline(always)]
+    unsafe fn rows512<const RR: usize>(
+        w: HeadRows,
+        cols: usize,
+        x: &[f32],
+        v: usize,
+    ) -> [[f32; DOT_LANES]; R] {
+        let full = cols / DOT_LANES * DOT_LANES;
+        let (base, elem): (*const u8, usize) = match w {
+            HeadRows::Bf16(b) => (b.as_ptr() as *const u8, 2),
+            HeadRows::F32(f) => (f.as_ptr() as *const u8, 4),
+        };
+        let mut acc = [_mm512_setzero_ps(); RR];
+        let mut c = 0;
+        while c < full {
+            let xv = _mm512_loadu_ps(x.as_ptr().add(c));
+            for r in 0..RR {
+                let off = (v + r) * cols + c;
+                if c % 32 == 0 && c + 512 < cols {
+                    _mm_prefetch::<_MM_HINT_T0>(base.add((off + 512) * elem) as *const i8);
+                }
+                acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(load16(w, off), xv));
+            }
+            c += DOT_LANES;
+        }
+        let mut lanes = [[0.0f32; DOT_LANES]; R];
+        for r in 0..RR {
+            _mm512_storeu_ps(lanes[r].as_mut_ptr(), acc[r]);
+        }
+        lanes
+    }
+
     /// Exact rows, 16 lanes in one register, four rows at a time.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn exact_rows512(
@@ -235,28 +318,14 @@ mod x86 {
         v0: usize,
         out: &mut [f32],
     ) {
-        let full = cols / DOT_LANES * DOT_LANES;
-        let xp = x.as_ptr();
         for (ci, o) in out.chunks_mut(R).enumerate() {
             let v = v0 + ci * R;
-            let mut acc = [_mm512_setzero_ps(); R];
-            let mut c = 0;
-            while c < full {
-                let xv = _mm512_loadu_ps(xp.add(c));
-                for (r, acc) in acc.iter_mut().enumerate().take(o.len()) {
-                    let off = (v + r) * cols + c;
-                    let wv = match w {
-                        HeadRows::Bf16(b) => bf16x16(b.as_ptr().add(off)),
-                        HeadRows::F32(f) => _mm512_loadu_ps(f.as_ptr().add(off)),
-                    };
-                    *acc = _mm512_add_ps(*acc, _mm512_mul_ps(wv, xv));
-                }
-                c += DOT_LANES;
-            }
-            let mut lanes = [[0.0f32; DOT_LANES]; R];
-            for (l, a) in lanes.iter_mut().zip(acc) {
-                _mm512_storeu_ps(l.as_mut_ptr(), a);
-            }
+            let mut lanes = match o.len() {
+                4 => rows512::<4>(w, cols, x, v),
+                3 => rows512::<3>(w, cols, x, v),
+                2 => rows512::<2>(w, cols, x, v),
+                _ => rows512::<1>(w, cols, x, v),
+            };
             finish(w, cols, x, v, &mut lanes, o);
         }
     }
@@ -299,35 +368,27 @@ mod x86 {
         }
     }
 
-    /// Fast-mode rows: int8 widened to f32, fused multiply-add.
-    #[target_feature(enable = "avx512f,fma")]
-    pub(super) unsafe fn q8_rows(h: &Q8Head, x: &[f32], v0: usize, out: &mut [f32]) {
-        let cols = h.cols;
-        let full = cols / 16 * 16;
-        for (i, o) in out.iter_mut().enumerate() {
-            let v = v0 + i;
-            let row = h.q.as_ptr().add(v * cols);
-            let mut acc = [_mm512_setzero_ps(); 2];
-            let mut c = 0;
-            while c + 32 <= full {
-                for (u, acc) in acc.iter_mut().enumerate() {
-                    let q = _mm_loadu_si128(row.add(c + 16 * u) as *const __m128i);
-                    let wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
-                    *acc = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x.as_ptr().add(c + 16 * u)), *acc);
+    /// Fast-mode rows: `vpdpbusd` of the u8 input with four int8 rows at a
+    /// time (64 multiply-adds per instruction, so the loop is load-bound).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(super) unsafe fn q8_rows(h: &Q8Head, xq: &Q8Input, v0: usize, out: &mut [f32]) {
+        let steps = h.stride / 64;
+        let xp = xq.data.as_ptr() as *const __m512i;
+        for (ci, o) in out.chunks_mut(R).enumerate() {
+            let v = v0 + ci * R;
+            let rows: [*const __m512i; R] = std::array::from_fn(|r| {
+                h.q.as_ptr().add((v + r.min(o.len() - 1)) * h.stride) as *const __m512i
+            });
+            let mut acc = [_mm512_setzero_si512(); R];
+            for c in 0..steps {
+                let xv = _mm512_loadu_si512(xp.add(c));
+                for r in 0..R {
+                    acc[r] = _mm512_dpbusd_epi32(acc[r], xv, _mm512_loadu_si512(rows[r].add(c)));
                 }
-                c += 32;
             }
-            while c < full {
-                let q = _mm_loadu_si128(row.add(c) as *const __m128i);
-                let wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
-                acc[0] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x.as_ptr().add(c)), acc[0]);
-                c += 16;
+            for (r, o) in o.iter_mut().enumerate() {
+                *o = h.logit(v + r, _mm512_reduce_add_epi32(acc[r]), xq);
             }
-            let mut s = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
-            for c in full..cols {
-                s += *row.add(c) as f32 * x[c];
-            }
-            *o = h.scales[v] * s;
         }
     }
 }
@@ -336,7 +397,7 @@ mod x86 {
 mod neon {
     use std::arch::aarch64::*;
 
-    use super::{finish, HeadRows, Q8Head, R};
+    use super::{finish, HeadRows, R};
     use tritium_golden::ops::DOT_LANES;
 
     /// Widens 8 bf16 at `p` to f32 (exact: a 16-bit left shift).
@@ -394,42 +455,6 @@ mod neon {
                 }
             }
             finish(w, cols, x, v, &mut lanes, o);
-        }
-    }
-
-    /// Fast-mode rows: int8 widened to f32, fused multiply-add.
-    #[target_feature(enable = "neon")]
-    pub(super) unsafe fn q8_rows(h: &Q8Head, x: &[f32], v0: usize, out: &mut [f32]) {
-        let cols = h.cols;
-        let full = cols / 16 * 16;
-        let xp = x.as_ptr();
-        for (i, o) in out.iter_mut().enumerate() {
-            let v = v0 + i;
-            let row = h.q.as_ptr().add(v * cols);
-            let mut acc = [vdupq_n_f32(0.0); 4];
-            let mut c = 0;
-            while c < full {
-                let q = vld1q_s8(row.add(c));
-                let (lo, hi) = (vmovl_s8(vget_low_s8(q)), vmovl_high_s8(q));
-                let wv = [
-                    vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))),
-                    vcvtq_f32_s32(vmovl_high_s16(lo)),
-                    vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))),
-                    vcvtq_f32_s32(vmovl_high_s16(hi)),
-                ];
-                for u in 0..4 {
-                    acc[u] = vfmaq_f32(acc[u], wv[u], vld1q_f32(xp.add(c + 4 * u)));
-                }
-                c += 16;
-            }
-            let mut s = vaddvq_f32(vaddq_f32(
-                vaddq_f32(acc[0], acc[1]),
-                vaddq_f32(acc[2], acc[3]),
-            ));
-            for c in full..cols {
-                s += *row.add(c) as f32 * x[c];
-            }
-            *o = h.scales[v] * s;
         }
     }
 }

@@ -28,7 +28,7 @@ use tritium_golden::{
     Backend, DenseMatrix, ExecStats, LinearCall, LinearId, Model, Result as GResult,
 };
 
-pub use head::{HeadRows, Q8Head};
+pub use head::{HeadRows, Q8Head, Q8Input};
 pub use kernels::{Acts, Isa};
 pub use layout::PackedTernary;
 
@@ -95,6 +95,7 @@ pub struct SimdBackend {
     name: String,
     prepared: HashMap<LinearId, Prepared>,
     q8: Option<((usize, usize, usize), Q8Head)>,
+    q8_input: Q8Input,
     acts: Vec<i8>,
     sums: Vec<i32>,
     panel_out: Vec<i32>,
@@ -148,6 +149,7 @@ impl SimdBackend {
             name,
             prepared: HashMap::new(),
             q8: None,
+            q8_input: Q8Input::default(),
             acts: Vec::new(),
             sums: Vec::new(),
             panel_out: Vec::new(),
@@ -241,6 +243,93 @@ impl SimdBackend {
         &self.q8.as_ref().expect("just set").1
     }
 
+    /// Runs `calls` (1..=MAX_GROUP BitLinears on the same activations, shapes
+    /// already checked) as one job: the activations are copied once (padded
+    /// to whole blocks) with their row sums, every matrix's panels are cut
+    /// into tasks, all tasks run in one parallel region, and the panel-major
+    /// results are scattered into `outs`. Allocation-free once the scratch
+    /// buffers have grown to the largest call.
+    fn run<O: AsMut<[i32]>>(&mut self, calls: &[LinearCall<'_>], outs: &mut [O]) -> GResult<()> {
+        let m = calls.len();
+        debug_assert!((1..=MAX_GROUP).contains(&m) && outs.len() == m);
+        for c in calls {
+            self.ensure_packed(c);
+        }
+        let isa = self.isa;
+        let threads = self.threads();
+        let (k, rows) = (calls[0].weights.k(), calls[0].rows);
+        let ws: [Option<&PackedTernary>; MAX_GROUP] =
+            std::array::from_fn(|i| calls.get(i).map(|c| &self.prepared[&c.id].w));
+        let w0 = ws[0].expect("at least one call");
+        let kp = w0.k_padded();
+        let (acts, sums, panel_out) = (&mut self.acts, &mut self.sums, &mut self.panel_out);
+        acts.clear();
+        acts.resize(rows * kp, 0);
+        sums.clear();
+        for r in 0..rows {
+            let src = &calls[0].acts[r * k..(r + 1) * k];
+            acts[r * kp..r * kp + k].copy_from_slice(src);
+            sums.push(src.iter().map(|&a| i32::from(a)).sum());
+        }
+        // Panel offsets, panels per task and task offsets of each matrix.
+        let (mut base, mut per, mut first) = (
+            [0usize; MAX_GROUP + 1],
+            [1usize; MAX_GROUP],
+            [0usize; MAX_GROUP + 1],
+        );
+        for i in 0..m {
+            let p = ws[i].expect("call").panels();
+            base[i + 1] = base[i] + p;
+            per[i] = panels_per_task(p, threads, rows);
+            first[i + 1] = first[i] + p.div_ceil(per[i]);
+        }
+        panel_out.clear();
+        panel_out.resize(base[m] * rows * PANEL, 0);
+        let a = Acts {
+            data: acts,
+            stride: kp,
+            sums,
+            rows,
+        };
+        let out = SharedOut(panel_out.as_mut_ptr());
+        let out = &out;
+        let task = |t: usize| {
+            let i = (0..m).find(|&i| t < first[i + 1]).expect("task in range");
+            let w = ws[i].expect("call");
+            let p0 = (t - first[i]) * per[i];
+            let np = per[i].min(w.panels() - p0);
+            let len = np * rows * PANEL;
+            // SAFETY: task t owns panels base[i] + p0 .. + np of panel_out,
+            // disjoint from every other task's, all inside the buffer
+            // (sized base[m] * rows * PANEL above), which outlives the job.
+            let o = unsafe {
+                std::slice::from_raw_parts_mut(out.0.add((base[i] + p0) * rows * PANEL), len)
+            };
+            kernels::ternary_panels(isa, w, p0, np, &a, o);
+        };
+        let tasks = first[m];
+        if threads <= 1 || tasks == 1 {
+            (0..tasks).for_each(task);
+        } else {
+            let work = || (0..tasks).into_par_iter().for_each(task);
+            match &self.pool {
+                Some(p) => p.install(work),
+                None => work(),
+            }
+        }
+        for (i, (c, o)) in calls.iter().zip(outs.iter_mut()).enumerate() {
+            let n = c.weights.n();
+            let o = o.as_mut();
+            for r in 0..rows {
+                for (p, d) in o[r * n..(r + 1) * n].chunks_mut(PANEL).enumerate() {
+                    let s = ((base[i] + p) * rows + r) * PANEL;
+                    d.copy_from_slice(&panel_out[s..s + d.len()]);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Repacks `call`'s weights if they are not the prepared ones.
     fn ensure_packed(&mut self, call: &LinearCall<'_>) {
         let key = src_key(call.weights);
@@ -256,6 +345,16 @@ impl SimdBackend {
         }
     }
 }
+
+/// Most BitLinears run as one job by [`SimdBackend`] (q/k/v).
+const MAX_GROUP: usize = 4;
+
+/// The panel-major output buffer shared by the tasks of one job, each
+/// writing its own disjoint range.
+struct SharedOut(*mut i32);
+// SAFETY: only used to hand disjoint ranges of one live buffer to the tasks
+// of a job that completes before the buffer is touched again.
+unsafe impl Sync for SharedOut {}
 
 /// Panels per parallel task: enough tasks to balance `threads` workers,
 /// whole groups of 4 panels (the GEMV step) where possible.
@@ -279,57 +378,35 @@ impl Backend for SimdBackend {
 
     fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> GResult<ExecStats> {
         call.check(out)?;
-        let (n, k, rows) = (call.weights.n(), call.weights.k(), call.rows);
-        let isa = self.isa;
-        let threads = self.threads();
-        self.ensure_packed(call);
-        let w = &self.prepared[&call.id].w;
-        let (acts, sums, panel_out) = (&mut self.acts, &mut self.sums, &mut self.panel_out);
-        let kp = w.k_padded();
-        acts.clear();
-        acts.resize(rows * kp, 0);
-        sums.clear();
-        for r in 0..rows {
-            let src = &call.acts[r * k..(r + 1) * k];
-            acts[r * kp..r * kp + k].copy_from_slice(src);
-            sums.push(src.iter().map(|&a| i32::from(a)).sum());
-        }
-        let panels = w.panels();
-        panel_out.clear();
-        panel_out.resize(panels * rows * PANEL, 0);
-        let a = Acts {
-            data: acts,
-            stride: kp,
-            sums,
-            rows,
-        };
-        let per = panels_per_task(panels, threads, rows);
-        if threads <= 1 || panels <= per {
-            kernels::ternary_panels(isa, w, 0, panels, &a, panel_out);
-        } else {
-            let pool = &self.pool;
-            let mut work = || {
-                panel_out
-                    .par_chunks_mut(per * rows * PANEL)
-                    .enumerate()
-                    .for_each(|(t, o)| {
-                        let p0 = t * per;
-                        kernels::ternary_panels(isa, w, p0, per.min(panels - p0), &a, o);
-                    })
-            };
-            match pool {
-                Some(p) => p.install(work),
-                None => work(),
-            }
-        }
-        for r in 0..rows {
-            let dst = &mut out[r * n..(r + 1) * n];
-            for (p, d) in dst.chunks_mut(PANEL).enumerate() {
-                let s = (p * rows + r) * PANEL;
-                d.copy_from_slice(&panel_out[s..s + d.len()]);
-            }
-        }
+        self.run(std::slice::from_ref(call), &mut [out])?;
         Ok(call.counted_stats())
+    }
+
+    /// q/k/v and gate/up as one parallel job: one activation copy, one
+    /// fork-join, every thread streaming a contiguous run of panels.
+    fn matmul_group(
+        &mut self,
+        calls: &[LinearCall<'_>],
+        outs: &mut [Vec<i32>],
+    ) -> GResult<Vec<ExecStats>> {
+        let shared = calls.iter().all(|c| {
+            c.acts.as_ptr() == calls[0].acts.as_ptr()
+                && c.acts.len() == calls[0].acts.len()
+                && c.rows == calls[0].rows
+                && c.weights.k() == calls[0].weights.k()
+        });
+        if calls.is_empty() || calls.len() > MAX_GROUP || calls.len() != outs.len() || !shared {
+            return calls
+                .iter()
+                .zip(outs.iter_mut())
+                .map(|(c, o)| self.matmul(c, o))
+                .collect();
+        }
+        for (c, o) in calls.iter().zip(outs.iter()) {
+            c.check(o)?;
+        }
+        self.run(calls, outs)?;
+        Ok(calls.iter().map(LinearCall::counted_stats).collect())
     }
 
     fn logits(&mut self, head: &DenseMatrix, x: &[f32], out: &mut [f32]) -> GResult<()> {
@@ -341,19 +418,25 @@ impl Backend for SimdBackend {
         match self.head_mode {
             HeadMode::Exact => {
                 let w = HeadRows::of(head);
-                self.install(|| {
+                let mut run = || {
                     out.par_chunks_mut(ROWS_PER_TASK)
                         .enumerate()
                         .for_each(|(t, o)| head::exact_rows(isa, w, cols, x, t * ROWS_PER_TASK, o))
-                });
+                };
+                match &self.pool {
+                    Some(p) => p.install(run),
+                    None => run(),
+                }
             }
             HeadMode::Q8 => {
                 self.q8_head(head);
                 let q8 = &self.q8.as_ref().expect("prepared").1;
+                q8.quantize_input(x, &mut self.q8_input);
+                let xq = &self.q8_input;
                 let mut run = || {
                     out.par_chunks_mut(ROWS_PER_TASK)
                         .enumerate()
-                        .for_each(|(t, o)| q8.rows_into(isa, x, t * ROWS_PER_TASK, o))
+                        .for_each(|(t, o)| q8.rows_into(isa, xq, t * ROWS_PER_TASK, o))
                 };
                 match &self.pool {
                     Some(p) => p.install(run),
