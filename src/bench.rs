@@ -21,6 +21,7 @@ use tritium_golden::{
 };
 
 use crate::error::{Error, Result};
+use crate::simd::lut::{lut_matvec, LutMatrix};
 use crate::simd::{HeadMode, Isa, PackedTernary, SimdBackend, SimdOptions};
 
 /// What to measure.
@@ -36,6 +37,9 @@ pub struct BenchOptions {
     pub cold_reps: usize,
     /// Skip the whole-model runs.
     pub kernels_only: bool,
+    /// Also time the lookup-table kernel family against the multiply-add
+    /// one (AVX2, decode).
+    pub families: bool,
     pub progress: bool,
 }
 
@@ -281,6 +285,57 @@ pub fn run_bench(o: &BenchOptions, mut log: impl FnMut(&str)) -> Result<BenchRep
                     gmac_s: (tokens * n * k) as f64 / dt / 1e9,
                     fraction_of_bandwidth: gb_s / bw_of(&bandwidth, t),
                 });
+            }
+        }
+        // The other kernel family, side by side with the multiply-add one
+        // on the same instruction set (AVX2), decode.
+        if o.families && Isa::Avx2.available() {
+            let lut = LutMatrix::from_matrix(&w);
+            let mut r = xorshift(99);
+            let acts: Vec<i8> = (0..k).map(|_| r() as i8).collect();
+            let mut out = vec![0i32; n];
+            for &t in &o.threads {
+                let pool = pool(t)?;
+                let mut tables = Vec::new();
+                let dt = time_cold(&buf, o.cold_reps, || {
+                    pool.install(|| lut_matvec(&lut, &acts, &mut tables, &mut out));
+                    Ok(())
+                })?
+                .as_secs_f64();
+                let mut mad = backend(Some(Isa::Avx2), t, HeadMode::Exact)?;
+                let call = LinearCall {
+                    id: LinearId {
+                        layer: 0,
+                        proj: Proj::Q,
+                    },
+                    weights: &w,
+                    acts: &acts,
+                    rows: 1,
+                    first_pos: 0,
+                };
+                let dt_mad = time_cold(&buf, o.cold_reps, || {
+                    mad.matmul(&call, &mut out)?;
+                    Ok(())
+                })?
+                .as_secs_f64();
+                for (kernel, dt, bytes) in [
+                    ("lut-avx2 (L2B32)".to_string(), dt, lut.bytes()),
+                    (format!("{} (T2P16)", mad.name()), dt_mad, bytes),
+                ] {
+                    kernels.push(KernelRow {
+                        name: name.clone(),
+                        kernel,
+                        n,
+                        k,
+                        tokens: 1,
+                        threads: t,
+                        bytes,
+                        seconds_per_call: dt,
+                        gb_s: bytes as f64 / dt / 1e9,
+                        gmac_s: (n * k) as f64 / dt / 1e9,
+                        fraction_of_bandwidth: 0.0,
+                    });
+                }
             }
         }
     }

@@ -69,6 +69,10 @@ pub struct BenchArgs {
     /// Only the kernels and the bandwidth, not the whole model.
     #[arg(long)]
     pub kernels_only: bool,
+    /// Skip the comparison of the two kernel families (lookup-table vs
+    /// multiply-add, AVX2 decode).
+    #[arg(long)]
+    pub no_families: bool,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -801,6 +805,7 @@ fn run_bench_cmd(a: &BenchArgs) -> Result<()> {
         decode_tokens: a.decode_tokens,
         cold_reps: a.reps,
         kernels_only: a.kernels_only,
+        families: !a.no_families,
         progress: !a.json,
     };
     let pb = ProgressBar::new_spinner();

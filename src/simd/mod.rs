@@ -20,6 +20,7 @@
 pub mod head;
 pub mod kernels;
 pub mod layout;
+pub mod lut;
 
 use std::collections::HashMap;
 
