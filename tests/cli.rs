@@ -255,7 +255,11 @@ fn bench_prints_json_for_scripts() {
     assert!(v["bandwidth"][0]["read_gb_s"].as_f64().unwrap() > 0.0);
     // 4 distinct tiny shapes x (decode, prefill) + exact and Q8 heads, and
     // with AVX2 the two kernel families side by side (4 shapes x 2).
-    let families = if tritium::simd::Isa::Avx2.available() { 4 * 2 } else { 0 };
+    let families = if tritium::simd::Isa::Avx2.available() {
+        4 * 2
+    } else {
+        0
+    };
     let kernels = v["kernels"].as_array().unwrap();
     assert_eq!(kernels.len(), 4 * 2 + 2 + families);
     assert!(kernels.iter().all(|k| k["gb_s"].as_f64().unwrap() > 0.0));

@@ -513,11 +513,12 @@ fn norm_rows(x: &[f32], w: &[f32], eps: f32, y: &mut [f32], d: usize) {
 /// independent, so the results are the same bits either way.
 fn each_row<T: Send>(out: &mut [T], d: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
     #[cfg(feature = "parallel")]
-    {
+    if out.len() > d {
         use rayon::prelude::*;
         out.par_chunks_mut(d).enumerate().for_each(|(i, c)| f(i, c));
+        return;
     }
-    #[cfg(not(feature = "parallel"))]
+    // One row (a decode step) or no `parallel`: no fork-join.
     for (i, c) in out.chunks_mut(d).enumerate() {
         f(i, c);
     }
@@ -532,14 +533,14 @@ fn each_row2<A: Send, B: Send>(
     f: impl Fn(usize, &mut [A], &mut [B]) + Sync + Send,
 ) {
     #[cfg(feature = "parallel")]
-    {
+    if a.len() > da {
         use rayon::prelude::*;
         a.par_chunks_mut(da)
             .zip(b.par_chunks_mut(db))
             .enumerate()
             .for_each(|(i, (x, y))| f(i, x, y));
+        return;
     }
-    #[cfg(not(feature = "parallel"))]
     for (i, (x, y)) in a.chunks_mut(da).zip(b.chunks_mut(db)).enumerate() {
         f(i, x, y);
     }
