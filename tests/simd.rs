@@ -319,6 +319,20 @@ fn q8_head_deviation_is_bounded_and_the_same_on_every_path() {
     }
 }
 
+/// The Q8 head must not hide a non-finite hidden state behind finite logits.
+#[test]
+fn q8_head_rejects_non_finite_input() {
+    let m = DenseMatrix::from_f32("h", 3, 20, vec![0.5; 60]).unwrap();
+    let mut x = vec![1.0f32; 20];
+    x[7] = f32::NAN;
+    let mut out = vec![0.0; 3];
+    let e = backend(Isa::best(), 1, HeadMode::Q8)
+        .logits(&m, &x, &mut out)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("final hidden state"), "{e}");
+}
+
 #[test]
 fn kernel_names_are_checked() {
     assert!(tritium::simd::parse_isa("scalar").is_ok());

@@ -12,8 +12,8 @@
 //! load to int8 with its own f32 scale (`s_v = max|w_v| / 127`,
 //! `q = rne(w / s_v)`), the final hidden row quantized per token to int8
 //! (absmax, like a BitLinear input), the dot products exact in i32
-//! (`vpdpbusd` on AVX-512 VNNI, plain Rust elsewhere; the same integers on
-//! every path), `logit = s_v * (dot / s_x)`. Half the bytes of a bf16 head;
+//! (`vpdpbusd` on AVX-512 VNNI, `vpmaddwd` on AVX2, plain Rust elsewhere;
+//! the same integers on every path), `logit = s_v * (dot / s_x)`. Half the bytes of a bf16 head;
 //! not bit-exact with the golden model (the deviation is measured by the
 //! tests and documented in the README).
 
@@ -103,6 +103,10 @@ pub struct Q8Head {
     /// `sum_c q[v, c]` per row (the correction of the unsigned input).
     row_sums: Vec<i32>,
 }
+
+/// Widest input of the Q8 head: its i32 dot products stay exact while
+/// `cols * 255 * 127 < 2^31`.
+pub const Q8_MAX_COLS: usize = 65_536;
 
 /// The final hidden row quantized for the Q8 head: per-token absmax int8
 /// (`s = 127 / max|x|`, `xq = rne(x * s)`), stored offset by +128 as u8
@@ -196,6 +200,12 @@ impl Q8Head {
         if isa == Isa::Avx512 && isa.available() {
             // SAFETY: feature present; bounds above.
             unsafe { x86::q8_rows(self, xq, v0, out) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if isa == Isa::Avx2 && isa.available() {
+            // SAFETY: feature present; bounds above.
+            unsafe { x86::q8_rows256(self, xq, v0, out) };
             return;
         }
         let _ = isa;
@@ -365,6 +375,35 @@ mod x86 {
                 _mm256_storeu_ps(l.as_mut_ptr().add(8), a[1]);
             }
             finish(w, cols, x, v, &mut lanes, o);
+        }
+    }
+
+    /// Fast-mode rows on AVX2: both operands widened to i16 and
+    /// `vpmaddwd` (exact: `|x q| <= 255 * 127`, pair sums fit i32), four rows
+    /// at a time.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn q8_rows256(h: &Q8Head, xq: &Q8Input, v0: usize, out: &mut [f32]) {
+        let steps = h.stride / 16;
+        let xp = xq.data.as_ptr();
+        for (ci, o) in out.chunks_mut(R).enumerate() {
+            let v = v0 + ci * R;
+            let rows: [*const i8; R] =
+                std::array::from_fn(|r| h.q.as_ptr().add((v + r.min(o.len() - 1)) * h.stride));
+            let mut acc = [_mm256_setzero_si256(); R];
+            for c in 0..steps {
+                let xv = _mm256_cvtepu8_epi16(_mm_loadu_si128(xp.add(16 * c) as *const __m128i));
+                for r in 0..R {
+                    let qv = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                        rows[r].add(16 * c) as *const __m128i
+                    ));
+                    acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(xv, qv));
+                }
+            }
+            for (r, o) in o.iter_mut().enumerate() {
+                let mut lanes = [0i32; 8];
+                _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, acc[r]);
+                *o = h.logit(v + r, lanes.iter().sum(), xq);
+            }
         }
     }
 

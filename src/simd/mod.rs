@@ -430,6 +430,19 @@ impl Backend for SimdBackend {
                 }
             }
             HeadMode::Q8 => {
+                // Int8 quantization would turn a NaN/Inf hidden state into
+                // finite logits: reject it, as the exact head's logits would.
+                tritium_golden::error::check_finite("lm_head input (final hidden state)", x)?;
+                if cols > head::Q8_MAX_COLS {
+                    return Err(tritium_golden::Error::Backend {
+                        backend: self.name.clone(),
+                        site: "lm_head".into(),
+                        message: format!(
+                            "--fast-head supports hidden sizes up to {} (i32 dot products); this head has {cols}",
+                            head::Q8_MAX_COLS
+                        ),
+                    });
+                }
                 self.q8_head(head);
                 let q8 = &self.q8.as_ref().expect("prepared").1;
                 q8.quantize_input(x, &mut self.q8_input);
