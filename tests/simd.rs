@@ -150,8 +150,9 @@ proptest! {
         for isa in Isa::present() {
             let mut b = backend(isa, threads, HeadMode::Exact);
             let mut outs: Vec<Vec<i32>> = ws.iter().map(|w| vec![5; rows * w.n()]).collect();
-            let stats = b.matmul_group(&calls, &mut outs).unwrap();
-            prop_assert_eq!(stats.len(), ws.len());
+            let mut stats = vec![Default::default(); ws.len()];
+            b.matmul_group(&calls, &mut outs, &mut stats).unwrap();
+            prop_assert!(stats.iter().zip(&calls).all(|(s, c)| *s == c.counted_stats()));
             for (w, o) in ws.iter().zip(&outs) {
                 prop_assert_eq!(o, &golden(w, &acts, rows), "{:?}", isa);
             }

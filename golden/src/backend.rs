@@ -160,26 +160,27 @@ pub trait Backend {
     fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> Result<ExecStats>;
 
     /// Several BitLinears on the same activations (q/k/v, gate/up):
-    /// `outs[i]` receives `calls[i]`'s accumulators, with the stats of each.
-    /// A backend may run them as one job (fewer, larger parallel regions);
-    /// the default runs them one by one through [`Backend::matmul`].
+    /// `outs[i]` and `stats[i]` receive `calls[i]`'s accumulators and
+    /// statistics. A backend may run them as one job (fewer, larger parallel
+    /// regions); the default runs them one by one through
+    /// [`Backend::matmul`].
     fn matmul_group(
         &mut self,
         calls: &[LinearCall<'_>],
         outs: &mut [Vec<i32>],
-    ) -> Result<Vec<ExecStats>> {
-        if calls.len() != outs.len() {
+        stats: &mut [ExecStats],
+    ) -> Result<()> {
+        if calls.len() != outs.len() || calls.len() != stats.len() {
             return Err(shape_err(
-                "grouped BitLinear outputs",
+                "grouped BitLinear outputs / statistics",
                 calls.len(),
-                outs.len(),
+                format!("{} / {}", outs.len(), stats.len()),
             ));
         }
-        calls
-            .iter()
-            .zip(outs.iter_mut())
-            .map(|(c, o)| self.matmul(c, o))
-            .collect()
+        for ((c, o), st) in calls.iter().zip(outs.iter_mut()).zip(stats.iter_mut()) {
+            *st = self.matmul(c, o)?;
+        }
+        Ok(())
     }
 
     /// The logits of one final-normed hidden row: `out[v] = head row v . x`

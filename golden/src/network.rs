@@ -254,6 +254,35 @@ pub struct Session<'m> {
     rope: Rope,
     cache: KvCache,
     stats: StatsTable,
+    scratch: Scratch,
+}
+
+/// The buffers of a forward pass, kept by the session: once they have grown
+/// to the largest batch, a decode step allocates nothing in the network
+/// code (the KV cache grows amortized; the logits rows returned are the
+/// caller's).
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    h: Vec<f32>,
+    x: Vec<f32>,
+    normed: Vec<f32>,
+    att: Vec<f32>,
+    scores: Vec<f32>,
+    an: Vec<f32>,
+    m: Vec<f32>,
+    mn: Vec<f32>,
+    lin: LinearBufs,
+}
+
+/// Buffers of one group of BitLinears on one input (at most three: q/k/v).
+#[derive(Debug, Clone, Default)]
+struct LinearBufs {
+    q: Vec<i8>,
+    scale_res: Vec<Result<f32>>,
+    scales: Vec<f32>,
+    acc: [Vec<i32>; 3],
+    y: [Vec<f32>; 3],
+    stats: [ExecStats; 3],
 }
 
 impl<'m> Session<'m> {
@@ -268,6 +297,7 @@ impl<'m> Session<'m> {
                 len: 0,
             },
             stats: StatsTable::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -302,7 +332,7 @@ impl<'m> Session<'m> {
         tokens: &[u32],
         want: Logits,
     ) -> Result<Vec<Vec<f32>>> {
-        let c = self.model.config().clone();
+        let c = self.model.config();
         if tokens.is_empty() {
             return Err(Error::EmptyPrompt);
         }
@@ -324,20 +354,23 @@ impl<'m> Session<'m> {
         }
         let rows = tokens.len();
         let hd = c.hidden_size;
-        let mut h = vec![0.0f32; rows * hd];
+        let mut s = std::mem::take(&mut self.scratch);
+        s.h.clear();
+        s.h.resize(rows * hd, 0.0);
         for (r, &t) in tokens.iter().enumerate() {
             self.model
                 .embed()
-                .row_into(t as usize, &mut h[r * hd..(r + 1) * hd]);
+                .row_into(t as usize, &mut s.h[r * hd..(r + 1) * hd]);
         }
-        let saved = (self.cache.k.iter().map(Vec::len).collect::<Vec<_>>(), start);
-        let result = self.run_layers(backend, &mut h, rows, start);
+        let kvd = c.kv_dim();
+        let result = self.run_layers(backend, &mut s, rows, start);
         if let Err(e) = result {
-            for ((k, v), &len) in self.cache.k.iter_mut().zip(&mut self.cache.v).zip(&saved.0) {
-                k.truncate(len);
-                v.truncate(len);
+            // Every layer's cache holds `len * kv_dim` values: back to `start`.
+            for (k, v) in self.cache.k.iter_mut().zip(&mut self.cache.v) {
+                k.truncate(start * kvd);
+                v.truncate(start * kvd);
             }
-            self.cache.len = saved.1;
+            self.scratch = s;
             return Err(e);
         }
         self.cache.len = start + rows;
@@ -347,27 +380,34 @@ impl<'m> Session<'m> {
             Logits::Last => rows - 1,
         };
         let head = self.model.head();
-        let mut normed = vec![0.0f32; hd];
+        s.normed.clear();
+        s.normed.resize(hd, 0.0);
         let mut out = Vec::with_capacity(rows - first);
+        let mut result = Ok(());
         for r in first..rows {
             rms_norm(
-                &h[r * hd..(r + 1) * hd],
+                &s.h[r * hd..(r + 1) * hd],
                 self.model.final_norm(),
                 c.rms_norm_eps,
-                &mut normed,
+                &mut s.normed,
             );
             let mut logits = vec![0.0f32; c.vocab_size];
-            backend.logits(head, &normed, &mut logits)?;
-            check_finite(&format!("logits at position {}", start + r), &logits)?;
+            result = backend
+                .logits(head, &s.normed, &mut logits)
+                .and_then(|()| check_finite(&format!("logits at position {}", start + r), &logits));
+            if result.is_err() {
+                break;
+            }
             out.push(logits);
         }
-        Ok(out)
+        self.scratch = s;
+        result.map(|()| out)
     }
 
     fn run_layers(
         &mut self,
         backend: &mut dyn Backend,
-        h: &mut [f32],
+        s: &mut Scratch,
         rows: usize,
         start: usize,
     ) -> Result<()> {
@@ -375,133 +415,147 @@ impl<'m> Session<'m> {
         let c = model.config();
         let (hd, qd, kvd, id_) = (c.hidden_size, c.q_dim(), c.kv_dim(), c.intermediate_size);
         let eps = c.rms_norm_eps;
-        let mut x = vec![0.0f32; rows * hd];
+        s.x.clear();
+        s.x.resize(rows * hd, 0.0);
+        for buf in [&mut s.att, &mut s.an] {
+            buf.clear();
+            buf.resize(rows * qd, 0.0);
+        }
+        for buf in [&mut s.m, &mut s.mn] {
+            buf.clear();
+            buf.resize(rows * id_, 0.0);
+        }
+        let stats = &mut self.stats;
         for (l, layer) in model.layers().iter().enumerate() {
             let lin = |proj| LinearId { layer: l, proj };
-            norm_rows(h, &layer.input_norm, eps, &mut x, hd);
+            norm_rows(&s.h, &layer.input_norm, eps, &mut s.x, hd);
             let qkv = [
                 (lin(Proj::Q), &layer.q),
                 (lin(Proj::K), &layer.k),
                 (lin(Proj::V), &layer.v),
             ];
-            let [mut q, mut k, v]: [Vec<f32>; 3] = self
-                .bitlinear_group(backend, &qkv, &x, rows, start)?
-                .try_into()
-                .expect("three outputs");
+            bitlinear_group(stats, backend, &qkv, &s.x, rows, start, &mut s.lin)?;
+            let [q, k, v] = &mut s.lin.y;
             let rope = &self.rope;
-            for (t, d) in [(&mut q, qd), (&mut k, kvd)] {
+            for (t, d) in [(&mut *q, qd), (&mut *k, kvd)] {
                 each_row(t, d, |r, row| {
                     for head in row.chunks_exact_mut(c.head_dim) {
                         rope.apply(head, start + r);
                     }
                 });
             }
-            self.cache.k[l].extend_from_slice(&k);
-            self.cache.v[l].extend_from_slice(&v);
-            let a = attention(c, &q, &self.cache.k[l], &self.cache.v[l], rows, start);
-            let mut an = vec![0.0f32; rows * qd];
-            norm_rows(&a, &layer.attn_sub_norm, eps, &mut an, qd);
-            let o = self.bitlinear(backend, lin(Proj::O), &layer.o, &an, rows, start)?;
-            add_into(h, &o);
+            self.cache.k[l].extend_from_slice(k);
+            self.cache.v[l].extend_from_slice(v);
+            attention(
+                c,
+                q,
+                &self.cache.k[l],
+                &self.cache.v[l],
+                rows,
+                start,
+                &mut s.att,
+                &mut s.scores,
+            );
+            norm_rows(&s.att, &layer.attn_sub_norm, eps, &mut s.an, qd);
+            bitlinear_group(
+                stats,
+                backend,
+                &[(lin(Proj::O), &layer.o)],
+                &s.an,
+                rows,
+                start,
+                &mut s.lin,
+            )?;
+            add_into(&mut s.h, &s.lin.y[0]);
 
-            norm_rows(h, &layer.post_attn_norm, eps, &mut x, hd);
+            norm_rows(&s.h, &layer.post_attn_norm, eps, &mut s.x, hd);
             let gu = [(lin(Proj::Gate), &layer.gate), (lin(Proj::Up), &layer.up)];
-            let [g, u]: [Vec<f32>; 2] = self
-                .bitlinear_group(backend, &gu, &x, rows, start)?
-                .try_into()
-                .expect("two outputs");
+            bitlinear_group(stats, backend, &gu, &s.x, rows, start, &mut s.lin)?;
             // relu(g)^2 * u, as transformers' ReLUSquaredActivation: r = relu(g); (r * r) * u.
-            let m: Vec<f32> = g
-                .iter()
-                .zip(&u)
-                .map(|(&gi, &ui)| {
-                    let r = gi.max(0.0);
-                    (r * r) * ui
-                })
-                .collect();
-            let mut mn = vec![0.0f32; rows * id_];
-            norm_rows(&m, &layer.ffn_sub_norm, eps, &mut mn, id_);
-            let d = self.bitlinear(backend, lin(Proj::Down), &layer.down, &mn, rows, start)?;
-            add_into(h, &d);
+            for ((mi, &gi), &ui) in s.m.iter_mut().zip(&s.lin.y[0]).zip(&s.lin.y[1]) {
+                let r = gi.max(0.0);
+                *mi = (r * r) * ui;
+            }
+            norm_rows(&s.m, &layer.ffn_sub_norm, eps, &mut s.mn, id_);
+            bitlinear_group(
+                stats,
+                backend,
+                &[(lin(Proj::Down), &layer.down)],
+                &s.mn,
+                rows,
+                start,
+                &mut s.lin,
+            )?;
+            add_into(&mut s.h, &s.lin.y[0]);
         }
         Ok(())
     }
+}
 
-    /// One W1.58A8 BitLinear on `rows` token rows: per-row int8
-    /// quantization, integer matmul on the backend, per-row dequantization.
-    fn bitlinear(
-        &mut self,
-        backend: &mut dyn Backend,
-        id: LinearId,
-        w: &TernaryMatrix,
-        x: &[f32],
-        rows: usize,
-        first_pos: usize,
-    ) -> Result<Vec<f32>> {
-        let mut y = self.bitlinear_group(backend, &[(id, w)], x, rows, first_pos)?;
-        Ok(y.pop().expect("one output per BitLinear"))
-    }
-
-    /// Several BitLinears reading the same input (q/k/v, gate/up): the input
-    /// is quantized once (the same int8 rows and scales each would compute)
-    /// and the integer matmuls go to the backend as one
-    /// [`Backend::matmul_group`], which may run them as a single job.
-    fn bitlinear_group(
-        &mut self,
-        backend: &mut dyn Backend,
-        group: &[(LinearId, &TernaryMatrix)],
-        x: &[f32],
-        rows: usize,
-        first_pos: usize,
-    ) -> Result<Vec<Vec<f32>>> {
-        let (id, k) = (group[0].0, group[0].1.k());
-        let mut q = vec![0i8; rows * k];
-        let mut scales: Vec<Result<f32>> = (0..rows).map(|_| Ok(0.0)).collect();
-        each_row2(&mut q, k, &mut scales, 1, |r, qr, sr| {
-            sr[0] = quantize_activations(&x[r * k..(r + 1) * k], qr);
-        });
-        let scales = scales
-            .into_iter()
-            .enumerate()
-            .map(|(r, s)| {
-                s.map_err(|e| match e {
-                    Error::NonFinite { index, value, .. } => Error::NonFinite {
-                        what: format!("input activations of {id} at position {}", first_pos + r),
-                        index,
-                        value,
-                    },
-                    other => other,
+/// W1.58A8 BitLinears reading the same input (one, or q/k/v, gate/up): per
+/// row int8 quantization (once for the group: each would compute the same
+/// int8 rows and scales), the integer matmuls on the backend as one
+/// [`Backend::matmul_group`] (which may run them as a single job), per-row
+/// dequantization into `b.y[i]`.
+fn bitlinear_group(
+    stats: &mut StatsTable,
+    backend: &mut dyn Backend,
+    group: &[(LinearId, &TernaryMatrix)],
+    x: &[f32],
+    rows: usize,
+    first_pos: usize,
+    b: &mut LinearBufs,
+) -> Result<()> {
+    let g = group.len();
+    debug_assert!((1..=3).contains(&g));
+    let (id, k) = (group[0].0, group[0].1.k());
+    b.q.clear();
+    b.q.resize(rows * k, 0);
+    b.scale_res.clear();
+    b.scale_res.extend((0..rows).map(|_| Ok(0.0)));
+    each_row2(&mut b.q, k, &mut b.scale_res, 1, |r, qr, sr| {
+        sr[0] = quantize_activations(&x[r * k..(r + 1) * k], qr);
+    });
+    b.scales.clear();
+    for (r, res) in b.scale_res.iter_mut().enumerate() {
+        match std::mem::replace(res, Ok(0.0)) {
+            Ok(s) => b.scales.push(s),
+            Err(Error::NonFinite { index, value, .. }) => {
+                return Err(Error::NonFinite {
+                    what: format!("input activations of {id} at position {}", first_pos + r),
+                    index,
+                    value,
                 })
-            })
-            .collect::<Result<Vec<f32>>>()?;
-        let calls: Vec<LinearCall> = group
-            .iter()
-            .map(|&(id, w)| LinearCall {
-                id,
-                weights: w,
-                acts: &q,
-                rows,
-                first_pos,
-            })
-            .collect();
-        let mut accs: Vec<Vec<i32>> = group
-            .iter()
-            .map(|(_, w)| vec![0i32; rows * w.n()])
-            .collect();
-        let stats = backend.matmul_group(&calls, &mut accs)?;
-        let mut ys = Vec::with_capacity(group.len());
-        for ((&(id, w), acc), st) in group.iter().zip(&accs).zip(stats) {
-            *self.stats.entry(id).or_default() += st;
-            let n = w.n();
-            let mut y = vec![0.0f32; rows * n];
-            let gamma = w.gamma();
-            each_row(&mut y, n, |r, yr| {
-                dequantize(&acc[r * n..(r + 1) * n], scales[r], gamma, yr)
-            });
-            ys.push(y);
+            }
+            Err(other) => return Err(other),
         }
-        Ok(ys)
     }
+    let q = &b.q;
+    let call = |i: usize| LinearCall {
+        id: group[i].0,
+        weights: group[i].1,
+        acts: q,
+        rows,
+        first_pos,
+    };
+    let calls = [call(0), call(g.min(2) - 1), call(g - 1)];
+    for (acc, &(_, w)) in b.acc.iter_mut().zip(group) {
+        acc.clear();
+        acc.resize(rows * w.n(), 0);
+    }
+    backend.matmul_group(&calls[..g], &mut b.acc[..g], &mut b.stats[..g])?;
+    for (i, &(id, w)) in group.iter().enumerate() {
+        *stats.entry(id).or_default() += b.stats[i];
+        let n = w.n();
+        let (acc, y, scales) = (&b.acc[i], &mut b.y[i], &b.scales);
+        y.clear();
+        y.resize(rows * n, 0.0);
+        let gamma = w.gamma();
+        each_row(y, n, |r, yr| {
+            dequantize(&acc[r * n..(r + 1) * n], scales[r], gamma, yr)
+        });
+    }
+    Ok(())
 }
 
 fn norm_rows(x: &[f32], w: &[f32], eps: f32, y: &mut [f32], d: usize) {
@@ -557,6 +611,7 @@ fn add_into(h: &mut [f32], d: &[f32]) {
 /// the new rows). Query head `h` reads KV head `h / (heads / kv_heads)`.
 /// Scores: `dot(q, k) * (1 / sqrt(head_dim))` (f32 scale); softmax as
 /// [`softmax`]; output `o[d] = sum_j p_j v_j[d]` sequentially over `j`.
+#[allow(clippy::too_many_arguments)]
 fn attention(
     c: &ModelConfig,
     q: &[f32],
@@ -564,29 +619,36 @@ fn attention(
     vc: &[f32],
     rows: usize,
     start: usize,
-) -> Vec<f32> {
+    out: &mut Vec<f32>,
+    scores: &mut Vec<f32>,
+) {
     let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
     let group = c.num_heads / c.num_kv_heads;
     let scale = (1.0 / (hd as f64).sqrt()) as f32;
-    let mut out = vec![0.0f32; rows * qd];
-    // One output row per (token row, head): independent, so in parallel.
-    each_row(&mut out, hd, |i, o| {
+    let max_len = start + rows;
+    out.clear();
+    out.resize(rows * qd, 0.0);
+    scores.clear();
+    scores.resize(rows * c.num_heads * max_len, 0.0);
+    // One output row per (token row, head): independent, so in parallel,
+    // each with its own stretch of `scores`.
+    each_row2(out, hd, scores, max_len, |i, o, sc| {
         let (r, h) = (i / c.num_heads, i % c.num_heads);
         let len = start + r + 1;
         let kvh = h / group;
         let qh = &q[r * qd + h * hd..r * qd + (h + 1) * hd];
-        let mut scores: Vec<f32> = (0..len)
-            .map(|j| dot(qh, &kc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd]) * scale)
-            .collect();
-        softmax(&mut scores);
-        for (j, &p) in scores.iter().enumerate() {
+        let sc = &mut sc[..len];
+        for (j, s) in sc.iter_mut().enumerate() {
+            *s = dot(qh, &kc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd]) * scale;
+        }
+        softmax(sc);
+        for (j, &p) in sc.iter().enumerate() {
             let vj = &vc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
             for (od, &vd) in o.iter_mut().zip(vj) {
                 *od += p * vd;
             }
         }
     });
-    out
 }
 
 #[cfg(test)]
@@ -652,7 +714,8 @@ mod tests {
         let q = vec![0.5f32; c.q_dim()];
         let k = vec![0.25f32; c.kv_dim()];
         let v: Vec<f32> = (0..c.kv_dim()).map(|i| i as f32).collect();
-        let out = attention(&c, &q, &k, &v, 1, 0);
+        let (mut out, mut scores) = (Vec::new(), Vec::new());
+        attention(&c, &q, &k, &v, 1, 0, &mut out, &mut scores);
         for h in 0..c.num_heads {
             let kvh = h / 2;
             assert_eq!(

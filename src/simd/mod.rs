@@ -389,25 +389,36 @@ impl Backend for SimdBackend {
         &mut self,
         calls: &[LinearCall<'_>],
         outs: &mut [Vec<i32>],
-    ) -> GResult<Vec<ExecStats>> {
+        stats: &mut [ExecStats],
+    ) -> GResult<()> {
         let shared = calls.iter().all(|c| {
             c.acts.as_ptr() == calls[0].acts.as_ptr()
                 && c.acts.len() == calls[0].acts.len()
                 && c.rows == calls[0].rows
                 && c.weights.k() == calls[0].weights.k()
         });
-        if calls.is_empty() || calls.len() > MAX_GROUP || calls.len() != outs.len() || !shared {
-            return calls
-                .iter()
-                .zip(outs.iter_mut())
-                .map(|(c, o)| self.matmul(c, o))
-                .collect();
+        if calls.is_empty()
+            || calls.len() > MAX_GROUP
+            || calls.len() != outs.len()
+            || calls.len() != stats.len()
+            || !shared
+        {
+            if calls.len() != outs.len() || calls.len() != stats.len() {
+                return tritium_golden::GoldenBackend.matmul_group(calls, outs, stats);
+            }
+            for ((c, o), st) in calls.iter().zip(outs.iter_mut()).zip(stats.iter_mut()) {
+                *st = self.matmul(c, o)?;
+            }
+            return Ok(());
         }
         for (c, o) in calls.iter().zip(outs.iter()) {
             c.check(o)?;
         }
         self.run(calls, outs)?;
-        Ok(calls.iter().map(LinearCall::counted_stats).collect())
+        for (c, st) in calls.iter().zip(stats.iter_mut()) {
+            *st = c.counted_stats();
+        }
+        Ok(())
     }
 
     fn logits(&mut self, head: &DenseMatrix, x: &[f32], out: &mut [f32]) -> GResult<()> {
