@@ -392,9 +392,13 @@ impl<'m> Session<'m> {
                 &mut s.normed,
             );
             let mut logits = vec![0.0f32; c.vocab_size];
-            result = backend
-                .logits(head, &s.normed, &mut logits)
-                .and_then(|()| check_finite(&format!("logits at position {}", start + r), &logits));
+            result = backend.logits(head, &s.normed, &mut logits).and_then(|()| {
+                if logits.iter().all(|v| v.is_finite()) {
+                    Ok(())
+                } else {
+                    check_finite(&format!("logits at position {}", start + r), &logits)
+                }
+            });
             if result.is_err() {
                 break;
             }
