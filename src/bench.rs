@@ -219,6 +219,20 @@ fn shapes(c: &ModelConfig) -> Vec<(String, usize, usize)> {
     out
 }
 
+/// One BitLinear call of `rows` token rows on `w` (the id is a label only).
+fn bench_call<'a>(w: &'a TernaryMatrix, acts: &'a [i8], rows: usize) -> LinearCall<'a> {
+    LinearCall {
+        id: LinearId {
+            layer: 0,
+            proj: Proj::Q,
+        },
+        weights: w,
+        acts,
+        rows,
+        first_pos: 0,
+    }
+}
+
 fn backend(isa: Option<Isa>, threads: usize, head: HeadMode) -> Result<SimdBackend> {
     SimdBackend::new(SimdOptions {
         isa,
@@ -256,16 +270,7 @@ pub fn run_bench(o: &BenchOptions, mut log: impl FnMut(&str)) -> Result<BenchRep
                 let mut r = xorshift(99);
                 let acts: Vec<i8> = (0..tokens * k).map(|_| r() as i8).collect();
                 let mut out = vec![0i32; tokens * n];
-                let call = LinearCall {
-                    id: LinearId {
-                        layer: 0,
-                        proj: Proj::Q,
-                    },
-                    weights: &w,
-                    acts: &acts,
-                    rows: tokens,
-                    first_pos: 0,
-                };
+                let call = bench_call(&w, &acts, tokens);
                 let dt = time_cold(&buf, o.cold_reps, || {
                     b.matmul(&call, &mut out)?;
                     Ok(())
@@ -303,16 +308,7 @@ pub fn run_bench(o: &BenchOptions, mut log: impl FnMut(&str)) -> Result<BenchRep
                 })?
                 .as_secs_f64();
                 let mut mad = backend(Some(Isa::Avx2), t, HeadMode::Exact)?;
-                let call = LinearCall {
-                    id: LinearId {
-                        layer: 0,
-                        proj: Proj::Q,
-                    },
-                    weights: &w,
-                    acts: &acts,
-                    rows: 1,
-                    first_pos: 0,
-                };
+                let call = bench_call(&w, &acts, 1);
                 let dt_mad = time_cold(&buf, o.cold_reps, || {
                     mad.matmul(&call, &mut out)?;
                     Ok(())
@@ -358,11 +354,7 @@ pub fn run_bench(o: &BenchOptions, mut log: impl FnMut(&str)) -> Result<BenchRep
     for &t in &o.threads {
         for mode in [HeadMode::Exact, HeadMode::Q8] {
             let mut b = backend(o.isa, t, mode)?;
-            b.logits(&head, &x, &mut logits)?; // prepares the Q8 copy
-            let bytes = match mode {
-                HeadMode::Exact => c.vocab_size * c.hidden_size * 2,
-                HeadMode::Q8 => c.vocab_size * (c.hidden_size.div_ceil(64) * 64 + 8),
-            };
+            let bytes = b.head_bytes(&head); // (prepares the Q8 copy)
             let dt = time_cold(&buf, o.cold_reps, || {
                 Ok(b.logits(&head, &x, &mut logits)?)
             })?

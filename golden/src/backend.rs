@@ -170,13 +170,7 @@ pub trait Backend {
         outs: &mut [Vec<i32>],
         stats: &mut [ExecStats],
     ) -> Result<()> {
-        if calls.len() != outs.len() || calls.len() != stats.len() {
-            return Err(shape_err(
-                "grouped BitLinear outputs / statistics",
-                calls.len(),
-                format!("{} / {}", outs.len(), stats.len()),
-            ));
-        }
+        check_group(calls, outs, stats)?;
         for ((c, o), st) in calls.iter().zip(outs.iter_mut()).zip(stats.iter_mut()) {
             *st = self.matmul(c, o)?;
         }
@@ -201,6 +195,19 @@ pub trait Backend {
         }
         Ok(())
     }
+}
+
+/// Checks that a grouped call has one output and one statistics slot per
+/// BitLinear (what every [`Backend::matmul_group`] requires first).
+pub fn check_group(calls: &[LinearCall<'_>], outs: &[Vec<i32>], stats: &[ExecStats]) -> Result<()> {
+    if calls.len() != outs.len() || calls.len() != stats.len() {
+        return Err(shape_err(
+            "grouped BitLinear outputs / statistics",
+            calls.len(),
+            format!("{} / {}", outs.len(), stats.len()),
+        ));
+    }
+    Ok(())
 }
 
 /// The reference executor: scalar, one row at a time, in index order.

@@ -89,6 +89,20 @@ pub fn transpose_code_quad(x: u32) -> u32 {
 }
 
 impl TernaryMatrix {
+    /// The one place a matrix is built from checked parts: every
+    /// constructor goes through it, so every new matrix gets a new uid.
+    fn assemble(n: usize, k: usize, packed: Vec<u8>, gamma: f32, nonzeros: u64) -> Self {
+        TernaryMatrix {
+            n,
+            k,
+            row_bytes: k.div_ceil(4),
+            packed,
+            gamma,
+            nonzeros,
+            uid: next_uid(),
+        }
+    }
+
     fn check_dims(what: &str, n: usize, k: usize) -> Result<()> {
         if n == 0 || k == 0 {
             return Err(shape_err(what, "non-empty matrix", format!("{n} x {k}")));
@@ -126,15 +140,7 @@ impl TernaryMatrix {
                 nonzeros += (v != 0) as u64;
             }
         }
-        Ok(TernaryMatrix {
-            n,
-            k,
-            row_bytes,
-            packed,
-            gamma,
-            nonzeros,
-            uid: next_uid(),
-        })
+        Ok(Self::assemble(n, k, packed, gamma, nonzeros))
     }
 
     /// Takes bytes already in the canonical layout (`n` rows of `ceil(k / 4)`
@@ -181,15 +187,7 @@ impl TernaryMatrix {
                 nonzeros += (code != 1) as u64;
             }
         }
-        Ok(TernaryMatrix {
-            n,
-            k,
-            row_bytes,
-            packed,
-            gamma,
-            nonzeros,
-            uid: next_uid(),
-        })
+        Ok(Self::assemble(n, k, packed, gamma, nonzeros))
     }
 
     /// Reads the Hugging Face packed layout (`uint8 [n / 4, k]`, see the
@@ -251,15 +249,7 @@ impl TernaryMatrix {
                 }
             }
         }
-        Ok(TernaryMatrix {
-            n,
-            k,
-            row_bytes,
-            packed,
-            gamma,
-            nonzeros,
-            uid: next_uid(),
-        })
+        Ok(Self::assemble(n, k, packed, gamma, nonzeros))
     }
 
     /// Writes the Hugging Face packed layout (`uint8 [n / 4, k]`).

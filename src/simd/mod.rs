@@ -216,11 +216,16 @@ impl SimdBackend {
     pub fn bytes_per_token(&mut self, model: &Model) -> usize {
         self.prepare_missing(model);
         let ternary: usize = self.prepared.values().map(|p| p.w.bytes()).sum();
-        let head = match self.head_mode {
-            HeadMode::Exact => HeadRows::of(model.head()).bytes(),
-            HeadMode::Q8 => self.q8_head(model.head()).bytes(),
-        };
-        ternary + head
+        ternary + self.head_bytes(model.head())
+    }
+
+    /// Bytes of `head` this backend reads per token (as stored, or the Q8
+    /// copy, which this prepares).
+    pub fn head_bytes(&mut self, head: &DenseMatrix) -> usize {
+        match self.head_mode {
+            HeadMode::Exact => HeadRows::of(head).bytes(),
+            HeadMode::Q8 => self.q8_head(head).bytes(),
+        }
     }
 
     fn prepare_missing(&mut self, model: &Model) {
@@ -391,21 +396,14 @@ impl Backend for SimdBackend {
         outs: &mut [Vec<i32>],
         stats: &mut [ExecStats],
     ) -> GResult<()> {
+        tritium_golden::backend::check_group(calls, outs, stats)?;
         let shared = calls.iter().all(|c| {
             c.acts.as_ptr() == calls[0].acts.as_ptr()
                 && c.acts.len() == calls[0].acts.len()
                 && c.rows == calls[0].rows
                 && c.weights.k() == calls[0].weights.k()
         });
-        if calls.is_empty()
-            || calls.len() > MAX_GROUP
-            || calls.len() != outs.len()
-            || calls.len() != stats.len()
-            || !shared
-        {
-            if calls.len() != outs.len() || calls.len() != stats.len() {
-                return tritium_golden::GoldenBackend.matmul_group(calls, outs, stats);
-            }
+        if calls.is_empty() || calls.len() > MAX_GROUP || !shared {
             for ((c, o), st) in calls.iter().zip(outs.iter_mut()).zip(stats.iter_mut()) {
                 *st = self.matmul(c, o)?;
             }
