@@ -30,3 +30,18 @@ if ! verilator_ok; then
     fi
     verilator_ok || { echo "install-deps: verilator still missing or older than 5.006: $(verilator --version 2>&1)" >&2; exit 1; }
 fi
+
+# plotters (the report and synthesis plots) renders text through fontconfig
+# and freetype: the development files at build time, a font at run time.
+if ! pkg-config --exists fontconfig freetype2 2>/dev/null || ! fc-list 2>/dev/null | grep -q .; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "install-deps: installing fontconfig/freetype development files and DejaVu fonts..." >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq pkg-config libfontconfig1-dev libfreetype-dev fonts-dejavu-core >/dev/null
+    else
+        echo "install-deps: plotters needs fontconfig and freetype:" >&2
+        echo "  Debian/Ubuntu: sudo apt-get install -y pkg-config libfontconfig1-dev libfreetype-dev fonts-dejavu-core" >&2
+        exit 1
+    fi
+fi
