@@ -42,6 +42,10 @@ pub enum Command {
     /// per 2B4T matrix shape, whole-model decode and prefill tokens/s, decode
     /// as a fraction of the memory-bandwidth floor.
     Bench(BenchArgs),
+    /// Energy and latency report: ternary vs FP16 vs INT8 arithmetic and
+    /// memory traffic per token, from the paper's and a detailed cost model,
+    /// array cycles and the memory roofline; report.md, report.json, plots.
+    Report(crate::cost::cli::ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -566,6 +570,7 @@ pub fn main() -> ExitCode {
         Command::GenModel(a) => run_gen_model(a).map(|()| ExitCode::SUCCESS),
         Command::Cosim(a) => run_cosim_cmd(a),
         Command::Bench(a) => run_bench_cmd(a).map(|()| ExitCode::SUCCESS),
+        Command::Report(a) => crate::cost::cli::run(a).map(|()| ExitCode::SUCCESS),
     };
     match r {
         Ok(code) => code,

@@ -46,6 +46,14 @@ pub enum Error {
     Tokenizer { path: PathBuf, message: String },
     #[error(transparent)]
     Golden(#[from] tritium_golden::Error),
+    #[error("{path}: invalid {what}: {message}")]
+    Input {
+        path: PathBuf,
+        what: &'static str,
+        message: String,
+    },
+    #[error("plot {path}: {message}")]
+    Plot { path: PathBuf, message: String },
     #[error("{0}")]
     Usage(String),
 }

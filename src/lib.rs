@@ -17,6 +17,7 @@
 //! - `rtl` (feature `rtl`, on by default): the RTL backend on the Verilator
 //!   model of the ternary MAC array, and lockstep co-simulation against the
 //!   golden model with first-divergence localisation.
+//! - [`cost`]: energy/latency cost model and `tritium report`.
 //! - [`cli`]: the `tritium` command line (the binary is only glue).
 //!
 //! Design rule: backends are compared on integers. Every BitLinear goes
@@ -26,6 +27,7 @@
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;
+pub mod cost;
 pub mod error;
 pub mod generate;
 pub mod hfconfig;

@@ -1,0 +1,49 @@
+//! Energy and latency cost model of ternary versus FP16 and INT8 inference,
+//! and `tritium report`.
+//!
+//! - [`energy`]: energy per operation as data with provenance (built-in
+//!   tables for 45 nm and 7 nm in `reports/energy/`, or the user's own).
+//! - [`count`]: what is counted and how it is priced (paper and detailed
+//!   mode), the analytic cycle model of the tritium array, the roofline.
+//! - [`shapes`]: the b1.58 paper's model sizes.
+//! - [`report`]: report.json / report.md, the sweeps, the co-simulation
+//!   cross-check; [`plots`]: the figures.
+
+pub mod cli;
+pub mod count;
+pub mod energy;
+pub mod plots;
+pub mod report;
+pub mod shapes;
+
+pub use count::{evaluate, ArraySpec, CostOptions, Evaluation, Variant, Workload, ZeroFractions};
+pub use energy::{EnergyTable, Node};
+pub use report::{build, Mode, Report, ReportInputs};
+
+use tritium_golden::ModelConfig;
+
+/// Zero-weight fraction of each projection of microsoft/bitnet-b1.58-2B-4T,
+/// averaged over its 30 layers, in `Proj::ALL` order (q, k, v, o, gate, up,
+/// down). Counted by `tritium report --model <the HF checkpoint>` (the
+/// `zero_fraction` column of its report.json) on 2026-11-21; used for the
+/// `2b4t` preset when no weights are given.
+pub const B2B4T_ZERO_FRACTIONS: [f64; 7] = [
+    0.302592, 0.302669, 0.302689, 0.302645, 0.302568, 0.302562, 0.303745,
+];
+
+/// Zero fractions of the 2B4T shape without its weights: the measured
+/// per-projection averages above, repeated for every layer.
+pub fn b2b4t_zero_fractions(c: &ModelConfig) -> ZeroFractions {
+    ZeroFractions {
+        per_linear: vec![B2B4T_ZERO_FRACTIONS; c.num_layers],
+        source: "per-projection averages counted from the microsoft/bitnet-b1.58-2B-4T weights (built in; pass --model DIR to count your own)".into(),
+    }
+}
+
+/// The area section of report.md from fpga/results/results.json.
+pub fn area_markdown(v: &serde_json::Value) -> String {
+    format!(
+        "```json\n{}\n```\n",
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    )
+}
