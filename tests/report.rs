@@ -359,3 +359,39 @@ mod rtl {
         assert!(e.contains("was the co-simulation run on this model"), "{e}");
     }
 }
+
+/// `--model DIR` counts zero weights from the checkpoint; `--model
+/// config.json` takes the shape alone and needs `--zero-fraction`.
+#[test]
+fn report_of_a_checkpoint_directory_and_of_a_config_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_tritium"))
+        .args(["gen-model", "--preset", "tiny", "--seed", "1", "--out"])
+        .arg(&ck)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let from_dir = build_report(&args(&["--model", ck.to_str().unwrap(), "--no-fpga"])).unwrap();
+    let preset = build_report(&args(&["--preset", "tiny", "--no-fpga"])).unwrap();
+    assert_eq!(from_dir.summary.zero_fraction, preset.summary.zero_fraction);
+    assert!(from_dir
+        .zero_fraction_source
+        .contains("counted from the weights"));
+    assert_eq!(from_dir.evaluation.variants, preset.evaluation.variants);
+    let cfg = ck.join("config.json");
+    let e = build_report(&args(&["--model", cfg.to_str().unwrap(), "--no-fpga"]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--zero-fraction"), "{e}");
+    let r = build_report(&args(&[
+        "--model",
+        cfg.to_str().unwrap(),
+        "--zero-fraction",
+        "0.25",
+        "--no-fpga",
+    ]))
+    .unwrap();
+    assert_eq!(r.summary.zero_fraction, 0.25);
+    assert_eq!(r.model.ternary_params, preset.model.ternary_params);
+}
