@@ -323,6 +323,15 @@ fn allowed_names(c: &ModelConfig) -> BTreeSet<String> {
 /// Builds the golden model of a parsed GGUF file (layers in parallel).
 pub fn load_model(f: &GgufFile, progress: Option<&ProgressBar>) -> Result<Model> {
     let c = read_config(f)?;
+    // Every layer has 11 tensors: a block_count the file cannot hold is an
+    // error before anything is sized by it.
+    if c.num_layers.saturating_mul(11) > f.header.tensors.len() {
+        return Err(f.err(format!(
+            "block_count = {} but the file has only {} tensors (11 per layer needed)",
+            c.num_layers,
+            f.header.tensors.len()
+        )));
+    }
     let allowed = allowed_names(&c);
     if let Some(t) = f.header.tensors.iter().find(|t| !allowed.contains(&t.name)) {
         return Err(Error::UnexpectedTensor {
