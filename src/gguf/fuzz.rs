@@ -15,7 +15,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -23,7 +23,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 }
 
@@ -45,7 +45,7 @@ pub fn mutate(rng: &mut Rng, base: &[u8], hot: usize) -> Vec<u8> {
         };
         match rng.below(6) {
             0 => b[pos] ^= 1 << rng.below(8),
-            1 => b[pos] = rng.next() as u8,
+            1 => b[pos] = rng.next_u64() as u8,
             2 => {
                 // Inflate or zero a u64 (string and array lengths, dims, offsets).
                 let vals = [
@@ -55,7 +55,7 @@ pub fn mutate(rng: &mut Rng, base: &[u8], hot: usize) -> Vec<u8> {
                     u64::MAX / 2,
                     1 << 32,
                     len as u64,
-                    rng.next() >> rng.below(64),
+                    rng.next_u64() >> rng.below(64),
                 ];
                 let v = vals[rng.below(vals.len())];
                 let end = (pos + 8).min(len);

@@ -166,7 +166,7 @@ impl GgmlType {
     pub fn data_size(self, n: u64, ne0: u64) -> std::result::Result<u64, String> {
         let blk = self.block_elems();
         if self == GgmlType::I2_S {
-            if n % blk != 0 {
+            if !n.is_multiple_of(blk) {
                 return Err(format!(
                     "I2_S needs a multiple of {blk} elements, the tensor has {n}"
                 ));
@@ -176,7 +176,7 @@ impl GgmlType {
                 .checked_add(32)
                 .ok_or_else(|| "size overflows".into());
         }
-        if ne0 % blk != 0 {
+        if !ne0.is_multiple_of(blk) {
             return Err(format!(
                 "{} needs the first dimension to be a multiple of {blk}, it is {ne0}",
                 self.name()

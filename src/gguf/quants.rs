@@ -36,7 +36,7 @@ pub fn i2s_size(n: usize) -> usize {
 
 /// Decodes I2_S: the ternary values and the per-tensor scale.
 pub fn i2s_decode(bytes: &[u8], n: usize) -> R<(Vec<i8>, f32)> {
-    if n % 128 != 0 || bytes.len() != i2s_size(n) {
+    if !n.is_multiple_of(128) || bytes.len() != i2s_size(n) {
         return Err(format!(
             "I2_S of {n} elements needs a multiple of 128 elements and {} bytes, got {}",
             n / 4 + 32,
@@ -68,7 +68,7 @@ pub fn i2s_decode(bytes: &[u8], n: usize) -> R<(Vec<i8>, f32)> {
 
 /// Encodes ternary values (length a multiple of 128) and a scale as I2_S.
 pub fn i2s_encode(t: &[i8], scale: f32) -> R<Vec<u8>> {
-    if t.len() % 128 != 0 {
+    if !t.len().is_multiple_of(128) {
         return Err(format!(
             "I2_S needs a multiple of 128 elements, the tensor has {}",
             t.len()
@@ -99,7 +99,7 @@ pub const TQ1_BLOCK: usize = 54;
 pub const TQ2_BLOCK: usize = 66;
 
 fn check_blocks(bytes: &[u8], n: usize, block: usize, name: &str) -> R<usize> {
-    if n % 256 != 0 || bytes.len() != n / 256 * block {
+    if !n.is_multiple_of(256) || bytes.len() != n / 256 * block {
         return Err(format!(
             "{name} of {n} elements needs a multiple of 256 elements and {} bytes, got {}",
             n / 256 * block,
@@ -140,7 +140,7 @@ pub fn tq2_decode(bytes: &[u8], n: usize) -> R<(Vec<i8>, Vec<u16>)> {
 
 /// Encodes TQ2_0 with block scales `d` (fp16 bits, one per 256 elements).
 pub fn tq2_encode(t: &[i8], d: &[u16]) -> R<Vec<u8>> {
-    if t.len() % 256 != 0 || d.len() != t.len() / 256 {
+    if !t.len().is_multiple_of(256) || d.len() != t.len() / 256 {
         return Err(format!(
             "TQ2_0 needs a multiple of 256 elements and one scale per block ({} elements, {} scales)",
             t.len(),
@@ -153,13 +153,13 @@ pub fn tq2_encode(t: &[i8], d: &[u16]) -> R<Vec<u8>> {
         .zip(t.chunks_exact(256))
         .zip(d)
     {
-        for i in 0..64 {
+        for (i, byte) in blk[..64].iter_mut().enumerate() {
             let (h, m) = (i / 32, i % 32);
             let mut q = 0u8;
             for s in 0..4 {
                 q |= ternary_code(src[h * 128 + s * 32 + m])? << (2 * s);
             }
-            blk[i] = q;
+            *byte = q;
         }
         blk[64..66].copy_from_slice(&db.to_le_bytes());
     }
@@ -174,7 +174,7 @@ pub fn pack_trits(trits: &[u8]) -> u8 {
     for i in 0..5 {
         q = q * 3 + u16::from(trits.get(i).copied().unwrap_or(0));
     }
-    ((q * 256 + 242) / 243) as u8
+    (q * 256).div_ceil(243) as u8
 }
 
 /// Trit `n` (0 = most significant) of a TQ1_0 byte, in 0..=2.
@@ -217,7 +217,7 @@ pub fn tq1_decode(bytes: &[u8], n: usize) -> R<(Vec<i8>, Vec<u16>)> {
 
 /// Encodes TQ1_0 with block scales `d` (fp16 bits, one per 256 elements).
 pub fn tq1_encode(t: &[i8], d: &[u16]) -> R<Vec<u8>> {
-    if t.len() % 256 != 0 || d.len() != t.len() / 256 {
+    if !t.len().is_multiple_of(256) || d.len() != t.len() / 256 {
         return Err(format!(
             "TQ1_0 needs a multiple of 256 elements and one scale per block ({} elements, {} scales)",
             t.len(),
@@ -250,8 +250,8 @@ pub fn to_f32(ty: super::GgmlType, bytes: &[u8], n: usize) -> R<Vec<f32>> {
     let want = match ty {
         T::F32 => n.checked_mul(4),
         T::F16 | T::BF16 => n.checked_mul(2),
-        T::Q8_0 if n % 32 == 0 => Some(n / 32 * 34),
-        T::Q6_K if n % 256 == 0 => Some(n / 256 * 210),
+        T::Q8_0 if n.is_multiple_of(32) => Some(n / 32 * 34),
+        T::Q6_K if n.is_multiple_of(256) => Some(n / 256 * 210),
         _ => None,
     };
     if want != Some(bytes.len()) {

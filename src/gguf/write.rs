@@ -201,7 +201,7 @@ fn encode_linear(w: &TernaryMatrix, ty: WeightType) -> Result<(GgmlType, Vec<u8>
     let t = w.to_ternary();
     let r = match ty {
         WeightType::I2S => i2s_encode(&t, w.gamma()).map(|b| (GgmlType::I2_S, b)),
-        WeightType::Tq2 | WeightType::Tq1 if w.k() % 256 != 0 => Err(format!(
+        WeightType::Tq2 | WeightType::Tq1 if !w.k().is_multiple_of(256) => Err(format!(
             "TQ1_0/TQ2_0 rows hold whole 256-element blocks: K = {} is not a multiple of 256 (use I2_S, or a shape such as --preset tiny256)",
             w.k()
         )),
