@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tritium_golden::{Backend, GoldenBackend, Model, Preset, SamplerConfig};
 
-use crate::checkpoint::load_dir;
+use crate::checkpoint::load_path;
 use crate::error::{Error, Result};
 use crate::generate::{generate, GenerateOptions, Generation};
 use crate::hfconfig::LinearClass;
@@ -33,8 +33,13 @@ pub struct Cli {
 pub enum Command {
     /// Generate text with a b1.58 model (a checkpoint directory or a built-in preset).
     Infer(InferArgs),
-    /// Write a synthetic checkpoint (Hugging Face format) from a preset and a seed.
+    /// Write a synthetic checkpoint from a preset and a seed: a Hugging Face
+    /// directory, or one GGUF file (--format gguf-i2s|gguf-tq2|gguf-tq1).
     GenModel(GenModelArgs),
+    /// Convert between a Hugging Face packed checkpoint directory and a GGUF
+    /// file (I2_S by default). The direction follows --from: a directory
+    /// becomes a GGUF file, a GGUF file becomes a directory.
+    Convert(ConvertArgs),
     /// Co-simulate the RTL ternary MAC array (Verilator) against the golden model:
     /// every BitLinear of every layer, every accumulator compared with ==.
     Cosim(CosimArgs),
@@ -92,6 +97,9 @@ pub enum PresetArg {
     /// The real shape of microsoft/bitnet-b1.58-2B-4T (30 layers, hidden 2560, vocab 128256).
     #[value(name = "2b4t")]
     B2b4t,
+    /// 2 layers, hidden 256, intermediate 512, vocab 512: fits llama.cpp's
+    /// 256-element TQ1_0/TQ2_0 blocks (use with --format gguf-tq2).
+    Tiny256,
 }
 
 impl PresetArg {
@@ -100,6 +108,7 @@ impl PresetArg {
             PresetArg::Tiny => Preset::Tiny,
             PresetArg::Small => Preset::Small,
             PresetArg::B2b4t => Preset::B2b4t,
+            PresetArg::Tiny256 => Preset::Tiny256,
         }
     }
 }
@@ -146,8 +155,11 @@ pub enum LinearClassArg {
 /// Where the model comes from.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// Hugging Face checkpoint directory (config.json + *.safetensors [+ tokenizer.json]).
-    #[arg(long, value_name = "DIR", conflicts_with = "preset")]
+    /// The model: a Hugging Face checkpoint directory (config.json +
+    /// *.safetensors [+ tokenizer.json]) or a GGUF file (bitnet.cpp I2_S or
+    /// llama.cpp TQ1_0/TQ2_0; its tokenizer comes from a tokenizer.json next
+    /// to it, else from the file's tokenizer.ggml.* metadata).
+    #[arg(long, value_name = "DIR|FILE.gguf", conflicts_with = "preset")]
     pub model: Option<PathBuf>,
     /// Built-in synthetic model (used when --model is not given).
     #[arg(long, value_enum, default_value = "tiny")]
@@ -279,12 +291,17 @@ pub struct GenModelArgs {
     /// Seed of the weights (same seed, same model).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (created; must be empty unless --force).
-    #[arg(long, value_name = "DIR")]
+    /// Output directory (created; must be empty unless --force), or for the
+    /// gguf-* formats the file to write (must not exist unless --force).
+    #[arg(long, value_name = "DIR|FILE")]
     pub out: PathBuf,
     /// Checkpoint format.
     #[arg(long, value_enum, default_value = "hf-packed")]
     pub format: CheckpointFormat,
+    /// Storage of the token embedding in a GGUF file: f16 (as microsoft's
+    /// 2B4T GGUF; rounds the bf16 values), bf16 (lossless) or f32.
+    #[arg(long, value_enum, default_value = "f16")]
+    pub gguf_embed: GgufEmbedArg,
     /// quantization_config.linear_class written to config.json (hf-packed only).
     #[arg(long, value_enum, default_value = "autobitlinear")]
     pub linear_class: LinearClassArg,
@@ -292,6 +309,57 @@ pub struct GenModelArgs {
     #[arg(long)]
     pub untied: bool,
     /// Overwrite files in a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Storage of a GGUF file's token embedding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GgufEmbedArg {
+    F16,
+    Bf16,
+    F32,
+}
+
+impl GgufEmbedArg {
+    fn embed(self) -> crate::gguf::write::EmbedType {
+        use crate::gguf::write::EmbedType;
+        match self {
+            GgufEmbedArg::F16 => EmbedType::F16,
+            GgufEmbedArg::Bf16 => EmbedType::Bf16,
+            GgufEmbedArg::F32 => EmbedType::F32,
+        }
+    }
+}
+
+/// BitLinear storage of a GGUF file written by `convert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GgufWeightArg {
+    /// bitnet.cpp's I2_S: exact codes and exact f32 scale (lossless).
+    I2s,
+    /// llama.cpp's TQ2_0: exact codes, scale rounded to fp16; K % 256 == 0.
+    Tq2,
+    /// llama.cpp's TQ1_0: as TQ2_0 in 1.6 bits per weight.
+    Tq1,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Input: a Hugging Face checkpoint directory (packed or bf16), or a GGUF file.
+    #[arg(long, value_name = "DIR|FILE.gguf")]
+    pub from: PathBuf,
+    /// Output: the GGUF file to write (input is a directory), or the
+    /// directory to write a Hugging Face packed checkpoint into (input is GGUF).
+    #[arg(long, value_name = "FILE.gguf|DIR")]
+    pub to: PathBuf,
+    /// BitLinear storage when writing GGUF.
+    #[arg(long, value_enum, default_value = "i2s")]
+    pub weights: GgufWeightArg,
+    /// Token embedding storage when writing GGUF (bf16 keeps a bf16
+    /// checkpoint's values exactly; f16 is what microsoft's 2B4T GGUF uses).
+    #[arg(long, value_enum, default_value = "bf16")]
+    pub embed: GgufEmbedArg,
+    /// Overwrite an existing output.
     #[arg(long)]
     pub force: bool,
 }
@@ -313,19 +381,33 @@ pub struct LoadedForRun {
     pub name: String,
 }
 
-/// Loads `--model DIR` or builds `--preset`.
+/// The tokenizer of `--model PATH`: `tokenizer.json` in the directory (or
+/// next to a GGUF file), else a GGUF file's `tokenizer.ggml.*` metadata.
+pub fn model_tokenizer(path: &Path) -> Result<Option<TextTokenizer>> {
+    let dir = if path.is_dir() {
+        Some(path)
+    } else {
+        path.parent()
+    };
+    let tok_path = dir.map(|d| d.join("tokenizer.json"));
+    match tok_path {
+        Some(p) if p.exists() => Ok(Some(TextTokenizer::load(&p)?)),
+        _ if !path.is_dir() => {
+            let f = crate::gguf::GgufFile::open(path)?;
+            crate::gguf::vocab::load_tokenizer(&f)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Loads `--model DIR|FILE.gguf` or builds `--preset`.
 pub fn load_model_args(a: &ModelArgs) -> Result<LoadedForRun> {
     if let Some(dir) = &a.model {
         let pb = progress(0, "loading layers");
-        let loaded = load_dir(dir, Some(&pb));
+        let loaded = load_path(dir, Some(&pb));
         pb.finish_and_clear();
         let loaded = loaded?;
-        let tok_path = dir.join("tokenizer.json");
-        let tokenizer = if tok_path.exists() {
-            Some(TextTokenizer::load(&tok_path)?)
-        } else {
-            None
-        };
+        let tokenizer = model_tokenizer(dir)?;
         return Ok(LoadedForRun {
             model: loaded.model,
             tokenizer,
@@ -404,7 +486,7 @@ fn prompt_tokens(run: &LoadedForRun, p: &PromptArgs) -> Result<Vec<u32>> {
         (Some(t), _, _) => Ok(t.clone()),
         (None, p, Some(tok)) => tok.encode(p.as_deref().unwrap_or(DEFAULT_PROMPT), true),
         (None, _, None) => Err(Error::Usage(format!(
-            "{}: no tokenizer.json, so a text prompt cannot be tokenized; pass --tokens 1,2,3",
+            "{}: no tokenizer (tokenizer.json or GGUF tokenizer.ggml.*), so a text prompt cannot be tokenized; pass --tokens 1,2,3",
             run.name
         ))),
     }
@@ -511,6 +593,9 @@ fn write_logits(path: &Path, rows: &[Vec<f32>]) -> Result<()> {
 
 fn run_gen_model(a: &GenModelArgs) -> Result<()> {
     let out = &a.out;
+    if a.format.gguf_weights().is_some() {
+        return run_gen_gguf(a);
+    }
     if out.exists() && !a.force {
         let non_empty = std::fs::read_dir(out)
             .map_err(|e| Error::io(out, e))?
@@ -562,12 +647,126 @@ fn run_gen_model(a: &GenModelArgs) -> Result<()> {
     Ok(())
 }
 
+fn check_new_file(path: &Path, force: bool) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "{}: is a directory; GGUF output is one file (e.g. {}/model.gguf)",
+            path.display(),
+            path.display()
+        )));
+    }
+    if path.exists() && !force {
+        return Err(Error::Usage(format!(
+            "{}: exists; pass --force to overwrite it",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn run_gen_gguf(a: &GenModelArgs) -> Result<()> {
+    check_new_file(&a.out, a.force)?;
+    if a.linear_class != LinearClassArg::Autobitlinear {
+        return Err(Error::Usage(
+            "--linear-class applies to --format hf-packed only (GGUF stores the scale itself)"
+                .into(),
+        ));
+    }
+    let mut config = a.preset.preset().config();
+    if a.untied {
+        config.tie_word_embeddings = false;
+    }
+    let opts = SynthOptions {
+        config: config.clone(),
+        seed: a.seed,
+        format: a.format,
+        linear_class: LinearClass::Autobitlinear,
+    };
+    let pb = progress((config.num_layers * 7) as u64, "generating weights");
+    let r = crate::synth::write_gguf(&a.out, &opts, a.gguf_embed.embed(), Some(&pb));
+    pb.finish_and_clear();
+    r?;
+    eprintln!(
+        "wrote {} ({} preset, seed {}, {:?}, {:?} embedding, {} ternary weights, tokenizer in the metadata)",
+        a.out.display(),
+        a.preset.preset().name(),
+        a.seed,
+        a.format,
+        a.gguf_embed,
+        config.ternary_params(),
+    );
+    Ok(())
+}
+
+fn run_convert(a: &ConvertArgs) -> Result<()> {
+    use crate::gguf::write::{write_model, WeightType, WriteOptions};
+    let pb = progress(0, "loading layers");
+    let loaded = load_path(&a.from, Some(&pb));
+    pb.finish_and_clear();
+    let loaded = loaded?;
+    if a.from.is_dir() {
+        check_new_file(&a.to, a.force)?;
+        let p = a.from.join("tokenizer.json");
+        let tok_json = if p.exists() {
+            let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+            Some(serde_json::from_str(&text).map_err(|e| Error::Tokenizer {
+                path: p.clone(),
+                message: e.to_string(),
+            })?)
+        } else {
+            None
+        };
+        let weights = match a.weights {
+            GgufWeightArg::I2s => WeightType::I2S,
+            GgufWeightArg::Tq2 => WeightType::Tq2,
+            GgufWeightArg::Tq1 => WeightType::Tq1,
+        };
+        let name = a
+            .from
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        write_model(
+            &a.to,
+            &loaded.model,
+            &WriteOptions {
+                weights,
+                embed: a.embed.embed(),
+                name,
+                tokenizer: tok_json,
+            },
+        )?;
+        eprintln!("wrote {} ({weights:?})", a.to.display());
+    } else {
+        if a.to.exists()
+            && std::fs::read_dir(&a.to)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+            && !a.force
+        {
+            return Err(Error::Usage(format!(
+                "{}: exists and is not an empty directory; pass --force to write into it",
+                a.to.display()
+            )));
+        }
+        let f = crate::gguf::GgufFile::open(&a.from)?;
+        let tok_json = crate::gguf::vocab::tokenizer_json(&f)?;
+        crate::synth::write_hf_packed(&a.to, &loaded.model, tok_json.as_ref())?;
+        eprintln!(
+            "wrote a Hugging Face packed checkpoint to {}",
+            a.to.display()
+        );
+    }
+    Ok(())
+}
+
 /// Parses the command line, runs it, and maps errors to a message and exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match &cli.command {
         Command::Infer(a) => run_infer(a).map(|()| ExitCode::SUCCESS),
         Command::GenModel(a) => run_gen_model(a).map(|()| ExitCode::SUCCESS),
+        Command::Convert(a) => run_convert(a).map(|()| ExitCode::SUCCESS),
         Command::Cosim(a) => run_cosim_cmd(a),
         Command::Bench(a) => run_bench_cmd(a).map(|()| ExitCode::SUCCESS),
         Command::Report(a) => crate::cost::cli::run(a).map(|()| ExitCode::SUCCESS),

@@ -42,6 +42,8 @@ pub enum Error {
     },
     #[error("{path}: unexpected tensor {tensor} (not part of a b1.58 model)")]
     UnexpectedTensor { path: PathBuf, tensor: String },
+    #[error("{path}: GGUF: {message}")]
+    Gguf { path: PathBuf, message: String },
     #[error("tokenizer {path}: {message}")]
     Tokenizer { path: PathBuf, message: String },
     #[error(transparent)]

@@ -11,6 +11,8 @@
 //! - [`hfconfig`]: Hugging Face `config.json` of `BitNetForCausalLM`.
 //! - [`checkpoint`]: safetensors checkpoints (packed offline and bf16 online
 //!   formats, sharded, tied or untied) memory-mapped into a golden [`tritium_golden::Model`].
+//! - [`gguf`]: GGUF files (bitnet.cpp I2_S, llama.cpp TQ1_0/TQ2_0): parser,
+//!   loader into the same golden model, writer, tokenizer from metadata.
 //! - [`synth`]: deterministic synthetic checkpoints (`tritium gen-model`).
 //! - [`tokenizer`]: `tokenizer.json` via the `tokenizers` crate.
 //! - [`generate`]: prefill + decode with timings.
@@ -30,6 +32,7 @@ pub mod cli;
 pub mod cost;
 pub mod error;
 pub mod generate;
+pub mod gguf;
 pub mod hfconfig;
 #[cfg(feature = "rtl")]
 pub mod rtl;

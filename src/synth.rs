@@ -27,6 +27,26 @@ pub enum CheckpointFormat {
     HfPacked,
     /// HF bf16 masters quantized at load, as microsoft/bitnet-b1.58-2B-4T-bf16.
     HfBf16,
+    /// One GGUF file, BitLinears in bitnet.cpp's I2_S (as microsoft/bitnet-b1.58-2B-4T-gguf).
+    GgufI2s,
+    /// One GGUF file, BitLinears in llama.cpp's TQ2_0 (2 bits per weight,
+    /// 256-element blocks: every K must be a multiple of 256, e.g. --preset tiny256).
+    GgufTq2,
+    /// One GGUF file, BitLinears in llama.cpp's TQ1_0 (1.6 bits per weight, 256-element blocks).
+    GgufTq1,
+}
+
+impl CheckpointFormat {
+    /// The GGUF weight type of a GGUF format.
+    pub fn gguf_weights(self) -> Option<crate::gguf::write::WeightType> {
+        use crate::gguf::write::WeightType;
+        match self {
+            CheckpointFormat::HfPacked | CheckpointFormat::HfBf16 => None,
+            CheckpointFormat::GgufI2s => Some(WeightType::I2S),
+            CheckpointFormat::GgufTq2 => Some(WeightType::Tq2),
+            CheckpointFormat::GgufTq1 => Some(WeightType::Tq1),
+        }
+    }
 }
 
 /// What to generate.
@@ -42,7 +62,10 @@ impl SynthOptions {
     /// The quantization settings the written config.json declares.
     pub fn quant(&self) -> QuantSpec {
         match self.format {
-            CheckpointFormat::HfPacked => QuantSpec {
+            CheckpointFormat::HfPacked
+            | CheckpointFormat::GgufI2s
+            | CheckpointFormat::GgufTq2
+            | CheckpointFormat::GgufTq1 => QuantSpec {
                 mode: QuantMode::Offline,
                 linear_class: self.linear_class,
             },
@@ -299,5 +322,127 @@ pub fn write_checkpoint(
         "tokenizer_config.json",
         &crate::tokenizer::tokenizer_config_json(c),
     )?;
+    Ok(())
+}
+
+/// Writes a synthetic GGUF file (`opts.format` one of the GGUF formats):
+/// the model the packed checkpoint of the same seed loads as, its
+/// embedding as `embed`, and the synthetic tokenizer in `tokenizer.ggml.*`,
+/// so it runs with no tokenizer.json.
+pub fn write_gguf(
+    path: &Path,
+    opts: &SynthOptions,
+    embed: crate::gguf::write::EmbedType,
+    progress: Option<&ProgressBar>,
+) -> Result<()> {
+    let weights = opts
+        .format
+        .gguf_weights()
+        .ok_or_else(|| Error::Usage(format!("{:?} is not a GGUF format", opts.format)))?;
+    let tensors = synth_tensors(opts, progress)?;
+    let model = assemble(&tensors, &opts.config, opts.quant(), None)?;
+    crate::gguf::write::write_model(
+        path,
+        &model,
+        &crate::gguf::write::WriteOptions {
+            weights,
+            embed,
+            name: format!("tritium synthetic (seed {})", opts.seed),
+            tokenizer: Some(crate::tokenizer::synthetic_tokenizer_json(&opts.config)),
+        },
+    )
+}
+
+/// Writes `model` as a Hugging Face packed checkpoint directory
+/// (`autobitlinear`: `weight_scale` = gamma). Lossless: a scale, norm or
+/// embedding value that bf16 cannot hold exactly is written as F32 (which
+/// tritium and transformers read), so the directory loads back as `model`.
+pub fn write_hf_packed(
+    dir: &Path,
+    model: &Model,
+    tokenizer: Option<&serde_json::Value>,
+) -> Result<()> {
+    use safetensors::Dtype;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let c = model.config();
+    let floats = |shape: Vec<usize>, v: &[f32]| {
+        if v.iter()
+            .all(|&x| tritium_golden::ops::bf16_to_f32(f32_to_bf16(x)) == x)
+        {
+            let bits: Vec<u16> = v.iter().map(|&x| f32_to_bf16(x)).collect();
+            OwnedTensor::bf16(shape, &bits)
+        } else {
+            OwnedTensor {
+                dtype: Dtype::F32,
+                shape,
+                bytes: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            }
+        }
+    };
+    let dense = |m: &tritium_golden::DenseMatrix| match m.as_bf16() {
+        Some(bits) => OwnedTensor::bf16(vec![m.rows(), m.cols()], bits),
+        None => {
+            let mut all = vec![0f32; m.rows() * m.cols()];
+            for (r, row) in all.chunks_exact_mut(m.cols()).enumerate() {
+                m.row_into(r, row);
+            }
+            floats(vec![m.rows(), m.cols()], &all)
+        }
+    };
+    let mut t = MemTensors {
+        origin: dir.to_path_buf(),
+        ..MemTensors::default()
+    };
+    t.tensors
+        .insert("model.embed_tokens.weight".into(), dense(model.embed()));
+    if let Some(h) = model.lm_head() {
+        t.tensors.insert("lm_head.weight".into(), dense(h));
+    }
+    t.tensors.insert(
+        "model.norm.weight".into(),
+        floats(vec![c.hidden_size], model.final_norm()),
+    );
+    for (l, layer) in model.layers().iter().enumerate() {
+        let norms = [
+            &layer.input_norm,
+            &layer.attn_sub_norm,
+            &layer.post_attn_norm,
+            &layer.ffn_sub_norm,
+        ];
+        for (name, v) in norm_names(l).into_iter().zip(norms) {
+            t.tensors.insert(name, floats(vec![v.len()], v));
+        }
+        for p in Proj::ALL {
+            let w = layer.linear(p);
+            t.tensors.insert(
+                linear_name(l, p),
+                OwnedTensor::u8(vec![w.n() / 4, w.k()], w.to_hf_packed()?),
+            );
+            t.tensors
+                .insert(scale_name(l, p), floats(vec![1], &[w.gamma()]));
+        }
+    }
+    t.write_safetensors(&dir.join("model.safetensors"))?;
+    let write_json = |name: &str, v: &serde_json::Value| {
+        let path = dir.join(name);
+        let text = serde_json::to_string_pretty(v).map_err(|e| Error::Usage(e.to_string()))?;
+        std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))
+    };
+    let q = QuantSpec {
+        mode: QuantMode::Offline,
+        linear_class: LinearClass::Autobitlinear,
+    };
+    write_json("config.json", &config_json(c, q))?;
+    write_json(
+        "generation_config.json",
+        &serde_json::json!({ "bos_token_id": c.bos_token_id, "eos_token_id": c.eos_token_id, "do_sample": false }),
+    )?;
+    if let Some(tok) = tokenizer {
+        write_json("tokenizer.json", tok)?;
+        write_json(
+            "tokenizer_config.json",
+            &crate::tokenizer::tokenizer_config_json(c),
+        )?;
+    }
     Ok(())
 }

@@ -245,6 +245,29 @@ pub fn synthetic_tokenizer_json(c: &ModelConfig) -> Value {
         .into_iter()
         .map(|(a, b)| json!(format!("{a} {b}")))
         .collect();
+    bpe_tokenizer_json(vocab_obj, merges, added, Some((&bos, c.bos_token_id)))
+}
+
+/// A LLaMA-3-style byte-level BPE `tokenizer.json` (LLaMA-3 split regex,
+/// byte-level pre-tokenizer and decoder, `ignore_merges`) from its parts:
+/// `vocab` (token -> id), `merges` ("a b"), `added_tokens` entries, and the
+/// BOS token the template prepends (none: no template).
+pub fn bpe_tokenizer_json(
+    vocab: serde_json::Map<String, Value>,
+    merges: Vec<Value>,
+    added: Vec<Value>,
+    bos: Option<(&str, u32)>,
+) -> Value {
+    let mut processors = vec![
+        json!({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true}),
+    ];
+    if let Some((bos, id)) = bos {
+        processors.push(json!({"type": "TemplateProcessing",
+             "single": [{"SpecialToken": {"id": bos, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+             "pair": [{"SpecialToken": {"id": bos, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                      {"SpecialToken": {"id": bos, "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
+             "special_tokens": {bos: {"id": bos, "ids": [id], "tokens": [bos]}}}));
+    }
     json!({
         "version": "1.0",
         "truncation": null,
@@ -255,18 +278,11 @@ pub fn synthetic_tokenizer_json(c: &ModelConfig) -> Value {
             {"type": "Split", "pattern": {"Regex": LLAMA3_SPLIT}, "behavior": "Isolated", "invert": false},
             {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}
         ]},
-        "post_processor": {"type": "Sequence", "processors": [
-            {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
-            {"type": "TemplateProcessing",
-             "single": [{"SpecialToken": {"id": bos, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
-             "pair": [{"SpecialToken": {"id": bos, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                      {"SpecialToken": {"id": bos, "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
-             "special_tokens": {bos.clone(): {"id": bos, "ids": [c.bos_token_id], "tokens": [bos]}}}
-        ]},
+        "post_processor": {"type": "Sequence", "processors": processors},
         "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
         "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
                   "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false, "ignore_merges": true,
-                  "vocab": vocab_obj, "merges": merges}
+                  "vocab": vocab, "merges": merges}
     })
 }
 

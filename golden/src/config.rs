@@ -44,11 +44,15 @@ pub enum Preset {
     Small,
     /// The real shape of microsoft/bitnet-b1.58-2B-4T.
     B2b4t,
+    /// 2 layers, hidden 256, intermediate 512: as quick as `tiny`, but every
+    /// BitLinear input width is a multiple of 256, which llama.cpp's
+    /// 256-element TQ1_0/TQ2_0 blocks need.
+    Tiny256,
 }
 
 impl Preset {
     /// All presets, in size order.
-    pub const ALL: [Preset; 3] = [Preset::Tiny, Preset::Small, Preset::B2b4t];
+    pub const ALL: [Preset; 4] = [Preset::Tiny, Preset::Small, Preset::B2b4t, Preset::Tiny256];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
@@ -56,6 +60,7 @@ impl Preset {
             Preset::Tiny => "tiny",
             Preset::Small => "small",
             Preset::B2b4t => "2b4t",
+            Preset::Tiny256 => "tiny256",
         }
     }
 
@@ -111,6 +116,21 @@ impl Preset {
                 tie_word_embeddings: true,
                 bos_token_id: 128_000,
                 eos_token_id: 128_001,
+            },
+            Preset::Tiny256 => ModelConfig {
+                vocab_size: 512,
+                hidden_size: 256,
+                intermediate_size: 512,
+                num_layers: 2,
+                num_heads: 4,
+                num_kv_heads: 2,
+                head_dim: 64,
+                rope_theta: 10_000.0,
+                rms_norm_eps: 1e-5,
+                max_position_embeddings: 256,
+                tie_word_embeddings: true,
+                bos_token_id: 510,
+                eos_token_id: 511,
             },
         }
     }

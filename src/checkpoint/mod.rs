@@ -247,5 +247,25 @@ pub fn load_dir(dir: &Path, progress: Option<&ProgressBar>) -> Result<LoadedMode
     })
 }
 
+/// Loads `--model PATH`: a Hugging Face checkpoint directory, or a GGUF
+/// file (recognized by its magic, whatever its name).
+pub fn load_path(path: &Path, progress: Option<&ProgressBar>) -> Result<LoadedModel> {
+    if path.is_dir() {
+        load_dir(path, progress)
+    } else if crate::gguf::is_gguf(path) {
+        crate::gguf::load::load_gguf(path, progress)
+    } else if !path.exists() {
+        Err(Error::Usage(format!(
+            "{}: no such file or directory",
+            path.display()
+        )))
+    } else {
+        Err(Error::Usage(format!(
+            "{}: neither a checkpoint directory (config.json + safetensors) nor a GGUF file",
+            path.display()
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,407 @@
+//! Block codecs of the GGUF tensor types tritium reads and writes.
+//!
+//! Ternary values are `i8` in {-1, 0, +1}, in the tensor's flat order
+//! (ggml rows of `ne0` elements, row-major), so a weight `[N, K]` stored
+//! with `dims = [K, N]` decodes straight into tritium's row-major `N x K`.
+//!
+//! - **I2_S** (bitnet.cpp, x86 layout): the flattened tensor in blocks of 128
+//!   elements / 32 bytes; byte `j` of a block holds elements `j`, `j + 32`,
+//!   `j + 64`, `j + 96` in bits 7:6, 5:4, 3:2, 1:0; codes 0, 1, 2 = -1, 0,
+//!   +1 (3 is invalid and an error). After the `n / 4` code bytes: one f32
+//!   scale, padded to 32 bytes. (bitnet.cpp's ARM build quantizes with
+//!   64-element blocks; such files are not this layout and not supported.)
+//! - **TQ2_0** (llama.cpp): per 256 elements, `qs[64]` then fp16 `d` (66
+//!   bytes). Element `e` of a block: half `h = e / 128`, `r = e % 128`; it is
+//!   byte `32 h + r % 32`, bits `2 (r / 32) + 1 : 2 (r / 32)`, value `q - 1`.
+//! - **TQ1_0** (llama.cpp): per 256 elements, `qs[48]` (5 trits per byte),
+//!   `qh[4]` (4 trits per byte), fp16 `d` (54 bytes). A byte holding trits
+//!   `t0..t4` (most significant first) is `ceil(sum t_i 3^(4-i) * 256 / 243)`;
+//!   trit `n` is read back as `((byte * 3^n mod 256) * 3) >> 8` — multiplying
+//!   by 3^n moves trit `n` to the top, and the top trit of a fixed-point
+//!   fraction is its integer part after one more multiply by 3.
+//!   Elements: `qs[0..32]` hold `n * 32 + m` (byte `m`, trit `n`),
+//!   `qs[32..48]` hold `160 + n * 16 + m`, `qh[j]` holds `240 + n * 4 + j`
+//!   for `n < 4` (its fifth trit is 0).
+//! - F32, F16, BF16 widen exactly; Q8_0 (`d` fp16 + 32 i8) and Q6_K (210
+//!   bytes per 256) dequantize in ggml's reference order.
+
+use half::f16;
+
+type R<T> = std::result::Result<T, String>;
+
+/// Bytes of an I2_S tensor of `n` elements (`n % 128 == 0`).
+pub fn i2s_size(n: usize) -> usize {
+    n / 4 + 32
+}
+
+/// Decodes I2_S: the ternary values and the per-tensor scale.
+pub fn i2s_decode(bytes: &[u8], n: usize) -> R<(Vec<i8>, f32)> {
+    if !n.is_multiple_of(128) || bytes.len() != i2s_size(n) {
+        return Err(format!(
+            "I2_S of {n} elements needs a multiple of 128 elements and {} bytes, got {}",
+            n / 4 + 32,
+            bytes.len()
+        ));
+    }
+    let mut t = vec![0i8; n];
+    for (b, (block, out)) in bytes[..n / 4]
+        .chunks_exact(32)
+        .zip(t.chunks_exact_mut(128))
+        .enumerate()
+    {
+        for (j, &byte) in block.iter().enumerate() {
+            for g in 0..4 {
+                let code = (byte >> (6 - 2 * g)) & 3;
+                if code == 3 {
+                    return Err(format!(
+                        "invalid I2_S code 3 at element {} (valid codes: 0, 1, 2 = -1, 0, +1)",
+                        b * 128 + g * 32 + j
+                    ));
+                }
+                out[g * 32 + j] = code as i8 - 1;
+            }
+        }
+    }
+    let s = &bytes[n / 4..n / 4 + 4];
+    Ok((t, f32::from_le_bytes([s[0], s[1], s[2], s[3]])))
+}
+
+/// Encodes ternary values (length a multiple of 128) and a scale as I2_S.
+pub fn i2s_encode(t: &[i8], scale: f32) -> R<Vec<u8>> {
+    if !t.len().is_multiple_of(128) {
+        return Err(format!(
+            "I2_S needs a multiple of 128 elements, the tensor has {}",
+            t.len()
+        ));
+    }
+    let mut out = vec![0u8; i2s_size(t.len())];
+    for (block, src) in out.chunks_exact_mut(32).zip(t.chunks_exact(128)) {
+        for (j, byte) in block.iter_mut().enumerate() {
+            for g in 0..4 {
+                *byte |= ternary_code(src[g * 32 + j])? << (6 - 2 * g);
+            }
+        }
+    }
+    let n4 = t.len() / 4;
+    out[n4..n4 + 4].copy_from_slice(&scale.to_le_bytes());
+    Ok(out)
+}
+
+fn ternary_code(v: i8) -> R<u8> {
+    match v {
+        -1..=1 => Ok((v + 1) as u8),
+        _ => Err(format!("value {v} is not ternary")),
+    }
+}
+
+/// Size of a 256-element TQ block.
+pub const TQ1_BLOCK: usize = 54;
+pub const TQ2_BLOCK: usize = 66;
+
+fn check_blocks(bytes: &[u8], n: usize, block: usize, name: &str) -> R<usize> {
+    if !n.is_multiple_of(256) || bytes.len() != n / 256 * block {
+        return Err(format!(
+            "{name} of {n} elements needs a multiple of 256 elements and {} bytes, got {}",
+            n / 256 * block,
+            bytes.len()
+        ));
+    }
+    Ok(n / 256)
+}
+
+/// Decodes TQ2_0: ternary values and each block's fp16 `d` (bits).
+pub fn tq2_decode(bytes: &[u8], n: usize) -> R<(Vec<i8>, Vec<u16>)> {
+    let nb = check_blocks(bytes, n, TQ2_BLOCK, "TQ2_0")?;
+    let mut t = vec![0i8; n];
+    let mut d = Vec::with_capacity(nb);
+    for (b, (blk, out)) in bytes
+        .chunks_exact(TQ2_BLOCK)
+        .zip(t.chunks_exact_mut(256))
+        .enumerate()
+    {
+        for (i, &byte) in blk[..64].iter().enumerate() {
+            let (h, m) = (i / 32, i % 32);
+            for s in 0..4 {
+                let q = (byte >> (2 * s)) & 3;
+                let e = h * 128 + s * 32 + m;
+                if q == 3 {
+                    return Err(format!(
+                        "invalid TQ2_0 code 3 (value +2) at element {}",
+                        b * 256 + e
+                    ));
+                }
+                out[e] = q as i8 - 1;
+            }
+        }
+        d.push(u16::from_le_bytes([blk[64], blk[65]]));
+    }
+    Ok((t, d))
+}
+
+/// Encodes TQ2_0 with block scales `d` (fp16 bits, one per 256 elements).
+pub fn tq2_encode(t: &[i8], d: &[u16]) -> R<Vec<u8>> {
+    if !t.len().is_multiple_of(256) || d.len() != t.len() / 256 {
+        return Err(format!(
+            "TQ2_0 needs a multiple of 256 elements and one scale per block ({} elements, {} scales)",
+            t.len(),
+            d.len()
+        ));
+    }
+    let mut out = vec![0u8; t.len() / 256 * TQ2_BLOCK];
+    for ((blk, src), &db) in out
+        .chunks_exact_mut(TQ2_BLOCK)
+        .zip(t.chunks_exact(256))
+        .zip(d)
+    {
+        for (i, byte) in blk[..64].iter_mut().enumerate() {
+            let (h, m) = (i / 32, i % 32);
+            let mut q = 0u8;
+            for s in 0..4 {
+                q |= ternary_code(src[h * 128 + s * 32 + m])? << (2 * s);
+            }
+            *byte = q;
+        }
+        blk[64..66].copy_from_slice(&db.to_le_bytes());
+    }
+    Ok(out)
+}
+
+/// Packs up to 5 trits (values 0..=2, most significant first) into one
+/// byte as TQ1_0 does: the base-3 number as a fixed-point fraction of 3^5,
+/// rounded up to /256. Fewer than 5 trits are followed by zero trits.
+pub fn pack_trits(trits: &[u8]) -> u8 {
+    let mut q: u16 = 0;
+    for i in 0..5 {
+        q = q * 3 + u16::from(trits.get(i).copied().unwrap_or(0));
+    }
+    (q * 256).div_ceil(243) as u8
+}
+
+/// Trit `n` (0 = most significant) of a TQ1_0 byte, in 0..=2.
+#[inline]
+pub fn unpack_trit(byte: u8, n: usize) -> u8 {
+    const POW3: [u8; 5] = [1, 3, 9, 27, 81];
+    let q = byte.wrapping_mul(POW3[n]);
+    ((u16::from(q) * 3) >> 8) as u8
+}
+
+/// Element index (within a block) of trit `n` of TQ1_0 byte `i`
+/// (`i < 48` in `qs`, `48..52` in `qh`).
+fn tq1_element(i: usize, n: usize) -> Option<usize> {
+    match i {
+        0..=31 => Some(n * 32 + i),
+        32..=47 => Some(160 + n * 16 + (i - 32)),
+        48..=51 if n < 4 => Some(240 + n * 4 + (i - 48)),
+        _ => None,
+    }
+}
+
+/// Decodes TQ1_0: ternary values and each block's fp16 `d` (bits). Every
+/// byte decodes (as in ggml); there is no invalid code.
+pub fn tq1_decode(bytes: &[u8], n: usize) -> R<(Vec<i8>, Vec<u16>)> {
+    let nb = check_blocks(bytes, n, TQ1_BLOCK, "TQ1_0")?;
+    let mut t = vec![0i8; n];
+    let mut d = Vec::with_capacity(nb);
+    for (blk, out) in bytes.chunks_exact(TQ1_BLOCK).zip(t.chunks_exact_mut(256)) {
+        for (i, &byte) in blk[..52].iter().enumerate() {
+            for n in 0..5 {
+                if let Some(e) = tq1_element(i, n) {
+                    out[e] = unpack_trit(byte, n) as i8 - 1;
+                }
+            }
+        }
+        d.push(u16::from_le_bytes([blk[52], blk[53]]));
+    }
+    Ok((t, d))
+}
+
+/// Encodes TQ1_0 with block scales `d` (fp16 bits, one per 256 elements).
+pub fn tq1_encode(t: &[i8], d: &[u16]) -> R<Vec<u8>> {
+    if !t.len().is_multiple_of(256) || d.len() != t.len() / 256 {
+        return Err(format!(
+            "TQ1_0 needs a multiple of 256 elements and one scale per block ({} elements, {} scales)",
+            t.len(),
+            d.len()
+        ));
+    }
+    let mut out = vec![0u8; t.len() / 256 * TQ1_BLOCK];
+    for ((blk, src), &db) in out
+        .chunks_exact_mut(TQ1_BLOCK)
+        .zip(t.chunks_exact(256))
+        .zip(d)
+    {
+        for (i, byte) in blk[..52].iter_mut().enumerate() {
+            let mut trits = [0u8; 5];
+            for (n, tr) in trits.iter_mut().enumerate() {
+                if let Some(e) = tq1_element(i, n) {
+                    *tr = ternary_code(src[e])?;
+                }
+            }
+            *byte = pack_trits(&trits);
+        }
+        blk[52..54].copy_from_slice(&db.to_le_bytes());
+    }
+    Ok(out)
+}
+
+/// Widens F32 / F16 / BF16 / Q8_0 / Q6_K data of `n` elements to f32.
+pub fn to_f32(ty: super::GgmlType, bytes: &[u8], n: usize) -> R<Vec<f32>> {
+    use super::GgmlType as T;
+    let want = match ty {
+        T::F32 => n.checked_mul(4),
+        T::F16 | T::BF16 => n.checked_mul(2),
+        T::Q8_0 if n.is_multiple_of(32) => Some(n / 32 * 34),
+        T::Q6_K if n.is_multiple_of(256) => Some(n / 256 * 210),
+        _ => None,
+    };
+    if want != Some(bytes.len()) {
+        return Err(format!(
+            "{} data of {n} elements has {} bytes (or the type holds no floats)",
+            ty.name(),
+            bytes.len()
+        ));
+    }
+    Ok(match ty {
+        T::F32 => bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        T::F16 => bytes
+            .chunks_exact(2)
+            .map(|c| f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32())
+            .collect(),
+        T::BF16 => bytes
+            .chunks_exact(2)
+            .map(|c| tritium_golden::ops::bf16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        T::Q8_0 => {
+            let mut out = Vec::with_capacity(n);
+            for blk in bytes.chunks_exact(34) {
+                let d = f16::from_bits(u16::from_le_bytes([blk[0], blk[1]])).to_f32();
+                out.extend(blk[2..].iter().map(|&q| (q as i8) as f32 * d));
+            }
+            out
+        }
+        T::Q6_K => q6k_dequant(bytes),
+        T::TQ1_0 | T::TQ2_0 | T::I2_S => return Err(format!("{} is not a float type", ty.name())),
+    })
+}
+
+/// Q6_K: `ql[128]`, `qh[64]`, `scales[16]` (i8), fp16 `d` per 256 elements;
+/// ggml's reference dequantization `(d * scale) * (q - 32)`.
+fn q6k_dequant(bytes: &[u8]) -> Vec<f32> {
+    let mut out = vec![0f32; bytes.len() / 210 * 256];
+    for (blk, y) in bytes.chunks_exact(210).zip(out.chunks_exact_mut(256)) {
+        let (ql, rest) = blk.split_at(128);
+        let (qh, rest) = rest.split_at(64);
+        let (sc, d) = rest.split_at(16);
+        let d = f16::from_bits(u16::from_le_bytes([d[0], d[1]])).to_f32();
+        for half in 0..2 {
+            let (ql, qh, sc) = (&ql[64 * half..], &qh[32 * half..], &sc[8 * half..]);
+            let y = &mut y[128 * half..];
+            for l in 0..32 {
+                let is = l / 16;
+                let q1 = ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) as i32 - 32;
+                let q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) as i32 - 32;
+                let q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) as i32 - 32;
+                let q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) as i32 - 32;
+                let s = |k: usize| d * f32::from(sc[is + k] as i8);
+                y[l] = s(0) * q1 as f32;
+                y[l + 32] = s(2) * q2 as f32;
+                y[l + 64] = s(4) * q3 as f32;
+                y[l + 96] = s(6) * q4 as f32;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn five_trits_per_byte_round_trip_exhaustively() {
+        // All 3^5 combinations: every packed byte decodes to its trits.
+        for v in 0..243u16 {
+            let mut trits = [0u8; 5];
+            let mut x = v;
+            for i in (0..5).rev() {
+                trits[i] = (x % 3) as u8;
+                x /= 3;
+            }
+            let b = pack_trits(&trits);
+            for (n, &t) in trits.iter().enumerate() {
+                assert_eq!(unpack_trit(b, n), t, "value {v} trit {n} byte {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn i2s_layout_hand_worked() {
+        // Element 0 = +1 (code 2, bits 7:6 of byte 0), element 33 = -1
+        // (code 0, bits 5:4 of byte 1), everything else 0 (code 1).
+        let mut t = vec![0i8; 128];
+        t[0] = 1;
+        t[33] = -1;
+        let b = i2s_encode(&t, 0.5).unwrap();
+        assert_eq!(b.len(), 64);
+        assert_eq!(b[0], 0b10_01_01_01);
+        assert_eq!(b[1], 0b01_00_01_01);
+        assert_eq!(b[2], 0x55);
+        assert_eq!(&b[32..36], &0.5f32.to_le_bytes());
+        assert!(b[36..].iter().all(|&x| x == 0));
+        assert_eq!(i2s_decode(&b, 128).unwrap(), (t, 0.5));
+        let mut bad = b.clone();
+        bad[5] = 0xFF;
+        assert!(i2s_decode(&bad, 128).unwrap_err().contains("element 5"));
+        assert!(i2s_decode(&b[..63], 128).is_err());
+    }
+
+    #[test]
+    fn tq2_layout_hand_worked() {
+        // Element 130 = 128 + 0*32 + 2: byte 32 + 2, bits 1:0.
+        let mut t = vec![0i8; 256];
+        t[130] = 1;
+        t[64 + 5] = -1; // half 0, s = 2, m = 5: byte 5, bits 5:4
+        let b = tq2_encode(&t, &[0x3C00]).unwrap();
+        assert_eq!(b[34], 0b01_01_01_10);
+        assert_eq!(b[5], 0b01_00_01_01);
+        assert_eq!(tq2_decode(&b, 256).unwrap(), (t, vec![0x3C00]));
+    }
+
+    fn ternary(n: usize) -> impl Strategy<Value = Vec<i8>> {
+        proptest::collection::vec(-1i8..=1, n)
+    }
+
+    proptest! {
+        #[test]
+        fn i2s_round_trip(t in (1usize..6).prop_flat_map(|b| ternary(b * 128)), s in 1e-6f32..10.0) {
+            let bytes = i2s_encode(&t, s).unwrap();
+            prop_assert_eq!(i2s_decode(&bytes, t.len()).unwrap(), (t, s));
+        }
+
+        #[test]
+        fn tq2_round_trip(t in (1usize..4).prop_flat_map(|b| ternary(b * 256)), d in any::<u16>()) {
+            let ds = vec![d; t.len() / 256];
+            let bytes = tq2_encode(&t, &ds).unwrap();
+            prop_assert_eq!(bytes.len(), t.len() / 256 * TQ2_BLOCK);
+            prop_assert_eq!(tq2_decode(&bytes, t.len()).unwrap(), (t, ds));
+        }
+
+        #[test]
+        fn tq1_round_trip(t in (1usize..4).prop_flat_map(|b| ternary(b * 256)), d in any::<u16>()) {
+            let ds = vec![d; t.len() / 256];
+            let bytes = tq1_encode(&t, &ds).unwrap();
+            prop_assert_eq!(bytes.len(), t.len() / 256 * TQ1_BLOCK);
+            prop_assert_eq!(tq1_decode(&bytes, t.len()).unwrap(), (t, ds));
+        }
+
+        #[test]
+        fn tq1_decodes_any_bytes(bytes in proptest::collection::vec(any::<u8>(), TQ1_BLOCK)) {
+            let (t, _) = tq1_decode(&bytes, 256).unwrap();
+            prop_assert!(t.iter().all(|v| (-1..=1).contains(v)));
+        }
+    }
+}
