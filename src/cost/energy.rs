@@ -126,7 +126,13 @@ impl EnergyTable {
             let de = &mut serde_json::Deserializer::from_str(text);
             serde_path_to_error::deserialize(de).map_err(|e| bad(e.to_string()))?
         } else {
-            toml::from_str(text).map_err(|e| bad(e.to_string().trim_end().to_string()))?
+            let de = toml::Deserializer::parse(text).map_err(|e| bad(e.to_string()))?;
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                // "path: message" with TOML's own location report.
+                bad(format!("{}: {}", e.path(), e.inner())
+                    .trim_end()
+                    .to_string())
+            })?
         };
         table.validate().map_err(bad)?;
         Ok(table)
