@@ -17,6 +17,8 @@
 //! - `rtl` (feature `rtl`, on by default): the RTL backend on the Verilator
 //!   model of the ternary MAC array, and lockstep co-simulation against the
 //!   golden model with first-divergence localisation.
+//! - [`fpga`]: the FPGA synthesis flow (`tritium synth`): Yosys resource
+//!   counts and nextpnr Fmax of the ternary array vs INT8 and FP16 MACs.
 //! - [`cli`]: the `tritium` command line (the binary is only glue).
 //!
 //! Design rule: backends are compared on integers. Every BitLinear goes
@@ -27,6 +29,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod error;
+pub mod fpga;
 pub mod generate;
 pub mod hfconfig;
 #[cfg(feature = "rtl")]
