@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 
 use super::{Family, Level, MacKind, SynthResults};
 
+/// One plotted line: kind, "is an estimate", (MACs, LUTs) points.
+type Series = (MacKind, bool, Vec<(f64, f64)>);
+
 /// Writes `resources.svg` and `resources.png` into `dir`: LUTs versus
 /// MACs per cycle (Cols x Lanes) for each kind, log-log, from the iCE40
 /// results (or the first family present). Does nothing without array rows.
@@ -21,7 +24,7 @@ pub fn write_plots(res: &SynthResults, dir: &Path) -> Result<()> {
             None => return Ok(()),
         }
     };
-    let series: Vec<(MacKind, bool, Vec<(f64, f64)>)> = MacKind::ALL
+    let series: Vec<Series> = MacKind::ALL
         .into_iter()
         .map(|k| {
             let mut pts: Vec<(f64, f64)> = res
@@ -69,7 +72,7 @@ fn plot_error(path: &Path, m: String) -> Error {
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     family: Family,
-    series: &[(MacKind, bool, Vec<(f64, f64)>)],
+    series: &[Series],
 ) -> std::result::Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
