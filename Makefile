@@ -1,6 +1,6 @@
 # The two commands of the README (`make run`, `make test`) work on a fresh
 # machine: `deps` installs what the project needs that cargo does not fetch.
-.PHONY: run test deps lint lint-rtl conformance bench test-neon
+.PHONY: run test deps lint lint-rtl conformance bench test-neon synth
 
 CARGO ?= cargo
 
@@ -36,3 +36,9 @@ bench:
 ## the aarch64 cross toolchain if missing).
 test-neon:
 	CARGO="$(CARGO)" scripts/test-neon.sh
+
+## FPGA synthesis sweep (Yosys + nextpnr-ice40): ternary vs INT8 vs FP16,
+## written to fpga/results/ (a few minutes; installs nextpnr if missing).
+synth: deps
+	fpga/install-pnr.sh
+	$(CARGO) run --release --quiet -- synth

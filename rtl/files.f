@@ -2,3 +2,10 @@ rtl/tri_pkg.sv
 rtl/tri_pe.sv
 rtl/tri_adder_tree.sv
 rtl/tri_mac_array.sv
+rtl/int8_pe.sv
+rtl/int8_mac_array.sv
+rtl/fp16_pkg.sv
+rtl/fp16_round.sv
+rtl/fp16_mul.sv
+rtl/fp16_add.sv
+rtl/fp16_mac_pe.sv

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what tritium needs beyond the Rust toolchain: Verilator (the RTL
-# co-simulation builds its model at compile time). Idempotent, and quiet when
+# co-simulation builds its model at compile time) and Yosys (the quick
+# synthesis test of `make test`, tests/fpga.rs; pinned: Debian's 0.23). Idempotent, and quiet when
 # everything is present. Pinned: Debian bookworm's verilator 5.006 (the
 # version lint and CI use); any 5.006 or newer builds.
 set -euo pipefail
@@ -42,6 +43,22 @@ if ! pkg-config --exists fontconfig freetype2 2>/dev/null || ! fc-list 2>/dev/nu
     else
         echo "install-deps: plotters needs fontconfig and freetype:" >&2
         echo "  Debian/Ubuntu: sudo apt-get install -y pkg-config libfontconfig1-dev libfreetype-dev fonts-dejavu-core" >&2
+        exit 1
+    fi
+fi
+
+# Yosys: tests/fpga.rs synthesizes a tiny configuration (and `tritium synth`
+# the full sweep). nextpnr-ice40 is only needed by `make synth`
+# (fpga/install-pnr.sh).
+if ! command -v yosys >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "install-deps: installing Yosys (Debian package yosys)..." >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq yosys >/dev/null
+    else
+        echo "install-deps: Yosys is required by the synthesis test (tests/fpga.rs)." >&2
+        echo "  Debian/Ubuntu: sudo apt-get install -y yosys   (pinned: 0.23)" >&2
         exit 1
     fi
 fi

@@ -1,5 +1,6 @@
 //! Builds the Verilator models of `tri_mac_array`, one per entry of
-//! `src/configs.rs`, and the C++ shim of `csrc/`, into static libraries.
+//! `src/configs.rs`, the model of the FP16 comparison PE `fp16_mac_pe`
+//! (see `src/fp16.rs`), and the C++ shim of `csrc/`, into static libraries.
 //!
 //! Steps (see /work/shared/TOOLCHAIN.md for why each is so):
 //! 1. find Verilator (>= 5.006, pinned: Debian's 5.006) and its root;
@@ -68,8 +69,6 @@ const VERILATOR_FLAGS: &[&str] = &[
     "--no-timing",
     "--assert",
     "--trace",
-    "--top-module",
-    "tri_mac_array",
     // Smaller files and functions: gcc time grows faster than linearly
     // with function size, and 2 cores need several files of similar size
     // (16x32 array: 40 s instead of 48 s of CPU, longest file 4 s not 9 s).
@@ -222,20 +221,23 @@ fn run(out: &mut Directives) -> Result<(), String> {
             .chain(&rtl.sources)
             .chain(&rtl.extra_vlt),
     )?;
+    let models = models();
     let mut stale = Vec::new();
-    for cfg in CONFIGS {
+    for model in &models {
         let key = format!(
             "{compile_key}|{:?}|{rtl_digest:x}",
-            verilator_args(cfg, Path::new("<mdir>"), &rtl)
+            verilator_args(model, Path::new("<mdir>"), &rtl)
         );
-        let lib = format!("tri_model_{}", cfg.name);
-        let header = out_dir.join(cfg.name).join(format!("Vtri_{}.h", cfg.name));
+        let lib = model.lib();
+        let header = out_dir
+            .join(&model.name)
+            .join(format!("{}.h", model.prefix));
         let outputs = [
             (format!("lib{lib}.a"), out_dir.join(format!("lib{lib}.a"))),
-            (format!("Vtri_{}.h", cfg.name), header),
+            (format!("{}.h", model.prefix), header),
         ];
         if !cache.restore(&out_dir, &lib, &key, &outputs)? {
-            stale.push((cfg, lib, key, outputs));
+            stale.push((model, lib, key, outputs));
         }
     }
     verilate(&vl, &rtl, &out_dir, stale.iter().map(|s| s.0))?;
@@ -245,8 +247,8 @@ fn run(out: &mut Directives) -> Result<(), String> {
     let rt_outputs = [("libtri_vlrt.a".to_string(), out_dir.join("libtri_vlrt.a"))];
     let rt_stale = !cache.restore(&out_dir, "tri_vlrt", &compile_key, &rt_outputs)?;
     let mut units: Vec<(String, Vec<PathBuf>)> = Vec::new();
-    for (cfg, lib, _, _) in &stale {
-        let mdir = out_dir.join(cfg.name);
+    for (model, lib, _, _) in &stale {
+        let mdir = out_dir.join(&model.name);
         let mut cpps: Vec<PathBuf> = fs::read_dir(&mdir)
             .map_err(|e| format!("{}: {e}", mdir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -291,8 +293,8 @@ fn run(out: &mut Directives) -> Result<(), String> {
     // Link order: users before what they use.
     out.emit(format!("rustc-link-search=native={}", out_dir.display()));
     out.emit("rustc-link-lib=static=tri_shim".into());
-    for cfg in CONFIGS {
-        out.emit(format!("rustc-link-lib=static=tri_model_{}", cfg.name));
+    for model in &models {
+        out.emit(format!("rustc-link-lib=static={}", model.lib()));
     }
     out.emit("rustc-link-lib=static=tri_vlrt".into());
     out.emit("rustc-link-lib=stdc++".into());
@@ -324,8 +326,8 @@ fn base_build(vl: &Verilator, out_dir: &Path, hooks_h: &Path) -> Result<cc::Buil
         .include(out_dir)
         .flag("-include")
         .flag(hooks_h.to_str().ok_or("non-UTF-8 path of csrc/")?);
-    for cfg in CONFIGS {
-        build.include(out_dir.join(cfg.name));
+    for model in models() {
+        build.include(out_dir.join(&model.name));
     }
     for (k, v) in DEFINES {
         build.define(k, *v);
@@ -587,38 +589,81 @@ fn digest_files<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> Result<u64, Str
     Ok(h.finish())
 }
 
-/// Arguments of one configuration's Verilator run, generating into `mdir`.
-fn verilator_args(cfg: &ArrayConfig, mdir: &Path, rtl: &Rtl) -> Vec<String> {
+/// One Verilator model to build: a `tri_mac_array` configuration of
+/// `CONFIGS`, or the FP16 comparison PE `fp16_mac_pe` (tested against a
+/// Rust IEEE binary16 reference in tests/fp16.rs).
+struct Model {
+    /// Directory under `$OUT_DIR` and suffix of the library name.
+    name: String,
+    /// C++ class prefix (`--prefix`).
+    prefix: String,
+    /// Top module.
+    top: &'static str,
+    /// `-G` parameter overrides.
+    params: Vec<String>,
+}
+
+impl Model {
+    fn lib(&self) -> String {
+        format!("tri_model_{}", self.name)
+    }
+}
+
+/// Every model of the library: the array configurations, then the FP16 PE.
+fn models() -> Vec<Model> {
+    let mut models: Vec<Model> = CONFIGS
+        .iter()
+        .map(|cfg: &ArrayConfig| Model {
+            name: cfg.name.to_string(),
+            prefix: format!("Vtri_{}", cfg.name),
+            top: "tri_mac_array",
+            params: vec![
+                format!("-GCols={}", cfg.cols),
+                format!("-GLanes={}", cfg.lanes),
+                format!("-GKMax={}", cfg.k_max),
+            ],
+        })
+        .collect();
+    models.push(Model {
+        name: "fp16_mac_pe".into(),
+        prefix: "Vfp16_mac_pe".into(),
+        top: "fp16_mac_pe",
+        params: Vec::new(),
+    });
+    models
+}
+
+/// Arguments of one model's Verilator run, generating into `mdir`.
+fn verilator_args(model: &Model, mdir: &Path, rtl: &Rtl) -> Vec<String> {
     let mut args: Vec<String> = VERILATOR_FLAGS.iter().map(|s| s.to_string()).collect();
     args.extend([
+        "--top-module".into(),
+        model.top.to_string(),
         "--prefix".into(),
-        format!("Vtri_{}", cfg.name),
-        format!("-GCols={}", cfg.cols),
-        format!("-GLanes={}", cfg.lanes),
-        format!("-GKMax={}", cfg.k_max),
-        "--Mdir".into(),
-        mdir.display().to_string(),
+        model.prefix.clone(),
     ]);
+    args.extend(model.params.iter().cloned());
+    args.extend(["--Mdir".into(), mdir.display().to_string()]);
     args.extend(rtl.extra_vlt.iter().map(|p| p.display().to_string()));
     args.extend(["-f".into(), rtl.files_f.display().to_string()]);
     args
 }
 
-/// Verilates the given configurations, all at once (one process each).
+/// Verilates the given models, all at once (one process each).
 fn verilate<'a>(
     vl: &Verilator,
     rtl: &Rtl,
     out_dir: &Path,
-    cfgs: impl Iterator<Item = &'a ArrayConfig>,
+    models: impl Iterator<Item = &'a Model>,
 ) -> Result<(), String> {
     let mut running = Vec::new();
-    for cfg in cfgs {
-        let mdir = out_dir.join(cfg.name);
+    for model in models {
+        let mdir = out_dir.join(&model.name);
         // Generated file names carry hashes: never glob stale ones.
         if mdir.exists() {
             fs::remove_dir_all(&mdir).map_err(|e| format!("{}: {e}", mdir.display()))?;
         }
-        let args = verilator_args(cfg, &mdir, rtl);
+        let args = verilator_args(model, &mdir, rtl);
         let child = Command::new(&vl.exe)
             .args(&args)
             .current_dir(&rtl.root)
@@ -627,18 +672,18 @@ fn verilate<'a>(
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", vl.exe.display()))?;
-        running.push((cfg, args, child));
+        running.push((model, args, child));
     }
     let mut errors = String::new();
-    for (cfg, args, child) in running {
+    for (model, args, child) in running {
         let out = child
             .wait_with_output()
             .map_err(|e| format!("verilator: {e}"))?;
         if !out.status.success() {
             let _ = write!(
                 errors,
-                "Verilator failed on configuration `{}` (cd {} && {} {}):\n{}{}",
-                cfg.name,
+                "Verilator failed on model `{}` (cd {} && {} {}):\n{}{}",
+                model.name,
                 rtl.root.display(),
                 vl.exe.display(),
                 args.join(" "),
@@ -662,6 +707,7 @@ fn write_config_header(out_dir: &Path) -> Result<(), String> {
     for c in CONFIGS {
         let _ = writeln!(h, "#include \"Vtri_{}.h\"", c.name);
     }
+    h.push_str("#include \"Vfp16_mac_pe.h\"\n");
     h.push_str("#define TRI_SIM_CONFIGS(X)");
     for c in CONFIGS {
         let _ = write!(

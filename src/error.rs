@@ -58,6 +58,11 @@ pub enum Error {
     Plot { path: PathBuf, message: String },
     #[error("{0}")]
     Usage(String),
+    /// An external tool of the FPGA flow (yosys, nextpnr) is missing, failed,
+    /// or wrote output that could not be parsed; `message` ends with the
+    /// tail of the tool's log where there is one.
+    #[error("{tool}: {message}")]
+    Tool { tool: String, message: String },
 }
 
 /// Result alias of the tritium crate.

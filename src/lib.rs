@@ -20,6 +20,8 @@
 //!   model of the ternary MAC array, and lockstep co-simulation against the
 //!   golden model with first-divergence localisation.
 //! - [`cost`]: energy/latency cost model and `tritium report`.
+//! - [`fpga`]: the FPGA synthesis flow (`tritium synth`): Yosys resource
+//!   counts and nextpnr Fmax of the ternary array vs INT8 and FP16 MACs.
 //! - [`cli`]: the `tritium` command line (the binary is only glue).
 //!
 //! Design rule: backends are compared on integers. Every BitLinear goes
@@ -31,6 +33,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod cost;
 pub mod error;
+pub mod fpga;
 pub mod generate;
 pub mod gguf;
 pub mod hfconfig;

@@ -416,6 +416,108 @@ private:
     std::unique_ptr<VerilatedVcdC> vcd_;
 };
 
+// The FP16 comparison PE (rtl/fp16_mac_pe.sv) behind the same TriSim
+// interface, so it shares the error slots, guarded() and the C API:
+//   set_bit    0 = rst_ni, 1 = clear_i, 2 = valid_i
+//   set_words  0 = a_i, 1 = b_i (one word each, low 16 bits)
+//   get_words  0 = acc_o (one word, low 16 bits)
+//   get_bits / get_counters: nothing (0).
+class Fp16Impl final : public TriSim {
+public:
+    Fp16Impl() : ctx_(new VerilatedContext) {
+        ctx_->threads(1);
+        ctx_->traceEverOn(true);
+        top_.reset(new Vfp16_mac_pe(ctx_.get(), "TOP"));
+        top_->clk_i = 0;
+        top_->rst_ni = 1;
+        top_->clear_i = 0;
+        top_->valid_i = 0;
+        top_->a_i = 0;
+        top_->b_i = 0;
+        top_->eval();
+    }
+
+    ~Fp16Impl() override {
+        activate();
+        if (vcd_) vcd_->close();
+        vcd_.reset();
+        top_.reset();
+        ctx_.reset();
+        Verilated::threadContextp(nullptr);
+    }
+
+    void activate() override { Verilated::threadContextp(ctx_.get()); }
+
+    int set_bit(uint32_t port, uint32_t value) override {
+        const uint8_t v = value ? 1 : 0;
+        switch (port) {
+        case 0: top_->rst_ni = v; return 0;
+        case 1: top_->clear_i = v; return 0;
+        case 2: top_->valid_i = v; return 0;
+        default: return -1;
+        }
+    }
+
+    int set_words(uint32_t port, const uint32_t* words, size_t n) override {
+        if (n != 1) return -1;
+        switch (port) {
+        case 0: top_->a_i = static_cast<uint16_t>(words[0]); return 0;
+        case 1: top_->b_i = static_cast<uint16_t>(words[0]); return 0;
+        default: return -1;
+        }
+    }
+
+    int get_words(uint32_t port, uint32_t* words, size_t n) const override {
+        if (port != 0 || n != 1) return -1;
+        words[0] = top_->acc_o;
+        return 0;
+    }
+
+    uint32_t get_bits() const override { return 0; }
+
+    void get_counters(uint64_t* out) const override {
+        for (int i = 0; i < 5; ++i) out[i] = 0;
+    }
+
+    void eval() override { top_->eval(); }
+
+    void tick(uint32_t* pre_edge_bits) override {
+        top_->clk_i = 0;
+        top_->eval();
+        if (pre_edge_bits) *pre_edge_bits = 0;
+        if (vcd_) vcd_->dump(ctx_->time());
+        ctx_->timeInc(1);
+        top_->clk_i = 1;
+        top_->eval();
+        if (vcd_) vcd_->dump(ctx_->time());
+        ctx_->timeInc(1);
+    }
+
+    int trace_open(const char* path) override {
+        trace_close();
+        std::unique_ptr<VerilatedVcdC> vcd{new VerilatedVcdC};
+        top_->trace(vcd.get(), 99);
+        vcd->open(path);
+        if (!vcd->isOpen()) return -1;
+        vcd_ = std::move(vcd);
+        return 0;
+    }
+
+    void trace_close() override {
+        if (vcd_) vcd_->close();
+        vcd_.reset();
+    }
+
+    uint64_t time() const override { return ctx_->time(); }
+
+    void final_blocks() override { top_->final(); }
+
+private:
+    std::unique_ptr<VerilatedContext> ctx_;
+    std::unique_ptr<Vfp16_mac_pe> top_;
+    std::unique_ptr<VerilatedVcdC> vcd_;
+};
+
 struct ConfigEntry {
     const char* name;
     uint32_t cols, lanes, k_max, acc_w;
@@ -510,6 +612,31 @@ TriSim* tri_sim_new(uint32_t index) noexcept {
         // Constructed but something was reported: keep it on the model.
         s->err = slot;
     }
+    if (!s) t_new_error = slot.count ? slot.text() : "model construction failed";
+    return s;
+}
+
+// A model of the FP16 comparison PE (Fp16Impl); null on failure, then
+// tri_sim_new_error says why. Freed with tri_sim_free like the arrays.
+TriSim* tri_fp16_new(void) noexcept {
+    t_new_error.clear();
+    ErrorSlot slot;
+    TriSim* s = nullptr;
+    {
+        SlotGuard guard{&slot};
+        try {
+            s = new Fp16Impl;
+        } catch (const FatalUnwind&) {
+        } catch (const std::bad_alloc&) {
+            slot.record(kFatal, "out of memory");
+        } catch (const std::exception& e) {
+            slot.record(kFatal, e.what());
+        } catch (...) {
+            slot.record(kFatal, "unknown C++ exception");
+        }
+    }
+    if (!s) Verilated::threadContextp(nullptr);
+    if (s && slot.kind != kOk) s->err = slot;
     if (!s) t_new_error = slot.count ? slot.text() : "model construction failed";
     return s;
 }

@@ -46,6 +46,16 @@ pub(crate) const BIT_A_READY: u32 = 1 << 1;
 pub(crate) const BIT_R_VALID: u32 = 1 << 2;
 pub(crate) const BIT_ERR_CODE: u32 = 1 << 3;
 
+// Ports of the FP16 PE model (`tri_fp16_new`): 1-bit inputs for
+// `tri_sim_set_bit`, 16-bit ports as one word for `tri_sim_set_words` /
+// `tri_sim_get_words`.
+pub(crate) const FP16_IN_RST_NI: u32 = 0;
+pub(crate) const FP16_IN_CLEAR: u32 = 1;
+pub(crate) const FP16_IN_VALID: u32 = 2;
+pub(crate) const FP16_IN_A: u32 = 0;
+pub(crate) const FP16_IN_B: u32 = 1;
+pub(crate) const FP16_OUT_ACC: u32 = 0;
+
 // Error kinds.
 pub(crate) const ERR_STOP: c_int = 1;
 pub(crate) const ERR_FATAL: c_int = 2;
@@ -71,6 +81,13 @@ extern "C" {
     /// [`tri_sim_free`]. The model may be used from any thread, one call at
     /// a time.
     pub(crate) fn tri_sim_new(index: u32) -> *mut TriSim;
+
+    /// Creates a model of the FP16 comparison PE `fp16_mac_pe` behind the
+    /// same handle type (ports: `FP16_*` ids below), all inputs low except
+    /// `rst_ni`, evaluated once. Null on failure (then
+    /// [`tri_sim_new_error`] says why). Safety: as [`tri_sim_new`]; only
+    /// the `FP16_*` port ids apply to it.
+    pub(crate) fn tri_fp16_new() -> *mut TriSim;
 
     /// Copies the reason of the last failed [`tri_sim_new`] on this thread
     /// into `buf` (truncated, NUL-terminated); returns its full length.

@@ -34,11 +34,13 @@
 mod configs;
 mod error;
 mod ffi;
+mod fp16;
 pub mod reference;
 mod sim;
 mod tile;
 
 pub use configs::{ArrayConfig, CONFIGS, LARGE, SMALL};
 pub use error::SimError;
+pub use fp16::{Fp16Sim, FP16_CANONICAL_NAN};
 pub use sim::{ArraySim, Counters, EdgeSample};
 pub use tile::{tile_beats, Divergence, TileBeats, TileOptions, TileReport, TracedTile};

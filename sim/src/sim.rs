@@ -259,32 +259,7 @@ impl ArraySim {
     }
 
     fn status(&self, st: i32) -> Result<(), SimError> {
-        if st == 0 {
-            return Ok(());
-        }
-        let mut buf = vec![0u8; 1024];
-        // SAFETY: live model; buf valid for its length.
-        let len = unsafe {
-            ffi::tri_sim_error_message(self.raw.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
-        };
-        if len >= buf.len() {
-            buf = vec![0u8; len + 1];
-            // SAFETY: as above.
-            unsafe {
-                ffi::tri_sim_error_message(self.raw.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
-            };
-        }
-        let message = CStr::from_bytes_until_nul(&buf)
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Err(match st {
-            ffi::ERR_STOP => SimError::Assertion { message },
-            ffi::ERR_FINISH => SimError::Finished { message },
-            ffi::ERR_FATAL => SimError::Fatal { message },
-            other => SimError::Fatal {
-                message: format!("unexpected status {other} from the shim: {message}"),
-            },
-        })
+        status_of(self.raw, st)
     }
 
     fn set_bit(&mut self, port: u32, value: bool) {
@@ -525,4 +500,32 @@ impl std::fmt::Debug for ArraySim {
             .field("tracing", &self.trace_path)
             .finish()
     }
+}
+
+/// Converts a shim status code of the live model `raw` into a result (the
+/// recorded message for an error). Shared by every model handle.
+pub(crate) fn status_of(raw: NonNull<ffi::TriSim>, st: i32) -> Result<(), SimError> {
+    if st == 0 {
+        return Ok(());
+    }
+    let mut buf = vec![0u8; 1024];
+    // SAFETY: live model (caller's contract); buf valid for its length.
+    let len =
+        unsafe { ffi::tri_sim_error_message(raw.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if len >= buf.len() {
+        buf = vec![0u8; len + 1];
+        // SAFETY: as above.
+        unsafe { ffi::tri_sim_error_message(raw.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    }
+    let message = CStr::from_bytes_until_nul(&buf)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Err(match st {
+        ffi::ERR_STOP => SimError::Assertion { message },
+        ffi::ERR_FINISH => SimError::Finished { message },
+        ffi::ERR_FATAL => SimError::Fatal { message },
+        other => SimError::Fatal {
+            message: format!("unexpected status {other} from the shim: {message}"),
+        },
+    })
 }

@@ -1,6 +1,6 @@
 //! `tritium report`: arguments and the glue from them to [`super::report`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use tritium_golden::{ModelConfig, Preset};
@@ -239,7 +239,7 @@ pub fn build_report(a: &ReportArgs) -> Result<Report> {
     })
 }
 
-fn fpga_results(a: &ReportArgs) -> Result<Option<serde_json::Value>> {
+fn fpga_results(a: &ReportArgs) -> Result<Option<crate::fpga::SynthResults>> {
     if a.no_fpga {
         return Ok(None);
     }
@@ -250,16 +250,7 @@ fn fpga_results(a: &ReportArgs) -> Result<Option<serde_json::Value>> {
     if !required && !path.exists() {
         return Ok(None);
     }
-    read_fpga(&path).map(Some)
-}
-
-fn read_fpga(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::Input {
-        path: path.to_path_buf(),
-        what: "FPGA results JSON",
-        message: e.to_string(),
-    })
+    crate::fpga::load_results(&path).map(Some)
 }
 
 /// `tritium report`.

@@ -39,11 +39,3 @@ pub fn b2b4t_zero_fractions(c: &ModelConfig) -> ZeroFractions {
         source: "per-projection averages counted from the microsoft/bitnet-b1.58-2B-4T weights (built in; pass --model DIR to count your own)".into(),
     }
 }
-
-/// The area section of report.md from fpga/results/results.json.
-pub fn area_markdown(v: &serde_json::Value) -> String {
-    format!(
-        "```json\n{}\n```\n",
-        serde_json::to_string_pretty(v).unwrap_or_default()
-    )
-}

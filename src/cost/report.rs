@@ -172,7 +172,7 @@ pub struct Report {
     pub roofline: Vec<RooflinePoint>,
     pub cosim: Option<CosimCheck>,
     /// FPGA synthesis results (fpga/results/results.json), if given.
-    pub fpga: Option<serde_json::Value>,
+    pub fpga: Option<crate::fpga::SynthResults>,
 }
 
 /// Inputs of [`build`].
@@ -186,7 +186,7 @@ pub struct ReportInputs<'a> {
     /// Zero fraction used for the paper's model sizes.
     pub sizes_zero_fraction: f64,
     pub cosim: Option<CosimCheck>,
-    pub fpga: Option<serde_json::Value>,
+    pub fpga: Option<crate::fpga::SynthResults>,
 }
 
 /// Array sizes (cols x lanes) of the roofline sweep.
@@ -685,8 +685,21 @@ pub fn markdown(r: &Report, plots: &[(&str, &str)]) -> String {
         );
     }
     if let Some(fpga) = &r.fpga {
-        let _ = writeln!(s, "\n## FPGA area (Yosys)\n");
-        s.push_str(&crate::cost::area_markdown(fpga));
+        let _ = writeln!(
+            s,
+            "\n## FPGA area: ternary vs INT8 vs FP16 (Yosys, from `tritium synth`)\n\nThe arrays above priced as hardware: resources of the project's own RTL, the ternary array next to an INT8 array of the same shape and an IEEE FP16 MAC unit (FP16 arrays are N x the MAC unit, an estimate). See fpga/README.md.\n"
+        );
+        // The table's own headings, two levels down, under this section.
+        for line in crate::fpga::markdown_table(fpga).lines() {
+            if line.starts_with("<!--") {
+                continue;
+            }
+            if line.starts_with('#') {
+                s.push_str("##");
+            }
+            s.push_str(line);
+            s.push('\n');
+        }
     }
     let _ = writeln!(
         s,
