@@ -177,6 +177,14 @@ pub trait Backend {
         Ok(())
     }
 
+    /// The function computing one (query row, head) of attention. The
+    /// default is the golden order ([`crate::network::attend_head`]); an
+    /// override must produce the same bits (it is a faster schedule of the
+    /// same f32 operations, never an approximation).
+    fn attention_head(&self) -> crate::network::HeadFn {
+        crate::network::attend_head
+    }
+
     /// The logits of one final-normed hidden row: `out[v] = head row v . x`
     /// for every vocabulary row. The default is the golden pinned order
     /// ([`DenseMatrix::dot_row`]); a backend that overrides it must produce

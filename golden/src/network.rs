@@ -459,6 +459,7 @@ impl<'m> Session<'m> {
                 start,
                 &mut s.att,
                 &mut s.scores,
+                backend.attention_head(),
             );
             norm_rows(&s.att, &layer.attn_sub_norm, eps, &mut s.an, qd);
             bitlinear_group(
@@ -610,13 +611,64 @@ fn add_into(h: &mut [f32], d: &[f32]) {
     }
 }
 
+/// One attention head's view of the KV cache: position `j`'s vector is
+/// `data[j * stride + off..j * stride + off + len]`.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadView<'a> {
+    pub data: &'a [f32],
+    pub stride: usize,
+    pub off: usize,
+    pub len: usize,
+}
+
+impl<'a> HeadView<'a> {
+    /// The vector of position `j`.
+    #[inline]
+    pub fn at(&self, j: usize) -> &'a [f32] {
+        &self.data[j * self.stride + self.off..j * self.stride + self.off + self.len]
+    }
+}
+
+/// The work of one (query row, head) pair: `scores` (length = positions
+/// attended) and `out` (head_dim, zeroed) are written. See [`attend_head`].
+pub type HeadFn = fn(
+    q: &[f32],
+    k: HeadView<'_>,
+    v: HeadView<'_>,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+);
+
+/// The golden order of one head: `s_j = dot(q, k_j) * scale` ([`dot`]'s
+/// pinned order, f32 scale), [`softmax`], then `out[d] += p_j * v_j[d]`
+/// sequentially over `j` (multiply, then add; `out` starts at zero).
+pub fn attend_head(
+    q: &[f32],
+    k: HeadView<'_>,
+    v: HeadView<'_>,
+    scale: f32,
+    sc: &mut [f32],
+    o: &mut [f32],
+) {
+    for (j, s) in sc.iter_mut().enumerate() {
+        *s = dot(q, k.at(j)) * scale;
+    }
+    softmax(sc);
+    for (j, &p) in sc.iter().enumerate() {
+        for (od, &vd) in o.iter_mut().zip(v.at(j)) {
+            *od += p * vd;
+        }
+    }
+}
+
 /// Causal grouped-query attention of `rows` new queries (positions
 /// `start..start + rows`) against all cached keys/values (which already hold
 /// the new rows). Query head `h` reads KV head `h / (heads / kv_heads)`.
-/// Scores: `dot(q, k) * (1 / sqrt(head_dim))` (f32 scale); softmax as
-/// [`softmax`]; output `o[d] = sum_j p_j v_j[d]` sequentially over `j`.
+/// Each (row, head) is computed by `head` (the golden [`attend_head`] or a
+/// backend's bit-identical version, [`Backend::attention_head`]).
 #[allow(clippy::too_many_arguments)]
-fn attention(
+pub fn attention(
     c: &ModelConfig,
     q: &[f32],
     kc: &[f32],
@@ -625,6 +677,7 @@ fn attention(
     start: usize,
     out: &mut Vec<f32>,
     scores: &mut Vec<f32>,
+    head: HeadFn,
 ) {
     let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
     let group = c.num_heads / c.num_kv_heads;
@@ -641,17 +694,13 @@ fn attention(
         let len = start + r + 1;
         let kvh = h / group;
         let qh = &q[r * qd + h * hd..r * qd + (h + 1) * hd];
-        let sc = &mut sc[..len];
-        for (j, s) in sc.iter_mut().enumerate() {
-            *s = dot(qh, &kc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd]) * scale;
-        }
-        softmax(sc);
-        for (j, &p) in sc.iter().enumerate() {
-            let vj = &vc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
-            for (od, &vd) in o.iter_mut().zip(vj) {
-                *od += p * vd;
-            }
-        }
+        let view = |data| HeadView {
+            data,
+            stride: kvd,
+            off: kvh * hd,
+            len: hd,
+        };
+        head(qh, view(kc), view(vc), scale, &mut sc[..len], o);
     });
 }
 
@@ -719,7 +768,7 @@ mod tests {
         let k = vec![0.25f32; c.kv_dim()];
         let v: Vec<f32> = (0..c.kv_dim()).map(|i| i as f32).collect();
         let (mut out, mut scores) = (Vec::new(), Vec::new());
-        attention(&c, &q, &k, &v, 1, 0, &mut out, &mut scores);
+        attention(&c, &q, &k, &v, 1, 0, &mut out, &mut scores, attend_head);
         for h in 0..c.num_heads {
             let kvh = h / 2;
             assert_eq!(

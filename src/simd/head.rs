@@ -286,7 +286,7 @@ mod x86 {
 
     /// Lane sums of `RR` consecutive rows from `v` over the full 16-element
     /// steps: fixed row count, so the accumulators stay in registers; each
-    /// row stream is prefetched ~1 KiB ahead.
+    /// row stream is prefetched one block of rows ahead.
     #[inline(always)]
     unsafe fn rows512<const RR: usize>(
         w: HeadRows,
@@ -299,14 +299,21 @@ mod x86 {
             HeadRows::Bf16(b) => (b.as_ptr() as *const u8, 2),
             HeadRows::F32(f) => (f.as_ptr() as *const u8, 4),
         };
+        // Prefetch distance: the same column of the same row in the next
+        // block of R rows (R * cols elements, 20 KiB ahead for 2B4T's bf16
+        // head). Measured on 2B4T's head (2 threads): 1 KiB ahead reached
+        // 70-90% of the read bandwidth, a block ahead 98-120% (noisy VM).
+        let ahead = R * cols * elem;
         let mut acc = [_mm512_setzero_ps(); RR];
         let mut c = 0;
         while c < full {
             let xv = _mm512_loadu_ps(x.as_ptr().add(c));
             for r in 0..RR {
                 let off = (v + r) * cols + c;
-                if c % 32 == 0 && c + 512 < cols {
-                    _mm_prefetch::<_MM_HINT_T0>(base.add((off + 512) * elem) as *const i8);
+                if c % 32 == 0 {
+                    // A prefetch never faults; past the end it is only wasted.
+                    let p = base.wrapping_add(off * elem + ahead);
+                    _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
                 }
                 acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(load16(w, off), xv));
             }

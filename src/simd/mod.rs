@@ -17,6 +17,7 @@
 //! are kept between calls, so a decode step allocates nothing in the
 //! kernels.
 
+pub mod attention;
 pub mod head;
 pub mod kernels;
 pub mod layout;
@@ -417,6 +418,10 @@ impl Backend for SimdBackend {
             *st = c.counted_stats();
         }
         Ok(())
+    }
+
+    fn attention_head(&self) -> tritium_golden::network::HeadFn {
+        attention::head_fn(self.isa)
     }
 
     fn logits(&mut self, head: &DenseMatrix, x: &[f32], out: &mut [f32]) -> GResult<()> {
