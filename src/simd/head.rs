@@ -130,7 +130,7 @@ impl Q8Head {
         use rayon::prelude::*;
         let (rows, cols) = (m.rows(), m.cols());
         let stride = cols.div_ceil(64) * 64;
-        let mut q = vec![0i8; rows * stride];
+        let mut q = super::hugepage::filled_vec(rows * stride, 0i8);
         let mut scales = vec![0.0f32; rows];
         let mut row_sums = vec![0i32; rows];
         q.par_chunks_mut(stride)

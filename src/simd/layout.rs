@@ -73,7 +73,7 @@ impl PackedTernary {
         let panels = n.div_ceil(PANEL);
         let row_bytes = w.row_bytes();
         // Code 1 (weight 0) in every pair: 0b01010101.
-        let mut chunks = vec![Chunk([0x55; CHUNK]); panels * kblocks];
+        let mut chunks = super::hugepage::filled_vec(panels * kblocks, Chunk([0x55; CHUNK]));
         chunks
             .par_chunks_mut(kblocks.max(1))
             .enumerate()

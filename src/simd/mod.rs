@@ -19,6 +19,7 @@
 
 pub mod attention;
 pub mod head;
+pub mod hugepage;
 pub mod kernels;
 pub mod layout;
 pub mod lut;
