@@ -98,7 +98,7 @@ pub struct Q8Head {
     cols: usize,
     /// Row stride of `q`: `cols` rounded up to 64 (zero padding).
     stride: usize,
-    q: Vec<i8>,
+    q: super::hugepage::HugeBuf<i8>,
     scales: Vec<f32>,
     /// `sum_c q[v, c]` per row (the correction of the unsigned input).
     row_sums: Vec<i32>,
@@ -130,7 +130,7 @@ impl Q8Head {
         use rayon::prelude::*;
         let (rows, cols) = (m.rows(), m.cols());
         let stride = cols.div_ceil(64) * 64;
-        let mut q = super::hugepage::filled_vec(rows * stride, 0i8);
+        let mut q = super::hugepage::HugeBuf::filled(rows * stride, 0i8);
         let mut scales = vec![0.0f32; rows];
         let mut row_sums = vec![0i32; rows];
         q.par_chunks_mut(stride)

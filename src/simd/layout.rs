@@ -55,7 +55,7 @@ pub struct PackedTernary {
     n: usize,
     k: usize,
     kblocks: usize,
-    chunks: Vec<Chunk>,
+    chunks: super::hugepage::HugeBuf<Chunk>,
 }
 
 impl std::fmt::Debug for PackedTernary {
@@ -73,7 +73,7 @@ impl PackedTernary {
         let panels = n.div_ceil(PANEL);
         let row_bytes = w.row_bytes();
         // Code 1 (weight 0) in every pair: 0b01010101.
-        let mut chunks = super::hugepage::filled_vec(panels * kblocks, Chunk([0x55; CHUNK]));
+        let mut chunks = super::hugepage::HugeBuf::filled(panels * kblocks, Chunk([0x55; CHUNK]));
         chunks
             .par_chunks_mut(kblocks.max(1))
             .enumerate()
