@@ -118,9 +118,9 @@ const MASTER_GAIN: f32 = 1.0;
 
 fn bf16_values(seed: u64, name: &str, len: usize, mean: f32, std: f32) -> Vec<u16> {
     let mut rng = SplitMix::for_tensor(seed, name);
-    (0..len)
-        .map(|_| f32_to_bf16(mean + std * rng.normal()))
-        .collect()
+    let mut v = crate::simd::hugepage::huge_vec(len);
+    v.extend((0..len).map(|_| f32_to_bf16(mean + std * rng.normal())));
+    v
 }
 
 fn widen(bits: &[u16]) -> Vec<f32> {

@@ -70,11 +70,15 @@ impl TensorRef<'_> {
         if self.dtype != Dtype::BF16 {
             return Err(self.dtype_err("BF16"));
         }
-        Ok(self
-            .bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect())
+        // Huge pages: the bf16 tensors are the embedding and the LM head,
+        // read whole for every generated token.
+        let mut v = crate::simd::hugepage::huge_vec(self.bytes.len() / 2);
+        v.extend(
+            self.bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]])),
+        );
+        Ok(v)
     }
 
     /// The bytes of a U8 tensor.

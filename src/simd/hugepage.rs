@@ -123,6 +123,24 @@ impl<T: Copy + PartialEq> PartialEq for HugeBuf<T> {
 
 impl<T: Copy + Eq> Eq for HugeBuf<T> {}
 
+/// An empty `Vec` with room for `cap` elements whose whole 2 MiB pages are
+/// advised as huge pages before they are written: for large buffers the
+/// network streams per token but does not own through a [`HugeBuf`] (the
+/// bf16 embedding / LM head of the golden `DenseMatrix`). All but at most
+/// 4 MiB at its ends lands on huge pages.
+pub fn huge_vec<T>(cap: usize) -> Vec<T> {
+    let v: Vec<T> = Vec::with_capacity(cap);
+    let bytes = cap.saturating_mul(std::mem::size_of::<T>());
+    if bytes >= 2 * HUGE {
+        let start = (v.as_ptr() as usize).div_ceil(HUGE) * HUGE;
+        let end = (v.as_ptr() as usize + bytes) / HUGE * HUGE;
+        if end > start {
+            advise(start, end - start);
+        }
+    }
+    v
+}
+
 #[cfg(target_os = "linux")]
 fn advise(addr: usize, bytes: usize) {
     // SAFETY: the range is this process's own fresh allocation; the advice
