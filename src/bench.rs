@@ -254,7 +254,7 @@ pub fn run_bench(o: &BenchOptions, mut log: impl FnMut(&str)) -> Result<BenchRep
     // On huge pages where the kernel allows, like the weights the floor is
     // compared with (a 4 KiB-page buffer would measure a lower bandwidth).
     let mut buf: Vec<u64> = crate::simd::hugepage::huge_vec(1 << 27);
-    buf.extend((0..(1u64 << 27)).map(|i| i));
+    buf.extend(0..(1u64 << 27));
     let mut bandwidth = Vec::new();
     for &t in &o.threads {
         bandwidth.push(BandwidthRow {
