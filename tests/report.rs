@@ -395,3 +395,22 @@ fn report_of_a_checkpoint_directory_and_of_a_config_json() {
     assert_eq!(r.summary.zero_fraction, 0.25);
     assert_eq!(r.model.ternary_params, preset.model.ternary_params);
 }
+
+/// `--mode paper` changes the plot and the summary line, not the figures.
+#[test]
+fn paper_mode_report_holds_the_same_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p");
+    let p = build_report(&args(&["--preset", "tiny", "--mode", "paper", "--no-fpga"])).unwrap();
+    let d = build_report(&args(&["--preset", "tiny", "--no-fpga"])).unwrap();
+    assert_eq!(p.mode, report::Mode::Paper);
+    assert_eq!(p.summary, d.summary);
+    assert_eq!(p.evaluation, d.evaluation);
+    let w = report::write(&p, &out, true).unwrap();
+    let svg = std::fs::read_to_string(out.join("energy_per_token.svg")).unwrap();
+    assert!(
+        svg.contains("paper mode, BitLinear arithmetic only"),
+        "{}",
+        w.json.display()
+    );
+}

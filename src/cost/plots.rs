@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::count::{Energy, Variant};
-use super::report::{Report, ROOFLINE_BANDWIDTHS};
+use super::report::{Mode, Report, ROOFLINE_BANDWIDTHS};
 use crate::error::{Error, Result};
 
 /// (title, file stem) of every plot, in report order.
@@ -92,8 +92,12 @@ fn parts(e: &Energy) -> [f64; 3] {
 }
 
 fn energy_per_token<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift>) -> Res {
+    let what = match r.mode {
+        Mode::Paper => "paper mode, BitLinear arithmetic only",
+        Mode::Detailed => "detailed mode",
+    };
     let title = format!(
-        "{} at {}: energy per token ({}-token prompt, {} decoded)",
+        "{} at {}: energy per token, {what} ({}-token prompt, {} decoded)",
         r.model.name,
         r.energy_table.node,
         r.options.workload.prompt_tokens,
@@ -104,14 +108,17 @@ fn energy_per_token<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift
     let vs = &r.evaluation.variants;
     let labels: Vec<String> = vs.iter().map(|v| v.label.clone()).collect();
     for (area, phase) in [(&left, "decode"), (&right, "prefill")] {
+        // Paper mode: the paper's BitLinear arithmetic only (the same per
+        // token in both phases); detailed: everything, split by where.
         let vals: Vec<[f64; 3]> = vs
             .iter()
-            .map(|v| {
-                parts(if phase == "decode" {
+            .map(|v| match r.mode {
+                Mode::Paper => [v.paper_arith_pj_per_token * 1e-9, 0.0, 0.0],
+                Mode::Detailed => parts(if phase == "decode" {
                     &v.decode.total
                 } else {
                     &v.prefill.total
-                })
+                }),
             })
             .collect();
         let ymax = vals
@@ -146,7 +153,11 @@ fn energy_per_token<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift
             .axis_desc_style(("sans-serif", 16))
             .draw()
             .map_err(s)?;
-        for (pi, (name, color)) in PARTS.iter().enumerate() {
+        let shown = match r.mode {
+            Mode::Paper => 1,
+            Mode::Detailed => PARTS.len(),
+        };
+        for (pi, (name, color)) in PARTS.iter().enumerate().take(shown) {
             let bars = vals.iter().enumerate().map(|(i, p)| {
                 let y0: f64 = p[..pi].iter().sum();
                 let mut rect = Rectangle::new(

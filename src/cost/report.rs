@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 /// Version of report.json's layout; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Which assumptions the headline figures and plots use.
+/// Which mode the energy-per-token plot and the summary line show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
