@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use super::count::{Energy, Variant};
@@ -40,6 +40,28 @@ fn short(v: f64) -> String {
         t.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         t
+    }
+}
+
+/// The legend box every plot uses.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    ch: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+) -> Res {
+    ch.configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 15))
+        .draw()
+        .map_err(s)
+}
+
+/// The category name under the centre of segment `i` of a bar chart.
+fn segment_label(names: &[String], v: &SegmentValue<usize>) -> String {
+    match v {
+        SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+        _ => String::new(),
     }
 }
 
@@ -140,10 +162,7 @@ fn energy_per_token<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift
             .y_label_area_size(75)
             .build_cartesian_2d((0..vs.len() - 1).into_segmented(), 0f64..ymax.max(1e-9))
             .map_err(s)?;
-        let fmt = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-            _ => String::new(),
-        };
+        let fmt = |v: &SegmentValue<usize>| segment_label(&labels, v);
         ch.configure_mesh()
             .disable_x_mesh()
             .x_desc("weights / arithmetic")
@@ -176,13 +195,7 @@ fn energy_per_token<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift
                 .label(*name)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));
         }
-        ch.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 15))
-            .draw()
-            .map_err(s)?;
+        legend(&mut ch, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
 }
@@ -263,13 +276,7 @@ fn savings_vs_size<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift>
         )
     }))
     .map_err(s)?;
-    ch.configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()
-        .map_err(s)
+    legend(&mut ch, SeriesLabelPosition::LowerRight)
 }
 
 fn roofline<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift>) -> Res {
@@ -329,13 +336,7 @@ fn roofline<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift>) -> Re
         ))
         .map_err(s)?;
     }
-    ch.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()
-        .map_err(s)?;
+    legend(&mut ch, SeriesLabelPosition::UpperRight)?;
     root.draw(&Text::new(
         "dashed: memory floor (DRAM bytes per token / bandwidth)",
         (90, SIZE.1 as i32 - 22),
@@ -400,10 +401,7 @@ fn breakdown<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift>) -> R
         .y_label_area_size(70)
         .build_cartesian_2d((0..names.len() - 1).into_segmented(), (lo..hi).log_scale())
         .map_err(s)?;
-    let fmt = |v: &SegmentValue<usize>| match v {
-        SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
-        _ => String::new(),
-    };
+    let fmt = |v: &SegmentValue<usize>| segment_label(&names, v);
     ch.configure_mesh()
         .disable_x_mesh()
         .x_desc("component (BitLinear projections, attention with its KV-cache traffic, LM head with the embedding row)")
@@ -442,11 +440,5 @@ fn breakdown<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift>) -> R
             .label(v.label())
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));
     }
-    ch.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()
-        .map_err(s)
+    legend(&mut ch, SeriesLabelPosition::UpperLeft)
 }
