@@ -271,6 +271,8 @@ struct Scratch {
     an: Vec<f32>,
     m: Vec<f32>,
     mn: Vec<f32>,
+    /// RoPE cosines and sines of each row's position ([`Rope::angles`]).
+    rope_cs: Vec<f32>,
     lin: LinearBufs,
 }
 
@@ -429,6 +431,12 @@ impl<'m> Session<'m> {
             buf.clear();
             buf.resize(rows * id_, 0.0);
         }
+        let hdim = c.head_dim;
+        s.rope_cs.clear();
+        s.rope_cs.resize(rows * hdim, 0.0);
+        each_row(&mut s.rope_cs, hdim, |r, cs| {
+            self.rope.angles(start + r, cs)
+        });
         let stats = &mut self.stats;
         for (l, layer) in model.layers().iter().enumerate() {
             let lin = |proj| LinearId { layer: l, proj };
@@ -440,11 +448,11 @@ impl<'m> Session<'m> {
             ];
             bitlinear_group(stats, backend, &qkv, &s.x, rows, start, &mut s.lin)?;
             let [q, k, v] = &mut s.lin.y;
-            let rope = &self.rope;
+            let (rope, cs) = (&self.rope, &s.rope_cs);
             for (t, d) in [(&mut *q, qd), (&mut *k, kvd)] {
                 each_row(t, d, |r, row| {
-                    for head in row.chunks_exact_mut(c.head_dim) {
-                        rope.apply(head, start + r);
+                    for head in row.chunks_exact_mut(hdim) {
+                        rope.rotate(head, &cs[r * hdim..(r + 1) * hdim]);
                     }
                 });
             }

@@ -83,17 +83,37 @@ impl Rope {
         Rope { half, inv_freq }
     }
 
-    /// Rotates one head vector in place at position `pos` (rotate_half
-    /// pairing: element `i` with `i + d/2`):
-    /// `y_i = x_i c - x_{i+d/2} s`, `y_{i+d/2} = x_{i+d/2} c + x_i s`.
-    pub fn apply(&self, x: &mut [f32], pos: usize) {
-        for i in 0..self.half {
+    /// The cosine and sine of every pair's angle at position `pos`:
+    /// `cs[2i] = cos(pos * inv_freq_i)`, `cs[2i + 1] = sin(...)` (the angle
+    /// rounded to f32, its cosine and sine computed in f64 and rounded to
+    /// f32). `cs` holds `head_dim` values.
+    pub fn angles(&self, pos: usize, cs: &mut [f32]) {
+        for (i, pair) in cs[..2 * self.half].chunks_exact_mut(2).enumerate() {
             let angle = (pos as f32 * self.inv_freq[i]) as f64;
-            let (c, s) = (angle.cos() as f32, angle.sin() as f32);
-            let (a, b) = (x[i], x[i + self.half]);
-            x[i] = a * c - b * s;
-            x[i + self.half] = b * c + a * s;
+            pair[0] = angle.cos() as f32;
+            pair[1] = angle.sin() as f32;
         }
+    }
+
+    /// Rotates one head vector in place by the angles of [`Rope::angles`]
+    /// (rotate_half pairing: element `i` with `i + d/2`):
+    /// `y_i = x_i c - x_{i+d/2} s`, `y_{i+d/2} = x_{i+d/2} c + x_i s`.
+    pub fn rotate(&self, x: &mut [f32], cs: &[f32]) {
+        let (lo, hi) = x.split_at_mut(self.half);
+        for ((a, b), pair) in lo.iter_mut().zip(hi).zip(cs.chunks_exact(2)) {
+            let (c, s, xa, xb) = (pair[0], pair[1], *a, *b);
+            *a = xa * c - xb * s;
+            *b = xb * c + xa * s;
+        }
+    }
+
+    /// Rotates one head vector in place at position `pos` ([`Rope::angles`]
+    /// then [`Rope::rotate`]; a session computes the angles once per
+    /// position and reuses them for every head of every layer).
+    pub fn apply(&self, x: &mut [f32], pos: usize) {
+        let mut cs = vec![0.0f32; 2 * self.half];
+        self.angles(pos, &mut cs);
+        self.rotate(x, &cs);
     }
 }
 

@@ -18,15 +18,22 @@ pub fn round_half_even(x: f32) -> f32 {
 /// Rounds `v` half to even and saturates it to int8 (-128..=127).
 ///
 /// Same result as `round_half_even(v).clamp(-128.0, 127.0) as i8` for every
-/// f32 (NaN gives 0), computed without a libm call so the quantization loop
-/// vectorizes: after clamping to +-256, adding and subtracting `1.5 * 2^23`
-/// rounds to an integer half to even (the sum lies in [2^23, 2^24), where
-/// the f32 spacing is 1, and the magic number is even).
+/// f32 (NaN gives 0), computed without a libm call or a float-to-int
+/// conversion so the quantization loop vectorizes: after clamping to +-256,
+/// adding `1.5 * 2^23` rounds to an integer half to even (the sum lies in
+/// [2^23, 2^24), where the f32 spacing is 1), and in that binade the
+/// difference of the bit patterns of the sum and of `1.5 * 2^23` *is* that
+/// integer.
 #[inline]
 pub fn round_clamp_i8(v: f32) -> i8 {
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
-    let c = v.clamp(-256.0, 256.0);
-    ((c + MAGIC) - MAGIC).clamp(-128.0, 127.0) as i8
+    let c = if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-256.0, 256.0)
+    };
+    let d = (c + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32;
+    d.clamp(-128, 127) as i8
 }
 
 /// Quantizes one token row to int8: `m = max(max_k |x_k|, 1e-5)`,
@@ -39,14 +46,16 @@ pub fn quantize_activations(x: &[f32], q: &mut [i8]) -> Result<f32> {
         return Err(shape_err("activation quantization", x.len(), q.len()));
     }
     check_finite("activations", x)?;
-    // max |x_k| in 16 lanes (exact: max is order-free on finite values).
-    let mut lanes = [0.0f32; 16];
+    // max |x_k| in 16 lanes (exact: max is order-free on finite values),
+    // on the bit patterns: for finite non-negative f32 their order as
+    // integers is their order as numbers (integer max vectorizes cleanly).
+    let mut lanes = [0u32; 16];
     for c in x.chunks(16) {
         for (l, v) in lanes.iter_mut().zip(c) {
-            *l = l.max(v.abs());
+            *l = (*l).max(v.to_bits() & 0x7fff_ffff);
         }
     }
-    let m = lanes.iter().fold(0.0f32, |m, &v| m.max(v)).max(SCALE_FLOOR);
+    let m = f32::from_bits(lanes.iter().fold(0, |m, &v| m.max(v))).max(SCALE_FLOOR);
     let s_a = ACT_QP / m;
     for (qk, &xk) in q.iter_mut().zip(x) {
         *qk = round_clamp_i8(xk * s_a);
