@@ -160,23 +160,44 @@ proptest! {
     }
 }
 
-/// |acc| = 128 K at the largest K of the 2B4T shape and beyond.
+/// |acc| = 128 K at the largest K of the 2B4T shape and beyond, for one
+/// token (the GEMV kernels) and two (the tiles). 600 000 crosses many of the
+/// AVX-512 GEMV's 2^12-block segments; its scaled accumulators grow by up to
+/// 2^16 per 16-input block and would overflow i32 past K = 2^19 if they
+/// were never folded.
 #[test]
 fn worst_case_accumulator_magnitudes() {
-    for k in [6912, 8192, 20_000] {
+    for k in [6912, 8192, 20_000, 600_000] {
         for (wv, av) in [(1i8, -128i8), (-1, -128), (1, 127)] {
             let w = TernaryMatrix::from_ternary("w", 17, k, &vec![wv; 17 * k], 1.0).unwrap();
-            let acts = vec![av; 2 * k];
-            let want = golden(&w, &acts, 2);
-            assert_eq!(want[0] as i64, wv as i64 * av as i64 * k as i64);
-            for isa in Isa::present() {
-                let mut out = vec![0; 2 * 17];
-                backend(isa, 2, HeadMode::Exact)
-                    .matmul(&call(&w, &acts, 2), &mut out)
-                    .unwrap();
-                assert_eq!(out, want, "{isa:?} k {k}");
+            for rows in [1, 2] {
+                let acts = vec![av; rows * k];
+                let want = golden(&w, &acts, rows);
+                assert_eq!(want[0] as i64, wv as i64 * av as i64 * k as i64);
+                for isa in Isa::present() {
+                    let mut out = vec![0; rows * 17];
+                    backend(isa, 2, HeadMode::Exact)
+                        .matmul(&call(&w, &acts, rows), &mut out)
+                        .unwrap();
+                    assert_eq!(out, want, "{isa:?} k {k} rows {rows}");
+                }
             }
         }
+    }
+    // Mixed weights and activations across segment boundaries.
+    let k = 70_001;
+    let t: Vec<i8> = (0..33 * k)
+        .map(|i| ((i * 7 + i / 3) % 3) as i8 - 1)
+        .collect();
+    let w = TernaryMatrix::from_ternary("w", 33, k, &t, 1.0).unwrap();
+    let acts: Vec<i8> = (0..k).map(|i| ((i * 131) % 256) as u8 as i8).collect();
+    let want = golden(&w, &acts, 1);
+    for isa in Isa::present() {
+        let mut out = vec![0; 33];
+        backend(isa, 2, HeadMode::Exact)
+            .matmul(&call(&w, &acts, 1), &mut out)
+            .unwrap();
+        assert_eq!(out, want, "{isa:?} mixed k {k}");
     }
 }
 

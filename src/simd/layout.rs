@@ -31,6 +31,11 @@
 //! output. No sign handling, no lookup, no multiplier beyond the dot
 //! product unit; exact in i32 (`|c a| <= 256` per term, K < 2^20).
 //!
+//! The AVX-512 single-token kernel skips even the shift: `chunk & (3 << 2j)`
+//! is `4^j` times the codes, still unsigned bytes (at most 128), so its
+//! accumulator `j` is exactly `4^j` times the sum and one arithmetic shift
+//! per output recovers it (see `kernels::x86::gemv512`).
+//!
 //! The layout is converted losslessly from [`TernaryMatrix`] (every
 //! checkpoint format loads into it) and back ([`PackedTernary::to_ternary`]).
 
@@ -128,6 +133,11 @@ impl PackedTernary {
     /// Bytes of weight data streamed per full pass (padding included).
     pub fn bytes(&self) -> usize {
         self.chunks.len() * CHUNK
+    }
+
+    /// Address of the first chunk (for prefetch hints).
+    pub fn addr(&self) -> usize {
+        self.chunks.as_ptr() as usize
     }
 
     /// The code (`t + 1`) of weight `(r, c)`, padding included.

@@ -45,37 +45,63 @@ unsafe fn unpack512(raw: __m512i, j: usize) -> __m512i {
     }
 }
 
+/// Blocks per segment of the decode kernel: its scaled accumulators (see
+/// [`gemv512`]) grow by at most `4 * 128 * 128 = 2^16` per block and would
+/// overflow i32 after 2^15 blocks (K = 2^19, below the 2^20 the configs
+/// allow), so they are folded into the exact total every 2^12 blocks.
+const SEGMENT_BLOCKS: usize = 1 << 12;
+
 /// One token row, `P` panels at once, four accumulators per panel.
+///
+/// Unpacking without shifts: code `j` of each byte is masked in place
+/// (`raw & (3 << 2j)`, one AND, which runs on a different port than the
+/// dot product) instead of shifted down and masked (a shift and an AND,
+/// both competing with `vpdpbusd` for port 0 on AVX-512 cores). The masked
+/// byte is `4^j * c` (at most 128, still an unsigned byte), so accumulator
+/// `j` holds exactly `4^j` times its share of the dot product and an
+/// arithmetic shift right by `2j` at the end recovers it without rounding.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn gemv512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: *mut i32) {
     let kb = w.kblocks();
     let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr());
     let ap = a.data.as_ptr();
-    let mut acc = [[_mm512_setzero_si512(); 4]; P];
-    for b in 0..kb {
-        // Each panel is its own stream: fetch ~1 KiB ahead of it.
-        if b + PREFETCH_CHUNKS < kb {
-            for q in 0..P {
-                _mm_prefetch::<_MM_HINT_T0>(wp[q].add(b + PREFETCH_CHUNKS) as *const i8);
+    let mut total = [_mm512_set1_epi32(a.sums[0].wrapping_neg()); P];
+    let mut b0 = 0;
+    while b0 < kb {
+        let b1 = (b0 + SEGMENT_BLOCKS).min(kb);
+        let mut acc = [[_mm512_setzero_si512(); 4]; P];
+        for b in b0..b1 {
+            // Each panel is its own stream: fetch ~1 KiB ahead of it.
+            if b + PREFETCH_CHUNKS < kb {
+                for q in 0..P {
+                    _mm_prefetch::<_MM_HINT_T0>(wp[q].add(b + PREFETCH_CHUNKS) as *const i8);
+                }
+            }
+            let raw: [__m512i; P] =
+                std::array::from_fn(|q| _mm512_load_si512(wp[q].add(b) as *const __m512i));
+            for j in 0..4 {
+                let av = _mm512_set1_epi32(bcast4(ap.add(b * KBLOCK + 4 * j)));
+                let m = _mm512_set1_epi8((3u8 << (2 * j)) as i8);
+                for q in 0..P {
+                    acc[q][j] = _mm512_dpbusd_epi32(acc[q][j], _mm512_and_si512(raw[q], m), av);
+                }
             }
         }
-        let raw: [__m512i; P] =
-            std::array::from_fn(|q| _mm512_load_si512(wp[q].add(b) as *const __m512i));
-        for j in 0..4 {
-            let av = _mm512_set1_epi32(bcast4(ap.add(b * KBLOCK + 4 * j)));
-            for q in 0..P {
-                acc[q][j] = _mm512_dpbusd_epi32(acc[q][j], unpack512(raw[q], j), av);
-            }
+        for (t, acc) in total.iter_mut().zip(&acc) {
+            let v = _mm512_add_epi32(
+                _mm512_add_epi32(acc[0], _mm512_srai_epi32::<2>(acc[1])),
+                _mm512_add_epi32(
+                    _mm512_srai_epi32::<4>(acc[2]),
+                    _mm512_srai_epi32::<6>(acc[3]),
+                ),
+            );
+            *t = _mm512_add_epi32(*t, v);
         }
+        b0 = b1;
     }
-    let s = _mm512_set1_epi32(a.sums[0]);
-    for (q, acc) in acc.iter().enumerate() {
-        let v = _mm512_add_epi32(
-            _mm512_add_epi32(acc[0], acc[1]),
-            _mm512_add_epi32(acc[2], acc[3]),
-        );
-        _mm512_storeu_si512(out.add(q * PANEL) as *mut __m512i, _mm512_sub_epi32(v, s));
+    for (q, t) in total.iter().enumerate() {
+        _mm512_storeu_si512(out.add(q * PANEL) as *mut __m512i, *t);
     }
 }
 
