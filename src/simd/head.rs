@@ -49,6 +49,14 @@ impl<'a> HeadRows<'a> {
             HeadRows::F32(f) => f.len() * 4,
         }
     }
+
+    /// Address of the first byte.
+    pub fn addr(&self) -> usize {
+        match self {
+            HeadRows::Bf16(b) => b.as_ptr() as usize,
+            HeadRows::F32(f) => f.as_ptr() as usize,
+        }
+    }
 }
 
 /// Exact logits of rows `v0 .. v0 + out.len()` (pinned order).
@@ -181,6 +189,11 @@ impl Q8Head {
     /// Bytes per full read (codes, scales and row sums).
     pub fn bytes(&self) -> usize {
         self.q.len() + 8 * self.rows
+    }
+
+    /// The int8 codes: address of the first byte and length.
+    pub fn code_range(&self) -> (usize, usize) {
+        (self.q.as_ptr() as usize, self.q.len())
     }
 
     /// The logit of row `v` from its integer dot product with the input.

@@ -1,0 +1,357 @@
+//! A small fork-join pool for the decode step, where rayon's per-call cost
+//! shows: a 2B4T token is ~120 ternary matmuls of 0.1-0.5 ms each, with a
+//! few tens of microseconds of serial work (norms, quantization, attention)
+//! between them. rayon's idle workers go to sleep within that gap and each
+//! call then pays a futex wake-up and a work-splitting round trip.
+//!
+//! [`SpinPool`] keeps its workers spinning on an epoch counter for a while
+//! (then they park, so an idle engine costs nothing), hands out the items of
+//! a job from both ends of one atomic range (the calling thread from the
+//! front, the workers from the back: good balance, no splitting), and lets
+//! each worker spend the serial gap after a job *prefetching* the part of
+//! the next job it will most likely take. The memory bus is the bottleneck
+//! of decode; this keeps it busy while the calling thread does the serial
+//! work. A prefetch of memory that is no longer mapped is harmless (it never
+//! faults), so a stale prediction costs bandwidth, never correctness.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long an idle worker spins before it parks.
+const SPIN_FOR: Duration = Duration::from_micros(500);
+/// Most workers a pool starts (the prefetch hints are a fixed array).
+pub const MAX_WORKERS: usize = 63;
+
+/// A byte range a worker prefetches after its share of a job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prefetch {
+    pub addr: usize,
+    pub len: usize,
+}
+
+type JobFn = dyn Fn(usize) + Sync;
+
+struct Job {
+    /// The item function, its lifetime erased: valid until `pending` is 0.
+    f: *const JobFn,
+    prefetch: [Prefetch; MAX_WORKERS],
+}
+
+struct Shared {
+    epoch: AtomicU64,
+    /// Unclaimed items `lo .. hi`, packed as `hi << 32 | lo`.
+    range: AtomicU64,
+    /// Workers still inside the current job.
+    pending: AtomicUsize,
+    panicked: AtomicBool,
+    stop: AtomicBool,
+    sleepers: AtomicUsize,
+    job: std::cell::UnsafeCell<Job>,
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+// SAFETY: `job` is written only by the (single, `&mut`) caller of
+// `SpinPool::run` while no worker reads it (between jobs: `pending` is 0 and
+// the epoch is not yet advanced), and read by workers only after they
+// observe the new epoch (Acquire after the caller's Release).
+unsafe impl Sync for Shared {}
+unsafe impl Send for Shared {}
+
+impl Shared {
+    fn claim(&self, front: bool) -> Option<usize> {
+        let mut cur = self.range.load(Acquire);
+        loop {
+            let (lo, hi) = (cur & 0xffff_ffff, cur >> 32);
+            if lo >= hi {
+                return None;
+            }
+            let (next, item) = if front {
+                (cur + 1, lo)
+            } else {
+                (((hi - 1) << 32) | lo, hi - 1)
+            };
+            match self.range.compare_exchange_weak(cur, next, AcqRel, Acquire) {
+                Ok(_) => return Some(item as usize),
+                Err(now) => cur = now,
+            }
+        }
+    }
+}
+
+/// See the module docs.
+pub struct SpinPool {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SpinPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SpinPool({} threads)", self.threads())
+    }
+}
+
+impl SpinPool {
+    /// A pool running jobs on `threads` threads: the caller and
+    /// `threads - 1` workers.
+    pub fn new(threads: usize) -> std::io::Result<SpinPool> {
+        let shared = Arc::new(Shared {
+            epoch: AtomicU64::new(0),
+            range: AtomicU64::new(0),
+            pending: AtomicUsize::new(0),
+            panicked: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
+            job: std::cell::UnsafeCell::new(Job {
+                f: &noop as &JobFn as *const JobFn,
+                prefetch: [Prefetch::default(); MAX_WORKERS],
+            }),
+            lock: Mutex::new(()),
+            wake: Condvar::new(),
+        });
+        let n = threads.clamp(1, MAX_WORKERS + 1) - 1;
+        let mut workers = Vec::with_capacity(n);
+        for w in 0..n {
+            let sh = Arc::clone(&shared);
+            let spawned = std::thread::Builder::new()
+                .name(format!("tritium-spin-{}", w + 1))
+                .spawn(move || worker(&sh, w));
+            match spawned {
+                Ok(h) => workers.push(h),
+                Err(e) => {
+                    // Stop the ones already started before reporting.
+                    drop(SpinPool { shared, workers });
+                    return Err(e);
+                }
+            }
+        }
+        Ok(SpinPool { shared, workers })
+    }
+
+    /// Threads a job runs on, the caller included.
+    pub fn threads(&self) -> usize {
+        self.workers.len() + 1
+    }
+
+    /// Runs `f(i)` for every `i` in `0..items` (each exactly once, on any
+    /// of the pool's threads) and returns when all are done. Worker `w`
+    /// then prefetches `prefetch[w]` (if given) until the next job comes.
+    pub fn run(&mut self, items: usize, f: &(dyn Fn(usize) + Sync), prefetch: &[Prefetch]) {
+        assert!(items < 1 << 31, "too many items for one job");
+        if self.workers.is_empty() || items <= 1 {
+            (0..items).for_each(f);
+            return;
+        }
+        let sh = &*self.shared;
+        {
+            // SAFETY: no worker reads `job` now (see `Shared`'s Sync).
+            let job = unsafe { &mut *sh.job.get() };
+            // SAFETY: only the lifetime is erased; `f` outlives the job
+            // because this function does not return (or unwind) before
+            // every worker has left it.
+            let f: *const (dyn Fn(usize) + Sync + '_) = f;
+            job.f = unsafe {
+                std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), *const JobFn>(f)
+            };
+            job.prefetch = [Prefetch::default(); MAX_WORKERS];
+            for (d, s) in job.prefetch.iter_mut().zip(prefetch) {
+                *d = *s;
+            }
+        }
+        sh.range.store((items as u64) << 32, Relaxed);
+        sh.pending.store(self.workers.len(), Relaxed);
+        sh.epoch.fetch_add(1, SeqCst);
+        if sh.sleepers.load(SeqCst) > 0 {
+            let _g = sh.lock.lock().unwrap_or_else(|e| e.into_inner());
+            sh.wake.notify_all();
+        }
+        let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            while let Some(i) = sh.claim(true) {
+                f(i);
+            }
+        }));
+        while sh.pending.load(Acquire) != 0 {
+            std::hint::spin_loop();
+        }
+        if let Err(p) = mine {
+            std::panic::resume_unwind(p);
+        }
+        if sh.panicked.swap(false, AcqRel) {
+            panic!("a tritium-spin worker panicked");
+        }
+    }
+}
+
+impl Drop for SpinPool {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, SeqCst);
+        {
+            let _g = self.shared.lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.shared.wake.notify_all();
+        }
+        for h in self.workers.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+fn noop(_: usize) {}
+
+fn worker(sh: &Shared, w: usize) {
+    let mut seen = 0u64;
+    loop {
+        match wait_for_job(sh, seen) {
+            Some(e) => seen = e,
+            None => return,
+        }
+        // SAFETY: the epoch (Acquire) published the job; it stays valid
+        // until this worker decrements `pending`.
+        let (f, pf) = unsafe {
+            let job = &*sh.job.get();
+            (&*job.f, job.prefetch[w])
+        };
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            while let Some(i) = sh.claim(false) {
+                f(i);
+            }
+        }));
+        if r.is_err() {
+            sh.panicked.store(true, Release);
+        }
+        sh.pending.fetch_sub(1, Release);
+        prefetch(sh, pf, seen);
+    }
+}
+
+/// Spins until the epoch moves past `seen` (then parks); `None` on stop.
+fn wait_for_job(sh: &Shared, seen: u64) -> Option<u64> {
+    let start = Instant::now();
+    let mut spins = 0u32;
+    loop {
+        let e = sh.epoch.load(Acquire);
+        if e != seen {
+            return Some(e);
+        }
+        if sh.stop.load(Relaxed) {
+            return None;
+        }
+        std::hint::spin_loop();
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(1024) && start.elapsed() > SPIN_FOR {
+            let mut g = sh.lock.lock().unwrap_or_else(|e| e.into_inner());
+            sh.sleepers.fetch_add(1, SeqCst);
+            while sh.epoch.load(SeqCst) == seen && !sh.stop.load(SeqCst) {
+                g = sh.wake.wait(g).unwrap_or_else(|e| e.into_inner());
+            }
+            sh.sleepers.fetch_sub(1, SeqCst);
+        }
+    }
+}
+
+/// Prefetches `pf` into this core's caches, 4 KiB at a time, stopping as
+/// soon as a new job is published.
+fn prefetch(sh: &Shared, pf: Prefetch, seen: u64) {
+    const LINE: usize = 64;
+    const STEP: usize = 4096;
+    let mut a = pf.addr & !(LINE - 1);
+    let end = pf.addr.saturating_add(pf.len);
+    while a < end {
+        if sh.epoch.load(Relaxed) != seen {
+            return;
+        }
+        let stop = (a + STEP).min(end);
+        while a < stop {
+            prefetch_line(a);
+            a += LINE;
+        }
+    }
+}
+
+#[inline(always)]
+fn prefetch_line(addr: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(addr as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    #[test]
+    fn every_item_runs_exactly_once() {
+        for threads in [1, 2, 3, 5] {
+            let mut pool = SpinPool::new(threads).unwrap();
+            assert_eq!(pool.threads(), threads);
+            for items in [0usize, 1, 2, 7, 64, 1000] {
+                let hits: Vec<AtomicU32> = (0..items).map(|_| AtomicU32::new(0)).collect();
+                let pf = [Prefetch {
+                    addr: hits.as_ptr() as usize,
+                    len: 4096,
+                }; 4];
+                pool.run(
+                    items,
+                    &|i| {
+                        hits[i].fetch_add(1, Relaxed);
+                    },
+                    &pf,
+                );
+                assert!(
+                    hits.iter().all(|h| h.load(Relaxed) == 1),
+                    "{threads} threads, {items} items"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn parked_workers_wake_up() {
+        let mut pool = SpinPool::new(2).unwrap();
+        std::thread::sleep(SPIN_FOR * 4);
+        let seen = AtomicU32::new(0);
+        pool.run(
+            100,
+            &|_| {
+                seen.fetch_add(1, Relaxed);
+            },
+            &[],
+        );
+        assert_eq!(seen.load(Relaxed), 100);
+    }
+
+    #[test]
+    fn a_panicking_item_propagates_and_the_pool_stays_usable() {
+        let mut pool = SpinPool::new(2).unwrap();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.run(64, &|i| assert!(i != 40, "item 40"), &[]);
+        }));
+        assert!(r.is_err());
+        let n = AtomicU32::new(0);
+        pool.run(
+            10,
+            &|_| {
+                n.fetch_add(1, Relaxed);
+            },
+            &[],
+        );
+        assert_eq!(n.load(Relaxed), 10);
+    }
+
+    #[test]
+    fn prefetch_of_unmapped_memory_is_harmless() {
+        let mut pool = SpinPool::new(2).unwrap();
+        let pf = [Prefetch {
+            addr: 16,
+            len: 1 << 20,
+        }];
+        pool.run(8, &|_| {}, &pf);
+        pool.run(8, &|_| {}, &pf);
+    }
+}
