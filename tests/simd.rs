@@ -369,3 +369,31 @@ fn kernel_names_are_checked() {
         }
     }
 }
+
+/// `for_each_row` hands out the same rows as the golden default (a short
+/// last row included), each exactly once, whatever the thread count.
+#[test]
+fn for_each_row_covers_every_row_once() {
+    for threads in [1, 2, 3] {
+        let mut b = backend(Isa::Scalar, threads, HeadMode::Exact);
+        for (len, d) in [
+            (0usize, 4usize),
+            (3, 4),
+            (4, 4),
+            (40, 4),
+            (41, 4),
+            (1000, 7),
+        ] {
+            let mut got = vec![0.0f32; len];
+            b.for_each_row(&mut got, d, &|i, row| {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v += (i * 1000 + j) as f32 + 1.0;
+                }
+            });
+            let want: Vec<f32> = (0..len)
+                .map(|x| ((x / d) * 1000 + x % d) as f32 + 1.0)
+                .collect();
+            assert_eq!(got, want, "{threads} threads, len {len}, d {d}");
+        }
+    }
+}

@@ -185,6 +185,15 @@ pub trait Backend {
         crate::network::attend_head
     }
 
+    /// Runs `f(i, row)` for every `d`-sized row of `rows` (`rows.len()` a
+    /// multiple of `d`): independent work items (the network's attention
+    /// heads) in any order, on any threads; every row's bits are the same
+    /// either way. The default is [`crate::network::each_row`] (rayon's
+    /// current pool); a backend with its own workers may use them.
+    fn for_each_row(&mut self, rows: &mut [f32], d: usize, f: &(dyn Fn(usize, &mut [f32]) + Sync)) {
+        crate::network::each_row(rows, d, f)
+    }
+
     /// The logits of one final-normed hidden row: `out[v] = head row v . x`
     /// for every vocabulary row. The default is the golden pinned order
     /// ([`DenseMatrix::dot_row`]); a backend that overrides it must produce

@@ -267,7 +267,8 @@ struct Scratch {
     x: Vec<f32>,
     normed: Vec<f32>,
     att: Vec<f32>,
-    scores: Vec<f32>,
+    /// Attention work rows (each head's output and scores).
+    att_work: Vec<f32>,
     an: Vec<f32>,
     m: Vec<f32>,
     mn: Vec<f32>,
@@ -466,8 +467,8 @@ impl<'m> Session<'m> {
                 rows,
                 start,
                 &mut s.att,
-                &mut s.scores,
-                backend.attention_head(),
+                &mut s.att_work,
+                backend,
             );
             norm_rows(&s.att, &layer.attn_sub_norm, eps, &mut s.an, qd);
             bitlinear_group(
@@ -578,7 +579,7 @@ fn norm_rows(x: &[f32], w: &[f32], eps: f32, y: &mut [f32], d: usize) {
 /// Runs `f(i, row)` for every `d`-sized row of `out`: on rayon's current
 /// pool with the `parallel` feature, in order without it. Rows are
 /// independent, so the results are the same bits either way.
-fn each_row<T: Send>(out: &mut [T], d: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+pub fn each_row<T: Send>(out: &mut [T], d: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
     #[cfg(feature = "parallel")]
     if out.len() > d {
         use rayon::prelude::*;
@@ -684,20 +685,20 @@ pub fn attention(
     rows: usize,
     start: usize,
     out: &mut Vec<f32>,
-    scores: &mut Vec<f32>,
-    head: HeadFn,
+    work: &mut Vec<f32>,
+    backend: &mut dyn Backend,
 ) {
     let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
     let group = c.num_heads / c.num_kv_heads;
     let scale = (1.0 / (hd as f64).sqrt()) as f32;
     let max_len = start + rows;
-    out.clear();
-    out.resize(rows * qd, 0.0);
-    scores.clear();
-    scores.resize(rows * c.num_heads * max_len, 0.0);
-    // One output row per (token row, head): independent, so in parallel,
-    // each with its own stretch of `scores`.
-    each_row2(out, hd, scores, max_len, |i, o, sc| {
+    let head = backend.attention_head();
+    // One work row per (token row, head): its output, then its scores.
+    // Independent, so the backend may run them in parallel.
+    let w = hd + max_len;
+    work.clear();
+    work.resize(rows * c.num_heads * w, 0.0);
+    backend.for_each_row(work, w, &|i, row| {
         let (r, h) = (i / c.num_heads, i % c.num_heads);
         let len = start + r + 1;
         let kvh = h / group;
@@ -708,8 +709,11 @@ pub fn attention(
             off: kvh * hd,
             len: hd,
         };
+        let (o, sc) = row.split_at_mut(hd);
         head(qh, view(kc), view(vc), scale, &mut sc[..len], o);
     });
+    out.clear();
+    out.extend(work.chunks_exact(w).flat_map(|row| &row[..hd]));
 }
 
 #[cfg(test)]
@@ -776,7 +780,17 @@ mod tests {
         let k = vec![0.25f32; c.kv_dim()];
         let v: Vec<f32> = (0..c.kv_dim()).map(|i| i as f32).collect();
         let (mut out, mut scores) = (Vec::new(), Vec::new());
-        attention(&c, &q, &k, &v, 1, 0, &mut out, &mut scores, attend_head);
+        attention(
+            &c,
+            &q,
+            &k,
+            &v,
+            1,
+            0,
+            &mut out,
+            &mut scores,
+            &mut GoldenBackend,
+        );
         for h in 0..c.num_heads {
             let kvh = h / 2;
             assert_eq!(

@@ -112,6 +112,9 @@ pub struct SimdBackend {
     next_of: HashMap<Step, Step>,
     /// The head rows' byte range, once [`Backend::logits`] has run.
     head_range: Option<(usize, usize)>,
+    /// What the workers prefetch after the last decode job: repeated after
+    /// the small jobs in between (attention), which would otherwise cut it off.
+    pending_prefetch: [spin::Prefetch; 4],
 }
 
 /// A decode job, for predicting the next one (the network runs the same
@@ -189,6 +192,7 @@ impl SimdBackend {
             last_step: None,
             next_of: HashMap::new(),
             head_range: None,
+            pending_prefetch: Default::default(),
         })
     }
 
@@ -396,22 +400,20 @@ impl SimdBackend {
         let (addr, len) = match self.next_of.get(&first) {
             Some(Step::Linear(id)) => match self.prepared.get(id) {
                 Some(p) => (p.w.addr(), p.w.bytes()),
-                None => return Default::default(),
+                None => (0, 0),
             },
-            Some(Step::Head) => match self.head_range {
-                Some(r) => r,
-                None => return Default::default(),
-            },
-            None => return Default::default(),
+            Some(Step::Head) => self.head_range.unwrap_or((0, 0)),
+            None => (0, 0),
         };
-        std::array::from_fn(|w| {
+        self.pending_prefetch = std::array::from_fn(|w| {
             let end = len.saturating_sub(w * PREFETCH_AHEAD);
             let start = end.saturating_sub(PREFETCH_AHEAD);
             spin::Prefetch {
                 addr: addr + start,
                 len: end - start,
             }
-        })
+        });
+        self.pending_prefetch
     }
 
     /// Repacks `call`'s weights if they are not the prepared ones.
@@ -521,6 +523,35 @@ impl Backend for SimdBackend {
             *st = c.counted_stats();
         }
         Ok(())
+    }
+
+    /// On the spin pool (the attention heads between two decode matmuls;
+    /// rayon's sleeping workers would wake up, and compete with the spinning
+    /// ones, for every layer).
+    fn for_each_row(&mut self, rows: &mut [f32], d: usize, f: &(dyn Fn(usize, &mut [f32]) + Sync)) {
+        if d == 0 || rows.len() <= d {
+            if !rows.is_empty() {
+                f(0, rows);
+            }
+            return;
+        }
+        let (len, n) = (rows.len(), rows.len().div_ceil(d));
+        let base = SharedOut(rows.as_mut_ptr());
+        let base = &base;
+        let pf = self.pending_prefetch;
+        self.spin.run(
+            n,
+            &|i| {
+                // SAFETY: item i owns row i (`d` values inside `rows`, fewer
+                // for a short last row), disjoint from every other item's;
+                // `rows` outlives the job.
+                let row = unsafe {
+                    std::slice::from_raw_parts_mut(base.0.add(i * d), d.min(len - i * d))
+                };
+                f(i, row);
+            },
+            &pf,
+        );
     }
 
     fn attention_head(&self) -> tritium_golden::network::HeadFn {
