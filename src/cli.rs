@@ -134,7 +134,9 @@ pub struct BenchArgs {
     /// prefill kernel rows).
     #[arg(long, default_value_t = 128, value_name = "N")]
     pub prefill_tokens: usize,
-    /// Decode steps timed.
+    /// Decode steps timed, in pairs of two tokens each right after one
+    /// bandwidth pass ("of floor" is the median of the pairs' ratios; "of
+    /// best" is mean speed against the best bandwidth of the whole run).
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub decode_tokens: usize,
     /// Timed calls per kernel measurement (each from cold caches; the

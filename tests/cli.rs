@@ -267,6 +267,8 @@ fn bench_prints_json_for_scripts() {
     assert_eq!(models.len(), 2);
     assert!(models[0]["decode_tok_s"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_fraction_of_floor"].as_f64().unwrap() > 0.0);
+    assert!(models[0]["decode_fraction_of_best_floor"].as_f64().unwrap() > 0.0);
+    assert!(models[0]["decode_pairs"].as_u64().unwrap() >= 1);
 }
 
 #[test]
