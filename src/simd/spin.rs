@@ -19,8 +19,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// How long an idle worker spins before it parks.
-const SPIN_FOR: Duration = Duration::from_micros(500);
+/// How long an idle worker spins before it parks: longer than the serial
+/// gaps of a decode step (tens of microseconds), short enough not to steal
+/// much of a core from rayon during a prompt.
+const SPIN_FOR: Duration = Duration::from_micros(200);
 /// Most workers a pool starts (the prefetch hints are a fixed array).
 pub const MAX_WORKERS: usize = 63;
 
