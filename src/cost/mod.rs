@@ -22,11 +22,16 @@ pub use report::{build, Mode, Report, ReportInputs};
 
 use tritium_golden::ModelConfig;
 
-/// Zero-weight fraction of each projection of microsoft/bitnet-b1.58-2B-4T,
-/// averaged over its 30 layers, in `Proj::ALL` order (q, k, v, o, gate, up,
-/// down). Counted by `tritium report --model <the HF checkpoint>` (the
-/// `zero_fraction` column of its report.json) on 2026-11-21; used for the
-/// `2b4t` preset when no weights are given.
+/// Zero-weight fraction of each projection of the 2B4T shape, averaged over
+/// its 30 layers, in `Proj::ALL` order (q, k, v, o, gate, up, down); used
+/// for the `2b4t` preset when no weights are given.
+///
+/// Counted by `tritium report --model` on a *synthetic* checkpoint in the
+/// microsoft/bitnet-b1.58-2B-4T format and shape (Gaussian weights,
+/// absmean-quantized; about 31 % of such weights round to zero), not on the
+/// real microsoft weights, which this project's machines cannot download.
+/// (An earlier version of this comment said they were the real model's.)
+/// Pass `--model DIR` with the real checkpoint to count its own.
 pub const B2B4T_ZERO_FRACTIONS: [f64; 7] = [
     0.302592, 0.302669, 0.302689, 0.302645, 0.302568, 0.302562, 0.303745,
 ];
@@ -36,6 +41,6 @@ pub const B2B4T_ZERO_FRACTIONS: [f64; 7] = [
 pub fn b2b4t_zero_fractions(c: &ModelConfig) -> ZeroFractions {
     ZeroFractions {
         per_linear: vec![B2B4T_ZERO_FRACTIONS; c.num_layers],
-        source: "per-projection averages counted from the microsoft/bitnet-b1.58-2B-4T weights (built in; pass --model DIR to count your own)".into(),
+        source: "per-projection averages counted from a synthetic checkpoint of the 2B4T shape (Gaussian weights, absmean-quantized; not the real microsoft weights: pass --model DIR to count those)".into(),
     }
 }
