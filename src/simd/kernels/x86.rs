@@ -72,11 +72,19 @@ unsafe fn gemv512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: *m
         let b1 = (b0 + SEGMENT_BLOCKS).min(kb);
         let mut acc = [[_mm512_setzero_si512(); 4]; P];
         for b in b0..b1 {
-            // Each panel is its own stream: fetch ~1 KiB ahead of it.
-            if b + PREFETCH_CHUNKS < kb {
-                for q in 0..P {
-                    _mm_prefetch::<_MM_HINT_T0>(wp[q].add(b + PREFETCH_CHUNKS) as *const i8);
-                }
+            // Each panel is its own stream: fetch ~1 KiB ahead of it, and
+            // near its end, the start of the panel P further on (the next
+            // GEMV step's stream q, contiguous after this step's panels), so
+            // the next step does not begin with a run of demand misses. The
+            // address may lie past the matrix for its last panels: computed
+            // with wrapping arithmetic and only prefetched (never faults).
+            for q in 0..P {
+                let ahead = if b + PREFETCH_CHUNKS < kb {
+                    wp[q].wrapping_add(b + PREFETCH_CHUNKS)
+                } else {
+                    wp[q].wrapping_add((P - 1) * kb + b + PREFETCH_CHUNKS)
+                };
+                _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
             }
             let raw: [__m512i; P] =
                 std::array::from_fn(|q| _mm512_load_si512(wp[q].add(b) as *const __m512i));
