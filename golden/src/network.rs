@@ -713,7 +713,10 @@ pub fn attention(
         head(qh, view(kc), view(vc), scale, &mut sc[..len], o);
     });
     out.clear();
-    out.extend(work.chunks_exact(w).flat_map(|row| &row[..hd]));
+    out.resize(rows * qd, 0.0);
+    for (o, row) in out.chunks_exact_mut(hd).zip(work.chunks_exact(w)) {
+        o.copy_from_slice(&row[..hd]);
+    }
 }
 
 #[cfg(test)]

@@ -340,8 +340,26 @@ impl SimdBackend {
             };
             first[i + 1] = first[i] + p.div_ceil(per[i]);
         }
-        panel_out.clear();
-        panel_out.resize(base[m] * rows * PANEL, 0);
+        // Grown, never cleared: the kernels write every value of their
+        // panels (padding rows included) before anything reads them.
+        let need = base[m] * rows * PANEL;
+        if panel_out.len() < need {
+            panel_out.resize(need, 0);
+        }
+        // Each task also copies its panels' columns into the row-major
+        // outputs (disjoint column ranges), while they are still in cache.
+        let dst: [(SharedOut<i32>, usize); MAX_GROUP] =
+            std::array::from_fn(|i| match outs.get_mut(i) {
+                Some(o) => {
+                    let (o, n) = (o.as_mut(), calls[i].weights.n());
+                    // Checked by the callers (`LinearCall::check`); the copies
+                    // below rely on it.
+                    assert_eq!(o.len(), rows * n, "output of {}", calls[i].id);
+                    (SharedOut(o.as_mut_ptr()), n)
+                }
+                None => (SharedOut(std::ptr::null_mut()), 0),
+            });
+        let dst = &dst;
         let a = Acts {
             data: acts,
             stride: kp,
@@ -363,6 +381,20 @@ impl SimdBackend {
                 std::slice::from_raw_parts_mut(out.0.add((base[i] + p0) * rows * PANEL), len)
             };
             kernels::ternary_panels(isa, w, p0, np, &a, o);
+            let (d, n) = (dst[i].0 .0, dst[i].1);
+            for lp in 0..np {
+                let c0 = (p0 + lp) * PANEL;
+                let width = PANEL.min(n - c0);
+                for r in 0..rows {
+                    let src = &o[(lp * rows + r) * PANEL..][..width];
+                    // SAFETY: row r, columns c0 .. c0 + width of output i
+                    // (`rows * n` values, checked by the caller): inside
+                    // it, and written by this task only (its own panels).
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(src.as_ptr(), d.add(r * n + c0), width)
+                    };
+                }
+            }
         };
         let tasks = first[m];
         if rows == 1 {
@@ -374,16 +406,6 @@ impl SimdBackend {
             match &self.pool {
                 Some(p) => p.install(work),
                 None => work(),
-            }
-        }
-        for (i, (c, o)) in calls.iter().zip(outs.iter_mut()).enumerate() {
-            let n = c.weights.n();
-            let o = o.as_mut();
-            for r in 0..rows {
-                for (p, d) in o[r * n..(r + 1) * n].chunks_mut(PANEL).enumerate() {
-                    let s = ((base[i] + p) * rows + r) * PANEL;
-                    d.copy_from_slice(&panel_out[s..s + d.len()]);
-                }
             }
         }
         Ok(())
