@@ -261,42 +261,23 @@ struct PortIo<VlWide<N>> {
 template <class P>
 using PortT = std::remove_cv_t<std::remove_reference_t<P>>;
 
-template <class M, uint32_t Cols, uint32_t Lanes, uint32_t AccW>
-class SimImpl final : public TriSim {
+// What every Verilated model behind TriSim shares: its own context (made
+// the thread's current one around every entry point), the model, an
+// optional VCD trace, the two-phase clock and the end-of-simulation blocks.
+// The derived classes add their ports.
+template <class M>
+class ModelHost : public TriSim {
 public:
-    static constexpr size_t kWBits = size_t{Cols} * Lanes * 2;
-    static constexpr size_t kABits = size_t{Lanes} * 8;
-    static constexpr size_t kRBits = size_t{Cols} * AccW;
-
-    using WPort = PortT<decltype(std::declval<M&>().w_data_i)>;
-    using APort = PortT<decltype(std::declval<M&>().a_data_i)>;
-    using RPort = PortT<decltype(std::declval<M&>().r_data_o)>;
-    using AccPort = PortT<decltype(std::declval<M&>().acc_o)>;
-    static_assert(PortIo<WPort>::fits(kWBits), "w_data_i width differs from Cols*Lanes*2");
-    static_assert(PortIo<APort>::fits(kABits), "a_data_i width differs from Lanes*8");
-    static_assert(PortIo<RPort>::fits(kRBits), "r_data_o width differs from Cols*AccW");
-    static_assert(PortIo<AccPort>::fits(kRBits), "acc_o width differs from Cols*AccW");
-
-    SimImpl() : ctx_(new VerilatedContext) {  // (also makes ctx_ the thread's current)
+    ModelHost() : ctx_(new VerilatedContext) {  // (also makes ctx_ the thread's current)
         // Single-threaded model: without this, every context starts a
         // worker thread pool of hardware_concurrency() - 1 threads.
         ctx_->threads(1);
         ctx_->traceEverOn(true);  // before the model: allows trace_open at any time
         top_.reset(new M(ctx_.get(), "TOP"));
         top_->clk_i = 0;
-        top_->rst_ni = 1;  // the Rust handle then pulls it low: a real negedge
-        top_->clear_i = 0;
-        top_->cnt_clear_i = 0;
-        top_->w_valid_i = 0;
-        top_->a_valid_i = 0;
-        top_->a_last_i = 0;
-        top_->r_ready_i = 0;
-        set_zero(top_->w_data_i, kWBits);
-        set_zero(top_->a_data_i, kABits);
-        top_->eval();
     }
 
-    ~SimImpl() override {
+    ~ModelHost() override {
         // Parts of the runtime reach the context through the thread's
         // current one (e.g. ~VerilatedScope): it must be ours while the
         // model is torn down, and must not dangle afterwards.
@@ -316,6 +297,79 @@ public:
     // would be the wrong or a freed context; so every entry point that runs
     // Verilator code sets it first.
     void activate() override { Verilated::threadContextp(ctx_.get()); }
+
+    void eval() override { top_->eval(); }
+
+    // One clock cycle. Time advances by 1 per half cycle; the rising edge of
+    // cycle n (counted from model creation) is at time 2n+1.
+    void tick(uint32_t* pre_edge_bits) override {
+        top_->clk_i = 0;
+        top_->eval();
+        if (pre_edge_bits) *pre_edge_bits = this->get_bits();
+        if (vcd_) vcd_->dump(ctx_->time());
+        ctx_->timeInc(1);
+        top_->clk_i = 1;
+        top_->eval();
+        if (vcd_) vcd_->dump(ctx_->time());
+        ctx_->timeInc(1);
+    }
+
+    int trace_open(const char* path) override {
+        trace_close();
+        std::unique_ptr<VerilatedVcdC> vcd{new VerilatedVcdC};
+        top_->trace(vcd.get(), 99);
+        vcd->open(path);
+        if (!vcd->isOpen()) return -1;
+        vcd_ = std::move(vcd);
+        return 0;
+    }
+
+    void trace_close() override {
+        if (vcd_) vcd_->close();
+        vcd_.reset();
+    }
+
+    uint64_t time() const override { return ctx_->time(); }
+
+    void final_blocks() override { top_->final(); }
+
+protected:
+    // Declaration order = reverse destruction order: trace, model, context.
+    std::unique_ptr<VerilatedContext> ctx_;
+    std::unique_ptr<M> top_;
+    std::unique_ptr<VerilatedVcdC> vcd_;
+};
+
+template <class M, uint32_t Cols, uint32_t Lanes, uint32_t AccW>
+class SimImpl final : public ModelHost<M> {
+    using ModelHost<M>::top_;
+
+public:
+    static constexpr size_t kWBits = size_t{Cols} * Lanes * 2;
+    static constexpr size_t kABits = size_t{Lanes} * 8;
+    static constexpr size_t kRBits = size_t{Cols} * AccW;
+
+    using WPort = PortT<decltype(std::declval<M&>().w_data_i)>;
+    using APort = PortT<decltype(std::declval<M&>().a_data_i)>;
+    using RPort = PortT<decltype(std::declval<M&>().r_data_o)>;
+    using AccPort = PortT<decltype(std::declval<M&>().acc_o)>;
+    static_assert(PortIo<WPort>::fits(kWBits), "w_data_i width differs from Cols*Lanes*2");
+    static_assert(PortIo<APort>::fits(kABits), "a_data_i width differs from Lanes*8");
+    static_assert(PortIo<RPort>::fits(kRBits), "r_data_o width differs from Cols*AccW");
+    static_assert(PortIo<AccPort>::fits(kRBits), "acc_o width differs from Cols*AccW");
+
+    SimImpl() {
+        top_->rst_ni = 1;  // the Rust handle then pulls it low: a real negedge
+        top_->clear_i = 0;
+        top_->cnt_clear_i = 0;
+        top_->w_valid_i = 0;
+        top_->a_valid_i = 0;
+        top_->a_last_i = 0;
+        top_->r_ready_i = 0;
+        set_zero(top_->w_data_i, kWBits);
+        set_zero(top_->a_data_i, kABits);
+        top_->eval();
+    }
 
     int set_bit(uint32_t port, uint32_t value) override {
         const uint8_t v = value ? 1 : 0;
@@ -367,41 +421,6 @@ public:
         out[4] = top_->cnt_skips_o;
     }
 
-    void eval() override { top_->eval(); }
-
-    // One clock cycle. Time advances by 1 per half cycle; the rising edge of
-    // cycle n (counted from model creation) is at time 2n+1.
-    void tick(uint32_t* pre_edge_bits) override {
-        top_->clk_i = 0;
-        top_->eval();
-        if (pre_edge_bits) *pre_edge_bits = get_bits();
-        if (vcd_) vcd_->dump(ctx_->time());
-        ctx_->timeInc(1);
-        top_->clk_i = 1;
-        top_->eval();
-        if (vcd_) vcd_->dump(ctx_->time());
-        ctx_->timeInc(1);
-    }
-
-    int trace_open(const char* path) override {
-        trace_close();
-        std::unique_ptr<VerilatedVcdC> vcd{new VerilatedVcdC};
-        top_->trace(vcd.get(), 99);
-        vcd->open(path);
-        if (!vcd->isOpen()) return -1;
-        vcd_ = std::move(vcd);
-        return 0;
-    }
-
-    void trace_close() override {
-        if (vcd_) vcd_->close();
-        vcd_.reset();
-    }
-
-    uint64_t time() const override { return ctx_->time(); }
-
-    void final_blocks() override { top_->final(); }
-
 private:
     template <class P>
     static void set_zero(P& port, size_t bits) {
@@ -409,11 +428,6 @@ private:
         const uint32_t zeros[words_for(kWBits > kABits ? kWBits : kABits) + 2] = {};
         PortIo<P>::put(port, zeros, bits);
     }
-
-    // Declaration order = reverse destruction order: trace, model, context.
-    std::unique_ptr<VerilatedContext> ctx_;
-    std::unique_ptr<M> top_;
-    std::unique_ptr<VerilatedVcdC> vcd_;
 };
 
 // The FP16 comparison PE (rtl/fp16_mac_pe.sv) behind the same TriSim
@@ -422,13 +436,9 @@ private:
 //   set_words  0 = a_i, 1 = b_i (one word each, low 16 bits)
 //   get_words  0 = acc_o (one word, low 16 bits)
 //   get_bits / get_counters: nothing (0).
-class Fp16Impl final : public TriSim {
+class Fp16Impl final : public ModelHost<Vfp16_mac_pe> {
 public:
-    Fp16Impl() : ctx_(new VerilatedContext) {
-        ctx_->threads(1);
-        ctx_->traceEverOn(true);
-        top_.reset(new Vfp16_mac_pe(ctx_.get(), "TOP"));
-        top_->clk_i = 0;
+    Fp16Impl() {
         top_->rst_ni = 1;
         top_->clear_i = 0;
         top_->valid_i = 0;
@@ -436,17 +446,6 @@ public:
         top_->b_i = 0;
         top_->eval();
     }
-
-    ~Fp16Impl() override {
-        activate();
-        if (vcd_) vcd_->close();
-        vcd_.reset();
-        top_.reset();
-        ctx_.reset();
-        Verilated::threadContextp(nullptr);
-    }
-
-    void activate() override { Verilated::threadContextp(ctx_.get()); }
 
     int set_bit(uint32_t port, uint32_t value) override {
         const uint8_t v = value ? 1 : 0;
@@ -478,44 +477,6 @@ public:
     void get_counters(uint64_t* out) const override {
         for (int i = 0; i < 5; ++i) out[i] = 0;
     }
-
-    void eval() override { top_->eval(); }
-
-    void tick(uint32_t* pre_edge_bits) override {
-        top_->clk_i = 0;
-        top_->eval();
-        if (pre_edge_bits) *pre_edge_bits = 0;
-        if (vcd_) vcd_->dump(ctx_->time());
-        ctx_->timeInc(1);
-        top_->clk_i = 1;
-        top_->eval();
-        if (vcd_) vcd_->dump(ctx_->time());
-        ctx_->timeInc(1);
-    }
-
-    int trace_open(const char* path) override {
-        trace_close();
-        std::unique_ptr<VerilatedVcdC> vcd{new VerilatedVcdC};
-        top_->trace(vcd.get(), 99);
-        vcd->open(path);
-        if (!vcd->isOpen()) return -1;
-        vcd_ = std::move(vcd);
-        return 0;
-    }
-
-    void trace_close() override {
-        if (vcd_) vcd_->close();
-        vcd_.reset();
-    }
-
-    uint64_t time() const override { return ctx_->time(); }
-
-    void final_blocks() override { top_->final(); }
-
-private:
-    std::unique_ptr<VerilatedContext> ctx_;
-    std::unique_ptr<Vfp16_mac_pe> top_;
-    std::unique_ptr<VerilatedVcdC> vcd_;
 };
 
 struct ConfigEntry {
