@@ -464,31 +464,41 @@ struct SharedOut<T>(*mut T);
 // of a job that completes before the buffer is touched again.
 unsafe impl<T> Sync for SharedOut<T> {}
 
-/// Runs `f(first_row, rows)` over `out` in tasks of `ROWS` rows on the spin
-/// pool (each task owns its own disjoint rows).
-fn head_tasks(
+/// Runs `f(i, row)` for every `d`-sized row of `rows` (the last one may be
+/// shorter) on the spin pool, each item owning its own row; workers then
+/// prefetch `prefetch`.
+fn spin_rows(
     spin: &mut spin::SpinPool,
-    out: &mut [f32],
+    rows: &mut [f32],
+    d: usize,
     prefetch: &[spin::Prefetch],
-    f: impl Fn(usize, &mut [f32]) + Sync,
+    f: &(dyn Fn(usize, &mut [f32]) + Sync),
 ) {
-    const ROWS: usize = 512;
-    let n = out.len();
-    let base = SharedOut(out.as_mut_ptr());
+    if d == 0 {
+        if !rows.is_empty() {
+            f(0, rows);
+        }
+        return;
+    }
+    let len = rows.len();
+    let base = SharedOut(rows.as_mut_ptr());
     let base = &base;
     spin.run(
-        n.div_ceil(ROWS),
-        &|t| {
-            let r0 = t * ROWS;
-            let len = ROWS.min(n - r0);
-            // SAFETY: task t owns rows r0 .. r0 + len of `out`, disjoint
-            // from every other task's and inside it; `out` outlives the job.
-            let o = unsafe { std::slice::from_raw_parts_mut(base.0.add(r0), len) };
-            f(r0, o);
+        len.div_ceil(d),
+        &|i| {
+            // SAFETY: item i owns row i (`d` values inside `rows`, fewer for
+            // a short last row), disjoint from every other item's; `rows`
+            // outlives the job.
+            let row =
+                unsafe { std::slice::from_raw_parts_mut(base.0.add(i * d), d.min(len - i * d)) };
+            f(i, row);
         },
         prefetch,
     );
 }
+
+/// Logit rows per item of the head's job.
+const HEAD_ROWS: usize = 512;
 
 /// Panels per parallel task of a prompt (several rows): enough tasks to
 /// balance `threads` workers, whole groups of 4 panels where possible.
@@ -551,29 +561,8 @@ impl Backend for SimdBackend {
     /// rayon's sleeping workers would wake up, and compete with the spinning
     /// ones, for every layer).
     fn for_each_row(&mut self, rows: &mut [f32], d: usize, f: &(dyn Fn(usize, &mut [f32]) + Sync)) {
-        if d == 0 || rows.len() <= d {
-            if !rows.is_empty() {
-                f(0, rows);
-            }
-            return;
-        }
-        let (len, n) = (rows.len(), rows.len().div_ceil(d));
-        let base = SharedOut(rows.as_mut_ptr());
-        let base = &base;
         let pf = self.pending_prefetch;
-        self.spin.run(
-            n,
-            &|i| {
-                // SAFETY: item i owns row i (`d` values inside `rows`, fewer
-                // for a short last row), disjoint from every other item's;
-                // `rows` outlives the job.
-                let row = unsafe {
-                    std::slice::from_raw_parts_mut(base.0.add(i * d), d.min(len - i * d))
-                };
-                f(i, row);
-            },
-            &pf,
-        );
+        spin_rows(&mut self.spin, rows, d, &pf, f);
     }
 
     fn attention_head(&self) -> tritium_golden::network::HeadFn {
@@ -590,8 +579,8 @@ impl Backend for SimdBackend {
                 let w = HeadRows::of(head);
                 self.head_range = Some((w.addr(), w.bytes()));
                 let pf = self.decode_step(Step::Head, Step::Head);
-                head_tasks(&mut self.spin, out, &pf, |r0, o| {
-                    head::exact_rows(isa, w, cols, x, r0, o)
+                spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                    head::exact_rows(isa, w, cols, x, t * HEAD_ROWS, o)
                 });
             }
             HeadMode::Q8 => {
@@ -608,15 +597,13 @@ impl Backend for SimdBackend {
                         ),
                     });
                 }
-                self.q8_head(head);
-                let q8 = &self.q8.as_ref().expect("prepared").1;
-                q8.quantize_input(x, &mut self.q8_input);
-                self.head_range = Some(q8.code_range());
+                self.head_range = Some(self.q8_head(head).code_range());
                 let pf = self.decode_step(Step::Head, Step::Head);
                 let q8 = &self.q8.as_ref().expect("prepared").1;
+                q8.quantize_input(x, &mut self.q8_input);
                 let xq = &self.q8_input;
-                head_tasks(&mut self.spin, out, &pf, |r0, o| {
-                    q8.rows_into(isa, xq, r0, o)
+                spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                    q8.rows_into(isa, xq, t * HEAD_ROWS, o)
                 });
             }
         }
