@@ -23,8 +23,6 @@ use std::time::{Duration, Instant};
 /// gaps of a decode step (tens of microseconds), short enough not to steal
 /// much of a core from rayon during a prompt.
 const SPIN_FOR: Duration = Duration::from_micros(200);
-/// Most workers a pool starts (the prefetch hints are a fixed array).
-pub const MAX_WORKERS: usize = 63;
 
 /// A byte range a worker prefetches after its share of a job.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,7 +36,8 @@ type JobFn = dyn Fn(usize) + Sync;
 struct Job {
     /// The item function, its lifetime erased: valid until `pending` is 0.
     f: *const JobFn,
-    prefetch: [Prefetch; MAX_WORKERS],
+    /// One range per worker (sized once, when the pool starts).
+    prefetch: Vec<Prefetch>,
 }
 
 struct Shared {
@@ -99,6 +98,7 @@ impl SpinPool {
     /// A pool running jobs on `threads` threads: the caller and
     /// `threads - 1` workers.
     pub fn new(threads: usize) -> std::io::Result<SpinPool> {
+        let n = threads.max(1) - 1;
         let shared = Arc::new(Shared {
             epoch: AtomicU64::new(0),
             range: AtomicU64::new(0),
@@ -108,12 +108,11 @@ impl SpinPool {
             sleepers: AtomicUsize::new(0),
             job: std::cell::UnsafeCell::new(Job {
                 f: &noop as &JobFn as *const JobFn,
-                prefetch: [Prefetch::default(); MAX_WORKERS],
+                prefetch: vec![Prefetch::default(); n],
             }),
             lock: Mutex::new(()),
             wake: Condvar::new(),
         });
-        let n = threads.clamp(1, MAX_WORKERS + 1) - 1;
         let mut workers = Vec::with_capacity(n);
         for w in 0..n {
             let sh = Arc::clone(&shared);
@@ -157,9 +156,8 @@ impl SpinPool {
             job.f = unsafe {
                 std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), *const JobFn>(f)
             };
-            job.prefetch = [Prefetch::default(); MAX_WORKERS];
-            for (d, s) in job.prefetch.iter_mut().zip(prefetch) {
-                *d = *s;
+            for (w, d) in job.prefetch.iter_mut().enumerate() {
+                *d = prefetch.get(w).copied().unwrap_or_default();
             }
         }
         sh.range.store((items as u64) << 32, Relaxed);
@@ -311,6 +309,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Regression: the pool once capped itself at 64 threads without a word
+    /// (its prefetch hints were a fixed array).
+    #[test]
+    fn any_thread_count_is_honoured() {
+        let mut pool = SpinPool::new(70).unwrap();
+        assert_eq!(pool.threads(), 70);
+        let n = AtomicU32::new(0);
+        pool.run(
+            500,
+            &|_| {
+                n.fetch_add(1, Relaxed);
+            },
+            &[],
+        );
+        assert_eq!(n.load(Relaxed), 500);
     }
 
     #[test]
