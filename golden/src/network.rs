@@ -674,8 +674,9 @@ pub fn attend_head(
 /// Causal grouped-query attention of `rows` new queries (positions
 /// `start..start + rows`) against all cached keys/values (which already hold
 /// the new rows). Query head `h` reads KV head `h / (heads / kv_heads)`.
-/// Each (row, head) is computed by `head` (the golden [`attend_head`] or a
-/// backend's bit-identical version, [`Backend::attention_head`]).
+/// Each (row, head) is computed by [`Backend::attention_head`] (the golden
+/// [`attend_head`] or a backend's bit-identical version), the pairs spread
+/// over threads by [`Backend::for_each_row`].
 #[allow(clippy::too_many_arguments)]
 pub fn attention(
     c: &ModelConfig,
@@ -782,7 +783,7 @@ mod tests {
         let q = vec![0.5f32; c.q_dim()];
         let k = vec![0.25f32; c.kv_dim()];
         let v: Vec<f32> = (0..c.kv_dim()).map(|i| i as f32).collect();
-        let (mut out, mut scores) = (Vec::new(), Vec::new());
+        let (mut out, mut work) = (Vec::new(), Vec::new());
         attention(
             &c,
             &q,
@@ -791,7 +792,7 @@ mod tests {
             1,
             0,
             &mut out,
-            &mut scores,
+            &mut work,
             &mut GoldenBackend,
         );
         for h in 0..c.num_heads {
