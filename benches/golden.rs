@@ -6,9 +6,9 @@
 //! these figures are the floor every other backend is compared against.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use tritium::synth::random_model;
 use tritium_golden::backend::golden_matvec;
 use tritium_golden::{GoldenBackend, Logits, Preset, Session, TernaryMatrix};
+use tritium_model::synthetic::random_model;
 
 fn matvec(c: &mut Criterion) {
     let mut g = c.benchmark_group("golden_matvec_2b4t");

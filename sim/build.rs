@@ -15,11 +15,14 @@
 //!    same time; archive them as `tri_model_<name>`, `tri_vlrt` and
 //!    `tri_shim`. Every translation unit gets the same defines (`DEFINES`).
 //!
-//! The runtime and each model are cached under a key of everything that
-//! goes into them (Verilator version, flags, RTL contents), in `$OUT_DIR`
-//! and in `<target dir>/tritium-sim-cache/` (shared by `cargo test`,
-//! `clippy`, `doc` and `bench`, which each have their own `$OUT_DIR`): a
-//! shim edit recompiles only the shim, an RTL edit not the runtime.
+//! The runtime and each model are kept in `$OUT_DIR` with a key of
+//! everything that goes into them (Verilator version, flags, defines, the
+//! contents of every RTL file), hashed with FNV-1a (stable across Rust
+//! versions): a shim edit recompiles only the shim, an RTL edit not the
+//! runtime. Nothing is written outside `$OUT_DIR`; the profiles `cargo
+//! build`, `test`, `clippy` and `doc` use share one `$OUT_DIR` (the
+//! workspace gives `test` no settings of its own), `--release` and `bench`
+//! another.
 //!
 //! Knobs (environment): `TRITIUM_VERILATOR` = the `verilator` executable to
 //! use (default: `verilator` on PATH); `TRITIUM_RTL_ROOT` = directory holding
@@ -27,10 +30,8 @@
 //! optimisation level of the models' hot path (default 2; the slow path is
 //! always -O0).
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::{env, fs};
@@ -39,7 +40,7 @@ use std::{env, fs};
 mod configs {
     include!("src/configs.rs");
 }
-use configs::{ArrayConfig, CONFIGS};
+use configs::{SimConfig, CONFIGS};
 
 /// Oldest Verilator accepted (major, minor); tested with Debian's 5.006.
 const MIN_VERILATOR: (u32, u32) = (5, 6);
@@ -135,11 +136,8 @@ struct Verilator {
 
 struct Rtl {
     root: PathBuf,
-    files_f: PathBuf,
-    /// Source files listed in files.f (absolute).
-    sources: Vec<PathBuf>,
-    /// Include directories (absolute).
-    incdirs: Vec<PathBuf>,
+    /// `rtl/files.f` as read by the one reader (`tritium_util::filelist`).
+    list: tritium_util::filelist::FileList,
     /// Verilator configuration files passed before files.f: the waivers
     /// rtl/lint/*.vlt (unless files.f lists them) and sim/verilator/sim.vlt.
     extra_vlt: Vec<PathBuf>,
@@ -187,8 +185,14 @@ fn run(out: &mut Directives) -> Result<(), String> {
     let mut rtl = read_rtl(&rtl_root)?;
     // The simulation build's own Verilator configuration (waveform scope).
     rtl.extra_vlt.push(manifest_dir.join("verilator/sim.vlt"));
-    out.emit(format!("rerun-if-changed={}", rtl.files_f.display()));
-    for p in rtl.sources.iter().chain(&rtl.incdirs).chain(&rtl.extra_vlt) {
+    for p in rtl
+        .list
+        .lists
+        .iter()
+        .chain(&rtl.list.sources)
+        .chain(&rtl.list.incdirs)
+        .chain(&rtl.extra_vlt)
+    {
         out.emit(format!("rerun-if-changed={}", p.display()));
     }
     let lint_dir = rtl.root.join("rtl/lint");
@@ -198,8 +202,6 @@ fn run(out: &mut Directives) -> Result<(), String> {
 
     // Everything that changes the compiled code besides the sources.
     let hooks_h = manifest_dir.join("csrc/tri_vl_hooks.h");
-    // (Not the cargo profile: every flag that matters is set explicitly, so
-    // the libraries are shared between profiles through the cache below.)
     let compile_key = format!(
         "O{opt}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
         vl.version,
@@ -211,14 +213,13 @@ fn run(out: &mut Directives) -> Result<(), String> {
         fs::read(&hooks_h).map_err(|e| format!("{}: {e}", hooks_h.display()))?,
     );
 
-    // Which libraries need building: each is first looked up in OUT_DIR,
-    // then in the cache shared by all profiles of this target directory
-    // (`cargo test`, `clippy`, `doc` and `bench` each have their own
-    // OUT_DIR), keyed by everything that goes into it.
-    let cache = SharedCache::new(&out_dir);
+    // Which libraries need building: those whose key (everything that goes
+    // into them) differs from the one recorded in OUT_DIR when they were built.
     let rtl_digest = digest_files(
-        std::iter::once(&rtl.files_f)
-            .chain(&rtl.sources)
+        rtl.list
+            .lists
+            .iter()
+            .chain(&rtl.list.sources)
             .chain(&rtl.extra_vlt),
     )?;
     let models = models();
@@ -232,22 +233,19 @@ fn run(out: &mut Directives) -> Result<(), String> {
         let header = out_dir
             .join(&model.name)
             .join(format!("{}.h", model.prefix));
-        let outputs = [
-            (format!("lib{lib}.a"), out_dir.join(format!("lib{lib}.a"))),
-            (format!("{}.h", model.prefix), header),
-        ];
-        if !cache.restore(&out_dir, &lib, &key, &outputs)? {
-            stale.push((model, lib, key, outputs));
+        let outputs = [out_dir.join(format!("lib{lib}.a")), header];
+        if !up_to_date(&out_dir, &lib, &key, &outputs) {
+            stale.push((model, lib, key));
         }
     }
     verilate(&vl, &rtl, &out_dir, stale.iter().map(|s| s.0))?;
     write_config_header(&out_dir)?;
 
     // Stale models + runtime (if stale) + shim, as libraries of sources.
-    let rt_outputs = [("libtri_vlrt.a".to_string(), out_dir.join("libtri_vlrt.a"))];
-    let rt_stale = !cache.restore(&out_dir, "tri_vlrt", &compile_key, &rt_outputs)?;
+    let rt_outputs = [out_dir.join("libtri_vlrt.a")];
+    let rt_stale = !up_to_date(&out_dir, "tri_vlrt", &compile_key, &rt_outputs);
     let mut units: Vec<(String, Vec<PathBuf>)> = Vec::new();
-    for (model, lib, _, _) in &stale {
+    for (model, lib, _) in &stale {
         let mdir = out_dir.join(&model.name);
         let mut cpps: Vec<PathBuf> = fs::read_dir(&mdir)
             .map_err(|e| format!("{}: {e}", mdir.display()))?
@@ -283,11 +281,11 @@ fn run(out: &mut Directives) -> Result<(), String> {
             .try_create_archive(lib, objs)
             .map_err(|e| format!("archiving {lib}: {e}"))?;
     }
-    for (_, lib, key, outputs) in &stale {
-        cache.store(&out_dir, lib, key, outputs)?;
+    for (_, lib, key) in &stale {
+        record_key(&out_dir, lib, key)?;
     }
     if rt_stale {
-        cache.store(&out_dir, "tri_vlrt", &compile_key, &rt_outputs)?;
+        record_key(&out_dir, "tri_vlrt", &compile_key)?;
     }
 
     // Link order: users before what they use.
@@ -405,12 +403,8 @@ fn check_configs() -> Result<(), String> {
                 c.name
             ));
         }
-        if c.cols == 0 || c.lanes == 0 || c.k_max == 0 {
-            return Err(format!(
-                "src/configs.rs: configuration `{}` has a zero dimension",
-                c.name
-            ));
-        }
+        tritium_golden::ArrayConfig::new(c.cols, c.lanes, c.k_max)
+            .map_err(|e| format!("src/configs.rs: configuration `{}`: {e}", c.name))?;
     }
     Ok(())
 }
@@ -482,8 +476,8 @@ fn find_verilator() -> Result<Verilator, String> {
     })
 }
 
-/// Reads `rtl/files.f`: source paths (relative to `root`), `+incdir+`,
-/// `-f` (nested, relative to `root`), `-v`/`-y`; `//` and `#` comments.
+/// Reads `rtl/files.f` (with the one reader of the project) and finds the
+/// lint waivers next to it.
 fn read_rtl(root: &Path) -> Result<Rtl, String> {
     let files_f = root.join("rtl/files.f");
     if !files_f.is_file() {
@@ -492,24 +486,18 @@ fn read_rtl(root: &Path) -> Result<Rtl, String> {
             files_f.display()
         ));
     }
+    let list = tritium_util::filelist::read(root, &files_f).map_err(|e| e.to_string())?;
     let mut rtl = Rtl {
         root: root.to_path_buf(),
-        files_f: files_f.clone(),
-        sources: Vec::new(),
-        incdirs: Vec::new(),
+        list,
         extra_vlt: Vec::new(),
     };
-    let mut seen_f = BTreeSet::new();
-    parse_file_list(root, &files_f, &mut rtl, &mut seen_f)?;
-    if rtl.sources.is_empty() {
-        return Err(format!("{} lists no source files", files_f.display()));
-    }
     let lint = root.join("rtl/lint");
     if let Ok(rd) = fs::read_dir(&lint) {
         let mut vlt: Vec<PathBuf> = rd
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "vlt"))
-            .filter(|p| !rtl.sources.contains(p))
+            .filter(|p| !rtl.list.sources.contains(p))
             .collect();
         vlt.sort();
         rtl.extra_vlt = vlt;
@@ -517,76 +505,29 @@ fn read_rtl(root: &Path) -> Result<Rtl, String> {
     Ok(rtl)
 }
 
-fn parse_file_list(
-    root: &Path,
-    list: &Path,
-    rtl: &mut Rtl,
-    seen: &mut BTreeSet<PathBuf>,
-) -> Result<(), String> {
-    if !seen.insert(list.to_path_buf()) {
-        return Ok(());
+/// FNV-1a, 64 bits: a stable hash (the same on every Rust version, unlike
+/// `DefaultHasher`), ample for telling build inputs apart.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
     }
-    let text = fs::read_to_string(list).map_err(|e| format!("{}: {e}", list.display()))?;
-    let mut tokens = Vec::new();
-    for line in text.lines() {
-        let line = line.split("//").next().unwrap_or("");
-        if line.trim_start().starts_with('#') {
-            continue;
-        }
-        tokens.extend(line.split_whitespace().map(str::to_string));
-    }
-    let mut it = tokens.into_iter();
-    while let Some(tok) = it.next() {
-        let existing = |p: &str| -> Result<PathBuf, String> {
-            let path = root.join(p);
-            if path.exists() {
-                Ok(path)
-            } else {
-                Err(format!(
-                    "{} lists `{p}`, but {} does not exist",
-                    list.display(),
-                    path.display()
-                ))
-            }
-        };
-        if let Some(dirs) = tok.strip_prefix("+incdir+") {
-            for d in dirs.split('+').filter(|d| !d.is_empty()) {
-                rtl.incdirs.push(existing(d)?);
-            }
-        } else if tok == "-f" || tok == "-F" {
-            let f = it
-                .next()
-                .ok_or_else(|| format!("{}: `{tok}` without a file", list.display()))?;
-            let nested = existing(&f)?;
-            parse_file_list(root, &nested, rtl, seen)?;
-        } else if tok == "-v" || tok == "-y" {
-            let p = it
-                .next()
-                .ok_or_else(|| format!("{}: `{tok}` without a path", list.display()))?;
-            let path = existing(&p)?;
-            if tok == "-y" {
-                rtl.incdirs.push(path);
-            } else {
-                rtl.sources.push(path);
-            }
-        } else if tok.starts_with('-') || tok.starts_with('+') {
-            // Other options (+define+, -Wno-..): passed through by `-f`.
-        } else {
-            rtl.sources.push(existing(&tok)?);
+    fn bytes(&mut self, b: &[u8]) {
+        // Length first, so that concatenations cannot collide.
+        for x in (b.len() as u64).to_le_bytes().iter().chain(b) {
+            self.0 = (self.0 ^ u64::from(*x)).wrapping_mul(0x100_0000_01b3);
         }
     }
-    Ok(())
 }
 
 fn digest_files<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> Result<u64, String> {
-    let mut h = DefaultHasher::new();
+    let mut h = Fnv::new();
     for p in paths {
-        p.hash(&mut h);
-        fs::read(p)
-            .map_err(|e| format!("{}: {e}", p.display()))?
-            .hash(&mut h);
+        h.bytes(p.display().to_string().as_bytes());
+        h.bytes(&fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?);
     }
-    Ok(h.finish())
+    Ok(h.0)
 }
 
 /// One Verilator model to build: a `tri_mac_array` configuration of
@@ -613,15 +554,15 @@ impl Model {
 fn models() -> Vec<Model> {
     let mut models: Vec<Model> = CONFIGS
         .iter()
-        .map(|cfg: &ArrayConfig| Model {
+        .map(|cfg: &SimConfig| Model {
             name: cfg.name.to_string(),
             prefix: format!("Vtri_{}", cfg.name),
             top: "tri_mac_array",
-            params: vec![
-                format!("-GCols={}", cfg.cols),
-                format!("-GLanes={}", cfg.lanes),
-                format!("-GKMax={}", cfg.k_max),
-            ],
+            params: cfg
+                .sv_params()
+                .iter()
+                .map(|(p, v)| format!("-G{p}={v}"))
+                .collect(),
         })
         .collect();
     models.push(Model {
@@ -645,7 +586,7 @@ fn verilator_args(model: &Model, mdir: &Path, rtl: &Rtl) -> Vec<String> {
     args.extend(model.params.iter().cloned());
     args.extend(["--Mdir".into(), mdir.display().to_string()]);
     args.extend(rtl.extra_vlt.iter().map(|p| p.display().to_string()));
-    args.extend(["-f".into(), rtl.files_f.display().to_string()]);
+    args.extend(["-f".into(), rtl.list.list.display().to_string()]);
     args
 }
 
@@ -728,118 +669,26 @@ fn write_config_header(out_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Built libraries (and the model headers the shim includes), kept in
-/// `OUT_DIR` and in `<target dir>/tritium-sim-cache/`, shared by every
-/// profile and command using that target directory. Entries are named
-/// `<lib>-<hash of key>.<file>`; storing a library evicts its other keys.
-/// Files are published by rename, so concurrent builds never see half a
-/// file.
-struct SharedCache {
-    dir: Option<PathBuf>,
+/// Where the key a library was built with is recorded.
+fn key_file(out_dir: &Path, lib: &str) -> PathBuf {
+    out_dir.join(format!("{lib}.key"))
 }
 
-impl SharedCache {
-    fn new(out_dir: &Path) -> Self {
-        // OUT_DIR = <target>/<profile>/build/<pkg>-<hash>/out
-        let dir = out_dir
-            .ancestors()
-            .nth(2)
-            .filter(|b| b.file_name().is_some_and(|n| n == "build"))
-            .and_then(|_| out_dir.ancestors().nth(4))
-            .map(|target| target.join("tritium-sim-cache"));
-        SharedCache { dir }
-    }
-
-    fn key_file(out_dir: &Path, lib: &str) -> PathBuf {
-        out_dir.join(format!("{lib}.key"))
-    }
-
-    fn entry(&self, lib: &str, key: &str, file: &str) -> Option<PathBuf> {
-        let mut h = DefaultHasher::new();
-        key.hash(&mut h);
-        Some(
-            self.dir
-                .as_ref()?
-                .join(format!("{lib}-{:016x}.{file}", h.finish())),
-        )
-    }
-
-    /// True if `outputs` (cache name, path in OUT_DIR) are up to date for
-    /// `key`, after copying them from the shared cache if needed.
-    fn restore(
-        &self,
-        out_dir: &Path,
-        lib: &str,
-        key: &str,
-        outputs: &[(String, PathBuf)],
-    ) -> Result<bool, String> {
-        let key_file = Self::key_file(out_dir, lib);
-        let all_present = outputs.iter().all(|(_, p)| p.is_file());
-        if all_present && fs::read_to_string(&key_file).ok().as_deref() == Some(key) {
-            return Ok(true);
-        }
-        let entries: Option<Vec<PathBuf>> = outputs
-            .iter()
-            .map(|(name, _)| self.entry(lib, key, name).filter(|e| e.is_file()))
-            .collect();
-        let Some(entries) = entries else {
-            return Ok(false);
-        };
-        for ((_, dst), src) in outputs.iter().zip(&entries) {
-            if let Some(parent) = dst.parent() {
-                fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-            }
-            if copy_atomic(src, dst).is_err() {
-                return Ok(false); // evicted meanwhile: build it
-            }
-        }
-        fs::write(&key_file, key).map_err(|e| format!("{}: {e}", key_file.display()))?;
-        Ok(true)
-    }
-
-    /// Records `outputs` as built for `key`, locally and in the cache.
-    fn store(
-        &self,
-        out_dir: &Path,
-        lib: &str,
-        key: &str,
-        outputs: &[(String, PathBuf)],
-    ) -> Result<(), String> {
-        let key_file = Self::key_file(out_dir, lib);
-        fs::write(&key_file, key).map_err(|e| format!("{}: {e}", key_file.display()))?;
-        let Some(dir) = &self.dir else {
-            return Ok(());
-        };
-        // A cache that cannot be written only costs time.
-        if fs::create_dir_all(dir).is_err() {
-            return Ok(());
-        }
-        let keep: Vec<PathBuf> = outputs
-            .iter()
-            .filter_map(|(name, _)| self.entry(lib, key, name))
-            .collect();
-        if let Ok(rd) = fs::read_dir(dir) {
-            for e in rd.filter_map(Result::ok) {
-                let p = e.path();
-                let name = e.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with(&format!("{lib}-")) && !keep.contains(&p) {
-                    let _ = fs::remove_file(&p);
-                }
-            }
-        }
-        for ((_, src), dst) in outputs.iter().zip(&keep) {
-            let _ = copy_atomic(src, dst);
-        }
-        Ok(())
-    }
+/// True if every output of `lib` exists and was built with `key` (compared
+/// by its stable hash, recorded next to the library).
+fn up_to_date(out_dir: &Path, lib: &str, key: &str, outputs: &[PathBuf]) -> bool {
+    outputs.iter().all(|p| p.is_file())
+        && fs::read_to_string(key_file(out_dir, lib)).ok() == Some(key_digest(key))
 }
 
-/// Copies `src` to `dst` through a temporary file and a rename.
-fn copy_atomic(src: &Path, dst: &Path) -> std::io::Result<()> {
-    let tmp = dst.with_extension(format!("tmp{}", std::process::id()));
-    fs::copy(src, &tmp)?;
-    fs::rename(&tmp, dst).inspect_err(|_| {
-        let _ = fs::remove_file(&tmp);
-    })
+/// Records that `lib` was built with `key`.
+fn record_key(out_dir: &Path, lib: &str, key: &str) -> Result<(), String> {
+    let p = key_file(out_dir, lib);
+    fs::write(&p, key_digest(key)).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+fn key_digest(key: &str) -> String {
+    let mut h = Fnv::new();
+    h.bytes(key.as_bytes());
+    format!("{:016x}", h.0)
 }

@@ -1,5 +1,9 @@
-//! The `tritium` binary: glue only, see [`tritium::cli`].
+//! The `tritium` binary: glue only, see the `cli` module.
+
+#![forbid(unsafe_code)]
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    tritium::cli::main()
+    cli::main()
 }

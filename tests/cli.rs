@@ -215,7 +215,7 @@ fn simd_and_golden_write_identical_logits() {
         (v["generated_tokens"].clone(), std::fs::read(&path).unwrap())
     };
     let golden = run("golden", &["--backend", "golden"]);
-    for isa in tritium::simd::Isa::present() {
+    for isa in tritium_simd::Isa::present() {
         let got = run(isa.name(), &["--kernel", isa.name(), "--threads", "2"]);
         assert_eq!(got.0, golden.0, "{isa:?} tokens");
         assert!(got.1 == golden.1, "{isa:?}: logits files differ");
@@ -255,7 +255,7 @@ fn bench_prints_json_for_scripts() {
     assert!(v["bandwidth"][0]["read_gb_s"].as_f64().unwrap() > 0.0);
     // 4 distinct tiny shapes x (decode, prefill) + exact and Q8 heads, and
     // with AVX2 the two kernel families side by side (4 shapes x 2).
-    let families = if tritium::simd::Isa::Avx2.available() {
+    let families = if tritium_simd::Isa::Avx2.available() {
         4 * 2
     } else {
         0
@@ -360,4 +360,97 @@ fn gguf_models_run_from_the_command_line() {
     std::fs::write(p("bad.gguf"), b"GGUF\x03\0\0\0").unwrap();
     let e = fails(&["infer", "--model", &p("bad.gguf"), "--tokens", "1"]);
     assert!(e.contains("bad.gguf") && e.contains("truncated"), "{e}");
+}
+
+/// `tritium report`'s flags are checked by name before anything is built.
+#[test]
+fn report_flags_are_checked_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let out = out.to_str().unwrap();
+    let e = fails(&[
+        "report",
+        "--zero-fraction",
+        "1.5",
+        "--no-fpga",
+        "--out",
+        out,
+    ]);
+    assert!(e.contains("--zero-fraction"), "{e}");
+    let e = fails(&[
+        "report",
+        "--bandwidth-gbs",
+        "NaN",
+        "--no-fpga",
+        "--out",
+        out,
+    ]);
+    assert!(e.contains("--bandwidth-gbs"), "{e}");
+    let e = fails(&["report", "--lanes", "0", "--no-fpga", "--out", out]);
+    assert!(e.contains("--lanes 0"), "{e}");
+    let cfg = dir.path().join("config.json");
+    std::fs::write(&cfg, "{}").unwrap();
+    let e = fails(&[
+        "report",
+        "--model",
+        cfg.to_str().unwrap(),
+        "--no-fpga",
+        "--out",
+        out,
+    ]);
+    assert!(e.contains("config.json"), "{e}");
+}
+
+/// `--model DIR` counts zero weights from the checkpoint; `--model
+/// config.json` takes the shape alone and needs `--zero-fraction`.
+#[test]
+fn report_of_a_checkpoint_directory_and_of_a_config_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck");
+    ok(&[
+        "gen-model",
+        "--preset",
+        "tiny",
+        "--seed",
+        "1",
+        "--out",
+        ck.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("r");
+    let out = out.to_str().unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut a = vec!["report", "--no-fpga", "--no-plots", "--json", "--out", out];
+        a.extend_from_slice(args);
+        serde_json::from_str(&ok(&a)).unwrap()
+    };
+    let from_dir = json(&["--model", ck.to_str().unwrap()]);
+    let preset = json(&["--preset", "tiny"]);
+    assert_eq!(
+        from_dir["summary"]["zero_fraction"],
+        preset["summary"]["zero_fraction"]
+    );
+    assert!(from_dir["zero_fraction_source"]
+        .as_str()
+        .unwrap()
+        .contains("counted from the weights"));
+    assert_eq!(
+        from_dir["evaluation"]["variants"],
+        preset["evaluation"]["variants"]
+    );
+    let cfg = ck.join("config.json");
+    let e = fails(&[
+        "report",
+        "--model",
+        cfg.to_str().unwrap(),
+        "--no-fpga",
+        "--out",
+        out,
+    ]);
+    assert!(e.contains("--zero-fraction"), "{e}");
+    let r = json(&["--model", cfg.to_str().unwrap(), "--zero-fraction", "0.25"]);
+    assert_eq!(r["summary"]["zero_fraction"], 0.25);
+    assert_eq!(
+        r["model"]["ternary_params"],
+        preset["model"]["ternary_params"]
+    );
 }

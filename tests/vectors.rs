@@ -38,10 +38,10 @@ fn load<T: for<'de> Deserialize<'de>>(file: &str) -> Vec<T> {
 fn backends() -> Vec<Box<dyn Backend>> {
     let mut b: Vec<Box<dyn Backend>> = vec![Box::new(GoldenBackend)];
     // Every SIMD kernel path this CPU has, single- and multi-threaded.
-    for isa in tritium::simd::Isa::present() {
+    for isa in tritium_simd::Isa::present() {
         for threads in [1, 2] {
             b.push(Box::new(
-                tritium::simd::SimdBackend::new(tritium::simd::SimdOptions {
+                tritium_simd::SimdBackend::new(tritium_simd::SimdOptions {
                     isa: Some(isa),
                     threads: Some(threads),
                     head: Default::default(),
@@ -51,8 +51,8 @@ fn backends() -> Vec<Box<dyn Backend>> {
         }
     }
     #[cfg(feature = "rtl")]
-    for cfg in tritium_sim::CONFIGS {
-        b.push(Box::new(tritium::rtl::RtlBackend::new(cfg).unwrap()));
+    for cfg in tritium_rtl::CONFIGS {
+        b.push(Box::new(tritium_rtl::RtlBackend::new(cfg).unwrap()));
     }
     b
 }
@@ -78,16 +78,16 @@ fn bitlinear_corpus_on_every_backend() {
             let acts: Vec<i8> = c.acts.concat();
             let rows = c.acts.len();
             let mut out = vec![0i32; rows * c.n];
-            let call = LinearCall {
-                id: LinearId {
+            let call = LinearCall::new(
+                LinearId {
                     layer: 0,
                     proj: Proj::Q,
                 },
-                weights: &w,
-                acts: &acts,
+                &w,
+                &acts,
                 rows,
-                first_pos: 0,
-            };
+                0,
+            );
             backend.matmul(&call, &mut out).unwrap();
             assert_eq!(
                 out,

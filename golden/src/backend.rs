@@ -5,68 +5,11 @@
 //! accumulators plus execution statistics. Dequantization stays outside, in
 //! shared code, so backends are compared on integers with `==`.
 
+use crate::attention::{attend_head, each_row, HeadFn, RowFn};
 use crate::error::{shape_err, Result};
+use crate::model::LinearId;
 use crate::ops::DenseMatrix;
 use crate::ternary::TernaryMatrix;
-
-/// The seven BitLinear projections of a b1.58 decoder layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Proj {
-    Q,
-    K,
-    V,
-    O,
-    Gate,
-    Up,
-    Down,
-}
-
-impl Proj {
-    /// All projections in execution order.
-    pub const ALL: [Proj; 7] = [
-        Proj::Q,
-        Proj::K,
-        Proj::V,
-        Proj::O,
-        Proj::Gate,
-        Proj::Up,
-        Proj::Down,
-    ];
-
-    /// The Hugging Face module name (`q_proj`, ..., `down_proj`).
-    pub fn hf_name(self) -> &'static str {
-        match self {
-            Proj::Q => "q_proj",
-            Proj::K => "k_proj",
-            Proj::V => "v_proj",
-            Proj::O => "o_proj",
-            Proj::Gate => "gate_proj",
-            Proj::Up => "up_proj",
-            Proj::Down => "down_proj",
-        }
-    }
-
-    /// The Hugging Face parent module (`self_attn` or `mlp`).
-    pub fn hf_module(self) -> &'static str {
-        match self {
-            Proj::Q | Proj::K | Proj::V | Proj::O => "self_attn",
-            Proj::Gate | Proj::Up | Proj::Down => "mlp",
-        }
-    }
-}
-
-/// Which BitLinear of the network a call is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LinearId {
-    pub layer: usize,
-    pub proj: Proj,
-}
-
-impl std::fmt::Display for LinearId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "layer {} {}", self.layer, self.proj.hf_name())
-    }
-}
 
 /// One BitLinear invocation: `rows` token rows of `k` int8 activations
 /// (row-major), for tokens at positions `first_pos..first_pos + rows`.
@@ -79,7 +22,25 @@ pub struct LinearCall<'a> {
     pub first_pos: usize,
 }
 
-impl LinearCall<'_> {
+impl<'a> LinearCall<'a> {
+    /// `rows` token rows of `acts` (row-major, `rows * weights.k()` values)
+    /// through `weights`, for the positions from `first_pos` on.
+    pub fn new(
+        id: LinearId,
+        weights: &'a TernaryMatrix,
+        acts: &'a [i8],
+        rows: usize,
+        first_pos: usize,
+    ) -> LinearCall<'a> {
+        LinearCall {
+            id,
+            weights,
+            acts,
+            rows,
+            first_pos,
+        }
+    }
+
     /// Checks that `acts` and `out` fit the weights; every backend calls this.
     pub fn check(&self, out: &[i32]) -> Result<()> {
         let (n, k) = (self.weights.n(), self.weights.k());
@@ -178,20 +139,20 @@ pub trait Backend {
     }
 
     /// The function computing one (query row, head) of attention. The
-    /// default is the golden order ([`crate::network::attend_head`]); an
-    /// override must produce the same bits (it is a faster schedule of the
-    /// same f32 operations, never an approximation).
-    fn attention_head(&self) -> crate::network::HeadFn {
-        crate::network::attend_head
+    /// default is the golden order ([`attend_head`]); an override must
+    /// produce the same bits (it is a faster schedule of the same f32
+    /// operations, never an approximation).
+    fn attention_head(&self) -> HeadFn {
+        attend_head
     }
 
     /// Runs `f(i, row)` for every `d`-sized row of `rows` (`rows.len()` a
     /// multiple of `d`): independent work items (the network's attention
     /// heads) in any order, on any threads; every row's bits are the same
-    /// either way. The default is [`crate::network::each_row`] (rayon's
-    /// current pool); a backend with its own workers may use them.
-    fn for_each_row(&mut self, rows: &mut [f32], d: usize, f: &(dyn Fn(usize, &mut [f32]) + Sync)) {
-        crate::network::each_row(rows, d, f)
+    /// either way. The default is [`each_row`] (rayon's current pool); a
+    /// backend with its own workers may use them.
+    fn for_each_row(&mut self, rows: &mut [f32], d: usize, f: &RowFn<'_>) {
+        each_row(rows, d, f)
     }
 
     /// The logits of one final-normed hidden row: `out[v] = head row v . x`
@@ -263,6 +224,7 @@ impl Backend for GoldenBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Proj;
     use proptest::prelude::*;
 
     fn naive_i64(t: &[i8], q: &[i8], n: usize, k: usize) -> Vec<i64> {
@@ -282,16 +244,11 @@ mod tests {
     #[test]
     fn shape_mismatch_is_an_error() {
         let w = TernaryMatrix::from_ternary("w", 2, 3, &[0; 6], 1.0).unwrap();
-        let call = LinearCall {
-            id: LinearId {
-                layer: 0,
-                proj: Proj::Q,
-            },
-            weights: &w,
-            acts: &[0; 5],
-            rows: 2,
-            first_pos: 0,
+        let id = LinearId {
+            layer: 0,
+            proj: Proj::Q,
         };
+        let call = LinearCall::new(id, &w, &[0; 5], 2, 0);
         let e = GoldenBackend
             .matmul(&call, &mut [0; 4])
             .unwrap_err()
@@ -314,7 +271,7 @@ mod tests {
         ) {
             let w = TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap();
             let mut out = vec![0i32; rows * n];
-            let call = LinearCall { id: LinearId { layer: 0, proj: Proj::Up }, weights: &w, acts: &q, rows, first_pos: 0 };
+            let call = LinearCall::new(LinearId { layer: 0, proj: Proj::Up }, &w, &q, rows, 0);
             let stats = GoldenBackend.matmul(&call, &mut out).unwrap();
             for r in 0..rows {
                 let want = naive_i64(&t, &q[r * k..(r + 1) * k], n, k);

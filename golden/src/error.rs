@@ -4,7 +4,7 @@
 use thiserror::Error;
 
 /// Errors raised by the golden model on bad input.
-#[derive(Debug, Error, Clone, PartialEq)]
+#[derive(Debug, Error, Clone)]
 pub enum Error {
     /// A buffer or tensor does not have the shape the operation needs.
     #[error("shape mismatch in {what}: expected {expected}, got {got}")]
@@ -20,6 +20,9 @@ pub enum Error {
         index: usize,
         value: f32,
     },
+    /// A weight scale that is not a finite positive number.
+    #[error("weight scale {value} of {what} must be finite and > 0")]
+    BadScale { what: String, value: f32 },
     /// A 2-bit weight code outside {0, 1, 2} (3 is the unused, invalid code).
     #[error("invalid packed ternary code {code} in {what} at row {row}, column {col} (valid codes: 0, 1, 2 = -1, 0, +1)")]
     InvalidCode {
@@ -62,13 +65,34 @@ pub enum Error {
         value: String,
         reason: String,
     },
-    /// A backend failed to execute a BitLinear.
-    #[error("backend {backend} failed on {site}: {message}")]
+    /// A backend failed to execute a BitLinear (or the head); its own error
+    /// is the source.
+    #[error("backend {backend} failed on {site}")]
     Backend {
         backend: String,
         site: String,
-        message: String,
+        #[source]
+        source: BackendError,
     },
+}
+
+/// A backend's own error, shared so that [`Error`] stays `Clone`.
+pub type BackendError = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
+impl Error {
+    /// A backend failure at `site` caused by `source` (an error value, or a
+    /// message).
+    pub fn backend(
+        backend: impl Into<String>,
+        site: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::Backend {
+            backend: backend.into(),
+            site: site.into(),
+            source: std::sync::Arc::from(source.into()),
+        }
+    }
 }
 
 /// Result alias of the golden model.

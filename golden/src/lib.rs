@@ -37,35 +37,53 @@
 //! scaled by `1 / sqrt(head_dim)`; `relu(g)^2 * u` as `(r * r) * u`.
 //! Embedding and norm weights are widened from bf16 (exact).
 //!
-//! ## Structure
+//! ## Structure (each module uses only those listed before it)
+//! - [`error`], [`rng`] (SplitMix64, the one generator of tritium).
 //! - [`config`]: [`ModelConfig`] and the presets `tiny`, `small`, `2b4t`.
-//! - [`quant`], [`ternary`]: the quantizers and the packed weight layouts.
-//! - [`stream`]: the beat format in which a BitLinear is streamed to the
-//!   MAC array (tiling, padding, wire bits).
+//! - [`ops`]: the pinned f32 operations and [`DenseMatrix`].
+//! - [`ternary`], [`quant`]: the packed weight layouts and the quantizers.
+//! - [`model`]: [`Model`], [`Layer`] and the names of its parts ([`Proj`],
+//!   [`Norm`], their Hugging Face and GGUF tensor names).
+//! - [`array`]: [`ArrayConfig`], the shape of the RTL MAC array;
+//!   [`stream`]: the beat format in which a BitLinear is streamed to it
+//!   (tiling, padding, wire bits).
+//! - [`attention`]: causal GQA attention in the golden order, and the row
+//!   runners of the shared network code.
 //! - [`backend`]: the [`Backend`] trait every BitLinear goes through, and
 //!   [`GoldenBackend`].
-//! - [`network`]: [`Model`] and [`Session`] (forward pass with KV cache).
-//! - [`sample`]: greedy and seeded temperature / top-k / top-p sampling.
+//! - [`session`]: [`Session`], the forward pass with its KV cache.
+//! - [`sample`], [`generate`]: greedy and seeded temperature / top-k /
+//!   top-p sampling; prefill + decode with timings.
 //!
 //! Bad input (wrong shapes, invalid codes, non-finite values, empty or
 //! over-long prompts) is an [`Error`], never a panic.
 
 #![forbid(unsafe_code)]
 
+pub mod array;
+pub mod attention;
 pub mod backend;
 pub mod config;
 pub mod error;
-pub mod network;
+pub mod generate;
+pub mod model;
 pub mod ops;
 pub mod quant;
+pub mod rng;
 pub mod sample;
+pub mod session;
 pub mod stream;
 pub mod ternary;
+mod uid;
 
-pub use backend::{Backend, ExecStats, GoldenBackend, LinearCall, LinearId, Proj};
+pub use array::ArrayConfig;
+pub use backend::{Backend, ExecStats, GoldenBackend, LinearCall};
 pub use config::{ModelConfig, Preset, ScaleConvention};
 pub use error::{Error, Result};
-pub use network::{Layer, Logits, Model, Session, StatsTable};
+pub use generate::{generate, GenerateOptions, Generation};
+pub use model::{linear_shape, Layer, LinearId, Model, Norm, Proj};
 pub use ops::DenseMatrix;
+pub use rng::SplitMix64;
 pub use sample::{Sampler, SamplerConfig};
+pub use session::{Logits, Session, StatsTable};
 pub use ternary::TernaryMatrix;

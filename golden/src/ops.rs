@@ -119,11 +119,20 @@ impl Rope {
 
 /// A dense matrix of full-precision rows (embedding, untied lm_head), kept
 /// in the checkpoint's precision and widened to f32 on use (bf16 -> f32 is exact).
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct DenseMatrix {
     rows: usize,
     cols: usize,
     data: DenseData,
+    /// Identity of the contents (see [`DenseMatrix::uid`]).
+    uid: u64,
+}
+
+/// Equality of contents (shape and values); the uid is not compared.
+impl PartialEq for DenseMatrix {
+    fn eq(&self, o: &Self) -> bool {
+        (self.rows, self.cols, &self.data) == (o.rows, o.cols, &o.data)
+    }
 }
 
 #[derive(Clone, PartialEq)]
@@ -180,6 +189,7 @@ impl DenseMatrix {
             rows,
             cols,
             data: DenseData::Bf16(data),
+            uid: crate::uid::next_uid(),
         })
     }
 
@@ -197,11 +207,18 @@ impl DenseMatrix {
             rows,
             cols,
             data: DenseData::F32(data),
+            uid: crate::uid::next_uid(),
         })
     }
 
     pub fn rows(&self) -> usize {
         self.rows
+    }
+    /// A process-unique id of these contents: every constructor gives a new
+    /// one, clones share it. Backends that keep a converted copy (the SIMD
+    /// engine's int8 head) key it by this, never by address.
+    pub fn uid(&self) -> u64 {
+        self.uid
     }
     pub fn cols(&self) -> usize {
         self.cols

@@ -1,7 +1,7 @@
 //! W1.58A8 quantization: absmean ternary weights, per-token absmax int8
 //! activations, and the one dequantization step. Every rounding is pinned here.
 
-use crate::error::{check_finite, shape_err, Error, Result};
+use crate::error::{check_finite, shape_err, Result};
 use crate::ternary::TernaryMatrix;
 
 /// Floor of the activation absmax and of the weight absmean (as transformers).
@@ -111,19 +111,6 @@ pub fn quantize_weights_absmean(
     TernaryMatrix::from_ternary(what, n, k, &codes, gamma)
 }
 
-/// Checks that a gamma read from a checkpoint is usable.
-pub fn check_gamma(what: &str, gamma: f32) -> Result<()> {
-    if gamma.is_finite() && gamma > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::NonFinite {
-            what: format!("{what} (weight scale must be finite and > 0)"),
-            index: 0,
-            value: gamma,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     /// The magic-number rounding equals round-half-even-then-clamp on every
@@ -157,6 +144,7 @@ mod tests {
     }
 
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn ties_round_to_even() {

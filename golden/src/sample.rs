@@ -3,6 +3,7 @@
 //! always give the same token.
 
 use crate::error::{Error, Result};
+use crate::rng::SplitMix64;
 
 /// Sampling parameters. `temperature == 0` means greedy.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,7 +31,7 @@ impl Default for SamplerConfig {
 #[derive(Debug, Clone)]
 pub struct Sampler {
     cfg: SamplerConfig,
-    state: u64,
+    rng: SplitMix64,
 }
 
 /// Index of the largest logit; the lowest index wins ties.
@@ -63,21 +64,8 @@ impl Sampler {
         }
         Ok(Sampler {
             cfg,
-            state: cfg.seed,
+            rng: SplitMix64::new(cfg.seed),
         })
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A uniform draw in [0, 1) with 53 bits.
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Picks the next token from one row of logits (finite values required).
@@ -118,7 +106,7 @@ impl Sampler {
             let s: f64 = p.iter().sum();
             p.iter_mut().for_each(|v| *v /= s);
         }
-        let u = self.uniform();
+        let u = self.rng.uniform();
         let mut cum = 0.0;
         for (j, v) in p.iter().enumerate() {
             cum += v;

@@ -23,53 +23,16 @@
 //! `lanes` int8 values; on the wire (`a_data_i`) lane `l` at bits
 //! `[8l +: 8]`, two's complement.
 
+use crate::array::ArrayConfig;
 use crate::error::{shape_err, Result};
 use crate::ternary::TernaryMatrix;
 
-/// The shape of a MAC array as the stream format sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ArrayGeometry {
-    /// Output columns (weight rows accumulated in parallel).
-    pub cols: usize,
-    /// Activation lanes consumed per beat.
-    pub lanes: usize,
-}
-
-impl ArrayGeometry {
-    /// Checks that both dimensions are non-zero.
-    pub fn new(cols: usize, lanes: usize) -> Result<Self> {
-        if cols == 0 || lanes == 0 {
-            return Err(shape_err(
-                "array geometry (columns x lanes)",
-                "both non-zero",
-                format!("{cols} x {lanes}"),
-            ));
-        }
-        Ok(ArrayGeometry { cols, lanes })
-    }
-
-    /// Codes in one weight beat (`cols * lanes`).
-    pub fn beat_codes(&self) -> usize {
-        self.cols * self.lanes
-    }
-
-    /// Output tiles for `n` rows.
-    pub fn tiles(&self, n: usize) -> usize {
-        n.div_ceil(self.cols)
-    }
-
-    /// Beats for a K range of `len` inputs.
-    pub fn beats(&self, len: usize) -> usize {
-        len.div_ceil(self.lanes)
-    }
-}
-
 /// The weight beats of output tile `tile` over inputs `k0..k1` of `w`, one
-/// `Vec` of [`ArrayGeometry::beat_codes`] codes per beat, padded as the
+/// `Vec` of [`ArrayConfig::macs_per_beat`] codes per beat, padded as the
 /// module docs say.
 pub fn weight_tile_beats(
     w: &TernaryMatrix,
-    geom: ArrayGeometry,
+    geom: &ArrayConfig,
     tile: usize,
     k0: usize,
     k1: usize,
@@ -88,7 +51,7 @@ pub fn weight_tile_beats(
         ));
     }
     let lanes = geom.lanes;
-    let mut out = vec![vec![1u8; geom.beat_codes()]; geom.beats(k1 - k0)];
+    let mut out = vec![vec![1u8; geom.macs_per_beat()]; geom.beats(k1 - k0)];
     for c in 0..geom.cols {
         let row = tile * geom.cols + c;
         if row >= w.n() {
@@ -106,7 +69,7 @@ pub fn weight_tile_beats(
 
 /// The activation beats of one token row's inputs (a K segment), each of
 /// `lanes` values, the last padded with zeros.
-pub fn act_beats(acts: &[i8], geom: ArrayGeometry) -> Vec<Vec<i8>> {
+pub fn act_beats(acts: &[i8], geom: &ArrayConfig) -> Vec<Vec<i8>> {
     acts.chunks(geom.lanes)
         .map(|c| {
             let mut b = c.to_vec();
@@ -150,15 +113,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn matrix(n: usize, k: usize, seed: u64) -> TernaryMatrix {
-        let mut s = seed | 1;
-        let t: Vec<i8> = (0..n * k)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s % 3) as i8 - 1
-            })
-            .collect();
+        let mut rng = crate::rng::SplitMix64::new(seed);
+        let t: Vec<i8> = (0..n * k).map(|_| rng.below(3) as i8 - 1).collect();
         TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap()
     }
 
@@ -171,12 +127,12 @@ mod tests {
             split in 0usize..70, seed in any::<u64>(),
         ) {
             let w = matrix(n, k, seed);
-            let g = ArrayGeometry::new(cols, lanes).unwrap();
+            let g = ArrayConfig::new(cols, lanes, 1 << 20).unwrap();
             let split = split.min(k);
             let mut seen = vec![0u32; n * k];
             for tile in 0..g.tiles(n) {
                 for (k0, k1) in [(0, split), (split, k)] {
-                    let beats = weight_tile_beats(&w, g, tile, k0, k1).unwrap();
+                    let beats = weight_tile_beats(&w, &g, tile, k0, k1).unwrap();
                     prop_assert_eq!(beats.len(), g.beats(k1 - k0));
                     for (b, beat) in beats.iter().enumerate() {
                         prop_assert_eq!(beat.len(), cols * lanes);
@@ -207,8 +163,8 @@ mod tests {
 
         #[test]
         fn act_beats_pad_with_zero(acts in proptest::collection::vec(any::<i8>(), 0..100), lanes in 1usize..17) {
-            let g = ArrayGeometry::new(1, lanes).unwrap();
-            let beats = act_beats(&acts, g);
+            let g = ArrayConfig::new(1, lanes, 1 << 20).unwrap();
+            let beats = act_beats(&acts, &g);
             prop_assert_eq!(beats.len(), g.beats(acts.len()));
             let flat: Vec<i8> = beats.concat();
             prop_assert_eq!(&flat[..acts.len()], &acts[..]);
@@ -219,11 +175,10 @@ mod tests {
     #[test]
     fn bad_requests_are_errors() {
         let w = matrix(5, 9, 1);
-        let g = ArrayGeometry::new(4, 4).unwrap();
-        assert!(ArrayGeometry::new(0, 4).is_err());
-        assert!(weight_tile_beats(&w, g, 2, 0, 9).is_err());
-        assert!(weight_tile_beats(&w, g, 0, 0, 10).is_err());
-        assert!(weight_tile_beats(&w, g, 0, 5, 4).is_err());
+        let g = ArrayConfig::new(4, 4, 64).unwrap();
+        assert!(weight_tile_beats(&w, &g, 2, 0, 9).is_err());
+        assert!(weight_tile_beats(&w, &g, 0, 0, 10).is_err());
+        assert!(weight_tile_beats(&w, &g, 0, 5, 4).is_err());
         assert!(pack_weight_beat(&[0, 4]).is_err());
         assert!(unpack_weight_beat(&[0, 0], 5).is_err());
         // Known bits: codes 2,1,0 -> 0b00_01_10.

@@ -14,7 +14,18 @@
 //! `t + 1`. `n` must be a multiple of 4.
 
 use crate::error::{shape_err, Error, Result};
-use crate::quant::check_gamma;
+
+/// Checks that a weight scale is usable: finite and positive.
+pub fn check_gamma(what: &str, gamma: f32) -> Result<()> {
+    if gamma.is_finite() && gamma > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::BadScale {
+            what: what.to_string(),
+            value: gamma,
+        })
+    }
+}
 
 /// A ternary weight matrix (`n` x `k`, codes in {-1, 0, +1}) with its
 /// per-tensor scale `gamma`: the real weight is `gamma * t`.
@@ -36,12 +47,6 @@ impl PartialEq for TernaryMatrix {
         (self.n, self.k, self.gamma.to_bits(), &self.packed)
             == (o.n, o.k, o.gamma.to_bits(), &o.packed)
     }
-}
-
-fn next_uid() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl std::fmt::Debug for TernaryMatrix {
@@ -99,7 +104,7 @@ impl TernaryMatrix {
             packed,
             gamma,
             nonzeros,
-            uid: next_uid(),
+            uid: crate::uid::next_uid(),
         }
     }
 
@@ -389,14 +394,12 @@ mod tests {
         let mut bytes = vec![0x55u8; 2 * 3];
         bytes[3 + 2] = 0x55 | (3 << 4);
         let e = TernaryMatrix::from_hf_packed("layers.0.q", 8, 3, &bytes, 1.0).unwrap_err();
-        assert_eq!(
-            e,
-            Error::InvalidCode {
-                what: "layers.0.q".into(),
-                row: 5,
-                col: 2,
-                code: 3
-            }
+        assert!(
+            matches!(
+                &e,
+                Error::InvalidCode { what, row: 5, col: 2, code: 3 } if what == "layers.0.q"
+            ),
+            "{e:?}"
         );
     }
 

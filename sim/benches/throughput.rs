@@ -8,12 +8,12 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use tritium_sim::{ArrayConfig, ArraySim, CONFIGS};
+use tritium_sim::{ArraySim, SimConfig, CONFIGS};
 
 /// Beats per benchmark tile.
 const BEATS: usize = 64;
 
-fn tile(cfg: &ArrayConfig) -> (Vec<Vec<u8>>, Vec<Vec<i8>>) {
+fn tile(cfg: &SimConfig) -> (Vec<Vec<u8>>, Vec<Vec<i8>>) {
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         x ^= x << 13;

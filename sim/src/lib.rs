@@ -1,7 +1,7 @@
 //! Cycle-accurate simulation of the `tri_mac_array` RTL (`rtl/`), driven
 //! from safe Rust.
 //!
-//! `build.rs` verilates the RTL once per [`ArrayConfig`] of [`CONFIGS`]
+//! `build.rs` verilates the RTL once per [`SimConfig`] of [`CONFIGS`]
 //! (Verilator >= 5.006, with assertions and VCD tracing compiled in) and
 //! links the C++ models with a small C shim (`csrc/shim.cpp`). [`ArraySim`]
 //! owns one model:
@@ -39,7 +39,7 @@ pub mod reference;
 mod sim;
 mod tile;
 
-pub use configs::{ArrayConfig, CONFIGS, LARGE, SMALL};
+pub use configs::{SimConfig, CONFIGS, LARGE, SMALL};
 pub use error::SimError;
 pub use fp16::{Fp16Sim, FP16_CANONICAL_NAN};
 pub use sim::{ArraySim, Counters, EdgeSample};

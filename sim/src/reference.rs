@@ -2,7 +2,7 @@
 //! `sum over beats and lanes of t[c][l] * a[l]` with `t` the ternary weight
 //! of the 2-bit code (code 3, invalid, counts as 0 as in the RTL).
 
-use crate::configs::ArrayConfig;
+use crate::configs::SimConfig;
 
 /// Ternary weight of a 2-bit code: 0 -> -1, 1 -> 0, 2 -> +1, 3 -> 0.
 pub fn weight_of(code: u8) -> i32 {
@@ -29,7 +29,7 @@ pub fn code_of(w: i8) -> u8 {
 /// The accumulators after each beat (`result[j][c]`), the last entry being
 /// the tile's result. Beats as in [`crate::ArraySim::run_tile`].
 pub fn prefix_sums<W: AsRef<[u8]>, A: AsRef<[i8]>>(
-    cfg: &ArrayConfig,
+    cfg: &SimConfig,
     weight_beats: &[W],
     act_beats: &[A],
 ) -> Vec<Vec<i32>> {
@@ -49,7 +49,7 @@ pub fn prefix_sums<W: AsRef<[u8]>, A: AsRef<[i8]>>(
 
 /// The result of one tile (one value per column).
 pub fn tile_result<W: AsRef<[u8]>, A: AsRef<[i8]>>(
-    cfg: &ArrayConfig,
+    cfg: &SimConfig,
     weight_beats: &[W],
     act_beats: &[A],
 ) -> Vec<i32> {

@@ -3,7 +3,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 
-use crate::configs::{ArrayConfig, CONFIGS};
+use crate::configs::{SimConfig, CONFIGS};
 use crate::error::SimError;
 use crate::ffi;
 
@@ -71,7 +71,7 @@ impl EdgeSample {
 /// [`take_error`](Self::take_error) or [`reset`](Self::reset).
 pub struct ArraySim {
     raw: NonNull<ffi::TriSim>,
-    cfg: &'static ArrayConfig,
+    cfg: &'static SimConfig,
     w_words: Vec<u32>,
     a_words: Vec<u32>,
     r_words: Vec<u32>,
@@ -88,7 +88,7 @@ fn words(bits: usize) -> usize {
 impl ArraySim {
     /// Creates the model of `cfg` (one of [`CONFIGS`]) and resets it
     /// (see [`reset`](Self::reset)).
-    pub fn new(cfg: &'static ArrayConfig) -> Result<ArraySim, SimError> {
+    pub fn new(cfg: &'static SimConfig) -> Result<ArraySim, SimError> {
         let built = || {
             CONFIGS
                 .iter()
@@ -174,7 +174,7 @@ impl ArraySim {
     }
 
     /// The configuration of this model.
-    pub fn config(&self) -> &'static ArrayConfig {
+    pub fn config(&self) -> &'static SimConfig {
         self.cfg
     }
 

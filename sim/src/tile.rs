@@ -1,4 +1,4 @@
-use crate::configs::ArrayConfig;
+use crate::configs::SimConfig;
 use crate::error::SimError;
 use crate::sim::ArraySim;
 
@@ -79,7 +79,7 @@ pub type TileBeats = (Vec<Vec<u8>>, Vec<Vec<i8>>);
 /// (-1, 0, +1), each as long as `acts` (K). Rows past `rows.len()` and lanes
 /// past K are padded with code 1 (weight 0) and activation 0.
 pub fn tile_beats<R: AsRef<[i8]>>(
-    cfg: &ArrayConfig,
+    cfg: &SimConfig,
     rows: &[R],
     acts: &[i8],
 ) -> Result<TileBeats, SimError> {

@@ -7,25 +7,24 @@ use std::cell::RefCell;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use tritium_sim::reference::{self, add_skip_counts, prefix_sums, tile_result};
-use tritium_sim::{
-    tile_beats, ArrayConfig, ArraySim, SimError, TileOptions, CONFIGS, LARGE, SMALL,
-};
+use tritium_sim::{tile_beats, ArraySim, SimConfig, SimError, TileOptions, CONFIGS, LARGE, SMALL};
 
 type Beats = (Vec<Vec<u8>>, Vec<Vec<i8>>);
 
-/// Deterministic pseudo-random tiles (xorshift), for tests that are not
-/// property tests.
-struct Rng(u64);
+/// Deterministic pseudo-random tiles (tritium's SplitMix64), for tests
+/// that are not property tests.
+struct Rng(tritium_golden::SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+    fn new(seed: u64) -> Rng {
+        Rng(tritium_golden::SplitMix64::new(seed))
     }
 
-    fn tile(&mut self, cfg: &ArrayConfig, beats: usize) -> Beats {
+    fn next(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+
+    fn tile(&mut self, cfg: &SimConfig, beats: usize) -> Beats {
         let w = (0..beats)
             .map(|_| {
                 (0..cfg.cols * cfg.lanes)
@@ -40,7 +39,7 @@ impl Rng {
     }
 }
 
-fn beats_strategy(cfg: &'static ArrayConfig, max_beats: usize) -> impl Strategy<Value = Beats> {
+fn beats_strategy(cfg: &'static SimConfig, max_beats: usize) -> impl Strategy<Value = Beats> {
     (1..=max_beats).prop_flat_map(move |n| {
         (
             prop::collection::vec(prop::collection::vec(0u8..3, cfg.cols * cfg.lanes), n),
@@ -106,7 +105,7 @@ fn hand_worked_tile() {
 
 /// Random tiles against the reference; counters alongside. `cases` tiles on
 /// one model.
-fn random_tiles(cfg: &'static ArrayConfig, cases: u32, max_beats: usize) {
+fn random_tiles(cfg: &'static SimConfig, cases: u32, max_beats: usize) {
     let sim = RefCell::new(ArraySim::new(cfg).unwrap());
     let mut runner = TestRunner::new(Config::with_cases(cases));
     runner
@@ -232,7 +231,7 @@ fn worst_case_magnitudes() {
 fn result_backpressure() {
     let cfg = &SMALL;
     let mut sim = ArraySim::new(cfg).unwrap();
-    let (w, a) = Rng(7).tile(cfg, 5);
+    let (w, a) = Rng::new(7).tile(cfg, 5);
     let want = tile_result(cfg, &w, &a);
 
     // Through run_tile_with: the result waits 37 cycles, then is taken.
@@ -267,7 +266,7 @@ fn result_backpressure() {
     sim.result(&mut first).unwrap();
     assert_eq!(first, want);
     // Offer the next tile's first beat while the result is pending.
-    let (w2, a2) = Rng(8).tile(cfg, 1);
+    let (w2, a2) = Rng::new(8).tile(cfg, 1);
     sim.set_weights(true, &w2[0]).unwrap();
     sim.set_acts(true, &a2[0], true).unwrap();
     sim.set_result_ready(false);
@@ -316,7 +315,7 @@ fn result_backpressure() {
 fn counters_clear_and_totals() {
     let cfg = &SMALL;
     let mut sim = ArraySim::new(cfg).unwrap();
-    let mut rng = Rng(11);
+    let mut rng = Rng::new(11);
     sim.set_cnt_clear(true);
     sim.tick().unwrap();
     sim.set_cnt_clear(false);
@@ -345,7 +344,7 @@ fn counters_clear_and_totals() {
 fn clear_drops_a_tile() {
     let cfg = &SMALL;
     let mut sim = ArraySim::new(cfg).unwrap();
-    let (w, a) = Rng(3).tile(cfg, 4);
+    let (w, a) = Rng::new(3).tile(cfg, 4);
     // Two beats of a tile, then clear_i: the tile is dropped.
     for j in 0..2 {
         sim.set_weights(true, &w[j]).unwrap();
@@ -371,7 +370,7 @@ fn clear_drops_a_tile() {
 fn invalid_code_is_reported_not_fatal() {
     let cfg = &SMALL;
     let mut sim = ArraySim::new(cfg).unwrap();
-    let (mut w, a) = Rng(5).tile(cfg, 3);
+    let (mut w, a) = Rng::new(5).tile(cfg, 3);
     w[1][5] = 3;
     let mut out = vec![0i32; cfg.cols];
     let err = sim.run_tile(&w, &a, &mut out).unwrap_err();
@@ -403,7 +402,7 @@ fn invalid_code_is_reported_not_fatal() {
 fn producer_rule_violation_is_reported() {
     let cfg = &SMALL;
     let mut sim = ArraySim::new(cfg).unwrap();
-    let (w, a) = Rng(9).tile(cfg, 1);
+    let (w, a) = Rng::new(9).tile(cfg, 1);
     // Make a result pending so that the next beat waits...
     let mut out = vec![0i32; cfg.cols];
     sim.run_tile_with(
@@ -464,18 +463,20 @@ fn host_side_checks() {
         sim.run_tile(&[vec![1u8; 3]], &[vec![0i8; cfg.lanes]], &mut out),
         Err(SimError::Shape { .. })
     ));
-    static OTHER: ArrayConfig = ArrayConfig {
+    static OTHER: SimConfig = SimConfig {
         name: "other",
-        cols: 2,
-        lanes: 2,
-        k_max: 64,
+        array: tritium_golden::ArrayConfig {
+            cols: 2,
+            lanes: 2,
+            k_max: 64,
+        },
     };
     assert!(matches!(
         ArraySim::new(&OTHER),
         Err(SimError::UnknownConfig { .. })
     ));
     // Nothing was driven: the model still works.
-    let (w, a) = Rng(1).tile(cfg, 2);
+    let (w, a) = Rng::new(1).tile(cfg, 2);
     sim.run_tile(&w, &a, &mut out).unwrap();
     assert_eq!(out, tile_result(cfg, &w, &a));
 }
@@ -484,7 +485,7 @@ fn host_side_checks() {
 fn traced_tile_localises_divergence() {
     for cfg in CONFIGS {
         let mut sim = ArraySim::new(cfg).unwrap();
-        let (w, a) = Rng(21).tile(cfg, 7);
+        let (w, a) = Rng::new(21).tile(cfg, 7);
         let mut out = vec![0i32; cfg.cols];
         let traced = sim.run_tile_traced(&w, &a, &mut out).unwrap();
         let want = prefix_sums(cfg, &w, &a);
@@ -505,7 +506,7 @@ fn waveform_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = &SMALL;
     let mut sim = ArraySim::new(cfg).unwrap();
-    let (w, a) = Rng(2).tile(cfg, 3);
+    let (w, a) = Rng::new(2).tile(cfg, 3);
     let mut out = vec![0i32; cfg.cols];
     for name in ["first.vcd", "second.vcd"] {
         let path = dir.path().join(name);
@@ -533,7 +534,7 @@ fn two_threads_agree() {
         let handles: Vec<_> = (0..2)
             .map(|_| {
                 s.spawn(|| {
-                    let mut rng = Rng(99);
+                    let mut rng = Rng::new(99);
                     let mut results = Vec::new();
                     for cfg in CONFIGS {
                         let mut sim = ArraySim::new(cfg).unwrap();
@@ -570,7 +571,7 @@ fn interleaved_models_are_independent() {
     let mut a = ArraySim::new(&SMALL).unwrap();
     let mut b = ArraySim::new(&SMALL).unwrap();
     let mut c = ArraySim::new(&LARGE).unwrap();
-    let mut rng = Rng(4);
+    let mut rng = Rng::new(4);
     let (wa, aa) = rng.tile(&SMALL, 5);
     let (wc, ac) = rng.tile(&LARGE, 5);
     // Interleave beat by beat: a gets a good tile, b a tile with code 3.

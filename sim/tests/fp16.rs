@@ -57,18 +57,11 @@ const SPECIALS: &[u16] = &[
     0x7E00, 0x7C01, 0xFE00, 0x7FFF, // NaNs
 ];
 
-/// Splitmix64: reproducible random bit patterns without a dependency.
-struct Rng(u64);
+/// Reproducible random bit patterns (tritium's SplitMix64).
+struct Rng(tritium_golden::SplitMix64);
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     fn u16(&mut self) -> u16 {
-        self.next() as u16
+        self.0.next_u64() as u16
     }
 }
 
@@ -189,7 +182,7 @@ fn fp16_named_cases() {
 #[test]
 fn fp16_random_bit_patterns() {
     let mut ck = Checker::new();
-    let mut rng = Rng(0x7121_7140);
+    let mut rng = Rng(tritium_golden::SplitMix64::new(0x7121_7140));
     for _ in 0..200_000 {
         let (c, a, b) = (rng.u16(), rng.u16(), rng.u16());
         ck.mac(c, a, b);
@@ -200,7 +193,7 @@ fn fp16_random_bit_patterns() {
     for _ in 0..200_000 {
         let (a, b) = (rng.u16(), rng.u16());
         let p = ref_mul(a, b);
-        let r = rng.next();
+        let r = rng.0.next_u64();
         let exp_delta = ((r >> 16) % 5) as u16; // 0..4 binades lower
         let mut c = (p & 0x7FFF).saturating_sub(exp_delta << 10);
         c ^= (r as u16) & 0x003F;

@@ -1,0 +1,54 @@
+//! Errors of the FPGA flow.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// What can go wrong running the flow or reading its results.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `rtl/files.f` (or a file it names) is missing or malformed.
+    #[error(transparent)]
+    FileList(#[from] tritium_util::filelist::FileListError),
+    /// A results file that is not one this build reads.
+    #[error("{path}: {message}")]
+    Results { path: PathBuf, message: String },
+    /// An array size that is not `COLSxLANES` within range.
+    #[error("array size `{text}`: expected COLSxLANES with both in 1..=64, e.g. 4x8")]
+    BadArraySize { text: String },
+    /// A sweep with neither sizes nor PE-level designs.
+    #[error("nothing to synthesize: no sizes and no PEs")]
+    NothingToDo,
+    /// An array configuration the RTL does not accept.
+    #[error(transparent)]
+    Array(#[from] tritium_golden::Error),
+    /// An external tool (yosys, nextpnr) is missing, failed, or wrote output
+    /// that could not be parsed; `message` ends with the tail of the tool's
+    /// log where there is one.
+    #[error("{tool}: {message}")]
+    Tool { tool: String, message: String },
+}
+
+/// Result alias of the FPGA flow.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+    pub(crate) fn results(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
+        Error::Results {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}

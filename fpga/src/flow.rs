@@ -1,0 +1,633 @@
+//! The sweep: which designs are synthesized at which sizes, run in
+//! parallel, plus nextpnr-ice40 place and route for an Fmax.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tritium_golden::ArrayConfig;
+use tritium_util::Progress;
+
+use crate::error::{Error, Result};
+
+use super::yosys::{self, YosysJob};
+use super::{
+    Family, Level, MacKind, PnrResult, SynthResults, ToolVersions, UnitResult, SCHEMA_VERSION,
+};
+
+/// An array shape: `cols` output channels x `lanes` activations per beat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ArraySize {
+    pub cols: u32,
+    pub lanes: u32,
+}
+
+impl ArraySize {
+    /// Parses "COLSxLANES", e.g. "4x8" (both 1..=64).
+    pub fn parse(s: &str) -> Result<ArraySize> {
+        let bad = || Error::BadArraySize {
+            text: s.to_string(),
+        };
+        let (c, l) = s.trim().split_once(['x', 'X']).ok_or_else(bad)?;
+        let cols: u32 = c.parse().map_err(|_| bad())?;
+        let lanes: u32 = l.parse().map_err(|_| bad())?;
+        if !(1..=64).contains(&cols) || !(1..=64).contains(&lanes) {
+            return Err(bad());
+        }
+        Ok(ArraySize { cols, lanes })
+    }
+}
+
+impl std::fmt::Display for ArraySize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.cols, self.lanes)
+    }
+}
+
+/// What to run; [`SweepConfig::new`] gives the defaults of `tritium synth`.
+#[derive(Debug, Clone)]
+pub struct SweepConfig {
+    /// Repository root: holds `rtl/files.f` and `fpga/pnr_wrap.sv`.
+    pub root: PathBuf,
+    /// Array sizes (ternary and INT8 synthesized; FP16 estimated).
+    pub sizes: Vec<ArraySize>,
+    pub families: Vec<Family>,
+    /// Also synthesize the PE-level designs (tri_pe, int8_pe, fp16_mul,
+    /// fp16_mac_pe).
+    pub pes: bool,
+    /// Place and route the ternary and INT8 arrays of this size and one
+    /// fp16_mac_pe on an iCE40 HX8K (None: no P&R).
+    pub pnr: Option<ArraySize>,
+    /// KMax of the arrays.
+    pub k_max: u32,
+    /// Parallel tool processes.
+    pub jobs: usize,
+    /// Scratch directory (scripts, logs, netlists).
+    pub work_dir: PathBuf,
+    /// Executables.
+    pub yosys: String,
+    pub nextpnr: String,
+}
+
+impl SweepConfig {
+    /// The array configuration of `size` at this sweep's `KMax`.
+    pub fn array(&self, size: ArraySize) -> Result<ArrayConfig> {
+        Ok(ArrayConfig::new(
+            size.cols as usize,
+            size.lanes as usize,
+            self.k_max as usize,
+        )?)
+    }
+
+    /// Defaults: sizes 1x8, 4x8, 8x8, 16x16; every family; PEs; P&R of 4x8
+    /// arrays; KMax 8192; 2 jobs; scratch in `<root>/target/fpga-work`.
+    pub fn new(root: impl Into<PathBuf>) -> SweepConfig {
+        let root = root.into();
+        SweepConfig {
+            work_dir: root.join("target/fpga-work"),
+            root,
+            sizes: ["1x8", "4x8", "8x8", "16x16"]
+                .iter()
+                .map(|s| ArraySize::parse(s).expect("valid default size"))
+                .collect(),
+            families: Family::ALL.to_vec(),
+            pes: true,
+            pnr: Some(ArraySize { cols: 4, lanes: 8 }),
+            k_max: 8192,
+            jobs: 2,
+            yosys: "yosys".into(),
+            nextpnr: "nextpnr-ice40".into(),
+        }
+    }
+}
+
+/// One unit of work for the pool.
+enum Job {
+    Synth {
+        kind: MacKind,
+        level: Level,
+        size: ArraySize,
+        job: YosysJob,
+    },
+    Pnr {
+        kind: MacKind,
+        module: &'static str,
+        size: ArraySize,
+        job: YosysJob,
+    },
+}
+
+enum Done {
+    Unit(UnitResult),
+    Pnr(PnrResult),
+}
+
+/// Runs the sweep. `progress`, if given, gets its length set and one tick
+/// per finished tool run. Results are sorted (kind, level, family, size).
+pub fn run_sweep(cfg: &SweepConfig, progress: Option<&dyn Progress>) -> Result<SynthResults> {
+    let start = Instant::now();
+    if cfg.sizes.is_empty() && !cfg.pes {
+        return Err(Error::NothingToDo);
+    }
+    let yosys_version = yosys::version(&cfg.yosys)?;
+    let nextpnr_version = match cfg.pnr {
+        Some(_) => Some(nextpnr_version(&cfg.nextpnr)?),
+        None => None,
+    };
+    // Scripts run in their own directories: every path must be absolute.
+    let root = cfg
+        .root
+        .canonicalize()
+        .map_err(|e| Error::io(&cfg.root, e))?;
+    std::fs::create_dir_all(&cfg.work_dir).map_err(|e| Error::io(&cfg.work_dir, e))?;
+    let work_dir = cfg
+        .work_dir
+        .canonicalize()
+        .map_err(|e| Error::io(&cfg.work_dir, e))?;
+    let cfg = &SweepConfig {
+        root,
+        work_dir,
+        ..cfg.clone()
+    };
+    let list = tritium_util::filelist::read(&cfg.root, &cfg.root.join("rtl/files.f"))?;
+    list.refuse_options("the FPGA flow")?;
+    let jobs = plan(cfg, &list.sources)?;
+    if let Some(p) = progress {
+        p.set_total(jobs.len() as u64);
+    }
+
+    // A small pool: `cfg.jobs` threads take jobs in order (largest first).
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Result<Done>>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..cfg.jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                let r = run_job(cfg, job);
+                let failed = r.is_err();
+                done.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+                if let Some(p) = progress {
+                    p.advance(1);
+                }
+                if failed {
+                    // Stop handing out work; running jobs finish.
+                    next.store(jobs.len(), Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    let mut units = Vec::new();
+    let mut pnr = Vec::new();
+    for r in done.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        match r? {
+            Done::Unit(u) => units.push(u),
+            Done::Pnr(p) => pnr.push(p),
+        }
+    }
+    add_fp16_estimates(cfg, &mut units);
+    units.sort_by_key(|u| (u.kind, u.level, u.family, u.cols * u.lanes, u.cols));
+    pnr.sort_by_key(|p| p.kind);
+    Ok(SynthResults {
+        schema_version: SCHEMA_VERSION,
+        tools: ToolVersions {
+            yosys: yosys_version,
+            nextpnr: nextpnr_version,
+        },
+        k_max: cfg.k_max,
+        sizes: cfg.sizes.clone(),
+        units,
+        pnr,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn plan(cfg: &SweepConfig, sources: &[PathBuf]) -> Result<Vec<Job>> {
+    let one = ArraySize { cols: 1, lanes: 1 };
+    for s in &cfg.sizes {
+        cfg.array(*s)?;
+    }
+    let yjob = |top: &str, size: Option<ArraySize>, family: Family, tag: &str| YosysJob {
+        sources: sources.to_vec(),
+        top: top.to_string(),
+        params: match size.map(|s| cfg.array(s)) {
+            Some(Ok(a)) => a
+                .sv_params()
+                .iter()
+                .map(|&(name, v)| (name.to_string(), v as u64))
+                .collect(),
+            _ => Vec::new(),
+        },
+        family,
+        dir: cfg.work_dir.join(format!("{top}-{tag}-{}", family.name())),
+        netlist: false,
+    };
+    let mut jobs = Vec::new();
+    for &family in &cfg.families {
+        for &size in &cfg.sizes {
+            for (kind, top) in [
+                (MacKind::Ternary, "tri_mac_array"),
+                (MacKind::Int8, "int8_mac_array"),
+            ] {
+                jobs.push(Job::Synth {
+                    kind,
+                    level: Level::Array,
+                    size,
+                    job: yjob(top, Some(size), family, &size.to_string()),
+                });
+            }
+        }
+        if cfg.pes {
+            for (kind, level, top) in [
+                (MacKind::Ternary, Level::Pe, "tri_pe"),
+                (MacKind::Int8, Level::Pe, "int8_pe"),
+                (MacKind::Fp16, Level::Pe, "fp16_mul"),
+                (MacKind::Fp16, Level::MacUnit, "fp16_mac_pe"),
+            ] {
+                jobs.push(Job::Synth {
+                    kind,
+                    level,
+                    size: one,
+                    job: yjob(top, None, family, "pe"),
+                });
+            }
+        }
+    }
+    // FP16 array estimates need the MAC unit in every family.
+    if !cfg.pes && !cfg.sizes.is_empty() {
+        for &family in &cfg.families {
+            jobs.push(Job::Synth {
+                kind: MacKind::Fp16,
+                level: Level::MacUnit,
+                size: one,
+                job: yjob("fp16_mac_pe", None, family, "pe"),
+            });
+        }
+    }
+    if let Some(size) = cfg.pnr {
+        let wrap = cfg.root.join("fpga/pnr_wrap.sv");
+        for (kind, module, sz) in [
+            (MacKind::Ternary, "tri_mac_array", size),
+            (MacKind::Int8, "int8_mac_array", size),
+            (MacKind::Fp16, "fp16_mac_pe", one),
+        ] {
+            let tag = format!("{module}-{sz}");
+            let mut job = yjob(PNR_WRAP_TOP, Some(sz), Family::Ice40, &tag);
+            let (in_w, out_w) = pnr_wrap_widths(kind, &cfg.array(sz)?);
+            job.params.extend([
+                ("Design".into(), pnr_wrap_design(kind)),
+                ("InW".into(), in_w),
+                ("OutW".into(), out_w),
+            ]);
+            job.sources.push(wrap.clone());
+            job.netlist = true;
+            jobs.push(Job::Pnr {
+                kind,
+                module,
+                size: sz,
+                job,
+            });
+        }
+    }
+    // Largest first, so the long runs overlap with the short ones.
+    let weight = |j: &Job| match j {
+        Job::Synth { size, kind, .. } => {
+            u64::from(size.cols * size.lanes) * if *kind == MacKind::Int8 { 3 } else { 1 }
+        }
+        Job::Pnr { .. } => 10_000,
+    };
+    jobs.sort_by_key(|j| std::cmp::Reverse(weight(j)));
+    Ok(jobs)
+}
+
+/// Top module of `fpga/pnr_wrap.sv`: one wrapper for every design.
+pub const PNR_WRAP_TOP: &str = "pnr_wrap";
+
+/// The wrapper's `Design` parameter: which design it wraps.
+pub fn pnr_wrap_design(kind: MacKind) -> u64 {
+    match kind {
+        MacKind::Ternary => 0, // tri_mac_array
+        MacKind::Int8 => 1,    // int8_mac_array
+        MacKind::Fp16 => 2,    // Cols*Lanes fp16_mac_pe
+    }
+}
+
+/// The wrapper's `InW` and `OutW` parameters for `kind` on array `a`: the
+/// total width of the wrapped design's inputs and of its outputs (clock and
+/// reset excluded), from the port lists of `rtl/tri_mac_array.sv`,
+/// `rtl/int8_mac_array.sv` and `rtl/fp16_mac_pe.sv` (rtl/INTERFACE.md), with
+/// every width taken from the [`ArrayConfig`]. `rtl/lint.sh` lints the
+/// wrapper with the values of the unit test, so a port change in the RTL
+/// that is not made here fails the lint.
+pub fn pnr_wrap_widths(kind: MacKind, a: &ArrayConfig) -> (u64, u64) {
+    let w = |v: usize| v as u64;
+    // Both arrays: clear_i, cnt_clear_i, w/a_valid_i, a_last_i, r_ready_i and
+    // the activation beat in; five 64-bit counters out.
+    let (ctrl_in, counters) = (6, 5 * 64);
+    match kind {
+        // Out: w/a_ready_o, r_valid_o, err_code_o, r_data_o and acc_o.
+        MacKind::Ternary => (
+            ctrl_in + w(a.weight_bits() + a.act_bits()),
+            4 + 2 * w(a.result_bits()) + counters,
+        ),
+        // Weights of 8 bits and wider accumulators; no err_code_o.
+        MacKind::Int8 => (
+            ctrl_in + w(a.macs_per_beat() * 8 + a.act_bits()),
+            3 + 2 * w(a.cols * a.int8_acc_width()) + counters,
+        ),
+        // Cols*Lanes units sharing clear_i and valid_i; a_i, b_i in and
+        // acc_o out, 16 bits each.
+        MacKind::Fp16 => (2 + 32 * w(a.macs_per_beat()), 16 * w(a.macs_per_beat())),
+    }
+}
+
+fn run_job(cfg: &SweepConfig, job: &Job) -> Result<Done> {
+    match job {
+        Job::Synth {
+            kind,
+            level,
+            size,
+            job,
+        } => {
+            let out = yosys::run(&cfg.yosys, job)?;
+            Ok(Done::Unit(UnitResult {
+                kind: *kind,
+                level: *level,
+                module: job.top.clone(),
+                cols: size.cols,
+                lanes: size.lanes,
+                family: job.family,
+                resources: out.resources,
+                estimate: false,
+                cells: out.cells,
+                seconds: out.seconds,
+            }))
+        }
+        Job::Pnr {
+            kind,
+            module,
+            size,
+            job,
+        } => {
+            let start = Instant::now();
+            yosys::run(&cfg.yosys, job)?;
+            let mut p = place_and_route(&cfg.nextpnr, &job.dir)?;
+            p.kind = *kind;
+            p.module = module.to_string();
+            p.cols = size.cols;
+            p.lanes = size.lanes;
+            p.seconds = start.elapsed().as_secs_f64();
+            Ok(Done::Pnr(p))
+        }
+    }
+}
+
+fn add_fp16_estimates(cfg: &SweepConfig, units: &mut Vec<UnitResult>) {
+    let mut est = Vec::new();
+    for u in units
+        .iter()
+        .filter(|u| u.kind == MacKind::Fp16 && u.level == Level::MacUnit)
+    {
+        for size in &cfg.sizes {
+            let n = u64::from(size.cols * size.lanes);
+            est.push(UnitResult {
+                kind: MacKind::Fp16,
+                level: Level::Array,
+                module: u.module.clone(),
+                cols: size.cols,
+                lanes: size.lanes,
+                family: u.family,
+                resources: u.resources.scaled(n),
+                estimate: true,
+                cells: Default::default(),
+                seconds: 0.0,
+            });
+        }
+    }
+    units.extend(est);
+}
+
+fn nextpnr_version(exe: &str) -> Result<String> {
+    let out = Command::new(exe)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::Tool {
+            tool: "nextpnr-ice40".into(),
+            message: if e.kind() == std::io::ErrorKind::NotFound {
+                format!("`{exe}` not found on PATH: run fpga/install-pnr.sh (Debian: apt-get install nextpnr-ice40 fpga-icestorm), or pass --no-pnr")
+            } else {
+                format!("cannot run `{exe}`: {e}")
+            },
+        })?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    Ok(text.trim().to_string())
+}
+
+/// Device of the P&R runs.
+pub const PNR_DEVICE: (&str, &str) = ("hx8k", "ct256");
+
+fn place_and_route(exe: &str, dir: &Path) -> Result<PnrResult> {
+    let report = dir.join("report.json");
+    let _ = std::fs::remove_file(&report);
+    let out = Command::new(exe)
+        .args([
+            &format!("--{}", PNR_DEVICE.0),
+            "--package",
+            PNR_DEVICE.1,
+            "--json",
+            "netlist.json",
+            "--report",
+            "report.json",
+            "--freq",
+            "12",
+            "--timing-allow-fail",
+            "--pcf-allow-unconstrained",
+            "--seed",
+            "1",
+            "-q",
+            "-l",
+            "nextpnr.log",
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::Tool {
+            tool: "nextpnr-ice40".into(),
+            message: format!("cannot run `{exe}`: {e}"),
+        })?;
+    let log = dir.join("nextpnr.log");
+    if !out.status.success() {
+        return Err(Error::Tool {
+            tool: "nextpnr-ice40".into(),
+            message: format!(
+                "place and route in {} failed ({}):\n{}{}",
+                dir.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr),
+                yosys::log_tail(&log, 25)
+            ),
+        });
+    }
+    let text = std::fs::read_to_string(&report).map_err(|e| Error::io(&report, e))?;
+    parse_pnr_report(&text).map_err(|message| Error::Tool {
+        tool: "nextpnr-ice40".into(),
+        message: format!("{}: {message}", report.display()),
+    })
+}
+
+/// Reads nextpnr's `--report` JSON: `fmax.<clock>.achieved`,
+/// `utilization.ICESTORM_LC`, and the first register-to-register critical
+/// path. Kind, module and size are left for the caller to fill in.
+pub fn parse_pnr_report(text: &str) -> std::result::Result<PnrResult, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("malformed report JSON: {e}"))?;
+    let fmax = v
+        .get("fmax")
+        .and_then(|f| f.as_object())
+        .and_then(|f| f.values().next())
+        .and_then(|c| c.get("achieved"))
+        .and_then(|a| a.as_f64())
+        .ok_or("no fmax.<clock>.achieved in the report")?;
+    let lc = v
+        .get("utilization")
+        .and_then(|u| u.get("ICESTORM_LC"))
+        .ok_or("no utilization.ICESTORM_LC in the report")?;
+    let num = |k: &str| {
+        lc.get(k)
+            .and_then(|x| x.as_u64())
+            .ok_or(format!("no ICESTORM_LC.{k}"))
+    };
+    let (mut from, mut to) = (String::new(), String::new());
+    if let Some(paths) = v.get("critical_paths").and_then(|p| p.as_array()) {
+        let reg2reg = paths.iter().find(|p| {
+            let s = |k: &str| p.get(k).and_then(|x| x.as_str()).unwrap_or("");
+            s("from").starts_with("posedge") && s("to").starts_with("posedge")
+        });
+        if let Some(steps) = reg2reg
+            .and_then(|p| p.get("path"))
+            .and_then(|p| p.as_array())
+        {
+            let cell = |step: Option<&serde_json::Value>, end: &str| {
+                step.and_then(|s| s.get(end))
+                    .and_then(|e| e.get("cell"))
+                    .and_then(|c| c.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            from = cell(steps.first(), "from");
+            to = cell(steps.last(), "to");
+        }
+    }
+    Ok(PnrResult {
+        kind: MacKind::Ternary,
+        module: String::new(),
+        cols: 0,
+        lanes: 0,
+        device: format!("{}-{}", PNR_DEVICE.0, PNR_DEVICE.1),
+        fmax_mhz: fmax,
+        lc_used: num("used")?,
+        lc_available: num("available")?,
+        critical_from: from,
+        critical_to: to,
+        seconds: 0.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_reject() {
+        assert_eq!(
+            ArraySize::parse("4x8").unwrap(),
+            ArraySize { cols: 4, lanes: 8 }
+        );
+        for bad in ["", "4", "0x8", "4x", "x8", "4x65", "a x b"] {
+            assert!(ArraySize::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pnr_wrap_widths_of_each_design() {
+        let w = |kind, cols, lanes, k_max| {
+            pnr_wrap_widths(kind, &ArrayConfig::new(cols, lanes, k_max).unwrap())
+        };
+        // (InW, OutW): the same values as WRAPS in rtl/lint.sh, which lints
+        // fpga/pnr_wrap.sv with them. Accumulators: 22 bits (ternary) and
+        // 29 bits (INT8) at KMax 8192, 13 and 20 bits at KMax 16.
+        assert_eq!(w(MacKind::Ternary, 4, 8, 8192), (134, 500));
+        assert_eq!(w(MacKind::Int8, 4, 8, 8192), (326, 555));
+        assert_eq!(w(MacKind::Fp16, 1, 1, 8192), (34, 16));
+        assert_eq!(w(MacKind::Ternary, 2, 4, 8192), (54, 412));
+        assert_eq!(w(MacKind::Int8, 2, 4, 8192), (102, 439));
+        assert_eq!(w(MacKind::Fp16, 2, 4, 8192), (258, 128));
+        assert_eq!(w(MacKind::Ternary, 1, 1, 16), (16, 350));
+        assert_eq!(w(MacKind::Int8, 1, 1, 16), (22, 363));
+        assert_eq!(w(MacKind::Ternary, 16, 32, 8192), (1286, 1028));
+        // KMax = 2^n needs the extra bit: +128 * 2^n does not fit n + 8 bits.
+        assert_eq!(w(MacKind::Ternary, 1, 1, 1).1, 4 + 2 * 9 + 320);
+        assert_eq!(
+            [MacKind::Ternary, MacKind::Int8, MacKind::Fp16].map(pnr_wrap_design),
+            [0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn pnr_plan_passes_the_wrapper_parameters() {
+        let mut cfg = SweepConfig::new("/repo");
+        cfg.sizes = Vec::new();
+        cfg.pnr = Some(ArraySize { cols: 2, lanes: 4 });
+        let jobs = plan(&cfg, &[]).unwrap();
+        let mut seen = Vec::new();
+        for job in &jobs {
+            let Job::Pnr { kind, job, .. } = job else {
+                continue;
+            };
+            assert_eq!(job.top, PNR_WRAP_TOP);
+            assert!(job
+                .sources
+                .ends_with(&[PathBuf::from("/repo/fpga/pnr_wrap.sv")]));
+            let param = |name: &str| job.params.iter().find(|(n, _)| n == name).map(|p| p.1);
+            let (cols, lanes) = if *kind == MacKind::Fp16 {
+                (1, 1)
+            } else {
+                (2, 4)
+            };
+            let (in_w, out_w) =
+                pnr_wrap_widths(*kind, &ArrayConfig::new(cols, lanes, 8192).unwrap());
+            assert_eq!(param("Design"), Some(pnr_wrap_design(*kind)));
+            assert_eq!(param("Cols"), Some(cols as u64));
+            assert_eq!(param("Lanes"), Some(lanes as u64));
+            assert_eq!(param("KMax"), Some(8192));
+            assert_eq!((param("InW"), param("OutW")), (Some(in_w), Some(out_w)));
+            seen.push(job.dir.clone());
+        }
+        // Three designs, one scratch directory each.
+        assert_eq!(seen.len(), 3);
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 3);
+    }
+
+    #[test]
+    fn pnr_report_fields() {
+        let text = r#"{"critical_paths": [{"from": "posedge clk", "to": "posedge clk",
+            "path": [{"from": {"cell": "a"}, "to": {"cell": "b"}}, {"from": {"cell": "b"}, "to": {"cell": "c"}}]}],
+            "fmax": {"clk": {"achieved": 76.5, "constraint": 12}},
+            "utilization": {"ICESTORM_LC": {"available": 7680, "used": 2361}}}"#;
+        let p = parse_pnr_report(text).unwrap();
+        assert_eq!((p.fmax_mhz, p.lc_used, p.lc_available), (76.5, 2361, 7680));
+        assert_eq!(
+            (p.critical_from.as_str(), p.critical_to.as_str()),
+            ("a", "c")
+        );
+        assert!(parse_pnr_report("{}").is_err());
+        assert!(parse_pnr_report("[").is_err());
+    }
+}

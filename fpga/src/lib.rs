@@ -1,0 +1,286 @@
+//! FPGA synthesis results of the ternary MAC array next to INT8 and FP16
+//! multiply-accumulate units (`tritium synth`, `make synth`; fpga/README.md).
+//!
+//! The flow synthesizes the project's own RTL (`rtl/files.f`) with Yosys
+//! (pinned: Debian's 0.23) for each design and size: generic gates
+//! (`synth`), iCE40 (`synth_ice40`, LUT fabric only) and Xilinx 7-series
+//! (`synth_xilinx`, DSP48E1 inference on), and places and routes a small
+//! array of each kind with nextpnr-ice40 for an Fmax. Every count comes from
+//! Yosys's own `stat -json` output ([`yosys`]); nothing is typed in.
+//!
+//! Designs compared (all in `rtl/`):
+//! - PE level, the lane's product: `tri_pe` (weight code selects +a, -a or
+//!   0), `int8_pe` (8 x 8 multiplier), `fp16_mul` (binary16 multiply, RNE);
+//!   plus `fp16_mac_pe`, a whole binary16 multiply-accumulate unit.
+//! - Array level, Cols x Lanes: `tri_mac_array` and `int8_mac_array` (same
+//!   shape, handshakes, pipeline and 64-bit counters; only the datapath
+//!   differs). FP16 arrays are NOT synthesized: their row is an estimate,
+//!   Cols*Lanes times `fp16_mac_pe` ([`UnitResult::estimate`] is true).
+//!
+//! For the report: [`load_results`] reads `fpga/results/results.json`
+//! ([`SynthResults`], versioned by [`SCHEMA_VERSION`]) and
+//! [`markdown_table`] renders the comparison.
+
+mod error;
+mod flow;
+mod report;
+pub mod yosys;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{Error, Result};
+pub use flow::{run_sweep, ArraySize, SweepConfig};
+pub use report::markdown_table;
+
+/// Version of the results.json layout. Bumped on any incompatible change
+/// (renamed or removed field, changed meaning); added optional fields keep it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything one run of the flow measured: `fpga/results/results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SynthResults {
+    /// Layout version, [`SCHEMA_VERSION`] when written by this build.
+    pub schema_version: u32,
+    /// Tool versions as the tools print them.
+    pub tools: ToolVersions,
+    /// `KMax` of the arrays (sets the accumulator width).
+    pub k_max: u32,
+    /// Array sizes of the sweep.
+    pub sizes: Vec<ArraySize>,
+    /// One entry per design, size and family (synthesized or estimated).
+    pub units: Vec<UnitResult>,
+    /// Place-and-route results (empty without `--pnr`).
+    pub pnr: Vec<PnrResult>,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+}
+
+/// Versions of the tools that produced the numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolVersions {
+    /// `yosys -V`, e.g. "Yosys 0.23 (git sha1 7ce5011c24b)".
+    pub yosys: String,
+    /// `nextpnr-ice40 --version`, when P&R ran.
+    pub nextpnr: Option<String>,
+}
+
+/// The arithmetic of a multiply-accumulate design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MacKind {
+    /// W1.58A8: ternary weight code x int8 activation (add, subtract, skip).
+    Ternary,
+    /// W8A8: int8 x int8 multiply.
+    Int8,
+    /// IEEE binary16 multiply and add, round to nearest even.
+    Fp16,
+}
+
+impl MacKind {
+    /// All kinds, in table order.
+    pub const ALL: [MacKind; 3] = [MacKind::Ternary, MacKind::Int8, MacKind::Fp16];
+
+    /// Short display name.
+    pub fn label(self) -> &'static str {
+        match self {
+            MacKind::Ternary => "ternary",
+            MacKind::Int8 => "INT8",
+            MacKind::Fp16 => "FP16",
+        }
+    }
+}
+
+/// What a [`UnitResult`] measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// One lane's product (tri_pe, int8_pe, fp16_mul): combinational.
+    Pe,
+    /// A whole multiply-accumulate unit with its accumulator (fp16_mac_pe).
+    MacUnit,
+    /// A Cols x Lanes array.
+    Array,
+}
+
+/// Target of a synthesis run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Yosys `synth`: technology-independent gates ($_AND_, $_XOR_, $_DFF_*, ...).
+    Generic,
+    /// Yosys `synth_ice40` (no DSP inference: LUT fabric, as on HX parts).
+    Ice40,
+    /// Yosys `synth_xilinx -family xc7` (DSP48E1 and block RAM inference on).
+    Xilinx,
+}
+
+impl Family {
+    /// All families, in table order.
+    pub const ALL: [Family; 3] = [Family::Generic, Family::Ice40, Family::Xilinx];
+
+    /// Name used on the command line and in file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Generic => "generic",
+            Family::Ice40 => "ice40",
+            Family::Xilinx => "xilinx",
+        }
+    }
+
+    /// Parses [`Family::name`].
+    pub fn parse(s: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.name() == s)
+    }
+}
+
+/// Resource counts of one synthesized design, summarized from the cell
+/// counts of `stat -json` (see [`yosys::summarize`] for the mapping).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    /// LUTs (SB_LUT4; LUT1..LUT6). For `generic`: logic gates (all cells
+    /// that are not flip-flops), which are not LUTs.
+    pub luts: u64,
+    /// Flip-flops (SB_DFF*; FD*; generic $_DFF*/$_SDFF*/$_DLATCH*...).
+    pub ffs: u64,
+    /// Carry cells (SB_CARRY; CARRY4). 0 for `generic`.
+    pub carry: u64,
+    /// DSP blocks (SB_MAC16; DSP48E1).
+    pub dsp: u64,
+    /// Block RAMs (SB_RAM40_4K; RAMB18E1/RAMB36E1).
+    pub bram: u64,
+    /// Multipliers in the elaborated design before technology mapping
+    /// (`$mul` and `$macc` cells after proc/flatten/opt).
+    pub multipliers: u64,
+    /// Total cells after synthesis (IO buffers excluded).
+    pub cells: u64,
+}
+
+impl Resources {
+    /// `self * n`, for estimates built from a unit.
+    pub fn scaled(&self, n: u64) -> Resources {
+        Resources {
+            luts: self.luts * n,
+            ffs: self.ffs * n,
+            carry: self.carry * n,
+            dsp: self.dsp * n,
+            bram: self.bram * n,
+            multipliers: self.multipliers * n,
+            cells: self.cells * n,
+        }
+    }
+}
+
+/// One design at one size for one family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitResult {
+    pub kind: MacKind,
+    pub level: Level,
+    /// Top module (for an estimate: the unit it was scaled from).
+    pub module: String,
+    /// Array size; 1 x 1 for PE and MAC-unit rows.
+    pub cols: u32,
+    pub lanes: u32,
+    pub family: Family,
+    pub resources: Resources,
+    /// True if not synthesized but derived: an FP16 array row is
+    /// Cols*Lanes times the synthesized `fp16_mac_pe` (no reduction tree,
+    /// no control), a lower bound of a real FP16 array.
+    pub estimate: bool,
+    /// Raw cell counts of `stat -json` (empty for an estimate).
+    pub cells: BTreeMap<String, u64>,
+    /// Seconds Yosys took (0 for an estimate).
+    pub seconds: f64,
+}
+
+impl UnitResult {
+    /// Multiply-accumulate lanes of the unit (Cols * Lanes).
+    pub fn macs(&self) -> u64 {
+        u64::from(self.cols) * u64::from(self.lanes)
+    }
+}
+
+/// nextpnr-ice40 place and route of one design wrapped in shift registers
+/// (fpga/pnr_wrap.sv), with its maximum clock frequency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PnrResult {
+    pub kind: MacKind,
+    /// Wrapped design (`tri_mac_array`, `int8_mac_array`, `fp16_mac_pe`).
+    pub module: String,
+    pub cols: u32,
+    pub lanes: u32,
+    /// Device and package, e.g. "hx8k-ct256".
+    pub device: String,
+    /// Achieved Fmax of the clock, MHz (nextpnr's timing analysis).
+    pub fmax_mhz: f64,
+    /// Logic cells used / available (ICESTORM_LC; wrapper included).
+    pub lc_used: u64,
+    pub lc_available: u64,
+    /// Start and end cell of the critical path, as nextpnr names them.
+    pub critical_from: String,
+    pub critical_to: String,
+    /// Seconds (synthesis of the wrapper + nextpnr).
+    pub seconds: f64,
+}
+
+impl SynthResults {
+    /// The result of `module`-kind `kind` at `level`, size and family.
+    pub fn find(
+        &self,
+        kind: MacKind,
+        level: Level,
+        family: Family,
+        cols: u32,
+        lanes: u32,
+    ) -> Option<&UnitResult> {
+        self.units.iter().find(|u| {
+            u.kind == kind
+                && u.level == level
+                && u.family == family
+                && u.cols == cols
+                && u.lanes == lanes
+        })
+    }
+
+    /// Families present in the results, in table order.
+    pub fn families(&self) -> Vec<Family> {
+        Family::ALL
+            .into_iter()
+            .filter(|f| self.units.iter().any(|u| u.family == *f))
+            .collect()
+    }
+}
+
+/// Reads `results.json` written by `tritium synth` (normally
+/// `fpga/results/results.json`). Errors on unreadable files, malformed
+/// JSON and a different [`SCHEMA_VERSION`].
+pub fn load_results(path: impl AsRef<Path>) -> Result<SynthResults> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::results(path, format!("not valid JSON: {e}")))?;
+    let version = value.get("schema_version").and_then(|v| v.as_u64());
+    if version != Some(u64::from(SCHEMA_VERSION)) {
+        return Err(Error::results(
+            path,
+            format!(
+                "schema_version is {version:?}, this build reads {SCHEMA_VERSION}: rerun `tritium synth`"
+            ),
+        ));
+    }
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| Error::results(path, format!("not an FPGA results file: {e}")))
+}
+
+/// Writes `results.json` and `results.md` into `dir` (created if needed);
+/// the plot of the same results is `tritium_cost`'s.
+pub fn write_results(results: &SynthResults, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let p = dir.join("results.json");
+    let json = serde_json::to_string_pretty(results).map_err(|e| Error::io(&p, e.into()))?;
+    std::fs::write(&p, json + "\n").map_err(|e| Error::io(&p, e))?;
+    let p = dir.join("results.md");
+    std::fs::write(&p, markdown_table(results)).map_err(|e| Error::io(&p, e))
+}

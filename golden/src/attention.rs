@@ -1,0 +1,188 @@
+//! Attention and the row runners of the shared network code, below both
+//! the [`crate::Backend`] trait (whose attention hooks default to these
+//! functions) and the [`crate::Session`] forward pass that calls them.
+//!
+//! The golden order of one head is [`attend_head`]; [`attention`] applies it
+//! to every (query row, head) pair of a batch, causal and grouped-query.
+
+use crate::config::ModelConfig;
+use crate::ops::{dot, softmax};
+
+/// Runs `f(i, row)` for every `d`-sized row of `out`: on rayon's current
+/// pool with the `parallel` feature, in order without it. Rows are
+/// independent, so the results are the same bits either way.
+pub fn each_row<T: Send>(out: &mut [T], d: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    #[cfg(feature = "parallel")]
+    if out.len() > d {
+        use rayon::prelude::*;
+        out.par_chunks_mut(d).enumerate().for_each(|(i, c)| f(i, c));
+        return;
+    }
+    // One row (a decode step) or no `parallel`: no fork-join.
+    for (i, c) in out.chunks_mut(d).enumerate() {
+        f(i, c);
+    }
+}
+
+/// [`each_row`] over two outputs with rows of `da` and `db` elements.
+pub fn each_row2<A: Send, B: Send>(
+    a: &mut [A],
+    da: usize,
+    b: &mut [B],
+    db: usize,
+    f: impl Fn(usize, &mut [A], &mut [B]) + Sync + Send,
+) {
+    #[cfg(feature = "parallel")]
+    if a.len() > da {
+        use rayon::prelude::*;
+        a.par_chunks_mut(da)
+            .zip(b.par_chunks_mut(db))
+            .enumerate()
+            .for_each(|(i, (x, y))| f(i, x, y));
+        return;
+    }
+    for (i, (x, y)) in a.chunks_mut(da).zip(b.chunks_mut(db)).enumerate() {
+        f(i, x, y);
+    }
+}
+
+/// One attention head's view of the KV cache: position `j`'s vector is
+/// `data[j * stride + off..j * stride + off + len]`.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadView<'a> {
+    pub data: &'a [f32],
+    pub stride: usize,
+    pub off: usize,
+    pub len: usize,
+}
+
+impl<'a> HeadView<'a> {
+    /// The vector of position `j`.
+    #[inline]
+    pub fn at(&self, j: usize) -> &'a [f32] {
+        &self.data[j * self.stride + self.off..j * self.stride + self.off + self.len]
+    }
+}
+
+/// The work of one (query row, head) pair: `scores` (length = positions
+/// attended) and `out` (head_dim, zeroed) are written. See [`attend_head`].
+pub type HeadFn = fn(
+    q: &[f32],
+    k: HeadView<'_>,
+    v: HeadView<'_>,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+);
+
+/// The golden order of one head: `s_j = dot(q, k_j) * scale` ([`dot`]'s
+/// pinned order, f32 scale), [`softmax`], then `out[d] += p_j * v_j[d]`
+/// sequentially over `j` (multiply, then add; `out` starts at zero).
+pub fn attend_head(
+    q: &[f32],
+    k: HeadView<'_>,
+    v: HeadView<'_>,
+    scale: f32,
+    sc: &mut [f32],
+    o: &mut [f32],
+) {
+    for (j, s) in sc.iter_mut().enumerate() {
+        *s = dot(q, k.at(j)) * scale;
+    }
+    softmax(sc);
+    for (j, &p) in sc.iter().enumerate() {
+        for (od, &vd) in o.iter_mut().zip(v.at(j)) {
+            *od += p * vd;
+        }
+    }
+}
+
+/// Runs a [`RowFn`] over `d`-sized rows: [`each_row`], or a backend's own
+/// workers ([`crate::Backend::for_each_row`]).
+pub type RowFn<'a> = dyn Fn(usize, &mut [f32]) + Sync + 'a;
+
+/// Causal grouped-query attention of `rows` new queries (positions
+/// `start..start + rows`) against all cached keys/values (which already hold
+/// the new rows). Query head `h` reads KV head `h / (heads / kv_heads)`.
+/// Each (row, head) is computed by `head` (the golden [`attend_head`] or a
+/// backend's bit-identical version); `run_rows(work, w, f)` runs `f` over
+/// the independent `w`-sized work rows, one per (row, head), in any order
+/// and on any threads ([`each_row`], or a backend's
+/// [`crate::Backend::for_each_row`]).
+#[allow(clippy::too_many_arguments)]
+pub fn attention(
+    c: &ModelConfig,
+    q: &[f32],
+    kc: &[f32],
+    vc: &[f32],
+    rows: usize,
+    start: usize,
+    out: &mut Vec<f32>,
+    work: &mut Vec<f32>,
+    head: HeadFn,
+    run_rows: impl FnOnce(&mut [f32], usize, &RowFn<'_>),
+) {
+    let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
+    let group = c.num_heads / c.num_kv_heads;
+    let scale = (1.0 / (hd as f64).sqrt()) as f32;
+    let max_len = start + rows;
+    // One work row per (token row, head): its output, then its scores.
+    let w = hd + max_len;
+    work.clear();
+    work.resize(rows * c.num_heads * w, 0.0);
+    run_rows(work, w, &|i, row| {
+        let (r, h) = (i / c.num_heads, i % c.num_heads);
+        let len = start + r + 1;
+        let kvh = h / group;
+        let qh = &q[r * qd + h * hd..r * qd + (h + 1) * hd];
+        let view = |data| HeadView {
+            data,
+            stride: kvd,
+            off: kvh * hd,
+            len: hd,
+        };
+        let (o, sc) = row.split_at_mut(hd);
+        head(qh, view(kc), view(vc), scale, &mut sc[..len], o);
+    });
+    out.clear();
+    out.resize(rows * qd, 0.0);
+    for (o, row) in out.chunks_exact_mut(hd).zip(work.chunks_exact(w)) {
+        o.copy_from_slice(&row[..hd]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Preset;
+
+    #[test]
+    fn gqa_query_heads_share_kv_heads_in_groups() {
+        // One position: softmax over one key is 1, so each query head outputs its KV head's value.
+        let c = Preset::Tiny.config(); // 4 query heads, 2 KV heads, head_dim 16
+        let q = vec![0.5f32; c.q_dim()];
+        let k = vec![0.25f32; c.kv_dim()];
+        let v: Vec<f32> = (0..c.kv_dim()).map(|i| i as f32).collect();
+        let (mut out, mut work) = (Vec::new(), Vec::new());
+        attention(
+            &c,
+            &q,
+            &k,
+            &v,
+            1,
+            0,
+            &mut out,
+            &mut work,
+            attend_head,
+            |w, d, f| each_row(w, d, f),
+        );
+        for h in 0..c.num_heads {
+            let kvh = h / 2;
+            assert_eq!(
+                &out[h * 16..(h + 1) * 16],
+                &v[kvh * 16..(kvh + 1) * 16],
+                "head {h}"
+            );
+        }
+    }
+}

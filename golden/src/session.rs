@@ -1,0 +1,524 @@
+//! Running a [`Model`]: a [`Session`] holds the KV cache and the
+//! statistics, and runs batches of tokens through the network.
+//!
+//! Per layer, for a batch of token rows `h`:
+//! ```text
+//! x = RMSNorm_in(h);  q, k, v = BitLinear_{q,k,v}(x);  RoPE(q, k)
+//! a = causal GQA attention(q, K, V);  h += BitLinear_o(RMSNorm_attn_sub(a))
+//! y = RMSNorm_post(h);  m = relu(BitLinear_gate(y))^2 * BitLinear_up(y)
+//! h += BitLinear_down(RMSNorm_ffn_sub(m))
+//! ```
+//! then `logits = RMSNorm_final(h) . E^T` (tied) or `. lm_head^T`. Everything
+//! here is shared f32 code; only the integer part of BitLinear goes to the
+//! [`Backend`].
+
+use std::collections::BTreeMap;
+
+use crate::attention::{attention, each_row, each_row2};
+use crate::backend::{Backend, ExecStats, LinearCall};
+use crate::error::{check_finite, Error, Result};
+use crate::model::{LinearId, Model, Norm, Proj};
+use crate::ops::{rms_norm, Rope};
+use crate::quant::{dequantize, quantize_activations};
+use crate::ternary::TernaryMatrix;
+
+/// Which positions of a forward pass need logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logits {
+    /// Logits of every token of the batch.
+    All,
+    /// Logits of the last token only (decoding).
+    Last,
+}
+
+/// Keys and values of past positions, per layer (`len * kv_dim` f32 each).
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    k: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+    len: usize,
+}
+
+impl KvCache {
+    /// Number of cached positions.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Per-BitLinear execution statistics of a session.
+pub type StatsTable = BTreeMap<LinearId, ExecStats>;
+
+/// An inference session: a model, its KV cache and the statistics gathered.
+/// Cloning forks the session (same model, copied cache).
+#[derive(Debug, Clone)]
+pub struct Session<'m> {
+    model: &'m Model,
+    rope: Rope,
+    cache: KvCache,
+    stats: StatsTable,
+    scratch: Scratch,
+}
+
+/// The buffers of a forward pass, kept by the session: once they have grown
+/// to the largest batch, a decode step allocates nothing in the network
+/// code (the KV cache grows amortized; the logits rows returned are the
+/// caller's).
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    h: Vec<f32>,
+    x: Vec<f32>,
+    normed: Vec<f32>,
+    att: Vec<f32>,
+    /// Attention work rows (each head's output and scores).
+    att_work: Vec<f32>,
+    an: Vec<f32>,
+    m: Vec<f32>,
+    mn: Vec<f32>,
+    /// RoPE cosines and sines of each row's position ([`Rope::angles`]).
+    rope_cs: Vec<f32>,
+    lin: LinearBufs,
+}
+
+/// Buffers of one group of BitLinears on one input (at most three: q/k/v).
+#[derive(Debug, Clone, Default)]
+struct LinearBufs {
+    q: Vec<i8>,
+    scale_res: Vec<Result<f32>>,
+    scales: Vec<f32>,
+    acc: [Vec<i32>; 3],
+    y: [Vec<f32>; 3],
+    stats: [ExecStats; 3],
+}
+
+impl<'m> Session<'m> {
+    pub fn new(model: &'m Model) -> Session<'m> {
+        let c = model.config();
+        Session {
+            model,
+            rope: Rope::new(c.head_dim, c.rope_theta),
+            cache: KvCache {
+                k: vec![Vec::new(); c.num_layers],
+                v: vec![Vec::new(); c.num_layers],
+                len: 0,
+            },
+            stats: StatsTable::new(),
+            scratch: Scratch::default(),
+        }
+    }
+
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+    /// Tokens processed so far (the next token's position).
+    pub fn position(&self) -> usize {
+        self.cache.len
+    }
+    /// Statistics per BitLinear since the session started.
+    pub fn stats(&self) -> &StatsTable {
+        &self.stats
+    }
+    /// Forgets all positions (the statistics are kept).
+    pub fn reset(&mut self) {
+        for (k, v) in self.cache.k.iter_mut().zip(&mut self.cache.v) {
+            k.clear();
+            v.clear();
+        }
+        self.cache.len = 0;
+    }
+
+    /// Runs `tokens` at the next positions, appending to the KV cache, and
+    /// returns logits rows (all tokens, or the last one).
+    ///
+    /// All tokens of the batch go through each BitLinear in one backend call
+    /// (prefill as a matmul). On error the cache is left as it was.
+    pub fn forward(
+        &mut self,
+        backend: &mut dyn Backend,
+        tokens: &[u32],
+        want: Logits,
+    ) -> Result<Vec<Vec<f32>>> {
+        let c = self.model.config();
+        if tokens.is_empty() {
+            return Err(Error::EmptyPrompt);
+        }
+        let start = self.cache.len;
+        if start + tokens.len() > c.max_position_embeddings {
+            return Err(Error::ContextOverflow {
+                len: start + tokens.len(),
+                max: c.max_position_embeddings,
+            });
+        }
+        for (i, &t) in tokens.iter().enumerate() {
+            if t as usize >= c.vocab_size {
+                return Err(Error::TokenOutOfRange {
+                    token: t,
+                    position: start + i,
+                    vocab: c.vocab_size,
+                });
+            }
+        }
+        let rows = tokens.len();
+        let hd = c.hidden_size;
+        let mut s = std::mem::take(&mut self.scratch);
+        s.h.clear();
+        s.h.resize(rows * hd, 0.0);
+        for (r, &t) in tokens.iter().enumerate() {
+            self.model
+                .embed()
+                .row_into(t as usize, &mut s.h[r * hd..(r + 1) * hd]);
+        }
+        let result = self
+            .run_layers(backend, &mut s, rows, start)
+            .and_then(|()| self.head_logits(backend, &mut s, rows, start, want));
+        self.scratch = s;
+        match result {
+            Ok(out) => {
+                self.cache.len = start + rows;
+                Ok(out)
+            }
+            Err(e) => {
+                // Every layer's cache holds `len * kv_dim` values: back to
+                // `start`, whether the layers or the head failed.
+                let kvd = c.kv_dim();
+                for (k, v) in self.cache.k.iter_mut().zip(&mut self.cache.v) {
+                    k.truncate(start * kvd);
+                    v.truncate(start * kvd);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The logits rows asked for, from the final hidden rows in `s.h`.
+    fn head_logits(
+        &self,
+        backend: &mut dyn Backend,
+        s: &mut Scratch,
+        rows: usize,
+        start: usize,
+        want: Logits,
+    ) -> Result<Vec<Vec<f32>>> {
+        let c = self.model.config();
+        let hd = c.hidden_size;
+        let first = match want {
+            Logits::All => 0,
+            Logits::Last => rows - 1,
+        };
+        let head = self.model.head();
+        s.normed.clear();
+        s.normed.resize(hd, 0.0);
+        let mut out = Vec::with_capacity(rows - first);
+        for r in first..rows {
+            rms_norm(
+                &s.h[r * hd..(r + 1) * hd],
+                self.model.final_norm(),
+                c.rms_norm_eps,
+                &mut s.normed,
+            );
+            let mut logits = vec![0.0f32; c.vocab_size];
+            backend.logits(head, &s.normed, &mut logits)?;
+            if !logits.iter().all(|v| v.is_finite()) {
+                check_finite(&format!("logits at position {}", start + r), &logits)?;
+            }
+            out.push(logits);
+        }
+        Ok(out)
+    }
+
+    fn run_layers(
+        &mut self,
+        backend: &mut dyn Backend,
+        s: &mut Scratch,
+        rows: usize,
+        start: usize,
+    ) -> Result<()> {
+        let model = self.model;
+        let c = model.config();
+        let (hd, qd, kvd, id_) = (c.hidden_size, c.q_dim(), c.kv_dim(), c.intermediate_size);
+        let eps = c.rms_norm_eps;
+        s.x.clear();
+        s.x.resize(rows * hd, 0.0);
+        for buf in [&mut s.att, &mut s.an] {
+            buf.clear();
+            buf.resize(rows * qd, 0.0);
+        }
+        for buf in [&mut s.m, &mut s.mn] {
+            buf.clear();
+            buf.resize(rows * id_, 0.0);
+        }
+        let hdim = c.head_dim;
+        s.rope_cs.clear();
+        s.rope_cs.resize(rows * hdim, 0.0);
+        each_row(&mut s.rope_cs, hdim, |r, cs| {
+            self.rope.angles(start + r, cs)
+        });
+        let stats = &mut self.stats;
+        for (l, layer) in model.layers().iter().enumerate() {
+            let lin = |proj| LinearId { layer: l, proj };
+            norm_rows(&s.h, layer.norm(Norm::Input), eps, &mut s.x, hd);
+            let qkv = [Proj::Q, Proj::K, Proj::V].map(|p| (lin(p), layer.linear(p)));
+            bitlinear_group(stats, backend, &qkv, &s.x, rows, start, &mut s.lin)?;
+            let [q, k, v] = &mut s.lin.y;
+            let (rope, cs) = (&self.rope, &s.rope_cs);
+            for (t, d) in [(&mut *q, qd), (&mut *k, kvd)] {
+                each_row(t, d, |r, row| {
+                    for head in row.chunks_exact_mut(hdim) {
+                        rope.rotate(head, &cs[r * hdim..(r + 1) * hdim]);
+                    }
+                });
+            }
+            self.cache.k[l].extend_from_slice(k);
+            self.cache.v[l].extend_from_slice(v);
+            attention(
+                c,
+                q,
+                &self.cache.k[l],
+                &self.cache.v[l],
+                rows,
+                start,
+                &mut s.att,
+                &mut s.att_work,
+                backend.attention_head(),
+                |rows, d, f| backend.for_each_row(rows, d, f),
+            );
+            norm_rows(&s.att, layer.norm(Norm::AttnSub), eps, &mut s.an, qd);
+            bitlinear_group(
+                stats,
+                backend,
+                &[(lin(Proj::O), layer.linear(Proj::O))],
+                &s.an,
+                rows,
+                start,
+                &mut s.lin,
+            )?;
+            add_into(&mut s.h, &s.lin.y[0]);
+
+            norm_rows(&s.h, layer.norm(Norm::PostAttn), eps, &mut s.x, hd);
+            let gu = [Proj::Gate, Proj::Up].map(|p| (lin(p), layer.linear(p)));
+            bitlinear_group(stats, backend, &gu, &s.x, rows, start, &mut s.lin)?;
+            // relu(g)^2 * u, as transformers' ReLUSquaredActivation: r = relu(g); (r * r) * u.
+            for ((mi, &gi), &ui) in s.m.iter_mut().zip(&s.lin.y[0]).zip(&s.lin.y[1]) {
+                let r = gi.max(0.0);
+                *mi = (r * r) * ui;
+            }
+            norm_rows(&s.m, layer.norm(Norm::FfnSub), eps, &mut s.mn, id_);
+            bitlinear_group(
+                stats,
+                backend,
+                &[(lin(Proj::Down), layer.linear(Proj::Down))],
+                &s.mn,
+                rows,
+                start,
+                &mut s.lin,
+            )?;
+            add_into(&mut s.h, &s.lin.y[0]);
+        }
+        Ok(())
+    }
+}
+
+/// W1.58A8 BitLinears reading the same input (one, or q/k/v, gate/up): per
+/// row int8 quantization (once for the group: each would compute the same
+/// int8 rows and scales), the integer matmuls on the backend as one
+/// [`Backend::matmul_group`] (which may run them as a single job), per-row
+/// dequantization into `b.y[i]`.
+fn bitlinear_group(
+    stats: &mut StatsTable,
+    backend: &mut dyn Backend,
+    group: &[(LinearId, &TernaryMatrix)],
+    x: &[f32],
+    rows: usize,
+    first_pos: usize,
+    b: &mut LinearBufs,
+) -> Result<()> {
+    let g = group.len();
+    debug_assert!((1..=3).contains(&g));
+    let (id, k) = (group[0].0, group[0].1.k());
+    b.q.clear();
+    b.q.resize(rows * k, 0);
+    b.scale_res.clear();
+    b.scale_res.extend((0..rows).map(|_| Ok(0.0)));
+    each_row2(&mut b.q, k, &mut b.scale_res, 1, |r, qr, sr| {
+        sr[0] = quantize_activations(&x[r * k..(r + 1) * k], qr);
+    });
+    b.scales.clear();
+    for (r, res) in b.scale_res.iter_mut().enumerate() {
+        match std::mem::replace(res, Ok(0.0)) {
+            Ok(s) => b.scales.push(s),
+            Err(Error::NonFinite { index, value, .. }) => {
+                return Err(Error::NonFinite {
+                    what: format!("input activations of {id} at position {}", first_pos + r),
+                    index,
+                    value,
+                })
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    let q = &b.q;
+    let call = |i: usize| LinearCall::new(group[i].0, group[i].1, q, rows, first_pos);
+    let calls = [call(0), call(g.min(2) - 1), call(g - 1)];
+    for (acc, &(_, w)) in b.acc.iter_mut().zip(group) {
+        acc.clear();
+        acc.resize(rows * w.n(), 0);
+    }
+    backend.matmul_group(&calls[..g], &mut b.acc[..g], &mut b.stats[..g])?;
+    for (i, &(id, w)) in group.iter().enumerate() {
+        *stats.entry(id).or_default() += b.stats[i];
+        let n = w.n();
+        let (acc, y, scales) = (&b.acc[i], &mut b.y[i], &b.scales);
+        y.clear();
+        y.resize(rows * n, 0.0);
+        let gamma = w.gamma();
+        each_row(y, n, |r, yr| {
+            dequantize(&acc[r * n..(r + 1) * n], scales[r], gamma, yr)
+        });
+    }
+    Ok(())
+}
+
+fn norm_rows(x: &[f32], w: &[f32], eps: f32, y: &mut [f32], d: usize) {
+    each_row(y, d, |r, yr| rms_norm(&x[r * d..(r + 1) * d], w, eps, yr));
+}
+
+fn add_into(h: &mut [f32], d: &[f32]) {
+    for (a, b) in h.iter_mut().zip(d) {
+        *a += b;
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::backend::GoldenBackend;
+    use crate::config::Preset;
+    use crate::model::{linear_shape, Layer};
+    use crate::ops::DenseMatrix;
+
+    /// A tiny model with deterministic pseudo-random weights.
+    pub(crate) fn model() -> Model {
+        let c = Preset::Tiny.config();
+        let mut seed = 12345u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        let mut lin = |p: Proj| {
+            let (n, k) = linear_shape(&c, p);
+            let t: Vec<i8> = (0..n * k).map(|_| (next() % 3) as i8 - 1).collect();
+            TernaryMatrix::from_ternary("w", n, k, &t, 1.0 / (k as f32).sqrt()).unwrap()
+        };
+        let layers = (0..c.num_layers)
+            .map(|_| Layer::build(|n| Ok::<_, Error>(vec![1.0; n.dim(&c)]), |p| Ok(lin(p))))
+            .collect::<Result<Vec<_>>>()
+            .unwrap();
+        let embed: Vec<f32> = (0..c.vocab_size * c.hidden_size)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 400.0)
+            .collect();
+        let embed = DenseMatrix::from_f32("embed", c.vocab_size, c.hidden_size, embed).unwrap();
+        Model::new(c.clone(), embed, None, vec![1.0; c.hidden_size], layers).unwrap()
+    }
+
+    #[test]
+    fn earlier_positions_do_not_see_later_tokens() {
+        let m = model();
+        let one = Session::new(&m)
+            .forward(&mut GoldenBackend, &[7], Logits::All)
+            .unwrap();
+        let three = Session::new(&m)
+            .forward(&mut GoldenBackend, &[7, 99, 300], Logits::All)
+            .unwrap();
+        assert!(one[0] == three[0]);
+        assert!(three[0] != three[2]);
+    }
+
+    #[test]
+    fn replacing_weights_checks_the_shape_and_changes_the_output() {
+        let mut m = model();
+        let id = LinearId {
+            layer: 1,
+            proj: Proj::Down,
+        };
+        let wrong = TernaryMatrix::from_ternary("w", 2, 2, &[0; 4], 1.0).unwrap();
+        let e = m.replace_linear(id, wrong).unwrap_err().to_string();
+        assert!(e.contains("replacement for layer 1 down_proj"), "{e}");
+        let before = Session::new(&m)
+            .forward(&mut GoldenBackend, &[3, 4], Logits::All)
+            .unwrap();
+        // Negate layer 0's q_proj: same shape, different integers.
+        let q = LinearId {
+            layer: 0,
+            proj: Proj::Q,
+        };
+        let old = m.linear(q).unwrap().clone();
+        let neg: Vec<i8> = old.to_ternary().iter().map(|t| -t).collect();
+        let neg = TernaryMatrix::from_ternary("neg", old.n(), old.k(), &neg, old.gamma()).unwrap();
+        assert_eq!(m.replace_linear(q, neg).unwrap(), old);
+        let after = Session::new(&m)
+            .forward(&mut GoldenBackend, &[3, 4], Logits::All)
+            .unwrap();
+        assert!(before != after, "negating q_proj changed nothing");
+    }
+
+    #[test]
+    fn statistics_count_every_bitlinear() {
+        let m = model();
+        let mut s = Session::new(&m);
+        s.forward(&mut GoldenBackend, &[1, 2, 3], Logits::Last)
+            .unwrap();
+        s.forward(&mut GoldenBackend, &[4], Logits::Last).unwrap();
+        assert_eq!(s.stats().len(), 2 * 7);
+        let c = m.config();
+        let q = s.stats()[&LinearId {
+            layer: 0,
+            proj: Proj::Q,
+        }];
+        assert_eq!(q.calls, 2);
+        assert_eq!(q.macs, 4 * (c.q_dim() * c.hidden_size) as u64);
+        assert_eq!(q.adds + q.zero_skips, q.macs);
+    }
+
+    /// Golden BitLinears, a head that fails.
+    struct FailingHead;
+
+    impl Backend for FailingHead {
+        fn name(&self) -> &str {
+            "failing-head"
+        }
+        fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> Result<ExecStats> {
+            GoldenBackend.matmul(call, out)
+        }
+        fn logits(&mut self, _: &DenseMatrix, _: &[f32], _: &mut [f32]) -> Result<()> {
+            Err(Error::backend("failing-head", "lm_head", "planted failure"))
+        }
+    }
+
+    /// Regression: an error in the head (after every layer had appended its
+    /// keys and values) used to leave the cache one batch longer.
+    #[test]
+    fn a_failing_head_leaves_the_cache_as_it_was() {
+        let m = model();
+        let mut s = Session::new(&m);
+        s.forward(&mut GoldenBackend, &[1, 2], Logits::Last)
+            .unwrap();
+        let e = s.forward(&mut FailingHead, &[3], Logits::Last).unwrap_err();
+        let cause = std::error::Error::source(&e).map(|c| c.to_string());
+        assert_eq!(cause.as_deref(), Some("planted failure"), "{e}");
+        assert_eq!(s.position(), 2);
+        let after = s.forward(&mut GoldenBackend, &[4], Logits::Last).unwrap();
+        let mut fresh = Session::new(&m);
+        fresh
+            .forward(&mut GoldenBackend, &[1, 2], Logits::Last)
+            .unwrap();
+        let want = fresh
+            .forward(&mut GoldenBackend, &[4], Logits::Last)
+            .unwrap();
+        assert!(after == want, "the failed batch left keys or values behind");
+    }
+}

@@ -1,0 +1,265 @@
+//! Arguments shared by several commands, and turning them into models,
+//! prompts and backends.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use tritium_golden::{Backend, GoldenBackend, Model, Preset};
+use tritium_model::tokenizer::{synthetic_tokenizer_json, TextTokenizer};
+use tritium_simd::{HeadMode, SimdBackend, SimdOptions};
+
+use super::error::{Error, Result};
+use super::progress::Bar;
+
+/// Built-in model shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PresetArg {
+    /// 2 layers, hidden 64, vocab 512: runs in milliseconds.
+    Tiny,
+    /// 4 layers, hidden 256, vocab 2048.
+    Small,
+    /// The real shape of microsoft/bitnet-b1.58-2B-4T (30 layers, hidden 2560, vocab 128256).
+    #[value(name = "2b4t")]
+    B2b4t,
+    /// 2 layers, hidden 256, intermediate 512, vocab 512: fits llama.cpp's
+    /// 256-element TQ1_0/TQ2_0 blocks (use with --format gguf-tq2).
+    Tiny256,
+}
+
+impl PresetArg {
+    pub fn preset(self) -> Preset {
+        match self {
+            PresetArg::Tiny => Preset::Tiny,
+            PresetArg::Small => Preset::Small,
+            PresetArg::B2b4t => Preset::B2b4t,
+            PresetArg::Tiny256 => Preset::Tiny256,
+        }
+    }
+}
+
+/// Which engine executes the BitLinear integer matmuls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// The SIMD CPU engine (AVX-512 VNNI / AVX2 / NEON / scalar), bit-exact
+    /// with the golden model; see --kernel, --threads, --fast-head.
+    Simd,
+    /// The golden model: scalar reference, defined summation order.
+    Golden,
+    /// The RTL MAC array simulated cycle by cycle by Verilator (slow; see --array).
+    Rtl,
+}
+
+/// Array configurations of the RTL (defined in sim/src/configs.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArrayArg {
+    /// 4 output columns x 8 activation lanes (32 MACs/cycle), K up to 8192.
+    Small,
+    /// 16 output columns x 32 activation lanes (512 MACs/cycle), K up to 8192.
+    Large,
+}
+
+impl ArrayArg {
+    #[cfg_attr(not(feature = "rtl"), allow(dead_code))]
+    pub fn name(self) -> &'static str {
+        match self {
+            ArrayArg::Small => "small",
+            ArrayArg::Large => "large",
+        }
+    }
+}
+
+/// Where the model comes from.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The model: a Hugging Face checkpoint directory (config.json +
+    /// *.safetensors [+ tokenizer.json]) or a GGUF file (bitnet.cpp I2_S or
+    /// llama.cpp TQ1_0/TQ2_0; its tokenizer comes from a tokenizer.json next
+    /// to it, else from the file's tokenizer.ggml.* metadata).
+    #[arg(long, value_name = "DIR|FILE.gguf", conflicts_with = "preset")]
+    pub model: Option<PathBuf>,
+    /// Built-in synthetic model (used when --model is not given).
+    #[arg(long, value_enum, default_value = "tiny")]
+    pub preset: PresetArg,
+    /// Seed of the synthetic preset's weights.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub preset_seed: u64,
+}
+
+/// The prompt: text or token ids.
+#[derive(Debug, Args)]
+pub struct PromptArgs {
+    /// Prompt text (tokenized with the model's tokenizer.json, BOS added).
+    #[arg(long, conflicts_with = "tokens")]
+    pub prompt: Option<String>,
+    /// Prompt as token ids, e.g. 128000,9906,1917 (no BOS is added).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub tokens: Option<Vec<u32>>,
+}
+
+/// Options of the SIMD engine.
+#[derive(Debug, Args, Clone)]
+pub struct SimdArgs {
+    /// Kernel path of the SIMD engine: scalar, avx2, avx512 or neon (default:
+    /// the fastest this CPU has; also settable with TRITIUM_KERNEL).
+    #[arg(long, value_name = "PATH")]
+    pub kernel: Option<String>,
+    /// Worker threads of the SIMD engine (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Fast mode: an int8 lm_head with per-row scales (half the bytes of
+    /// bf16). Approximate: logits differ slightly from the golden model.
+    #[arg(long)]
+    pub fast_head: bool,
+}
+
+/// `--kernel NAME` (or `TRITIUM_KERNEL`), parsed and checked against this CPU.
+pub fn kernel_arg(kernel: Option<&str>) -> Result<Option<tritium_simd::Isa>> {
+    if let Some(k) = kernel {
+        return tritium_simd::parse_isa(k)
+            .map(Some)
+            .map_err(|e| Error::arg(format!("--kernel {k}"), e));
+    }
+    tritium_simd::isa_from_env().map_err(|e| Error::arg("TRITIUM_KERNEL", e))
+}
+
+impl SimdArgs {
+    /// `--threads` sizes rayon's global pool (once per process, before
+    /// anything uses it), which both the kernels and the shared network code
+    /// (rows, heads) run on.
+    pub fn configure_threads(&self) -> Result<()> {
+        let Some(n) = self.threads else {
+            return Ok(());
+        };
+        if n == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        if rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .is_err()
+            && rayon::current_num_threads() != n
+        {
+            return Err(Error::Usage(format!(
+                "--threads {n}: the thread pool is already running with {} threads",
+                rayon::current_num_threads()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The SIMD backend these options ask for.
+    /// (Call [`SimdArgs::configure_threads`] first, before anything starts
+    /// rayon's pool.)
+    pub fn backend(&self) -> Result<SimdBackend> {
+        let isa = kernel_arg(self.kernel.as_deref())?;
+        Ok(SimdBackend::new(SimdOptions {
+            isa,
+            threads: None,
+            head: if self.fast_head {
+                HeadMode::Q8
+            } else {
+                HeadMode::Exact
+            },
+        })?)
+    }
+}
+
+/// A model ready to run, with its tokenizer (if any) and a name for reports.
+pub struct LoadedForRun {
+    pub model: Model,
+    pub tokenizer: Option<TextTokenizer>,
+    pub name: String,
+}
+
+/// Loads `--model DIR|FILE.gguf` or builds `--preset`.
+pub fn load_model_args(a: &ModelArgs, quiet: bool) -> Result<LoadedForRun> {
+    if let Some(path) = &a.model {
+        let loaded = {
+            let bar = Bar::new("loading layers", quiet);
+            tritium_model::load(path, Some(&bar))?
+        };
+        let tokenizer = tritium_model::load_tokenizer(path)?;
+        return Ok(LoadedForRun {
+            model: loaded.model,
+            tokenizer,
+            name: path.display().to_string(),
+        });
+    }
+    let preset = a.preset.preset();
+    let model = tritium_model::synthetic::preset_model(preset, a.preset_seed)?;
+    let tokenizer = TextTokenizer::from_json(
+        "synthetic tokenizer",
+        &synthetic_tokenizer_json(model.config()),
+    )?;
+    Ok(LoadedForRun {
+        model,
+        tokenizer: Some(tokenizer),
+        name: format!("preset {} (seed {})", preset.name(), a.preset_seed),
+    })
+}
+
+/// The RTL backend of `--array`/`--config`.
+#[cfg(feature = "rtl")]
+pub fn rtl_backend(array: ArrayArg) -> Result<tritium_rtl::RtlBackend> {
+    let cfg = tritium_rtl::SimConfig::by_name(array.name()).ok_or_else(|| {
+        Error::Usage(format!(
+            "array configuration {} was not built",
+            array.name()
+        ))
+    })?;
+    tritium_rtl::RtlBackend::new(cfg).map_err(|e| tritium_rtl::Error::from(e).into())
+}
+
+/// The backend asked for.
+pub fn make_backend(
+    b: BackendArg,
+    array: ArrayArg,
+    simd: &SimdArgs,
+    model: &Model,
+) -> Result<Box<dyn Backend>> {
+    if b != BackendArg::Simd && (simd.kernel.is_some() || simd.threads.is_some() || simd.fast_head)
+    {
+        return Err(Error::Usage(
+            "--kernel, --threads and --fast-head apply to --backend simd only".into(),
+        ));
+    }
+    match b {
+        BackendArg::Simd => {
+            let mut s = simd.backend()?;
+            s.prepare(model);
+            Ok(Box::new(s))
+        }
+        BackendArg::Golden => Ok(Box::new(GoldenBackend)),
+        #[cfg(feature = "rtl")]
+        BackendArg::Rtl => Ok(Box::new(rtl_backend(array)?)),
+        #[cfg(not(feature = "rtl"))]
+        BackendArg::Rtl => {
+            let _ = array;
+            Err(Error::Usage(
+                "this tritium was built without the `rtl` feature (Verilator)".into(),
+            ))
+        }
+    }
+}
+
+const DEFAULT_PROMPT: &str = "The ternary accelerator adds";
+
+/// Token ids of `--tokens`, or of `--prompt` (default prompt if neither).
+pub fn prompt_tokens(run: &LoadedForRun, p: &PromptArgs) -> Result<Vec<u32>> {
+    let (tokens, prompt) = (&p.tokens, &p.prompt);
+    if prompt.as_deref().is_some_and(|p| p.is_empty())
+        || tokens.as_ref().is_some_and(|t| t.is_empty())
+    {
+        return Err(Error::Usage(
+            "the prompt is empty: give some text (or --tokens with at least one id)".into(),
+        ));
+    }
+    match (tokens, prompt, &run.tokenizer) {
+        (Some(t), _, _) => Ok(t.clone()),
+        (None, p, Some(tok)) => Ok(tok.encode(p.as_deref().unwrap_or(DEFAULT_PROMPT), true)?),
+        (None, _, None) => Err(Error::Usage(format!(
+            "{}: no tokenizer (tokenizer.json or GGUF tokenizer.ggml.*), so a text prompt cannot be tokenized; pass --tokens 1,2,3",
+            run.name
+        ))),
+    }
+}

@@ -1,0 +1,307 @@
+//! `tritium gen-model` (synthetic checkpoints) and `tritium convert`
+//! (Hugging Face packed <-> GGUF).
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use tritium_model::gguf::export::{write_model, EmbedType, WeightType, WriteOptions};
+use tritium_model::hfconfig::LinearClass;
+use tritium_model::synthetic::{write_checkpoint, write_gguf, CheckpointFormat, SynthOptions};
+
+use super::args::PresetArg;
+use super::error::{Error, Result};
+use super::progress::Bar;
+
+/// On-disk formats `gen-model` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// HF packed ternary (uint8 [N/4, K] + weight_scale), as microsoft/bitnet-b1.58-2B-4T.
+    HfPacked,
+    /// HF bf16 masters quantized at load, as microsoft/bitnet-b1.58-2B-4T-bf16.
+    HfBf16,
+    /// One GGUF file, BitLinears in bitnet.cpp's I2_S (as microsoft/bitnet-b1.58-2B-4T-gguf).
+    GgufI2s,
+    /// One GGUF file, BitLinears in llama.cpp's TQ2_0 (2 bits per weight,
+    /// 256-element blocks: every K must be a multiple of 256, e.g. --preset tiny256).
+    GgufTq2,
+    /// One GGUF file, BitLinears in llama.cpp's TQ1_0 (1.6 bits per weight, 256-element blocks).
+    GgufTq1,
+}
+
+impl FormatArg {
+    fn format(self) -> CheckpointFormat {
+        match self {
+            FormatArg::HfPacked => CheckpointFormat::HfPacked,
+            FormatArg::HfBf16 => CheckpointFormat::HfBf16,
+            FormatArg::GgufI2s => CheckpointFormat::GgufI2s,
+            FormatArg::GgufTq2 => CheckpointFormat::GgufTq2,
+            FormatArg::GgufTq1 => CheckpointFormat::GgufTq1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LinearClassArg {
+    /// Output multiplied by weight_scale (as the published 2B4T config).
+    Autobitlinear,
+    /// Output divided by weight_scale.
+    Bitlinear,
+}
+
+/// Storage of a GGUF file's token embedding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GgufEmbedArg {
+    F16,
+    Bf16,
+    F32,
+}
+
+impl GgufEmbedArg {
+    fn embed(self) -> EmbedType {
+        match self {
+            GgufEmbedArg::F16 => EmbedType::F16,
+            GgufEmbedArg::Bf16 => EmbedType::Bf16,
+            GgufEmbedArg::F32 => EmbedType::F32,
+        }
+    }
+}
+
+/// BitLinear storage of a GGUF file written by `convert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GgufWeightArg {
+    /// bitnet.cpp's I2_S: exact codes and exact f32 scale (lossless).
+    I2s,
+    /// llama.cpp's TQ2_0: exact codes, scale rounded to fp16; K % 256 == 0.
+    Tq2,
+    /// llama.cpp's TQ1_0: as TQ2_0 in 1.6 bits per weight.
+    Tq1,
+}
+
+#[derive(Debug, Args)]
+pub struct GenModelArgs {
+    /// Model shape.
+    #[arg(long, value_enum, default_value = "tiny")]
+    pub preset: PresetArg,
+    /// Seed of the weights (same seed, same model).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory (created; must be empty unless --force), or for the
+    /// gguf-* formats the file to write (must not exist unless --force).
+    #[arg(long, value_name = "DIR|FILE")]
+    pub out: PathBuf,
+    /// Checkpoint format.
+    #[arg(long, value_enum, default_value = "hf-packed")]
+    pub format: FormatArg,
+    /// Storage of the token embedding in a GGUF file: f16 (as microsoft's
+    /// 2B4T GGUF; rounds the bf16 values), bf16 (lossless) or f32.
+    #[arg(long, value_enum, default_value = "f16")]
+    pub gguf_embed: GgufEmbedArg,
+    /// quantization_config.linear_class written to config.json (hf-packed only).
+    #[arg(long, value_enum, default_value = "autobitlinear")]
+    pub linear_class: LinearClassArg,
+    /// Write a separate lm_head.weight (tie_word_embeddings = false).
+    #[arg(long)]
+    pub untied: bool,
+    /// Overwrite files in a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Input: a Hugging Face checkpoint directory (packed or bf16), or a GGUF file.
+    #[arg(long, value_name = "DIR|FILE.gguf")]
+    pub from: PathBuf,
+    /// Output: the GGUF file to write (input is a directory), or the
+    /// directory to write a Hugging Face packed checkpoint into (input is GGUF).
+    #[arg(long, value_name = "FILE.gguf|DIR")]
+    pub to: PathBuf,
+    /// BitLinear storage when writing GGUF.
+    #[arg(long, value_enum, default_value = "i2s")]
+    pub weights: GgufWeightArg,
+    /// Token embedding storage when writing GGUF (bf16 keeps a bf16
+    /// checkpoint's values exactly; f16 is what microsoft's 2B4T GGUF uses).
+    #[arg(long, value_enum, default_value = "bf16")]
+    pub embed: GgufEmbedArg,
+    /// Overwrite an existing output.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `tritium gen-model`.
+pub fn run_gen_model(a: &GenModelArgs) -> Result<()> {
+    let out = &a.out;
+    let format = a.format.format();
+    if format.gguf_weights().is_some() {
+        return run_gen_gguf(a);
+    }
+    if out.exists() && !a.force {
+        let non_empty = std::fs::read_dir(out)
+            .map_err(|e| Error::io(out, e))?
+            .next()
+            .is_some();
+        if non_empty {
+            return Err(Error::Usage(format!(
+                "{}: directory is not empty; pass --force to overwrite the checkpoint files in it",
+                out.display()
+            )));
+        }
+    }
+    let mut config = a.preset.preset().config();
+    if a.untied {
+        config.tie_word_embeddings = false;
+    }
+    let linear_class = match a.linear_class {
+        LinearClassArg::Autobitlinear => LinearClass::Autobitlinear,
+        LinearClassArg::Bitlinear => LinearClass::Bitlinear,
+    };
+    if format == CheckpointFormat::HfBf16 && linear_class == LinearClass::Bitlinear {
+        return Err(Error::Usage(
+            "--format hf-bf16 is quantized online by transformers' AutoBitLinear; --linear-class bitlinear applies to hf-packed only".into(),
+        ));
+    }
+    let opts = SynthOptions {
+        config: config.clone(),
+        seed: a.seed,
+        format,
+        linear_class,
+    };
+    {
+        let bar = Bar::new("generating weights", false);
+        write_checkpoint(out, &opts, Some(&bar))?;
+    }
+    eprintln!(
+        "wrote config.json, model.safetensors, tokenizer.json ({} preset, seed {}, {:?}, {}, {} ternary weights) to {}",
+        a.preset.preset().name(),
+        a.seed,
+        format,
+        if config.tie_word_embeddings {
+            "tied head"
+        } else {
+            "untied head"
+        },
+        config.ternary_params(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn check_new_file(path: &Path, force: bool) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "{}: is a directory; GGUF output is one file (e.g. {}/model.gguf)",
+            path.display(),
+            path.display()
+        )));
+    }
+    if path.exists() && !force {
+        return Err(Error::Usage(format!(
+            "{}: exists; pass --force to overwrite it",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn run_gen_gguf(a: &GenModelArgs) -> Result<()> {
+    check_new_file(&a.out, a.force)?;
+    if a.linear_class != LinearClassArg::Autobitlinear {
+        return Err(Error::Usage(
+            "--linear-class applies to --format hf-packed only (GGUF stores the scale itself)"
+                .into(),
+        ));
+    }
+    let mut config = a.preset.preset().config();
+    if a.untied {
+        config.tie_word_embeddings = false;
+    }
+    let format = a.format.format();
+    let opts = SynthOptions {
+        config: config.clone(),
+        seed: a.seed,
+        format,
+        linear_class: LinearClass::Autobitlinear,
+    };
+    {
+        let bar = Bar::new("generating weights", false);
+        write_gguf(&a.out, &opts, a.gguf_embed.embed(), Some(&bar))?;
+    }
+    eprintln!(
+        "wrote {} ({} preset, seed {}, {:?}, {:?} embedding, {} ternary weights, tokenizer in the metadata)",
+        a.out.display(),
+        a.preset.preset().name(),
+        a.seed,
+        format,
+        a.gguf_embed,
+        config.ternary_params(),
+    );
+    Ok(())
+}
+
+/// `tritium convert`.
+pub fn run_convert(a: &ConvertArgs) -> Result<()> {
+    let loaded = {
+        let bar = Bar::new("loading layers", false);
+        tritium_model::load(&a.from, Some(&bar))?
+    };
+    if a.from.is_dir() {
+        check_new_file(&a.to, a.force)?;
+        let p = a.from.join("tokenizer.json");
+        let tok_json = if p.exists() {
+            let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+            Some(
+                serde_json::from_str(&text).map_err(|e| tritium_model::Error::Tokenizer {
+                    path: p.clone(),
+                    message: e.to_string(),
+                })?,
+            )
+        } else {
+            None
+        };
+        let weights = match a.weights {
+            GgufWeightArg::I2s => WeightType::I2S,
+            GgufWeightArg::Tq2 => WeightType::Tq2,
+            GgufWeightArg::Tq1 => WeightType::Tq1,
+        };
+        let name = a
+            .from
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        write_model(
+            &a.to,
+            &loaded.model,
+            &WriteOptions {
+                weights,
+                embed: a.embed.embed(),
+                name,
+                tokenizer: tok_json,
+            },
+        )?;
+        eprintln!("wrote {} ({weights:?})", a.to.display());
+    } else {
+        if a.to.exists()
+            && std::fs::read_dir(&a.to)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+            && !a.force
+        {
+            return Err(Error::Usage(format!(
+                "{}: exists and is not an empty directory; pass --force to write into it",
+                a.to.display()
+            )));
+        }
+        let f = tritium_model::gguf::GgufFile::open(&a.from)?;
+        let tok_json = tritium_model::gguf::vocab::tokenizer_json(&f)?;
+        tritium_model::checkpoint::export::write_hf_packed(
+            &a.to,
+            &loaded.model,
+            tok_json.as_ref(),
+        )?;
+        eprintln!(
+            "wrote a Hugging Face packed checkpoint to {}",
+            a.to.display()
+        );
+    }
+    Ok(())
+}

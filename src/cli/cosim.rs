@@ -1,0 +1,219 @@
+//! `tritium cosim`: the RTL against the golden model, whole network or one layer.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use tritium_golden::Proj;
+
+use super::args::{ArrayArg, ModelArgs, PromptArgs};
+use super::error::{Error, Result};
+
+#[derive(Debug, Args)]
+pub struct CosimArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    /// Greedy decode steps after the prompt (each one more full-network token).
+    #[arg(short = 'n', long, default_value_t = 4)]
+    pub decode_steps: usize,
+    /// Layers whose BitLinears run on the RTL, e.g. `0,2-4` (default: all; the
+    /// others run on the golden model only).
+    #[arg(long, value_name = "LIST")]
+    pub layers: Option<String>,
+    /// Array configuration.
+    #[arg(long = "config", value_enum, default_value = "small")]
+    pub array: ArrayArg,
+    /// Write a VCD waveform of the whole run to FILE (large for big models).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Where the waveform of the first divergent tile goes.
+    #[arg(long, value_name = "FILE", default_value_os_t = std::env::temp_dir().join("tritium-mismatch.vcd"))]
+    pub mismatch_wave: PathBuf,
+    /// Print one JSON report instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Single-layer mode: one BitLinear of shape --n-out x --k from random data.
+    #[arg(long)]
+    pub layer: bool,
+    /// Single-layer mode: output rows N.
+    #[arg(long = "n-out", default_value_t = 256, value_name = "N")]
+    pub n_out: usize,
+    /// Single-layer mode: inputs per row K.
+    #[arg(long, default_value_t = 640)]
+    pub k: usize,
+    /// Single-layer mode: token rows.
+    #[arg(long, default_value_t = 2)]
+    pub rows: usize,
+    /// Single-layer mode: seed of the random weights and activations.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Checker self-test: flip weight (ROW, COL) of LAYER's PROJ (q,k,v,o,gate,up,down)
+    /// in what is fed to the RTL only, e.g. `1,up,5,17`. The run must then fail.
+    #[arg(long, value_name = "LAYER,PROJ,ROW,COL")]
+    pub inject_fault: Option<String>,
+}
+
+/// Parses `0,2-4` into a set of layer indices.
+pub fn parse_layers(s: &str) -> Result<BTreeSet<usize>> {
+    let bad = || Error::Usage(format!("--layers {s:?}: expected a list like 0,2-4"));
+    let mut set = BTreeSet::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (
+                    a.trim().parse().map_err(|_| bad())?,
+                    b.trim().parse().map_err(|_| bad())?,
+                );
+                if a > b {
+                    return Err(bad());
+                }
+                set.extend(a..=b);
+            }
+            None => {
+                set.insert(part.parse().map_err(|_| bad())?);
+            }
+        }
+    }
+    if set.is_empty() {
+        return Err(bad());
+    }
+    Ok(set)
+}
+
+/// Parses `LAYER,PROJ,ROW,COL` of --inject-fault.
+pub fn parse_fault(s: &str) -> Result<(usize, Proj, usize, usize)> {
+    let bad = || {
+        Error::Usage(format!(
+            "--inject-fault {s:?}: expected LAYER,PROJ,ROW,COL, e.g. 1,up,5,17"
+        ))
+    };
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    if parts.len() != 4 {
+        return Err(bad());
+    }
+    let proj = Proj::parse(parts[1]).ok_or_else(bad)?;
+    let num = |i: usize| parts[i].parse::<usize>().map_err(|_| bad());
+    Ok((num(0)?, proj, num(2)?, num(3)?))
+}
+
+#[cfg(feature = "rtl")]
+pub fn run(a: &CosimArgs) -> Result<ExitCode> {
+    use tritium_golden::LinearId;
+    use tritium_rtl::{run_cosim, run_layer_cosim, CosimOptions, LayerCosimOptions, PlantedFault};
+
+    use super::args::{load_model_args, prompt_tokens, rtl_backend};
+    use super::progress::Bar;
+
+    let rtl_err = |e: tritium_rtl::SimError| Error::from(tritium_rtl::Error::from(e));
+    let mut rtl = rtl_backend(a.array)?;
+    if let Some(t) = &a.trace {
+        rtl.trace_to(t).map_err(rtl_err)?;
+    }
+    let report = if a.layer {
+        if a.n_out == 0 || a.k == 0 || a.rows == 0 {
+            return Err(Error::Usage(
+                "--n-out, --k and --rows must be at least 1".into(),
+            ));
+        }
+        if let Some(f) = &a.inject_fault {
+            let (_, _, row, col) = parse_fault(f)?;
+            let id = LinearId {
+                layer: 0,
+                proj: Proj::Q,
+            };
+            rtl.plant_fault(PlantedFault { id, row, col });
+        }
+        let o = LayerCosimOptions {
+            n: a.n_out,
+            k: a.k,
+            rows: a.rows,
+            seed: a.seed,
+        };
+        run_layer_cosim(&mut rtl, o, a.mismatch_wave.clone())?
+    } else {
+        let run = load_model_args(&a.model, a.json)?;
+        let prompt = prompt_tokens(&run, &a.prompt)?;
+        if let Some(f) = &a.inject_fault {
+            let (layer, proj, row, col) = parse_fault(f)?;
+            let id = LinearId { layer, proj };
+            let w = run
+                .model
+                .linear(id)
+                .ok_or_else(|| Error::Usage(format!("--inject-fault: no layer {layer}")))?;
+            if row >= w.n() || col >= w.k() {
+                return Err(Error::Usage(format!(
+                    "--inject-fault: {id} is {} x {}",
+                    w.n(),
+                    w.k()
+                )));
+            }
+            rtl.plant_fault(PlantedFault { id, row, col });
+        }
+        let total = prompt.len() + a.decode_steps;
+        let max = run.model.config().max_position_embeddings;
+        if total > max {
+            return Err(tritium_golden::Error::ContextOverflow { len: total, max }.into());
+        }
+        let layers = a.layers.as_deref().map(parse_layers).transpose()?;
+        let opts = CosimOptions {
+            layers,
+            decode_steps: a.decode_steps,
+            mismatch_wave: a.mismatch_wave.clone(),
+        };
+        let bar = Bar::new("cosim: BitLinear calls", a.json);
+        run_cosim(&run.model, &run.name, &mut rtl, &prompt, &opts, Some(&bar)).map_err(
+            |e| match e {
+                tritium_rtl::Error::NoSuchLayer { .. } => {
+                    Error::arg(format!("--layers {}", a.layers.as_deref().unwrap_or("")), e)
+                }
+                e => e.into(),
+            },
+        )?
+    };
+    if a.trace.is_some() {
+        rtl.trace_stop().map_err(rtl_err)?;
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| Error::io("<stdout>", e.into()))?
+        );
+    } else {
+        println!(
+            "co-simulation of {} on array {} ({} cols x {} lanes, {}-bit accumulators), prompt {} tokens, {} decoded",
+            report.model,
+            report.array.name,
+            report.array.cols,
+            report.array.lanes,
+            report.array.acc_width,
+            report.prompt_tokens.len(),
+            report.generated_tokens.len()
+        );
+        print!("{}", report.table());
+        println!(
+            "{:.2} s wall, {:.2} M simulated cycles/s, {:.2} M verified MACs/s",
+            report.wall_seconds,
+            report.simulated_cycles_per_second / 1e6,
+            report.verified_macs_per_second / 1e6
+        );
+        match &report.first_divergence {
+            None => println!("PASS: every accumulator of the RTL equals the golden model's"),
+            Some(d) => println!("FAIL: {d}"),
+        }
+    }
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(not(feature = "rtl"))]
+pub fn run(_: &CosimArgs) -> Result<ExitCode> {
+    Err(Error::Usage(
+        "this tritium was built without the `rtl` feature (Verilator)".into(),
+    ))
+}

@@ -1,0 +1,63 @@
+//! The command line's error: a mistake in what the user typed ([`Error::Usage`],
+//! [`Error::Arg`]), or a failure of one of the library crates, carried with
+//! its own type so that `main` can print the whole chain of causes.
+
+use thiserror::Error;
+
+/// Everything a `tritium` command can fail with.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A combination of arguments that makes no sense, explained.
+    #[error("{0}")]
+    Usage(String),
+    /// The value of one flag was refused by the crate that uses it.
+    #[error("{flag}")]
+    Arg {
+        flag: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(transparent)]
+    Golden(#[from] tritium_golden::Error),
+    #[error(transparent)]
+    Model(#[from] tritium_model::Error),
+    #[error(transparent)]
+    Simd(#[from] tritium_simd::Error),
+    #[cfg(feature = "rtl")]
+    #[error(transparent)]
+    Rtl(#[from] tritium_rtl::Error),
+    #[error(transparent)]
+    Cost(#[from] tritium_cost::Error),
+    #[error(transparent)]
+    Fpga(#[from] tritium_fpga::Error),
+    /// Writing an output file or stdout.
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result alias of the command line.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// `flag` (as the user wrote it, e.g. `--kernel avx9`) was refused: `source` says why.
+    pub fn arg(
+        flag: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::Arg {
+            flag: flag.into(),
+            source: source.into(),
+        }
+    }
+
+    pub fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! `tritium infer`: text generation on any backend.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde_json::json;
+use tritium_golden::{generate, GenerateOptions, Generation, SamplerConfig};
+use tritium_model::tokenizer::StreamDecoder;
+
+use super::args::{
+    load_model_args, make_backend, prompt_tokens, ArrayArg, BackendArg, ModelArgs, PromptArgs,
+    SimdArgs,
+};
+use super::error::{Error, Result};
+
+#[derive(Debug, Args)]
+pub struct InferArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    /// Number of tokens to generate.
+    #[arg(short = 'n', long, default_value_t = 32)]
+    pub max_new_tokens: usize,
+    /// BitLinear engine.
+    #[arg(long, value_enum, default_value = "simd")]
+    pub backend: BackendArg,
+    #[command(flatten)]
+    pub simd: SimdArgs,
+    /// Array configuration of --backend rtl.
+    #[arg(long, value_enum, default_value = "small")]
+    pub array: ArrayArg,
+    /// Sampling seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Sampling temperature; 0 = greedy (argmax).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Sample among the K most likely tokens only (0 = all).
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    pub top_k: usize,
+    /// Sample among the most likely tokens whose probability adds up to P.
+    #[arg(long, default_value_t = 1.0, value_name = "P")]
+    pub top_p: f32,
+    /// Keep generating after the end-of-text token.
+    #[arg(long)]
+    pub ignore_eos: bool,
+    /// Print one JSON object (tokens, text, timings) instead of streaming text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the logits of every position (prompt and generated) to FILE as a
+    /// JSON list of rows of vocab-size floats.
+    #[arg(long, value_name = "FILE")]
+    pub logits: Option<PathBuf>,
+}
+
+pub fn run(a: &InferArgs) -> Result<()> {
+    if a.backend == BackendArg::Simd {
+        a.simd.configure_threads()?;
+    }
+    let run = load_model_args(&a.model, a.json)?;
+    let prompt = prompt_tokens(&run, &a.prompt)?;
+    let opts = GenerateOptions {
+        max_new: a.max_new_tokens,
+        sampler: SamplerConfig {
+            temperature: a.temperature,
+            top_k: a.top_k,
+            top_p: a.top_p,
+            seed: a.seed,
+        },
+        stop_at_eos: !a.ignore_eos,
+        keep_logits: a.logits.is_some(),
+    };
+    let mut backend = make_backend(a.backend, a.array, &a.simd, &run.model)?;
+    let mut stream = StreamDecoder::default();
+    let stdout = std::io::stdout();
+    let streaming = !a.json;
+    let tok = run.tokenizer.as_ref();
+    let g = generate(
+        &run.model,
+        backend.as_mut(),
+        &prompt,
+        opts,
+        &mut |id| -> Result<()> {
+            if streaming {
+                let text = match tok {
+                    Some(t) => stream.push(t, id)?,
+                    None => format!("{id} "),
+                };
+                let mut out = stdout.lock();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+            Ok(())
+        },
+    )?;
+    if let Some(path) = &a.logits {
+        write_logits(path, &g.logits)?;
+    }
+    let text = match tok {
+        Some(t) => Some(t.decode(&g.generated, true)?),
+        None => None,
+    };
+    if a.json {
+        println!(
+            "{}",
+            infer_json(&run.name, backend.name(), &g, text.as_deref())
+        );
+    } else {
+        println!();
+        eprintln!(
+            "[{}] prefill {} tokens in {:.1} ms ({:.1} tok/s); decode {} tokens in {:.1} ms ({:.2} tok/s){}",
+            backend.name(),
+            g.prompt.len(),
+            g.prefill_time.as_secs_f64() * 1e3,
+            g.prefill_tokens_per_s(),
+            g.decode_steps,
+            g.decode_time.as_secs_f64() * 1e3,
+            g.decode_tokens_per_s(),
+            if g.stopped_at_eos { "; stopped at end-of-text" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+fn infer_json(model: &str, backend: &str, g: &Generation, text: Option<&str>) -> serde_json::Value {
+    let (mut macs, mut adds, mut skips) = (0u64, 0u64, 0u64);
+    for s in g.stats.values() {
+        macs += s.macs;
+        adds += s.adds;
+        skips += s.zero_skips;
+    }
+    json!({
+        "schema_version": 1,
+        "model": model,
+        "backend": backend,
+        "prompt_tokens": g.prompt,
+        "generated_tokens": g.generated,
+        "text": text,
+        "stopped_at_eos": g.stopped_at_eos,
+        "timings": {
+            "prefill_ms": g.prefill_time.as_secs_f64() * 1e3,
+            "prefill_tokens_per_s": g.prefill_tokens_per_s(),
+            "decode_steps": g.decode_steps,
+            "decode_ms": g.decode_time.as_secs_f64() * 1e3,
+            "decode_tokens_per_s": g.decode_tokens_per_s(),
+        },
+        "bitlinear": { "macs": macs, "adds": adds, "zero_skips": skips },
+    })
+}
+
+fn write_logits(path: &Path, rows: &[Vec<f32>]) -> Result<()> {
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut w, rows).map_err(|e| Error::io(path, e.into()))?;
+    w.flush().map_err(|e| Error::io(path, e))
+}

@@ -1,0 +1,85 @@
+//! The `tritium` command line: one module per command, each turning its
+//! arguments into calls of the library crates. `main.rs` only calls [`main`].
+
+mod args;
+mod bench;
+mod checkpoint;
+mod cosim;
+mod error;
+mod infer;
+mod progress;
+mod report;
+mod synth;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// tritium: golden model, co-simulation and CPU inference of ternary
+/// (BitNet b1.58, W1.58A8) LLMs.
+///
+/// Every weight is -1, 0 or +1 and activations are 8-bit, so matrix
+/// multiplies need only adds. Start with `tritium infer` (runs a built-in
+/// synthetic model) or `tritium gen-model --out DIR` (writes a checkpoint).
+#[derive(Debug, Parser)]
+#[command(name = "tritium", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate text with a b1.58 model (a checkpoint directory or a built-in preset).
+    Infer(infer::InferArgs),
+    /// Write a synthetic checkpoint from a preset and a seed: a Hugging Face
+    /// directory, or one GGUF file (--format gguf-i2s|gguf-tq2|gguf-tq1).
+    GenModel(checkpoint::GenModelArgs),
+    /// Convert between a Hugging Face packed checkpoint directory and a GGUF
+    /// file (I2_S by default). The direction follows --from: a directory
+    /// becomes a GGUF file, a GGUF file becomes a directory.
+    Convert(checkpoint::ConvertArgs),
+    /// Co-simulate the RTL ternary MAC array (Verilator) against the golden model:
+    /// every BitLinear of every layer, every accumulator compared with ==.
+    Cosim(cosim::CosimArgs),
+    /// Measure the SIMD CPU engine: memory bandwidth, kernel GB/s and GMAC/s
+    /// per 2B4T matrix shape, whole-model decode and prefill tokens/s, decode
+    /// as a fraction of the memory-bandwidth floor.
+    Bench(bench::BenchArgs),
+    /// Energy and latency report: ternary vs FP16 vs INT8 arithmetic and
+    /// memory traffic per token, from the paper's and a detailed cost model,
+    /// array cycles and the memory roofline; report.md, report.json, plots.
+    Report(report::ReportArgs),
+    /// FPGA synthesis of the ternary MAC array next to INT8 and FP16
+    /// multiply-accumulate designs (Yosys + nextpnr-ice40): LUTs, FFs,
+    /// carry cells, DSPs, BRAM and Fmax, written to fpga/results/.
+    Synth(synth::SynthArgs),
+}
+
+/// Parses the command line, runs it, and maps errors to a message (with
+/// every cause) and exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ok = |r: error::Result<()>| r.map(|()| ExitCode::SUCCESS);
+    let r = match &cli.command {
+        Command::Infer(a) => ok(infer::run(a)),
+        Command::GenModel(a) => ok(checkpoint::run_gen_model(a)),
+        Command::Convert(a) => ok(checkpoint::run_convert(a)),
+        Command::Cosim(a) => cosim::run(a),
+        Command::Bench(a) => ok(bench::run(a)),
+        Command::Report(a) => ok(report::run(a)),
+        Command::Synth(a) => ok(synth::run(a)),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                eprintln!("  caused by: {s}");
+                src = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

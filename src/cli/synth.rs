@@ -1,0 +1,136 @@
+//! `tritium synth`: the FPGA flow (Yosys, nextpnr-ice40) and its plot.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use tritium_fpga::{ArraySize, Family, SweepConfig};
+
+use super::error::{Error, Result};
+use super::progress::Bar;
+
+/// `tritium synth`: runs Yosys (and nextpnr-ice40) over the RTL of rtl/files.f.
+///
+/// For each array size it synthesizes the ternary `tri_mac_array` and the
+/// INT8 `int8_mac_array` (same shape and control), and per PE `tri_pe`,
+/// `int8_pe`, `fp16_mul` and the FP16 MAC unit `fp16_mac_pe`; FP16 arrays are
+/// estimated as Cols*Lanes MAC units. Then it places and routes a small
+/// array of each kind on an iCE40 HX8K for an Fmax. Writes results.json,
+/// results.md and resources.svg/.png to --out. Needs yosys (installed by
+/// scripts/install-deps.sh) and, for P&R, nextpnr-ice40 (fpga/install-pnr.sh).
+/// The default sweep takes a few minutes on 2 cores.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Array sizes, COLSxLANES (output channels x activations per beat).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1x8,4x8,8x8,16x16",
+        value_name = "CxL,.."
+    )]
+    pub sizes: Vec<String>,
+    /// Synthesis targets: generic (Yosys gates), ice40, xilinx (7-series).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "generic,ice40,xilinx",
+        value_name = "F,.."
+    )]
+    pub families: Vec<String>,
+    /// Place and route (nextpnr-ice40, HX8K) arrays of this size plus one FP16 MAC unit, for Fmax.
+    #[arg(
+        long,
+        default_value = "4x8",
+        value_name = "CxL",
+        conflicts_with = "no_pnr"
+    )]
+    pub pnr: String,
+    /// Skip place and route (no Fmax; nextpnr not needed).
+    #[arg(long)]
+    pub no_pnr: bool,
+    /// Skip the PE-level designs (FP16 MAC unit still synthesized for the estimates).
+    #[arg(long)]
+    pub no_pes: bool,
+    /// KMax of the arrays (largest K; sets the accumulator width).
+    #[arg(long, default_value_t = 8192, value_name = "K")]
+    pub k_max: u32,
+    /// Tool processes run in parallel.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub jobs: usize,
+    /// Output directory of results.json, results.md, resources.svg/.png.
+    #[arg(long, default_value = "fpga/results", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Scratch directory for scripts, logs and netlists.
+    #[arg(long, default_value = "target/fpga-work", value_name = "DIR")]
+    pub work: PathBuf,
+    /// Repository root (holds rtl/files.f and fpga/pnr_wrap.sv).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub root: PathBuf,
+    /// Print the results JSON on stdout instead of the Markdown table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn size_arg(flag: &str, s: &str) -> Result<ArraySize> {
+    ArraySize::parse(s).map_err(|e| Error::arg(format!("{flag} {s}"), e))
+}
+
+pub fn run(a: &SynthArgs) -> Result<()> {
+    let mut cfg = SweepConfig::new(&a.root);
+    cfg.sizes = a
+        .sizes
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| size_arg("--sizes", s))
+        .collect::<Result<_>>()?;
+    cfg.families = a
+        .families
+        .iter()
+        .map(|f| {
+            Family::parse(f.trim()).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--families: unknown family `{f}` (expected generic, ice40 or xilinx)"
+                ))
+            })
+        })
+        .collect::<Result<_>>()?;
+    if cfg.families.is_empty() {
+        return Err(Error::Usage("--families is empty".into()));
+    }
+    cfg.pnr = if a.no_pnr {
+        None
+    } else {
+        Some(size_arg("--pnr", &a.pnr)?)
+    };
+    cfg.pes = !a.no_pes;
+    if a.k_max == 0 || a.k_max > 1 << 16 {
+        return Err(Error::Usage(format!(
+            "--k-max {}: expected 1..=65536 (the INT8 accumulator must fit 31 bits)",
+            a.k_max
+        )));
+    }
+    cfg.k_max = a.k_max;
+    cfg.jobs = a.jobs.max(1);
+    cfg.work_dir = a.work.clone();
+    let out_dir = a.out.clone();
+    let results = {
+        let bar = Bar::new("synthesis: tool runs", false);
+        tritium_fpga::run_sweep(&cfg, Some(&bar))?
+    };
+    tritium_fpga::write_results(&results, &out_dir)?;
+    tritium_cost::fpga_plot::write_plots(&results, &out_dir)?;
+    let mut stdout = std::io::stdout().lock();
+    let text = if a.json {
+        serde_json::to_string_pretty(&results).map_err(|e| Error::io("<stdout>", e.into()))?
+    } else {
+        tritium_fpga::markdown_table(&results)
+    };
+    let _ = writeln!(stdout, "{text}");
+    eprintln!(
+        "tritium synth: {} results in {:.0} s, written to {}",
+        results.units.len() + results.pnr.len(),
+        results.seconds,
+        out_dir.display()
+    );
+    Ok(())
+}

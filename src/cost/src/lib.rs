@@ -1,0 +1,68 @@
+//! # tritium-cost: energy and latency of ternary versus FP16 and INT8
+//!
+//! The cost model behind `tritium report`, usable without the command line:
+//! - [`energy`]: energy per operation as data with provenance (built-in
+//!   tables for 45 nm and 7 nm in `reports/energy/`, or the user's own).
+//! - [`count`]: what is counted and how it is priced (paper and detailed
+//!   mode) on the array of a [`tritium_golden::ArrayConfig`] (its analytic
+//!   cycle model), and the memory roofline.
+//! - [`shapes`]: the b1.58 paper's model sizes.
+//! - [`ReportRequest`]: what to report on (model, zero weights, energy
+//!   table, options, co-simulation, FPGA results); its `build` makes the
+//!   [`Report`] of [`report`], with the sweeps;
+//!   [`cosim_input`]: measured cycles and zero weights from `tritium cosim
+//!   --json`.
+//! - Rendering: [`markdown`] (report.md), [`plots`] (the figures),
+//!   [`write`] (the files); [`fpga_plot`]: the FPGA flow's resource plot.
+//!   This crate is the only one of tritium that draws (plotters, with the
+//!   system's fontconfig and freetype).
+//!
+//! The energy figures are estimates from published per-operation energies
+//! and counted operations; they are not validated against RTL switching
+//! activity (cycles and zero-weight skips can come from the RTL, see
+//! [`cosim_input`]).
+
+#![forbid(unsafe_code)]
+
+pub mod cosim_input;
+pub mod count;
+pub mod energy;
+mod error;
+pub mod fpga_plot;
+pub mod markdown;
+pub mod plots;
+pub mod report;
+mod request;
+pub mod shapes;
+pub mod write;
+
+pub use count::{evaluate, CostOptions, Evaluation, Variant, Workload, ZeroFractions};
+pub use energy::{EnergyTable, Node};
+pub use error::{Error, Result};
+pub use report::{build, Mode, Report, ReportInputs};
+pub use request::{ReportRequest, DEFAULT_OPTIONS, MAX_DECODE_TOKENS, MAX_PROMPT_TOKENS};
+
+use tritium_golden::ModelConfig;
+
+/// Zero-weight fraction of each projection of the 2B4T shape, averaged over
+/// its 30 layers, in `Proj::ALL` order (q, k, v, o, gate, up, down); used
+/// for the `2b4t` preset when no weights are given.
+///
+/// Counted by `tritium report --model` on a *synthetic* checkpoint in the
+/// microsoft/bitnet-b1.58-2B-4T format and shape (Gaussian weights,
+/// absmean-quantized; about 31 % of such weights round to zero), not on the
+/// real microsoft weights, which this project's machines cannot download.
+/// (An earlier version of this comment said they were the real model's.)
+/// Pass `--model DIR` with the real checkpoint to count its own.
+pub const B2B4T_ZERO_FRACTIONS: [f64; 7] = [
+    0.302592, 0.302669, 0.302689, 0.302645, 0.302568, 0.302562, 0.303745,
+];
+
+/// Zero fractions of the 2B4T shape without its weights: the measured
+/// per-projection averages above, repeated for every layer.
+pub fn b2b4t_zero_fractions(c: &ModelConfig) -> ZeroFractions {
+    ZeroFractions {
+        per_linear: vec![B2B4T_ZERO_FRACTIONS; c.num_layers],
+        source: "per-projection averages counted from a synthetic checkpoint of the 2B4T shape (Gaussian weights, absmean-quantized; not the real microsoft weights: pass --model DIR to count those)".into(),
+    }
+}

@@ -1,0 +1,55 @@
+//! Writing a report's files: report.json, report.md and the plots.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::markdown::markdown;
+use crate::report::Report;
+
+/// Where `write` put things.
+pub struct Written {
+    pub json: PathBuf,
+    pub markdown: PathBuf,
+    pub plots: Vec<PathBuf>,
+}
+
+/// Writes report.json, report.md and (unless `plots` is false) the plots
+/// as SVG and PNG into `dir`.
+pub fn write(r: &Report, dir: &Path, plots: bool) -> Result<Written> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files = Vec::new();
+    let mut refs = Vec::new();
+    if plots {
+        for (title, stem) in crate::plots::PLOTS {
+            crate::plots::draw(r, stem, dir)?;
+            files.push(dir.join(format!("{stem}.svg")));
+            files.push(dir.join(format!("{stem}.png")));
+            refs.push((*title, *stem));
+        }
+    }
+    let names: Vec<(String, String)> = refs
+        .iter()
+        .map(|(t, s)| (t.to_string(), format!("{s}.svg")))
+        .collect();
+    let names_ref: Vec<(&str, &str)> = names
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let json = dir.join("report.json");
+    let text = to_json(r)?;
+    std::fs::write(&json, text).map_err(|e| Error::io(&json, e))?;
+    let md = dir.join("report.md");
+    std::fs::write(&md, markdown(r, &names_ref)).map_err(|e| Error::io(&md, e))?;
+    Ok(Written {
+        json,
+        markdown: md,
+        plots: files,
+    })
+}
+
+/// report.json's text (pretty, with a final newline).
+pub fn to_json(r: &Report) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(r).map_err(Error::Json)?;
+    s.push('\n');
+    Ok(s)
+}

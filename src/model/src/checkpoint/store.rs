@@ -1,0 +1,335 @@
+//! Tensor sources: memory-mapped safetensors files (single or sharded with
+//! `model.safetensors.index.json`) and in-memory tensor sets, behind one trait
+//! so the model assembler reads both the same way.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use safetensors::tensor::TensorInfo;
+use safetensors::{Dtype, SafeTensors};
+
+use crate::error::{Error, Result};
+
+/// A borrowed view of one tensor: dtype, shape and little-endian bytes.
+#[derive(Debug, Clone)]
+pub struct TensorRef<'a> {
+    pub path: &'a Path,
+    pub name: &'a str,
+    pub dtype: Dtype,
+    pub shape: &'a [usize],
+    pub bytes: &'a [u8],
+}
+
+impl TensorRef<'_> {
+    /// Fails unless the shape is `expected`.
+    pub fn expect_shape(&self, expected: &[usize]) -> Result<()> {
+        if self.shape != expected {
+            return Err(Error::TensorShape {
+                path: self.path.to_path_buf(),
+                tensor: self.name.to_string(),
+                expected: expected.to_vec(),
+                got: self.shape.to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    fn dtype_err(&self, expected: &str) -> Error {
+        Error::TensorDtype {
+            path: self.path.to_path_buf(),
+            tensor: self.name.to_string(),
+            expected: expected.to_string(),
+            got: format!("{:?}", self.dtype),
+        }
+    }
+
+    /// The values widened to f32 (BF16, F16 or F32 tensors; widening is exact).
+    pub fn to_f32(&self) -> Result<Vec<f32>> {
+        let b = self.bytes;
+        Ok(match self.dtype {
+            Dtype::F32 => b
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            Dtype::BF16 => b
+                .chunks_exact(2)
+                .map(|c| half::bf16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32())
+                .collect(),
+            Dtype::F16 => b
+                .chunks_exact(2)
+                .map(|c| half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32())
+                .collect(),
+            _ => return Err(self.dtype_err("BF16, F16 or F32")),
+        })
+    }
+
+    /// The raw bf16 bit patterns of a BF16 tensor.
+    pub fn to_bf16_bits(&self) -> Result<Vec<u16>> {
+        if self.dtype != Dtype::BF16 {
+            return Err(self.dtype_err("BF16"));
+        }
+        // Huge pages: the bf16 tensors are the embedding and the LM head,
+        // read whole for every generated token.
+        let mut v = tritium_util::huge_vec(self.bytes.len() / 2);
+        v.extend(
+            self.bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]])),
+        );
+        Ok(v)
+    }
+
+    /// The bytes of a U8 tensor.
+    pub fn as_u8(&self) -> Result<&[u8]> {
+        if self.dtype != Dtype::U8 {
+            return Err(self.dtype_err("U8 (packed ternary codes)"));
+        }
+        Ok(self.bytes)
+    }
+
+    /// The single value of a one-element float tensor (shape `[1]` or `[]`).
+    pub fn scalar_f32(&self) -> Result<f32> {
+        if self.shape.iter().product::<usize>() != 1 {
+            return Err(Error::TensorShape {
+                path: self.path.to_path_buf(),
+                tensor: self.name.to_string(),
+                expected: vec![1],
+                got: self.shape.to_vec(),
+            });
+        }
+        Ok(self.to_f32()?[0])
+    }
+}
+
+/// Where the assembler gets tensors from.
+pub trait TensorSource: Sync {
+    /// The tensor called `name`, or [`Error::MissingTensor`].
+    fn tensor(&self, name: &str) -> Result<TensorRef<'_>>;
+    /// Every tensor name, sorted.
+    fn names(&self) -> Vec<String>;
+    /// A path naming this source in messages.
+    fn origin(&self) -> &Path;
+}
+
+struct Shard {
+    path: PathBuf,
+    map: Mmap,
+    data_start: usize,
+    tensors: HashMap<String, TensorInfo>,
+}
+
+/// Memory-mapped safetensors files of one checkpoint directory.
+pub struct SafetensorsDir {
+    dir: PathBuf,
+    shards: Vec<Shard>,
+    index: BTreeMap<String, usize>,
+}
+
+fn open_shard(path: &Path) -> Result<Shard> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    // SAFETY: the map is read-only and lives as long as `Shard`; tritium never
+    // writes to checkpoint files while a model is loaded. Another process
+    // truncating the file meanwhile could fault, as with any mmap reader.
+    #[allow(unsafe_code)]
+    let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+    let (header, meta) = SafeTensors::read_metadata(&map).map_err(|e| Error::Safetensors {
+        path: path.to_path_buf(),
+        message: format!("{e} (truncated or corrupt file?)"),
+    })?;
+    let tensors = meta
+        .tensors()
+        .into_iter()
+        .map(|(k, v)| (k, v.clone()))
+        .collect();
+    Ok(Shard {
+        path: path.to_path_buf(),
+        map,
+        data_start: 8 + header,
+        tensors,
+    })
+}
+
+impl SafetensorsDir {
+    /// Opens `dir/model.safetensors`, or the shards listed by
+    /// `dir/model.safetensors.index.json`. Headers and sizes are checked here.
+    pub fn open(dir: &Path) -> Result<SafetensorsDir> {
+        let single = dir.join("model.safetensors");
+        let index_path = dir.join("model.safetensors.index.json");
+        let mut shards = Vec::new();
+        let mut index = BTreeMap::new();
+        if single.exists() {
+            let shard = open_shard(&single)?;
+            index.extend(shard.tensors.keys().map(|k| (k.clone(), 0)));
+            shards.push(shard);
+        } else if index_path.exists() {
+            let text =
+                std::fs::read_to_string(&index_path).map_err(|e| Error::io(&index_path, e))?;
+            let v: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| Error::Safetensors {
+                    path: index_path.clone(),
+                    message: format!("invalid index JSON: {e}"),
+                })?;
+            let map = v
+                .get("weight_map")
+                .and_then(|m| m.as_object())
+                .ok_or_else(|| Error::Safetensors {
+                    path: index_path.clone(),
+                    message: "no \"weight_map\" object".into(),
+                })?;
+            let mut files: BTreeMap<String, usize> = BTreeMap::new();
+            for (name, file) in map {
+                let file = file
+                    .as_str()
+                    .filter(|f| !f.contains('/') && !f.contains('\\'))
+                    .ok_or_else(|| Error::Safetensors {
+                        path: index_path.clone(),
+                        message: format!(
+                            "weight_map entry for {name} is not a file name in this directory"
+                        ),
+                    })?;
+                let i = match files.get(file) {
+                    Some(&i) => i,
+                    None => {
+                        shards.push(open_shard(&dir.join(file))?);
+                        files.insert(file.to_string(), shards.len() - 1);
+                        shards.len() - 1
+                    }
+                };
+                if !shards[i].tensors.contains_key(name) {
+                    return Err(Error::MissingTensor {
+                        path: shards[i].path.clone(),
+                        tensor: name.clone(),
+                    });
+                }
+                index.insert(name.clone(), i);
+            }
+        } else {
+            return Err(Error::NoSafetensors {
+                path: dir.to_path_buf(),
+            });
+        }
+        Ok(SafetensorsDir {
+            dir: dir.to_path_buf(),
+            shards,
+            index,
+        })
+    }
+
+    /// Total bytes of tensor data mapped.
+    pub fn mapped_bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.map.len()).sum()
+    }
+}
+
+impl TensorSource for SafetensorsDir {
+    fn tensor(&self, name: &str) -> Result<TensorRef<'_>> {
+        let missing = || Error::MissingTensor {
+            path: self.dir.clone(),
+            tensor: name.to_string(),
+        };
+        let &i = self.index.get(name).ok_or_else(missing)?;
+        let shard = &self.shards[i];
+        let info = shard.tensors.get(name).ok_or_else(missing)?;
+        let (a, b) = info.data_offsets;
+        Ok(TensorRef {
+            path: &shard.path,
+            name: self
+                .index
+                .get_key_value(name)
+                .map(|(k, _)| k.as_str())
+                .unwrap_or(""),
+            dtype: info.dtype,
+            shape: &info.shape,
+            bytes: &shard.map[shard.data_start + a..shard.data_start + b],
+        })
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.index.keys().cloned().collect()
+    }
+
+    fn origin(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// An owned tensor (for writing checkpoints and for in-memory models).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedTensor {
+    pub dtype: Dtype,
+    pub shape: Vec<usize>,
+    pub bytes: Vec<u8>,
+}
+
+impl OwnedTensor {
+    pub fn bf16(shape: Vec<usize>, bits: &[u16]) -> OwnedTensor {
+        OwnedTensor {
+            dtype: Dtype::BF16,
+            shape,
+            bytes: bits.iter().flat_map(|b| b.to_le_bytes()).collect(),
+        }
+    }
+    pub fn u8(shape: Vec<usize>, bytes: Vec<u8>) -> OwnedTensor {
+        OwnedTensor {
+            dtype: Dtype::U8,
+            shape,
+            bytes,
+        }
+    }
+}
+
+/// A named set of owned tensors.
+#[derive(Debug, Clone, Default)]
+pub struct MemTensors {
+    pub origin: PathBuf,
+    pub tensors: BTreeMap<String, OwnedTensor>,
+}
+
+impl TensorSource for MemTensors {
+    fn tensor(&self, name: &str) -> Result<TensorRef<'_>> {
+        let (k, t) = self
+            .tensors
+            .get_key_value(name)
+            .ok_or_else(|| Error::MissingTensor {
+                path: self.origin.clone(),
+                tensor: name.to_string(),
+            })?;
+        Ok(TensorRef {
+            path: &self.origin,
+            name: k,
+            dtype: t.dtype,
+            shape: &t.shape,
+            bytes: &t.bytes,
+        })
+    }
+    fn names(&self) -> Vec<String> {
+        self.tensors.keys().cloned().collect()
+    }
+    fn origin(&self) -> &Path {
+        &self.origin
+    }
+}
+
+impl MemTensors {
+    /// Writes all tensors to one safetensors file.
+    pub fn write_safetensors(&self, path: &Path) -> Result<()> {
+        let views = self
+            .tensors
+            .iter()
+            .map(|(k, t)| {
+                safetensors::tensor::TensorView::new(t.dtype, t.shape.clone(), &t.bytes)
+                    .map(|v| (k.clone(), v))
+                    .map_err(|e| Error::Safetensors {
+                        path: path.to_path_buf(),
+                        message: format!("{k}: {e}"),
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        safetensors::serialize_to_file(views, None, path).map_err(|e| Error::Safetensors {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+}

@@ -1,0 +1,424 @@
+use std::path::Path;
+
+use half::f16;
+use tritium_golden::{Backend, GoldenBackend, Logits, Model, Preset, Session};
+
+use super::export::{model_to_writer, EmbedType, WeightType, WriteOptions};
+use super::load::{load_model, read_config};
+use super::writer::{put_str, put_value, GgufWriter};
+use super::*;
+use crate::checkpoint::load_dir;
+use crate::hfconfig::LinearClass;
+use crate::synthetic::{synth_model, write_checkpoint, CheckpointFormat, SynthOptions};
+use crate::tokenizer::{synthetic_tokenizer_json, TextTokenizer};
+
+fn opts(preset: Preset, format: CheckpointFormat) -> SynthOptions {
+    SynthOptions {
+        config: preset.config(),
+        seed: 5,
+        format,
+        linear_class: LinearClass::Autobitlinear,
+    }
+}
+
+fn gguf_of(model: &Model, weights: WeightType, embed: EmbedType) -> Vec<u8> {
+    model_to_writer(
+        model,
+        &WriteOptions {
+            weights,
+            embed,
+            name: "test".into(),
+            tokenizer: Some(synthetic_tokenizer_json(model.config())),
+        },
+    )
+    .unwrap()
+    .to_bytes()
+}
+
+fn parse(bytes: Vec<u8>) -> Result<GgufFile> {
+    GgufFile::from_bytes(Path::new("t.gguf"), bytes)
+}
+
+fn load(bytes: Vec<u8>) -> Result<Model> {
+    load_model(&parse(bytes)?, None)
+}
+
+fn logits(m: &Model, b: &mut dyn Backend) -> Vec<Vec<u32>> {
+    Session::new(m)
+        .forward(b, &[510, 3, 17, 99, 4], Logits::All)
+        .unwrap()
+        .iter()
+        .map(|r| r.iter().map(|v| v.to_bits()).collect())
+        .collect()
+}
+
+fn simd() -> tritium_simd::SimdBackend {
+    tritium_simd::SimdBackend::new(tritium_simd::SimdOptions {
+        isa: None,
+        threads: None,
+        head: tritium_simd::HeadMode::Exact,
+    })
+    .unwrap()
+}
+
+#[test]
+fn hf_packed_to_i2s_and_back_is_bit_exact() {
+    // HF packed on disk -> load -> GGUF I2_S (bf16 embedding) -> load.
+    let dir = tempfile::tempdir().unwrap();
+    write_checkpoint(
+        dir.path(),
+        &opts(Preset::Tiny, CheckpointFormat::HfPacked),
+        None,
+    )
+    .unwrap();
+    let hf = load_dir(dir.path(), None).unwrap().model;
+    let g = load(gguf_of(&hf, WeightType::I2S, EmbedType::Bf16)).unwrap();
+    for ((id, a), (_, b)) in hf.linears().zip(g.linears()) {
+        assert_eq!(a.to_ternary(), b.to_ternary(), "{id}");
+        assert_eq!(a.gamma().to_bits(), b.gamma().to_bits(), "{id}");
+    }
+    assert_eq!(g, hf);
+    assert_eq!(
+        logits(&g, &mut GoldenBackend),
+        logits(&hf, &mut GoldenBackend)
+    );
+    let mut s = simd();
+    s.prepare(&g);
+    assert_eq!(logits(&g, &mut s), logits(&hf, &mut GoldenBackend));
+    // And back: GGUF -> HF packed directory -> load gives the same model.
+    let back = tempfile::tempdir().unwrap();
+    crate::checkpoint::export::write_hf_packed(back.path(), &g, None).unwrap();
+    assert_eq!(load_dir(back.path(), None).unwrap().model, hf);
+}
+
+#[test]
+fn f16_embedding_keeps_codes_and_scales() {
+    let hf = synth_model(&opts(Preset::Tiny, CheckpointFormat::HfPacked)).unwrap();
+    let g = load(gguf_of(&hf, WeightType::I2S, EmbedType::F16)).unwrap();
+    for ((id, a), (_, b)) in hf.linears().zip(g.linears()) {
+        assert_eq!(a, b, "{id}");
+    }
+    assert_eq!(g.embed().as_f32().map(|v| v.len()), Some(512 * 64));
+}
+
+#[test]
+fn tq2_and_tq1_hold_the_packed_codes_of_the_same_seed() {
+    let hf = synth_model(&opts(Preset::Tiny256, CheckpointFormat::HfPacked)).unwrap();
+    for wt in [WeightType::Tq2, WeightType::Tq1] {
+        let g = load(gguf_of(&hf, wt, EmbedType::Bf16)).unwrap();
+        for ((id, a), (_, b)) in hf.linears().zip(g.linears()) {
+            assert_eq!(a.to_ternary(), b.to_ternary(), "{wt:?} {id}");
+            // gamma exact up to the fp16 rounding of d in the file.
+            assert_eq!(b.gamma(), f16::from_f32(a.gamma()).to_f32(), "{wt:?} {id}");
+        }
+    }
+    // Through the synthetic writer of `gen-model --format gguf-tq2`.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.gguf");
+    let o = opts(Preset::Tiny256, CheckpointFormat::GgufTq2);
+    crate::synthetic::write_gguf(&p, &o, EmbedType::F16, None).unwrap();
+    let g = super::load::load_gguf(&p, None).unwrap().model;
+    for ((_, a), (_, b)) in hf.linears().zip(g.linears()) {
+        assert_eq!(a.to_ternary(), b.to_ternary());
+    }
+}
+
+#[test]
+fn tq_shapes_must_fit_256_blocks() {
+    let hf = synth_model(&opts(Preset::Tiny, CheckpointFormat::HfPacked)).unwrap();
+    let e = model_to_writer(
+        &hf,
+        &WriteOptions {
+            weights: WeightType::Tq2,
+            embed: EmbedType::F16,
+            name: String::new(),
+            tokenizer: None,
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("multiple of 256"), "{e}");
+}
+
+#[test]
+fn per_block_scales_that_differ_are_refused() {
+    let t = [vec![1i8; 256], vec![0; 256], vec![-1; 256]].concat();
+    let d = |x: f32| f16::from_f32(x).to_bits();
+    // The all-zero middle block's d is ignored.
+    assert_eq!(
+        super::load::common_block_scale(&t, &[d(0.5), d(9.0), d(0.5)]),
+        Ok(0.5)
+    );
+    let e = super::load::common_block_scale(&t, &[d(0.5), 0, d(0.25)]).unwrap_err();
+    assert!(
+        e.contains("blocks 0 and 2") && e.contains("per-block"),
+        "{e}"
+    );
+    // Through a file: patch the d of block 1 of the first TQ2_0 tensor.
+    let hf = synth_model(&opts(Preset::Tiny256, CheckpointFormat::HfPacked)).unwrap();
+    let mut w = model_to_writer(
+        &hf,
+        &WriteOptions {
+            weights: WeightType::Tq2,
+            embed: EmbedType::F16,
+            name: String::new(),
+            tokenizer: None,
+        },
+    )
+    .unwrap();
+    let t = w
+        .tensors
+        .iter_mut()
+        .find(|t| t.name == "blk.0.attn_q.weight")
+        .unwrap();
+    let off = 66 + 64;
+    t.bytes[off..off + 2].copy_from_slice(&d(3.0).to_le_bytes());
+    let e = load(w.to_bytes()).unwrap_err().to_string();
+    assert!(
+        e.contains("blk.0.attn_q.weight") && e.contains("per-block"),
+        "{e}"
+    );
+}
+
+#[test]
+fn tokenizer_from_metadata_matches_tokenizer_json() {
+    for p in [Preset::Tiny, Preset::Small] {
+        let c = p.config();
+        let hf = synth_model(&opts(p, CheckpointFormat::HfPacked)).unwrap();
+        let f = parse(gguf_of(&hf, WeightType::I2S, EmbedType::F16)).unwrap();
+        let from_meta = super::vocab::load_tokenizer(&f).unwrap().unwrap();
+        let from_json = TextTokenizer::from_json("json", &synthetic_tokenizer_json(&c)).unwrap();
+        assert_eq!(from_meta.vocab_size(), from_json.vocab_size());
+        for text in [
+            "Hello tritium: the ternary array adds 2560 numbers, and ünïcödé 🙂 too.",
+            "  leading spaces\nand lines\r\n\tdone",
+            "The quick brown fox jumps over the lazy dog",
+        ] {
+            let a = from_meta.encode(text, true).unwrap();
+            assert_eq!(a, from_json.encode(text, true).unwrap(), "{text}");
+            assert_eq!(a[0], c.bos_token_id);
+            assert_eq!(from_meta.decode(&a, true).unwrap(), text);
+        }
+        assert_eq!(
+            from_meta.decode(&[c.eos_token_id], false).unwrap(),
+            "<|end_of_text|>"
+        );
+        assert_eq!(read_config(&f).unwrap(), c);
+    }
+}
+
+/// A hand-built file: metadata, then tensor infos with explicit type ids
+/// and offsets, then `data` at the 32-aligned data start.
+fn raw(meta: &[(&str, Value)], tensors: &[(&str, &[u64], u32, u64)], data: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend(MAGIC);
+    b.extend(3u32.to_le_bytes());
+    b.extend((tensors.len() as u64).to_le_bytes());
+    b.extend((meta.len() as u64).to_le_bytes());
+    for (k, v) in meta {
+        put_str(&mut b, k);
+        b.extend(v.type_id().to_le_bytes());
+        put_value(&mut b, v);
+    }
+    for (name, dims, ty, off) in tensors {
+        put_str(&mut b, name);
+        b.extend((dims.len() as u32).to_le_bytes());
+        for d in *dims {
+            b.extend(d.to_le_bytes());
+        }
+        b.extend(ty.to_le_bytes());
+        b.extend(off.to_le_bytes());
+    }
+    let align = meta
+        .iter()
+        .find(|(k, _)| *k == "general.alignment")
+        .and_then(|(_, v)| v.as_u64())
+        .filter(|a| a.is_power_of_two())
+        .unwrap_or(32) as usize;
+    b.resize(b.len().next_multiple_of(align), 0);
+    b.extend(data);
+    b
+}
+
+fn parse_err(b: Vec<u8>) -> String {
+    parse(b).unwrap_err().to_string()
+}
+
+fn arch(a: &str) -> (&'static str, Value) {
+    ("general.architecture", Value::Str(a.into()))
+}
+
+#[test]
+fn malformed_headers_are_clear_errors() {
+    let ok = raw(&[arch("bitnet-b1.58")], &[("x", &[4], 0, 0)], &[0; 16]);
+    assert!(parse(ok.clone()).is_ok());
+    let mut bad = ok.clone();
+    bad[0] = b'X';
+    assert!(parse_err(bad).contains("not a GGUF file"));
+    let mut v2 = ok.clone();
+    v2[4] = 2;
+    assert!(parse_err(v2).contains("version 2"));
+    let e = parse_err(raw(
+        &[arch("bitnet"), ("general.alignment", Value::U32(24))],
+        &[],
+        &[],
+    ));
+    assert!(e.contains("not a power of two"), "{e}");
+    let e = parse_err(raw(&[arch("bitnet")], &[("x", &[4], 0, 8)], &[0; 64]));
+    assert!(
+        e.contains("tensor x") && e.contains("not a multiple of the alignment"),
+        "{e}"
+    );
+    let e = parse_err(raw(&[arch("bitnet")], &[("x", &[4], 200, 0)], &[0; 64]));
+    assert!(e.contains("unknown ggml type id 200"), "{e}");
+    for (id, needle) in [(38, "TL1"), (39, "TL2"), (37, "I8_S"), (12, "Q4_K")] {
+        let e = parse_err(raw(
+            &[arch("bitnet-b1.58")],
+            &[("w", &[256], id, 0)],
+            &[0; 512],
+        ));
+        assert!(e.contains("not supported") && e.contains(needle), "{e}");
+    }
+    // Id 36 is I2_S only in a BitNet file.
+    let e = parse_err(raw(&[arch("llama")], &[("w", &[128], 36, 0)], &[0; 64]));
+    assert!(e.contains("I2_S only in bitnet.cpp"), "{e}");
+    assert!(parse(raw(
+        &[arch("bitnet-25")],
+        &[("w", &[128], 36, 0)],
+        &[0x55; 64]
+    ))
+    .is_ok());
+    // Sizes inconsistent with dims: 16 F32 need 64 bytes.
+    let e = parse_err(raw(&[arch("bitnet")], &[("x", &[16], 0, 0)], &[0; 40]));
+    assert!(
+        e.contains("tensor x") && e.contains("truncated file or wrong size"),
+        "{e}"
+    );
+    let e = parse_err(raw(
+        &[arch("bitnet")],
+        &[("w", &[100, 2], 35, 0)],
+        &[0; 512],
+    ));
+    assert!(e.contains("multiple of 256"), "{e}");
+    let e = parse_err(raw(
+        &[arch("bitnet")],
+        &[("x", &[4], 0, 0), ("x", &[4], 0, 32)],
+        &[0; 64],
+    ));
+    assert!(e.contains("duplicate tensor name x"), "{e}");
+    let e = parse_err(raw(&[arch("a"), arch("b")], &[], &[]));
+    assert!(
+        e.contains("duplicate metadata key general.architecture"),
+        "{e}"
+    );
+    let e = parse_err(raw(
+        &[arch("bitnet")],
+        &[("x", &[8], 0, 0), ("y", &[4], 0, 0)],
+        &[0; 64],
+    ));
+    assert!(e.contains("overlap"), "{e}");
+    let e = parse_err(raw(&[arch("bitnet")], &[("x", &[0], 0, 0)], &[]));
+    assert!(e.contains("dimension is 0"), "{e}");
+    // An array whose count cannot fit is refused before allocating.
+    let mut b = raw(&[("k", Value::Array(4, vec![Value::U32(1)]))], &[], &[]);
+    let count_at = 24 + 8 + 1 + 4 + 4;
+    b[count_at..count_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(parse_err(b).contains("cannot fit"));
+}
+
+#[test]
+fn every_truncation_of_a_small_file_is_an_error() {
+    let hf = synth_model(&opts(Preset::Tiny, CheckpointFormat::HfPacked)).unwrap();
+    let full = gguf_of(&hf, WeightType::I2S, EmbedType::F16);
+    assert!(load(full.clone()).is_ok());
+    let f = parse(full.clone()).unwrap();
+    let data_start = f.header.data_start as usize;
+    // Every prefix through the header and the first tensors, then a stride.
+    let lens = (0..data_start + 4096).chain((data_start + 4096..full.len()).step_by(97));
+    for n in lens {
+        let r = std::panic::catch_unwind(|| load(full[..n].to_vec()));
+        match r {
+            Ok(Err(_)) => {}
+            Ok(Ok(_)) => panic!("prefix of {n} / {} bytes loaded", full.len()),
+            Err(_) => panic!("prefix of {n} bytes panicked"),
+        }
+    }
+}
+
+#[test]
+fn missing_unexpected_and_mistyped_tensors_name_the_tensor() {
+    let hf = synth_model(&opts(Preset::Tiny, CheckpointFormat::HfPacked)).unwrap();
+    let base = || {
+        model_to_writer(
+            &hf,
+            &WriteOptions {
+                weights: WeightType::I2S,
+                embed: EmbedType::F16,
+                name: String::new(),
+                tokenizer: None,
+            },
+        )
+        .unwrap()
+    };
+    let edit = |f: &dyn Fn(&mut GgufWriter)| {
+        let mut w = base();
+        f(&mut w);
+        load(w.to_bytes()).unwrap_err().to_string()
+    };
+    let e = edit(&|w| w.tensors.retain(|t| t.name != "blk.1.ffn_up.weight"));
+    assert!(e.contains("blk.1.ffn_up.weight is missing"), "{e}");
+    let e = edit(&|w| w.tensor("blk.0.extra.weight", vec![4], GgmlType::F32, vec![0; 16]));
+    assert!(e.contains("unexpected tensor blk.0.extra.weight"), "{e}");
+    let e = edit(&|w| {
+        let t = w
+            .tensors
+            .iter_mut()
+            .find(|t| t.name == "blk.0.attn_k.weight")
+            .unwrap();
+        t.dims.reverse();
+    });
+    assert!(e.contains("blk.0.attn_k.weight has dims"), "{e}");
+    let e = edit(&|w| {
+        let t = w
+            .tensors
+            .iter_mut()
+            .find(|t| t.name == "blk.0.attn_v.weight")
+            .unwrap();
+        t.bytes[3] = 0xFF;
+    });
+    assert!(
+        e.contains("blk.0.attn_v.weight") && e.contains("code 3"),
+        "{e}"
+    );
+    let e = edit(&|w| {
+        let t = w
+            .tensors
+            .iter_mut()
+            .find(|t| t.name == "blk.0.attn_v.weight")
+            .unwrap();
+        let n = t.bytes.len() - 32;
+        t.bytes[n..n + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    });
+    assert!(
+        e.contains("blk.0.attn_v.weight") && e.contains("scale"),
+        "{e}"
+    );
+    let e = edit(&|w| w.set("general.architecture", Value::Str("llama".into())));
+    assert!(e.contains("not a BitNet"), "{e}");
+    let e = edit(&|w| w.set("bitnet-b1.58.block_count", Value::Str("two".into())));
+    assert!(e.contains("block_count"), "{e}");
+}
+
+#[test]
+fn short_fuzz_run_never_panics() {
+    let hf = synth_model(&opts(Preset::Tiny, CheckpointFormat::HfPacked)).unwrap();
+    let base = gguf_of(&hf, WeightType::I2S, EmbedType::F16);
+    let hot = parse(base.clone()).unwrap().header.data_start as usize;
+    let r = super::fuzz::run(&base, hot, 1, std::time::Duration::from_secs(20), 3000);
+    assert!(
+        r.panicked.is_none(),
+        "a mutant panicked: {} bytes",
+        r.panicked.map_or(0, |p| p.len())
+    );
+    assert!(r.inputs >= 500, "only {} inputs", r.inputs);
+}

@@ -1,0 +1,266 @@
+//! Co-simulation runs: the whole network ([`run_cosim`]) or one random
+//! BitLinear ([`run_layer_cosim`]) through [`Lockstep`], and the report
+//! people read (`tritium cosim`, table or JSON).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+use tritium_golden::sample::argmax;
+use tritium_golden::{
+    Backend, ExecStats, LinearCall, LinearId, Logits, Model, Proj, Session, SplitMix64,
+    TernaryMatrix,
+};
+use tritium_util::Progress;
+
+use crate::error::{Error, Result};
+use crate::lockstep::{FirstDivergence, Lockstep};
+use crate::RtlBackend;
+
+/// Statistics and verdict of one BitLinear (one layer, one projection).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LinearRow {
+    pub layer: usize,
+    pub proj: String,
+    /// Calls, MACs, adds, zero skips, cycles (busy, stalled): measured by
+    /// the RTL for selected layers, counted by the golden model otherwise.
+    #[serde(flatten)]
+    pub stats: ExecStats,
+    /// Token rows executed (over all calls).
+    pub token_rows: u64,
+    /// Accumulators compared with `==`.
+    pub compared: u64,
+    /// MACs per cycle over the array's peak (`cols * lanes` per cycle).
+    pub utilization: f64,
+    /// `match`, `MISMATCH`, or `golden only` (layer not selected).
+    pub verdict: String,
+}
+
+/// What `tritium cosim` runs.
+#[derive(Debug, Clone)]
+pub struct CosimOptions {
+    /// Layers whose BitLinears go to the RTL (None = all).
+    pub layers: Option<BTreeSet<usize>>,
+    /// Greedy decode steps after the prompt.
+    pub decode_steps: usize,
+    /// Where the waveform of a divergent tile is written.
+    pub mismatch_wave: PathBuf,
+}
+
+/// Outcome of a co-simulation, for tables and `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CosimReport {
+    pub schema_version: u32,
+    pub model: String,
+    pub array: ArrayInfo,
+    pub prompt_tokens: Vec<u32>,
+    pub generated_tokens: Vec<u32>,
+    pub rows: Vec<LinearRow>,
+    pub total: LinearRow,
+    pub passed: bool,
+    pub first_divergence: Option<FirstDivergence>,
+    pub wall_seconds: f64,
+    pub simulated_cycles_per_second: f64,
+    pub verified_macs_per_second: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArrayInfo {
+    pub name: String,
+    pub cols: usize,
+    pub lanes: usize,
+    pub k_max: usize,
+    pub acc_width: usize,
+}
+
+fn total_of(rows: &[LinearRow], peak: f64) -> LinearRow {
+    let mut t = LinearRow {
+        proj: "total".into(),
+        ..LinearRow::default()
+    };
+    for r in rows {
+        t.stats += r.stats;
+        t.token_rows += r.token_rows;
+        t.compared += r.compared;
+    }
+    let checked_macs: u64 = rows
+        .iter()
+        .filter(|r| r.stats.cycles > 0)
+        .map(|r| r.stats.macs)
+        .sum();
+    t.utilization = checked_macs as f64 / (t.stats.cycles.max(1) as f64 * peak);
+    t.verdict = if rows.iter().any(|r| r.verdict == "MISMATCH") {
+        "MISMATCH".into()
+    } else {
+        "match".into()
+    };
+    t
+}
+
+fn report(
+    model: &str,
+    lock: &Lockstep<'_>,
+    prompt: &[u32],
+    generated: Vec<u32>,
+    start: Instant,
+) -> CosimReport {
+    let cfg = lock.rtl().config();
+    let rows = lock.rows();
+    let peak = (cfg.cols * cfg.lanes) as f64;
+    let total = total_of(&rows, peak);
+    let secs = start.elapsed().as_secs_f64().max(1e-9);
+    let verified: u64 = rows
+        .iter()
+        .filter(|r| r.stats.cycles > 0)
+        .map(|r| r.stats.macs)
+        .sum();
+    CosimReport {
+        schema_version: 1,
+        model: model.to_string(),
+        array: ArrayInfo {
+            name: cfg.name.into(),
+            cols: cfg.cols,
+            lanes: cfg.lanes,
+            k_max: cfg.k_max,
+            acc_width: cfg.acc_width(),
+        },
+        prompt_tokens: prompt.to_vec(),
+        generated_tokens: generated,
+        passed: lock.divergence().is_none(),
+        first_divergence: lock.divergence().cloned(),
+        simulated_cycles_per_second: total.stats.cycles as f64 / secs,
+        verified_macs_per_second: verified as f64 / secs,
+        wall_seconds: secs,
+        rows,
+        total,
+    }
+}
+
+/// Runs the whole network on `prompt` plus `decode_steps` greedy tokens with
+/// every selected BitLinear in lockstep on golden and RTL.
+/// `progress` hears the number of BitLinear calls, then each one.
+pub fn run_cosim(
+    model: &Model,
+    name: &str,
+    rtl: &mut RtlBackend,
+    prompt: &[u32],
+    opts: &CosimOptions,
+    progress: Option<&dyn Progress>,
+) -> Result<CosimReport> {
+    let c = model.config();
+    if let Some(l) = &opts.layers {
+        if let Some(&layer) = l.iter().find(|&&x| x >= c.num_layers) {
+            return Err(Error::NoSuchLayer {
+                layer,
+                layers: c.num_layers,
+            });
+        }
+    }
+    let total = (1 + opts.decode_steps) * c.num_layers * Proj::ALL.len();
+    if let Some(p) = progress {
+        p.set_total(total as u64);
+    }
+    let start = Instant::now();
+    let mut generated = Vec::new();
+    let mut lock = Lockstep::new(rtl, opts.layers.clone(), opts.mismatch_wave.clone());
+    if let Some(p) = progress {
+        lock = lock.with_progress(p);
+    }
+    let mut session = Session::new(model);
+    let mut step = session.forward(&mut lock, prompt, Logits::Last);
+    for _ in 0..opts.decode_steps {
+        let Ok(rows) = &step else { break };
+        let tok = argmax(&rows[0]) as u32;
+        generated.push(tok);
+        step = session.forward(&mut lock, &[tok], Logits::Last);
+    }
+    if let Err(e) = step {
+        if lock.divergence().is_none() {
+            return Err(e.into());
+        }
+    }
+    Ok(report(name, &lock, prompt, generated, start))
+}
+
+/// `tritium cosim --layer`: one BitLinear of shape `n x k` with random
+/// ternary weights and int8 activations (extremes mixed in) from `seed`.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerCosimOptions {
+    pub n: usize,
+    pub k: usize,
+    pub rows: usize,
+    pub seed: u64,
+}
+
+pub fn run_layer_cosim(
+    rtl: &mut RtlBackend,
+    o: LayerCosimOptions,
+    mismatch_wave: PathBuf,
+) -> Result<CosimReport> {
+    let mut rng = SplitMix64::new(o.seed);
+    let t: Vec<i8> = (0..o.n * o.k)
+        .map(|_| (rng.next_u64() % 3) as i8 - 1)
+        .collect();
+    let w = TernaryMatrix::from_ternary("random layer", o.n, o.k, &t, 1.0)?;
+    let acts: Vec<i8> = (0..o.rows * o.k)
+        .map(|_| match rng.next_u64() % 8 {
+            0 => -128,
+            1 => 127,
+            2 => 0,
+            _ => rng.next_u64() as i8,
+        })
+        .collect();
+    let start = Instant::now();
+    let mut lock = Lockstep::new(rtl, None, mismatch_wave);
+    let id = LinearId {
+        layer: 0,
+        proj: Proj::Q,
+    };
+    let call = LinearCall::new(id, &w, &acts, o.rows, 0);
+    let mut out = vec![0i32; o.rows * o.n];
+    if let Err(e) = lock.matmul(&call, &mut out) {
+        if lock.divergence().is_none() {
+            return Err(e.into());
+        }
+    }
+    let name = format!(
+        "random {} x {} layer, {} rows, seed {}",
+        o.n, o.k, o.rows, o.seed
+    );
+    let mut r = report(&name, &lock, &[], Vec::new(), start);
+    for row in &mut r.rows {
+        row.proj = format!("{} x {}", o.n, o.k);
+    }
+    Ok(r)
+}
+
+impl CosimReport {
+    /// The per-layer/projection table people read.
+    pub fn table(&self) -> String {
+        let mut s = format!(
+            "{:<6} {:<10} {:>12} {:>10} {:>6} {:>12} {:>12} {:>10}  {}\n",
+            "layer", "proj", "MACs", "cycles", "util", "adds", "zero-skips", "compared", "verdict"
+        );
+        for r in self.rows.iter().chain(std::iter::once(&self.total)) {
+            let layer = if r.proj == "total" {
+                String::new()
+            } else {
+                r.layer.to_string()
+            };
+            s += &format!(
+                "{:<6} {:<10} {:>12} {:>10} {:>5.1}% {:>12} {:>12} {:>10}  {}\n",
+                layer,
+                r.proj,
+                r.stats.macs,
+                r.stats.cycles,
+                100.0 * r.utilization,
+                r.stats.adds,
+                r.stats.zero_skips,
+                r.compared,
+                r.verdict
+            );
+        }
+        s
+    }
+}

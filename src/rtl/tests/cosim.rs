@@ -1,0 +1,291 @@
+//! Co-simulation of the RTL MAC array (Verilator) against the golden model.
+//! These run the real Verilator model; CI installs Verilator
+//! (scripts/install-deps.sh), so they never skip.
+
+use proptest::prelude::*;
+use tritium_golden::{Backend, GoldenBackend, LinearCall, LinearId, Preset, Proj, TernaryMatrix};
+use tritium_model::synthetic::preset_model;
+use tritium_rtl::{run_cosim, CosimOptions, Divergence, Lockstep, PlantedFault, RtlBackend};
+use tritium_sim::{LARGE, SMALL};
+
+fn tiny() -> tritium_golden::Model {
+    preset_model(Preset::Tiny, 1).unwrap()
+}
+
+fn opts(dir: &tempfile::TempDir, decode_steps: usize) -> CosimOptions {
+    CosimOptions {
+        layers: None,
+        decode_steps,
+        mismatch_wave: dir.path().join("mismatch.vcd"),
+    }
+}
+
+#[test]
+fn whole_tiny_network_is_bit_exact_on_the_rtl() {
+    let model = tiny();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rtl = RtlBackend::new(&SMALL).unwrap();
+    let prompt = [510, 84, 257, 256, 260, 110, 302, 121];
+    let r = run_cosim(&model, "tiny", &mut rtl, &prompt, &opts(&dir, 4), None).unwrap();
+    assert!(r.passed, "{:?}", r.first_divergence);
+    assert_eq!(r.generated_tokens.len(), 4);
+    // Every BitLinear of both layers ran on the RTL, 1 prefill + 4 decode calls each.
+    assert_eq!(r.rows.len(), 2 * 7);
+    for row in &r.rows {
+        assert_eq!(row.verdict, "match", "{row:?}");
+        assert_eq!(row.stats.calls, 5);
+        assert_eq!(row.token_rows, 8 + 4);
+        assert!(row.stats.cycles > 0 && row.compared > 0);
+        assert_eq!(row.stats.adds + row.stats.zero_skips, row.stats.macs);
+    }
+    // The decoded tokens are those of the golden model alone.
+    let golden = tritium_golden::generate(
+        &model,
+        &mut GoldenBackend,
+        &prompt,
+        tritium_golden::GenerateOptions {
+            max_new: 4,
+            sampler: Default::default(),
+            stop_at_eos: false,
+            keep_logits: false,
+        },
+        &mut |_| Ok::<_, tritium_golden::Error>(()),
+    )
+    .unwrap();
+    assert_eq!(r.generated_tokens, golden.generated);
+}
+
+#[test]
+fn a_planted_fault_is_found_and_located() {
+    let model = tiny();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rtl = RtlBackend::new(&SMALL).unwrap();
+    let id = LinearId {
+        layer: 1,
+        proj: Proj::Up,
+    };
+    rtl.plant_fault(PlantedFault {
+        id,
+        row: 5,
+        col: 17,
+    });
+    let prompt = [510, 84, 257, 256];
+    let r = run_cosim(&model, "tiny", &mut rtl, &prompt, &opts(&dir, 2), None).unwrap();
+    assert!(!r.passed);
+    let d = r
+        .first_divergence
+        .expect("the checker must report the fault");
+    assert_eq!((d.layer, d.proj.as_str()), (1, "up_proj"));
+    let Divergence::Accumulator {
+        output_row,
+        expected,
+        got,
+        output_tile,
+        k_tile,
+        k_range,
+        cycle,
+        waveform,
+        ..
+    } = d.what
+    else {
+        panic!("not an accumulator divergence: {d}");
+    };
+    assert_eq!(output_row, 5);
+    // Column 17 with 8 lanes: K tile 2 (k 16..24) of output tile 5 / 4 = 1.
+    assert_eq!(output_tile, 1);
+    assert_eq!(k_tile, Some(2));
+    assert_eq!(k_range, Some((16, 24)));
+    assert_ne!(expected, got);
+    assert!(cycle.is_some());
+    let wave = waveform.expect("waveform of the divergent tile");
+    assert!(std::fs::metadata(&wave).unwrap().len() > 1000);
+    // Layers before the fault matched; nothing after the failing call ran.
+    assert!(r
+        .rows
+        .iter()
+        .filter(|r| r.layer == 0)
+        .all(|r| r.verdict == "match"));
+    assert_eq!(r.rows.iter().filter(|r| r.verdict == "MISMATCH").count(), 1);
+}
+
+#[test]
+fn layers_not_selected_run_on_golden_only() {
+    let model = tiny();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rtl = RtlBackend::new(&SMALL).unwrap();
+    let mut o = opts(&dir, 1);
+    o.layers = Some([1].into());
+    let r = run_cosim(&model, "tiny", &mut rtl, &[510, 3], &o, None).unwrap();
+    assert!(r.passed);
+    for row in &r.rows {
+        let expect = if row.layer == 1 {
+            "match"
+        } else {
+            "golden only"
+        };
+        assert_eq!(row.verdict, expect);
+        assert_eq!(row.stats.cycles > 0, row.layer == 1);
+    }
+}
+
+fn extreme_i8() -> impl Strategy<Value = i8> {
+    prop_oneof![Just(-128i8), Just(127i8), Just(0i8), any::<i8>()]
+}
+
+/// Random BitLinear calls (ragged N and K, several token rows, all-extreme
+/// rows mixed in): RTL == golden on every accumulator, and the measured
+/// activity equals the counted one.
+fn check_random_call(
+    rtl: &mut RtlBackend,
+    n: usize,
+    k: usize,
+    t: &[i8],
+    acts: &[i8],
+    rows: usize,
+) -> Result<(), TestCaseError> {
+    let w = TernaryMatrix::from_ternary("w", n, k, t, 1.0).unwrap();
+    let call = LinearCall::new(
+        LinearId {
+            layer: 0,
+            proj: Proj::Gate,
+        },
+        &w,
+        acts,
+        rows,
+        0,
+    );
+    let (mut g, mut r) = (vec![0i32; rows * n], vec![0i32; rows * n]);
+    let gs = GoldenBackend.matmul(&call, &mut g).unwrap();
+    let rs = rtl.matmul(&call, &mut r).unwrap();
+    prop_assert_eq!(&r, &g);
+    prop_assert_eq!(rs.adds, gs.adds);
+    prop_assert_eq!(rs.zero_skips, gs.zero_skips);
+    prop_assert!(rs.cycles >= rs.busy_cycles && rs.busy_cycles > 0);
+    Ok(())
+}
+
+fn call_strategy() -> impl Strategy<Value = (usize, usize, usize, Vec<i8>, Vec<i8>)> {
+    (1usize..40, 1usize..300, 1usize..4, 0usize..4).prop_flat_map(|(n, k, rows, mode)| {
+        let acts = match mode {
+            0 => proptest::collection::vec(Just(-128i8), rows * k).boxed(),
+            1 => proptest::collection::vec(Just(127i8), rows * k).boxed(),
+            2 => proptest::collection::vec(Just(0i8), rows * k).boxed(),
+            _ => proptest::collection::vec(extreme_i8(), rows * k).boxed(),
+        };
+        (
+            Just(n),
+            Just(k),
+            Just(rows),
+            proptest::collection::vec(-1i8..=1, n * k),
+            acts,
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn rtl_equals_golden_small_array((n, k, rows, t, acts) in call_strategy()) {
+        thread_local!(static RTL: std::cell::RefCell<RtlBackend> = std::cell::RefCell::new(RtlBackend::new(&SMALL).unwrap()));
+        RTL.with(|r| check_random_call(&mut r.borrow_mut(), n, k, &t, &acts, rows))?;
+    }
+
+    #[test]
+    fn rtl_equals_golden_large_array((n, k, rows, t, acts) in call_strategy()) {
+        thread_local!(static RTL: std::cell::RefCell<RtlBackend> = std::cell::RefCell::new(RtlBackend::new(&LARGE).unwrap()));
+        RTL.with(|r| check_random_call(&mut r.borrow_mut(), n, k, &t, &acts, rows))?;
+    }
+}
+
+#[test]
+fn worst_case_accumulator_magnitudes() {
+    // |acc| = 128 * K at K = k_max (8192) and beyond (K split across tiles on the host).
+    let mut rtl = RtlBackend::new(&SMALL).unwrap();
+    for (k, wv, av) in [
+        (8192, -1i8, -128i8),
+        (8192, 1, -128),
+        (8192, 1, 127),
+        (9000, -1, -128),
+    ] {
+        let w = TernaryMatrix::from_ternary("w", 5, k, &vec![wv; 5 * k], 1.0).unwrap();
+        let acts = vec![av; k];
+        let call = LinearCall::new(
+            LinearId {
+                layer: 0,
+                proj: Proj::Down,
+            },
+            &w,
+            &acts,
+            1,
+            0,
+        );
+        let mut out = vec![0i32; 5];
+        rtl.matmul(&call, &mut out).unwrap();
+        assert_eq!(out, vec![wv as i32 * av as i32 * k as i32; 5], "k {k}");
+    }
+}
+
+#[test]
+fn clean_lockstep_call_matches() {
+    let mut rtl = RtlBackend::new(&SMALL).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let w = TernaryMatrix::from_ternary("w", 3, 10, &[1; 30], 1.0).unwrap();
+    let acts = [1i8; 10];
+    let call = LinearCall::new(
+        LinearId {
+            layer: 0,
+            proj: Proj::Q,
+        },
+        &w,
+        &acts,
+        1,
+        0,
+    );
+    let mut lock = Lockstep::new(&mut rtl, None, dir.path().join("w.vcd"));
+    let mut out = [0i32; 3];
+    lock.matmul(&call, &mut out).unwrap();
+    assert_eq!(out, [10; 3]);
+    assert_eq!(lock.rows()[0].verdict, "match");
+}
+
+/// Regression: equal accumulators with different activity (a zero weight
+/// turned into +1 against a zero activation: same sums, one more add) used
+/// to be reported as a divergence "at output row 0" with expected == got.
+/// It is an activity divergence, with both counts.
+#[test]
+fn an_activity_only_mismatch_is_reported_as_such() {
+    let mut rtl = RtlBackend::new(&SMALL).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (n, k) = (6, 20);
+    let mut t = vec![1i8; n * k];
+    t[2 * k + 3] = 0; // weight (2, 3) is zero ...
+    let w = TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap();
+    let mut acts = vec![5i8; k];
+    acts[3] = 0; // ... and its activation too
+    let id = LinearId {
+        layer: 0,
+        proj: Proj::V,
+    };
+    rtl.plant_fault(PlantedFault { id, row: 2, col: 3 });
+    let call = LinearCall::new(id, &w, &acts, 1, 0);
+    let mut lock = Lockstep::new(&mut rtl, None, dir.path().join("w.vcd"));
+    let mut out = vec![0i32; n];
+    assert!(lock.matmul(&call, &mut out).is_err());
+    let d = lock.divergence().expect("reported").clone();
+    let text = d.to_string();
+    let Divergence::Activity {
+        rtl_adds,
+        rtl_zero_skips,
+        golden_adds,
+        golden_zero_skips,
+        ..
+    } = d.what
+    else {
+        panic!("reported as an accumulator divergence: {text}");
+    };
+    assert_eq!(rtl_adds, golden_adds + 1, "{text}");
+    assert_eq!(rtl_zero_skips + 1, golden_zero_skips, "{text}");
+    assert!(text.contains("every accumulator equal"), "{text}");
+    assert!(!text.contains("output row"), "{text}");
+}

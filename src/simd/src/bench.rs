@@ -1,0 +1,555 @@
+//! `tritium bench`: speed of the SIMD engine, as ratios measured side by
+//! side in one run (these machines are shared and noisy).
+//!
+//! 1. Memory read bandwidth of this machine with 1 and 2 threads (a 1 GiB
+//!    buffer summed with wide loads; best of several passes).
+//! 2. Kernel GB/s (packed weight bytes streamed per second) and GMAC/s for
+//!    every BitLinear shape of 2B4T, decode (1 token) and prefill (a batch),
+//!    and the lm_head (exact and Q8), each call from cold caches (weights
+//!    come from memory, as in a forward pass).
+//! 3. Whole-model decode and prefill tokens/s of the 2B4T shape (synthetic
+//!    weights), with decode expressed as a fraction of the bandwidth floor
+//!    (`bandwidth / bytes per token`) two ways: the median over pairs of a
+//!    bandwidth pass and two decode tokens measured back to back (both see
+//!    the same moment of the shared machine), and, more conservatively,
+//!    mean decode speed against the best bandwidth seen in the whole run.
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use tritium_golden::{
+    Backend, DenseMatrix, LinearCall, LinearId, Logits, Model, ModelConfig, Preset, Proj, Session,
+    SplitMix64, TernaryMatrix,
+};
+
+use crate::lut::{lut_matvec, LutMatrix};
+use crate::{Error, HeadMode, Isa, PackedTernary, Result, SimdBackend, SimdOptions};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub preset: Preset,
+    pub threads: Vec<usize>,
+    pub isa: Option<Isa>,
+    pub prefill_tokens: usize,
+    pub decode_tokens: usize,
+    /// Timed calls per kernel measurement (each from cold caches; the
+    /// fastest is reported).
+    pub cold_reps: usize,
+    /// Also time the lookup-table kernel family against the multiply-add
+    /// one (AVX2, decode).
+    pub families: bool,
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BandwidthRow {
+    pub threads: usize,
+    pub read_gb_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelRow {
+    pub name: String,
+    pub kernel: String,
+    pub n: usize,
+    pub k: usize,
+    pub tokens: usize,
+    pub threads: usize,
+    pub bytes: usize,
+    pub seconds_per_call: f64,
+    pub gb_s: f64,
+    pub gmac_s: f64,
+    /// Weight GB/s over the read bandwidth measured with as many threads.
+    pub fraction_of_bandwidth: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelRow {
+    pub backend: String,
+    pub threads: usize,
+    pub bytes_per_token: usize,
+    pub decode_tok_s: f64,
+    /// The floor at the best bandwidth seen in the run.
+    pub floor_tok_s: f64,
+    /// Median over interleaved (bandwidth pass, decode tokens) pairs of
+    /// decode speed / floor at that pair's bandwidth.
+    pub decode_fraction_of_floor: f64,
+    /// `decode_tok_s / floor_tok_s` (mean speed against the best bandwidth).
+    pub decode_fraction_of_best_floor: f64,
+    /// Interleaved pairs behind `decode_fraction_of_floor`.
+    pub decode_pairs: usize,
+    pub prefill_tokens: usize,
+    pub prefill_tok_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub schema_version: u32,
+    pub cpu_kernels_present: Vec<String>,
+    pub preset: String,
+    pub bandwidth: Vec<BandwidthRow>,
+    pub kernels: Vec<KernelRow>,
+    pub models: Vec<ModelRow>,
+}
+
+/// Read bandwidth (GB/s) with `threads` threads over `buf`: best of `passes`.
+pub fn read_bandwidth(buf: &[u64], threads: usize, passes: usize) -> Result<f64> {
+    let pool = pool(threads)?;
+    let mut best = f64::MAX;
+    let chunk = buf.len().div_ceil(threads);
+    for _ in 0..passes {
+        let t = Instant::now();
+        let s: u64 = pool.install(|| {
+            buf.par_chunks(chunk)
+                .map(sum_words)
+                .reduce(|| 0, u64::wrapping_add)
+        });
+        std::hint::black_box(s);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok((buf.len() * 8) as f64 / best / 1e9)
+}
+
+/// Sums `c` with the widest loads this CPU has (the read side of the
+/// bandwidth measurement: it must be at least as good at streaming as the
+/// kernels, or the floor would flatter them).
+fn sum_words(c: &[u64]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: feature checked.
+            return unsafe { sum_words_avx512(c) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: feature checked.
+            return unsafe { sum_words_avx2(c) };
+        }
+    }
+    sum_words_portable(c)
+}
+
+#[inline(always)]
+fn sum_words_portable(c: &[u64]) -> u64 {
+    // Eight independent lanes: the compiler keeps them in vector registers
+    // and the loop is load-bound.
+    let mut acc = [0u64; 8];
+    let mut it = c.chunks_exact(8);
+    for b in &mut it {
+        for l in 0..8 {
+            acc[l] = acc[l].wrapping_add(b[l]);
+        }
+    }
+    let tail = it.remainder().iter().fold(0u64, |a, &x| a.wrapping_add(x));
+    acc.iter().fold(tail, |a, &x| a.wrapping_add(x))
+}
+
+/// 256 bytes per step into four independent accumulators (four cache
+/// lines in flight per step).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn sum_words_avx512(c: &[u64]) -> u64 {
+    use std::arch::x86_64::*;
+    let steps = c.len() / 32;
+    let p = c.as_ptr() as *const __m512i;
+    let mut acc = [_mm512_setzero_si512(); 4];
+    for i in 0..steps {
+        for (u, a) in acc.iter_mut().enumerate() {
+            *a = _mm512_add_epi64(*a, _mm512_loadu_si512(p.add(4 * i + u)));
+        }
+    }
+    let v = _mm512_add_epi64(
+        _mm512_add_epi64(acc[0], acc[1]),
+        _mm512_add_epi64(acc[2], acc[3]),
+    );
+    let tail = sum_words_portable(&c[steps * 32..]);
+    (_mm512_reduce_add_epi64(v) as u64).wrapping_add(tail)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sum_words_avx2(c: &[u64]) -> u64 {
+    sum_words_portable(c)
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::threads(threads, e))
+}
+
+/// Times `f` from cold caches: before each of `reps` calls, `flush` (a
+/// buffer larger than the last-level cache) is read, so the weights come
+/// from memory as they do in a real forward pass, where each matrix is read
+/// once per token. Returns the fastest call.
+fn time_cold(flush: &[u64], reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
+    f()?;
+    let mut best = Duration::MAX;
+    for _ in 0..reps {
+        let s = flush.iter().fold(0u64, |a, &x| a.wrapping_add(x));
+        std::hint::black_box(s);
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed());
+    }
+    Ok(best)
+}
+
+fn random_matrix(n: usize, k: usize, seed: u64) -> Result<TernaryMatrix> {
+    let mut r = SplitMix64::new(seed);
+    let t: Vec<i8> = (0..n * k).map(|_| r.below(3) as i8 - 1).collect();
+    Ok(TernaryMatrix::from_ternary("bench", n, k, &t, 1.0)?)
+}
+
+/// The distinct BitLinear shapes of a config, named by their projections.
+fn shapes(c: &ModelConfig) -> Vec<(String, usize, usize)> {
+    let mut out: Vec<(String, usize, usize)> = Vec::new();
+    for p in Proj::ALL {
+        let (n, k) = p.shape(c);
+        match out.iter_mut().find(|s| s.1 == n && s.2 == k) {
+            Some(s) => s.0 = format!("{}/{}", s.0, p.hf_name()),
+            None => out.push((p.hf_name().to_string(), n, k)),
+        }
+    }
+    out
+}
+
+/// One BitLinear call of `rows` token rows on `w` (the id is a label only).
+fn bench_call<'a>(w: &'a TernaryMatrix, acts: &'a [i8], rows: usize) -> LinearCall<'a> {
+    let id = LinearId {
+        layer: 0,
+        proj: Proj::Q,
+    };
+    LinearCall::new(id, w, acts, rows, 0)
+}
+
+fn backend(isa: Option<Isa>, threads: usize, head: HeadMode) -> Result<SimdBackend> {
+    SimdBackend::new(SimdOptions {
+        isa,
+        threads: Some(threads),
+        head,
+    })
+}
+
+/// Runs the whole benchmark: the bandwidth, the kernels of `o.preset`'s
+/// shapes, and, when `model` is given (built by the caller: the synthetic
+/// model of that preset, or a checkpoint of its shape), the whole-model rows.
+pub fn run_bench(
+    o: &BenchOptions,
+    model: Option<&Model>,
+    mut log: impl FnMut(&str),
+) -> Result<BenchReport> {
+    let c = o.preset.config();
+    let bw_of = |rows: &[BandwidthRow], t: usize| {
+        rows.iter()
+            .find(|b| b.threads == t)
+            .map_or(f64::NAN, |b| b.read_gb_s)
+    };
+
+    log("measuring memory read bandwidth (1 GiB buffer)");
+    // On huge pages where the kernel allows, like the weights the floor is
+    // compared with (a 4 KiB-page buffer would measure a lower bandwidth).
+    let mut buf: Vec<u64> = tritium_util::huge_vec(1 << 27);
+    buf.extend(0..(1u64 << 27));
+    let mut bandwidth = Vec::new();
+    for &t in &o.threads {
+        bandwidth.push(BandwidthRow {
+            threads: t,
+            read_gb_s: read_bandwidth(&buf, t, 6)?,
+        });
+    }
+    let mut kernels = Vec::new();
+    for (i, (name, n, k)) in shapes(&c).into_iter().enumerate() {
+        log(&format!("kernels: {name} {n} x {k}"));
+        let w = random_matrix(n, k, 7 + i as u64)?;
+        let bytes = PackedTernary::from_matrix(&w).bytes();
+        for &t in &o.threads {
+            let mut b = backend(o.isa, t, HeadMode::Exact)?;
+            for tokens in [1, o.prefill_tokens] {
+                let mut r = SplitMix64::new(99);
+                let acts: Vec<i8> = (0..tokens * k).map(|_| r.next_u64() as i8).collect();
+                let mut out = vec![0i32; tokens * n];
+                let call = bench_call(&w, &acts, tokens);
+                let dt = time_cold(&buf, o.cold_reps, || {
+                    b.matmul(&call, &mut out)?;
+                    Ok(())
+                })?
+                .as_secs_f64();
+                let gb_s = bytes as f64 / dt / 1e9;
+                kernels.push(KernelRow {
+                    name: name.clone(),
+                    kernel: b.name().to_string(),
+                    n,
+                    k,
+                    tokens,
+                    threads: t,
+                    bytes,
+                    seconds_per_call: dt,
+                    gb_s,
+                    gmac_s: (tokens * n * k) as f64 / dt / 1e9,
+                    fraction_of_bandwidth: gb_s / bw_of(&bandwidth, t),
+                });
+            }
+        }
+        // The other kernel family, side by side with the multiply-add one
+        // on the same instruction set (AVX2), decode.
+        if o.families && Isa::Avx2.available() {
+            let lut = LutMatrix::from_matrix(&w);
+            let mut r = SplitMix64::new(99);
+            let acts: Vec<i8> = (0..k).map(|_| r.next_u64() as i8).collect();
+            let mut out = vec![0i32; n];
+            for &t in &o.threads {
+                let pool = pool(t)?;
+                let mut tables = Vec::new();
+                let dt = time_cold(&buf, o.cold_reps, || {
+                    pool.install(|| lut_matvec(&lut, &acts, &mut tables, &mut out));
+                    Ok(())
+                })?
+                .as_secs_f64();
+                let mut mad = backend(Some(Isa::Avx2), t, HeadMode::Exact)?;
+                let call = bench_call(&w, &acts, 1);
+                let dt_mad = time_cold(&buf, o.cold_reps, || {
+                    mad.matmul(&call, &mut out)?;
+                    Ok(())
+                })?
+                .as_secs_f64();
+                for (kernel, dt, bytes) in [
+                    ("lut-avx2 (L2B32)".to_string(), dt, lut.bytes()),
+                    (format!("{} (T2P16)", mad.name()), dt_mad, bytes),
+                ] {
+                    kernels.push(KernelRow {
+                        name: name.clone(),
+                        kernel,
+                        n,
+                        k,
+                        tokens: 1,
+                        threads: t,
+                        bytes,
+                        seconds_per_call: dt,
+                        gb_s: bytes as f64 / dt / 1e9,
+                        gmac_s: (n * k) as f64 / dt / 1e9,
+                        fraction_of_bandwidth: 0.0,
+                    });
+                }
+            }
+        }
+    }
+    // The lm_head (bf16, as the checkpoints store it), one token.
+    log(&format!(
+        "kernels: lm_head {} x {}",
+        c.vocab_size, c.hidden_size
+    ));
+    let head = {
+        let mut r = SplitMix64::new(5);
+        let data: Vec<u16> = (0..c.vocab_size * c.hidden_size)
+            .map(|_| tritium_golden::ops::f32_to_bf16((r.below(2001) as f32 - 1000.0) * 1e-5))
+            .collect();
+        DenseMatrix::from_bf16("bench lm_head", c.vocab_size, c.hidden_size, data)?
+    };
+    let x: Vec<f32> = (0..c.hidden_size)
+        .map(|i| (i % 17) as f32 * 0.1 - 0.8)
+        .collect();
+    let mut logits = vec![0.0f32; c.vocab_size];
+    for &t in &o.threads {
+        for mode in [HeadMode::Exact, HeadMode::Q8] {
+            let mut b = backend(o.isa, t, mode)?;
+            let bytes = b.head_bytes(&head); // (prepares the Q8 copy)
+            let dt = time_cold(&buf, o.cold_reps, || {
+                Ok(b.logits(&head, &x, &mut logits)?)
+            })?
+            .as_secs_f64();
+            let gb_s = bytes as f64 / dt / 1e9;
+            kernels.push(KernelRow {
+                name: "lm_head".into(),
+                kernel: b.name().to_string(),
+                n: c.vocab_size,
+                k: c.hidden_size,
+                tokens: 1,
+                threads: t,
+                bytes,
+                seconds_per_call: dt,
+                gb_s,
+                gmac_s: (c.vocab_size * c.hidden_size) as f64 / dt / 1e9,
+                fraction_of_bandwidth: gb_s / bw_of(&bandwidth, t),
+            });
+        }
+    }
+    drop(head);
+
+    let mut models = Vec::new();
+    if let Some(model) = model {
+        for &t in &o.threads {
+            for mode in [HeadMode::Exact, HeadMode::Q8] {
+                let mut b = backend(o.isa, t, mode)?;
+                log(&format!("model: {} with {t} thread(s)", b.name()));
+                b.prepare(model);
+                // The machine is shared: re-measure the bandwidth right
+                // before each model run (and during its decode pairs) and
+                // keep the best figure seen, so the best-bandwidth floor is
+                // never flattered by a slow moment.
+                let again = read_bandwidth(&buf, t, 3)?;
+                let row = match b.pool() {
+                    Some(pool) => pool.install(|| model_row(model, &mut b, o, &buf)),
+                    None => model_row(model, &mut b, o, &buf),
+                };
+                let (row, pairs_bw) = row?;
+                if let Some(bw) = bandwidth.iter_mut().find(|b| b.threads == t) {
+                    bw.read_gb_s = bw.read_gb_s.max(again).max(pairs_bw);
+                }
+                models.push(row);
+            }
+        }
+    }
+    drop(buf);
+    // Ratios against the best bandwidth measured in this run.
+    for k in &mut kernels {
+        k.fraction_of_bandwidth = k.gb_s / bw_of(&bandwidth, k.threads);
+    }
+    for m in &mut models {
+        m.floor_tok_s = bw_of(&bandwidth, m.threads) * 1e9 / m.bytes_per_token as f64;
+        m.decode_fraction_of_best_floor = m.decode_tok_s / m.floor_tok_s;
+    }
+    Ok(BenchReport {
+        schema_version: 1,
+        cpu_kernels_present: Isa::present().iter().map(|i| i.name().into()).collect(),
+        preset: o.preset.name().into(),
+        bandwidth,
+        kernels,
+        models,
+    })
+}
+
+/// Decode tokens per interleaved pair (with one bandwidth pass each).
+const TOKENS_PER_PAIR: usize = 2;
+
+/// One model row, and the best bandwidth its interleaved passes saw.
+fn model_row(
+    model: &Model,
+    b: &mut SimdBackend,
+    o: &BenchOptions,
+    buf: &[u64],
+) -> Result<(ModelRow, f64)> {
+    let vocab = model.config().vocab_size as u32;
+    let prompt: Vec<u32> = (0..o.prefill_tokens as u32)
+        .map(|i| (i * 7919 + 13) % vocab)
+        .collect();
+    // Prefill: the whole prompt as one batched forward, logits of the last.
+    let mut s = Session::new(model);
+    let t = Instant::now();
+    s.forward(b, &prompt, Logits::Last)?;
+    let prefill = t.elapsed().as_secs_f64();
+    // Decode: single-token steps after a short context, in pairs of one
+    // bandwidth pass and TOKENS_PER_PAIR tokens.
+    let bytes = b.bytes_per_token(model) as f64;
+    let threads = b.threads();
+    let mut s = Session::new(model);
+    s.forward(b, &prompt[..8.min(prompt.len())], Logits::Last)?;
+    let pairs = o.decode_tokens.div_ceil(TOKENS_PER_PAIR).max(1);
+    let (mut decode, mut best_bw, mut ratios) = (0.0, 0.0f64, Vec::with_capacity(pairs));
+    let mut token = 0u32;
+    for _ in 0..pairs {
+        let bw = read_bandwidth(buf, threads, 1)?;
+        best_bw = best_bw.max(bw);
+        let t = Instant::now();
+        for _ in 0..TOKENS_PER_PAIR {
+            s.forward(b, &[(token * 31 + 5) % vocab], Logits::Last)?;
+            token += 1;
+        }
+        let dt = t.elapsed().as_secs_f64();
+        decode += dt;
+        ratios.push((TOKENS_PER_PAIR as f64 / dt) / (bw * 1e9 / bytes));
+    }
+    ratios.sort_by(f64::total_cmp);
+    let row = ModelRow {
+        backend: b.name().to_string(),
+        threads,
+        bytes_per_token: bytes as usize,
+        decode_tok_s: token as f64 / decode,
+        floor_tok_s: 0.0,
+        decode_fraction_of_floor: ratios[ratios.len() / 2],
+        decode_fraction_of_best_floor: 0.0,
+        decode_pairs: pairs,
+        prefill_tokens: prompt.len(),
+        prefill_tok_s: prompt.len() as f64 / prefill,
+    };
+    Ok((row, best_bw))
+}
+
+/// The report as the text tables `tritium bench` prints.
+pub fn render(r: &BenchReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "kernel paths on this CPU: {}",
+        r.cpu_kernels_present.join(", ")
+    );
+    let _ = writeln!(s, "\nmemory read bandwidth");
+    for b in &r.bandwidth {
+        let _ = writeln!(s, "  {} thread(s): {:6.2} GB/s", b.threads, b.read_gb_s);
+    }
+    let _ = writeln!(
+        s,
+        "\nkernels ({} shapes)\n  {:<22} {:<20} {:>6} {:>6} {:>6} {:>3} {:>10} {:>8} {:>8} {:>7}",
+        r.preset,
+        "matrix",
+        "kernel",
+        "n",
+        "k",
+        "tokens",
+        "thr",
+        "ms/call",
+        "GB/s",
+        "GMAC/s",
+        "of bw"
+    );
+    for k in &r.kernels {
+        let _ = writeln!(
+            s,
+            "  {:<22} {:<20} {:>6} {:>6} {:>6} {:>3} {:>10.3} {:>8.2} {:>8.1} {:>6.0}%",
+            k.name,
+            k.kernel,
+            k.n,
+            k.k,
+            k.tokens,
+            k.threads,
+            k.seconds_per_call * 1e3,
+            k.gb_s,
+            k.gmac_s,
+            k.fraction_of_bandwidth * 100.0
+        );
+    }
+    if !r.models.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nwhole model ({}, synthetic weights)\n  {:<20} {:>3} {:>10} {:>10} {:>10} {:>9} {:>9} {:>12}",
+            r.preset,
+            "backend",
+            "thr",
+            "MB/token",
+            "decode t/s",
+            "floor t/s",
+            "of floor",
+            "of best",
+            "prefill t/s"
+        );
+        for m in &r.models {
+            let _ = writeln!(
+                s,
+                "  {:<20} {:>3} {:>10.1} {:>10.2} {:>10.2} {:>8.0}% {:>8.0}% {:>8.1} ({})",
+                m.backend,
+                m.threads,
+                m.bytes_per_token as f64 / 1e6,
+                m.decode_tok_s,
+                m.floor_tok_s,
+                m.decode_fraction_of_floor * 100.0,
+                m.decode_fraction_of_best_floor * 100.0,
+                m.prefill_tok_s,
+                m.prefill_tokens
+            );
+        }
+    }
+    s
+}

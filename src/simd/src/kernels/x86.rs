@@ -1,0 +1,311 @@
+//! x86-64 kernels: AVX-512 VNNI and AVX2, over the `T2P16` layout.
+//!
+//! Per 64-byte chunk (16 rows x 16 inputs): one aligned load, then for
+//! `j = 0..4` a shift by `2j` and an AND with `0x03` give the codes of
+//! inputs `4j..4j+4` for all 16 rows, which one `vpdpbusd` multiplies with
+//! the four activations broadcast to every lane (AVX2: `vpmaddubsw` to i16
+//! pairs, then `vpmaddwd` by ones to i32; the pair sums are at most
+//! `2 * 2 * 128` in magnitude, so `vpmaddubsw` never saturates).
+//!
+//! Decode (one token row) is bandwidth-bound: the GEMV loops keep four
+//! independent accumulators per panel (one per `j`) so the dot-product
+//! latency never limits the load stream, and walk several panels at once.
+//! Prefill (several rows) is compute-bound: the tiles unpack a chunk once
+//! and reuse it for up to 8 (AVX-512) or 4 (AVX2) token rows.
+
+// Index loops over small register arrays: they unroll to fixed registers
+// and read closer to the instruction sequence than iterator chains.
+#![allow(clippy::needless_range_loop)]
+
+use std::arch::x86_64::*;
+
+use super::Acts;
+use crate::layout::{Chunk, PackedTernary, KBLOCK, PANEL};
+
+/// Software prefetch distance of the decode loops, in 64-byte chunks.
+const PREFETCH_CHUNKS: usize = 16;
+
+/// Broadcast of the four activations at `p` (unaligned).
+#[inline(always)]
+unsafe fn bcast4(p: *const i8) -> i32 {
+    (p as *const i32).read_unaligned()
+}
+
+// ---------------------------------------------------------------- AVX-512
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn unpack512(raw: __m512i, j: usize) -> __m512i {
+    let m = _mm512_set1_epi8(3);
+    match j {
+        0 => _mm512_and_si512(raw, m),
+        1 => _mm512_and_si512(_mm512_srli_epi16::<2>(raw), m),
+        2 => _mm512_and_si512(_mm512_srli_epi16::<4>(raw), m),
+        _ => _mm512_and_si512(_mm512_srli_epi16::<6>(raw), m),
+    }
+}
+
+/// Blocks per segment of the decode kernel: its scaled accumulators (see
+/// [`gemv512`]) grow by at most `4 * 128 * 128 = 2^16` per block and would
+/// overflow i32 after 2^15 blocks (K = 2^19, below the 2^20 the configs
+/// allow), so they are folded into the exact total every 2^12 blocks.
+const SEGMENT_BLOCKS: usize = 1 << 12;
+
+/// One token row, `P` panels at once, four accumulators per panel.
+///
+/// Unpacking without shifts: code `j` of each byte is masked in place
+/// (`raw & (3 << 2j)`, one AND, which runs on a different port than the
+/// dot product) instead of shifted down and masked (a shift and an AND,
+/// both competing with `vpdpbusd` for port 0 on AVX-512 cores). The masked
+/// byte is `4^j * c` (at most 128, still an unsigned byte), so accumulator
+/// `j` holds exactly `4^j` times its share of the dot product and an
+/// arithmetic shift right by `2j` at the end recovers it without rounding.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn gemv512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: *mut i32) {
+    let kb = w.kblocks();
+    let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr());
+    let ap = a.data.as_ptr();
+    let mut total = [_mm512_set1_epi32(a.sums[0].wrapping_neg()); P];
+    let mut b0 = 0;
+    while b0 < kb {
+        let b1 = (b0 + SEGMENT_BLOCKS).min(kb);
+        let mut acc = [[_mm512_setzero_si512(); 4]; P];
+        for b in b0..b1 {
+            // Each panel is its own stream: fetch ~1 KiB ahead of it, and
+            // near its end, the start of the panel P further on (the next
+            // GEMV step's stream q, contiguous after this step's panels), so
+            // the next step does not begin with a run of demand misses. The
+            // address may lie past the matrix for its last panels: computed
+            // with wrapping arithmetic and only prefetched (never faults).
+            for q in 0..P {
+                let ahead = if b + PREFETCH_CHUNKS < kb {
+                    wp[q].wrapping_add(b + PREFETCH_CHUNKS)
+                } else {
+                    wp[q].wrapping_add((P - 1) * kb + b + PREFETCH_CHUNKS)
+                };
+                _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
+            }
+            let raw: [__m512i; P] =
+                std::array::from_fn(|q| _mm512_load_si512(wp[q].add(b) as *const __m512i));
+            for j in 0..4 {
+                let av = _mm512_set1_epi32(bcast4(ap.add(b * KBLOCK + 4 * j)));
+                let m = _mm512_set1_epi8((3u8 << (2 * j)) as i8);
+                for q in 0..P {
+                    acc[q][j] = _mm512_dpbusd_epi32(acc[q][j], _mm512_and_si512(raw[q], m), av);
+                }
+            }
+        }
+        for (t, acc) in total.iter_mut().zip(&acc) {
+            let v = _mm512_add_epi32(
+                _mm512_add_epi32(acc[0], _mm512_srai_epi32::<2>(acc[1])),
+                _mm512_add_epi32(
+                    _mm512_srai_epi32::<4>(acc[2]),
+                    _mm512_srai_epi32::<6>(acc[3]),
+                ),
+            );
+            *t = _mm512_add_epi32(*t, v);
+        }
+        b0 = b1;
+    }
+    for (q, t) in total.iter().enumerate() {
+        _mm512_storeu_si512(out.add(q * PANEL) as *mut __m512i, *t);
+    }
+}
+
+/// `P` panels x `T` token rows from row `r0`; `out` points at panel `p`'s
+/// block (`a.rows * 16` values per panel).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn tile512<const P: usize, const T: usize>(
+    w: &PackedTernary,
+    p: usize,
+    a: &Acts,
+    r0: usize,
+    out: *mut i32,
+) {
+    let kb = w.kblocks();
+    let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr());
+    let ap: [*const i8; T] = std::array::from_fn(|t| a.data.as_ptr().add((r0 + t) * a.stride));
+    let mut acc = [[_mm512_setzero_si512(); T]; P];
+    for b in 0..kb {
+        let raw: [__m512i; P] =
+            std::array::from_fn(|q| _mm512_load_si512(wp[q].add(b) as *const __m512i));
+        for j in 0..4 {
+            let wj: [__m512i; P] = std::array::from_fn(|q| unpack512(raw[q], j));
+            for t in 0..T {
+                let av = _mm512_set1_epi32(bcast4(ap[t].add(b * KBLOCK + 4 * j)));
+                for q in 0..P {
+                    acc[q][t] = _mm512_dpbusd_epi32(acc[q][t], wj[q], av);
+                }
+            }
+        }
+    }
+    for (q, acc) in acc.iter().enumerate() {
+        for (t, &v) in acc.iter().enumerate() {
+            let s = _mm512_set1_epi32(a.sums[r0 + t]);
+            let dst = out.add((q * a.rows + r0 + t) * PANEL);
+            _mm512_storeu_si512(dst as *mut __m512i, _mm512_sub_epi32(v, s));
+        }
+    }
+}
+
+/// See [`super::ternary_panels`].
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI present; `a.check(w, p0, np, out)` holds.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub unsafe fn panels_avx512(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: &mut [i32]) {
+    let o = out.as_mut_ptr();
+    let blk = a.rows * PANEL;
+    if a.rows == 1 {
+        let mut q = 0;
+        while q + 4 <= np {
+            gemv512::<4>(w, p0 + q, a, o.add(q * blk));
+            q += 4;
+        }
+        while q < np {
+            gemv512::<1>(w, p0 + q, a, o.add(q * blk));
+            q += 1;
+        }
+        return;
+    }
+    macro_rules! tiles {
+        ($P:literal, $q:expr) => {{
+            let mut r = 0;
+            while r < a.rows {
+                let t = (a.rows - r).min(8);
+                let (p, dst) = (p0 + $q, o.add($q * blk));
+                match t {
+                    8 => tile512::<$P, 8>(w, p, a, r, dst),
+                    7 => tile512::<$P, 7>(w, p, a, r, dst),
+                    6 => tile512::<$P, 6>(w, p, a, r, dst),
+                    5 => tile512::<$P, 5>(w, p, a, r, dst),
+                    4 => tile512::<$P, 4>(w, p, a, r, dst),
+                    3 => tile512::<$P, 3>(w, p, a, r, dst),
+                    2 => tile512::<$P, 2>(w, p, a, r, dst),
+                    _ => tile512::<$P, 1>(w, p, a, r, dst),
+                }
+                r += t;
+            }
+        }};
+    }
+    let mut q = 0;
+    while q + 2 <= np {
+        tiles!(2, q);
+        q += 2;
+    }
+    if q < np {
+        tiles!(1, q);
+    }
+}
+
+// ---------------------------------------------------------------- AVX2
+
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn unpack256(raw: __m256i, j: usize) -> __m256i {
+    let m = _mm256_set1_epi8(3);
+    match j {
+        0 => _mm256_and_si256(raw, m),
+        1 => _mm256_and_si256(_mm256_srli_epi16::<2>(raw), m),
+        2 => _mm256_and_si256(_mm256_srli_epi16::<4>(raw), m),
+        _ => _mm256_and_si256(_mm256_srli_epi16::<6>(raw), m),
+    }
+}
+
+/// 4-way u8 x i8 dot product into i32 lanes (what `vpdpbusd` does).
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn dot4_256(acc: __m256i, codes: __m256i, av: __m256i) -> __m256i {
+    let pairs = _mm256_maddubs_epi16(codes, av);
+    _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
+}
+
+/// Loads half `h` (rows `8h..8h+8`) of chunk `c`.
+#[inline(always)]
+unsafe fn half(c: *const Chunk, h: usize) -> __m256i {
+    _mm256_load_si256((c as *const u8).add(32 * h) as *const __m256i)
+}
+
+/// One token row, one panel, one accumulator per (half, j).
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn gemv256(w: &PackedTernary, p: usize, a: &Acts, out: *mut i32) {
+    let wp = w.panel(p).as_ptr();
+    let ap = a.data.as_ptr();
+    let mut acc = [[_mm256_setzero_si256(); 4]; 2];
+    for b in 0..w.kblocks() {
+        let raw = [half(wp.add(b), 0), half(wp.add(b), 1)];
+        for j in 0..4 {
+            let av = _mm256_set1_epi32(bcast4(ap.add(b * KBLOCK + 4 * j)));
+            for h in 0..2 {
+                acc[h][j] = dot4_256(acc[h][j], unpack256(raw[h], j), av);
+            }
+        }
+    }
+    let s = _mm256_set1_epi32(a.sums[0]);
+    for (h, acc) in acc.iter().enumerate() {
+        let v = _mm256_add_epi32(
+            _mm256_add_epi32(acc[0], acc[1]),
+            _mm256_add_epi32(acc[2], acc[3]),
+        );
+        _mm256_storeu_si256(out.add(8 * h) as *mut __m256i, _mm256_sub_epi32(v, s));
+    }
+}
+
+/// One panel x `T` token rows from `r0`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn tile256<const T: usize>(w: &PackedTernary, p: usize, a: &Acts, r0: usize, out: *mut i32) {
+    let wp = w.panel(p).as_ptr();
+    let ap: [*const i8; T] = std::array::from_fn(|t| a.data.as_ptr().add((r0 + t) * a.stride));
+    let mut acc = [[_mm256_setzero_si256(); T]; 2];
+    for b in 0..w.kblocks() {
+        let raw = [half(wp.add(b), 0), half(wp.add(b), 1)];
+        for j in 0..4 {
+            let wj = [unpack256(raw[0], j), unpack256(raw[1], j)];
+            for t in 0..T {
+                let av = _mm256_set1_epi32(bcast4(ap[t].add(b * KBLOCK + 4 * j)));
+                for h in 0..2 {
+                    acc[h][t] = dot4_256(acc[h][t], wj[h], av);
+                }
+            }
+        }
+    }
+    for (h, acc) in acc.iter().enumerate() {
+        for (t, &v) in acc.iter().enumerate() {
+            let s = _mm256_set1_epi32(a.sums[r0 + t]);
+            let dst = out.add((r0 + t) * PANEL + 8 * h);
+            _mm256_storeu_si256(dst as *mut __m256i, _mm256_sub_epi32(v, s));
+        }
+    }
+}
+
+/// See [`super::ternary_panels`].
+///
+/// # Safety
+/// AVX2 present; `a.check(w, p0, np, out)` holds.
+#[target_feature(enable = "avx2")]
+pub unsafe fn panels_avx2(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: &mut [i32]) {
+    let o = out.as_mut_ptr();
+    let blk = a.rows * PANEL;
+    for q in 0..np {
+        let dst = o.add(q * blk);
+        if a.rows == 1 {
+            gemv256(w, p0 + q, a, dst);
+            continue;
+        }
+        let mut r = 0;
+        while r < a.rows {
+            let t = (a.rows - r).min(4);
+            match t {
+                4 => tile256::<4>(w, p0 + q, a, r, dst),
+                3 => tile256::<3>(w, p0 + q, a, r, dst),
+                2 => tile256::<2>(w, p0 + q, a, r, dst),
+                _ => tile256::<1>(w, p0 + q, a, r, dst),
+            }
+            r += t;
+        }
+    }
+}

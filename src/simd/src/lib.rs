@@ -1,0 +1,610 @@
+//! The SIMD CPU engine: a [`Backend`] running every BitLinear on
+//! AVX-512 VNNI, AVX2, NEON or the portable scalar twin, threaded with
+//! rayon, bit-exact with the golden backend (integer accumulators, and the
+//! lm_head in the golden pinned f32 order unless the fast Q8 head is asked
+//! for).
+//!
+//! - [`layout`]: the `T2P16` weight layout and why it is shaped so.
+//! - [`kernels`]: the ternary x int8 kernels per instruction set.
+//! - [`head`]: the exact and the Q8 lm_head.
+//!
+//! The path is detected once per backend ([`Isa::best`]) and can be forced
+//! with `TRITIUM_KERNEL=scalar|avx2|avx512|neon` (an unavailable path is an
+//! error, not a silent fallback). Weights are repacked when the backend is
+//! prepared for a model ([`SimdBackend::prepare`]) and otherwise on first
+//! use; a call whose weights are not the prepared ones (another model, a
+//! replaced layer) is repacked again, never served stale. Scratch buffers
+//! are kept between calls, so a decode step allocates nothing in the
+//! kernels.
+
+pub mod attention;
+pub mod bench;
+mod error;
+pub mod head;
+pub mod kernels;
+pub mod layout;
+mod lut;
+pub mod spin;
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use tritium_golden::attention::RowFn;
+use tritium_golden::{
+    Backend, DenseMatrix, ExecStats, LinearCall, LinearId, Model, Result as GResult,
+};
+
+pub use head::{HeadRows, Q8Head, Q8Input};
+pub use kernels::{Acts, Isa};
+pub use layout::PackedTernary;
+
+pub use error::{Error, Result};
+use layout::PANEL;
+
+/// How the lm_head is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeadMode {
+    /// Bitwise the golden logits (pinned f32 order, weights as stored).
+    #[default]
+    Exact,
+    /// Int8 rows with per-row scales: half the bytes of bf16, approximate.
+    Q8,
+}
+
+/// Options of [`SimdBackend::new`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimdOptions {
+    /// Kernel path; `None` = `TRITIUM_KERNEL` or the best present.
+    pub isa: Option<Isa>,
+    /// Worker threads; `None` = all cores.
+    pub threads: Option<usize>,
+    pub head: HeadMode,
+}
+
+/// The kernel path from `TRITIUM_KERNEL`, if set.
+pub fn isa_from_env() -> Result<Option<Isa>> {
+    match std::env::var("TRITIUM_KERNEL") {
+        Ok(s) if !s.is_empty() => parse_isa(&s).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Parses a kernel name and checks that this CPU has it.
+pub fn parse_isa(s: &str) -> Result<Isa> {
+    let isa = Isa::from_name(s).ok_or_else(|| Error::UnknownKernel {
+        name: s.to_string(),
+    })?;
+    if !isa.available() {
+        let present: Vec<&str> = Isa::present().iter().map(|i| i.name()).collect();
+        return Err(Error::KernelUnavailable {
+            name: s.to_string(),
+            present: present.join(", "),
+        });
+    }
+    Ok(isa)
+}
+
+struct Prepared {
+    /// Uid and shape of the golden weights this was packed from.
+    src: (u64, usize, usize),
+    w: PackedTernary,
+}
+
+/// The SIMD backend.
+pub struct SimdBackend {
+    isa: Isa,
+    /// Own pool when a thread count was given; else rayon's current pool.
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    head_mode: HeadMode,
+    name: String,
+    prepared: HashMap<LinearId, Prepared>,
+    q8: Option<((u64, usize, usize), Q8Head)>,
+    q8_input: Q8Input,
+    acts: Vec<i8>,
+    sums: Vec<i32>,
+    panel_out: Vec<i32>,
+    /// Runs the decode steps (one token row): see [`spin`].
+    spin: spin::SpinPool,
+    /// The decode job that ran last (its first matrix, or the head).
+    last_step: Option<Step>,
+    /// For each decode job, the last member of the job that followed it the
+    /// last time: what the workers prefetch while the caller works serially.
+    next_of: HashMap<Step, Step>,
+    /// The head rows' byte range, once [`Backend::logits`] has run.
+    head_range: Option<(usize, usize)>,
+    /// What the workers prefetch after the last decode job: repeated after
+    /// the small jobs in between (attention), which would otherwise cut it off.
+    pending_prefetch: [spin::Prefetch; 4],
+}
+
+/// A decode job, for predicting the next one (the network runs the same
+/// sequence of jobs for every token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Step {
+    Linear(LinearId),
+    Head,
+}
+
+/// Bytes of the predicted next job each worker prefetches after a decode
+/// job: a quarter of a 2 MiB L2 (1 and 2 MiB measured slower on a 2 MiB-L2
+/// Xeon: the prefetched lines start evicting each other and the job's own).
+const PREFETCH_AHEAD: usize = 512 << 10;
+
+impl std::fmt::Debug for SimdBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SimdBackend({}, {} threads)", self.name, self.threads())
+    }
+}
+
+/// Which golden weights a packed copy was made from: their uid (never the
+/// address, which a later allocation can reuse) and shape.
+fn src_key(w: &tritium_golden::TernaryMatrix) -> (u64, usize, usize) {
+    (w.uid(), w.n(), w.k())
+}
+
+/// Which dense head a Q8 copy was made from: its uid (never the address:
+/// a dropped head's allocation is reused by the next one) and shape.
+fn dense_key(m: &DenseMatrix) -> (u64, usize, usize) {
+    (m.uid(), m.rows(), m.cols())
+}
+
+impl SimdBackend {
+    pub fn new(opts: SimdOptions) -> Result<SimdBackend> {
+        let isa = match opts.isa {
+            Some(i) => parse_isa(i.name())?,
+            None => isa_from_env()?.unwrap_or_else(Isa::best),
+        };
+        let pool = match opts.threads {
+            None => None,
+            Some(0) => return Err(Error::ZeroThreads),
+            Some(n) => Some(std::sync::Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(|i| format!("tritium-simd-{i}"))
+                    .build()
+                    .map_err(|e| Error::threads(n, e))?,
+            )),
+        };
+        let threads = match &pool {
+            Some(p) => p.current_num_threads(),
+            None => rayon::current_num_threads(),
+        };
+        let spin =
+            spin::SpinPool::new(threads).map_err(|source| Error::Threads { threads, source })?;
+        let name = match opts.head {
+            HeadMode::Exact => format!("simd-{}", isa.name()),
+            HeadMode::Q8 => format!("simd-{}-q8head", isa.name()),
+        };
+        Ok(SimdBackend {
+            isa,
+            pool,
+            head_mode: opts.head,
+            name,
+            prepared: HashMap::new(),
+            q8: None,
+            q8_input: Q8Input::default(),
+            acts: Vec::new(),
+            sums: Vec::new(),
+            panel_out: Vec::new(),
+            spin,
+            last_step: None,
+            next_of: HashMap::new(),
+            head_range: None,
+            pending_prefetch: Default::default(),
+        })
+    }
+
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+    /// Worker threads the kernels run on.
+    pub fn threads(&self) -> usize {
+        self.install(rayon::current_num_threads)
+    }
+
+    /// Runs `f` in the backend's pool (its own, or the current one).
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(p) => p.install(f),
+            None => f(),
+        }
+    }
+    pub fn head_mode(&self) -> HeadMode {
+        self.head_mode
+    }
+
+    /// The backend's own thread pool, if it was given a thread count. Run
+    /// the forward pass inside it (`pool.install(|| ...)`) so the shared
+    /// network code (rows, heads) uses the same threads as the kernels.
+    pub fn pool(&self) -> Option<std::sync::Arc<rayon::ThreadPool>> {
+        self.pool.clone()
+    }
+
+    /// Repacks every BitLinear of `model` (and the Q8 head if asked for)
+    /// now, in parallel, instead of on first use.
+    pub fn prepare(&mut self, model: &Model) {
+        let mut todo: Vec<(LinearId, &tritium_golden::TernaryMatrix)> = Vec::new();
+        for (l, layer) in model.layers().iter().enumerate() {
+            for proj in tritium_golden::Proj::ALL {
+                todo.push((LinearId { layer: l, proj }, layer.linear(proj)));
+            }
+        }
+        let packed: Vec<(LinearId, Prepared)> = self.install(|| {
+            todo.par_iter()
+                .map(|&(id, w)| {
+                    (
+                        id,
+                        Prepared {
+                            src: src_key(w),
+                            w: PackedTernary::from_matrix(w),
+                        },
+                    )
+                })
+                .collect()
+        });
+        self.prepared.extend(packed);
+        if self.head_mode == HeadMode::Q8 {
+            self.q8_head(model.head());
+        }
+    }
+
+    /// Bytes of weights one decode step reads: every packed BitLinear plus
+    /// the head as this backend reads it.
+    pub fn bytes_per_token(&mut self, model: &Model) -> usize {
+        self.prepare_missing(model);
+        let ternary: usize = self.prepared.values().map(|p| p.w.bytes()).sum();
+        ternary + self.head_bytes(model.head())
+    }
+
+    /// Bytes of `head` this backend reads per token (as stored, or the Q8
+    /// copy, which this prepares).
+    pub fn head_bytes(&mut self, head: &DenseMatrix) -> usize {
+        match self.head_mode {
+            HeadMode::Exact => HeadRows::of(head).bytes(),
+            HeadMode::Q8 => self.q8_head(head).bytes(),
+        }
+    }
+
+    fn prepare_missing(&mut self, model: &Model) {
+        let missing = model.layers().iter().enumerate().any(|(l, layer)| {
+            tritium_golden::Proj::ALL.iter().any(|&proj| {
+                let id = LinearId { layer: l, proj };
+                self.prepared.get(&id).map(|p| p.src) != Some(src_key(layer.linear(proj)))
+            })
+        });
+        if missing {
+            self.prepare(model);
+        }
+    }
+
+    fn q8_head(&mut self, m: &DenseMatrix) -> &Q8Head {
+        let key = dense_key(m);
+        if self.q8.as_ref().map(|q| q.0) != Some(key) {
+            let q = self.install(|| Q8Head::from_dense(m));
+            self.q8 = Some((key, q));
+        }
+        &self.q8.as_ref().expect("just set").1
+    }
+
+    /// Runs `calls` (1..=MAX_GROUP BitLinears on the same activations, shapes
+    /// already checked) as one job: the activations are copied once (padded
+    /// to whole blocks) with their row sums, every matrix's panels are cut
+    /// into tasks, all tasks run in one parallel region, and the panel-major
+    /// results are scattered into `outs`. Allocation-free once the scratch
+    /// buffers have grown to the largest call.
+    fn run<O: AsMut<[i32]>>(&mut self, calls: &[LinearCall<'_>], outs: &mut [O]) -> GResult<()> {
+        let m = calls.len();
+        debug_assert!((1..=MAX_GROUP).contains(&m) && outs.len() == m);
+        for c in calls {
+            self.ensure_packed(c);
+        }
+        let rows = calls[0].rows;
+        let prefetch = if rows == 1 {
+            self.decode_step(Step::Linear(calls[0].id), Step::Linear(calls[m - 1].id))
+        } else {
+            Default::default()
+        };
+        let isa = self.isa;
+        let threads = self.threads();
+        let k = calls[0].weights.k();
+        let ws: [Option<&PackedTernary>; MAX_GROUP] =
+            std::array::from_fn(|i| calls.get(i).map(|c| &self.prepared[&c.id].w));
+        let w0 = ws[0].expect("at least one call");
+        let kp = w0.k_padded();
+        let (acts, sums, panel_out) = (&mut self.acts, &mut self.sums, &mut self.panel_out);
+        acts.clear();
+        acts.resize(rows * kp, 0);
+        sums.clear();
+        for r in 0..rows {
+            let src = &calls[0].acts[r * k..(r + 1) * k];
+            acts[r * kp..r * kp + k].copy_from_slice(src);
+            sums.push(src.iter().map(|&a| i32::from(a)).sum());
+        }
+        // Panel offsets, panels per task and task offsets of each matrix.
+        let (mut base, mut per, mut first) = (
+            [0usize; MAX_GROUP + 1],
+            [1usize; MAX_GROUP],
+            [0usize; MAX_GROUP + 1],
+        );
+        for i in 0..m {
+            let p = ws[i].expect("call").panels();
+            base[i + 1] = base[i] + p;
+            // A decode job's items are single GEMV steps (4 panels), handed
+            // out one at a time by the spin pool.
+            per[i] = if rows == 1 {
+                4
+            } else {
+                panels_per_task(p, threads)
+            };
+            first[i + 1] = first[i] + p.div_ceil(per[i]);
+        }
+        // Grown, never cleared: the kernels write every value of their
+        // panels (padding rows included) before anything reads them.
+        let need = base[m] * rows * PANEL;
+        if panel_out.len() < need {
+            panel_out.resize(need, 0);
+        }
+        // Each task also copies its panels' columns into the row-major
+        // outputs (disjoint column ranges), while they are still in cache.
+        let dst: [(SharedOut<i32>, usize); MAX_GROUP] =
+            std::array::from_fn(|i| match outs.get_mut(i) {
+                Some(o) => {
+                    let (o, n) = (o.as_mut(), calls[i].weights.n());
+                    // Checked by the callers (`LinearCall::check`); the copies
+                    // below rely on it.
+                    assert_eq!(o.len(), rows * n, "output of {}", calls[i].id);
+                    (SharedOut(o.as_mut_ptr()), n)
+                }
+                None => (SharedOut(std::ptr::null_mut()), 0),
+            });
+        let dst = &dst;
+        let a = Acts {
+            data: acts,
+            stride: kp,
+            sums,
+            rows,
+        };
+        let out = SharedOut(panel_out.as_mut_ptr());
+        let out = &out;
+        let task = |t: usize| {
+            let i = (0..m).find(|&i| t < first[i + 1]).expect("task in range");
+            let w = ws[i].expect("call");
+            let p0 = (t - first[i]) * per[i];
+            let np = per[i].min(w.panels() - p0);
+            let len = np * rows * PANEL;
+            // SAFETY: task t owns panels base[i] + p0 .. + np of panel_out,
+            // disjoint from every other task's, all inside the buffer
+            // (sized base[m] * rows * PANEL above), which outlives the job.
+            let o = unsafe {
+                std::slice::from_raw_parts_mut(out.0.add((base[i] + p0) * rows * PANEL), len)
+            };
+            kernels::ternary_panels(isa, w, p0, np, &a, o);
+            let (d, n) = (dst[i].0 .0, dst[i].1);
+            for lp in 0..np {
+                let c0 = (p0 + lp) * PANEL;
+                let width = PANEL.min(n - c0);
+                for r in 0..rows {
+                    let src = &o[(lp * rows + r) * PANEL..][..width];
+                    // SAFETY: row r, columns c0 .. c0 + width of output i
+                    // (`rows * n` values, checked by the caller): inside
+                    // it, and written by this task only (its own panels).
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(src.as_ptr(), d.add(r * n + c0), width)
+                    };
+                }
+            }
+        };
+        let tasks = first[m];
+        if rows == 1 {
+            self.spin.run(tasks, &task, &prefetch);
+        } else if threads <= 1 || tasks == 1 {
+            (0..tasks).for_each(task);
+        } else {
+            let work = || (0..tasks).into_par_iter().for_each(task);
+            match &self.pool {
+                Some(p) => p.install(work),
+                None => work(),
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that a decode job `first ..= last` runs now, and returns what
+    /// each worker should prefetch after it: the tail of the job that
+    /// followed this one last time (the workers claim items from the back).
+    fn decode_step(&mut self, first: Step, last: Step) -> [spin::Prefetch; 4] {
+        if let Some(prev) = self.last_step {
+            self.next_of.insert(prev, last);
+        }
+        self.last_step = Some(first);
+        let (addr, len) = match self.next_of.get(&first) {
+            Some(Step::Linear(id)) => match self.prepared.get(id) {
+                Some(p) => (p.w.addr(), p.w.bytes()),
+                None => (0, 0),
+            },
+            Some(Step::Head) => self.head_range.unwrap_or((0, 0)),
+            None => (0, 0),
+        };
+        self.pending_prefetch = std::array::from_fn(|w| {
+            let end = len.saturating_sub(w * PREFETCH_AHEAD);
+            let start = end.saturating_sub(PREFETCH_AHEAD);
+            spin::Prefetch {
+                addr: addr + start,
+                len: end - start,
+            }
+        });
+        self.pending_prefetch
+    }
+
+    /// Repacks `call`'s weights if they are not the prepared ones.
+    fn ensure_packed(&mut self, call: &LinearCall<'_>) {
+        let key = src_key(call.weights);
+        let fresh = self.prepared.get(&call.id).map(|p| p.src) == Some(key);
+        if !fresh {
+            self.prepared.insert(
+                call.id,
+                Prepared {
+                    src: key,
+                    w: PackedTernary::from_matrix(call.weights),
+                },
+            );
+        }
+    }
+}
+
+/// Most BitLinears run as one job by [`SimdBackend`] (q/k/v).
+const MAX_GROUP: usize = 4;
+
+/// The panel-major output buffer shared by the tasks of one job, each
+/// writing its own disjoint range.
+struct SharedOut<T>(*mut T);
+// SAFETY: only used to hand disjoint ranges of one live buffer to the tasks
+// of a job that completes before the buffer is touched again.
+unsafe impl<T> Sync for SharedOut<T> {}
+
+/// Runs `f(i, row)` for every `d`-sized row of `rows` (the last one may be
+/// shorter) on the spin pool, each item owning its own row; workers then
+/// prefetch `prefetch`.
+fn spin_rows(
+    spin: &mut spin::SpinPool,
+    rows: &mut [f32],
+    d: usize,
+    prefetch: &[spin::Prefetch],
+    f: &RowFn<'_>,
+) {
+    if d == 0 {
+        if !rows.is_empty() {
+            f(0, rows);
+        }
+        return;
+    }
+    let len = rows.len();
+    let base = SharedOut(rows.as_mut_ptr());
+    let base = &base;
+    spin.run(
+        len.div_ceil(d),
+        &|i| {
+            // SAFETY: item i owns row i (`d` values inside `rows`, fewer for
+            // a short last row), disjoint from every other item's; `rows`
+            // outlives the job.
+            let row =
+                unsafe { std::slice::from_raw_parts_mut(base.0.add(i * d), d.min(len - i * d)) };
+            f(i, row);
+        },
+        prefetch,
+    );
+}
+
+/// Logit rows per item of the head's job.
+const HEAD_ROWS: usize = 512;
+
+/// Panels per parallel task of a prompt (several rows): enough tasks to
+/// balance `threads` workers, whole groups of 4 panels where possible.
+fn panels_per_task(panels: usize, threads: usize) -> usize {
+    if threads <= 1 {
+        return panels.max(1);
+    }
+    let tasks = threads * 8;
+    let per = panels.div_ceil(tasks).max(1);
+    if per >= 4 {
+        per.div_ceil(4) * 4
+    } else {
+        per
+    }
+}
+
+impl Backend for SimdBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> GResult<ExecStats> {
+        call.check(out)?;
+        self.run(std::slice::from_ref(call), &mut [out])?;
+        Ok(call.counted_stats())
+    }
+
+    /// q/k/v and gate/up as one parallel job: one activation copy, one
+    /// fork-join, every thread streaming a contiguous run of panels.
+    fn matmul_group(
+        &mut self,
+        calls: &[LinearCall<'_>],
+        outs: &mut [Vec<i32>],
+        stats: &mut [ExecStats],
+    ) -> GResult<()> {
+        tritium_golden::backend::check_group(calls, outs, stats)?;
+        let shared = calls.iter().all(|c| {
+            c.acts.as_ptr() == calls[0].acts.as_ptr()
+                && c.acts.len() == calls[0].acts.len()
+                && c.rows == calls[0].rows
+                && c.weights.k() == calls[0].weights.k()
+        });
+        if calls.is_empty() || calls.len() > MAX_GROUP || !shared {
+            for ((c, o), st) in calls.iter().zip(outs.iter_mut()).zip(stats.iter_mut()) {
+                *st = self.matmul(c, o)?;
+            }
+            return Ok(());
+        }
+        for (c, o) in calls.iter().zip(outs.iter()) {
+            c.check(o)?;
+        }
+        self.run(calls, outs)?;
+        for (c, st) in calls.iter().zip(stats.iter_mut()) {
+            *st = c.counted_stats();
+        }
+        Ok(())
+    }
+
+    /// On the spin pool (the attention heads between two decode matmuls;
+    /// rayon's sleeping workers would wake up, and compete with the spinning
+    /// ones, for every layer).
+    fn for_each_row(&mut self, rows: &mut [f32], d: usize, f: &RowFn<'_>) {
+        let pf = self.pending_prefetch;
+        spin_rows(&mut self.spin, rows, d, &pf, f);
+    }
+
+    fn attention_head(&self) -> tritium_golden::attention::HeadFn {
+        attention::head_fn(self.isa)
+    }
+
+    fn logits(&mut self, head: &DenseMatrix, x: &[f32], out: &mut [f32]) -> GResult<()> {
+        if x.len() != head.cols() || out.len() != head.rows() {
+            return tritium_golden::GoldenBackend.logits(head, x, out);
+        }
+        let (isa, cols) = (self.isa, head.cols());
+        match self.head_mode {
+            HeadMode::Exact => {
+                let w = HeadRows::of(head);
+                self.head_range = Some((w.addr(), w.bytes()));
+                let pf = self.decode_step(Step::Head, Step::Head);
+                spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                    head::exact_rows(isa, w, cols, x, t * HEAD_ROWS, o)
+                });
+            }
+            HeadMode::Q8 => {
+                // Int8 quantization would turn a NaN/Inf hidden state into
+                // finite logits: reject it, as the exact head's logits would.
+                tritium_golden::error::check_finite("lm_head input (final hidden state)", x)?;
+                if cols > head::Q8_MAX_COLS {
+                    return Err(tritium_golden::Error::backend(
+                        self.name.clone(),
+                        "lm_head",
+                        format!(
+                            "the int8 head (--fast-head) supports hidden sizes up to {} (i32 dot products); this head has {cols}",
+                            head::Q8_MAX_COLS
+                        ),
+                    ));
+                }
+                self.head_range = Some(self.q8_head(head).code_range());
+                let pf = self.decode_step(Step::Head, Step::Head);
+                let q8 = &self.q8.as_ref().expect("prepared").1;
+                q8.quantize_input(x, &mut self.q8_input);
+                let xq = &self.q8_input;
+                spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                    q8.rows_into(isa, xq, t * HEAD_ROWS, o)
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,425 @@
+//! The SIMD engine against the golden model: every kernel path present on
+//! this machine, `==` on i32 accumulators and bitwise-equal logits.
+
+use proptest::prelude::*;
+use tritium_golden::{
+    Backend, DenseMatrix, GoldenBackend, LinearCall, LinearId, Logits, Model, Preset, Proj,
+    Session, TernaryMatrix,
+};
+use tritium_model::synthetic::preset_model;
+use tritium_simd::{kernels, Acts, HeadMode, Isa, PackedTernary, SimdBackend, SimdOptions};
+
+fn backend(isa: Isa, threads: usize, head: HeadMode) -> SimdBackend {
+    SimdBackend::new(SimdOptions {
+        isa: Some(isa),
+        threads: Some(threads),
+        head,
+    })
+    .unwrap()
+}
+
+fn call<'a>(w: &'a TernaryMatrix, acts: &'a [i8], rows: usize) -> LinearCall<'a> {
+    let id = LinearId {
+        layer: 0,
+        proj: Proj::Gate,
+    };
+    LinearCall::new(id, w, acts, rows, 0)
+}
+
+fn golden(w: &TernaryMatrix, acts: &[i8], rows: usize) -> Vec<i32> {
+    let mut out = vec![0; rows * w.n()];
+    GoldenBackend
+        .matmul(&call(w, acts, rows), &mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn every_present_path_is_listed() {
+    let present = Isa::present();
+    assert!(present.contains(&Isa::Scalar));
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        assert!(present.contains(&Isa::Avx2));
+    }
+    eprintln!("kernel paths on this machine: {present:?}");
+}
+
+fn extreme_row(k: usize) -> impl Strategy<Value = Vec<i8>> {
+    prop_oneof![
+        Just(vec![-128i8; k]),
+        Just(vec![127i8; k]),
+        Just(vec![0i8; k]),
+        proptest::collection::vec(any::<i8>(), k),
+        proptest::collection::vec(prop_oneof![Just(-128i8), Just(127), Just(0)], k),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Random and ragged shapes, 1..=19 rows (whole and partial token tiles),
+    /// extreme activations: every path == golden, single- and multi-threaded.
+    #[test]
+    fn every_path_equals_golden(
+        (n, k, rows, t, acts) in (1usize..70, 1usize..300, 1usize..20).prop_flat_map(|(n, k, rows)| (
+            Just(n), Just(k), Just(rows),
+            proptest::collection::vec(-1i8..=1, n * k),
+            proptest::collection::vec(extreme_row(k), rows).prop_map(|r| r.concat()),
+        )),
+        threads in 1usize..4,
+    ) {
+        let w = TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap();
+        let want = golden(&w, &acts, rows);
+        for isa in Isa::present() {
+            let mut b = backend(isa, threads, HeadMode::Exact);
+            let mut out = vec![7; rows * n];
+            let stats = b.matmul(&call(&w, &acts, rows), &mut out).unwrap();
+            prop_assert_eq!(&out, &want, "{:?}", isa);
+            prop_assert_eq!(stats.adds + stats.zero_skips, stats.macs);
+        }
+    }
+
+    /// The kernels on a panel sub-range write exactly their panels.
+    #[test]
+    fn kernel_panel_ranges(n in 1usize..120, k in 1usize..100, rows in 1usize..10, seed in any::<u64>()) {
+        let mut s = seed | 1;
+        let mut next = || { s ^= s << 13; s ^= s >> 7; s ^= s << 17; s };
+        let t: Vec<i8> = (0..n * k).map(|_| (next() % 3) as i8 - 1).collect();
+        let w = TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap();
+        let p = PackedTernary::from_matrix(&w);
+        let kp = p.k_padded();
+        let mut data = vec![0i8; rows * kp];
+        let mut sums = vec![0i32; rows];
+        let mut flat = Vec::new();
+        for r in 0..rows {
+            for c in 0..k {
+                let a = next() as i8;
+                data[r * kp + c] = a;
+                sums[r] += i32::from(a);
+                flat.push(a);
+            }
+        }
+        let want = golden(&w, &flat, rows);
+        let a = Acts { data: &data, stride: kp, sums: &sums, rows };
+        let panels = p.panels();
+        let p0 = (next() as usize) % panels;
+        let np = 1 + (next() as usize) % (panels - p0);
+        for isa in Isa::present() {
+            let mut out = vec![0i32; np * rows * 16];
+            kernels::ternary_panels(isa, &p, p0, np, &a, &mut out);
+            for q in 0..np {
+                for r in 0..rows {
+                    for i in 0..16 {
+                        let row = (p0 + q) * 16 + i;
+                        if row < n {
+                            prop_assert_eq!(out[(q * rows + r) * 16 + i], want[r * n + row], "{:?}", isa);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Grouped calls (q/k/v, gate/up: one job over several matrices) ==
+    /// golden, per matrix, on every path.
+    #[test]
+    fn grouped_calls_equal_golden(
+        (ns, k, rows, seed) in (proptest::collection::vec(1usize..90, 1..5), 1usize..200, 1usize..11, any::<u64>()),
+        threads in 1usize..4,
+    ) {
+        let mut s = seed | 1;
+        let mut next = move || { s ^= s << 13; s ^= s >> 7; s ^= s << 17; s };
+        let ws: Vec<TernaryMatrix> = ns.iter().map(|&n| {
+            let t: Vec<i8> = (0..n * k).map(|_| (next() % 3) as i8 - 1).collect();
+            TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap()
+        }).collect();
+        let acts: Vec<i8> = (0..rows * k).map(|_| next() as i8).collect();
+        let calls: Vec<LinearCall> = ws.iter().enumerate().map(|(i, w)| {
+            LinearCall::new(LinearId { layer: i, proj: Proj::Q }, w, &acts, rows, 0)
+        }).collect();
+        for isa in Isa::present() {
+            let mut b = backend(isa, threads, HeadMode::Exact);
+            let mut outs: Vec<Vec<i32>> = ws.iter().map(|w| vec![5; rows * w.n()]).collect();
+            let mut stats = vec![Default::default(); ws.len()];
+            b.matmul_group(&calls, &mut outs, &mut stats).unwrap();
+            prop_assert!(stats.iter().zip(&calls).all(|(s, c)| *s == c.counted_stats()));
+            for (w, o) in ws.iter().zip(&outs) {
+                prop_assert_eq!(o, &golden(w, &acts, rows), "{:?}", isa);
+            }
+        }
+    }
+}
+
+/// |acc| = 128 K at the largest K of the 2B4T shape and beyond, for one
+/// token (the GEMV kernels) and two (the tiles). 600 000 crosses many of the
+/// AVX-512 GEMV's 2^12-block segments; its scaled accumulators grow by up to
+/// 2^16 per 16-input block and would overflow i32 past K = 2^19 if they
+/// were never folded.
+#[test]
+fn worst_case_accumulator_magnitudes() {
+    for k in [6912, 8192, 20_000, 600_000] {
+        for (wv, av) in [(1i8, -128i8), (-1, -128), (1, 127)] {
+            let w = TernaryMatrix::from_ternary("w", 17, k, &vec![wv; 17 * k], 1.0).unwrap();
+            for rows in [1, 2] {
+                let acts = vec![av; rows * k];
+                let want = golden(&w, &acts, rows);
+                assert_eq!(want[0] as i64, wv as i64 * av as i64 * k as i64);
+                for isa in Isa::present() {
+                    let mut out = vec![0; rows * 17];
+                    backend(isa, 2, HeadMode::Exact)
+                        .matmul(&call(&w, &acts, rows), &mut out)
+                        .unwrap();
+                    assert_eq!(out, want, "{isa:?} k {k} rows {rows}");
+                }
+            }
+        }
+    }
+    // Mixed weights and activations across segment boundaries.
+    let k = 70_001;
+    let t: Vec<i8> = (0..33 * k)
+        .map(|i| ((i * 7 + i / 3) % 3) as i8 - 1)
+        .collect();
+    let w = TernaryMatrix::from_ternary("w", 33, k, &t, 1.0).unwrap();
+    let acts: Vec<i8> = (0..k).map(|i| ((i * 131) % 256) as u8 as i8).collect();
+    let want = golden(&w, &acts, 1);
+    for isa in Isa::present() {
+        let mut out = vec![0; 33];
+        backend(isa, 2, HeadMode::Exact)
+            .matmul(&call(&w, &acts, 1), &mut out)
+            .unwrap();
+        assert_eq!(out, want, "{isa:?} mixed k {k}");
+    }
+}
+
+/// Regression: a backend must not serve weights packed for another matrix
+/// under the same layer id.
+#[test]
+fn replaced_weights_are_repacked() {
+    let t1 = vec![1i8; 20 * 33];
+    let t2 = vec![-1i8; 20 * 33];
+    let w1 = TernaryMatrix::from_ternary("w", 20, 33, &t1, 1.0).unwrap();
+    let w2 = TernaryMatrix::from_ternary("w", 20, 33, &t2, 1.0).unwrap();
+    let acts = vec![3i8; 33];
+    let mut b = backend(Isa::best(), 1, HeadMode::Exact);
+    let mut out = vec![0; 20];
+    b.matmul(&call(&w1, &acts, 1), &mut out).unwrap();
+    assert_eq!(out[0], 99);
+    b.matmul(&call(&w2, &acts, 1), &mut out).unwrap();
+    assert_eq!(out[0], -99);
+}
+
+/// Regression (found by the vector corpus): packed copies were keyed by the
+/// weights' address, and a dropped matrix's address is reused by the next
+/// one of the same size, which was then served the stale copy.
+#[test]
+fn a_new_matrix_at_a_reused_address_is_not_served_stale() {
+    let mut b = backend(Isa::best(), 1, HeadMode::Exact);
+    let acts = vec![-128i8; 100];
+    for (i, wv) in [1i8, -1, 1, 0, -1].into_iter().enumerate() {
+        let w = TernaryMatrix::from_ternary("w", 1, 100, &[wv; 100], 1.0).unwrap();
+        let mut out = vec![0; 1];
+        b.matmul(&call(&w, &acts, 1), &mut out).unwrap();
+        assert_eq!(out[0], -12800 * i32::from(wv), "matrix {i}");
+    }
+}
+
+fn logits(model: &Model, b: &mut dyn Backend, prompt: &[u32], steps: u32) -> Vec<Vec<f32>> {
+    let mut s = Session::new(model);
+    let mut all = s.forward(b, prompt, Logits::All).unwrap();
+    for i in 0..steps {
+        let next = (i * 37 + 11) % model.config().vocab_size as u32;
+        all.extend(s.forward(b, &[next], Logits::All).unwrap());
+    }
+    all
+}
+
+fn bits(l: &[Vec<f32>]) -> Vec<Vec<u32>> {
+    l.iter()
+        .map(|r| r.iter().map(|v| v.to_bits()).collect())
+        .collect()
+}
+
+/// Whole-network logits of the tiny and small presets: bitwise equal on
+/// every path, prefill (a batched matmul) and decode steps.
+#[test]
+fn network_logits_are_bitwise_golden() {
+    for preset in [Preset::Tiny, Preset::Small] {
+        let model = preset_model(preset, 3).unwrap();
+        let prompt: Vec<u32> = (0..11).map(|i| (i * 131 + 7) % 500).collect();
+        let want = bits(&logits(&model, &mut GoldenBackend, &prompt, 3));
+        for isa in Isa::present() {
+            for threads in [1, 2] {
+                let mut b = backend(isa, threads, HeadMode::Exact);
+                b.prepare(&model);
+                let got = bits(&logits(&model, &mut b, &prompt, 3));
+                assert!(
+                    got == want,
+                    "{preset:?} {isa:?} {threads} threads: logits differ"
+                );
+            }
+        }
+    }
+}
+
+/// The exact head reproduces the golden pinned order for f32 heads and
+/// ragged widths (tail lanes), on every path.
+#[test]
+fn exact_head_is_bitwise_golden_for_ragged_f32_and_bf16() {
+    for cols in [1usize, 15, 16, 17, 40, 333] {
+        let rows = 37;
+        let vals: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1.37e-3)
+            .collect();
+        let x: Vec<f32> = (0..cols)
+            .map(|i| ((i * 31 % 97) as f32 - 48.0) * 0.11)
+            .collect();
+        let bf: Vec<u16> = vals
+            .iter()
+            .map(|&v| tritium_golden::ops::f32_to_bf16(v))
+            .collect();
+        for m in [
+            DenseMatrix::from_f32("h", rows, cols, vals.clone()).unwrap(),
+            DenseMatrix::from_bf16("h", rows, cols, bf).unwrap(),
+        ] {
+            let mut want = vec![0.0; rows];
+            GoldenBackend.logits(&m, &x, &mut want).unwrap();
+            for isa in Isa::present() {
+                let mut got = vec![0.0; rows];
+                backend(isa, 2, HeadMode::Exact)
+                    .logits(&m, &x, &mut got)
+                    .unwrap();
+                let (g, w): (Vec<u32>, Vec<u32>) = (
+                    got.iter().map(|v| v.to_bits()).collect(),
+                    want.iter().map(|v| v.to_bits()).collect(),
+                );
+                assert_eq!(g, w, "{isa:?} cols {cols}");
+            }
+        }
+    }
+}
+
+/// The fast Q8 head (W8A8) is approximate: its deviation from the golden
+/// logits stays within 1.5 % of the largest |logit| of the row (measured on
+/// the small preset: 0.8-1.1 %, the README's figure); its integer dot
+/// products make it identical on every path.
+#[test]
+fn q8_head_deviation_is_bounded_and_the_same_on_every_path() {
+    let model = preset_model(Preset::Small, 5).unwrap();
+    let prompt: Vec<u32> = (0..6).map(|i| i * 97 + 3).collect();
+    let want = logits(&model, &mut GoldenBackend, &prompt, 2);
+    let mut first: Option<Vec<Vec<u32>>> = None;
+    for isa in Isa::present() {
+        let mut b = backend(isa, 2, HeadMode::Q8);
+        let got = logits(&model, &mut b, &prompt, 2);
+        for (g, w) in got.iter().zip(&want) {
+            let range = w.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+            let dev = g
+                .iter()
+                .zip(w)
+                .fold(0.0f32, |a, (x, y)| a.max((x - y).abs()));
+            eprintln!("{isa:?}: max |dev| {dev:.4} of largest |logit| {range:.3}");
+            assert!(
+                dev <= 0.015 * range.max(1e-3),
+                "{isa:?}: deviation {dev} of range {range}"
+            );
+            assert!(dev > 0.0, "the Q8 head should not be exact");
+        }
+        let b = bits(&got);
+        match &first {
+            None => first = Some(b),
+            Some(f) => assert!(f == &b, "{isa:?}: Q8 logits differ between paths"),
+        }
+    }
+}
+
+/// Regression: the int8 copy of the head was keyed by the head's address, so
+/// a new head allocated where a dropped one had been was served the old
+/// copy. Keyed by the matrix id now: a second head of the same shape, built
+/// after the first is dropped (typically at the same address), gets its own.
+#[test]
+fn q8_head_copy_is_rebuilt_for_a_new_head_at_a_reused_address() {
+    // Small enough to come from the heap (not mmap), where a freed block is
+    // handed out again for the next request of its size.
+    let (rows, cols) = (256, 32);
+    let x: Vec<f32> = (0..cols).map(|i| (i % 7) as f32 - 3.0).collect();
+    let head = |seed: u64| {
+        let mut r = tritium_golden::SplitMix64::new(seed);
+        let v: Vec<f32> = (0..rows * cols).map(|_| r.normal()).collect();
+        DenseMatrix::from_f32("h", rows, cols, v).unwrap()
+    };
+    let mut b = backend(Isa::best(), 1, HeadMode::Q8);
+    let first = head(1);
+    let addr = first.as_f32().unwrap().as_ptr() as usize;
+    let mut out = vec![0.0; rows];
+    b.logits(&first, &x, &mut out).unwrap();
+    drop(first);
+    let second = head(2);
+    let reused = second.as_f32().unwrap().as_ptr() as usize == addr;
+    b.logits(&second, &x, &mut out).unwrap();
+    let mut fresh = vec![0.0; rows];
+    backend(Isa::best(), 1, HeadMode::Q8)
+        .logits(&second, &x, &mut fresh)
+        .unwrap();
+    eprintln!("second head at the first one's address: {reused}");
+    assert!(bits(&[out]) == bits(&[fresh]), "stale int8 head served");
+}
+
+/// The Q8 head must not hide a non-finite hidden state behind finite logits.
+#[test]
+fn q8_head_rejects_non_finite_input() {
+    let m = DenseMatrix::from_f32("h", 3, 20, vec![0.5; 60]).unwrap();
+    let mut x = vec![1.0f32; 20];
+    x[7] = f32::NAN;
+    let mut out = vec![0.0; 3];
+    let e = backend(Isa::best(), 1, HeadMode::Q8)
+        .logits(&m, &x, &mut out)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("final hidden state"), "{e}");
+}
+
+#[test]
+fn kernel_names_are_checked() {
+    assert!(tritium_simd::parse_isa("scalar").is_ok());
+    let e = tritium_simd::parse_isa("sse9").unwrap_err().to_string();
+    assert!(e.contains("unknown kernel"), "{e}");
+    for isa in Isa::ALL {
+        if !isa.available() {
+            let e = tritium_simd::parse_isa(isa.name()).unwrap_err().to_string();
+            assert!(e.contains("not supported by this CPU"), "{e}");
+        }
+    }
+}
+
+/// `for_each_row` hands out the same rows as the golden default (a short
+/// last row included), each exactly once, whatever the thread count.
+#[test]
+fn for_each_row_covers_every_row_once() {
+    for threads in [1, 2, 3] {
+        let mut b = backend(Isa::Scalar, threads, HeadMode::Exact);
+        for (len, d) in [
+            (0usize, 4usize),
+            (3, 4),
+            (4, 4),
+            (40, 4),
+            (41, 4),
+            (1000, 7),
+        ] {
+            let mut got = vec![0.0f32; len];
+            b.for_each_row(&mut got, d, &|i, row| {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v += (i * 1000 + j) as f32 + 1.0;
+                }
+            });
+            let want: Vec<f32> = (0..len)
+                .map(|x| ((x / d) * 1000 + x % d) as f32 + 1.0)
+                .collect();
+            assert_eq!(got, want, "{threads} threads, len {len}, d {d}");
+        }
+    }
+}

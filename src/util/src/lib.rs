@@ -1,0 +1,16 @@
+//! # tritium-util: what every tritium crate shares below the domain crates
+//!
+//! - [`hugepage`]: buffers on transparent huge pages ([`HugeBuf`] for the
+//!   SIMD engine's packed weights, [`huge_vec`] for the loaders' bf16
+//!   embedding and head). This module holds the crate's only `unsafe`: one
+//!   allocation wrapper and one `madvise` call, each with its safety argument.
+//! - [`progress`]: the [`Progress`] callback long operations report to; the
+//!   command line draws it with indicatif, libraries never do.
+//! - [`filelist`]: the reader of `rtl/files.f`, for every tool that reads the RTL.
+
+pub mod filelist;
+pub mod hugepage;
+pub mod progress;
+
+pub use hugepage::{huge_vec, HugeBuf};
+pub use progress::Progress;
