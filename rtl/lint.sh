@@ -5,7 +5,10 @@
 #
 # The comparison RTL of the FPGA flow (fpga/) is linted the same way:
 # int8_mac_array over the same parameter sets, int8_pe, and the FP16 PE with
-# its two units (fp16_mac_pe, fp16_mul, fp16_add).
+# its two units (fp16_mac_pe, fp16_mul, fp16_add). mac_array_ctrl, the control
+# both arrays share, is linted inside each of them and on its own. So is the
+# place-and-route wrapper of the FPGA flow (fpga/pnr_wrap.sv, not in files.f),
+# around each design it wraps.
 #
 # If yosys is installed (Debian 12: 0.23), also checks that the RTL is
 # synthesizable by it and that tri_mac_array contains no multiplier
@@ -36,19 +39,22 @@ TOP=tri_mac_array
 CONFIGS=("" "4 8 8192" "16 32 8192" "1 1 16" "3 5 100" "2 5 5" "1 8 2")
 
 fail=0
+# run CMD...: clean if it succeeds without printing anything.
+run() {
+  if out=$("$@" 2>&1) && [[ -z "$out" ]]; then
+    echo "clean: $*"
+  else
+    echo "FAIL:  $*"
+    echo "$out"
+    fail=1
+  fi
+}
 # lint TOP [GFLAGS...]: verilator -Wall with and without --assert.
 lint() {
   local top=$1
   shift
   for assert in "" "--assert"; do
-    cmd=(verilator --lint-only -Wall $assert "$@" -f rtl/files.f --top-module "$top" rtl/lint/waivers.vlt)
-    if out=$("${cmd[@]}" 2>&1) && [[ -z "$out" ]]; then
-      echo "clean: ${cmd[*]}"
-    else
-      echo "FAIL:  ${cmd[*]}"
-      echo "$out"
-      fail=1
-    fi
+    run verilator --lint-only -Wall $assert "$@" -f rtl/files.f --top-module "$top" rtl/lint/waivers.vlt
   done
 }
 
@@ -62,8 +68,25 @@ for top in "$TOP" int8_mac_array; do
     lint "$top" "${gflags[@]}"
   done
 done
-for top in int8_pe fp16_mac_pe fp16_mul fp16_add; do
+for top in mac_array_ctrl int8_pe fp16_mac_pe fp16_mul fp16_add; do
   lint "$top"
+done
+
+# The P&R wrapper, "Design Cols Lanes KMax InW OutW" (Design 0: tri_mac_array,
+# 1: int8_mac_array, 2: Cols*Lanes fp16_mac_pe). InW / OutW are what the FPGA
+# flow passes (src/fpga/flow.rs, pnr_wrap_widths; its unit test pins these
+# same values); a wrong one is a port width mismatch, i.e. a lint failure.
+# First the flow's defaults (4x8 arrays, one FP16 unit), then other sizes.
+# Without --assert: the wrapper only goes through Yosys (which defines
+# SYNTHESIS), and the wrapped designs are linted with --assert above.
+WRAPS=("0 4 8 8192 134 500" "1 4 8 8192 326 555" "2 1 1 8192 34 16"
+       "0 2 4 8192 54 412" "1 2 4 8192 102 439" "2 2 4 8192 258 128"
+       "0 1 1 16 16 350" "1 1 1 16 22 363" "0 16 32 8192 1286 1028")
+for w in "${WRAPS[@]}"; do
+  read -r d c l k i o <<<"$w"
+  run verilator --lint-only -Wall -GDesign="$d" -GCols="$c" -GLanes="$l" -GKMax="$k" \
+    -GInW="$i" -GOutW="$o" -f rtl/files.f fpga/pnr_wrap.sv --top-module pnr_wrap \
+    rtl/lint/waivers.vlt
 done
 
 if [[ $use_yosys -eq 1 ]]; then

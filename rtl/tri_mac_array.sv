@@ -18,7 +18,8 @@
 //   cycle T   : beat accepted (w_valid_i & a_valid_i & ready). PEs and adder
 //               trees compute the column sums combinationally from the ports;
 //               they, the beat's add/skip counts and the last flag are
-//               registered at the end of T (stage 1: sum_q, s1_*_q).
+//               registered at the end of T (stage 1: sum_q here, s1_*_q in
+//               u_ctrl).
 //   cycle T+1 : acc_q += sum_q (stage 2); cnt_adds/cnt_skips += the beat's counts.
 //               If the beat was the last one, r_valid_q is set at the end of T+1.
 //   cycle T+2 : r_valid_o = 1, r_data_o = acc_q (the accumulators themselves:
@@ -41,6 +42,12 @@
 //
 // acc_o (= r_data_o) shows the accumulators; a beat accepted in cycle T is
 // visible there from cycle T+2.
+//
+// Control: handshakes, pending/ready, the stage-1 valid/last/count flags, the
+// beat counter, the five counters and the protocol assertions are in
+// mac_array_ctrl (instance u_ctrl), shared with int8_mac_array. This file
+// holds the datapath (PEs, trees, column sums, accumulators), the sticky
+// err_code_o flag and the datapath assertions.
 //
 // Every `*` in this file and in tri_adder_tree.sv is elaboration-time
 // arithmetic on parameters and genvars (widths, bit offsets), never hardware.
@@ -92,38 +99,64 @@ module tri_mac_array #(
   localparam int unsigned TermW = tri_pkg::TermW;  // bits per signed lane term
 
   // Width of one column's lane sum: TermW + one bit per adder-tree level.
-  localparam int unsigned SumW     = TermW + $clog2(Lanes);
-  // Most beats a tile may have, and the width of the per-tile beat counter.
-  localparam int unsigned MaxBeats = (KMax + Lanes - 1) / Lanes;
-  localparam int unsigned BeatW    = $clog2(MaxBeats + 1);
-  // Lanes summed over all columns, and the width of a per-beat popcount of them.
-  localparam int unsigned NumPe    = Cols * Lanes;
-  localparam int unsigned StatW    = 1 + $clog2(NumPe);
+  localparam int unsigned SumW  = TermW + $clog2(Lanes);
+  // Lanes summed over all columns.
+  localparam int unsigned NumPe = Cols * Lanes;
 
-  ////////////////
-  // Handshakes //
-  ////////////////
+  /////////////
+  // Control //
+  /////////////
 
-  logic in_rdy_q, in_rdy_d;    // input streams ready (low in reset and while a result is pending)
-  logic pending_q, pending_d;  // the last beat of a tile was accepted, result not yet taken
-  logic r_valid_q, r_valid_d;  // result valid
-  logic accept;                // a beat (weights + activations) is accepted this cycle
-  logic r_hs;                  // result handshake this cycle
+  // Handshakes, stage-1 control flags, tile rules, counters and protocol
+  // assertions: mac_array_ctrl, shared with int8_mac_array.
+  logic                 accept;     // a beat (weights + activations) is accepted this cycle
+  logic                 s1_vld;     // sum_q holds an accepted beat
+  logic                 acc_clr;    // zero the accumulators (clear_i or result handshake)
+  logic [NumPe-1:0]     lane_add;   // per lane (index c*Lanes + l): code 0 or 2
+  logic [NumPe-1:0]     lane_skip;  // code 1
+  logic [NumPe-1:0]     lane_inv;   // code 3
+  logic [Cols*AccW-1:0] acc_q, acc_d;
 
-  assign w_ready_o = in_rdy_q;
-  assign a_ready_o = in_rdy_q;
-  assign accept    = w_valid_i & a_valid_i & in_rdy_q;
-  assign r_valid_o = r_valid_q;
-  assign r_hs      = r_valid_q & r_ready_i;
+  mac_array_ctrl #(
+    .Cols   (Cols),
+    .Lanes  (Lanes),
+    .KMax   (KMax),
+    .WDataW (Cols*Lanes*CodeW),
+    .ADataW (Lanes*ActW),
+    .RDataW (Cols*AccW)
+  ) u_ctrl (
+    .clk_i        (clk_i),
+    .rst_ni       (rst_ni),
+    .clear_i      (clear_i),
+    .cnt_clear_i  (cnt_clear_i),
+    .w_valid_i    (w_valid_i),
+    .w_ready_o    (w_ready_o),
+    .w_data_i     (w_data_i),
+    .a_valid_i    (a_valid_i),
+    .a_ready_o    (a_ready_o),
+    .a_data_i     (a_data_i),
+    .a_last_i     (a_last_i),
+    .r_valid_o    (r_valid_o),
+    .r_ready_i    (r_ready_i),
+    .r_data_i     (acc_q),
+    .accept_o     (accept),
+    .s1_vld_o     (s1_vld),
+    .acc_clr_o    (acc_clr),
+    .lane_add_i   (lane_add),
+    .lane_skip_i  (lane_skip),
+    .cnt_cycles_o (cnt_cycles_o),
+    .cnt_busy_o   (cnt_busy_o),
+    .cnt_stall_o  (cnt_stall_o),
+    .cnt_adds_o   (cnt_adds_o),
+    .cnt_skips_o  (cnt_skips_o)
+  );
 
   /////////////////////////////////////////////
   // Stage 0: PEs and per-column adder trees //
   /////////////////////////////////////////////
 
-  logic [NumPe-1:0]     lane_add;   // per lane (index c*Lanes + l): code 0 or 2
-  logic [NumPe-1:0]     lane_skip;  // code 1
-  logic [NumPe-1:0]     lane_inv;   // code 3
-  logic [Cols*SumW-1:0] col_sum;    // column c at [SumW*c +: SumW]
+  logic [Cols*SumW-1:0] col_sum;   // column c at [SumW*c +: SumW]
+  logic                 beat_inv;  // some lane of the beat holds code 3
 
   for (genvar c = 0; c < Cols; c++) begin : gen_col
     logic [Lanes*TermW-1:0] terms;  // lane l at [TermW*l +: TermW]
@@ -149,59 +182,23 @@ module tri_mac_array #(
     );
   end
 
-  // Per-beat statistics: popcounts of the lane flags over all columns.
-  logic [StatW-1:0] beat_adds, beat_skips;
-  logic             beat_inv;
-
-  tri_adder_tree #(
-    .N      (NumPe),
-    .InW    (1),
-    .Signed (1'b0)
-  ) u_add_count (
-    .terms_i (lane_add),
-    .sum_o   (beat_adds)
-  );
-
-  tri_adder_tree #(
-    .N      (NumPe),
-    .InW    (1),
-    .Signed (1'b0)
-  ) u_skip_count (
-    .terms_i (lane_skip),
-    .sum_o   (beat_skips)
-  );
-
   assign beat_inv = |lane_inv;
 
   /////////////////////////////////////
-  // Stage 1: registered beat result //
+  // Stage 1: registered column sums //
   /////////////////////////////////////
 
-  logic                 s1_vld_q, s1_vld_d;      // sum_q holds an accepted beat
-  logic                 s1_last_q, s1_last_d;    // ... which was the last of its tile
-  logic                 s1_cnt_q, s1_cnt_d;      // s1_adds_q/s1_skips_q are to be counted
-  logic [Cols*SumW-1:0] sum_q, sum_d;            // column sums of the beat (datapath, no reset)
-  logic [StatW-1:0]     s1_adds_q, s1_adds_d;    // beat's add count (datapath, no reset)
-  logic [StatW-1:0]     s1_skips_q, s1_skips_d;  // beat's skip count (datapath, no reset)
+  logic [Cols*SumW-1:0] sum_q, sum_d;  // column sums of the beat (datapath, no reset)
 
-  always_comb begin
-    s1_vld_d   = accept;
-    s1_last_d  = accept & a_last_i;
-    // A beat accepted in a cnt_clear_i cycle is not counted (like its cnt_busy_o cycle).
-    s1_cnt_d   = accept & ~cnt_clear_i;
-    // Datapath registers only load on an accepted beat.
-    sum_d      = accept ? col_sum    : sum_q;
-    s1_adds_d  = accept ? beat_adds  : s1_adds_q;
-    s1_skips_d = accept ? beat_skips : s1_skips_q;
-  end
+  // Datapath registers only load on an accepted beat.
+  assign sum_d = accept ? col_sum : sum_q;
 
-  ///////////////////////////////////////
-  // Stage 2: accumulators and control //
-  ///////////////////////////////////////
+  ///////////////////////////
+  // Stage 2: accumulators //
+  ///////////////////////////
 
   // Internal vectors are flat like the ports (column c at [W*c +: W]) so that
   // Yosys 0.23, which rejects packed multi-dimensional arrays, can read the RTL.
-  logic [Cols*AccW-1:0] acc_q, acc_d;
   logic [Cols*AccW-1:0] sum_ext;  // sum_q resized (sign-extended) to AccW
   logic [Cols*AccW-1:0] acc_sum;  // acc_q + sum_ext, per column
 
@@ -225,96 +222,27 @@ module tri_mac_array #(
 
   always_comb begin
     acc_d = acc_q;
-    if (clear_i || r_hs) begin
+    if (acc_clr) begin
       // Result taken or tile dropped: the next tile starts from zero. A beat in
       // stage 1 during clear_i belongs to the dropped tile and is discarded.
       acc_d = '0;
-    end else if (s1_vld_q) begin
+    end else if (s1_vld) begin
       acc_d = acc_sum;
     end
-  end
-
-  always_comb begin
-    // Result valid: set once the last beat has been accumulated.
-    r_valid_d = r_valid_q;
-    if (clear_i || r_hs) begin
-      r_valid_d = 1'b0;
-    end else if (s1_vld_q && s1_last_q) begin
-      r_valid_d = 1'b1;
-    end
-
-    // Pending: from the cycle after the last beat is accepted until the result
-    // handshake. A beat accepted in a clear_i cycle starts the new tile, so a
-    // last beat accepted then makes a new result pending.
-    pending_d = pending_q;
-    if (clear_i || r_hs) begin
-      pending_d = 1'b0;
-    end
-    if (accept && a_last_i) begin
-      pending_d = 1'b1;
-    end
-
-    in_rdy_d = ~pending_d;
   end
 
   assign r_data_o = acc_q;
   assign acc_o    = acc_q;
 
-  // Beats accepted so far in the current tile. Only feeds the beat-bound
-  // assertion (synthesis removes it).
-  logic [BeatW-1:0] beats_q, beats_d;
-  logic [BeatW-1:0] beats_base;  // count before this cycle's beat, after clear_i
+  ///////////////////////
+  // Invalid-code flag //
+  ///////////////////////
 
-  always_comb begin
-    beats_base = clear_i ? '0 : beats_q;
-    beats_d    = beats_base;
-    if (accept) begin
-      beats_d = a_last_i ? '0 : beats_base + BeatW'(1);
-    end
-  end
+  logic err_q, err_d;
 
-  //////////////
-  // Counters //
-  //////////////
-
-  logic        stall;
-  logic [63:0] cnt_cycles_q, cnt_cycles_d;
-  logic [63:0] cnt_busy_q, cnt_busy_d;
-  logic [63:0] cnt_stall_q, cnt_stall_d;
-  logic [63:0] cnt_adds_q, cnt_adds_d;
-  logic [63:0] cnt_skips_q, cnt_skips_d;
-  logic        err_q, err_d;
-
-  // A producer waits (valid without an accepted beat), or the result waits for the consumer.
-  assign stall = ((w_valid_i | a_valid_i) & ~accept) | (r_valid_q & ~r_ready_i);
-
-  always_comb begin
-    if (cnt_clear_i) begin
-      // The events of the cnt_clear_i cycle itself are not counted.
-      cnt_cycles_d = '0;
-      cnt_busy_d   = '0;
-      cnt_stall_d  = '0;
-      cnt_adds_d   = '0;
-      cnt_skips_d  = '0;
-    end else begin
-      cnt_cycles_d = cnt_cycles_q + 64'd1;
-      cnt_busy_d   = cnt_busy_q + 64'(accept);
-      cnt_stall_d  = cnt_stall_q + 64'(stall);
-      // Add/skip counts of a beat accepted in cycle T are added in T+1.
-      cnt_adds_d   = cnt_adds_q  + (s1_cnt_q ? 64'(s1_adds_q)  : 64'd0);
-      cnt_skips_d  = cnt_skips_q + (s1_cnt_q ? 64'(s1_skips_q) : 64'd0);
-    end
-
-    // Sticky until reset (neither clear_i nor cnt_clear_i clears it).
-    err_d = err_q | (accept & beat_inv);
-  end
-
-  assign cnt_cycles_o = cnt_cycles_q;
-  assign cnt_busy_o   = cnt_busy_q;
-  assign cnt_stall_o  = cnt_stall_q;
-  assign cnt_adds_o   = cnt_adds_q;
-  assign cnt_skips_o  = cnt_skips_q;
-  assign err_code_o   = err_q;
+  // Sticky until reset (neither clear_i nor cnt_clear_i clears it).
+  assign err_d      = err_q | (accept & beat_inv);
+  assign err_code_o = err_q;
 
   ///////////////
   // Registers //
@@ -322,43 +250,17 @@ module tri_mac_array #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      in_rdy_q     <= 1'b0;
-      pending_q    <= 1'b0;
-      r_valid_q    <= 1'b0;
-      s1_vld_q     <= 1'b0;
-      s1_last_q    <= 1'b0;
-      s1_cnt_q     <= 1'b0;
-      acc_q        <= '0;
-      beats_q      <= '0;
-      cnt_cycles_q <= '0;
-      cnt_busy_q   <= '0;
-      cnt_stall_q  <= '0;
-      cnt_adds_q   <= '0;
-      cnt_skips_q  <= '0;
-      err_q        <= 1'b0;
+      acc_q <= '0;
+      err_q <= 1'b0;
     end else begin
-      in_rdy_q     <= in_rdy_d;
-      pending_q    <= pending_d;
-      r_valid_q    <= r_valid_d;
-      s1_vld_q     <= s1_vld_d;
-      s1_last_q    <= s1_last_d;
-      s1_cnt_q     <= s1_cnt_d;
-      acc_q        <= acc_d;
-      beats_q      <= beats_d;
-      cnt_cycles_q <= cnt_cycles_d;
-      cnt_busy_q   <= cnt_busy_d;
-      cnt_stall_q  <= cnt_stall_d;
-      cnt_adds_q   <= cnt_adds_d;
-      cnt_skips_q  <= cnt_skips_d;
-      err_q        <= err_d;
+      acc_q <= acc_d;
+      err_q <= err_d;
     end
   end
 
-  // Datapath registers: no reset, only read when s1_vld_q / s1_cnt_q say so.
+  // Datapath register: no reset, only read when s1_vld says so.
   always_ff @(posedge clk_i) begin
-    sum_q      <= sum_d;
-    s1_adds_q  <= s1_adds_d;
-    s1_skips_q <= s1_skips_d;
+    sum_q <= sum_d;
   end
 
   ////////////////
@@ -374,54 +276,15 @@ module tri_mac_array #(
   end
 
 `ifndef SYNTHESIS
-  // ---- Producer rules (assumptions on the inputs, checked as assertions) ----
-  // Rule 4: a valid input, once high, stays high with stable data until the
-  // beat is accepted (both streams advance together, so a stream whose partner
-  // is not valid is not accepted either). A clear_i cycle releases the producers.
-  WValidHold_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      w_valid_i && !accept && !clear_i |=> w_valid_i && $stable(w_data_i))
-    else $error("%m: w_valid_i dropped or w_data_i changed before the beat was accepted");
-  AValidHold_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      a_valid_i && !accept && !clear_i |=> a_valid_i && $stable(a_data_i) && $stable(a_last_i))
-    else $error("%m: a_valid_i dropped or a_data_i/a_last_i changed before the beat was accepted");
-  // Control inputs are never X; an accepted beat carries known data.
-  KnownCtrlIn_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !$isunknown({w_valid_i, a_valid_i, r_ready_i, clear_i, cnt_clear_i}))
-    else $error("%m: unknown control input");
-  KnownBeat_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      accept |-> !$isunknown({w_data_i, a_data_i, a_last_i}))
-    else $error("%m: accepted beat has unknown bits");
+  // The protocol assertions (rules 1, 3, 4, 5) are in mac_array_ctrl (u_ctrl).
+
   // No invalid code 3 on an accepted weight beat (also flagged on err_code_o).
   NoInvalidCode_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
       accept |-> !beat_inv)
     else $error("%m: accepted weight beat holds the invalid code 3");
-  // Rule 5: at most ceil(KMax / Lanes) beats per tile.
-  TileBeats_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      accept |-> beats_base < BeatW'(MaxBeats))
-    else $error("%m: more than ceil(KMax / Lanes) = %0d beats in one tile", MaxBeats);
-
-  // ---- Array rules ----
-  // Rule 3: the result stays valid and stable until taken (unless dropped by clear_i).
-  RValidHold_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      r_valid_o && !r_ready_i && !clear_i |=> r_valid_o && $stable(r_data_o))
-    else $error("%m: r_valid_o dropped or r_data_o changed before r_ready_i");
-  // Rule 1: the two input readies are one signal, low while a result is pending.
-  ReadyEqual_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      w_ready_o == a_ready_o)
-    else $error("%m: w_ready_o != a_ready_o");
-  NoReadyWithResult_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      r_valid_o |-> !w_ready_o && !s1_vld_q)
-    else $error("%m: input ready or a beat in flight while a result is valid");
-  // The result rises only after its last beat was accumulated in the previous cycle.
-  RValidRise_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      r_valid_o && !$past(r_valid_o) |-> $past(s1_vld_q && s1_last_q && !clear_i))
-    else $error("%m: r_valid_o rose without a last beat having been accumulated");
-  KnownCtrlOut_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !$isunknown({w_ready_o, a_ready_o, r_valid_o, err_code_o}))
-    else $error("%m: unknown control output");
-  KnownResult_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      r_valid_o |-> !$isunknown(r_data_o))
-    else $error("%m: r_data_o has unknown bits while r_valid_o");
+  KnownErrCode_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
+      !$isunknown(err_code_o))
+    else $error("%m: unknown err_code_o");
 
   // No accumulator overflow (backs up TileBeats_A: also catches a tile whose
   // nonzero lanes exceed KMax, possible when Lanes does not divide KMax).
@@ -434,13 +297,13 @@ module tri_mac_array #(
     assign acc_wide  = {acc_c[AccW-1], acc_c} + {sum_ext_c[AccW-1], sum_ext_c};
 
     AccNoOverflow_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-        s1_vld_q && !clear_i |-> acc_wide[AccW] == acc_wide[AccW-1])
+        s1_vld && !clear_i |-> acc_wide[AccW] == acc_wide[AccW-1])
       else $error("%m: accumulator of column %0d overflows", c);
 
     if (SumW > AccW) begin : gen_trunc_assert
       SumFits_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-          s1_vld_q |-> gen_acc[c].sum_c[SumW-1:AccW-1] == '0 ||
-                      gen_acc[c].sum_c[SumW-1:AccW-1] == '1)
+          s1_vld |-> gen_acc[c].sum_c[SumW-1:AccW-1] == '0 ||
+                     gen_acc[c].sum_c[SumW-1:AccW-1] == '1)
         else $error("%m: column %0d beat sum does not fit AccW", c);
     end
   end
