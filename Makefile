@@ -16,9 +16,12 @@ test: deps
 deps:
 	@scripts/install-deps.sh
 
+## Formatting, clippy, the RTL lint, and the import graph (no circles
+## between files or crates, no crate depending on a higher layer).
 lint: lint-rtl
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	scripts/import-graph.py
 
 ## verilator --lint-only -Wall over several array parameter sets.
 lint-rtl: deps
@@ -28,9 +31,12 @@ lint-rtl: deps
 conformance:
 	tests/conformance/run.sh
 
+## Criterion benchmarks: golden matvec and decode, Verilator model
+## throughput, co-simulation throughput (one run each; ratios, not timings).
 bench:
 	$(CARGO) bench --bench golden
 	$(CARGO) bench -p tritium-sim --bench throughput
+	$(CARGO) bench -p tritium-rtl --bench cosim
 
 ## The SIMD tests on AArch64 under qemu (NEON path; installs qemu-user and
 ## the aarch64 cross toolchain if missing).

@@ -19,7 +19,7 @@
 //
 // One module for every design: Design selects what is wrapped (generate-if),
 // and InW / OutW, the total width of the design's inputs and of its outputs,
-// come from the flow (src/fpga/flow.rs, pnr_wrap_widths), which computes them
+// come from the flow (fpga/src/flow.rs, pnr_wrap_widths), which computes them
 // from Cols, Lanes and KMax. The wrapper does not repeat the designs' width
 // formulas (e.g. the accumulator width): it derives the width of each
 // variable-width port from InW / OutW and the fixed-width ports around it. A

@@ -74,7 +74,7 @@ done
 
 # The P&R wrapper, "Design Cols Lanes KMax InW OutW" (Design 0: tri_mac_array,
 # 1: int8_mac_array, 2: Cols*Lanes fp16_mac_pe). InW / OutW are what the FPGA
-# flow passes (src/fpga/flow.rs, pnr_wrap_widths; its unit test pins these
+# flow passes (fpga/src/flow.rs, pnr_wrap_widths; its unit test pins these
 # same values); a wrong one is a port width mismatch, i.e. a lint failure.
 # First the flow's defaults (4x8 arrays, one FP16 unit), then other sizes.
 # Without --assert: the wrapper only goes through Yosys (which defines

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what tritium needs beyond the Rust toolchain: Verilator (the RTL
 # co-simulation builds its model at compile time) and Yosys (the quick
-# synthesis test of `make test`, tests/fpga.rs; pinned: Debian's 0.23). Idempotent, and quiet when
+# synthesis test of `make test`, fpga/tests/fpga.rs; pinned: Debian's 0.23). Idempotent, and quiet when
 # everything is present. Pinned: Debian bookworm's verilator 5.006 (the
 # version lint and CI use); any 5.006 or newer builds.
 set -euo pipefail
@@ -47,7 +47,7 @@ if ! pkg-config --exists fontconfig freetype2 2>/dev/null || ! fc-list 2>/dev/nu
     fi
 fi
 
-# Yosys: tests/fpga.rs synthesizes a tiny configuration (and `tritium synth`
+# Yosys: fpga/tests/fpga.rs synthesizes a tiny configuration (and `tritium synth`
 # the full sweep). nextpnr-ice40 is only needed by `make synth`
 # (fpga/install-pnr.sh).
 if ! command -v yosys >/dev/null 2>&1; then
@@ -57,7 +57,7 @@ if ! command -v yosys >/dev/null 2>&1; then
         apt-get update -qq >/dev/null
         apt-get install -y -qq yosys >/dev/null
     else
-        echo "install-deps: Yosys is required by the synthesis test (tests/fpga.rs)." >&2
+        echo "install-deps: Yosys is required by the synthesis test (fpga/tests/fpga.rs)." >&2
         echo "  Debian/Ubuntu: sudo apt-get install -y yosys   (pinned: 0.23)" >&2
         exit 1
     fi

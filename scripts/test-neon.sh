@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the SIMD engine's tests on AArch64 under qemu user-mode emulation, so
 # the NEON kernel and heads are checked against the golden model on an x86
-# host: tests/simd.rs (every present path, Neon included) and the unit tests
-# of src/simd. Installs the cross toolchain and qemu if missing (Debian
-# packages qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross) and the
-# rustup target. Idempotent. Built without the default `rtl` feature
-# (Verilator does not cross-compile). Extra arguments go to the test binaries.
+# host: every test of the tritium-simd crate (src/simd/tests/simd.rs on every
+# present path, Neon included, and its unit tests). Installs the cross
+# toolchain and qemu if missing (Debian packages qemu-user,
+# gcc-aarch64-linux-gnu, libc6-dev-arm64-cross) and the rustup target.
+# Idempotent. Only tritium-simd and what it needs are built (no Verilator,
+# which does not cross-compile). Extra arguments go to the test binaries.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -45,5 +46,4 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/neon}
 CARGO=${CARGO:-cargo}
 
 # --nocapture: the kernel paths found under qemu are printed (Neon must be one).
-"$CARGO" test --target "$TARGET" --no-default-features --test simd -- --nocapture "$@"
-"$CARGO" test --target "$TARGET" --no-default-features --lib simd -- "$@"
+"$CARGO" test --target "$TARGET" -p tritium-simd -- --nocapture "$@"

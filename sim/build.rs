@@ -2,7 +2,7 @@
 //! `src/configs.rs`, the model of the FP16 comparison PE `fp16_mac_pe`
 //! (see `src/fp16.rs`), and the C++ shim of `csrc/`, into static libraries.
 //!
-//! Steps (see /work/shared/TOOLCHAIN.md for why each is so):
+//! Steps:
 //! 1. find Verilator (>= 5.006, pinned: Debian's 5.006) and its root;
 //! 2. per configuration, verilate `rtl/files.f` (paths relative to the repo
 //!    root; plus `rtl/lint/*.vlt` and `verilator/sim.vlt`) into

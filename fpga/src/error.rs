@@ -7,12 +7,9 @@ use thiserror::Error;
 /// What can go wrong running the flow or reading its results.
 #[derive(Debug, Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Reading or writing a file.
+    #[error(transparent)]
+    File(#[from] tritium_util::FileError),
     /// `rtl/files.f` (or a file it names) is missing or malformed.
     #[error(transparent)]
     FileList(#[from] tritium_util::filelist::FileListError),
@@ -39,12 +36,6 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
-    }
     pub(crate) fn results(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
         Error::Results {
             path: path.into(),

@@ -12,6 +12,7 @@ use tritium_golden::ArrayConfig;
 use tritium_util::Progress;
 
 use crate::error::{Error, Result};
+use tritium_util::AtPath;
 
 use super::yosys::{self, YosysJob};
 use super::{
@@ -141,12 +142,12 @@ pub fn run_sweep(cfg: &SweepConfig, progress: Option<&dyn Progress>) -> Result<S
     let root = cfg
         .root
         .canonicalize()
-        .map_err(|e| Error::io(&cfg.root, e))?;
-    std::fs::create_dir_all(&cfg.work_dir).map_err(|e| Error::io(&cfg.work_dir, e))?;
+        .at(&cfg.root)?;
+    std::fs::create_dir_all(&cfg.work_dir).at(&cfg.work_dir)?;
     let work_dir = cfg
         .work_dir
         .canonicalize()
-        .map_err(|e| Error::io(&cfg.work_dir, e))?;
+        .at(&cfg.work_dir)?;
     let cfg = &SweepConfig {
         root,
         work_dir,
@@ -473,7 +474,7 @@ fn place_and_route(exe: &str, dir: &Path) -> Result<PnrResult> {
             ),
         });
     }
-    let text = std::fs::read_to_string(&report).map_err(|e| Error::io(&report, e))?;
+    let text = std::fs::read_to_string(&report).at(&report)?;
     parse_pnr_report(&text).map_err(|message| Error::Tool {
         tool: "nextpnr-ice40".into(),
         message: format!("{}: {message}", report.display()),

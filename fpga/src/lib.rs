@@ -21,12 +21,15 @@
 //! ([`SynthResults`], versioned by [`SCHEMA_VERSION`]) and
 //! [`markdown_table`] renders the comparison.
 
+#![forbid(unsafe_code)]
+
 mod error;
 mod flow;
 mod report;
 pub mod yosys;
 
 use std::collections::BTreeMap;
+use tritium_util::AtPath;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -186,8 +189,9 @@ pub struct UnitResult {
     pub family: Family,
     pub resources: Resources,
     /// True if not synthesized but derived: an FP16 array row is
-    /// Cols*Lanes times the synthesized `fp16_mac_pe` (no reduction tree,
-    /// no control), a lower bound of a real FP16 array.
+    /// Cols*Lanes times the synthesized `fp16_mac_pe`. It leaves out the
+    /// array's reduction tree and control (a real FP16 array needs both)
+    /// and synthesizes no array, so it is an estimate, not a measured bound.
     pub estimate: bool,
     /// Raw cell counts of `stat -json` (empty for an estimate).
     pub cells: BTreeMap<String, u64>,
@@ -258,7 +262,7 @@ impl SynthResults {
 /// JSON and a different [`SCHEMA_VERSION`].
 pub fn load_results(path: impl AsRef<Path>) -> Result<SynthResults> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = std::fs::read_to_string(path).at(path)?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::results(path, format!("not valid JSON: {e}")))?;
     let version = value.get("schema_version").and_then(|v| v.as_u64());
@@ -266,7 +270,8 @@ pub fn load_results(path: impl AsRef<Path>) -> Result<SynthResults> {
         return Err(Error::results(
             path,
             format!(
-                "schema_version is {version:?}, this build reads {SCHEMA_VERSION}: rerun `tritium synth`"
+                "schema_version is {}, this build reads {SCHEMA_VERSION}: rerun `tritium synth`",
+                version.map_or("missing".to_string(), |v| v.to_string())
             ),
         ));
     }
@@ -277,10 +282,10 @@ pub fn load_results(path: impl AsRef<Path>) -> Result<SynthResults> {
 /// Writes `results.json` and `results.md` into `dir` (created if needed);
 /// the plot of the same results is `tritium_cost`'s.
 pub fn write_results(results: &SynthResults, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    std::fs::create_dir_all(dir).at(dir)?;
     let p = dir.join("results.json");
-    let json = serde_json::to_string_pretty(results).map_err(|e| Error::io(&p, e.into()))?;
-    std::fs::write(&p, json + "\n").map_err(|e| Error::io(&p, e))?;
+    let json = serde_json::to_string_pretty(results).map_err(std::io::Error::from).at(&p)?;
+    std::fs::write(&p, json + "\n").at(&p)?;
     let p = dir.join("results.md");
-    std::fs::write(&p, markdown_table(results)).map_err(|e| Error::io(&p, e))
+    Ok(std::fs::write(&p, markdown_table(results)).at(&p)?)
 }

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
+use tritium_util::AtPath;
 
 use super::{Family, Resources};
 
@@ -100,9 +101,9 @@ pub fn script(job: &YosysJob) -> String {
 /// Runs `job` with the Yosys executable `exe`.
 pub fn run(exe: &str, job: &YosysJob) -> Result<YosysOutput> {
     let start = std::time::Instant::now();
-    std::fs::create_dir_all(&job.dir).map_err(|e| Error::io(&job.dir, e))?;
+    std::fs::create_dir_all(&job.dir).at(&job.dir)?;
     let ys = job.dir.join("synth.ys");
-    std::fs::write(&ys, script(job)).map_err(|e| Error::io(&ys, e))?;
+    std::fs::write(&ys, script(job)).at(&ys)?;
     for f in ["pre.json", "post.json"] {
         let _ = std::fs::remove_file(job.dir.join(f));
     }

@@ -6,6 +6,7 @@ use tritium_util::Progress;
 
 use super::args::{kernel_arg, PresetArg};
 use super::error::{Error, Result};
+use tritium_util::AtPath;
 use super::progress::Bar;
 
 #[derive(Debug, Args)]
@@ -83,7 +84,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     if a.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| Error::io("<stdout>", e.into()))?
+            serde_json::to_string_pretty(&report).map_err(std::io::Error::from).at("<stdout>")?
         );
     } else {
         print!("{}", render(&report));

@@ -10,6 +10,7 @@ use tritium_model::synthetic::{write_checkpoint, write_gguf, CheckpointFormat, S
 
 use super::args::PresetArg;
 use super::error::{Error, Result};
+use tritium_util::AtPath;
 use super::progress::Bar;
 
 /// On-disk formats `gen-model` writes.
@@ -137,7 +138,7 @@ pub fn run_gen_model(a: &GenModelArgs) -> Result<()> {
     }
     if out.exists() && !a.force {
         let non_empty = std::fs::read_dir(out)
-            .map_err(|e| Error::io(out, e))?
+            .at(out)?
             .next()
             .is_some();
         if non_empty {
@@ -248,7 +249,7 @@ pub fn run_convert(a: &ConvertArgs) -> Result<()> {
         check_new_file(&a.to, a.force)?;
         let p = a.from.join("tokenizer.json");
         let tok_json = if p.exists() {
-            let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+            let text = std::fs::read_to_string(&p).at(&p)?;
             Some(
                 serde_json::from_str(&text).map_err(|e| tritium_model::Error::Tokenizer {
                     path: p.clone(),

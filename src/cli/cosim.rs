@@ -9,6 +9,7 @@ use tritium_golden::Proj;
 
 use super::args::{ArrayArg, ModelArgs, PromptArgs};
 use super::error::{Error, Result};
+use tritium_util::AtPath;
 
 #[derive(Debug, Args)]
 pub struct CosimArgs {
@@ -179,7 +180,7 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
     if a.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| Error::io("<stdout>", e.into()))?
+            serde_json::to_string_pretty(&report).map_err(std::io::Error::from).at("<stdout>")?
         );
     } else {
         println!(

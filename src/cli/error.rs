@@ -31,12 +31,9 @@ pub enum Error {
     #[error(transparent)]
     Fpga(#[from] tritium_fpga::Error),
     /// Writing an output file or stdout.
-    #[error("{path}: {source}")]
-    Io {
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Reading or writing a file.
+    #[error(transparent)]
+    File(#[from] tritium_util::FileError),
 }
 
 /// Result alias of the command line.
@@ -54,10 +51,4 @@ impl Error {
         }
     }
 
-    pub fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
-    }
 }

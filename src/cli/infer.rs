@@ -12,7 +12,8 @@ use super::args::{
     load_model_args, make_backend, prompt_tokens, ArrayArg, BackendArg, ModelArgs, PromptArgs,
     SimdArgs,
 };
-use super::error::{Error, Result};
+use super::error::Result;
+use tritium_util::AtPath;
 
 #[derive(Debug, Args)]
 pub struct InferArgs {
@@ -151,8 +152,8 @@ fn infer_json(model: &str, backend: &str, g: &Generation, text: Option<&str>) ->
 }
 
 fn write_logits(path: &Path, rows: &[Vec<f32>]) -> Result<()> {
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let file = std::fs::File::create(path).at(path)?;
     let mut w = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut w, rows).map_err(|e| Error::io(path, e.into()))?;
-    w.flush().map_err(|e| Error::io(path, e))
+    serde_json::to_writer(&mut w, rows).map_err(std::io::Error::from).at(path)?;
+    Ok(w.flush().at(path)?)
 }

@@ -7,6 +7,7 @@ use clap::Args;
 use tritium_fpga::{ArraySize, Family, SweepConfig};
 
 use super::error::{Error, Result};
+use tritium_util::AtPath;
 use super::progress::Bar;
 
 /// `tritium synth`: runs Yosys (and nextpnr-ice40) over the RTL of rtl/files.f.
@@ -121,7 +122,7 @@ pub fn run(a: &SynthArgs) -> Result<()> {
     tritium_cost::fpga_plot::write_plots(&results, &out_dir)?;
     let mut stdout = std::io::stdout().lock();
     let text = if a.json {
-        serde_json::to_string_pretty(&results).map_err(|e| Error::io("<stdout>", e.into()))?
+        serde_json::to_string_pretty(&results).map_err(std::io::Error::from).at("<stdout>")?
     } else {
         tritium_fpga::markdown_table(&results)
     };

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use tritium_golden::{linear_shape, ArrayConfig, ModelConfig, Proj};
 
 use crate::error::{Error, Result};
+use tritium_util::AtPath;
 use crate::report::{CosimCheck, CycleCheckRow};
 
 #[derive(Deserialize)]
@@ -46,7 +47,7 @@ pub fn read_cosim(path: &Path, c: &ModelConfig) -> Result<(CosimCheck, Vec<[Opti
         what: "co-simulation JSON (from `tritium cosim --json`)",
         message: m,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = std::fs::read_to_string(path).at(path)?;
     let de = &mut serde_json::Deserializer::from_str(&text);
     let f: CosimFile = serde_path_to_error::deserialize(de).map_err(|e| bad(e.to_string()))?;
     if f.schema_version != 1 {

@@ -7,12 +7,9 @@ use thiserror::Error;
 /// What can go wrong pricing a model or writing its report.
 #[derive(Debug, Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Reading or writing a file.
+    #[error(transparent)]
+    File(#[from] tritium_util::FileError),
     /// A user's input file (energy table, co-simulation JSON) that is not
     /// what it should be; `message` names the key.
     #[error("{path}: invalid {what}: {message}")]
@@ -39,10 +36,4 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
-    }
 }

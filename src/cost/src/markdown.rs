@@ -51,6 +51,10 @@ pub fn markdown(r: &Report, plots: &[(&str, &str)]) -> String {
         o.array.macs_per_beat(), o.array.acc_width(), o.clock_mhz, o.bandwidth_gbs,
         sm.zero_fraction * 100.0, r.zero_fraction_source
     );
+    let _ = writeln!(
+        s,
+        "Energies are estimates: counted operations and memory accesses priced with the published per-operation energies of the table below. They are not validated against switching activity of the RTL; from a co-simulation only cycles and zero-weight skips are measured.\n"
+    );
     let _ = writeln!(s, "## Headline\n");
     let _ = writeln!(s, "| | FP16 / ternary | INT8 / ternary |\n|---|---:|---:|");
     let _ = writeln!(
@@ -311,6 +315,6 @@ pub fn markdown(r: &Report, plots: &[(&str, &str)]) -> String {
         "| DRAM 64-bit access | {} | {} |",
         r.energy_table.dram.pj_per_64bit, r.energy_table.dram.source
     );
-    let _ = writeln!(s, "\nWhat is counted and what is left out: see the documentation of `tritium::cost` (`cargo doc --open`) or `tritium report --help`.");
+    let _ = writeln!(s, "\nWhat is counted and what is left out: see the documentation of the `tritium-cost` crate (`cargo doc -p tritium-cost --open`) or `tritium report --help`.");
     s
 }

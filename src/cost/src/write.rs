@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use tritium_util::AtPath;
 use crate::markdown::markdown;
 use crate::report::Report;
 
@@ -16,7 +17,7 @@ pub struct Written {
 /// Writes report.json, report.md and (unless `plots` is false) the plots
 /// as SVG and PNG into `dir`.
 pub fn write(r: &Report, dir: &Path, plots: bool) -> Result<Written> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    std::fs::create_dir_all(dir).at(dir)?;
     let mut files = Vec::new();
     let mut refs = Vec::new();
     if plots {
@@ -37,9 +38,9 @@ pub fn write(r: &Report, dir: &Path, plots: bool) -> Result<Written> {
         .collect();
     let json = dir.join("report.json");
     let text = to_json(r)?;
-    std::fs::write(&json, text).map_err(|e| Error::io(&json, e))?;
+    std::fs::write(&json, text).at(&json)?;
     let md = dir.join("report.md");
-    std::fs::write(&md, markdown(r, &names_ref)).map_err(|e| Error::io(&md, e))?;
+    std::fs::write(&md, markdown(r, &names_ref)).at(&md)?;
     Ok(Written {
         json,
         markdown: md,

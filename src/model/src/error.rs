@@ -8,12 +8,9 @@ use thiserror::Error;
 /// Errors from loading, writing and tokenizing models.
 #[derive(Debug, Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Reading or writing a file.
+    #[error(transparent)]
+    File(#[from] tritium_util::FileError),
     #[error("{path}: no such file or directory")]
     NotFound { path: PathBuf },
     #[error("{path}: not a directory")]
@@ -65,12 +62,6 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
-    }
     pub(crate) fn config(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
         Error::Config {
             path: path.into(),

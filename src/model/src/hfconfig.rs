@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use tritium_golden::{ModelConfig, ScaleConvention};
 
 use crate::error::{Error, Result};
+use tritium_util::AtPath;
 
 /// How a checkpoint stores its BitLinear weights
 /// (`quantization_config.quantization_mode`).
@@ -195,10 +196,10 @@ pub fn parse_config(path: &Path, text: &str) -> Result<(ModelConfig, QuantSpec)>
     if q.quant_method.as_deref() != Some("bitnet") {
         return Err(Error::config(
             path,
-            format!(
-                "quantization_config.quant_method is {:?}, expected \"bitnet\"",
-                q.quant_method
-            ),
+            match &q.quant_method {
+                Some(m) => format!("quantization_config.quant_method is {m:?}, expected \"bitnet\""),
+                None => "quantization_config has no quant_method; expected \"bitnet\"".into(),
+            },
         ));
     }
     if q.use_rms_norm {
@@ -264,7 +265,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<(ModelConfig, QuantSpec)>
 
 /// Reads and parses `config.json`.
 pub fn read_config(path: &Path) -> Result<(ModelConfig, QuantSpec)> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = std::fs::read_to_string(path).at(path)?;
     parse_config(path, &text)
 }
 

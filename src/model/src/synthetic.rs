@@ -19,6 +19,7 @@ use tritium_util::Progress;
 use crate::checkpoint::export::write_json;
 use crate::checkpoint::{assemble, MemTensors, OwnedTensor};
 use crate::error::{Error, Result};
+use tritium_util::AtPath;
 use crate::gguf::export::{EmbedType, WeightType};
 use crate::hfconfig::{config_json, LinearClass, QuantMode, QuantSpec};
 
@@ -248,7 +249,7 @@ pub fn write_checkpoint(
     opts: &SynthOptions,
     progress: Option<&dyn Progress>,
 ) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    std::fs::create_dir_all(dir).at(dir)?;
     let c = &opts.config;
     let tensors = synth_tensors(opts, progress)?;
     tensors.write_safetensors(&dir.join("model.safetensors"))?;

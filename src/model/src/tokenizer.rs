@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use tritium_golden::ModelConfig;
 
 use crate::error::{Error, Result};
+use tritium_util::AtPath;
 
 /// A loaded `tokenizer.json`.
 pub struct TextTokenizer {
@@ -24,7 +25,7 @@ impl std::fmt::Debug for TextTokenizer {
 impl TextTokenizer {
     /// Loads a `tokenizer.json` file.
     pub fn load(path: &Path) -> Result<TextTokenizer> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = std::fs::read(path).at(path)?;
         let inner = tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| Error::Tokenizer {
             path: path.to_path_buf(),
             message: e.to_string(),

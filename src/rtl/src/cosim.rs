@@ -9,33 +9,13 @@ use std::time::Instant;
 use serde::Serialize;
 use tritium_golden::sample::argmax;
 use tritium_golden::{
-    Backend, ExecStats, LinearCall, LinearId, Logits, Model, Proj, Session, SplitMix64,
-    TernaryMatrix,
+    Backend, LinearCall, LinearId, Logits, Model, Proj, Session, SplitMix64, TernaryMatrix,
 };
 use tritium_util::Progress;
 
 use crate::error::{Error, Result};
-use crate::lockstep::{FirstDivergence, Lockstep};
+use crate::lockstep::{FirstDivergence, LinearRow, Lockstep};
 use crate::RtlBackend;
-
-/// Statistics and verdict of one BitLinear (one layer, one projection).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct LinearRow {
-    pub layer: usize,
-    pub proj: String,
-    /// Calls, MACs, adds, zero skips, cycles (busy, stalled): measured by
-    /// the RTL for selected layers, counted by the golden model otherwise.
-    #[serde(flatten)]
-    pub stats: ExecStats,
-    /// Token rows executed (over all calls).
-    pub token_rows: u64,
-    /// Accumulators compared with `==`.
-    pub compared: u64,
-    /// MACs per cycle over the array's peak (`cols * lanes` per cycle).
-    pub utilization: f64,
-    /// `match`, `MISMATCH`, or `golden only` (layer not selected).
-    pub verdict: String,
-}
 
 /// What `tritium cosim` runs.
 #[derive(Debug, Clone)]

@@ -12,8 +12,26 @@ use serde::Serialize;
 use tritium_golden::{Backend, ExecStats, GoldenBackend, LinearCall, LinearId, TernaryMatrix};
 use tritium_util::Progress;
 
-use crate::cosim::LinearRow;
 use crate::RtlBackend;
+
+/// Statistics and verdict of one BitLinear (one layer, one projection).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LinearRow {
+    pub layer: usize,
+    pub proj: String,
+    /// Calls, MACs, adds, zero skips, cycles (busy, stalled): measured by
+    /// the RTL for selected layers, counted by the golden model otherwise.
+    #[serde(flatten)]
+    pub stats: ExecStats,
+    /// Token rows executed (over all calls).
+    pub token_rows: u64,
+    /// Accumulators compared with `==`.
+    pub compared: u64,
+    /// MACs per cycle over the array's peak (`cols * lanes` per cycle).
+    pub utilization: f64,
+    /// `match`, `MISMATCH`, or `golden only` (layer not selected).
+    pub verdict: String,
+}
 
 /// The first place where the RTL and the golden model disagree.
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +81,18 @@ pub enum Divergence {
         golden_adds: u64,
         golden_zero_skips: u64,
     },
+}
+
+impl FirstDivergence {
+    /// A divergence in `call`, at the token of position `token_position`.
+    fn new(call: &LinearCall<'_>, token_position: usize, what: Divergence) -> FirstDivergence {
+        FirstDivergence {
+            layer: call.id.layer,
+            proj: call.id.proj.hf_name().to_string(),
+            token_position,
+            what,
+        }
+    }
 }
 
 impl std::fmt::Display for FirstDivergence {
@@ -201,11 +231,10 @@ impl<'r> Lockstep<'r> {
                 break;
             }
         }
-        FirstDivergence {
-            layer: call.id.layer,
-            proj: call.id.proj.hf_name().to_string(),
-            token_position: call.first_pos + row,
-            what: Divergence::Accumulator {
+        FirstDivergence::new(
+            call,
+            call.first_pos + row,
+            Divergence::Accumulator {
                 output_row: j,
                 expected: expected[idx],
                 got: got[idx],
@@ -217,7 +246,7 @@ impl<'r> Lockstep<'r> {
                 cycle,
                 waveform,
             },
-        }
+        )
     }
 }
 
@@ -296,18 +325,17 @@ impl Backend for Lockstep<'_> {
         let d = if got != out {
             self.locate(call, out, &got)
         } else {
-            FirstDivergence {
-                layer: call.id.layer,
-                proj: call.id.proj.hf_name().to_string(),
-                token_position: call.first_pos,
-                what: Divergence::Activity {
+            FirstDivergence::new(
+                call,
+                call.first_pos,
+                Divergence::Activity {
                     token_rows: call.rows,
                     rtl_adds: rstats.adds,
                     rtl_zero_skips: rstats.zero_skips,
                     golden_adds: gstats.adds,
                     golden_zero_skips: gstats.zero_skips,
                 },
-            }
+            )
         };
         let message = d.to_string();
         self.divergence = Some(d);

@@ -54,6 +54,12 @@ pub const CHUNK: usize = 64;
 #[repr(C, align(64))]
 pub struct Chunk(pub [u8; CHUNK]);
 
+// A chunk holds one panel's codes for one K block, 2 bits each, and is
+// exactly one 64-byte vector load, aligned to it.
+const _: () = assert!(PANEL * KBLOCK * 2 / 8 == CHUNK);
+const _: () = assert!(std::mem::size_of::<Chunk>() == CHUNK);
+const _: () = assert!(std::mem::align_of::<Chunk>() == CHUNK);
+
 /// A ternary matrix in the `T2P16` layout (see the module docs).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PackedTernary {

@@ -16,6 +16,8 @@
 //! crate. Its `unsafe` is the allocation behind [`HugeBuf`] and the one
 //! `madvise` call, each with its safety argument.
 
+#![allow(unsafe_code)]
+
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::ptr::NonNull;
 

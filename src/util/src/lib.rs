@@ -6,11 +6,16 @@
 //!   allocation wrapper and one `madvise` call, each with its safety argument.
 //! - [`progress`]: the [`Progress`] callback long operations report to; the
 //!   command line draws it with indicatif, libraries never do.
+//! - [`file`]: [`FileError`], a failed read or write with its path.
 //! - [`filelist`]: the reader of `rtl/files.f`, for every tool that reads the RTL.
 
+#![deny(unsafe_code)]
+
+pub mod file;
 pub mod filelist;
 pub mod hugepage;
 pub mod progress;
 
+pub use file::{AtPath, FileError};
 pub use hugepage::{huge_vec, HugeBuf};
 pub use progress::Progress;

@@ -9,14 +9,15 @@ use tritium_golden::ops::f32_to_bf16;
 use tritium_golden::{Model, ModelConfig, Norm, Proj};
 
 use super::{MemTensors, OwnedTensor};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use tritium_util::AtPath;
 use crate::hfconfig::{config_json, LinearClass, QuantMode, QuantSpec};
 
 /// Writes `v` as pretty JSON to `dir/name`.
 pub fn write_json(dir: &Path, name: &str, v: &serde_json::Value) -> Result<()> {
     let path = dir.join(name);
-    let text = serde_json::to_string_pretty(v).map_err(|e| Error::io(&path, e.into()))?;
-    std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))
+    let text = serde_json::to_string_pretty(v).map_err(std::io::Error::from).at(&path)?;
+    Ok(std::fs::write(&path, text + "\n").at(&path)?)
 }
 
 /// `generation_config.json`, and with a tokenizer `tokenizer.json` and
@@ -52,7 +53,7 @@ pub fn write_hf_packed(
     tokenizer: Option<&serde_json::Value>,
 ) -> Result<()> {
     use safetensors::Dtype;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    std::fs::create_dir_all(dir).at(dir)?;
     let c = model.config();
     let floats = |shape: Vec<usize>, v: &[f32]| {
         if v.iter()

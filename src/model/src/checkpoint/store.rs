@@ -11,6 +11,7 @@ use safetensors::tensor::TensorInfo;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Error, Result};
+use tritium_util::AtPath;
 
 /// A borrowed view of one tensor: dtype, shape and little-endian bytes.
 #[derive(Debug, Clone)]
@@ -128,12 +129,12 @@ pub struct SafetensorsDir {
 }
 
 fn open_shard(path: &Path) -> Result<Shard> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = File::open(path).at(path)?;
     // SAFETY: the map is read-only and lives as long as `Shard`; tritium never
     // writes to checkpoint files while a model is loaded. Another process
     // truncating the file meanwhile could fault, as with any mmap reader.
     #[allow(unsafe_code)]
-    let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+    let map = unsafe { Mmap::map(&file) }.at(path)?;
     let (header, meta) = SafeTensors::read_metadata(&map).map_err(|e| Error::Safetensors {
         path: path.to_path_buf(),
         message: format!("{e} (truncated or corrupt file?)"),
@@ -165,7 +166,7 @@ impl SafetensorsDir {
             shards.push(shard);
         } else if index_path.exists() {
             let text =
-                std::fs::read_to_string(&index_path).map_err(|e| Error::io(&index_path, e))?;
+                std::fs::read_to_string(&index_path).at(&index_path)?;
             let v: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| Error::Safetensors {
                     path: index_path.clone(),

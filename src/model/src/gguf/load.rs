@@ -70,7 +70,7 @@ pub fn read_config(f: &GgufFile) -> Result<ModelConfig> {
                 .map(Some)
                 .ok_or_else(|| {
                     f.err(format!(
-                        "metadata {arch}.{k} must be a non-negative integer, it is {v:?}"
+                        "metadata {arch}.{k} must be a non-negative integer, it is {v}"
                     ))
                 }),
         }
@@ -84,7 +84,7 @@ pub fn read_config(f: &GgufFile) -> Result<ModelConfig> {
             Some(v) => v
                 .as_f64()
                 .map(Some)
-                .ok_or_else(|| f.err(format!("metadata {arch}.{k} must be a float, it is {v:?}"))),
+                .ok_or_else(|| f.err(format!("metadata {arch}.{k} must be a float, it is {v}"))),
         }
     };
     let hidden = need("embedding_length")?;
@@ -122,7 +122,7 @@ pub fn read_config(f: &GgufFile) -> Result<ModelConfig> {
                 .and_then(|x| u32::try_from(x).ok())
                 .ok_or_else(|| {
                     f.err(format!(
-                        "metadata tokenizer.ggml.{k} must be a token id, it is {v:?}"
+                        "metadata tokenizer.ggml.{k} must be a token id, it is {v}"
                     ))
                 }),
         }

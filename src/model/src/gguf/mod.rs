@@ -36,6 +36,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use tritium_util::AtPath;
 
 /// `GGUF` read as a little-endian u32.
 pub const MAGIC: [u8; 4] = *b"GGUF";
@@ -65,6 +66,14 @@ pub enum GgmlType {
     /// bitnet.cpp's I2_S (id 36 in its ggml fork).
     I2_S,
 }
+
+// Block sizes from their parts (ggml-common.h): Q8_0 = 32 int8 + fp16 d;
+// Q6_K = 128 bytes of low nibbles + 64 of high bits + 16 int8 sub-block
+// scales + fp16 d; I2_S = 128 codes of 2 bits (its f32 scale follows the
+// whole tensor, not each block).
+const _: () = assert!(GgmlType::Q8_0.block_bytes() == 32 + 2);
+const _: () = assert!(GgmlType::Q6_K.block_bytes() == 256 / 2 + 256 / 4 + 256 / 16 + 2);
+const _: () = assert!(GgmlType::I2_S.block_bytes() == 128 * 2 / 8);
 
 impl GgmlType {
     /// The type id stored in the file.
@@ -107,14 +116,14 @@ impl GgmlType {
     }
 
     /// Bytes per block.
-    pub fn block_bytes(self) -> u64 {
+    pub const fn block_bytes(self) -> u64 {
         match self {
             GgmlType::F32 => 4,
             GgmlType::F16 | GgmlType::BF16 => 2,
             GgmlType::Q8_0 => 34,
             GgmlType::Q6_K => 210,
-            GgmlType::TQ1_0 => 54,
-            GgmlType::TQ2_0 => 66,
+            GgmlType::TQ1_0 => quants::TQ1_BLOCK as u64,
+            GgmlType::TQ2_0 => quants::TQ2_BLOCK as u64,
             GgmlType::I2_S => 32,
         }
     }
@@ -208,6 +217,42 @@ pub enum Value {
     U64(u64),
     I64(i64),
     F64(f64),
+}
+
+/// A value as a user reads it in a message: its GGUF type and its value
+/// (`a u64 18446744073709551615`, `a string "gpt2"`, `an array of 3 u32`).
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::U8(x) => write!(f, "a u8 {x}"),
+            Value::I8(x) => write!(f, "an i8 {x}"),
+            Value::U16(x) => write!(f, "a u16 {x}"),
+            Value::I16(x) => write!(f, "an i16 {x}"),
+            Value::U32(x) => write!(f, "a u32 {x}"),
+            Value::I32(x) => write!(f, "an i32 {x}"),
+            Value::F32(x) => write!(f, "an f32 {x}"),
+            Value::Bool(x) => write!(f, "a bool {x}"),
+            Value::Str(s) => write!(f, "a string {s:?}"),
+            Value::Array(t, items) => write!(
+                f,
+                "an array of {} {}",
+                items.len(),
+                type_name(*t).unwrap_or("values of an unknown type")
+            ),
+            Value::U64(x) => write!(f, "a u64 {x}"),
+            Value::I64(x) => write!(f, "an i64 {x}"),
+            Value::F64(x) => write!(f, "an f64 {x}"),
+        }
+    }
+}
+
+/// The name of GGUF value type `t`.
+fn type_name(t: u32) -> Option<&'static str> {
+    const NAMES: [&str; 13] = [
+        "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64",
+        "f64",
+    ];
+    NAMES.get(t as usize).copied()
 }
 
 impl Value {
@@ -494,7 +539,7 @@ pub fn parse_header(b: &[u8]) -> std::result::Result<Header, String> {
     let alignment = match get("general.alignment") {
         None => DEFAULT_ALIGNMENT,
         Some(Value::U32(a)) => u64::from(*a),
-        Some(v) => return Err(format!("general.alignment must be a u32, it is {v:?}")),
+        Some(v) => return Err(format!("general.alignment must be a u32, it is {v}")),
     };
     if !alignment.is_power_of_two() {
         return Err(format!(
@@ -634,12 +679,12 @@ impl std::fmt::Debug for GgufFile {
 impl GgufFile {
     /// Memory-maps and parses `path`.
     pub fn open(path: &Path) -> Result<GgufFile> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = std::fs::File::open(path).at(path)?;
         // SAFETY: read-only map owned by the returned value; tritium never
         // writes to a model file while it is loaded (another process
         // truncating it meanwhile could fault, as with any mmap reader).
         #[allow(unsafe_code)]
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let map = unsafe { memmap2::Mmap::map(&file) }.at(path)?;
         let header = parse_header(&map).map_err(|m| gguf_err(path, m))?;
         Ok(GgufFile {
             path: path.to_path_buf(),

@@ -98,6 +98,12 @@ fn ternary_code(v: i8) -> R<u8> {
 pub const TQ1_BLOCK: usize = 54;
 pub const TQ2_BLOCK: usize = 66;
 
+// The block sizes from their parts (llama.cpp's ggml-common.h layouts):
+// TQ1_0 = 240 elements 5 per byte (qs) + 16 elements 4 per byte (qh) + fp16 d;
+// TQ2_0 = 256 elements 4 per byte + fp16 d.
+const _: () = assert!(TQ1_BLOCK == 240 / 5 + 16 / 4 + 2);
+const _: () = assert!(TQ2_BLOCK == 256 / 4 + 2);
+
 fn check_blocks(bytes: &[u8], n: usize, block: usize, name: &str) -> R<usize> {
     if !n.is_multiple_of(256) || bytes.len() != n / 256 * block {
         return Err(format!(

@@ -422,3 +422,16 @@ fn short_fuzz_run_never_panics() {
     );
     assert!(r.inputs >= 500, "only {} inputs", r.inputs);
 }
+
+/// Messages show a metadata value as its type and value, never as Rust
+/// `Debug` text (`U64(18446744073709551615)`).
+#[test]
+fn values_in_messages_read_as_type_and_value() {
+    assert_eq!(Value::U64(u64::MAX).to_string(), "a u64 18446744073709551615");
+    assert_eq!(Value::Str("gpt2".into()).to_string(), "a string \"gpt2\"");
+    assert_eq!(
+        Value::Array(4, vec![Value::U32(1), Value::U32(2)]).to_string(),
+        "an array of 2 u32"
+    );
+    assert_eq!(Value::Array(99, vec![]).to_string(), "an array of 0 values of an unknown type");
+}

@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use super::{GgmlType, Value, DEFAULT_ALIGNMENT, MAGIC, VERSION};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use tritium_util::AtPath;
 
 /// A tensor to write: name, ggml dims (innermost first), type, raw bytes.
 #[derive(Debug, Clone)]
@@ -130,6 +131,6 @@ impl GgufWriter {
 
     /// Writes the file to `path`.
     pub fn write(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, self.to_bytes()).map_err(|e| Error::io(path, e))
+        Ok(std::fs::write(path, self.to_bytes()).at(path)?)
     }
 }
