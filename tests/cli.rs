@@ -362,42 +362,29 @@ fn gguf_models_run_from_the_command_line() {
     assert!(e.contains("bad.gguf") && e.contains("truncated"), "{e}");
 }
 
+/// Runs `tritium report ARGS --no-fpga --out OUT`, which must fail; its stderr.
+fn report_fails(out: &Path, args: &[&str]) -> String {
+    let mut a = vec!["report", "--no-fpga", "--out", out.to_str().unwrap()];
+    a.extend_from_slice(args);
+    fails(&a)
+}
+
 /// `tritium report`'s flags are checked by name before anything is built.
 #[test]
 fn report_flags_are_checked_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r");
-    let out = out.to_str().unwrap();
-    let e = fails(&[
-        "report",
-        "--zero-fraction",
-        "1.5",
-        "--no-fpga",
-        "--out",
-        out,
-    ]);
-    assert!(e.contains("--zero-fraction"), "{e}");
-    let e = fails(&[
-        "report",
-        "--bandwidth-gbs",
-        "NaN",
-        "--no-fpga",
-        "--out",
-        out,
-    ]);
-    assert!(e.contains("--bandwidth-gbs"), "{e}");
-    let e = fails(&["report", "--lanes", "0", "--no-fpga", "--out", out]);
-    assert!(e.contains("--lanes 0"), "{e}");
+    for (args, want) in [
+        (&["--zero-fraction", "1.5"][..], "--zero-fraction"),
+        (&["--bandwidth-gbs", "NaN"], "--bandwidth-gbs"),
+        (&["--lanes", "0"], "--lanes 0"),
+    ] {
+        let e = report_fails(&out, args);
+        assert!(e.contains(want), "{args:?}: {e}");
+    }
     let cfg = dir.path().join("config.json");
     std::fs::write(&cfg, "{}").unwrap();
-    let e = fails(&[
-        "report",
-        "--model",
-        cfg.to_str().unwrap(),
-        "--no-fpga",
-        "--out",
-        out,
-    ]);
+    let e = report_fails(&out, &["--model", cfg.to_str().unwrap()]);
     assert!(e.contains("config.json"), "{e}");
 }
 
@@ -407,6 +394,7 @@ fn report_flags_are_checked_by_name() {
 fn report_of_a_checkpoint_directory_and_of_a_config_json() {
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("ck");
+    let ck_s = ck.to_str().unwrap();
     ok(&[
         "gen-model",
         "--preset",
@@ -414,43 +402,27 @@ fn report_of_a_checkpoint_directory_and_of_a_config_json() {
         "--seed",
         "1",
         "--out",
-        ck.to_str().unwrap(),
+        ck_s,
     ]);
     let out = dir.path().join("r");
-    let out = out.to_str().unwrap();
     let json = |args: &[&str]| -> serde_json::Value {
-        let mut a = vec!["report", "--no-fpga", "--no-plots", "--json", "--out", out];
+        let mut a = vec!["report", "--no-fpga", "--no-plots", "--json"];
+        a.extend_from_slice(&["--out", out.to_str().unwrap()]);
         a.extend_from_slice(args);
         serde_json::from_str(&ok(&a)).unwrap()
     };
-    let from_dir = json(&["--model", ck.to_str().unwrap()]);
+    let from_dir = json(&["--model", ck_s]);
     let preset = json(&["--preset", "tiny"]);
-    assert_eq!(
-        from_dir["summary"]["zero_fraction"],
-        preset["summary"]["zero_fraction"]
-    );
-    assert!(from_dir["zero_fraction_source"]
-        .as_str()
-        .unwrap()
-        .contains("counted from the weights"));
-    assert_eq!(
-        from_dir["evaluation"]["variants"],
-        preset["evaluation"]["variants"]
-    );
+    for key in ["summary", "evaluation"] {
+        assert_eq!(from_dir[key], preset[key], "{key}");
+    }
+    let source = from_dir["zero_fraction_source"].as_str().unwrap();
+    assert!(source.contains("counted from the weights"), "{source}");
     let cfg = ck.join("config.json");
-    let e = fails(&[
-        "report",
-        "--model",
-        cfg.to_str().unwrap(),
-        "--no-fpga",
-        "--out",
-        out,
-    ]);
+    let e = report_fails(&out, &["--model", cfg.to_str().unwrap()]);
     assert!(e.contains("--zero-fraction"), "{e}");
     let r = json(&["--model", cfg.to_str().unwrap(), "--zero-fraction", "0.25"]);
     assert_eq!(r["summary"]["zero_fraction"], 0.25);
-    assert_eq!(
-        r["model"]["ternary_params"],
-        preset["model"]["ternary_params"]
-    );
+    let params = |v: &serde_json::Value| v["model"]["ternary_params"].clone();
+    assert_eq!(params(&r), params(&preset));
 }

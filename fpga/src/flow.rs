@@ -139,15 +139,9 @@ pub fn run_sweep(cfg: &SweepConfig, progress: Option<&dyn Progress>) -> Result<S
         None => None,
     };
     // Scripts run in their own directories: every path must be absolute.
-    let root = cfg
-        .root
-        .canonicalize()
-        .at(&cfg.root)?;
+    let root = cfg.root.canonicalize().at(&cfg.root)?;
     std::fs::create_dir_all(&cfg.work_dir).at(&cfg.work_dir)?;
-    let work_dir = cfg
-        .work_dir
-        .canonicalize()
-        .at(&cfg.work_dir)?;
+    let work_dir = cfg.work_dir.canonicalize().at(&cfg.work_dir)?;
     let cfg = &SweepConfig {
         root,
         work_dir,

@@ -29,8 +29,8 @@ mod report;
 pub mod yosys;
 
 use std::collections::BTreeMap;
-use tritium_util::AtPath;
 use std::path::Path;
+use tritium_util::AtPath;
 
 use serde::{Deserialize, Serialize};
 
@@ -284,7 +284,9 @@ pub fn load_results(path: impl AsRef<Path>) -> Result<SynthResults> {
 pub fn write_results(results: &SynthResults, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).at(dir)?;
     let p = dir.join("results.json");
-    let json = serde_json::to_string_pretty(results).map_err(std::io::Error::from).at(&p)?;
+    let json = serde_json::to_string_pretty(results)
+        .map_err(std::io::Error::from)
+        .at(&p)?;
     std::fs::write(&p, json + "\n").at(&p)?;
     let p = dir.join("results.md");
     Ok(std::fs::write(&p, markdown_table(results)).at(&p)?)

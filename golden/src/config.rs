@@ -271,33 +271,18 @@ mod tests {
         c.num_kv_heads = 3;
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("num_key_value_heads = 3"), "{e}");
-        let mut c = Preset::Tiny.config();
-        c.rms_norm_eps = f32::NAN;
-        assert!(c
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("rms_norm_eps"));
-        let mut c = Preset::Tiny.config();
-        c.eos_token_id = 512;
-        assert!(c
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("eos_token_id"));
-        let mut c = Preset::Tiny.config();
-        c.head_dim = 8;
-        assert!(c
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("attn_sub_norm"));
-        let mut c = Preset::Tiny.config();
-        c.hidden_size = 0;
-        assert!(c
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("hidden_size = 0"));
+        type Edit = fn(&mut ModelConfig);
+        let cases: [(Edit, &str); 4] = [
+            (|c| c.rms_norm_eps = f32::NAN, "rms_norm_eps"),
+            (|c| c.eos_token_id = 512, "eos_token_id"),
+            (|c| c.head_dim = 8, "attn_sub_norm"),
+            (|c| c.hidden_size = 0, "hidden_size = 0"),
+        ];
+        for (edit, want) in cases {
+            let mut c = Preset::Tiny.config();
+            edit(&mut c);
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
     }
 }

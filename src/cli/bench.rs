@@ -6,7 +6,7 @@ use tritium_util::Progress;
 
 use super::args::{kernel_arg, PresetArg};
 use super::error::{Error, Result};
-use tritium_util::AtPath;
+use super::output::{print, print_json};
 use super::progress::Bar;
 
 #[derive(Debug, Args)]
@@ -82,12 +82,8 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let report = run_bench(&opts, model.as_ref(), |m| bar.message(m))?;
     drop(bar);
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(std::io::Error::from).at("<stdout>")?
-        );
+        print_json(&report)
     } else {
-        print!("{}", render(&report));
+        print(&render(&report))
     }
-    Ok(())
 }

@@ -10,8 +10,8 @@ use tritium_model::synthetic::{write_checkpoint, write_gguf, CheckpointFormat, S
 
 use super::args::PresetArg;
 use super::error::{Error, Result};
-use tritium_util::AtPath;
 use super::progress::Bar;
+use tritium_util::AtPath;
 
 /// On-disk formats `gen-model` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -137,10 +137,7 @@ pub fn run_gen_model(a: &GenModelArgs) -> Result<()> {
         return run_gen_gguf(a);
     }
     if out.exists() && !a.force {
-        let non_empty = std::fs::read_dir(out)
-            .at(out)?
-            .next()
-            .is_some();
+        let non_empty = std::fs::read_dir(out).at(out)?.next().is_some();
         if non_empty {
             return Err(Error::Usage(format!(
                 "{}: directory is not empty; pass --force to overwrite the checkpoint files in it",

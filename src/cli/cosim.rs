@@ -9,7 +9,6 @@ use tritium_golden::Proj;
 
 use super::args::{ArrayArg, ModelArgs, PromptArgs};
 use super::error::{Error, Result};
-use tritium_util::AtPath;
 
 #[derive(Debug, Args)]
 pub struct CosimArgs {
@@ -178,10 +177,7 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
         rtl.trace_stop().map_err(rtl_err)?;
     }
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(std::io::Error::from).at("<stdout>")?
-        );
+        super::output::print_json(&report)?;
     } else {
         println!(
             "co-simulation of {} on array {} ({} cols x {} lanes, {}-bit accumulators), prompt {} tokens, {} decoded",

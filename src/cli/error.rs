@@ -50,5 +50,4 @@ impl Error {
             source: source.into(),
         }
     }
-
 }

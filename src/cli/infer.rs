@@ -154,6 +154,8 @@ fn infer_json(model: &str, backend: &str, g: &Generation, text: Option<&str>) ->
 fn write_logits(path: &Path, rows: &[Vec<f32>]) -> Result<()> {
     let file = std::fs::File::create(path).at(path)?;
     let mut w = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut w, rows).map_err(std::io::Error::from).at(path)?;
+    serde_json::to_writer(&mut w, rows)
+        .map_err(std::io::Error::from)
+        .at(path)?;
     Ok(w.flush().at(path)?)
 }

@@ -1,13 +1,11 @@
 //! `tritium synth`: the FPGA flow (Yosys, nextpnr-ice40) and its plot.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
 use tritium_fpga::{ArraySize, Family, SweepConfig};
 
 use super::error::{Error, Result};
-use tritium_util::AtPath;
 use super::progress::Bar;
 
 /// `tritium synth`: runs Yosys (and nextpnr-ice40) over the RTL of rtl/files.f.
@@ -23,20 +21,12 @@ use super::progress::Bar;
 #[derive(Debug, Args)]
 pub struct SynthArgs {
     /// Array sizes, COLSxLANES (output channels x activations per beat).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "1x8,4x8,8x8,16x16",
-        value_name = "CxL,.."
-    )]
+    #[arg(long, value_delimiter = ',', value_name = "CxL,..")]
+    #[arg(default_value = "1x8,4x8,8x8,16x16")]
     pub sizes: Vec<String>,
     /// Synthesis targets: generic (Yosys gates), ice40, xilinx (7-series).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "generic,ice40,xilinx",
-        value_name = "F,.."
-    )]
+    #[arg(long, value_delimiter = ',', value_name = "F,..")]
+    #[arg(default_value = "generic,ice40,xilinx")]
     pub families: Vec<String>,
     /// Place and route (nextpnr-ice40, HX8K) arrays of this size plus one FP16 MAC unit, for Fmax.
     #[arg(
@@ -120,13 +110,15 @@ pub fn run(a: &SynthArgs) -> Result<()> {
     };
     tritium_fpga::write_results(&results, &out_dir)?;
     tritium_cost::fpga_plot::write_plots(&results, &out_dir)?;
-    let mut stdout = std::io::stdout().lock();
-    let text = if a.json {
-        serde_json::to_string_pretty(&results).map_err(std::io::Error::from).at("<stdout>")?
+    if a.json {
+        super::output::print_json(&results)?;
     } else {
-        tritium_fpga::markdown_table(&results)
-    };
-    let _ = writeln!(stdout, "{text}");
+        super::output::print(
+            &(tritium_fpga::markdown_table(&results)
+                + "
+"),
+        )?;
+    }
     eprintln!(
         "tritium synth: {} results in {:.0} s, written to {}",
         results.units.len() + results.pnr.len(),

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use tritium_golden::{linear_shape, ArrayConfig, ModelConfig, Proj};
 
 use crate::error::{Error, Result};
-use tritium_util::AtPath;
 use crate::report::{CosimCheck, CycleCheckRow};
+use tritium_util::AtPath;
 
 #[derive(Deserialize)]
 struct CosimArray {

@@ -35,5 +35,4 @@ pub enum Error {
 /// Result alias of the cost crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
-impl Error {
-}
+impl Error {}

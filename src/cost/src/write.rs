@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use tritium_util::AtPath;
 use crate::markdown::markdown;
 use crate::report::Report;
+use tritium_util::AtPath;
 
 /// Where `write` put things.
 pub struct Written {

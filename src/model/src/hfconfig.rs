@@ -197,7 +197,9 @@ pub fn parse_config(path: &Path, text: &str) -> Result<(ModelConfig, QuantSpec)>
         return Err(Error::config(
             path,
             match &q.quant_method {
-                Some(m) => format!("quantization_config.quant_method is {m:?}, expected \"bitnet\""),
+                Some(m) => {
+                    format!("quantization_config.quant_method is {m:?}, expected \"bitnet\"")
+                }
                 None => "quantization_config has no quant_method; expected \"bitnet\"".into(),
             },
         ));

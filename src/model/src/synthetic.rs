@@ -19,9 +19,9 @@ use tritium_util::Progress;
 use crate::checkpoint::export::write_json;
 use crate::checkpoint::{assemble, MemTensors, OwnedTensor};
 use crate::error::{Error, Result};
-use tritium_util::AtPath;
 use crate::gguf::export::{EmbedType, WeightType};
 use crate::hfconfig::{config_json, LinearClass, QuantMode, QuantSpec};
+use tritium_util::AtPath;
 
 /// On-disk formats `gen-model` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

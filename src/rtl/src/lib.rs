@@ -34,7 +34,9 @@ use tritium_sim::{ArraySim, TracedTile};
 
 pub use cosim::{run_cosim, run_layer_cosim, CosimOptions, CosimReport, LayerCosimOptions};
 pub use error::{Error, Result};
-pub use lockstep::{Divergence, FirstDivergence, LinearRow, Lockstep};
+pub use lockstep::{
+    AccumulatorDivergence, ActivityDivergence, Divergence, FirstDivergence, LinearRow, Lockstep,
+};
 pub use tritium_sim::{SimConfig, SimError, CONFIGS};
 
 /// A weight code flipped in the weights fed to the RTL only, to prove that

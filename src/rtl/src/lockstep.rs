@@ -50,37 +50,45 @@ pub struct FirstDivergence {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Divergence {
     /// An accumulator: the final sums of one output row differ.
-    Accumulator {
-        /// Output row (channel) of the BitLinear.
-        output_row: usize,
-        /// Final accumulators.
-        expected: i32,
-        got: i32,
-        /// Output tile (`output_row / cols`) and K tile (beat) where the
-        /// running accumulator first differed, with the K range of that beat.
-        output_tile: usize,
-        k_tile: Option<usize>,
-        k_range: Option<(usize, usize)>,
-        /// Running accumulator after that beat: expected vs got.
-        partial_expected: Option<i32>,
-        partial_got: Option<i32>,
-        /// Simulator cycle (since reset) in which that beat was accepted.
-        cycle: Option<u64>,
-        /// VCD waveform of the replayed tile.
-        waveform: Option<PathBuf>,
-    },
+    Accumulator(AccumulatorDivergence),
     /// Every accumulator of the call is equal, but the RTL's activity
     /// counters (adds issued, zero weights skipped; padding lanes excluded)
     /// differ from the golden count: a datapath that gets the right sums
     /// with the wrong operations (e.g. a zero weight not gated).
-    Activity {
-        /// Token rows of the call.
-        token_rows: usize,
-        rtl_adds: u64,
-        rtl_zero_skips: u64,
-        golden_adds: u64,
-        golden_zero_skips: u64,
-    },
+    Activity(ActivityDivergence),
+}
+
+/// Where an accumulator first differed, located to the beat and cycle.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccumulatorDivergence {
+    /// Output row (channel) of the BitLinear.
+    pub output_row: usize,
+    /// Final accumulators.
+    pub expected: i32,
+    pub got: i32,
+    /// Output tile (`output_row / cols`) and K tile (beat) where the
+    /// running accumulator first differed, with the K range of that beat.
+    pub output_tile: usize,
+    pub k_tile: Option<usize>,
+    pub k_range: Option<(usize, usize)>,
+    /// Running accumulator after that beat: expected vs got.
+    pub partial_expected: Option<i32>,
+    pub partial_got: Option<i32>,
+    /// Simulator cycle (since reset) in which that beat was accepted.
+    pub cycle: Option<u64>,
+    /// VCD waveform of the replayed tile.
+    pub waveform: Option<PathBuf>,
+}
+
+/// Both activity counts of a call whose accumulators all agree.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityDivergence {
+    /// Token rows of the call.
+    pub token_rows: usize,
+    pub rtl_adds: u64,
+    pub rtl_zero_skips: u64,
+    pub golden_adds: u64,
+    pub golden_zero_skips: u64,
 }
 
 impl FirstDivergence {
@@ -98,49 +106,36 @@ impl FirstDivergence {
 impl std::fmt::Display for FirstDivergence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "first divergence: layer {} {}, ", self.layer, self.proj)?;
+        let pos = self.token_position;
         match &self.what {
-            Divergence::Accumulator {
-                output_row,
-                expected,
-                got,
-                output_tile,
-                k_tile,
-                k_range,
-                partial_expected,
-                partial_got,
-                cycle,
-                waveform,
-            } => {
+            Divergence::Accumulator(a) => {
                 write!(
                     f,
-                    "token {}, output row {output_row}: expected {expected}, got {got}",
-                    self.token_position
+                    "token {pos}, output row {}: expected {}, got {}",
+                    a.output_row, a.expected, a.got
                 )?;
-                if let (Some(kt), Some((a, b))) = (k_tile, k_range) {
-                    write!(f, "; output tile {output_tile}, K tile {kt} (k {a}..{b})")?;
+                if let (Some(kt), Some((k0, k1))) = (a.k_tile, a.k_range) {
+                    write!(f, "; output tile {}, K tile {kt} (k {k0}..{k1})", a.output_tile)?;
                 }
-                if let (Some(e), Some(g)) = (partial_expected, partial_got) {
+                if let (Some(e), Some(g)) = (a.partial_expected, a.partial_got) {
                     write!(f, ", running sum expected {e}, got {g}")?;
                 }
-                if let Some(c) = cycle {
+                if let Some(c) = a.cycle {
                     write!(f, ", cycle {c}")?;
                 }
-                if let Some(w) = waveform {
+                if let Some(w) = &a.waveform {
                     write!(f, "; waveform of the tile: {}", w.display())?;
                 }
                 Ok(())
             }
-            Divergence::Activity {
-                token_rows,
-                rtl_adds,
-                rtl_zero_skips,
-                golden_adds,
-                golden_zero_skips,
-            } => write!(
+            Divergence::Activity(a) => write!(
                 f,
-                "tokens {}..{}: every accumulator equal, but the activity differs: RTL issued {rtl_adds} adds and skipped {rtl_zero_skips} zero weights, the golden count is {golden_adds} adds and {golden_zero_skips} skips",
-                self.token_position,
-                self.token_position + token_rows
+                "tokens {pos}..{}: every accumulator equal, but the activity differs: RTL issued {} adds and skipped {} zero weights, the golden count is {} adds and {} skips",
+                pos + a.token_rows,
+                a.rtl_adds,
+                a.rtl_zero_skips,
+                a.golden_adds,
+                a.golden_zero_skips
             ),
         }
     }
@@ -206,9 +201,13 @@ impl<'r> Lockstep<'r> {
         let (row, j) = (idx / n, idx % n);
         let cfg = self.rtl.config();
         let tile = j / cfg.cols;
-        let (mut k_tile, mut k_range, mut partial_expected, mut partial_got) =
-            (None, None, None, None);
-        let (mut cycle, mut waveform) = (None, None);
+        let mut a = AccumulatorDivergence {
+            output_row: j,
+            expected: expected[idx],
+            got: got[idx],
+            output_tile: tile,
+            ..AccumulatorDivergence::default()
+        };
         let k = call.weights.k();
         let acts = &call.acts[row * k..(row + 1) * k];
         let nsegs = k.div_ceil(cfg.max_beats() * cfg.lanes);
@@ -221,32 +220,17 @@ impl<'r> Lockstep<'r> {
             };
             let expect = prefix_sums(call.weights, acts, tile, cfg.cols, cfg.lanes, k0, k1);
             if let Some(div) = traced.first_divergence(&expect) {
-                let a = k0 + div.beat * cfg.lanes;
-                k_tile = Some(div.beat);
-                k_range = Some((a, (a + cfg.lanes).min(k1)));
-                partial_expected = Some(div.expected);
-                partial_got = Some(div.got);
-                cycle = self.rtl.beat_cycle(call, row, tile, s, div.beat);
-                waveform = Some(self.mismatch_wave.clone());
+                let k_first = k0 + div.beat * cfg.lanes;
+                a.k_tile = Some(div.beat);
+                a.k_range = Some((k_first, (k_first + cfg.lanes).min(k1)));
+                a.partial_expected = Some(div.expected);
+                a.partial_got = Some(div.got);
+                a.cycle = self.rtl.beat_cycle(call, row, tile, s, div.beat);
+                a.waveform = Some(self.mismatch_wave.clone());
                 break;
             }
         }
-        FirstDivergence::new(
-            call,
-            call.first_pos + row,
-            Divergence::Accumulator {
-                output_row: j,
-                expected: expected[idx],
-                got: got[idx],
-                output_tile: tile,
-                k_tile,
-                k_range,
-                partial_expected,
-                partial_got,
-                cycle,
-                waveform,
-            },
-        )
+        FirstDivergence::new(call, call.first_pos + row, Divergence::Accumulator(a))
     }
 }
 
@@ -328,13 +312,13 @@ impl Backend for Lockstep<'_> {
             FirstDivergence::new(
                 call,
                 call.first_pos,
-                Divergence::Activity {
+                Divergence::Activity(ActivityDivergence {
                     token_rows: call.rows,
                     rtl_adds: rstats.adds,
                     rtl_zero_skips: rstats.zero_skips,
                     golden_adds: gstats.adds,
                     golden_zero_skips: gstats.zero_skips,
-                },
+                }),
             )
         };
         let message = d.to_string();

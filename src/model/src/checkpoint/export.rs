@@ -10,13 +10,15 @@ use tritium_golden::{Model, ModelConfig, Norm, Proj};
 
 use super::{MemTensors, OwnedTensor};
 use crate::error::Result;
-use tritium_util::AtPath;
 use crate::hfconfig::{config_json, LinearClass, QuantMode, QuantSpec};
+use tritium_util::AtPath;
 
 /// Writes `v` as pretty JSON to `dir/name`.
 pub fn write_json(dir: &Path, name: &str, v: &serde_json::Value) -> Result<()> {
     let path = dir.join(name);
-    let text = serde_json::to_string_pretty(v).map_err(std::io::Error::from).at(&path)?;
+    let text = serde_json::to_string_pretty(v)
+        .map_err(std::io::Error::from)
+        .at(&path)?;
     Ok(std::fs::write(&path, text + "\n").at(&path)?)
 }
 

@@ -165,8 +165,7 @@ impl SafetensorsDir {
             index.extend(shard.tensors.keys().map(|k| (k.clone(), 0)));
             shards.push(shard);
         } else if index_path.exists() {
-            let text =
-                std::fs::read_to_string(&index_path).at(&index_path)?;
+            let text = std::fs::read_to_string(&index_path).at(&index_path)?;
             let v: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| Error::Safetensors {
                     path: index_path.clone(),

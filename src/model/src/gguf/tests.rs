@@ -369,23 +369,9 @@ fn missing_unexpected_and_mistyped_tensors_name_the_tensor() {
     assert!(e.contains("blk.1.ffn_up.weight is missing"), "{e}");
     let e = edit(&|w| w.tensor("blk.0.extra.weight", vec![4], GgmlType::F32, vec![0; 16]));
     assert!(e.contains("unexpected tensor blk.0.extra.weight"), "{e}");
-    let e = edit(&|w| {
-        let t = w
-            .tensors
-            .iter_mut()
-            .find(|t| t.name == "blk.0.attn_k.weight")
-            .unwrap();
-        t.dims.reverse();
-    });
+    let e = edit(&|w| tensor_mut(w, "blk.0.attn_k.weight").dims.reverse());
     assert!(e.contains("blk.0.attn_k.weight has dims"), "{e}");
-    let e = edit(&|w| {
-        let t = w
-            .tensors
-            .iter_mut()
-            .find(|t| t.name == "blk.0.attn_v.weight")
-            .unwrap();
-        t.bytes[3] = 0xFF;
-    });
+    let e = edit(&|w| tensor_mut(w, "blk.0.attn_v.weight").bytes[3] = 0xFF);
     assert!(
         e.contains("blk.0.attn_v.weight") && e.contains("code 3"),
         "{e}"
@@ -427,11 +413,22 @@ fn short_fuzz_run_never_panics() {
 /// `Debug` text (`U64(18446744073709551615)`).
 #[test]
 fn values_in_messages_read_as_type_and_value() {
-    assert_eq!(Value::U64(u64::MAX).to_string(), "a u64 18446744073709551615");
+    assert_eq!(
+        Value::U64(u64::MAX).to_string(),
+        "a u64 18446744073709551615"
+    );
     assert_eq!(Value::Str("gpt2".into()).to_string(), "a string \"gpt2\"");
     assert_eq!(
         Value::Array(4, vec![Value::U32(1), Value::U32(2)]).to_string(),
         "an array of 2 u32"
     );
-    assert_eq!(Value::Array(99, vec![]).to_string(), "an array of 0 values of an unknown type");
+    assert_eq!(
+        Value::Array(99, vec![]).to_string(),
+        "an array of 0 values of an unknown type"
+    );
+}
+
+/// The tensor called `name` of a writer under test.
+fn tensor_mut<'a>(w: &'a mut GgufWriter, name: &str) -> &'a mut super::writer::RawTensor {
+    w.tensors.iter_mut().find(|t| t.name == name).unwrap()
 }
