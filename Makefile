@@ -47,4 +47,4 @@ test-neon:
 ## written to fpga/results/ (a few minutes; installs nextpnr if missing).
 synth: deps
 	fpga/install-pnr.sh
-	$(CARGO) run --release --quiet -- synth
+	$(CARGO) run --release --quiet -- synth --force

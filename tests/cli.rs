@@ -131,10 +131,7 @@ fn gen_model_then_infer_from_the_directory() {
     assert_eq!(toks(&from_dir), toks(&from_preset));
     // Refuses to overwrite without --force.
     let err = fails(&["gen-model", "--out", p]);
-    assert!(
-        err.contains("not empty") && err.contains("--force"),
-        "{err}"
-    );
+    assert!(err.contains("exists") && err.contains("--force"), "{err}");
     ok(&[
         "gen-model",
         "--out",
@@ -406,7 +403,7 @@ fn report_of_a_checkpoint_directory_and_of_a_config_json() {
     ]);
     let out = dir.path().join("r");
     let json = |args: &[&str]| -> serde_json::Value {
-        let mut a = vec!["report", "--no-fpga", "--no-plots", "--json"];
+        let mut a = vec!["report", "--no-fpga", "--no-plots", "--json", "--force"];
         a.extend_from_slice(&["--out", out.to_str().unwrap()]);
         a.extend_from_slice(args);
         serde_json::from_str(&ok(&a)).unwrap()

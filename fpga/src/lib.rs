@@ -262,7 +262,7 @@ impl SynthResults {
 /// JSON and a different [`SCHEMA_VERSION`].
 pub fn load_results(path: impl AsRef<Path>) -> Result<SynthResults> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).at(path)?;
+    let text = tritium_util::file::read_to_string_regular(path)?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::results(path, format!("not valid JSON: {e}")))?;
     let version = value.get("schema_version").and_then(|v| v.as_u64());
@@ -287,7 +287,10 @@ pub fn write_results(results: &SynthResults, dir: &Path) -> Result<()> {
     let json = serde_json::to_string_pretty(results)
         .map_err(std::io::Error::from)
         .at(&p)?;
-    std::fs::write(&p, json + "\n").at(&p)?;
+    tritium_util::write_atomic(&p, (json + "\n").as_bytes())?;
     let p = dir.join("results.md");
-    Ok(std::fs::write(&p, markdown_table(results)).at(&p)?)
+    Ok(tritium_util::write_atomic(
+        &p,
+        markdown_table(results).as_bytes(),
+    )?)
 }

@@ -31,8 +31,12 @@ pub struct ModelConfig {
     pub rms_norm_eps: f32,
     pub max_position_embeddings: usize,
     pub tie_word_embeddings: bool,
-    pub bos_token_id: u32,
-    pub eos_token_id: u32,
+    /// Beginning-of-text token, if the checkpoint names one (only the
+    /// tokenizer uses it; the network does not).
+    pub bos_token_id: Option<u32>,
+    /// End-of-text token, if the checkpoint names one: generation stops
+    /// there (without one it runs to its token budget).
+    pub eos_token_id: Option<u32>,
 }
 
 /// Built-in model shapes.
@@ -84,8 +88,8 @@ impl Preset {
                 rms_norm_eps: 1e-5,
                 max_position_embeddings: 256,
                 tie_word_embeddings: true,
-                bos_token_id: 510,
-                eos_token_id: 511,
+                bos_token_id: Some(510),
+                eos_token_id: Some(511),
             },
             Preset::Small => ModelConfig {
                 vocab_size: 2048,
@@ -99,8 +103,8 @@ impl Preset {
                 rms_norm_eps: 1e-5,
                 max_position_embeddings: 1024,
                 tie_word_embeddings: true,
-                bos_token_id: 2046,
-                eos_token_id: 2047,
+                bos_token_id: Some(2046),
+                eos_token_id: Some(2047),
             },
             Preset::B2b4t => ModelConfig {
                 vocab_size: 128_256,
@@ -114,8 +118,8 @@ impl Preset {
                 rms_norm_eps: 1e-5,
                 max_position_embeddings: 4096,
                 tie_word_embeddings: true,
-                bos_token_id: 128_000,
-                eos_token_id: 128_001,
+                bos_token_id: Some(128_000),
+                eos_token_id: Some(128_001),
             },
             Preset::Tiny256 => ModelConfig {
                 vocab_size: 512,
@@ -129,8 +133,8 @@ impl Preset {
                 rms_norm_eps: 1e-5,
                 max_position_embeddings: 256,
                 tie_word_embeddings: true,
-                bos_token_id: 510,
-                eos_token_id: 511,
+                bos_token_id: Some(510),
+                eos_token_id: Some(511),
             },
         }
     }
@@ -143,6 +147,11 @@ fn bad(field: &'static str, value: impl ToString, reason: impl Into<String>) -> 
         reason: reason.into(),
     }
 }
+
+/// Most decoder layers a config may have (the largest published b1.58 and
+/// LLaMA shapes have 80): a bigger number is refused before any per-layer
+/// work or allocation.
+pub const MAX_LAYERS: usize = 1024;
 
 impl ModelConfig {
     /// Output width of the q projection (`num_heads * head_dim`).
@@ -179,6 +188,13 @@ impl ModelConfig {
             if v == 0 || v > MAX_DIM * 16 {
                 return Err(bad(field, v, format!("must be in 1..={}", MAX_DIM * 16)));
             }
+        }
+        if self.num_layers > MAX_LAYERS {
+            return Err(bad(
+                "num_hidden_layers",
+                self.num_layers,
+                format!("must be at most {MAX_LAYERS}"),
+            ));
         }
         for (field, v) in [
             ("hidden_size", self.hidden_size),
@@ -233,6 +249,7 @@ impl ModelConfig {
             ("bos_token_id", self.bos_token_id),
             ("eos_token_id", self.eos_token_id),
         ] {
+            let Some(id) = id else { continue };
             if id as usize >= self.vocab_size {
                 return Err(bad(
                     field,
@@ -274,7 +291,7 @@ mod tests {
         type Edit = fn(&mut ModelConfig);
         let cases: [(Edit, &str); 4] = [
             (|c| c.rms_norm_eps = f32::NAN, "rms_norm_eps"),
-            (|c| c.eos_token_id = 512, "eos_token_id"),
+            (|c| c.eos_token_id = Some(512), "eos_token_id"),
             (|c| c.head_dim = 8, "attn_sub_norm"),
             (|c| c.hidden_size = 0, "hidden_size = 0"),
         ];

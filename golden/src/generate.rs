@@ -100,7 +100,7 @@ pub fn generate<E: From<Error>>(
         let tok = sampler.sample(&last)?;
         generated.push(tok);
         on_token(tok)?;
-        stopped_at_eos = opts.stop_at_eos && tok == c.eos_token_id;
+        stopped_at_eos = opts.stop_at_eos && Some(tok) == c.eos_token_id;
         let more = i + 1 < opts.max_new && !stopped_at_eos;
         if more || opts.keep_logits {
             let t = Instant::now();

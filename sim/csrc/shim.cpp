@@ -25,6 +25,7 @@
 // TOP.tri_mac_array.a_x: message") becomes the text of the recorded error
 // instead of being printed; other output ($display) goes to stdout.
 
+#include <cerrno>
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
@@ -210,7 +211,8 @@ struct TriSim {
     virtual void eval() = 0;
     virtual void tick(uint32_t* pre_edge_bits) = 0;
     virtual int trace_open(const char* path) = 0;
-    virtual void trace_close() = 0;
+    // Closes the trace; returns the errno of its first failed write, or 0.
+    virtual int trace_close() = 0;
     virtual uint64_t time() const = 0;
     virtual void final_blocks() = 0;
     // Makes this model's context the calling thread's current Verilator
@@ -260,6 +262,34 @@ struct PortIo<VlWide<N>> {
 
 template <class P>
 using PortT = std::remove_cv_t<std::remove_reference_t<P>>;
+
+// A VCD file whose failed writes (a full disk, /dev/full) are recorded
+// instead of reaching Verilator's VL_FATAL in VerilatedVcd::bufferFlush,
+// which would end the process from a flush inside a destructor: after the
+// first failure the rest of the waveform is dropped, and trace_close
+// reports the error.
+class GuardedVcdFile final : public VerilatedVcdFile {
+public:
+    ssize_t write(const char* bufp, ssize_t len) override {
+        ssize_t done = 0;
+        while (!errno_ && done < len) {
+            errno = 0;
+            const ssize_t got = VerilatedVcdFile::write(bufp + done, len - done);
+            if (got > 0) {
+                done += got;
+            } else if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
+                continue;
+            } else {
+                errno_ = errno ? errno : EIO;
+            }
+        }
+        return len;  // Verilator never sees a failure
+    }
+    int error() const { return errno_; }
+
+private:
+    int errno_ = 0;
+};
 
 // What every Verilated model behind TriSim shares: its own context (made
 // the thread's current one around every entry point), the model, an
@@ -316,17 +346,22 @@ public:
 
     int trace_open(const char* path) override {
         trace_close();
-        std::unique_ptr<VerilatedVcdC> vcd{new VerilatedVcdC};
+        std::unique_ptr<GuardedVcdFile> file{new GuardedVcdFile};
+        std::unique_ptr<VerilatedVcdC> vcd{new VerilatedVcdC(file.get())};
         top_->trace(vcd.get(), 99);
         vcd->open(path);
         if (!vcd->isOpen()) return -1;
+        vcd_file_ = std::move(file);
         vcd_ = std::move(vcd);
         return 0;
     }
 
-    void trace_close() override {
+    int trace_close() override {
         if (vcd_) vcd_->close();
         vcd_.reset();
+        const int e = vcd_file_ ? vcd_file_->error() : 0;
+        vcd_file_.reset();
+        return e;
     }
 
     uint64_t time() const override { return ctx_->time(); }
@@ -334,9 +369,11 @@ public:
     void final_blocks() override { top_->final(); }
 
 protected:
-    // Declaration order = reverse destruction order: trace, model, context.
+    // Declaration order = reverse destruction order: trace, its file, model,
+    // context.
     std::unique_ptr<VerilatedContext> ctx_;
     std::unique_ptr<M> top_;
+    std::unique_ptr<GuardedVcdFile> vcd_file_;
     std::unique_ptr<VerilatedVcdC> vcd_;
 };
 
@@ -641,8 +678,10 @@ int tri_sim_trace_open(TriSim* s, const char* path) noexcept {
     return kind != kOk ? kind : rc;
 }
 
-int tri_sim_trace_close(TriSim* s) noexcept {
-    return guarded(s, [&] { s->trace_close(); });
+// Closes the trace; *write_errno gets the errno of its first failed write (0: none).
+int tri_sim_trace_close(TriSim* s, int* write_errno) noexcept {
+    *write_errno = 0;
+    return guarded(s, [&] { *write_errno = s->trace_close(); });
 }
 
 uint64_t tri_sim_time(TriSim* s) noexcept { return s->time(); }

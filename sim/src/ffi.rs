@@ -152,7 +152,7 @@ extern "C" {
 
     /// Flushes and closes the waveform, if any. Returns the status.
     /// Safety: general contract.
-    pub(crate) fn tri_sim_trace_close(s: *mut TriSim) -> c_int;
+    pub(crate) fn tri_sim_trace_close(s: *mut TriSim, write_errno: *mut c_int) -> c_int;
 
     /// Simulation time (two units per clock cycle). Safety: general contract.
     pub(crate) fn tri_sim_time(s: *mut TriSim) -> u64;

@@ -469,14 +469,24 @@ impl ArraySim {
     }
 
     /// Flushes and closes the waveform started by [`trace_to`](Self::trace_to)
-    /// (no-op if none). Also done on drop.
+    /// (no-op if none). Also done on drop. A write that failed while tracing
+    /// (a full disk) is reported here: the simulation itself went on, the
+    /// rest of the waveform was dropped.
     pub fn trace_stop(&mut self) -> Result<(), SimError> {
-        if self.trace_path.take().is_none() {
+        let Some(path) = self.trace_path.take() else {
             return Ok(());
+        };
+        let mut write_errno: std::ffi::c_int = 0;
+        // SAFETY: live model; `write_errno` outlives the call.
+        let st = unsafe { ffi::tri_sim_trace_close(self.raw.as_ptr(), &mut write_errno) };
+        self.status(st)?;
+        if write_errno != 0 {
+            return Err(SimError::Trace {
+                path,
+                reason: std::io::Error::from_raw_os_error(write_errno).to_string(),
+            });
         }
-        // SAFETY: live model.
-        let st = unsafe { ffi::tri_sim_trace_close(self.raw.as_ptr()) };
-        self.status(st)
+        Ok(())
     }
 
     /// Where the waveform is being written, if it is.

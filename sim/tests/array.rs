@@ -527,6 +527,30 @@ fn waveform_is_written() {
     assert!(matches!(sim.trace_to(&bad), Err(SimError::Trace { .. })));
 }
 
+/// Regression: a waveform that cannot be written (every write to /dev/full
+/// fails with ENOSPC) ended the process in Verilator's VL_FATAL. Now the
+/// simulation goes on with the same results and trace_stop reports it.
+#[test]
+fn a_waveform_write_failure_is_an_error_not_an_abort() {
+    let cfg = &SMALL;
+    let mut sim = ArraySim::new(cfg).unwrap();
+    let (w, a) = Rng::new(3).tile(cfg, 40);
+    let mut out = vec![0i32; cfg.cols];
+    sim.trace_to(std::path::Path::new("/dev/full")).unwrap();
+    for _ in 0..50 {
+        sim.run_tile(&w, &a, &mut out).unwrap();
+    }
+    assert_eq!(out, tile_result(cfg, &w, &a));
+    let e = sim.trace_stop().unwrap_err();
+    assert!(matches!(e, SimError::Trace { .. }), "{e}");
+    assert!(e.to_string().contains("No space left"), "{e}");
+    // The model is still usable, and the next waveform works.
+    let dir = tempfile::tempdir().unwrap();
+    sim.trace_to(&dir.path().join("ok.vcd")).unwrap();
+    sim.run_tile(&w, &a, &mut out).unwrap();
+    sim.trace_stop().unwrap();
+}
+
 /// Separate models in separate threads are independent and agree.
 #[test]
 fn two_threads_agree() {

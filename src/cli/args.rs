@@ -85,6 +85,22 @@ pub struct ModelArgs {
     pub preset_seed: u64,
 }
 
+impl ModelArgs {
+    /// The files this model is read from (none for a preset), for checking
+    /// that no output replaces them.
+    pub fn inputs(&self) -> tritium_util::Inputs {
+        let mut i = tritium_util::Inputs::new();
+        if let Some(p) = &self.model {
+            i.add(p);
+            // A GGUF file's tokenizer.json next to it is read too.
+            if let Some(dir) = p.parent().filter(|_| !p.is_dir()) {
+                i.add(&dir.join("tokenizer.json"));
+            }
+        }
+        i
+    }
+}
+
 /// The prompt: text or token ids.
 #[derive(Debug, Args)]
 pub struct PromptArgs {

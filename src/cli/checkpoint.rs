@@ -8,6 +8,9 @@ use tritium_model::gguf::export::{write_model, EmbedType, WeightType, WriteOptio
 use tritium_model::hfconfig::LinearClass;
 use tritium_model::synthetic::{write_checkpoint, write_gguf, CheckpointFormat, SynthOptions};
 
+use tritium_util::output::{check_output_dir, check_output_file};
+use tritium_util::Inputs;
+
 use super::args::PresetArg;
 use super::error::{Error, Result};
 use super::progress::Bar;
@@ -136,15 +139,7 @@ pub fn run_gen_model(a: &GenModelArgs) -> Result<()> {
     if format.gguf_weights().is_some() {
         return run_gen_gguf(a);
     }
-    if out.exists() && !a.force {
-        let non_empty = std::fs::read_dir(out).at(out)?.next().is_some();
-        if non_empty {
-            return Err(Error::Usage(format!(
-                "{}: directory is not empty; pass --force to overwrite the checkpoint files in it",
-                out.display()
-            )));
-        }
-    }
+    check_checkpoint_dir("--out", out, a.force, &Inputs::new())?;
     let mut config = a.preset.preset().config();
     if a.untied {
         config.tie_word_embeddings = false;
@@ -184,25 +179,31 @@ pub fn run_gen_model(a: &GenModelArgs) -> Result<()> {
     Ok(())
 }
 
-fn check_new_file(path: &Path, force: bool) -> Result<()> {
-    if path.is_dir() {
+/// The files a Hugging Face checkpoint directory written by tritium holds.
+const CHECKPOINT_FILES: [&str; 5] = [
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "generation_config.json",
+];
+
+/// A checkpoint directory output: as any directory output, and besides it
+/// must be empty unless `--force` (other safetensors shards or an index left
+/// in it would make another checkpoint of it).
+fn check_checkpoint_dir(flag: &str, dir: &Path, force: bool, inputs: &Inputs) -> Result<()> {
+    check_output_dir(flag, dir, &CHECKPOINT_FILES, force, inputs)?;
+    if dir.is_dir() && !force && std::fs::read_dir(dir).at(dir)?.next().is_some() {
         return Err(Error::Usage(format!(
-            "{}: is a directory; GGUF output is one file (e.g. {}/model.gguf)",
-            path.display(),
-            path.display()
-        )));
-    }
-    if path.exists() && !force {
-        return Err(Error::Usage(format!(
-            "{}: exists; pass --force to overwrite it",
-            path.display()
+            "{flag} {}: directory is not empty; pass --force to write the checkpoint files into it",
+            dir.display()
         )));
     }
     Ok(())
 }
 
 fn run_gen_gguf(a: &GenModelArgs) -> Result<()> {
-    check_new_file(&a.out, a.force)?;
+    check_output_file("--out", &a.out, a.force, &Inputs::new())?;
     if a.linear_class != LinearClassArg::Autobitlinear {
         return Err(Error::Usage(
             "--linear-class applies to --format hf-packed only (GGUF stores the scale itself)"
@@ -238,15 +239,20 @@ fn run_gen_gguf(a: &GenModelArgs) -> Result<()> {
 
 /// `tritium convert`.
 pub fn run_convert(a: &ConvertArgs) -> Result<()> {
+    let inputs = Inputs::new().with(&a.from);
+    if a.from.is_dir() {
+        check_output_file("--to", &a.to, a.force, &inputs)?;
+    } else {
+        check_checkpoint_dir("--to", &a.to, a.force, &inputs)?;
+    }
     let loaded = {
         let bar = Bar::new("loading layers", false);
         tritium_model::load(&a.from, Some(&bar))?
     };
     if a.from.is_dir() {
-        check_new_file(&a.to, a.force)?;
         let p = a.from.join("tokenizer.json");
         let tok_json = if p.exists() {
-            let text = std::fs::read_to_string(&p).at(&p)?;
+            let text = tritium_util::file::read_to_string_regular(&p)?;
             Some(
                 serde_json::from_str(&text).map_err(|e| tritium_model::Error::Tokenizer {
                     path: p.clone(),
@@ -278,17 +284,6 @@ pub fn run_convert(a: &ConvertArgs) -> Result<()> {
         )?;
         eprintln!("wrote {} ({weights:?})", a.to.display());
     } else {
-        if a.to.exists()
-            && std::fs::read_dir(&a.to)
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(true)
-            && !a.force
-        {
-            return Err(Error::Usage(format!(
-                "{}: exists and is not an empty directory; pass --force to write into it",
-                a.to.display()
-            )));
-        }
         let f = tritium_model::gguf::GgufFile::open(&a.from)?;
         let tok_json = tritium_model::gguf::vocab::tokenizer_json(&f)?;
         tritium_model::checkpoint::export::write_hf_packed(

@@ -29,9 +29,13 @@ pub struct CosimArgs {
     /// Write a VCD waveform of the whole run to FILE (large for big models).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// Where the waveform of the first divergent tile goes.
-    #[arg(long, value_name = "FILE", default_value_os_t = std::env::temp_dir().join("tritium-mismatch.vcd"))]
-    pub mismatch_wave: PathBuf,
+    /// Where the waveform of the first divergent tile goes (default:
+    /// tritium-mismatch.vcd in the temporary directory, replaced freely).
+    #[arg(long, value_name = "FILE")]
+    pub mismatch_wave: Option<PathBuf>,
+    /// Replace an existing --trace or --mismatch-wave file.
+    #[arg(long)]
+    pub force: bool,
     /// Print one JSON report instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -105,9 +109,22 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
     use tritium_rtl::{run_cosim, run_layer_cosim, CosimOptions, LayerCosimOptions, PlantedFault};
 
     use super::args::{load_model_args, prompt_tokens, rtl_backend};
+    use super::output::{print, print_json};
     use super::progress::Bar;
+    use tritium_util::output::check_output_file;
 
     let rtl_err = |e: tritium_rtl::SimError| Error::from(tritium_rtl::Error::from(e));
+    let inputs = a.model.inputs();
+    if let Some(t) = &a.trace {
+        check_output_file("--trace", t, a.force, &inputs)?;
+    }
+    let mismatch_wave = match &a.mismatch_wave {
+        Some(p) => {
+            check_output_file("--mismatch-wave", p, a.force, &inputs)?;
+            p.clone()
+        }
+        None => std::env::temp_dir().join("tritium-mismatch.vcd"),
+    };
     let mut rtl = rtl_backend(a.array)?;
     if let Some(t) = &a.trace {
         rtl.trace_to(t).map_err(rtl_err)?;
@@ -132,7 +149,7 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
             rows: a.rows,
             seed: a.seed,
         };
-        run_layer_cosim(&mut rtl, o, a.mismatch_wave.clone())?
+        run_layer_cosim(&mut rtl, o, mismatch_wave)?
     } else {
         let run = load_model_args(&a.model, a.json)?;
         let prompt = prompt_tokens(&run, &a.prompt)?;
@@ -161,7 +178,7 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
         let opts = CosimOptions {
             layers,
             decode_steps: a.decode_steps,
-            mismatch_wave: a.mismatch_wave.clone(),
+            mismatch_wave,
         };
         let bar = Bar::new("cosim: BitLinear calls", a.json);
         run_cosim(&run.model, &run.name, &mut rtl, &prompt, &opts, Some(&bar)).map_err(
@@ -177,29 +194,26 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
         rtl.trace_stop().map_err(rtl_err)?;
     }
     if a.json {
-        super::output::print_json(&report)?;
+        print_json(&report)?;
     } else {
-        println!(
-            "co-simulation of {} on array {} ({} cols x {} lanes, {}-bit accumulators), prompt {} tokens, {} decoded",
+        let verdict = match &report.first_divergence {
+            None => "PASS: every accumulator of the RTL equals the golden model's".to_string(),
+            Some(d) => format!("FAIL: {d}"),
+        };
+        print(&format!(
+            "co-simulation of {} on array {} ({} cols x {} lanes, {}-bit accumulators), prompt {} tokens, {} decoded\n{}{:.2} s wall, {:.2} M simulated cycles/s, {:.2} M verified MACs/s\n{verdict}\n",
             report.model,
             report.array.name,
             report.array.cols,
             report.array.lanes,
             report.array.acc_width,
             report.prompt_tokens.len(),
-            report.generated_tokens.len()
-        );
-        print!("{}", report.table());
-        println!(
-            "{:.2} s wall, {:.2} M simulated cycles/s, {:.2} M verified MACs/s",
+            report.generated_tokens.len(),
+            report.table(),
             report.wall_seconds,
             report.simulated_cycles_per_second / 1e6,
             report.verified_macs_per_second / 1e6
-        );
-        match &report.first_divergence {
-            None => println!("PASS: every accumulator of the RTL equals the golden model's"),
-            Some(d) => println!("FAIL: {d}"),
-        }
+        ))?;
     }
     Ok(if report.passed {
         ExitCode::SUCCESS

@@ -30,6 +30,13 @@ pub enum Error {
     Cost(#[from] tritium_cost::Error),
     #[error(transparent)]
     Fpga(#[from] tritium_fpga::Error),
+    /// An output path that would replace an input or an existing file.
+    #[error(transparent)]
+    Output(#[from] tritium_util::OutputError),
+    /// The reader of stdout went away (`| head`): not a failure, the
+    /// command ends quietly.
+    #[error("stdout was closed")]
+    StdoutClosed,
     /// Writing an output file or stdout.
     /// Reading or writing a file.
     #[error(transparent)]

@@ -1,6 +1,5 @@
 //! `tritium infer`: text generation on any backend.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -13,7 +12,9 @@ use super::args::{
     SimdArgs,
 };
 use super::error::Result;
-use tritium_util::AtPath;
+use super::output::{print, print_json};
+use tritium_util::output::check_output_file;
+use tritium_util::{AtPath, AtomicFile};
 
 #[derive(Debug, Args)]
 pub struct InferArgs {
@@ -54,11 +55,18 @@ pub struct InferArgs {
     /// JSON list of rows of vocab-size floats.
     #[arg(long, value_name = "FILE")]
     pub logits: Option<PathBuf>,
+    /// Replace an existing --logits file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(a: &InferArgs) -> Result<()> {
     if a.backend == BackendArg::Simd {
         a.simd.configure_threads()?;
+    }
+    if let Some(p) = &a.logits {
+        let inputs = a.model.inputs();
+        check_output_file("--logits", p, a.force, &inputs)?;
     }
     let run = load_model_args(&a.model, a.json)?;
     let prompt = prompt_tokens(&run, &a.prompt)?;
@@ -75,7 +83,6 @@ pub fn run(a: &InferArgs) -> Result<()> {
     };
     let mut backend = make_backend(a.backend, a.array, &a.simd, &run.model)?;
     let mut stream = StreamDecoder::default();
-    let stdout = std::io::stdout();
     let streaming = !a.json;
     let tok = run.tokenizer.as_ref();
     let g = generate(
@@ -89,9 +96,7 @@ pub fn run(a: &InferArgs) -> Result<()> {
                     Some(t) => stream.push(t, id)?,
                     None => format!("{id} "),
                 };
-                let mut out = stdout.lock();
-                let _ = out.write_all(text.as_bytes());
-                let _ = out.flush();
+                print(&text)?;
             }
             Ok(())
         },
@@ -104,12 +109,9 @@ pub fn run(a: &InferArgs) -> Result<()> {
         None => None,
     };
     if a.json {
-        println!(
-            "{}",
-            infer_json(&run.name, backend.name(), &g, text.as_deref())
-        );
+        print_json(&infer_json(&run.name, backend.name(), &g, text.as_deref()))?;
     } else {
-        println!();
+        print("\n")?;
         eprintln!(
             "[{}] prefill {} tokens in {:.1} ms ({:.1} tok/s); decode {} tokens in {:.1} ms ({:.2} tok/s){}",
             backend.name(),
@@ -151,11 +153,12 @@ fn infer_json(model: &str, backend: &str, g: &Generation, text: Option<&str>) ->
     })
 }
 
+/// Writes the logits through a temporary file: a failed write leaves an
+/// older file as it was.
 fn write_logits(path: &Path, rows: &[Vec<f32>]) -> Result<()> {
-    let file = std::fs::File::create(path).at(path)?;
-    let mut w = std::io::BufWriter::new(file);
+    let mut w = AtomicFile::create(path)?;
     serde_json::to_writer(&mut w, rows)
         .map_err(std::io::Error::from)
         .at(path)?;
-    Ok(w.flush().at(path)?)
+    Ok(w.commit()?)
 }

@@ -73,6 +73,8 @@ pub fn main() -> ExitCode {
     };
     match r {
         Ok(code) => code,
+        // The reader of our output is gone: what it read was complete.
+        Err(error::Error::StdoutClosed) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             let mut src = std::error::Error::source(&e);

@@ -12,8 +12,12 @@ use tritium_cost::{
 };
 use tritium_golden::{ArrayConfig, ModelConfig, Preset};
 
+use tritium_util::output::check_output_dir;
+use tritium_util::Inputs;
+
 use super::args::PresetArg;
 use super::error::{Error, Result};
+use super::output::{print, println};
 
 /// Built-in technology nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,6 +122,9 @@ pub struct ReportArgs {
     /// Also print report.json on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Replace the report files already in --out.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn check_range(flag: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
@@ -253,18 +260,29 @@ fn fpga_results(a: &ReportArgs) -> Result<Option<tritium_fpga::SynthResults>> {
 
 /// `tritium report`.
 pub fn run(a: &ReportArgs) -> Result<()> {
-    let r = request(a)?.build()?;
+    let mut inputs = Inputs::new();
+    for p in [&a.model, &a.energy, &a.from_cosim, &a.fpga]
+        .into_iter()
+        .flatten()
+    {
+        inputs.add(p);
+    }
+    let names = tritium_cost::write::file_names(!a.no_plots);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let q = request(a)?;
+    check_output_dir("--out", &a.out, &names, a.force, &inputs)?;
+    let r = q.build()?;
     let w = write(&r, &a.out, !a.no_plots)?;
     if a.json {
-        print!("{}", to_json(&r)?);
+        print(&to_json(&r)?)?;
     } else {
         let sm = &r.summary;
         match r.mode {
-            Mode::Paper => println!(
+            Mode::Paper => println(&format!(
                 "{} at {}: paper mode FP16/ternary BitLinear arithmetic {:.1}x (INT8/ternary {:.1}x)",
                 r.model.name, r.energy_table.node, sm.paper_fp16_over_ternary, sm.paper_int8_over_ternary
-            ),
-            Mode::Detailed => println!(
+            ))?,
+            Mode::Detailed => println(&format!(
                 "{} at {}: paper mode FP16/ternary {:.1}x; detailed decode: BitLinear arithmetic {:.1}x, whole model {:.2}x (memory {:.1}% of ternary decode energy)",
                 r.model.name,
                 r.energy_table.node,
@@ -272,11 +290,15 @@ pub fn run(a: &ReportArgs) -> Result<()> {
                 sm.fp16_over_ternary_decode.bitlinear_arith,
                 sm.fp16_over_ternary_decode.total,
                 sm.ternary_decode_memory_share * 100.0
-            ),
+            ))?,
         }
-        println!("wrote {} and {}", w.markdown.display(), w.json.display());
+        println(&format!(
+            "wrote {} and {}",
+            w.markdown.display(),
+            w.json.display()
+        ))?;
         for p in &w.plots {
-            println!("wrote {}", p.display());
+            println(&format!("wrote {}", p.display()))?;
         }
     }
     Ok(())

@@ -60,13 +60,26 @@ pub struct SynthArgs {
     /// Print the results JSON on stdout instead of the Markdown table.
     #[arg(long)]
     pub json: bool,
+    /// Replace the results already in --out.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn size_arg(flag: &str, s: &str) -> Result<ArraySize> {
     ArraySize::parse(s).map_err(|e| Error::arg(format!("{flag} {s}"), e))
 }
 
+/// The files `tritium synth` writes into --out.
+const RESULT_FILES: [&str; 4] = [
+    "results.json",
+    "results.md",
+    "resources.svg",
+    "resources.png",
+];
+
 pub fn run(a: &SynthArgs) -> Result<()> {
+    let inputs = tritium_util::Inputs::new().with(&a.root.join("rtl"));
+    tritium_util::output::check_output_dir("--out", &a.out, &RESULT_FILES, a.force, &inputs)?;
     let mut cfg = SweepConfig::new(&a.root);
     cfg.sizes = a
         .sizes

@@ -9,7 +9,6 @@ use tritium_golden::{linear_shape, ArrayConfig, ModelConfig, Proj};
 
 use crate::error::{Error, Result};
 use crate::report::{CosimCheck, CycleCheckRow};
-use tritium_util::AtPath;
 
 #[derive(Deserialize)]
 struct CosimArray {
@@ -47,7 +46,7 @@ pub fn read_cosim(path: &Path, c: &ModelConfig) -> Result<(CosimCheck, Vec<[Opti
         what: "co-simulation JSON (from `tritium cosim --json`)",
         message: m,
     };
-    let text = std::fs::read_to_string(path).at(path)?;
+    let text = tritium_util::file::read_to_string_regular(path)?;
     let de = &mut serde_json::Deserializer::from_str(&text);
     let f: CosimFile = serde_path_to_error::deserialize(de).map_err(|e| bad(e.to_string()))?;
     if f.schema_version != 1 {

@@ -10,7 +10,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use tritium_util::AtPath;
 
 /// One arithmetic operation's energy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,7 +109,7 @@ impl Node {
 impl EnergyTable {
     /// Reads a table from a `.toml` or `.json` file.
     pub fn read(path: &Path) -> Result<EnergyTable> {
-        let text = std::fs::read_to_string(path).at(path)?;
+        let text = tritium_util::file::read_to_string_regular(path)?;
         EnergyTable::parse(path, &text)
     }
 

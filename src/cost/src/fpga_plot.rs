@@ -46,21 +46,25 @@ pub fn write_plots(res: &SynthResults, dir: &Path) -> Result<()> {
     if series.is_empty() {
         return Ok(());
     }
+    // Each drawn under a temporary name and renamed when complete.
     let svg = dir.join("resources.svg");
+    let out = tritium_util::AtomicFile::create(&svg)?;
     draw(
-        SVGBackend::new(&svg, (900, 600)).into_drawing_area(),
+        SVGBackend::new(out.tmp_path(), (900, 600)).into_drawing_area(),
         family,
         &series,
     )
     .map_err(|m| plot_error(&svg, m))?;
+    out.commit()?;
     let png = dir.join("resources.png");
+    let out = tritium_util::AtomicFile::create(&png)?;
     draw(
-        BitMapBackend::new(&png, (900, 600)).into_drawing_area(),
+        BitMapBackend::new(out.tmp_path(), (900, 600)).into_drawing_area(),
         family,
         &series,
     )
     .map_err(|m| plot_error(&png, m))?;
-    Ok(())
+    Ok(out.commit()?)
 }
 
 fn plot_error(path: &Path, message: String) -> Error {

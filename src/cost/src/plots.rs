@@ -79,17 +79,21 @@ pub fn draw(r: &Report, stem: &str, dir: &Path) -> Result<()> {
         path: p.to_path_buf(),
         message: m,
     };
+    // Each drawn under a temporary name and renamed when complete.
+    let out = tritium_util::AtomicFile::create(&svg)?;
     {
-        let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
+        let root = SVGBackend::new(out.tmp_path(), SIZE).into_drawing_area();
         draw_on(r, stem, &root).map_err(|m| err(&svg, m))?;
         root.present().map_err(|e| err(&svg, e.to_string()))?;
     }
+    out.commit()?;
+    let out = tritium_util::AtomicFile::create(&png)?;
     {
-        let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
+        let root = BitMapBackend::new(out.tmp_path(), SIZE).into_drawing_area();
         draw_on(r, stem, &root).map_err(|m| err(&png, m))?;
         root.present().map_err(|e| err(&png, e.to_string()))?;
     }
-    Ok(())
+    Ok(out.commit()?)
 }
 
 fn draw_on<DB: DrawingBackend>(r: &Report, stem: &str, root: &DrawingArea<DB, Shift>) -> Res {

@@ -14,6 +14,18 @@ pub struct Written {
     pub plots: Vec<PathBuf>,
 }
 
+/// The names of the files [`write`] writes into its directory.
+pub fn file_names(plots: bool) -> Vec<String> {
+    let mut names = vec!["report.json".to_string(), "report.md".to_string()];
+    if plots {
+        for (_, stem) in crate::plots::PLOTS {
+            names.push(format!("{stem}.svg"));
+            names.push(format!("{stem}.png"));
+        }
+    }
+    names
+}
+
 /// Writes report.json, report.md and (unless `plots` is false) the plots
 /// as SVG and PNG into `dir`.
 pub fn write(r: &Report, dir: &Path, plots: bool) -> Result<Written> {
@@ -38,9 +50,9 @@ pub fn write(r: &Report, dir: &Path, plots: bool) -> Result<Written> {
         .collect();
     let json = dir.join("report.json");
     let text = to_json(r)?;
-    std::fs::write(&json, text).at(&json)?;
+    tritium_util::write_atomic(&json, text.as_bytes())?;
     let md = dir.join("report.md");
-    std::fs::write(&md, markdown(r, &names_ref)).at(&md)?;
+    tritium_util::write_atomic(&md, markdown(r, &names_ref).as_bytes())?;
     Ok(Written {
         json,
         markdown: md,

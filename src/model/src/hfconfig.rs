@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use tritium_golden::{ModelConfig, ScaleConvention};
 
 use crate::error::{Error, Result};
-use tritium_util::AtPath;
 
 /// How a checkpoint stores its BitLinear weights
 /// (`quantization_config.quantization_mode`).
@@ -73,18 +72,18 @@ fn default_mode() -> String {
     "offline".into()
 }
 
+/// The fields of config.json. The shape (vocab_size, hidden_size,
+/// intermediate_size, num_hidden_layers, num_attention_heads) is required:
+/// every checkpoint states it, and a default (transformers' BitNetConfig
+/// has 2B4T's) would let a file missing one load as another model's shape.
+/// The rest default as in transformers.
 #[derive(Debug, Deserialize)]
 struct RawConfig {
     model_type: Option<String>,
-    #[serde(default = "d_vocab")]
     vocab_size: usize,
-    #[serde(default = "d_hidden")]
     hidden_size: usize,
-    #[serde(default = "d_inter")]
     intermediate_size: usize,
-    #[serde(default = "d_layers")]
     num_hidden_layers: usize,
-    #[serde(default = "d_heads")]
     num_attention_heads: usize,
     num_key_value_heads: Option<usize>,
     head_dim: Option<usize>,
@@ -106,21 +105,6 @@ struct RawConfig {
     quantization_config: Option<RawQuant>,
 }
 
-fn d_vocab() -> usize {
-    128_256
-}
-fn d_hidden() -> usize {
-    2560
-}
-fn d_inter() -> usize {
-    6912
-}
-fn d_layers() -> usize {
-    30
-}
-fn d_heads() -> usize {
-    20
-}
 fn d_act() -> String {
     "relu2".into()
 }
@@ -134,14 +118,21 @@ fn d_theta() -> f64 {
     500_000.0
 }
 
-fn token_id(path: &Path, field: &str, v: Option<Value>, default: u32) -> Result<u32> {
+/// A token id field: absent or null is `None` (no default is invented: the
+/// network does not need it, and a default could lie outside a small
+/// vocabulary); a list takes its first id, as transformers does.
+fn token_id(path: &Path, field: &str, v: Option<Value>) -> Result<Option<u32>> {
     let v = match v {
-        None | Some(Value::Null) => return Ok(default),
-        Some(Value::Array(a)) => a.into_iter().next().unwrap_or(Value::Null),
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(a)) => match a.into_iter().next() {
+            None => return Ok(None),
+            Some(v) => v,
+        },
         Some(v) => v,
     };
     v.as_u64()
         .and_then(|x| u32::try_from(x).ok())
+        .map(Some)
         .ok_or_else(|| Error::config(path, format!("{field} must be a token id, got {v}")))
 }
 
@@ -256,8 +247,8 @@ pub fn parse_config(path: &Path, text: &str) -> Result<(ModelConfig, QuantSpec)>
         rms_norm_eps: eps,
         max_position_embeddings: raw.max_position_embeddings,
         tie_word_embeddings: raw.tie_word_embeddings,
-        bos_token_id: token_id(path, "bos_token_id", raw.bos_token_id, 128_000)?,
-        eos_token_id: token_id(path, "eos_token_id", raw.eos_token_id, 128_001)?,
+        bos_token_id: token_id(path, "bos_token_id", raw.bos_token_id)?,
+        eos_token_id: token_id(path, "eos_token_id", raw.eos_token_id)?,
     };
     config
         .validate()
@@ -267,7 +258,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<(ModelConfig, QuantSpec)>
 
 /// Reads and parses `config.json`.
 pub fn read_config(path: &Path) -> Result<(ModelConfig, QuantSpec)> {
-    let text = std::fs::read_to_string(path).at(path)?;
+    let text = tritium_util::file::read_to_string_regular(path)?;
     parse_config(path, &text)
 }
 

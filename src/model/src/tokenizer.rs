@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use tritium_golden::ModelConfig;
 
 use crate::error::{Error, Result};
-use tritium_util::AtPath;
 
 /// A loaded `tokenizer.json`.
 pub struct TextTokenizer {
@@ -25,7 +24,7 @@ impl std::fmt::Debug for TextTokenizer {
 impl TextTokenizer {
     /// Loads a `tokenizer.json` file.
     pub fn load(path: &Path) -> Result<TextTokenizer> {
-        let bytes = std::fs::read(path).at(path)?;
+        let bytes = tritium_util::file::read_regular(path)?;
         let inner = tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| Error::Tokenizer {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -194,16 +193,27 @@ fn learn_merges(max_merges: usize) -> Vec<(String, String)> {
 /// LLaMA-3 pre-tokenizer split pattern.
 const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+/// BOS and EOS of the synthetic tokenizer: the model's, or the last two ids
+/// of the vocabulary for a model that names none.
+fn special_ids(c: &ModelConfig) -> (u32, u32) {
+    let v = c.vocab_size as u32;
+    (
+        c.bos_token_id.unwrap_or(v.saturating_sub(2)),
+        c.eos_token_id.unwrap_or(v.saturating_sub(1)),
+    )
+}
+
 /// Name of special token `id` in the synthetic tokenizer.
 fn special_name(c: &ModelConfig, id: u32) -> String {
-    if id == c.bos_token_id {
+    let (bos, eos) = special_ids(c);
+    if id == bos {
         "<|begin_of_text|>".into()
-    } else if id == c.eos_token_id {
+    } else if id == eos {
         "<|end_of_text|>".into()
     } else {
         format!(
             "<|reserved_special_token_{}|>",
-            id.saturating_sub(c.bos_token_id.min(c.eos_token_id))
+            id.saturating_sub(bos.min(eos))
         )
     }
 }
@@ -213,7 +223,8 @@ fn special_name(c: &ModelConfig, id: u32) -> String {
 /// tokens, and special tokens from `min(bos, eos)` up (BOS and EOS named as
 /// in LLaMA-3). The template adds BOS, as LLaMA-3's does.
 pub fn synthetic_tokenizer_json(c: &ModelConfig) -> Value {
-    let first_special = c.bos_token_id.min(c.eos_token_id) as usize;
+    let (bos_id, eos_id) = special_ids(c);
+    let first_special = bos_id.min(eos_id) as usize;
     let map = byte_to_unicode();
     let mut vocab: Vec<(String, usize)> = (0..256).map(|b| (map[b].to_string(), b)).collect();
     let base = first_special.max(256);
@@ -228,7 +239,7 @@ pub fn synthetic_tokenizer_json(c: &ModelConfig) -> Value {
         next += 1;
     }
     let specials: Vec<u32> = (first_special as u32..c.vocab_size as u32)
-        .chain([c.bos_token_id, c.eos_token_id])
+        .chain([bos_id, eos_id])
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -239,14 +250,14 @@ pub fn synthetic_tokenizer_json(c: &ModelConfig) -> Value {
                    "rstrip": false, "normalized": false, "special": true})
         })
         .collect();
-    let bos = special_name(c, c.bos_token_id);
+    let bos = special_name(c, bos_id);
     let vocab_obj: serde_json::Map<String, Value> =
         vocab.into_iter().map(|(s, i)| (s, json!(i))).collect();
     let merges: Vec<Value> = merges
         .into_iter()
         .map(|(a, b)| json!(format!("{a} {b}")))
         .collect();
-    bpe_tokenizer_json(vocab_obj, merges, added, Some((&bos, c.bos_token_id)))
+    bpe_tokenizer_json(vocab_obj, merges, added, Some((&bos, bos_id)))
 }
 
 /// A LLaMA-3-style byte-level BPE `tokenizer.json` (LLaMA-3 split regex,
@@ -290,8 +301,8 @@ pub fn bpe_tokenizer_json(
 /// The `tokenizer_config.json` transformers reads next to `tokenizer.json`.
 pub fn tokenizer_config_json(c: &ModelConfig) -> Value {
     json!({
-        "bos_token": special_name(c, c.bos_token_id),
-        "eos_token": special_name(c, c.eos_token_id),
+        "bos_token": special_name(c, special_ids(c).0),
+        "eos_token": special_name(c, special_ids(c).1),
         "model_max_length": c.max_position_embeddings,
         "clean_up_tokenization_spaces": true,
         "tokenizer_class": "PreTrainedTokenizerFast"
@@ -311,7 +322,7 @@ mod tests {
             assert_eq!(tok.vocab_size(), c.vocab_size);
             let text = "Hello tritium: the ternary array adds 2560 numbers, and ünïcödé 🙂 too.";
             let ids = tok.encode(text, true).unwrap();
-            assert_eq!(ids[0], c.bos_token_id);
+            assert_eq!(Some(ids[0]), c.bos_token_id);
             assert!(ids.iter().all(|&i| (i as usize) < c.vocab_size));
             // Learned merges compress the text below one token per byte.
             assert!(
@@ -322,7 +333,7 @@ mod tests {
             );
             assert_eq!(tok.decode(&ids, true).unwrap(), text);
             assert_eq!(
-                tok.decode(&[c.eos_token_id], false).unwrap(),
+                tok.decode(&[c.eos_token_id.unwrap()], false).unwrap(),
                 "<|end_of_text|>"
             );
         }

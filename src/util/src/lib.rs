@@ -4,6 +4,8 @@
 //!   SIMD engine's packed weights, [`huge_vec`] for the loaders' bf16
 //!   embedding and head). This module holds the crate's only `unsafe`: one
 //!   allocation wrapper and one `madvise` call, each with its safety argument.
+//! - [`output`]: outputs that never replace an input, need `--force` to
+//!   replace an existing file, and are written atomically.
 //! - [`progress`]: the [`Progress`] callback long operations report to; the
 //!   command line draws it with indicatif, libraries never do.
 //! - [`file`]: [`FileError`], a failed read or write with its path.
@@ -14,8 +16,10 @@
 pub mod file;
 pub mod filelist;
 pub mod hugepage;
+pub mod output;
 pub mod progress;
 
 pub use file::{AtPath, FileError};
 pub use hugepage::{huge_vec, HugeBuf};
+pub use output::{write_atomic, AtomicFile, Inputs, OutputError};
 pub use progress::Progress;

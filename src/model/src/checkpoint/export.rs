@@ -19,7 +19,7 @@ pub fn write_json(dir: &Path, name: &str, v: &serde_json::Value) -> Result<()> {
     let text = serde_json::to_string_pretty(v)
         .map_err(std::io::Error::from)
         .at(&path)?;
-    Ok(std::fs::write(&path, text + "\n").at(&path)?)
+    Ok(tritium_util::write_atomic(&path, (text + "\n").as_bytes())?)
 }
 
 /// `generation_config.json`, and with a tokenizer `tokenizer.json` and

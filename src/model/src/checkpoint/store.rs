@@ -3,7 +3,6 @@
 //! so the model assembler reads both the same way.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
@@ -129,7 +128,7 @@ pub struct SafetensorsDir {
 }
 
 fn open_shard(path: &Path) -> Result<Shard> {
-    let file = File::open(path).at(path)?;
+    let file = tritium_util::file::open_regular(path)?;
     // SAFETY: the map is read-only and lives as long as `Shard`; tritium never
     // writes to checkpoint files while a model is loaded. Another process
     // truncating the file meanwhile could fault, as with any mmap reader.
@@ -165,7 +164,7 @@ impl SafetensorsDir {
             index.extend(shard.tensors.keys().map(|k| (k.clone(), 0)));
             shards.push(shard);
         } else if index_path.exists() {
-            let text = std::fs::read_to_string(&index_path).at(&index_path)?;
+            let text = tritium_util::file::read_to_string_regular(&index_path)?;
             let v: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| Error::Safetensors {
                     path: index_path.clone(),
@@ -327,9 +326,13 @@ impl MemTensors {
                     })
             })
             .collect::<Result<Vec<_>>>()?;
-        safetensors::serialize_to_file(views, None, path).map_err(|e| Error::Safetensors {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        let out = tritium_util::AtomicFile::create(path)?;
+        safetensors::serialize_to_file(views, None, out.tmp_path()).map_err(|e| {
+            Error::Safetensors {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?;
+        Ok(out.commit()?)
     }
 }

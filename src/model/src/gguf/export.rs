@@ -146,8 +146,7 @@ pub fn model_metadata(w: &mut GgufWriter, model: &Model, arch: &str, name: &str)
         &format!("{arch}.rope.freq_base"),
         Value::F32(c.rope_theta as f32),
     );
-    w.set("tokenizer.ggml.bos_token_id", Value::U32(c.bos_token_id));
-    w.set("tokenizer.ggml.eos_token_id", Value::U32(c.eos_token_id));
+    super::vocab::set_special_ids(w, c);
 }
 
 /// Writes `model` as a BitNet GGUF file.

@@ -114,12 +114,13 @@ pub fn read_config(f: &GgufFile) -> Result<ModelConfig> {
         None => usize::try_from(embd.dims.get(1).copied().unwrap_or(0))
             .map_err(|_| f.err("token_embd.weight is too large"))?,
     };
-    let token = |k: &str, default: u32| -> Result<u32> {
+    let token = |k: &str| -> Result<Option<u32>> {
         match h.get(&format!("tokenizer.ggml.{k}")) {
-            None => Ok(default),
+            None => Ok(None),
             Some(v) => v
                 .as_u64()
                 .and_then(|x| u32::try_from(x).ok())
+                .map(Some)
                 .ok_or_else(|| {
                     f.err(format!(
                         "metadata tokenizer.ggml.{k} must be a token id, it is {v}"
@@ -144,8 +145,8 @@ pub fn read_config(f: &GgufFile) -> Result<ModelConfig> {
         })? as f32,
         max_position_embeddings: need("context_length")?,
         tie_word_embeddings: h.tensor("output.weight").is_none(),
-        bos_token_id: token("bos_token_id", 128_000)?,
-        eos_token_id: token("eos_token_id", 128_001)?,
+        bos_token_id: token("bos_token_id")?,
+        eos_token_id: token("eos_token_id")?,
     };
     config
         .validate()

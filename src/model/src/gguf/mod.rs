@@ -679,7 +679,7 @@ impl std::fmt::Debug for GgufFile {
 impl GgufFile {
     /// Memory-maps and parses `path`.
     pub fn open(path: &Path) -> Result<GgufFile> {
-        let file = std::fs::File::open(path).at(path)?;
+        let file = tritium_util::file::open_regular(path)?;
         // SAFETY: read-only map owned by the returned value; tritium never
         // writes to a model file while it is loaded (another process
         // truncating it meanwhile could fault, as with any mmap reader).
@@ -732,13 +732,14 @@ impl GgufFile {
     }
 }
 
-/// True if `path` starts with the GGUF magic.
+/// True if `path` is a regular file that starts with the GGUF magic (a
+/// FIFO or device is never opened).
 pub fn is_gguf(path: &Path) -> bool {
     use std::io::Read;
     let mut m = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut m))
-        .is_ok()
+    tritium_util::file::open_regular(path)
+        .ok()
+        .is_some_and(|mut f| f.read_exact(&mut m).is_ok())
         && m == MAGIC
 }
 

@@ -196,11 +196,11 @@ fn tokenizer_from_metadata_matches_tokenizer_json() {
         ] {
             let a = from_meta.encode(text, true).unwrap();
             assert_eq!(a, from_json.encode(text, true).unwrap(), "{text}");
-            assert_eq!(a[0], c.bos_token_id);
+            assert_eq!(Some(a[0]), c.bos_token_id);
             assert_eq!(from_meta.decode(&a, true).unwrap(), text);
         }
         assert_eq!(
-            from_meta.decode(&[c.eos_token_id], false).unwrap(),
+            from_meta.decode(&[c.eos_token_id.unwrap()], false).unwrap(),
             "<|end_of_text|>"
         );
         assert_eq!(read_config(&f).unwrap(), c);

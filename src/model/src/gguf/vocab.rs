@@ -104,8 +104,7 @@ pub fn tokenizer_metadata(w: &mut GgufWriter, tok: &Json, c: &ModelConfig) -> Re
     w.set("tokenizer.ggml.tokens", Value::Array(8, strs));
     w.set("tokenizer.ggml.token_type", Value::Array(5, types));
     w.set("tokenizer.ggml.merges", Value::Array(8, merges));
-    w.set("tokenizer.ggml.bos_token_id", Value::U32(c.bos_token_id));
-    w.set("tokenizer.ggml.eos_token_id", Value::U32(c.eos_token_id));
+    set_special_ids(w, c);
     w.set("tokenizer.ggml.add_bos_token", Value::Bool(true));
     Ok(())
 }
@@ -195,5 +194,17 @@ pub fn load_tokenizer(f: &GgufFile) -> Result<Option<TextTokenizer>> {
     match tokenizer_json(f)? {
         None => Ok(None),
         Some(j) => TextTokenizer::from_json(&f.path.display().to_string(), &j).map(Some),
+    }
+}
+
+/// `tokenizer.ggml.bos_token_id` / `eos_token_id`: the ids the model has.
+pub fn set_special_ids(w: &mut GgufWriter, c: &ModelConfig) {
+    for (key, id) in [
+        ("tokenizer.ggml.bos_token_id", c.bos_token_id),
+        ("tokenizer.ggml.eos_token_id", c.eos_token_id),
+    ] {
+        if let Some(id) = id {
+            w.set(key, Value::U32(id));
+        }
     }
 }

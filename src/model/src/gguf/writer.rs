@@ -6,7 +6,6 @@ use std::path::Path;
 
 use super::{GgmlType, Value, DEFAULT_ALIGNMENT, MAGIC, VERSION};
 use crate::error::Result;
-use tritium_util::AtPath;
 
 /// A tensor to write: name, ggml dims (innermost first), type, raw bytes.
 #[derive(Debug, Clone)]
@@ -131,6 +130,6 @@ impl GgufWriter {
 
     /// Writes the file to `path`.
     pub fn write(&self, path: &Path) -> Result<()> {
-        Ok(std::fs::write(path, self.to_bytes()).at(path)?)
+        Ok(tritium_util::write_atomic(path, &self.to_bytes())?)
     }
 }
