@@ -15,6 +15,9 @@ pub const CODE_BITS: usize = 2;
 pub const ACT_BITS: usize = 8;
 /// Largest `KMax` the RTL accepts (`128 * KMax` must fit in 31 bits).
 pub const K_MAX_LIMIT: usize = 1 << 23;
+/// Largest `Cols` and `Lanes` accepted (a 65536 x 65536 array is far beyond
+/// any design; the bound keeps every product of them exact in 64 bits).
+pub const DIM_LIMIT: usize = 1 << 16;
 
 /// `$clog2(n)`: the smallest `b` with `2^b >= n` (0 for `n <= 1`).
 pub const fn clog2(n: u64) -> u32 {
@@ -50,13 +53,14 @@ impl ArrayConfig {
     /// `B + 2` cycles with inputs always valid and results always taken.
     pub const TILE_OVERHEAD_CYCLES: u64 = 2;
 
-    /// A configuration, checked: every dimension at least 1, `k_max` at
-    /// most [`K_MAX_LIMIT`].
+    /// A configuration, checked: columns and lanes in `1..=`[`DIM_LIMIT`],
+    /// `k_max` in `1..=`[`K_MAX_LIMIT`].
     pub fn new(cols: usize, lanes: usize, k_max: usize) -> Result<ArrayConfig> {
-        if cols == 0 || lanes == 0 || k_max == 0 || k_max > K_MAX_LIMIT {
+        let dim = 1..=DIM_LIMIT;
+        if !dim.contains(&cols) || !dim.contains(&lanes) || !(1..=K_MAX_LIMIT).contains(&k_max) {
             return Err(shape_err(
                 "MAC array (columns x lanes, KMax)",
-                format!("columns and lanes >= 1, 1 <= KMax <= {K_MAX_LIMIT}"),
+                format!("columns and lanes in 1..={DIM_LIMIT}, KMax in 1..={K_MAX_LIMIT}"),
                 format!("{cols} x {lanes}, KMax {k_max}"),
             ));
         }

@@ -21,7 +21,7 @@ pub enum Error {
         value: f32,
     },
     /// A weight scale that is not a finite positive number.
-    #[error("weight scale {value} of {what} must be finite and > 0")]
+    #[error("weight scale {value} of {what} must be finite, > 0 and at most 1e6")]
     BadScale { what: String, value: f32 },
     /// A 2-bit weight code outside {0, 1, 2} (3 is the unused, invalid code).
     #[error("invalid packed ternary code {code} in {what} at row {row}, column {col} (valid codes: 0, 1, 2 = -1, 0, +1)")]

@@ -15,9 +15,15 @@
 
 use crate::error::{shape_err, Error, Result};
 
-/// Checks that a weight scale is usable: finite and positive.
+/// Largest weight scale accepted: a trained model's are around 0.01-1, and a
+/// larger one would overflow f32 a few layers later, as a non-finite
+/// activation that names neither the file nor the scale.
+pub const MAX_GAMMA: f32 = 1e6;
+
+/// Checks that a weight scale is usable: finite, positive, at most
+/// [`MAX_GAMMA`].
 pub fn check_gamma(what: &str, gamma: f32) -> Result<()> {
-    if gamma.is_finite() && gamma > 0.0 {
+    if gamma.is_finite() && gamma > 0.0 && gamma <= MAX_GAMMA {
         Ok(())
     } else {
         Err(Error::BadScale {

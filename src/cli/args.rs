@@ -146,9 +146,7 @@ impl SimdArgs {
         let Some(n) = self.threads else {
             return Ok(());
         };
-        if n == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
-        }
+        tritium_simd::check_threads(n).map_err(|e| Error::arg(format!("--threads {n}"), e))?;
         if rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()

@@ -45,17 +45,25 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// Most tokens of a bench's prefill or decode measurement (the 2B4T
+/// context is 4096).
+const MAX_BENCH_TOKENS: usize = 4096;
+
 pub fn run(a: &BenchArgs) -> Result<()> {
-    if a.threads.is_empty() || a.threads.contains(&0) {
-        return Err(Error::Usage("--threads: give counts of at least 1".into()));
+    if a.threads.is_empty() || a.threads.len() > 16 {
+        return Err(Error::Usage("--threads: give 1 to 16 thread counts".into()));
     }
-    if a.prefill_tokens == 0 || a.decode_tokens == 0 {
-        return Err(Error::Usage(
-            "--prefill-tokens and --decode-tokens must be at least 1".into(),
-        ));
+    for &n in &a.threads {
+        tritium_simd::check_threads(n).map_err(|e| Error::arg(format!("--threads {n}"), e))?;
     }
-    if a.reps == 0 {
-        return Err(Error::Usage("--reps must be at least 1".into()));
+    for (flag, v, max) in [
+        ("--prefill-tokens", a.prefill_tokens, MAX_BENCH_TOKENS),
+        ("--decode-tokens", a.decode_tokens, MAX_BENCH_TOKENS),
+        ("--reps", a.reps, 1000),
+    ] {
+        if !(1..=max).contains(&v) {
+            return Err(Error::Usage(format!("{flag} {v}: expected 1..={max}")));
+        }
     }
     let isa = kernel_arg(a.kernel.as_deref())?;
     let preset = a.preset.preset();

@@ -55,14 +55,28 @@ pub struct CosimArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Checker self-test: flip weight (ROW, COL) of LAYER's PROJ (q,k,v,o,gate,up,down)
-    /// in what is fed to the RTL only, e.g. `1,up,5,17`. The run must then fail.
+    /// in what is fed to the RTL only, e.g. `1,up,5,17`. The run must then
+    /// fail (exit 1) and locate it; a site the workload never exercises (a
+    /// sign flip whose column only ever sees zero activations) is reported
+    /// as NOT EXERCISED with exit 2. The layer must be one --layers runs.
     #[arg(long, value_name = "LAYER,PROJ,ROW,COL")]
     pub inject_fault: Option<String>,
 }
 
-/// Parses `0,2-4` into a set of layer indices.
-pub fn parse_layers(s: &str) -> Result<BTreeSet<usize>> {
+/// Parses `0,2-4` into a set of layer indices, each below `layers` (checked
+/// before a range is expanded).
+pub fn parse_layers(s: &str, layers: usize) -> Result<BTreeSet<usize>> {
     let bad = || Error::Usage(format!("--layers {s:?}: expected a list like 0,2-4"));
+    let check = |l: usize| {
+        if l < layers {
+            Ok(l)
+        } else {
+            Err(Error::Usage(format!(
+                "--layers {s:?}: layer {l} does not exist (the model has {layers}: 0-{})",
+                layers.saturating_sub(1)
+            )))
+        }
+    };
     let mut set = BTreeSet::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.split_once('-') {
@@ -74,10 +88,10 @@ pub fn parse_layers(s: &str) -> Result<BTreeSet<usize>> {
                 if a > b {
                     return Err(bad());
                 }
-                set.extend(a..=b);
+                set.extend(check(a)?..=check(b)?);
             }
             None => {
-                set.insert(part.parse().map_err(|_| bad())?);
+                set.insert(check(part.parse().map_err(|_| bad())?)?);
             }
         }
     }
@@ -101,6 +115,41 @@ pub fn parse_fault(s: &str) -> Result<(usize, Proj, usize, usize)> {
     let proj = Proj::parse(parts[1]).ok_or_else(bad)?;
     let num = |i: usize| parts[i].parse::<usize>().map_err(|_| bad());
     Ok((num(0)?, proj, num(2)?, num(3)?))
+}
+
+/// Largest --n-out and --k of the single-layer mode (K as the golden
+/// model's exact-i32 bound).
+const MAX_LAYER_DIM: usize = 1 << 20;
+/// Largest --rows of the single-layer mode.
+const MAX_LAYER_ROWS: usize = 4096;
+/// Most weights (and activations) of the single-layer mode's random data.
+const MAX_LAYER_ELEMENTS: usize = 1 << 28;
+
+/// Checks the single-layer shape before anything is allocated.
+#[cfg_attr(not(feature = "rtl"), allow(dead_code))]
+fn check_layer_shape(a: &CosimArgs) -> Result<()> {
+    for (flag, v, max) in [
+        ("--n-out", a.n_out, MAX_LAYER_DIM),
+        ("--k", a.k, MAX_LAYER_DIM),
+        ("--rows", a.rows, MAX_LAYER_ROWS),
+    ] {
+        if !(1..=max).contains(&v) {
+            return Err(Error::Usage(format!("{flag} {v}: expected 1..={max}")));
+        }
+    }
+    for (what, n) in [
+        ("--n-out x --k", a.n_out.checked_mul(a.k)),
+        ("--rows x --k", a.rows.checked_mul(a.k)),
+    ] {
+        if n.is_none_or(|n| n > MAX_LAYER_ELEMENTS) {
+            return Err(Error::Usage(format!(
+                "{what} = {} x {}: at most {MAX_LAYER_ELEMENTS} values",
+                if what.starts_with("--n") { a.n_out } else { a.rows },
+                a.k
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(feature = "rtl")]
@@ -130,13 +179,15 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
         rtl.trace_to(t).map_err(rtl_err)?;
     }
     let report = if a.layer {
-        if a.n_out == 0 || a.k == 0 || a.rows == 0 {
-            return Err(Error::Usage(
-                "--n-out, --k and --rows must be at least 1".into(),
-            ));
-        }
+        check_layer_shape(a)?;
         if let Some(f) = &a.inject_fault {
             let (_, _, row, col) = parse_fault(f)?;
+            if row >= a.n_out || col >= a.k {
+                return Err(Error::Usage(format!(
+                    "--inject-fault {f}: the layer is {} x {} (--n-out x --k)",
+                    a.n_out, a.k
+                )));
+            }
             let id = LinearId {
                 layer: 0,
                 proj: Proj::Q,
@@ -174,7 +225,21 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
         if total > max {
             return Err(tritium_golden::Error::ContextOverflow { len: total, max }.into());
         }
-        let layers = a.layers.as_deref().map(parse_layers).transpose()?;
+        let num_layers = run.model.config().num_layers;
+        let layers = a
+            .layers
+            .as_deref()
+            .map(|s| parse_layers(s, num_layers))
+            .transpose()?;
+        if let (Some(set), Some(f)) = (&layers, &a.inject_fault) {
+            let (layer, ..) = parse_fault(f)?;
+            if !set.contains(&layer) {
+                return Err(Error::Usage(format!(
+                    "--inject-fault {f}: layer {layer} does not run on the RTL (--layers {})",
+                    a.layers.as_deref().unwrap_or_default()
+                )));
+            }
+        }
         let opts = CosimOptions {
             layers,
             decode_steps: a.decode_steps,
@@ -196,10 +261,7 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
     if a.json {
         print_json(&report)?;
     } else {
-        let verdict = match &report.first_divergence {
-            None => "PASS: every accumulator of the RTL equals the golden model's".to_string(),
-            Some(d) => format!("FAIL: {d}"),
-        };
+        let verdict = verdict(&report);
         print(&format!(
             "co-simulation of {} on array {} ({} cols x {} lanes, {}-bit accumulators), prompt {} tokens, {} decoded\n{}{:.2} s wall, {:.2} M simulated cycles/s, {:.2} M verified MACs/s\n{verdict}\n",
             report.model,
@@ -215,11 +277,37 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
             report.verified_macs_per_second / 1e6
         ))?;
     }
-    Ok(if report.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    Ok(match (&report.first_divergence, &report.planted_fault) {
+        (Some(_), _) => ExitCode::FAILURE,
+        (None, Some(f)) if !f.exercised => ExitCode::from(NOT_EXERCISED),
+        (None, Some(_)) => ExitCode::FAILURE,
+        (None, None) => ExitCode::SUCCESS,
     })
+}
+
+/// Exit status of a self-test whose planted fault the workload never
+/// exercised (so the run proves nothing about the checker).
+#[cfg(feature = "rtl")]
+const NOT_EXERCISED: u8 = 2;
+
+/// The last line of the table.
+#[cfg(feature = "rtl")]
+fn verdict(report: &tritium_rtl::CosimReport) -> String {
+    let site = |f: &tritium_rtl::FaultReport| {
+        format!("layer {} {} weight ({}, {})", f.layer, f.proj, f.row, f.col)
+    };
+    match (&report.first_divergence, &report.planted_fault) {
+        (Some(d), _) => format!("FAIL: {d}"),
+        (None, Some(f)) if !f.exercised => format!(
+            "NOT EXERCISED: the planted fault at {} never reached the RTL with a nonzero activation in its column, so this run cannot show whether the checker finds it; pick another site",
+            site(f)
+        ),
+        (None, Some(f)) => format!(
+            "FAIL: the planted fault at {} was exercised but no divergence was found (a checker bug)",
+            site(f)
+        ),
+        (None, None) => "PASS: every accumulator of the RTL equals the golden model's".to_string(),
+    }
 }
 
 #[cfg(not(feature = "rtl"))]

@@ -197,13 +197,15 @@ pub fn request(a: &ReportArgs) -> Result<ReportRequest> {
             e,
         )
     })?;
-    if a.prompt_tokens == 0
-        || a.prompt_tokens > MAX_PROMPT_TOKENS
-        || a.decode_tokens > MAX_DECODE_TOKENS
-    {
-        return Err(Error::Usage(format!(
-            "--prompt-tokens must be in 1..={MAX_PROMPT_TOKENS} and --decode-tokens at most {MAX_DECODE_TOKENS}"
-        )));
+    for (flag, v, max) in [
+        ("--prompt-tokens", a.prompt_tokens, MAX_PROMPT_TOKENS),
+        ("--decode-tokens", a.decode_tokens, MAX_DECODE_TOKENS),
+    ] {
+        if !(1..=max).contains(&v) {
+            return Err(Error::Usage(format!(
+                "{flag} {v}: expected 1..={max} (figures are per token)"
+            )));
+        }
     }
     for (flag, b) in [
         ("--ternary-head-bits", a.ternary_head_bits),

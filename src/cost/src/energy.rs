@@ -106,6 +106,11 @@ impl Node {
     }
 }
 
+/// Largest energy of one operation or access a table may give, in pJ: 1 uJ,
+/// far above any real figure (a DRAM access is a few nJ), so a larger value
+/// is a unit mistake; and it keeps every total of a report finite.
+pub const MAX_PJ: f64 = 1e6;
+
 impl EnergyTable {
     /// Reads a table from a `.toml` or `.json` file.
     pub fn read(path: &Path) -> Result<EnergyTable> {
@@ -144,9 +149,9 @@ impl EnergyTable {
             ));
         }
         let check = |name: &str, pj: f64, source: &str| {
-            if !(pj.is_finite() && pj > 0.0) {
+            if !(pj.is_finite() && pj > 0.0 && pj <= MAX_PJ) {
                 return Err(format!(
-                    "{name}: energy must be a positive number of pJ, got {pj}"
+                    "{name}: energy must be a positive number of pJ up to {MAX_PJ} (1 uJ), got {pj}"
                 ));
             }
             if source.trim().is_empty() {

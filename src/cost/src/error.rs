@@ -24,6 +24,10 @@ pub enum Error {
     /// Zero fractions given for another number of layers than the model has.
     #[error("zero fractions for {given} layers, the model has {layers}")]
     ZeroFractionLayers { given: usize, layers: usize },
+    /// The inputs (an energy table's extreme values, say) produce a number
+    /// that is NaN or infinite; the report is not written.
+    #[error("the report would contain a non-finite number: {at}; check the energy table and the workload")]
+    NonFinite { at: String },
     /// A plot could not be drawn or written.
     #[error("plot {path}: {message}")]
     Plot { path: PathBuf, message: String },

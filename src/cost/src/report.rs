@@ -217,6 +217,36 @@ fn summary(ev: &Evaluation, zero: f64) -> Summary {
     }
 }
 
+/// The first number of `r` that is NaN or infinite, by its path in
+/// report.json (`summary.fp16_over_ternary_decode.total`), if any: a report
+/// never shows such a number (JSON would print it as null).
+pub fn first_non_finite(r: &Report) -> Option<String> {
+    use serde_value::Value;
+    fn walk(v: &Value, at: &str) -> Option<String> {
+        match v {
+            Value::F64(x) if !x.is_finite() => Some(format!("{at} = {x}")),
+            Value::F32(x) if !x.is_finite() => Some(format!("{at} = {x}")),
+            Value::Option(Some(b)) | Value::Newtype(b) => walk(b, at),
+            Value::Seq(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| walk(x, &format!("{at}[{i}]"))),
+            Value::Map(m) => m.iter().find_map(|(k, x)| {
+                let key = match k {
+                    Value::String(s) => s.clone(),
+                    other => format!("{other:?}"),
+                };
+                walk(x, &if at.is_empty() { key } else { format!("{at}.{key}") })
+            }),
+            _ => None,
+        }
+    }
+    match serde_value::to_value(r) {
+        Ok(v) => walk(&v, ""),
+        Err(e) => Some(format!("(the report does not serialize: {e})")),
+    }
+}
+
 /// Builds the whole report (no files written).
 pub fn build(inp: ReportInputs<'_>) -> Result<Report> {
     let c = inp.config;
@@ -275,7 +305,7 @@ pub fn build(inp: ReportInputs<'_>) -> Result<Report> {
             });
         }
     }
-    Ok(Report {
+    let report = Report {
         schema_version: SCHEMA_VERSION,
         generator: format!("tritium {}", env!("CARGO_PKG_VERSION")),
         mode: inp.mode,
@@ -290,7 +320,11 @@ pub fn build(inp: ReportInputs<'_>) -> Result<Report> {
         roofline,
         cosim: inp.cosim,
         fpga: inp.fpga,
-    })
+    };
+    if let Some(at) = first_non_finite(&report) {
+        return Err(Error::NonFinite { at });
+    }
+    Ok(report)
 }
 
 /// Measured cycles per token row `[layer][proj]` (0: not measured).

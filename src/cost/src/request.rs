@@ -69,11 +69,11 @@ impl CostOptions {
                 ),
             });
         }
-        if w.decode_tokens > MAX_DECODE_TOKENS {
+        if !(1..=MAX_DECODE_TOKENS).contains(&w.decode_tokens) {
             return Err(Error::Option {
                 name: "decode_tokens",
                 message: format!(
-                    "must be at most {MAX_DECODE_TOKENS}, got {}",
+                    "must be in 1..={MAX_DECODE_TOKENS} (figures are per decoded token), got {}",
                     w.decode_tokens
                 ),
             });

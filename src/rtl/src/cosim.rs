@@ -40,9 +40,24 @@ pub struct CosimReport {
     pub total: LinearRow,
     pub passed: bool,
     pub first_divergence: Option<FirstDivergence>,
+    /// The checker self-test's planted fault, and whether the workload
+    /// exercised it (a fault that was not cannot be found: such a run
+    /// proves nothing about the checker).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planted_fault: Option<FaultReport>,
     pub wall_seconds: f64,
     pub simulated_cycles_per_second: f64,
     pub verified_macs_per_second: f64,
+}
+
+/// A planted fault and whether the run exercised it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultReport {
+    pub layer: usize,
+    pub proj: String,
+    pub row: usize,
+    pub col: usize,
+    pub exercised: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -108,6 +123,13 @@ fn report(
         prompt_tokens: prompt.to_vec(),
         generated_tokens: generated,
         passed: lock.divergence().is_none(),
+        planted_fault: lock.rtl().fault().map(|f| FaultReport {
+            layer: f.id.layer,
+            proj: f.id.proj.hf_name().to_string(),
+            row: f.row,
+            col: f.col,
+            exercised: lock.fault_exercised(),
+        }),
         first_divergence: lock.divergence().cloned(),
         simulated_cycles_per_second: total.stats.cycles as f64 / secs,
         verified_macs_per_second: verified as f64 / secs,

@@ -32,7 +32,9 @@ use tritium_golden::stream;
 use tritium_golden::{ArrayConfig, Backend, ExecStats, LinearCall, LinearId, TernaryMatrix};
 use tritium_sim::{ArraySim, TracedTile};
 
-pub use cosim::{run_cosim, run_layer_cosim, CosimOptions, CosimReport, LayerCosimOptions};
+pub use cosim::{
+    run_cosim, run_layer_cosim, CosimOptions, CosimReport, FaultReport, LayerCosimOptions,
+};
 pub use error::{Error, Result};
 pub use lockstep::{
     AccumulatorDivergence, ActivityDivergence, Divergence, FirstDivergence, LinearRow, Lockstep,
@@ -40,12 +42,27 @@ pub use lockstep::{
 pub use tritium_sim::{SimConfig, SimError, CONFIGS};
 
 /// A weight code flipped in the weights fed to the RTL only, to prove that
-/// the checker catches and locates a fault.
+/// the checker catches and locates a fault: +1 becomes -1, and -1 or 0
+/// becomes +1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlantedFault {
     pub id: LinearId,
     pub row: usize,
     pub col: usize,
+}
+
+impl PlantedFault {
+    /// Whether `call` (of this fault's BitLinear) can show the fault: a flip
+    /// from 0 to +1 always changes the adds issued; a sign flip changes an
+    /// accumulator only where the activation of column `col` is not zero.
+    pub fn exercised_by(&self, call: &LinearCall<'_>) -> bool {
+        if call.id != self.id || self.row >= call.weights.n() || self.col >= call.weights.k() {
+            return false;
+        }
+        let k = call.weights.k();
+        call.weights.get(self.row, self.col) == 0
+            || (0..call.rows).any(|r| call.acts[r * k + self.col] != 0)
+    }
 }
 
 /// The weight beats and activation beats of one tile.
@@ -142,6 +159,11 @@ impl RtlBackend {
     /// K segments `[k0, k1)` so that no tile exceeds the array's `k_max`.
     fn segments(&self, k: usize) -> Vec<(usize, usize)> {
         self.cfg.segments(k).collect()
+    }
+
+    /// The planted fault, if any.
+    pub fn fault(&self) -> Option<PlantedFault> {
+        self.fault
     }
 
     fn fault_for(&self, id: LinearId) -> Option<(usize, usize)> {

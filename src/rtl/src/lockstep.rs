@@ -150,6 +150,9 @@ pub struct Lockstep<'r> {
     divergence: Option<FirstDivergence>,
     mismatch_wave: PathBuf,
     progress: Option<&'r dyn Progress>,
+    /// A call of the planted fault's BitLinear ran on the RTL with data
+    /// that can show the fault.
+    fault_exercised: bool,
 }
 
 impl<'r> Lockstep<'r> {
@@ -168,6 +171,7 @@ impl<'r> Lockstep<'r> {
             divergence: None,
             mismatch_wave,
             progress: None,
+            fault_exercised: false,
         }
     }
 
@@ -180,6 +184,12 @@ impl<'r> Lockstep<'r> {
     /// The RTL backend (its configuration, counters).
     pub fn rtl(&self) -> &RtlBackend {
         self.rtl
+    }
+
+    /// Whether the RTL's planted fault (if any) was exercised: a call of its
+    /// BitLinear ran on the RTL with data that can show it.
+    pub fn fault_exercised(&self) -> bool {
+        self.fault_exercised
     }
 
     pub fn divergence(&self) -> Option<&FirstDivergence> {
@@ -292,6 +302,9 @@ impl Backend for Lockstep<'_> {
         {
             entry.stats += gstats;
             return Ok(gstats);
+        }
+        if self.rtl.fault().is_some_and(|f| f.exercised_by(call)) {
+            self.fault_exercised = true;
         }
         let mut got = vec![0i32; out.len()];
         let rstats = self.rtl.matmul(call, &mut got)?;

@@ -271,3 +271,32 @@ fn an_activity_only_mismatch_is_reported_as_such() {
     assert!(text.contains("every accumulator equal"), "{text}");
     assert!(!text.contains("output row"), "{text}");
 }
+
+/// A planted sign flip whose column only ever sees zero activations cannot
+/// change any result: the run passes, and says the fault was not exercised
+/// (the same site with a nonzero activation is found).
+#[test]
+fn an_unexercised_fault_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let (n, k) = (5, 12);
+    let w = TernaryMatrix::from_ternary("w", n, k, &vec![1; n * k], 1.0).unwrap();
+    let id = LinearId {
+        layer: 0,
+        proj: Proj::O,
+    };
+    let fault = PlantedFault { id, row: 3, col: 7 };
+    for (act7, exercised) in [(0i8, false), (9, true)] {
+        let mut acts = vec![4i8; 2 * k];
+        acts[7] = act7;
+        acts[k + 7] = act7;
+        let call = LinearCall::new(id, &w, &acts, 2, 0);
+        assert_eq!(fault.exercised_by(&call), exercised);
+        let mut rtl = RtlBackend::new(&SMALL).unwrap();
+        rtl.plant_fault(fault);
+        let mut lock = Lockstep::new(&mut rtl, None, dir.path().join("w.vcd"));
+        let mut out = vec![0i32; 2 * n];
+        let r = lock.matmul(&call, &mut out);
+        assert_eq!(lock.fault_exercised(), exercised);
+        assert_eq!(r.is_err(), exercised, "found iff exercised");
+    }
+}

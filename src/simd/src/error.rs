@@ -15,6 +15,9 @@ pub enum Error {
     /// A thread count of zero.
     #[error("the thread count must be at least 1")]
     ZeroThreads,
+    /// More threads than [`crate::max_threads`] allows.
+    #[error("{threads} threads is more than the {max} this machine allows (4 per core)")]
+    TooManyThreads { threads: usize, max: usize },
     /// The operating system would not start the worker threads.
     #[error("cannot start {threads} worker threads")]
     Threads {

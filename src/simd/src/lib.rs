@@ -61,6 +61,23 @@ pub struct SimdOptions {
     pub head: HeadMode,
 }
 
+/// The most worker threads the engine starts: 4 per core of this machine
+/// (more only adds switching; a number in the thousands would exhaust the
+/// process's memory or thread limit).
+pub fn max_threads() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Checks a thread count against `1..=max_threads()`.
+pub fn check_threads(threads: usize) -> Result<()> {
+    let max = max_threads();
+    match threads {
+        0 => Err(Error::ZeroThreads),
+        n if n > max => Err(Error::TooManyThreads { threads: n, max }),
+        _ => Ok(()),
+    }
+}
+
 /// The kernel path from `TRITIUM_KERNEL`, if set.
 pub fn isa_from_env() -> Result<Option<Isa>> {
     match std::env::var("TRITIUM_KERNEL") {
@@ -154,9 +171,11 @@ impl SimdBackend {
             Some(i) => parse_isa(i.name())?,
             None => isa_from_env()?.unwrap_or_else(Isa::best),
         };
+        if let Some(n) = opts.threads {
+            check_threads(n)?;
+        }
         let pool = match opts.threads {
             None => None,
-            Some(0) => return Err(Error::ZeroThreads),
             Some(n) => Some(std::sync::Arc::new(
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(n)

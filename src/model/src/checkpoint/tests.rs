@@ -322,7 +322,7 @@ fn non_finite_and_non_positive_values_are_named() {
                 let s = t.tensors.get_mut(&Proj::O.hf_scale_tensor(0)).unwrap();
                 s.bytes.copy_from_slice(&bad.to_le_bytes());
             },
-            &["o_proj.weight_scale", "must be finite and > 0"],
+            &["o_proj.weight_scale", "must be finite, > 0"],
         );
     }
 }
