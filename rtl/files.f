@@ -2,6 +2,7 @@ rtl/tri_pkg.sv
 rtl/tri_pe.sv
 rtl/tri_adder_tree.sv
 rtl/mac_array_ctrl.sv
+rtl/mac_array_acc.sv
 rtl/tri_mac_array.sv
 rtl/int8_pe.sv
 rtl/int8_mac_array.sv

@@ -21,9 +21,11 @@
 //   a_data_i[8*l +: 8]              activation of lane l, two's complement
 //   r_data_o[AccW*c +: AccW]         result of column c, two's complement (acc_o alike)
 //
-// Pipeline, handshakes, tile rules and counters: the same as tri_mac_array
-// by construction (see its header and rtl/INTERFACE.md): both instantiate
-// mac_array_ctrl (u_ctrl); latency 2, one beat per cycle.
+// Pipeline, handshakes, tile rules, counters, column adder trees and
+// accumulators: the same as tri_mac_array by construction (see its header and
+// rtl/INTERFACE.md): both instantiate mac_array_ctrl (u_ctrl) and
+// mac_array_acc (u_acc); latency 2, one beat per cycle. This file holds only
+// the int8_pe lanes.
 //
 // Every `*` in this file is elaboration-time arithmetic on parameters and
 // genvars, except the multiplier inside int8_pe.
@@ -69,13 +71,11 @@ module int8_mac_array #(
   // Derived constants //
   ///////////////////////
 
-  localparam int unsigned WgtW  = 8;                // bits per int8 weight
-  localparam int unsigned ActW  = 8;                // bits per int8 activation
-  localparam int unsigned TermW = 16;              // bits per signed lane product
+  localparam int unsigned WgtW  = 8;   // bits per int8 weight
+  localparam int unsigned ActW  = 8;   // bits per int8 activation
+  localparam int unsigned TermW = 16;  // bits per signed lane product
 
-  // Width of one column's lane sum: TermW + one bit per adder-tree level.
-  localparam int unsigned SumW  = TermW + $clog2(Lanes);
-  // Lanes summed over all columns.
+  // Lanes over all columns.
   localparam int unsigned NumPe = Cols * Lanes;
 
   /////////////
@@ -83,13 +83,12 @@ module int8_mac_array #(
   /////////////
 
   // Handshakes, stage-1 control flags, tile rules, counters and protocol
-  // assertions: mac_array_ctrl, shared with int8_mac_array.
-  logic                 accept;     // a beat (weights + activations) is accepted this cycle
-  logic                 s1_vld;     // sum_q holds an accepted beat
-  logic                 acc_clr;    // zero the accumulators (clear_i or result handshake)
-  logic [NumPe-1:0]     lane_add;   // per lane (index c*Lanes + l): weight nonzero
-  logic [NumPe-1:0]     lane_skip;  // weight zero
-  logic [Cols*AccW-1:0] acc_q, acc_d;
+  // assertions: mac_array_ctrl, shared with tri_mac_array.
+  logic             accept;     // a beat (weights + activations) is accepted this cycle
+  logic             s1_vld;     // stage 1 (u_acc) holds an accepted beat
+  logic             acc_clr;    // zero the accumulators (clear_i or result handshake)
+  logic [NumPe-1:0] lane_add;   // per lane (index c*Lanes + l): weight nonzero
+  logic [NumPe-1:0] lane_skip;  // weight zero
 
   mac_array_ctrl #(
     .Cols   (Cols),
@@ -104,15 +103,15 @@ module int8_mac_array #(
     .clear_i      (clear_i),
     .cnt_clear_i  (cnt_clear_i),
     .w_valid_i    (w_valid_i),
-    .w_ready_o    (w_ready_o),
-    .w_data_i     (w_data_i),
     .a_valid_i    (a_valid_i),
-    .a_ready_o    (a_ready_o),
-    .a_data_i     (a_data_i),
     .a_last_i     (a_last_i),
     .r_valid_o    (r_valid_o),
+    .w_ready_o    (w_ready_o),
+    .a_ready_o    (a_ready_o),
     .r_ready_i    (r_ready_i),
-    .r_data_i     (acc_q),
+    .w_data_i     (w_data_i),
+    .a_data_i     (a_data_i),
+    .r_data_i     (r_data_o),
     .accept_o     (accept),
     .s1_vld_o     (s1_vld),
     .acc_clr_o    (acc_clr),
@@ -125,138 +124,55 @@ module int8_mac_array #(
     .cnt_skips_o  (cnt_skips_o)
   );
 
-  /////////////////////////////////////////////
-  // Stage 0: PEs and per-column adder trees //
-  /////////////////////////////////////////////
+  /////////
+  // PEs //
+  /////////
 
-  logic [Cols*SumW-1:0] col_sum;  // column c at [SumW*c +: SumW]
+  logic [NumPe*TermW-1:0] terms;  // product of lane l of column c at [TermW*(c*Lanes + l) +: TermW]
 
   for (genvar c = 0; c < Cols; c++) begin : gen_col
-    logic [Lanes*TermW-1:0] terms;  // lane l product at [TermW*l +: TermW]
-
     for (genvar l = 0; l < Lanes; l++) begin : gen_lane
       int8_pe u_pe (
         .w_i    (w_data_i[WgtW*(c*Lanes + l) +: WgtW]),
         .a_i    (a_data_i[ActW*l +: ActW]),
-        .prod_o (terms[TermW*l +: TermW]),
+        .prod_o (terms[TermW*(c*Lanes + l) +: TermW]),
         .nz_o   (lane_add[c*Lanes + l])
       );
-      assign lane_skip[c*Lanes + l] = ~lane_add[c*Lanes + l];
-    end
-
-    tri_adder_tree #(
-      .N      (Lanes),
-      .InW    (TermW),
-      .Signed (1'b1)
-    ) u_sum_tree (
-      .terms_i (terms),
-      .sum_o   (col_sum[SumW*c +: SumW])
-    );
-  end
-
-  /////////////////////////////////////
-  // Stage 1: registered column sums //
-  /////////////////////////////////////
-
-  logic [Cols*SumW-1:0] sum_q, sum_d;  // column sums of the beat (datapath, no reset)
-
-  // Datapath registers only load on an accepted beat.
-  assign sum_d = accept ? col_sum : sum_q;
-
-  ///////////////////////////
-  // Stage 2: accumulators //
-  ///////////////////////////
-
-  // Internal vectors are flat like the ports (column c at [W*c +: W]) so that
-  // Yosys 0.23, which rejects packed multi-dimensional arrays, can read the RTL.
-  logic [Cols*AccW-1:0] sum_ext;  // sum_q resized (sign-extended) to AccW
-  logic [Cols*AccW-1:0] acc_sum;  // acc_q + sum_ext, per column
-
-  for (genvar c = 0; c < Cols; c++) begin : gen_acc
-    logic [SumW-1:0] sum_c;
-
-    assign sum_c = sum_q[SumW*c +: SumW];
-
-    if (SumW <= AccW) begin : gen_sext
-      assign sum_ext[AccW*c +: AccW] = AccW'($signed(sum_c));
-    end else begin : gen_trunc
-      // Only for Lanes close to or above KMax (e.g. Lanes = KMax = 5): the tree
-      // is wider than the accumulator, but a legal beat has at most KMax
-      // nonzero lanes, so its sum fits in AccW bits and the dropped bits are
-      // sign copies (asserted below).
-      assign sum_ext[AccW*c +: AccW] = sum_c[AccW-1:0];
-    end
-
-    assign acc_sum[AccW*c +: AccW] = acc_q[AccW*c +: AccW] + sum_ext[AccW*c +: AccW];
-  end
-
-  always_comb begin
-    acc_d = acc_q;
-    if (acc_clr) begin
-      // Result taken or tile dropped: the next tile starts from zero. A beat in
-      // stage 1 during clear_i belongs to the dropped tile and is discarded.
-      acc_d = '0;
-    end else if (s1_vld) begin
-      acc_d = acc_sum;
     end
   end
 
-  assign r_data_o = acc_q;
-  assign acc_o    = acc_q;
+  assign lane_skip = ~lane_add;
 
-  ///////////////
-  // Registers //
-  ///////////////
+  //////////////////////////////////
+  // Column sums and accumulators //
+  //////////////////////////////////
 
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      acc_q <= '0;
-    end else begin
-      acc_q <= acc_d;
-    end
-  end
+  // Per-column adder trees, stage-1 column sums, accumulators and their
+  // assertions: mac_array_acc, shared with tri_mac_array.
+  mac_array_acc #(
+    .Cols  (Cols),
+    .Lanes (Lanes),
+    .TermW (TermW),
+    .AccW  (AccW)
+  ) u_acc (
+    .clk_i     (clk_i),
+    .rst_ni    (rst_ni),
+    .accept_i  (accept),
+    .s1_vld_i  (s1_vld),
+    .acc_clr_i (acc_clr),
+    .terms_i   (terms),
+    .acc_o     (acc_o)
+  );
 
-  // Datapath register: no reset, only read when s1_vld says so.
-  always_ff @(posedge clk_i) begin
-    sum_q <= sum_d;
-  end
+  // The accumulators are the result register (frozen while a result is pending).
+  assign r_data_o = acc_o;
 
-  ////////////////
-  // Assertions //
-  ////////////////
-
-  // Elaboration-time parameter checks.
-  if (Cols < 1 || Lanes < 1 || KMax < 1) begin : gen_param_check
-    $error("int8_mac_array: Cols, Lanes and KMax must be >= 1");
-  end
+  // Elaboration-time parameter check (Cols, Lanes, KMax >= 1: mac_array_ctrl).
   if (KMax > (1 << 16)) begin : gen_kmax_check
     $error("int8_mac_array: KMax must be <= 2^16 (16384 * KMax must fit in 31 bits)");
   end
 
-`ifndef SYNTHESIS
-  // The protocol assertions (rules 1, 3, 4, 5) are in mac_array_ctrl (u_ctrl).
-
-  // No accumulator overflow (backs up TileBeats_A: also catches a tile whose
-  // nonzero lanes exceed KMax, possible when Lanes does not divide KMax).
-  for (genvar c = 0; c < Cols; c++) begin : gen_acc_assert
-    logic [AccW-1:0] acc_c, sum_ext_c;
-    logic [AccW:0]   acc_wide;  // acc_q + sum_ext with one bit of headroom
-
-    assign acc_c     = acc_q[AccW*c +: AccW];
-    assign sum_ext_c = sum_ext[AccW*c +: AccW];
-    assign acc_wide  = {acc_c[AccW-1], acc_c} + {sum_ext_c[AccW-1], sum_ext_c};
-
-    AccNoOverflow_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-        s1_vld && !clear_i |-> acc_wide[AccW] == acc_wide[AccW-1])
-      else $error("%m: accumulator of column %0d overflows", c);
-
-    if (SumW > AccW) begin : gen_trunc_assert
-      SumFits_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-          s1_vld |-> gen_acc[c].sum_c[SumW-1:AccW-1] == '0 ||
-                     gen_acc[c].sum_c[SumW-1:AccW-1] == '1)
-        else $error("%m: column %0d beat sum does not fit AccW", c);
-    end
-  end
-`endif
+  // Assertions: the protocol in mac_array_ctrl (u_ctrl), the accumulators in
+  // mac_array_acc (u_acc).
 
 endmodule

@@ -5,10 +5,11 @@
 #
 # The comparison RTL of the FPGA flow (fpga/) is linted the same way:
 # int8_mac_array over the same parameter sets, int8_pe, and the FP16 PE with
-# its two units (fp16_mac_pe, fp16_mul, fp16_add). mac_array_ctrl, the control
-# both arrays share, is linted inside each of them and on its own. So is the
-# place-and-route wrapper of the FPGA flow (fpga/pnr_wrap.sv, not in files.f),
-# around each design it wraps.
+# its two units (fp16_mac_pe, fp16_mul, fp16_add). mac_array_ctrl and
+# mac_array_acc, the control and the accumulators both arrays share, are
+# linted inside each of them and on their own. So is the place-and-route
+# wrapper of the FPGA flow (fpga/pnr_wrap.sv, not in files.f), around each
+# design it wraps.
 #
 # If yosys is installed (Debian 12: 0.23), also checks that the RTL is
 # synthesizable by it and that tri_mac_array contains no multiplier
@@ -68,7 +69,7 @@ for top in "$TOP" int8_mac_array; do
     lint "$top" "${gflags[@]}"
   done
 done
-for top in mac_array_ctrl int8_pe fp16_mac_pe fp16_mul fp16_add; do
+for top in mac_array_ctrl mac_array_acc int8_pe fp16_mac_pe fp16_mul fp16_add; do
   lint "$top"
 done
 

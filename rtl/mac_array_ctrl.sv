@@ -3,8 +3,8 @@
 // mac_array_ctrl: the control shared by tri_mac_array and int8_mac_array
 // (contract: rtl/INTERFACE.md). Both arrays instantiate it, so their
 // handshakes, pipeline timing, tile rules, counters and protocol assertions
-// are the same by construction; only their datapaths (PEs, adder trees,
-// accumulator width) differ.
+// are the same by construction; only their datapaths (PEs, term and
+// accumulator widths) differ.
 //
 // What lives here:
 //
@@ -19,11 +19,12 @@
 //     a_data_i, r_data_i) are inputs here only for those assertions; no
 //     logic reads them.
 //
-// What stays in the arrays: PEs, adder trees, stage-1 column sums,
-// accumulators and their assertions, and (tri_mac_array only) the sticky
-// invalid-code flag err_code_o with NoInvalidCode_A.
+// What is elsewhere: the column adder trees, stage-1 column sums,
+// accumulators and their assertions are mac_array_acc, which both arrays
+// instantiate as well; the arrays hold their PEs and (tri_mac_array only) the
+// sticky invalid-code flag err_code_o with NoInvalidCode_A.
 //
-// What the datapath (the array) does with the outputs:
+// What the datapath (mac_array_acc, fed by the arrays) does with the outputs:
 //
 //   accept_o   : load the stage-1 registers (column sums) with this cycle's beat;
 //   s1_vld_o   : stage 1 holds an accepted beat: add it to the accumulators;
@@ -51,16 +52,19 @@ module mac_array_ctrl #(
   input  logic              clear_i,
   input  logic              cnt_clear_i,
 
-  // Stream handshakes of the array ports, and their payloads (assertions only).
+  // Handshakes of the array's three streams: the valids (and a_last_i), then
+  // the readies.
   input  logic              w_valid_i,
-  output logic              w_ready_o,
-  input  logic [WDataW-1:0] w_data_i,
   input  logic              a_valid_i,
-  output logic              a_ready_o,
-  input  logic [ADataW-1:0] a_data_i,
   input  logic              a_last_i,
   output logic              r_valid_o,
+  output logic              w_ready_o,
+  output logic              a_ready_o,
   input  logic              r_ready_i,
+
+  // Payloads of the array ports: only the assertions read them.
+  input  logic [WDataW-1:0] w_data_i,
+  input  logic [ADataW-1:0] a_data_i,
   input  logic [RDataW-1:0] r_data_i,   // the array's r_data_o
 
   // Datapath control.
