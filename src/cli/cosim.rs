@@ -144,7 +144,11 @@ fn check_layer_shape(a: &CosimArgs) -> Result<()> {
         if n.is_none_or(|n| n > MAX_LAYER_ELEMENTS) {
             return Err(Error::Usage(format!(
                 "{what} = {} x {}: at most {MAX_LAYER_ELEMENTS} values",
-                if what.starts_with("--n") { a.n_out } else { a.rows },
+                if what.starts_with("--n") {
+                    a.n_out
+                } else {
+                    a.rows
+                },
                 a.k
             )));
         }

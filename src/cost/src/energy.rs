@@ -151,7 +151,7 @@ impl EnergyTable {
         let check = |name: &str, pj: f64, source: &str| {
             if !(pj.is_finite() && pj > 0.0 && pj <= MAX_PJ) {
                 return Err(format!(
-                    "{name}: energy must be a positive number of pJ up to {MAX_PJ} (1 uJ), got {pj}"
+                    "{name}: energy must be a positive number of pJ, at most {MAX_PJ:e} (1 uJ), got {pj:e}"
                 ));
             }
             if source.trim().is_empty() {

@@ -236,7 +236,14 @@ pub fn first_non_finite(r: &Report) -> Option<String> {
                     Value::String(s) => s.clone(),
                     other => format!("{other:?}"),
                 };
-                walk(x, &if at.is_empty() { key } else { format!("{at}.{key}") })
+                walk(
+                    x,
+                    &if at.is_empty() {
+                        key
+                    } else {
+                        format!("{at}.{key}")
+                    },
+                )
             }),
             _ => None,
         }

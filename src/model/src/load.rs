@@ -17,6 +17,14 @@ use crate::tokenizer::TextTokenizer;
 pub fn load(path: &Path, progress: Option<&dyn Progress>) -> Result<LoadedModel> {
     if path.is_dir() {
         crate::checkpoint::load_dir(path, progress)
+    } else if path.exists() && !path.is_file() {
+        // A FIFO, a socket or a device: refused by name, never opened.
+        Err(tritium_util::file::check_regular(path).err().map_or(
+            Error::NotAModel {
+                path: path.to_path_buf(),
+            },
+            Error::from,
+        ))
     } else if crate::gguf::is_gguf(path) {
         crate::gguf::load::load_gguf(path, progress)
     } else if !path.exists() {

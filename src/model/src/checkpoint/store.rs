@@ -127,6 +127,76 @@ pub struct SafetensorsDir {
     index: BTreeMap<String, usize>,
 }
 
+/// Bytes per element of a safetensors dtype name (None: unknown dtype).
+fn dtype_bytes(dtype: &str) -> Option<u64> {
+    Some(match dtype {
+        "BOOL" | "U8" | "I8" | "F8_E5M2" | "F8_E4M3" => 1,
+        "U16" | "I16" | "F16" | "BF16" => 2,
+        "U32" | "I32" | "F32" => 4,
+        "U64" | "I64" | "F64" => 8,
+        _ => return None,
+    })
+}
+
+/// Why a safetensors header the `safetensors` crate refused is wrong, naming
+/// the first tensor at fault (the crate's own message may name none, or the
+/// tensor after a gap): its dtype, shape and data offsets against each other
+/// and against the file. `None` if no tensor is at fault by these checks.
+fn diagnose_header(bytes: &[u8]) -> Option<String> {
+    let n = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let end = 8u64.checked_add(n)?;
+    let text = bytes.get(8..usize::try_from(end).ok()?)?;
+    let header: serde_json::Value = serde_json::from_slice(text).ok()?;
+    let data_len = bytes.len() as u64 - end;
+    let mut tensors: Vec<(&String, &serde_json::Value)> = header
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .collect();
+    tensors.sort_by_key(|(_, v)| v["data_offsets"][0].as_u64());
+    let mut expected_begin = 0u64;
+    for (name, v) in tensors {
+        let dtype = v["dtype"].as_str().unwrap_or("?");
+        let shape: Option<Vec<u64>> = v["shape"]
+            .as_array()
+            .and_then(|a| a.iter().map(|d| d.as_u64()).collect());
+        let offs: Option<Vec<u64>> = v["data_offsets"]
+            .as_array()
+            .and_then(|a| a.iter().map(|d| d.as_u64()).collect());
+        let (Some(shape), Some(offs)) = (shape, offs) else {
+            return Some(format!(
+                "tensor {name}: shape or data_offsets is not a list of integers"
+            ));
+        };
+        let [begin, stop] = offs[..] else {
+            return Some(format!("tensor {name}: data_offsets must be [begin, end]"));
+        };
+        let Some(size) = dtype_bytes(dtype) else {
+            return Some(format!("tensor {name}: unknown dtype {dtype}"));
+        };
+        let bytes = shape.iter().try_fold(size, |acc, &d| acc.checked_mul(d));
+        if stop < begin || stop > data_len {
+            return Some(format!(
+                "tensor {name}: data_offsets [{begin}, {stop}] are outside the {data_len} bytes of data (truncated file?)"
+            ));
+        }
+        if bytes != Some(stop - begin) {
+            return Some(format!(
+                "tensor {name}: dtype {dtype} and shape {shape:?} need {} bytes, its data_offsets [{begin}, {stop}] hold {}",
+                bytes.map_or("more than 2^64".to_string(), |b| b.to_string()),
+                stop - begin
+            ));
+        }
+        if begin != expected_begin {
+            return Some(format!(
+                "tensor {name}: its data starts at {begin}, but the previous tensor ends at {expected_begin} (a gap or overlap: a tensor missing from the header?)"
+            ));
+        }
+        expected_begin = stop;
+    }
+    None
+}
+
 fn open_shard(path: &Path) -> Result<Shard> {
     let file = tritium_util::file::open_regular(path)?;
     // SAFETY: the map is read-only and lives as long as `Shard`; tritium never
@@ -136,7 +206,8 @@ fn open_shard(path: &Path) -> Result<Shard> {
     let map = unsafe { Mmap::map(&file) }.at(path)?;
     let (header, meta) = SafeTensors::read_metadata(&map).map_err(|e| Error::Safetensors {
         path: path.to_path_buf(),
-        message: format!("{e} (truncated or corrupt file?)"),
+        message: diagnose_header(&map)
+            .unwrap_or_else(|| format!("{e} (truncated or corrupt file?)")),
     })?;
     let tensors = meta
         .tensors()

@@ -132,7 +132,15 @@ pub fn read_config(f: &GgufFile) -> Result<ModelConfig> {
         vocab_size: vocab,
         hidden_size: hidden,
         intermediate_size: need("feed_forward_length")?,
-        num_layers: need("block_count")?,
+        num_layers: match need("block_count")? {
+            n if n > tritium_golden::config::MAX_LAYERS => {
+                return Err(f.err(format!(
+                    "metadata {arch}.block_count = {n}: at most {} layers",
+                    tritium_golden::config::MAX_LAYERS
+                )))
+            }
+            n => n,
+        },
         num_heads: heads,
         num_kv_heads: int("attention.head_count_kv")?.unwrap_or(heads),
         head_dim,
