@@ -65,7 +65,7 @@ pub fn read_cosim(path: &Path, c: &ModelConfig) -> Result<(CosimCheck, Vec<[Opti
         .map_err(|e| bad(format!("array: {e}")))?;
     let mut zeros = vec![[None; 7]; c.num_layers];
     let mut rows = Vec::new();
-    let (mut zs, mut ms) = (0u64, 0u64);
+    let (mut zs, mut ms) = (0f64, 0f64);
     for r in &f.rows {
         let Some(pi) = Proj::ALL.iter().position(|p| p.hf_name() == r.proj) else {
             return Err(bad(format!("row with unknown projection {:?}", r.proj)));
@@ -80,15 +80,16 @@ pub fn read_cosim(path: &Path, c: &ModelConfig) -> Result<(CosimCheck, Vec<[Opti
             continue;
         }
         let (n, k) = linear_shape(c, Proj::ALL[pi]);
-        if r.macs != r.token_rows * (n * k) as u64 || r.zero_skips > r.macs {
+        if r.token_rows.checked_mul((n * k) as u64) != Some(r.macs) || r.zero_skips > r.macs {
             return Err(bad(format!(
                 "layer {} {}: {} MACs over {} token rows is not the model's {n} x {k} shape; was the co-simulation run on this model?",
                 r.layer, r.proj, r.macs, r.token_rows
             )));
         }
         zeros[r.layer][pi] = Some(r.zero_skips as f64 / r.macs as f64);
-        zs += r.zero_skips;
-        ms += r.macs;
+        // Counted in f64 (a ratio is all that is needed; no overflow).
+        zs += r.zero_skips as f64;
+        ms += r.macs as f64;
         if r.cycles > 0 {
             rows.push(CycleCheckRow {
                 layer: r.layer,
@@ -97,15 +98,22 @@ pub fn read_cosim(path: &Path, c: &ModelConfig) -> Result<(CosimCheck, Vec<[Opti
                 k,
                 token_rows: r.token_rows,
                 measured_cycles: r.cycles,
-                analytic_cycles: r.token_rows * array.cycles_per_row(n, k),
+                analytic_cycles: r
+                    .token_rows
+                    .checked_mul(array.cycles_per_row(n, k))
+                    .ok_or_else(|| bad(format!("layer {} {}: too many token rows", r.layer, r.proj)))?,
             });
         }
     }
     if rows.is_empty() {
         return Err(bad("no BitLinear with measured cycles".into()));
     }
-    let meas: u64 = rows.iter().map(|r| r.measured_cycles).sum();
-    let ana: u64 = rows.iter().map(|r| r.analytic_cycles).sum();
+    let total = |f: fn(&CycleCheckRow) -> u64| {
+        rows.iter()
+            .try_fold(0u64, |a, r| a.checked_add(f(r)))
+            .ok_or_else(|| bad("cycle counts add up to more than 2^64".into()))
+    };
+    let (meas, ana) = (total(|r| r.measured_cycles)?, total(|r| r.analytic_cycles)?);
     Ok((
         CosimCheck {
             file: path.display().to_string(),
@@ -113,7 +121,7 @@ pub fn read_cosim(path: &Path, c: &ModelConfig) -> Result<(CosimCheck, Vec<[Opti
             array,
             rows,
             measured_over_analytic: meas as f64 / ana as f64,
-            measured_zero_fraction: if ms == 0 { 0.0 } else { zs as f64 / ms as f64 },
+            measured_zero_fraction: if ms == 0.0 { 0.0 } else { zs / ms },
         },
         zeros,
     ))
