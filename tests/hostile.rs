@@ -260,13 +260,12 @@ fn gguf_meta(path: &Path, key: &str, value: Option<&serde_json::Value>, remove: 
     std::fs::write(path, w.to_bytes()).unwrap();
 }
 
-/// Rewrites a safetensors file's JSON header: sets or removes the value at
-/// `pointer` (e.g. `/model.norm.weight/data_offsets`), keeping the data.
-fn st_header(path: &Path, pointer: &str, value: Option<serde_json::Value>, remove: bool) {
+/// Rewrites a safetensors file's JSON header with `f`, keeping the data.
+fn rewrite_header(path: &Path, f: impl FnOnce(&mut serde_json::Value)) {
     let b = std::fs::read(path).unwrap();
     let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
     let mut h: serde_json::Value = serde_json::from_slice(&b[8..8 + n]).unwrap();
-    json_edit(&mut h, pointer, if remove { None } else { value });
+    f(&mut h);
     let text = h.to_string();
     let mut out = (text.len() as u64).to_le_bytes().to_vec();
     out.extend(text.as_bytes());
@@ -274,20 +273,22 @@ fn st_header(path: &Path, pointer: &str, value: Option<serde_json::Value>, remov
     std::fs::write(path, out).unwrap();
 }
 
-/// Renames tensor `from` to `to` in a safetensors file's header (its data
-/// and offsets unchanged).
+/// Sets or removes the value at `pointer` of a safetensors header (e.g.
+/// `/model.norm.weight/data_offsets`).
+fn st_header(path: &Path, pointer: &str, value: Option<serde_json::Value>, remove: bool) {
+    rewrite_header(path, |h| {
+        json_edit(h, pointer, if remove { None } else { value })
+    });
+}
+
+/// Renames tensor `from` to `to` in a safetensors header (its data and
+/// offsets unchanged).
 fn st_rename(path: &Path, from: &str, to: &str) {
-    let b = std::fs::read(path).unwrap();
-    let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
-    let mut h: serde_json::Value = serde_json::from_slice(&b[8..8 + n]).unwrap();
-    let obj = h.as_object_mut().unwrap();
-    let v = obj.remove(from).unwrap();
-    obj.insert(to.to_string(), v);
-    let text = h.to_string();
-    let mut out = (text.len() as u64).to_le_bytes().to_vec();
-    out.extend(text.as_bytes());
-    out.extend(&b[8 + n..]);
-    std::fs::write(path, out).unwrap();
+    rewrite_header(path, |h| {
+        let obj = h.as_object_mut().unwrap();
+        let v = obj.remove(from).unwrap();
+        obj.insert(to.to_string(), v);
+    });
 }
 
 /// Overwrites the first bytes of tensor `name`'s data in a safetensors file.

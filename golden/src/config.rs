@@ -121,20 +121,12 @@ impl Preset {
                 bos_token_id: Some(128_000),
                 eos_token_id: Some(128_001),
             },
+            // Tiny with every K a multiple of 256 (llama.cpp's TQ blocks).
             Preset::Tiny256 => ModelConfig {
-                vocab_size: 512,
                 hidden_size: 256,
                 intermediate_size: 512,
-                num_layers: 2,
-                num_heads: 4,
-                num_kv_heads: 2,
                 head_dim: 64,
-                rope_theta: 10_000.0,
-                rms_norm_eps: 1e-5,
-                max_position_embeddings: 256,
-                tie_word_embeddings: true,
-                bos_token_id: Some(510),
-                eos_token_id: Some(511),
+                ..Preset::Tiny.config()
             },
         }
     }

@@ -63,6 +63,7 @@ pub struct CosimArgs {
     pub inject_fault: Option<String>,
 }
 
+#[cfg_attr(not(feature = "rtl"), allow(dead_code))]
 /// Parses `0,2-4` into a set of layer indices, each below `layers` (checked
 /// before a range is expanded).
 pub fn parse_layers(s: &str, layers: usize) -> Result<BTreeSet<usize>> {
@@ -101,6 +102,7 @@ pub fn parse_layers(s: &str, layers: usize) -> Result<BTreeSet<usize>> {
     Ok(set)
 }
 
+#[cfg_attr(not(feature = "rtl"), allow(dead_code))]
 /// Parses `LAYER,PROJ,ROW,COL` of --inject-fault.
 pub fn parse_fault(s: &str) -> Result<(usize, Proj, usize, usize)> {
     let bad = || {

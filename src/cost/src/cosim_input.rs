@@ -101,7 +101,9 @@ pub fn read_cosim(path: &Path, c: &ModelConfig) -> Result<(CosimCheck, Vec<[Opti
                 analytic_cycles: r
                     .token_rows
                     .checked_mul(array.cycles_per_row(n, k))
-                    .ok_or_else(|| bad(format!("layer {} {}: too many token rows", r.layer, r.proj)))?,
+                    .ok_or_else(|| {
+                        bad(format!("layer {} {}: too many token rows", r.layer, r.proj))
+                    })?,
             });
         }
     }

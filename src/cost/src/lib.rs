@@ -39,7 +39,7 @@ pub mod write;
 pub use count::{evaluate, CostOptions, Evaluation, Variant, Workload, ZeroFractions};
 pub use energy::{EnergyTable, Node};
 pub use error::{Error, Result};
-pub use report::{build, Mode, Report, ReportInputs};
+pub use report::{Mode, Report};
 pub use request::{ReportRequest, DEFAULT_OPTIONS, MAX_DECODE_TOKENS, MAX_PROMPT_TOKENS};
 
 use tritium_golden::ModelConfig;

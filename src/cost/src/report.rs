@@ -10,6 +10,7 @@ use tritium_golden::{ArrayConfig, ModelConfig, Proj};
 use crate::count::{evaluate, CostOptions, Evaluation, Variant, VariantCost, ZeroFractions};
 use crate::energy::EnergyTable;
 use crate::error::{Error, Result};
+use crate::request::ReportRequest;
 use crate::shapes::{paper_sizes, param_count};
 
 /// Version of report.json's layout; bumped on any incompatible change.
@@ -170,20 +171,6 @@ pub struct Report {
     pub fpga: Option<tritium_fpga::SynthResults>,
 }
 
-/// Inputs of [`build`].
-pub struct ReportInputs<'a> {
-    pub name: &'a str,
-    pub config: &'a ModelConfig,
-    pub zeros: ZeroFractions,
-    pub table: EnergyTable,
-    pub options: CostOptions,
-    pub mode: Mode,
-    /// Zero fraction used for the paper's model sizes.
-    pub sizes_zero_fraction: f64,
-    pub cosim: Option<CosimCheck>,
-    pub fpga: Option<tritium_fpga::SynthResults>,
-}
-
 /// Array sizes (cols x lanes) of the roofline sweep.
 pub const ROOFLINE_ARRAYS: [(usize, usize); 9] = [
     (4, 8),
@@ -255,8 +242,16 @@ pub fn first_non_finite(r: &Report) -> Option<String> {
 }
 
 /// Builds the whole report (no files written).
-pub fn build(inp: ReportInputs<'_>) -> Result<Report> {
-    let c = inp.config;
+/// `req` after its co-simulation was read: the options (with the
+/// co-simulated array) and zero fractions to use, and the cycle check.
+pub(crate) struct Resolved {
+    pub options: CostOptions,
+    pub zeros: ZeroFractions,
+    pub cosim: Option<CosimCheck>,
+}
+
+pub(crate) fn build(req: &ReportRequest, inp: Resolved) -> Result<Report> {
+    let c = &req.config;
     if inp.zeros.per_linear.len() != c.num_layers {
         return Err(Error::ZeroFractionLayers {
             given: inp.zeros.per_linear.len(),
@@ -264,16 +259,17 @@ pub fn build(inp: ReportInputs<'_>) -> Result<Report> {
         });
     }
     let o = inp.options;
+    let sizes_zero_fraction = inp.zeros.overall(c);
     let measured = inp.cosim.as_ref().map(|cc| measured_cycles(c, cc));
-    let ev = evaluate(c, &inp.zeros, &inp.table, &o, measured.as_deref());
+    let ev = evaluate(c, &inp.zeros, &req.table, &o, measured.as_deref());
     let zero = inp.zeros.overall(c);
     let summary = summary(&ev, zero);
     let model_sizes = paper_sizes()
         .into_iter()
         .map(|s| {
-            let z = ZeroFractions::uniform(s.config.num_layers, inp.sizes_zero_fraction, "");
-            let e = evaluate(&s.config, &z, &inp.table, &o, None);
-            let sm = self::summary(&e, inp.sizes_zero_fraction);
+            let z = ZeroFractions::uniform(s.config.num_layers, sizes_zero_fraction, "");
+            let e = evaluate(&s.config, &z, &req.table, &o, None);
+            let sm = self::summary(&e, sizes_zero_fraction);
             let (f, t) = (e.variant(Variant::Fp16), e.variant(Variant::Ternary2));
             SizeRow {
                 name: s.name.to_string(),
@@ -299,7 +295,7 @@ pub fn build(inp: ReportInputs<'_>) -> Result<Report> {
             oo.array.lanes = lanes;
             oo.bandwidth_gbs = bw;
             oo.workload.decode_tokens = o.workload.decode_tokens.min(8);
-            let e = evaluate(c, &inp.zeros, &inp.table, &oo, None);
+            let e = evaluate(c, &inp.zeros, &req.table, &oo, None);
             let t = e.variant(Variant::Ternary2);
             roofline.push(RooflinePoint {
                 cols,
@@ -315,18 +311,18 @@ pub fn build(inp: ReportInputs<'_>) -> Result<Report> {
     let report = Report {
         schema_version: SCHEMA_VERSION,
         generator: format!("tritium {}", env!("CARGO_PKG_VERSION")),
-        mode: inp.mode,
-        model: ModelInfo::new(inp.name, c),
+        mode: req.mode,
+        model: ModelInfo::new(&req.name, c),
         options: o,
         zero_fraction_source: inp.zeros.source.clone(),
-        energy_table: inp.table,
+        energy_table: req.table.clone(),
         summary,
         evaluation: ev,
-        sizes_zero_fraction: inp.sizes_zero_fraction,
+        sizes_zero_fraction,
         model_sizes,
         roofline,
         cosim: inp.cosim,
-        fpga: inp.fpga,
+        fpga: req.fpga.clone(),
     };
     if let Some(at) = first_non_finite(&report) {
         return Err(Error::NonFinite { at });

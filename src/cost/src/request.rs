@@ -11,7 +11,7 @@ use crate::cosim_input::read_cosim;
 use crate::count::{CostOptions, Workload, ZeroFractions};
 use crate::energy::EnergyTable;
 use crate::error::{Error, Result};
-use crate::report::{build, Mode, Report, ReportInputs};
+use crate::report::{build, Mode, Report, Resolved};
 
 /// The defaults of `tritium report`: a 16 x 32 array (KMax 8192) at 1 GHz,
 /// 68 GB/s of DRAM (LPDDR5X-8533 on a 64-bit bus), a 128-token prompt and
@@ -41,52 +41,26 @@ impl CostOptions {
     /// Checks every option against its range (a report of NaN or infinity
     /// is refused here rather than written).
     pub fn check(&self) -> Result<()> {
-        let range = |name: &'static str, v: f64, lo: f64, hi: f64| {
-            if v.is_finite() && (lo..=hi).contains(&v) {
-                Ok(())
-            } else {
-                Err(Error::Option {
-                    name,
-                    message: format!("must be in {lo}..={hi}, got {v}"),
-                })
-            }
-        };
-        range("clock_mhz", self.clock_mhz, 1e-3, 1e6)?;
-        range("bandwidth_gbs", self.bandwidth_gbs, 1e-3, 1e6)?;
-        ArrayConfig::new(self.array.cols, self.array.lanes, self.array.k_max).map_err(|e| {
-            Error::Option {
-                name: "array",
-                message: e.to_string(),
-            }
-        })?;
-        let w = self.workload;
-        if !(1..=MAX_PROMPT_TOKENS).contains(&w.prompt_tokens) {
-            return Err(Error::Option {
-                name: "prompt_tokens",
-                message: format!(
-                    "must be in 1..={MAX_PROMPT_TOKENS}, got {}",
-                    w.prompt_tokens
-                ),
-            });
-        }
-        if !(1..=MAX_DECODE_TOKENS).contains(&w.decode_tokens) {
-            return Err(Error::Option {
-                name: "decode_tokens",
-                message: format!(
-                    "must be in 1..={MAX_DECODE_TOKENS} (figures are per decoded token), got {}",
-                    w.decode_tokens
-                ),
-            });
-        }
-        for (name, b) in [
-            ("ternary_head_bits", self.ternary_head_bits),
-            ("kv_bits", self.kv_bits),
+        let option = |name: &'static str, message: String| Error::Option { name, message };
+        for (name, v, lo, hi) in [
+            ("clock_mhz", self.clock_mhz, 1e-3, 1e6),
+            ("bandwidth_gbs", self.bandwidth_gbs, 1e-3, 1e6),
         ] {
-            if !(1..=32).contains(&b) {
-                return Err(Error::Option {
-                    name,
-                    message: format!("must be in 1..=32, got {b}"),
-                });
+            if !(v.is_finite() && (lo..=hi).contains(&v)) {
+                return Err(option(name, format!("must be in {lo}..={hi}, got {v}")));
+            }
+        }
+        ArrayConfig::new(self.array.cols, self.array.lanes, self.array.k_max)
+            .map_err(|e| option("array", e.to_string()))?;
+        let w = self.workload;
+        for (name, v, max) in [
+            ("prompt_tokens", w.prompt_tokens, MAX_PROMPT_TOKENS),
+            ("decode_tokens", w.decode_tokens, MAX_DECODE_TOKENS),
+            ("ternary_head_bits", self.ternary_head_bits as usize, 32),
+            ("kv_bits", self.kv_bits as usize, 32),
+        ] {
+            if !(1..=max).contains(&v) {
+                return Err(option(name, format!("must be in 1..={max}, got {v}")));
             }
         }
         Ok(())
@@ -163,17 +137,13 @@ impl ReportRequest {
             }
             None => None,
         };
-        let sizes_zero_fraction = zeros.overall(&self.config);
-        build(ReportInputs {
-            name: &self.name,
-            config: &self.config,
-            zeros,
-            table: self.table.clone(),
-            options,
-            mode: self.mode,
-            sizes_zero_fraction,
-            cosim,
-            fpga: self.fpga.clone(),
-        })
+        build(
+            self,
+            Resolved {
+                options,
+                zeros,
+                cosim,
+            },
+        )
     }
 }

@@ -75,49 +75,48 @@ impl Inputs {
     }
 }
 
-/// Why an output path was refused. Every variant names the flag the user
-/// wrote the path with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputError {
+/// Why an output path was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
     /// The output is one of the run's inputs.
-    IsInput { flag: String, path: PathBuf },
+    IsInput,
     /// The output exists and `--force` was not given.
-    Exists { flag: String, path: PathBuf },
+    Exists,
     /// The directory the output would go into does not exist.
-    NoDirectory { flag: String, path: PathBuf },
-    /// A file output names a directory, or a directory output a file.
-    WrongKind {
-        flag: String,
-        path: PathBuf,
-        want: &'static str,
-    },
+    NoDirectory,
+    /// A file output names a directory.
+    IsDirectory,
+    /// A directory output names something else.
+    NotDirectory,
+}
+
+/// An output path refused: the flag the user wrote it with, the path at
+/// fault (the output, or a file a directory output would write) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputError {
+    pub flag: String,
+    pub path: PathBuf,
+    pub why: Refusal,
 }
 
 impl std::fmt::Display for OutputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OutputError::IsInput { flag, path } => write!(
-                f,
-                "{flag} {}: is one of this run's inputs; write the output somewhere else",
-                path.display()
-            ),
-            OutputError::Exists { flag, path } => write!(
-                f,
-                "{flag} {}: exists; pass --force to replace it",
-                path.display()
-            ),
-            OutputError::NoDirectory { flag, path } => write!(
-                f,
-                "{flag} {}: the directory {} does not exist",
-                path.display(),
-                path.parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."))
-                    .display()
-            ),
-            OutputError::WrongKind { flag, path, want } => {
-                write!(f, "{flag} {}: is not {want}", path.display())
+        write!(f, "{} {}: ", self.flag, self.path.display())?;
+        match self.why {
+            Refusal::IsInput => {
+                write!(
+                    f,
+                    "is one of this run's inputs; write the output somewhere else"
+                )
             }
+            Refusal::Exists => write!(f, "exists; pass --force to replace it"),
+            Refusal::NoDirectory => write!(
+                f,
+                "the directory {} does not exist",
+                parent_dir(&self.path).display()
+            ),
+            Refusal::IsDirectory => write!(f, "is not a file (it is a directory)"),
+            Refusal::NotDirectory => write!(f, "is not a directory"),
         }
     }
 }
@@ -131,6 +130,19 @@ fn parent_dir(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
+/// `Err` of `why` for `path` when `refused`.
+fn refuse(refused: bool, flag: &str, path: &Path, why: Refusal) -> Result<(), OutputError> {
+    if refused {
+        Err(OutputError {
+            flag: flag.into(),
+            path: path.to_path_buf(),
+            why,
+        })
+    } else {
+        Ok(())
+    }
+}
+
 /// Checks a file output given with `flag`: its directory exists, it is not
 /// a directory, not one of `inputs`, and (unless `force`) does not exist.
 pub fn check_output_file(
@@ -139,33 +151,10 @@ pub fn check_output_file(
     force: bool,
     inputs: &Inputs,
 ) -> Result<(), OutputError> {
-    let err_path = path.to_path_buf();
-    if inputs.find(path).is_some() {
-        return Err(OutputError::IsInput {
-            flag: flag.into(),
-            path: err_path,
-        });
-    }
-    if path.is_dir() {
-        return Err(OutputError::WrongKind {
-            flag: flag.into(),
-            path: err_path,
-            want: "a file (it is a directory)",
-        });
-    }
-    if !parent_dir(path).is_dir() {
-        return Err(OutputError::NoDirectory {
-            flag: flag.into(),
-            path: err_path,
-        });
-    }
-    if path.exists() && !force {
-        return Err(OutputError::Exists {
-            flag: flag.into(),
-            path: err_path,
-        });
-    }
-    Ok(())
+    refuse(inputs.find(path).is_some(), flag, path, Refusal::IsInput)?;
+    refuse(path.is_dir(), flag, path, Refusal::IsDirectory)?;
+    refuse(!parent_dir(path).is_dir(), flag, path, Refusal::NoDirectory)?;
+    refuse(path.exists() && !force, flag, path, Refusal::Exists)
 }
 
 /// Checks a directory output given with `flag` into which `files` will be
@@ -179,39 +168,23 @@ pub fn check_output_dir(
     force: bool,
     inputs: &Inputs,
 ) -> Result<(), OutputError> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(OutputError::WrongKind {
-            flag: flag.into(),
-            path: dir.to_path_buf(),
-            want: "a directory",
-        });
-    }
-    if inputs.find(dir).is_some() {
-        return Err(OutputError::IsInput {
-            flag: flag.into(),
-            path: dir.to_path_buf(),
-        });
-    }
-    if !dir.exists() && !parent_dir(dir).is_dir() {
-        return Err(OutputError::NoDirectory {
-            flag: flag.into(),
-            path: dir.to_path_buf(),
-        });
-    }
+    refuse(
+        dir.exists() && !dir.is_dir(),
+        flag,
+        dir,
+        Refusal::NotDirectory,
+    )?;
+    refuse(inputs.find(dir).is_some(), flag, dir, Refusal::IsInput)?;
+    refuse(
+        !dir.exists() && !parent_dir(dir).is_dir(),
+        flag,
+        dir,
+        Refusal::NoDirectory,
+    )?;
     for f in files {
         let p = dir.join(f);
-        if inputs.find(&p).is_some() {
-            return Err(OutputError::IsInput {
-                flag: flag.into(),
-                path: p,
-            });
-        }
-        if p.exists() && !force {
-            return Err(OutputError::Exists {
-                flag: flag.into(),
-                path: p,
-            });
-        }
+        refuse(inputs.find(&p).is_some(), flag, &p, Refusal::IsInput)?;
+        refuse(p.exists() && !force, flag, &p, Refusal::Exists)?;
     }
     Ok(())
 }
@@ -342,13 +315,13 @@ mod tests {
             model.join("../model/model.safetensors"),
         ] {
             let e = check_output_file("--logits", &p, true, &inputs).unwrap_err();
-            assert!(matches!(e, OutputError::IsInput { .. }), "{e}");
+            assert_eq!(e.why, Refusal::IsInput, "{e}");
             assert!(e.to_string().starts_with("--logits "), "{e}");
         }
         // A new file next to the inputs is fine; the directory itself is not.
         check_output_file("--logits", &model.join("logits.json"), false, &inputs).unwrap();
         let e = check_output_dir("--out", &model, &["a"], true, &inputs).unwrap_err();
-        assert!(matches!(e, OutputError::IsInput { .. }), "{e}");
+        assert_eq!(e.why, Refusal::IsInput, "{e}");
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -362,13 +335,13 @@ mod tests {
         assert!(e.to_string().contains("pass --force"), "{e}");
         check_output_file("--logits", &f, true, &none).unwrap();
         let e = check_output_file("--trace", &d.join("no/such/t.vcd"), true, &none).unwrap_err();
-        assert!(matches!(e, OutputError::NoDirectory { .. }), "{e}");
+        assert_eq!(e.why, Refusal::NoDirectory, "{e}");
         let e = check_output_file("--trace", &d, true, &none).unwrap_err();
-        assert!(matches!(e, OutputError::WrongKind { .. }), "{e}");
+        assert_ne!(e.why, Refusal::Exists, "{e}");
         let e = check_output_dir("--out", &f, &[], true, &none).unwrap_err();
-        assert!(matches!(e, OutputError::WrongKind { .. }), "{e}");
+        assert_ne!(e.why, Refusal::Exists, "{e}");
         let e = check_output_dir("--out", &d, &["out.json"], false, &none).unwrap_err();
-        assert!(matches!(e, OutputError::Exists { .. }), "{e}");
+        assert_eq!(e.why, Refusal::Exists, "{e}");
         check_output_dir("--out", &d.join("new"), &["out.json"], false, &none).unwrap();
         std::fs::remove_dir_all(&d).unwrap();
     }
