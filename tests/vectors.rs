@@ -78,16 +78,7 @@ fn bitlinear_corpus_on_every_backend() {
             let acts: Vec<i8> = c.acts.concat();
             let rows = c.acts.len();
             let mut out = vec![0i32; rows * c.n];
-            let call = LinearCall::new(
-                LinearId {
-                    layer: 0,
-                    proj: Proj::Q,
-                },
-                &w,
-                &acts,
-                rows,
-                0,
-            );
+            let call = LinearCall::new(LinearId::new(0, Proj::Q), &w, &acts, rows, 0);
             backend.matmul(&call, &mut out).unwrap();
             assert_eq!(
                 out,

@@ -244,10 +244,7 @@ mod tests {
     #[test]
     fn shape_mismatch_is_an_error() {
         let w = TernaryMatrix::from_ternary("w", 2, 3, &[0; 6], 1.0).unwrap();
-        let id = LinearId {
-            layer: 0,
-            proj: Proj::Q,
-        };
+        let id = LinearId::new(0, Proj::Q);
         let call = LinearCall::new(id, &w, &[0; 5], 2, 0);
         let e = GoldenBackend
             .matmul(&call, &mut [0; 4])
@@ -271,7 +268,7 @@ mod tests {
         ) {
             let w = TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap();
             let mut out = vec![0i32; rows * n];
-            let call = LinearCall::new(LinearId { layer: 0, proj: Proj::Up }, &w, &q, rows, 0);
+            let call = LinearCall::new(LinearId::new(0, Proj::Up), &w, &q, rows, 0);
             let stats = GoldenBackend.matmul(&call, &mut out).unwrap();
             for r in 0..rows {
                 let want = naive_i64(&t, &q[r * k..(r + 1) * k], n, k);

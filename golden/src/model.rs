@@ -189,6 +189,13 @@ pub struct LinearId {
     pub proj: Proj,
 }
 
+impl LinearId {
+    /// Projection `proj` of layer `layer`.
+    pub const fn new(layer: usize, proj: Proj) -> LinearId {
+        LinearId { layer, proj }
+    }
+}
+
 impl std::fmt::Display for LinearId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "layer {} {}", self.layer, self.proj.hf_name())

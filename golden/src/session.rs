@@ -441,10 +441,7 @@ pub(crate) mod tests {
     #[test]
     fn replacing_weights_checks_the_shape_and_changes_the_output() {
         let mut m = model();
-        let id = LinearId {
-            layer: 1,
-            proj: Proj::Down,
-        };
+        let id = LinearId::new(1, Proj::Down);
         let wrong = TernaryMatrix::from_ternary("w", 2, 2, &[0; 4], 1.0).unwrap();
         let e = m.replace_linear(id, wrong).unwrap_err().to_string();
         assert!(e.contains("replacement for layer 1 down_proj"), "{e}");
@@ -452,10 +449,7 @@ pub(crate) mod tests {
             .forward(&mut GoldenBackend, &[3, 4], Logits::All)
             .unwrap();
         // Negate layer 0's q_proj: same shape, different integers.
-        let q = LinearId {
-            layer: 0,
-            proj: Proj::Q,
-        };
+        let q = LinearId::new(0, Proj::Q);
         let old = m.linear(q).unwrap().clone();
         let neg: Vec<i8> = old.to_ternary().iter().map(|t| -t).collect();
         let neg = TernaryMatrix::from_ternary("neg", old.n(), old.k(), &neg, old.gamma()).unwrap();
@@ -475,10 +469,7 @@ pub(crate) mod tests {
         s.forward(&mut GoldenBackend, &[4], Logits::Last).unwrap();
         assert_eq!(s.stats().len(), 2 * 7);
         let c = m.config();
-        let q = s.stats()[&LinearId {
-            layer: 0,
-            proj: Proj::Q,
-        }];
+        let q = s.stats()[&LinearId::new(0, Proj::Q)];
         assert_eq!(q.calls, 2);
         assert_eq!(q.macs, 4 * (c.q_dim() * c.hidden_size) as u64);
         assert_eq!(q.adds + q.zero_skips, q.macs);

@@ -194,10 +194,7 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
                     a.n_out, a.k
                 )));
             }
-            let id = LinearId {
-                layer: 0,
-                proj: Proj::Q,
-            };
+            let id = LinearId::new(0, Proj::Q);
             rtl.plant_fault(PlantedFault { id, row, col });
         }
         let o = LayerCosimOptions {

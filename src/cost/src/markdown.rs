@@ -68,24 +68,22 @@ pub fn markdown(r: &Report, plots: &[(&str, &str)]) -> String {
         &sm.fp16_over_ternary_prefill,
         &sm.int8_over_ternary_decode,
     );
-    let _ = writeln!(
-        s,
-        "| detailed, decode: BitLinear arithmetic | {} | {} |",
-        x(d.bitlinear_arith),
-        x(i.bitlinear_arith)
-    );
-    let _ = writeln!(
-        s,
-        "| detailed, decode: BitLinears with memory traffic | {} | {} |",
-        x(d.bitlinear_total),
-        x(i.bitlinear_total)
-    );
-    let _ = writeln!(
-        s,
-        "| detailed, decode: whole model per token | {} | {} |",
-        x(d.total),
-        x(i.total)
-    );
+    for (what, fp16, int8) in [
+        ("BitLinear arithmetic", d.bitlinear_arith, i.bitlinear_arith),
+        (
+            "BitLinears with memory traffic",
+            d.bitlinear_total,
+            i.bitlinear_total,
+        ),
+        ("whole model per token", d.total, i.total),
+    ] {
+        let _ = writeln!(
+            s,
+            "| detailed, decode: {what} | {} | {} |",
+            x(fp16),
+            x(int8)
+        );
+    }
     let _ = writeln!(
         s,
         "| detailed, prefill: BitLinear arithmetic / BitLinears / whole model | {} / {} / {} | |\n",

@@ -34,7 +34,7 @@ fn main() {
         for (i, p) in Proj::ALL.into_iter().enumerate() {
             let (n, k) = p.shape(&c);
             let (w, acts) = random_call_data(n, k, i as u64);
-            let call = LinearCall::new(LinearId { layer: 0, proj: p }, &w, &acts, 1, 0);
+            let call = LinearCall::new(LinearId::new(0, p), &w, &acts, 1, 0);
             let mut out = vec![0i32; n];
             let mut lock = Lockstep::new(&mut rtl, None, dir.clone());
             let t = Instant::now();

@@ -215,10 +215,7 @@ pub fn run_layer_cosim(
         .collect();
     let start = Instant::now();
     let mut lock = Lockstep::new(rtl, None, mismatch_wave);
-    let id = LinearId {
-        layer: 0,
-        proj: Proj::Q,
-    };
+    let id = LinearId::new(0, Proj::Q);
     let call = LinearCall::new(id, &w, &acts, o.rows, 0);
     let mut out = vec![0i32; o.rows * o.n];
     if let Err(e) = lock.matmul(&call, &mut out) {

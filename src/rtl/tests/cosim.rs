@@ -60,10 +60,7 @@ fn a_planted_fault_is_found_and_located() {
     let model = tiny();
     let dir = tempfile::tempdir().unwrap();
     let mut rtl = RtlBackend::new(&SMALL).unwrap();
-    let id = LinearId {
-        layer: 1,
-        proj: Proj::Up,
-    };
+    let id = LinearId::new(1, Proj::Up);
     rtl.plant_fault(PlantedFault {
         id,
         row: 5,
@@ -133,16 +130,7 @@ fn check_random_call(
     rows: usize,
 ) -> Result<(), TestCaseError> {
     let w = TernaryMatrix::from_ternary("w", n, k, t, 1.0).unwrap();
-    let call = LinearCall::new(
-        LinearId {
-            layer: 0,
-            proj: Proj::Gate,
-        },
-        &w,
-        acts,
-        rows,
-        0,
-    );
+    let call = LinearCall::new(LinearId::new(0, Proj::Gate), &w, acts, rows, 0);
     let (mut g, mut r) = (vec![0i32; rows * n], vec![0i32; rows * n]);
     let gs = GoldenBackend.matmul(&call, &mut g).unwrap();
     let rs = rtl.matmul(&call, &mut r).unwrap();
@@ -199,16 +187,7 @@ fn worst_case_accumulator_magnitudes() {
     ] {
         let w = TernaryMatrix::from_ternary("w", 5, k, &vec![wv; 5 * k], 1.0).unwrap();
         let acts = vec![av; k];
-        let call = LinearCall::new(
-            LinearId {
-                layer: 0,
-                proj: Proj::Down,
-            },
-            &w,
-            &acts,
-            1,
-            0,
-        );
+        let call = LinearCall::new(LinearId::new(0, Proj::Down), &w, &acts, 1, 0);
         let mut out = vec![0i32; 5];
         rtl.matmul(&call, &mut out).unwrap();
         assert_eq!(out, vec![wv as i32 * av as i32 * k as i32; 5], "k {k}");
@@ -221,16 +200,7 @@ fn clean_lockstep_call_matches() {
     let dir = tempfile::tempdir().unwrap();
     let w = TernaryMatrix::from_ternary("w", 3, 10, &[1; 30], 1.0).unwrap();
     let acts = [1i8; 10];
-    let call = LinearCall::new(
-        LinearId {
-            layer: 0,
-            proj: Proj::Q,
-        },
-        &w,
-        &acts,
-        1,
-        0,
-    );
+    let call = LinearCall::new(LinearId::new(0, Proj::Q), &w, &acts, 1, 0);
     let mut lock = Lockstep::new(&mut rtl, None, dir.path().join("w.vcd"));
     let mut out = [0i32; 3];
     lock.matmul(&call, &mut out).unwrap();
@@ -252,10 +222,7 @@ fn an_activity_only_mismatch_is_reported_as_such() {
     let w = TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap();
     let mut acts = vec![5i8; k];
     acts[3] = 0; // ... and its activation too
-    let id = LinearId {
-        layer: 0,
-        proj: Proj::V,
-    };
+    let id = LinearId::new(0, Proj::V);
     rtl.plant_fault(PlantedFault { id, row: 2, col: 3 });
     let call = LinearCall::new(id, &w, &acts, 1, 0);
     let mut lock = Lockstep::new(&mut rtl, None, dir.path().join("w.vcd"));
@@ -280,10 +247,7 @@ fn an_unexercised_fault_is_reported_as_such() {
     let dir = tempfile::tempdir().unwrap();
     let (n, k) = (5, 12);
     let w = TernaryMatrix::from_ternary("w", n, k, &vec![1; n * k], 1.0).unwrap();
-    let id = LinearId {
-        layer: 0,
-        proj: Proj::O,
-    };
+    let id = LinearId::new(0, Proj::O);
     let fault = PlantedFault { id, row: 3, col: 7 };
     for (act7, exercised) in [(0i8, false), (9, true)] {
         let mut acts = vec![4i8; 2 * k];

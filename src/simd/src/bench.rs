@@ -218,10 +218,7 @@ fn shapes(c: &ModelConfig) -> Vec<(String, usize, usize)> {
 
 /// One BitLinear call of `rows` token rows on `w` (the id is a label only).
 fn bench_call<'a>(w: &'a TernaryMatrix, acts: &'a [i8], rows: usize) -> LinearCall<'a> {
-    let id = LinearId {
-        layer: 0,
-        proj: Proj::Q,
-    };
+    let id = LinearId::new(0, Proj::Q);
     LinearCall::new(id, w, acts, rows, 0)
 }
 

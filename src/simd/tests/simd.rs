@@ -19,10 +19,7 @@ fn backend(isa: Isa, threads: usize, head: HeadMode) -> SimdBackend {
 }
 
 fn call<'a>(w: &'a TernaryMatrix, acts: &'a [i8], rows: usize) -> LinearCall<'a> {
-    let id = LinearId {
-        layer: 0,
-        proj: Proj::Gate,
-    };
+    let id = LinearId::new(0, Proj::Gate);
     LinearCall::new(id, w, acts, rows, 0)
 }
 
@@ -140,7 +137,7 @@ proptest! {
         }).collect();
         let acts: Vec<i8> = (0..rows * k).map(|_| next() as i8).collect();
         let calls: Vec<LinearCall> = ws.iter().enumerate().map(|(i, w)| {
-            LinearCall::new(LinearId { layer: i, proj: Proj::Q }, w, &acts, rows, 0)
+            LinearCall::new(LinearId::new(i, Proj::Q), w, &acts, rows, 0)
         }).collect();
         for isa in Isa::present() {
             let mut b = backend(isa, threads, HeadMode::Exact);

@@ -35,6 +35,19 @@ fn gguf_of(model: &Model, weights: WeightType, embed: EmbedType) -> Vec<u8> {
     .to_bytes()
 }
 
+/// `model` as an F16-embedding GGUF writer with BitLinears as `weights`, no tokenizer.
+fn bare_writer(model: &Model, weights: WeightType) -> Result<GgufWriter> {
+    model_to_writer(
+        model,
+        &WriteOptions {
+            weights,
+            embed: EmbedType::F16,
+            name: String::new(),
+            tokenizer: None,
+        },
+    )
+}
+
 fn parse(bytes: Vec<u8>) -> Result<GgufFile> {
     GgufFile::from_bytes(Path::new("t.gguf"), bytes)
 }
@@ -126,17 +139,7 @@ fn tq2_and_tq1_hold_the_packed_codes_of_the_same_seed() {
 #[test]
 fn tq_shapes_must_fit_256_blocks() {
     let hf = synth_model(&opts(Preset::Tiny, CheckpointFormat::HfPacked)).unwrap();
-    let e = model_to_writer(
-        &hf,
-        &WriteOptions {
-            weights: WeightType::Tq2,
-            embed: EmbedType::F16,
-            name: String::new(),
-            tokenizer: None,
-        },
-    )
-    .unwrap_err()
-    .to_string();
+    let e = bare_writer(&hf, WeightType::Tq2).unwrap_err().to_string();
     assert!(e.contains("multiple of 256"), "{e}");
 }
 
@@ -156,16 +159,7 @@ fn per_block_scales_that_differ_are_refused() {
     );
     // Through a file: patch the d of block 1 of the first TQ2_0 tensor.
     let hf = synth_model(&opts(Preset::Tiny256, CheckpointFormat::HfPacked)).unwrap();
-    let mut w = model_to_writer(
-        &hf,
-        &WriteOptions {
-            weights: WeightType::Tq2,
-            embed: EmbedType::F16,
-            name: String::new(),
-            tokenizer: None,
-        },
-    )
-    .unwrap();
+    let mut w = bare_writer(&hf, WeightType::Tq2).unwrap();
     let t = w
         .tensors
         .iter_mut()
