@@ -47,6 +47,10 @@
 //! - [`array`]: [`ArrayConfig`], the shape of the RTL MAC array;
 //!   [`stream`]: the beat format in which a BitLinear is streamed to it
 //!   (tiling, padding, wire bits).
+//! - [`accel`]: [`AccelConfig`], the accelerator around the array (weight
+//!   port, stored [`WeightFormat`], activation and result buffers);
+//!   [`image`]: the memory images it reads (2-bit and base-3 weights, the
+//!   activation buffer).
 //! - [`attention`]: causal GQA attention in the golden order, and the row
 //!   runners of the shared network code.
 //! - [`backend`]: the [`Backend`] trait every BitLinear goes through, and
@@ -60,12 +64,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accel;
 pub mod array;
 pub mod attention;
 pub mod backend;
 pub mod config;
 pub mod error;
 pub mod generate;
+pub mod image;
 pub mod model;
 pub mod ops;
 pub mod quant;
@@ -76,6 +82,7 @@ pub mod stream;
 pub mod ternary;
 mod uid;
 
+pub use accel::{AccelConfig, WeightFormat};
 pub use array::ArrayConfig;
 pub use backend::{Backend, ExecStats, GoldenBackend, LinearCall};
 pub use config::{ModelConfig, Preset, ScaleConvention};
