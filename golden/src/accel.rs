@@ -137,7 +137,7 @@ impl AccelConfig {
             packed.div_ceil(bus_bytes) * bus_bytes
         } else {
             (packed..=bus_bytes)
-                .find(|d| bus_bytes % d == 0)
+                .find(|&d| bus_bytes.is_multiple_of(d))
                 .unwrap_or(bus_bytes)
         };
         let c = AccelConfig {
@@ -166,7 +166,7 @@ impl AccelConfig {
             ));
         }
         let packed = self.packed_word_bytes();
-        if w < packed || (w % b != 0 && b % w != 0) {
+        if w < packed || (!w.is_multiple_of(b) && !b.is_multiple_of(w)) {
             return Err(shape_err(
                 format!(
                     "word bytes of a {} array in {} on a {b}-byte bus",
