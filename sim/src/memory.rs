@@ -110,7 +110,7 @@ impl MemoryModel {
 
     /// Queues one run's image (whole beats: its length a multiple of the bus).
     pub fn push_image(&mut self, image: Vec<u8>) -> Result<(), String> {
-        if image.is_empty() || image.len() % self.bus_bytes != 0 {
+        if image.is_empty() || !image.len().is_multiple_of(self.bus_bytes) {
             return Err(format!(
                 "a weight image must be whole {}-byte beats, got {} bytes",
                 self.bus_bytes,
