@@ -95,8 +95,15 @@ pub struct ExecStats {
     pub cycles: u64,
     /// Cycles in which the datapath did useful work.
     pub busy_cycles: u64,
-    /// Cycles stalled waiting for input or output.
+    /// Cycles stalled waiting for input or output (all causes).
     pub stall_cycles: u64,
+    /// Of `stall_cycles`: cycles waiting for weights from memory.
+    pub mem_stall_cycles: u64,
+    /// Weight bytes read from memory.
+    pub dram_bytes: u64,
+    /// Activation buffer words read and written.
+    pub buffer_reads: u64,
+    pub buffer_writes: u64,
 }
 
 impl std::ops::AddAssign for ExecStats {
@@ -108,6 +115,10 @@ impl std::ops::AddAssign for ExecStats {
         self.cycles += o.cycles;
         self.busy_cycles += o.busy_cycles;
         self.stall_cycles += o.stall_cycles;
+        self.mem_stall_cycles += o.mem_stall_cycles;
+        self.dram_bytes += o.dram_bytes;
+        self.buffer_reads += o.buffer_reads;
+        self.buffer_writes += o.buffer_writes;
     }
 }
 

@@ -318,6 +318,7 @@ impl Backend for RtlBackend {
             cycles: after.cycles - before.cycles,
             busy_cycles: after.busy - before.busy,
             stall_cycles: after.stalls - before.stalls,
+            ..ExecStats::default()
         })
     }
 }
