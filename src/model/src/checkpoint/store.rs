@@ -113,9 +113,28 @@ pub trait TensorSource: Sync {
     fn origin(&self) -> &Path;
 }
 
+/// The bytes of one shard: memory-mapped from its file, or (fuzzing and
+/// tests) held in memory.
+enum Backing {
+    Map(Mmap),
+    #[cfg(any(test, feature = "fuzzing"))]
+    Bytes(Vec<u8>),
+}
+
+impl std::ops::Deref for Backing {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Backing::Map(m) => m,
+            #[cfg(any(test, feature = "fuzzing"))]
+            Backing::Bytes(b) => b,
+        }
+    }
+}
+
 struct Shard {
     path: PathBuf,
-    map: Mmap,
+    data: Backing,
     data_start: usize,
     tensors: HashMap<String, TensorInfo>,
 }
@@ -204,9 +223,15 @@ fn open_shard(path: &Path) -> Result<Shard> {
     // truncating the file meanwhile could fault, as with any mmap reader.
     #[allow(unsafe_code)]
     let map = unsafe { Mmap::map(&file) }.at(path)?;
-    let (header, meta) = SafeTensors::read_metadata(&map).map_err(|e| Error::Safetensors {
+    parse_shard(path, Backing::Map(map))
+}
+
+/// Parses the header of a shard's bytes (`path` names it in messages): the
+/// one parser behind memory-mapped files and in-memory bytes.
+fn parse_shard(path: &Path, data: Backing) -> Result<Shard> {
+    let (header, meta) = SafeTensors::read_metadata(&data).map_err(|e| Error::Safetensors {
         path: path.to_path_buf(),
-        message: diagnose_header(&map)
+        message: diagnose_header(&data)
             .unwrap_or_else(|| format!("{e} (truncated or corrupt file?)")),
     })?;
     let tensors = meta
@@ -216,7 +241,7 @@ fn open_shard(path: &Path) -> Result<Shard> {
         .collect();
     Ok(Shard {
         path: path.to_path_buf(),
-        map,
+        data,
         data_start: 8 + header,
         tensors,
     })
@@ -228,57 +253,54 @@ impl SafetensorsDir {
     pub fn open(dir: &Path) -> Result<SafetensorsDir> {
         let single = dir.join("model.safetensors");
         let index_path = dir.join("model.safetensors.index.json");
-        let mut shards = Vec::new();
-        let mut index = BTreeMap::new();
         if single.exists() {
-            let shard = open_shard(&single)?;
-            index.extend(shard.tensors.keys().map(|k| (k.clone(), 0)));
-            shards.push(shard);
-        } else if index_path.exists() {
-            let text = tritium_util::file::read_to_string_regular(&index_path)?;
-            let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| Error::Safetensors {
-                    path: index_path.clone(),
-                    message: format!("invalid index JSON: {e}"),
-                })?;
-            let map = v
-                .get("weight_map")
-                .and_then(|m| m.as_object())
-                .ok_or_else(|| Error::Safetensors {
-                    path: index_path.clone(),
-                    message: "no \"weight_map\" object".into(),
-                })?;
-            let mut files: BTreeMap<String, usize> = BTreeMap::new();
-            for (name, file) in map {
-                let file = file
-                    .as_str()
-                    .filter(|f| !f.contains('/') && !f.contains('\\'))
-                    .ok_or_else(|| Error::Safetensors {
-                        path: index_path.clone(),
-                        message: format!(
-                            "weight_map entry for {name} is not a file name in this directory"
-                        ),
-                    })?;
-                let i = match files.get(file) {
-                    Some(&i) => i,
-                    None => {
-                        shards.push(open_shard(&dir.join(file))?);
-                        files.insert(file.to_string(), shards.len() - 1);
-                        shards.len() - 1
-                    }
-                };
-                if !shards[i].tensors.contains_key(name) {
-                    return Err(Error::MissingTensor {
-                        path: shards[i].path.clone(),
-                        tensor: name.clone(),
-                    });
-                }
-                index.insert(name.clone(), i);
-            }
-        } else {
+            return Ok(SafetensorsDir::single(dir, open_shard(&single)?));
+        }
+        if !index_path.exists() {
             return Err(Error::NoSafetensors {
                 path: dir.to_path_buf(),
             });
+        }
+        let mut shards = Vec::new();
+        let mut index = BTreeMap::new();
+        let text = tritium_util::file::read_to_string_regular(&index_path)?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Safetensors {
+            path: index_path.clone(),
+            message: format!("invalid index JSON: {e}"),
+        })?;
+        let map = v
+            .get("weight_map")
+            .and_then(|m| m.as_object())
+            .ok_or_else(|| Error::Safetensors {
+                path: index_path.clone(),
+                message: "no \"weight_map\" object".into(),
+            })?;
+        let mut files: BTreeMap<String, usize> = BTreeMap::new();
+        for (name, file) in map {
+            let file = file
+                .as_str()
+                .filter(|f| !f.contains('/') && !f.contains('\\'))
+                .ok_or_else(|| Error::Safetensors {
+                    path: index_path.clone(),
+                    message: format!(
+                        "weight_map entry for {name} is not a file name in this directory"
+                    ),
+                })?;
+            let i = match files.get(file) {
+                Some(&i) => i,
+                None => {
+                    shards.push(open_shard(&dir.join(file))?);
+                    files.insert(file.to_string(), shards.len() - 1);
+                    shards.len() - 1
+                }
+            };
+            if !shards[i].tensors.contains_key(name) {
+                return Err(Error::MissingTensor {
+                    path: shards[i].path.clone(),
+                    tensor: name.clone(),
+                });
+            }
+            index.insert(name.clone(), i);
         }
         Ok(SafetensorsDir {
             dir: dir.to_path_buf(),
@@ -287,9 +309,27 @@ impl SafetensorsDir {
         })
     }
 
+    /// The checkpoint of one shard, `dir/model.safetensors`.
+    fn single(dir: &Path, shard: Shard) -> SafetensorsDir {
+        SafetensorsDir {
+            dir: dir.to_path_buf(),
+            index: shard.tensors.keys().map(|k| (k.clone(), 0)).collect(),
+            shards: vec![shard],
+        }
+    }
+
+    /// A checkpoint directory whose `model.safetensors` holds `bytes`, parsed
+    /// exactly as [`SafetensorsDir::open`] parses the file it maps (no file
+    /// is read: `dir` only names the checkpoint in messages). For the fuzzer.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn from_bytes(dir: &Path, bytes: Vec<u8>) -> Result<SafetensorsDir> {
+        let shard = parse_shard(&dir.join("model.safetensors"), Backing::Bytes(bytes))?;
+        Ok(SafetensorsDir::single(dir, shard))
+    }
+
     /// Total bytes of tensor data mapped.
     pub fn mapped_bytes(&self) -> usize {
-        self.shards.iter().map(|s| s.map.len()).sum()
+        self.shards.iter().map(|s| s.data.len()).sum()
     }
 }
 
@@ -312,7 +352,7 @@ impl TensorSource for SafetensorsDir {
                 .unwrap_or(""),
             dtype: info.dtype,
             shape: &info.shape,
-            bytes: &shard.map[shard.data_start + a..shard.data_start + b],
+            bytes: &shard.data[shard.data_start + a..shard.data_start + b],
         })
     }
 
@@ -383,10 +423,10 @@ impl TensorSource for MemTensors {
 }
 
 impl MemTensors {
-    /// Writes all tensors to one safetensors file.
-    pub fn write_safetensors(&self, path: &Path) -> Result<()> {
-        let views = self
-            .tensors
+    /// Views of all tensors for the safetensors writer (`path` names the
+    /// file in messages).
+    fn views(&self, path: &Path) -> Result<Vec<(String, safetensors::tensor::TensorView<'_>)>> {
+        self.tensors
             .iter()
             .map(|(k, t)| {
                 safetensors::tensor::TensorView::new(t.dtype, t.shape.clone(), &t.bytes)
@@ -396,7 +436,22 @@ impl MemTensors {
                         message: format!("{k}: {e}"),
                     })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect()
+    }
+
+    /// The bytes [`MemTensors::write_safetensors`] writes, in memory (for
+    /// the fuzzer's base input).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn to_safetensors_bytes(&self) -> Result<Vec<u8>> {
+        safetensors::serialize(self.views(&self.origin)?, None).map_err(|e| Error::Safetensors {
+            path: self.origin.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes all tensors to one safetensors file.
+    pub fn write_safetensors(&self, path: &Path) -> Result<()> {
+        let views = self.views(path)?;
         let out = tritium_util::AtomicFile::create(path)?;
         safetensors::serialize_to_file(views, None, out.tmp_path()).map_err(|e| {
             Error::Safetensors {
