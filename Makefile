@@ -1,6 +1,6 @@
 # The two commands of the README (`make run`, `make test`) work on a fresh
 # machine: `deps` installs what the project needs that cargo does not fetch.
-.PHONY: run test deps lint lint-rtl conformance bench test-neon synth
+.PHONY: run test deps lint lint-rtl conformance bench test-neon synth fuzz
 
 CARGO ?= cargo
 
@@ -30,6 +30,15 @@ lint-rtl: deps
 ## Logits against Hugging Face transformers (installs torch into target/; opt-in).
 conformance:
 	tests/conformance/run.sh
+
+## Fuzz campaign over the model loaders (GGUF, safetensors, config.json):
+## FUZZ_INPUTS inputs per target, seed FUZZ_SEED, release code with overflow
+## checks (profile fuzz); fails on any panic, hang (> 1 s) or abort.
+FUZZ_INPUTS ?= 1000000
+FUZZ_SEED ?= 1
+fuzz:
+	$(CARGO) run --profile fuzz --quiet -p tritium-model --features fuzzing --example fuzz -- \
+		--target all --inputs $(FUZZ_INPUTS) --seed $(FUZZ_SEED)
 
 ## Criterion benchmarks: golden matvec and decode, Verilator model
 ## throughput, co-simulation throughput (one run each; ratios, not timings).

@@ -23,6 +23,8 @@
 
 pub mod checkpoint;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 pub mod gguf;
 pub mod hfconfig;
 mod load;

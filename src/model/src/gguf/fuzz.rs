@@ -1,23 +1,26 @@
-//! A small mutation fuzzer for the GGUF parser and loader (cargo-fuzz needs
-//! a nightly toolchain; this runs on stable). Used by the `fuzz_gguf`
-//! example (`cargo run --release -p tritium-model --features fuzzing
-//! --example fuzz_gguf -- --seconds 300`) and, briefly, by the unit tests;
-//! not part of the crate's API without the `fuzzing` feature.
+//! The `gguf` target of the fuzz campaign ([`crate::fuzz`]): a mutator of
+//! GGUF bytes ([`mutate`]) and [`GgufTarget`], which mutates small valid
+//! files (the tiny preset in bitnet.cpp's I2_S; tiny256 in llama.cpp's
+//! TQ2_0 and TQ1_0, whose blocks need K a multiple of 256), and parses,
+//! loads (model, and tokenizer from `tokenizer.ggml.*`) every mutant.
+//! Run by the `fuzz` example (`--target gguf`) and, briefly, by the unit
+//! tests; not part of the crate's API without the `fuzzing` feature.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use tritium_golden::SplitMix64 as Rng;
+use tritium_golden::{Preset, SplitMix64 as Rng};
 
+use super::export::{model_to_writer, EmbedType, WeightType, WriteOptions};
 use super::GgufFile;
+use crate::error::Result;
+use crate::fuzz::{below, Mutant, Outcome, Target};
+use crate::synthetic::preset_model;
 
-/// One mutant of `base`: 1..=4 of bit flips, byte sets, 8-byte length
-/// fields set to large or boundary values, truncation, splices.
-/// `hot` bytes at the start (the header) are mutated more often.
-fn below(rng: &mut Rng, n: usize) -> usize {
-    rng.below(n as u64) as usize
-}
-
+/// One mutant of `base`: 1..=4 of bit flips, byte sets, 8-byte fields
+/// (string and array lengths, dims, offsets) set to boundary values,
+/// 4-byte fields (type ids, counts) set to boundary values and the type
+/// ids next to I2_S/TL1/TL2, truncation, splices of a chunk over another
+/// place. `hot` bytes at the start (the header) are mutated 3 times in 4.
 pub fn mutate(rng: &mut Rng, base: &[u8], hot: usize) -> Vec<u8> {
     let mut b = base.to_vec();
     let rounds = 1 + below(rng, 4);
@@ -67,44 +70,82 @@ pub fn mutate(rng: &mut Rng, base: &[u8], hot: usize) -> Vec<u8> {
     b
 }
 
-/// Parses and loads `bytes` (model, tokenizer) and reports whether that
-/// panicked. Errors are the expected outcome of most mutants.
-pub fn panics(bytes: Vec<u8>) -> bool {
-    std::panic::catch_unwind(move || {
-        if let Ok(f) = GgufFile::from_bytes(Path::new("fuzz.gguf"), bytes) {
-            let _ = super::load::load_model(&f, None);
-            let _ = super::vocab::load_tokenizer(&f);
-        }
-    })
-    .is_err()
+/// Mutants of small GGUF files, each of one weight type.
+pub struct GgufTarget {
+    /// (name, bytes, header length) of each base file.
+    bases: Vec<(String, Vec<u8>, usize)>,
 }
 
-/// Result of a fuzz run.
-#[derive(Debug, Clone, Default)]
-pub struct FuzzReport {
-    pub inputs: u64,
-    pub parsed_ok: u64,
-    pub elapsed: Duration,
-    /// The first input that panicked, if any.
-    pub panicked: Option<Vec<u8>>,
+impl GgufTarget {
+    /// The base files of `weights` (I2_S on the tiny preset, TQ2_0/TQ1_0 on
+    /// tiny256), with the synthetic tokenizer in their metadata, F16
+    /// embedding, weights of seed 1.
+    pub fn new(weights: &[WeightType]) -> Result<GgufTarget> {
+        let mut bases = Vec::new();
+        for &w in weights {
+            let (preset, name) = match w {
+                WeightType::I2S => (Preset::Tiny, "tiny-i2s"),
+                WeightType::Tq2 => (Preset::Tiny256, "tiny256-tq2"),
+                WeightType::Tq1 => (Preset::Tiny256, "tiny256-tq1"),
+            };
+            let model = preset_model(preset, 1)?;
+            let bytes = model_to_writer(
+                &model,
+                &WriteOptions {
+                    weights: w,
+                    embed: EmbedType::F16,
+                    name: "fuzz".into(),
+                    tokenizer: Some(crate::tokenizer::synthetic_tokenizer_json(model.config())),
+                },
+            )?
+            .to_bytes();
+            let hot = super::parse_header(&bytes)
+                .map_err(|m| super::gguf_err(Path::new(name), m))?
+                .data_start as usize;
+            bases.push((name.to_string(), bytes, hot));
+        }
+        Ok(GgufTarget { bases })
+    }
+
+    /// The valid bytes of base `i` (tests).
+    pub fn base_bytes(&self, i: usize) -> &[u8] {
+        &self.bases[i].1
+    }
 }
 
-/// Mutates `base` until `budget` is spent or `max_inputs` were tried.
-pub fn run(base: &[u8], hot: usize, seed: u64, budget: Duration, max_inputs: u64) -> FuzzReport {
-    let mut rng = Rng::new(seed);
-    let start = Instant::now();
-    let mut r = FuzzReport::default();
-    while r.inputs < max_inputs && start.elapsed() < budget {
-        let m = mutate(&mut rng, base, hot);
-        r.inputs += 1;
-        if super::parse_header(&m).is_ok() {
-            r.parsed_ok += 1;
-        }
-        if panics(m.clone()) {
-            r.panicked = Some(m);
-            break;
+impl Target for GgufTarget {
+    fn name(&self) -> &'static str {
+        "gguf"
+    }
+    fn extension(&self) -> &'static str {
+        "gguf"
+    }
+    fn base_name(&self, base: usize) -> String {
+        self.bases[base].0.clone()
+    }
+
+    /// A base chosen uniformly, then [`mutate`].
+    fn mutant(&self, rng: &mut Rng) -> Mutant {
+        let base = below(rng, self.bases.len());
+        let (_, bytes, hot) = &self.bases[base];
+        Mutant {
+            base,
+            bytes: mutate(rng, bytes, *hot),
         }
     }
-    r.elapsed = start.elapsed();
-    r
+
+    /// Parses (counted as parsed when the header is valid), then loads the
+    /// model and the tokenizer (loaded when both succeed).
+    fn check(&self, _base: usize, input: Vec<u8>) -> Outcome {
+        let Ok(f) = GgufFile::from_bytes(Path::new("fuzz.gguf"), input) else {
+            return Outcome::Rejected;
+        };
+        let model = super::load::load_model(&f, None);
+        let tokenizer = super::vocab::load_tokenizer(&f);
+        if model.is_ok() && tokenizer.is_ok() {
+            Outcome::Loaded
+        } else {
+            Outcome::Parsed
+        }
+    }
 }

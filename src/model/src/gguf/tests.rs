@@ -389,20 +389,6 @@ fn missing_unexpected_and_mistyped_tensors_name_the_tensor() {
     assert!(e.contains("block_count"), "{e}");
 }
 
-#[test]
-fn short_fuzz_run_never_panics() {
-    let hf = synth_model(&opts(Preset::Tiny, CheckpointFormat::HfPacked)).unwrap();
-    let base = gguf_of(&hf, WeightType::I2S, EmbedType::F16);
-    let hot = parse(base.clone()).unwrap().header.data_start as usize;
-    let r = super::fuzz::run(&base, hot, 1, std::time::Duration::from_secs(20), 3000);
-    assert!(
-        r.panicked.is_none(),
-        "a mutant panicked: {} bytes",
-        r.panicked.map_or(0, |p| p.len())
-    );
-    assert!(r.inputs >= 500, "only {} inputs", r.inputs);
-}
-
 /// Messages show a metadata value as its type and value, never as Rust
 /// `Debug` text (`U64(18446744073709551615)`).
 #[test]
