@@ -21,14 +21,75 @@ impl std::fmt::Debug for TextTokenizer {
     }
 }
 
+/// Checks the merges of a BPE model before the `tokenizers` crate builds
+/// it: its builder (0.23) copies every merge's concatenation into a buffer
+/// as long as the longest vocabulary token *before* looking the result up,
+/// so a merge whose result is not in the vocabulary and longer than every
+/// token panics, and a right-hand token shorter than
+/// `continuing_subword_prefix` underflows (upstream issue #2198). Every
+/// merge whose two tokens and result are in the vocabulary (the only ones
+/// the builder accepts) passes; the first other one is named. Models other
+/// than BPE, and merges the builder itself refuses cleanly (a string that
+/// is not two tokens), are left to the crate.
+fn check_bpe_merges(v: &Value) -> std::result::Result<(), String> {
+    let model = &v["model"];
+    let (Some(vocab), Some(merges)) = (model["vocab"].as_object(), model["merges"].as_array())
+    else {
+        return Ok(());
+    };
+    if model.get("type").is_some_and(|t| t != "BPE") {
+        return Ok(());
+    }
+    let prefix = model["continuing_subword_prefix"].as_str().unwrap_or("");
+    let legacy = merges
+        .iter()
+        .filter(|m| m.as_str().is_none_or(|s| !s.starts_with("#version")));
+    for (i, m) in legacy.enumerate() {
+        let (a, b) = match m {
+            Value::String(s) => match s.split(' ').collect::<Vec<_>>()[..] {
+                [a, b] => (a, b),
+                _ => continue,
+            },
+            Value::Array(p) => match &p[..] {
+                [Value::String(a), Value::String(b)] => (a.as_str(), b.as_str()),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let named = || format!("merge {} ({a:?} {b:?})", i + 1);
+        for t in [a, b] {
+            if !vocab.contains_key(t) {
+                return Err(format!("{}: {t:?} is not in the vocabulary", named()));
+            }
+        }
+        let Some(rest) = b.strip_prefix(prefix) else {
+            return Err(format!(
+                "{}: {b:?} does not start with continuing_subword_prefix {prefix:?}",
+                named()
+            ));
+        };
+        let merged = format!("{a}{rest}");
+        if !vocab.contains_key(&merged) {
+            return Err(format!(
+                "{}: the merged token {merged:?} is not in the vocabulary",
+                named()
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl TextTokenizer {
     /// Loads a `tokenizer.json` file.
     pub fn load(path: &Path) -> Result<TextTokenizer> {
         let bytes = tritium_util::file::read_regular(path)?;
-        let inner = tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| Error::Tokenizer {
+        let err = |message: String| Error::Tokenizer {
             path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))?;
+        check_bpe_merges(&v).map_err(err)?;
+        let inner = tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| err(e.to_string()))?;
         Ok(TextTokenizer {
             inner,
             path: path.to_path_buf(),
@@ -37,12 +98,13 @@ impl TextTokenizer {
 
     /// Builds a tokenizer from JSON already in memory (`origin` names it in messages).
     pub fn from_json(origin: &str, v: &Value) -> Result<TextTokenizer> {
-        let inner = tokenizers::Tokenizer::from_bytes(v.to_string().as_bytes()).map_err(|e| {
-            Error::Tokenizer {
-                path: origin.into(),
-                message: e.to_string(),
-            }
-        })?;
+        let err = |message: String| Error::Tokenizer {
+            path: origin.into(),
+            message,
+        };
+        check_bpe_merges(v).map_err(err)?;
+        let inner = tokenizers::Tokenizer::from_bytes(v.to_string().as_bytes())
+            .map_err(|e| err(e.to_string()))?;
         Ok(TextTokenizer {
             inner,
             path: origin.into(),
@@ -348,6 +410,48 @@ mod tests {
         assert_eq!(s.push(&tok, b'a' as u32).unwrap(), "a");
         assert_eq!(s.push(&tok, 0xC3).unwrap(), "");
         assert_eq!(s.push(&tok, 0xA9).unwrap(), "é");
+    }
+
+    /// Fuzz regression (gguf target, seed 1, input 508987): merges the
+    /// `tokenizers` builder would panic on are errors naming the merge, from
+    /// JSON in memory and from a tokenizer.json file.
+    #[test]
+    fn merges_the_bpe_builder_panics_on_are_errors() {
+        let vocab = |toks: &[&str]| -> serde_json::Map<String, Value> {
+            toks.iter()
+                .enumerate()
+                .map(|(i, t)| (t.to_string(), json!(i)))
+                .collect()
+        };
+        // "a" + "b" is longer than every token and not in the vocabulary.
+        let over_long = bpe_tokenizer_json(vocab(&["a", "b"]), vec![json!("a b")], vec![], None);
+        let e = TextTokenizer::from_json("t", &over_long)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("merge 1 (\"a\" \"b\")") && e.contains("\"ab\""),
+            "{e}"
+        );
+        // The same as a pair, and a right-hand token shorter than the prefix.
+        let mut prefixed = bpe_tokenizer_json(
+            vocab(&["a", "b", "ab"]),
+            vec![json!(["a", "b"])],
+            vec![],
+            None,
+        );
+        prefixed["model"]["continuing_subword_prefix"] = json!("##");
+        let e = TextTokenizer::from_json("t", &prefixed)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("continuing_subword_prefix"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tokenizer.json");
+        std::fs::write(&p, over_long.to_string()).unwrap();
+        let e = TextTokenizer::load(&p).unwrap_err().to_string();
+        assert!(e.contains("tokenizer.json") && e.contains("merge 1"), "{e}");
+        // A merge whose result is in the vocabulary still loads.
+        let fine = bpe_tokenizer_json(vocab(&["a", "b", "ab"]), vec![json!("a b")], vec![], None);
+        TextTokenizer::from_json("t", &fine).unwrap();
     }
 
     #[test]

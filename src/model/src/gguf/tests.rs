@@ -389,6 +389,51 @@ fn missing_unexpected_and_mistyped_tensors_name_the_tensor() {
     assert!(e.contains("block_count"), "{e}");
 }
 
+/// Fuzz regression (gguf target, seed 1, input 508987, a tiny256 TQ2_0
+/// file): a token_type that makes a merge's result a control token (so not
+/// in the BPE vocabulary, and longer than every token left) made the
+/// `tokenizers` crate panic; it is an error naming the merge.
+#[test]
+fn merge_whose_result_is_not_a_normal_token_is_an_error() {
+    let hf = synth_model(&opts(Preset::Tiny, CheckpointFormat::HfPacked)).unwrap();
+    let mut w = model_to_writer(
+        &hf,
+        &WriteOptions {
+            weights: WeightType::I2S,
+            embed: EmbedType::F16,
+            name: "test".into(),
+            tokenizer: Some(synthetic_tokenizer_json(hf.config())),
+        },
+    )
+    .unwrap();
+    let meta = |w: &GgufWriter, k: &str| {
+        w.metadata
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let Value::Array(_, tokens) = meta(&w, "tokenizer.ggml.tokens") else {
+        panic!("tokens")
+    };
+    let Value::Array(t, mut types) = meta(&w, "tokenizer.ggml.token_type") else {
+        panic!("types")
+    };
+    // The longest normal token (a merge result) becomes a control token.
+    let longest = (0..tokens.len())
+        .filter(|&i| types[i].as_i64() == Some(1))
+        .max_by_key(|&i| tokens[i].as_str().unwrap().len())
+        .unwrap();
+    types[longest] = Value::I32(3);
+    w.set("tokenizer.ggml.token_type", Value::Array(t, types));
+    let f = parse(w.to_bytes()).unwrap();
+    let e = super::vocab::load_tokenizer(&f).unwrap_err().to_string();
+    assert!(
+        e.contains("merge") && e.contains("is not in the vocabulary"),
+        "{e}"
+    );
+}
+
 /// Messages show a metadata value as its type and value, never as Rust
 /// `Debug` text (`U64(18446744073709551615)`).
 #[test]
