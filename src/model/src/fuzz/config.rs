@@ -9,7 +9,7 @@
 //! matches the config, and the tiny tensors are all a few KB.
 //!
 //! The mutators (see [`ConfigTarget::mutant`]):
-//! - [`structure`]: 1..=3 edits of the parsed config: any value replaced
+//! - `structure`: 1..=3 edits of the parsed config: any value replaced
 //!   by an extreme or wrong-typed one (huge, negative, 0, floats, NaN-like
 //!   strings, null, arrays, nested objects; [`super::json::extreme_value`]),
 //!   top-level or `quantization_config` keys removed, renamed, duplicated,

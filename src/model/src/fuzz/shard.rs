@@ -1,6 +1,6 @@
 //! The `safetensors` target: mutants of the tiny preset's
 //! `model.safetensors` (packed ternary, and bf16 masters), each parsed as
-//! the loader parses a shard ([`SafetensorsDir::from_bytes`], the parser
+//! the loader parses a shard (`SafetensorsDir::from_bytes`, the parser
 //! behind the memory-mapped files) and, when it parses, assembled into a
 //! golden model with the tiny config, as `load_dir` does.
 //!
@@ -8,11 +8,11 @@
 //! (`{"name": {"dtype", "shape", "data_offsets"}, "__metadata__": {...}}`)
 //! and the tensor data. The mutators, one per input (see
 //! [`SafetensorsTarget::mutant`]):
-//! - [`length_field`]: `n` set to boundary values (0, 1, `n ± 1`, the file
+//! - `length_field`: `n` set to boundary values (0, 1, `n ± 1`, the file
 //!   size, the crate's 100 MB limit, 2^32, u64::MAX, ...) or bit-flipped;
-//! - [`header_bytes`]: byte-level edits of the JSON text, `n` adjusted to
+//! - `header_bytes`: byte-level edits of the JSON text, `n` adjusted to
 //!   the new length (or left stale);
-//! - [`header_structure`]: 1..=3 edits of the parsed header, re-rendered:
+//! - `header_structure`: 1..=3 edits of the parsed header, re-rendered:
 //!   numbers in `shape` / `data_offsets` replaced by boundary values, dims
 //!   added, dropped, transposed or refactored, `dtype` changed (to every
 //!   dtype name, to invalid ones, or to one of the same size so offsets
@@ -20,7 +20,7 @@
 //!   of an entry removed/renamed/duplicated, `__metadata__` made odd, any
 //!   value replaced by an extreme or wrong-typed one; sometimes with the
 //!   data truncated or extended as well;
-//! - [`data`]: a tensor's bytes overwritten (NaN, infinities, zeros, invalid
+//! - `data`: a tensor's bytes overwritten (NaN, infinities, zeros, invalid
 //!   ternary code 3, random), or the data truncated or extended.
 
 use std::path::Path;
@@ -279,7 +279,7 @@ fn boundary(rng: &mut Rng, old: &Value) -> Value {
     }
 }
 
-/// One edit of the header (see [`header_structure`]).
+/// One edit of the header (see `header_structure`).
 fn edit_header(rng: &mut Rng, h: &mut Map<String, Value>) {
     let all: Vec<String> = h.keys().cloned().collect();
     let Some(name) = random_tensor(rng, h) else {
