@@ -21,6 +21,7 @@ deps:
 lint: lint-rtl
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p tritium-model --all-targets --features fuzzing -- -D warnings
 	scripts/import-graph.py
 
 ## verilator --lint-only -Wall over several array parameter sets.

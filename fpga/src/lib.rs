@@ -118,11 +118,14 @@ pub enum Family {
     Ice40,
     /// Yosys `synth_xilinx -family xc7` (DSP48E1 and block RAM inference on).
     Xilinx,
+    /// Yosys `synth_xilinx -family xcup`: UltraScale+ (the Zynq
+    /// UltraScale+ of the AMD KV260; DSP48E2, RAMB36E2, URAM288, CARRY8).
+    Xcup,
 }
 
 impl Family {
     /// All families, in table order.
-    pub const ALL: [Family; 3] = [Family::Generic, Family::Ice40, Family::Xilinx];
+    pub const ALL: [Family; 4] = [Family::Generic, Family::Ice40, Family::Xilinx, Family::Xcup];
 
     /// Name used on the command line and in file names.
     pub fn name(self) -> &'static str {
@@ -130,6 +133,7 @@ impl Family {
             Family::Generic => "generic",
             Family::Ice40 => "ice40",
             Family::Xilinx => "xilinx",
+            Family::Xcup => "xcup",
         }
     }
 
@@ -148,12 +152,20 @@ pub struct Resources {
     pub luts: u64,
     /// Flip-flops (SB_DFF*; FD*; generic $_DFF*/$_SDFF*/$_DLATCH*...).
     pub ffs: u64,
-    /// Carry cells (SB_CARRY; CARRY4). 0 for `generic`.
+    /// Carry cells (SB_CARRY; CARRY4; CARRY8). 0 for `generic`.
     pub carry: u64,
-    /// DSP blocks (SB_MAC16; DSP48E1).
+    /// DSP blocks (SB_MAC16; DSP48E1; DSP48E2).
     pub dsp: u64,
-    /// Block RAMs (SB_RAM40_4K; RAMB18E1/RAMB36E1).
+    /// Block RAMs (SB_RAM40_4K; RAMB18E1/RAMB36E1; RAMB18E2/RAMB36E2),
+    /// each counted once whatever its size.
     pub bram: u64,
+    /// UltraRAMs (URAM288, `xcup` only).
+    #[serde(default)]
+    pub uram: u64,
+    /// Distributed RAM cells (RAM32M, RAM64M, RAM*X1*, ...; Xilinx only):
+    /// LUTs used as memory, not counted in `luts`.
+    #[serde(default)]
+    pub lutram: u64,
     /// Multipliers in the elaborated design before technology mapping
     /// (`$mul` and `$macc` cells after proc/flatten/opt).
     pub multipliers: u64,
@@ -170,6 +182,8 @@ impl Resources {
             carry: self.carry * n,
             dsp: self.dsp * n,
             bram: self.bram * n,
+            uram: self.uram * n,
+            lutram: self.lutram * n,
             multipliers: self.multipliers * n,
             cells: self.cells * n,
         }

@@ -69,7 +69,9 @@ pub fn markdown_table(res: &SynthResults) -> String {
     );
     out += "Families: `generic` = Yosys `synth` (gates are technology-independent cells, \
 not LUTs); `ice40` = `synth_ice40` without DSP inference (LUT fabric); `xilinx` = \
-`synth_xilinx -family xc7` (DSP48E1 inference on). `multipliers` = `$mul`/`$macc` \
+`synth_xilinx -family xc7` (DSP48E1 inference on); `xcup` = `synth_xilinx -family \
+xcup` (UltraScale+, the KV260's family; DSP48E2 inference on; LUTs used as \
+distributed RAM are not in the LUT column). `multipliers` = `$mul`/`$macc` \
 cells of the elaborated design before mapping. FP16 array rows are estimates: \
 Cols*Lanes independent `fp16_mac_pe` units (no reduction tree, no control), \
 not synthesized.\n";

@@ -90,6 +90,7 @@ pub fn script(job: &YosysJob) -> String {
         Family::Generic => format!("synth -top {top}\n"),
         Family::Ice40 => format!("synth_ice40 -top {top}\n"),
         Family::Xilinx => format!("synth_xilinx -top {top} -family xc7 -noiopad\n"),
+        Family::Xcup => format!("synth_xilinx -top {top} -family xcup -noiopad\n"),
     };
     s += "tee -q -o post.json stat -json\n";
     if job.netlist {
@@ -203,13 +204,15 @@ fn count(cells: &BTreeMap<String, u64>, pred: impl Fn(&str) -> bool) -> u64 {
 
 /// Maps cell types to [`Resources`] for `family`:
 ///
-/// | field | generic | ice40 | xilinx |
+/// | field | generic | ice40 | xilinx, xcup |
 /// | --- | --- | --- | --- |
 /// | luts | every non-FF cell | SB_LUT4 | LUT1..LUT6 |
 /// | ffs | $_DFF*, $_DFFE*, $_SDFF*, $_ALDFF*, $_DLATCH*, $_SR* | SB_DFF* | FD* |
-/// | carry | - | SB_CARRY | CARRY4 |
-/// | dsp | - | SB_MAC16 | DSP48E1 |
-/// | bram | - | SB_RAM40_4K | RAMB18E1, RAMB36E1 |
+/// | carry | - | SB_CARRY | CARRY4, CARRY8 |
+/// | dsp | - | SB_MAC16 | DSP48* |
+/// | bram | - | SB_RAM40_4K | RAMB* (18 and 36 Kb) |
+/// | uram | - | - | URAM288 |
+/// | lutram | - | - | RAM32M, RAM64M, RAM*X1*, RAM32M16, RAM64M8 |
 ///
 /// `cells` is every cell except IO buffers (IBUF, OBUF, BUFG, SB_IO).
 pub fn summarize(family: Family, cells: &BTreeMap<String, u64>) -> Resources {
@@ -237,16 +240,18 @@ pub fn summarize(family: Family, cells: &BTreeMap<String, u64>) -> Resources {
             dsp: count(cells, |t| t == "SB_MAC16"),
             bram: count(cells, |t| t.starts_with("SB_RAM40")),
             cells: count(cells, |t| !io(t)),
-            multipliers: 0,
+            ..Resources::default()
         },
-        Family::Xilinx => Resources {
+        Family::Xilinx | Family::Xcup => Resources {
             luts: count(cells, |t| {
                 t.len() == 4 && t.starts_with("LUT") && t.as_bytes()[3].is_ascii_digit()
             }),
             ffs: count(cells, |t| t.starts_with("FD")),
-            carry: count(cells, |t| t == "CARRY4"),
+            carry: count(cells, |t| t == "CARRY4" || t == "CARRY8"),
             dsp: count(cells, |t| t.starts_with("DSP48")),
             bram: count(cells, |t| t.starts_with("RAMB")),
+            uram: count(cells, |t| t.starts_with("URAM")),
+            lutram: count(cells, |t| t.starts_with("RAM") && !t.starts_with("RAMB")),
             cells: count(cells, |t| !io(t)),
             multipliers: 0,
         },
@@ -280,6 +285,29 @@ mod tests {
         assert!(parse_stat("{}").is_err());
         assert!(parse_stat(r#"{"design": {"num_cells_by_type": {"X": -1}}}"#).is_err());
         assert!(parse_stat(r#"{"design": {"num_cells_by_type": []}}"#).is_err());
+    }
+
+    #[test]
+    fn xcup_counts_carry8_uram_and_lutram() {
+        let cells: BTreeMap<String, u64> = [
+            ("LUT6", 10),
+            ("CARRY8", 2),
+            ("RAMB36E2", 3),
+            ("RAMB18E2", 1),
+            ("URAM288", 4),
+            ("RAM64M", 5),
+            ("RAM32X1D", 1),
+            ("DSP48E2", 0),
+            ("FDCE", 6),
+        ]
+        .into_iter()
+        .map(|(t, n)| (t.to_string(), n))
+        .collect();
+        let r = summarize(Family::Xcup, &cells);
+        assert_eq!(
+            (r.luts, r.carry, r.bram, r.uram, r.lutram, r.dsp, r.ffs),
+            (10, 2, 4, 4, 6, 0, 6)
+        );
     }
 
     #[test]

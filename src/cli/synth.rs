@@ -24,9 +24,10 @@ pub struct SynthArgs {
     #[arg(long, value_delimiter = ',', value_name = "CxL,..")]
     #[arg(default_value = "1x8,4x8,8x8,16x16")]
     pub sizes: Vec<String>,
-    /// Synthesis targets: generic (Yosys gates), ice40, xilinx (7-series).
+    /// Synthesis targets: generic (Yosys gates), ice40, xilinx (7-series),
+    /// xcup (UltraScale+, as on the AMD KV260).
     #[arg(long, value_delimiter = ',', value_name = "F,..")]
-    #[arg(default_value = "generic,ice40,xilinx")]
+    #[arg(default_value = "generic,ice40,xilinx,xcup")]
     pub families: Vec<String>,
     /// Place and route (nextpnr-ice40, HX8K) arrays of this size plus one FP16 MAC unit, for Fmax.
     #[arg(
@@ -93,7 +94,7 @@ pub fn run(a: &SynthArgs) -> Result<()> {
         .map(|f| {
             Family::parse(f.trim()).ok_or_else(|| {
                 Error::Usage(format!(
-                    "--families: unknown family `{f}` (expected generic, ice40 or xilinx)"
+                    "--families: unknown family `{f}` (expected generic, ice40, xilinx or xcup)"
                 ))
             })
         })
