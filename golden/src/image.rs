@@ -201,12 +201,6 @@ mod tests {
     use crate::array::ArrayConfig;
     use proptest::prelude::*;
 
-    fn matrix(n: usize, k: usize, seed: u64) -> TernaryMatrix {
-        let mut rng = crate::rng::SplitMix64::new(seed);
-        let t: Vec<i8> = (0..n * k).map(|_| rng.below(3) as i8 - 1).collect();
-        TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap()
-    }
-
     #[test]
     fn every_base3_byte_decodes_and_re_encodes() {
         let mut seen = std::collections::HashSet::new();
@@ -253,7 +247,7 @@ mod tests {
         ) {
             let f = if base3 { WeightFormat::Base3 } else { WeightFormat::TwoBit };
             let cfg = AccelConfig::new(ArrayConfig::new(cols, lanes, 64).unwrap(), 1, bus, f).unwrap();
-            let w = matrix(n, k, seed);
+            let w = TernaryMatrix::random(n, k, seed);
             let split = split.min(k);
             let mut seen = vec![0u32; n * k];
             for (k0, k1) in [(0, split), (split, k)] {
@@ -321,7 +315,7 @@ mod tests {
         assert_eq!(cfg.word_bytes, 2);
         assert!(unpack_word(&[0; 3], &cfg).is_err());
         assert_eq!(unpack_word(&[243, 121], &cfg).unwrap(), [3, 3, 3, 3, 3, 1]);
-        let w = matrix(3, 5, 1);
+        let w = TernaryMatrix::random(3, 5, 1);
         assert!(weight_image(&w, &cfg, 0, 6).is_err());
         assert!(weight_image(&w, &cfg, 3, 2).is_err());
         assert!(act_image(&[0; 10], 2, 5, 0, 6, 3).is_err());

@@ -112,12 +112,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn matrix(n: usize, k: usize, seed: u64) -> TernaryMatrix {
-        let mut rng = crate::rng::SplitMix64::new(seed);
-        let t: Vec<i8> = (0..n * k).map(|_| rng.below(3) as i8 - 1).collect();
-        TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap()
-    }
-
     proptest! {
         /// Every weight lands in exactly one (tile, beat, column, lane) slot
         /// with its code; every other slot is the padding code 1.
@@ -126,7 +120,7 @@ mod tests {
             n in 1usize..40, k in 1usize..70, cols in 1usize..9, lanes in 1usize..12,
             split in 0usize..70, seed in any::<u64>(),
         ) {
-            let w = matrix(n, k, seed);
+            let w = TernaryMatrix::random(n, k, seed);
             let g = ArrayConfig::new(cols, lanes, 1 << 20).unwrap();
             let split = split.min(k);
             let mut seen = vec![0u32; n * k];
@@ -174,7 +168,7 @@ mod tests {
 
     #[test]
     fn bad_requests_are_errors() {
-        let w = matrix(5, 9, 1);
+        let w = TernaryMatrix::random(5, 9, 1);
         let g = ArrayConfig::new(4, 4, 64).unwrap();
         assert!(weight_tile_beats(&w, &g, 2, 0, 9).is_err());
         assert!(weight_tile_beats(&w, &g, 0, 0, 10).is_err());

@@ -121,6 +121,15 @@ impl TernaryMatrix {
         Ok(())
     }
 
+    /// A matrix of uniformly random ternary weights from `seed`, scale 1
+    /// (for tests).
+    #[cfg(test)]
+    pub(crate) fn random(n: usize, k: usize, seed: u64) -> TernaryMatrix {
+        let mut rng = crate::rng::SplitMix64::new(seed);
+        let t: Vec<i8> = (0..n * k).map(|_| rng.below(3) as i8 - 1).collect();
+        TernaryMatrix::from_ternary("w", n, k, &t, 1.0).expect("ternary by construction")
+    }
+
     /// Builds a matrix from row-major ternary values; anything outside
     /// {-1, 0, +1} is an error naming the index.
     pub fn from_ternary(what: &str, n: usize, k: usize, t: &[i8], gamma: f32) -> Result<Self> {
