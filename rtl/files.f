@@ -4,6 +4,14 @@ rtl/tri_adder_tree.sv
 rtl/mac_array_ctrl.sv
 rtl/mac_array_acc.sv
 rtl/tri_mac_array.sv
+rtl/tri_fifo.sv
+rtl/tri_ram_sdp.sv
+rtl/tri_counter.sv
+rtl/tri_dec_base3.sv
+rtl/tri_wdec.sv
+rtl/tri_accel_wfe.sv
+rtl/tri_accel_acc.sv
+rtl/tri_accel.sv
 rtl/int8_pe.sv
 rtl/int8_mac_array.sv
 rtl/fp16_pkg.sv

@@ -3,6 +3,11 @@
 # for the default and every supported parameter set, with and without the
 # assertions elaborated (--assert). Any warning fails the script.
 #
+# The accelerator tri_accel is linted over the configurations tritium builds
+# (ACCEL_CONFIGS of sim/src/configs.rs, pinned by a test in
+# sim/tests/accel.rs) and edge cases (both formats, bus wider and narrower
+# than a word, TMax 1 and > 1), and each of its parts on its own.
+#
 # The comparison RTL of the FPGA flow (fpga/) is linted the same way:
 # int8_mac_array over the same parameter sets, int8_pe, and the FP16 PE with
 # its two units (fp16_mac_pe, fp16_mul, fp16_add). mac_array_ctrl and
@@ -14,7 +19,8 @@
 # If yosys is installed (Debian 12: 0.23), also checks that the RTL is
 # synthesizable by it and that tri_mac_array contains no multiplier
 # ($mul/$macc/...), before and after technology-independent synthesis (and,
-# as a control, that int8_mac_array does). Skipped (with a note) otherwise;
+# as a control, that int8_mac_array does); the same for tri_accel in both
+# weight formats (its decoders and counters included). Skipped (with a note) otherwise;
 # pass --no-yosys to skip explicitly.
 #
 # Run from anywhere: paths in rtl/files.f are relative to the repository root.
@@ -73,6 +79,43 @@ for top in mac_array_ctrl mac_array_acc int8_pe fp16_mac_pe fp16_mul fp16_add; d
   lint "$top"
 done
 
+# tri_accel: "Cols Lanes KMax TMax BusBytes Format WordBytes"; empty = the
+# RTL defaults. First the four ACCEL_CONFIGS (acc2: 2-bit, 2 words per bus
+# beat; acc3: base-3, 2 bus beats per word; kv260, kv260_2bit), then edge
+# cases: everything 1; base-3 with codes past Cols*Lanes and 3 words per
+# beat; 2-bit with a padding byte and 3 beats per word, TMax 1; 2-bit, one
+# word per beat, a padding byte, TMax 3 (not a power of two).
+ACCEL_CONFIGS=("" "4 5 128 4 10 0 5" "4 5 128 4 2 1 4" "64 5 8192 16 64 1 64"
+               "64 4 8192 16 64 0 64" "1 1 16 1 1 0 1" "3 7 100 3 15 1 5"
+               "2 3 64 1 1 0 3" "5 5 64 3 8 0 8")
+accel_gflags() {
+  read -r c l k t b f w <<<"$1"
+  echo "-GCols=$c -GLanes=$l -GKMax=$k -GTMax=$t -GBusBytes=$b -GFormat=$f -GWordBytes=$w"
+}
+for cfg in "${ACCEL_CONFIGS[@]}"; do
+  gflags=()
+  if [[ -n "$cfg" ]]; then
+    read -r -a gflags <<<"$(accel_gflags "$cfg")"
+  fi
+  lint tri_accel "${gflags[@]}"
+done
+# Its parts on their own: "TOP GFLAGS..." (defaults, then edge cases).
+PARTS=("tri_fifo" "tri_fifo -GWidth=1 -GDepth=1" "tri_fifo -GWidth=9 -GDepth=3"
+       "tri_ram_sdp" "tri_ram_sdp -GWidth=1 -GDepth=1" "tri_ram_sdp -GWidth=13 -GDepth=5"
+       "tri_counter" "tri_dec_base3"
+       "tri_wdec" "tri_wdec -GCols=3 -GLanes=7 -GFormat=1 -GWordBytes=6"
+       "tri_wdec -GCols=1 -GLanes=1 -GFormat=0 -GWordBytes=1"
+       "tri_wdec -GCols=2 -GLanes=3 -GFormat=0 -GWordBytes=3"
+       "tri_accel_wfe"
+       "tri_accel_wfe -GCols=2 -GLanes=3 -GFormat=0 -GBusBytes=1 -GWordBytes=3 -GBeatW=1"
+       "tri_accel_wfe -GCols=3 -GLanes=7 -GFormat=1 -GBusBytes=15 -GWordBytes=5 -GBeatW=3"
+       "tri_accel_acc" "tri_accel_acc -GCols=1 -GLanes=1 -GTMax=1 -GAccW=4 -GBeatW=1"
+       "tri_accel_acc -GCols=2 -GLanes=8 -GTMax=3 -GAccW=6 -GBeatW=2")
+for part in "${PARTS[@]}"; do
+  read -r -a words <<<"$part"
+  lint "${words[@]}"
+done
+
 # The P&R wrapper, "Design Cols Lanes KMax InW OutW" (Design 0: tri_mac_array,
 # 1: int8_mac_array, 2: Cols*Lanes fp16_mac_pe). InW / OutW are what the FPGA
 # flow passes (fpga/src/flow.rs, pnr_wrap_widths; its unit test pins these
@@ -107,6 +150,25 @@ if [[ $use_yosys -eq 1 ]]; then
         echo "clean: yosys synth, no multiplier [${cfg:-defaults}]"
       else
         echo "FAIL:  yosys [${cfg:-defaults}]"
+        echo "$out"
+        fail=1
+      fi
+    done
+    # tri_accel in both formats (acc2, acc3 and an edge case). Parameters
+    # are set with `chparam` before `hierarchy`: Yosys 0.23 fails an
+    # internal assertion (rtlil.cc, modules_.count) on `hierarchy -chparam`
+    # of this top, whose submodules are derived with several parameter sets.
+    for cfg in "4 5 128 4 10 0 5" "4 5 128 4 2 1 4" "3 7 100 3 15 1 5"; do
+      read -r c l k t b f w <<<"$cfg"
+      chparam="chparam -set Cols $c -set Lanes $l -set KMax $k -set TMax $t -set BusBytes $b"
+      chparam="$chparam -set Format $f -set WordBytes $w tri_accel"
+      script="read_verilog -sv $files; $chparam; hierarchy -check -top tri_accel; proc; flatten;
+              opt -fast; select -assert-none t:\$mul t:\$macc t:\$div t:\$mod t:\$divfloor t:\$modfloor t:\$pow;
+              synth; select -assert-none t:\$mul t:\$macc t:\$_MUL*"
+      if out=$(yosys -q -p "$script" 2>&1) && ! grep -qi "warning" <<<"$out"; then
+        echo "clean: yosys synth tri_accel, no multiplier or divider [$cfg]"
+      else
+        echo "FAIL:  yosys tri_accel [$cfg]"
         echo "$out"
         fail=1
       fi

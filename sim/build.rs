@@ -1,13 +1,16 @@
 //! Builds the Verilator models of `tri_mac_array`, one per entry of
-//! `src/configs.rs`, the model of the FP16 comparison PE `fp16_mac_pe`
-//! (see `src/fp16.rs`), and the C++ shim of `csrc/`, into static libraries.
+//! `CONFIGS` in `src/configs.rs`, of the accelerator `tri_accel`, one per
+//! entry of `ACCEL_CONFIGS` there, the model of the FP16 comparison PE
+//! `fp16_mac_pe` (see `src/fp16.rs`), and the C++ shim of `csrc/`, into
+//! static libraries.
 //!
 //! Steps:
 //! 1. find Verilator (>= 5.006, pinned: Debian's 5.006) and its root;
 //! 2. per configuration, verilate `rtl/files.f` (paths relative to the repo
 //!    root; plus `rtl/lint/*.vlt` and `verilator/sim.vlt`) into
-//!    `$OUT_DIR/<name>/` with `--prefix Vtri_<name>`, all configurations at
-//!    once;
+//!    `$OUT_DIR/<name>/` with `--prefix Vtri_<name>` (arrays) or into
+//!    `$OUT_DIR/acc_<name>/` with `--prefix Vacc_<name>` (accelerators), all
+//!    configurations at once;
 //! 3. compile the generated `*.cpp` of every configuration, one shared build
 //!    unit of the Verilator runtime (verilated, verilated_threads,
 //!    verilated_vcd_c) and the shim with the `cc` crate: the hot path at
@@ -40,7 +43,7 @@ use std::{env, fs};
 mod configs {
     include!("src/configs.rs");
 }
-use configs::{SimConfig, CONFIGS};
+use configs::{AccelSimConfig, SimConfig, ACCEL_CONFIGS, CONFIGS};
 
 /// Oldest Verilator accepted (major, minor); tested with Debian's 5.006.
 const MIN_VERILATOR: (u32, u32) = (5, 6);
@@ -79,6 +82,13 @@ const VERILATOR_FLAGS: &[&str] = &[
     "4000",
     "--output-split-ctrace",
     "4000",
+    // Verilator 5.006 rolls runs of more than 40 similar assignments into
+    // loops over a variable `__Vilp`; in `_eval` of the accelerator models
+    // (the assertions' sampled copies of 1408-bit results) it used the
+    // variable without declaring it, and the C++ did not compile. Above
+    // 1024 words only: no port or sampled value of ours is that wide.
+    "--reloop-limit",
+    "1024",
 ];
 
 /// Preprocessor defines of EVERY translation unit (runtime, models, shim):
@@ -386,12 +396,7 @@ fn compile(
 fn check_configs() -> Result<(), String> {
     let mut names = BTreeSet::new();
     for c in CONFIGS {
-        let ident = !c.name.is_empty()
-            && !c.name.starts_with(|ch: char| ch.is_ascii_digit())
-            && c.name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
-        if !ident {
+        if !is_ident(c.name) {
             return Err(format!(
                 "src/configs.rs: configuration name `{}` is not a C identifier",
                 c.name
@@ -406,7 +411,36 @@ fn check_configs() -> Result<(), String> {
         tritium_golden::ArrayConfig::new(c.cols, c.lanes, c.k_max)
             .map_err(|e| format!("src/configs.rs: configuration `{}`: {e}", c.name))?;
     }
+    let mut names = BTreeSet::new();
+    for c in ACCEL_CONFIGS {
+        if !is_ident(c.name) {
+            return Err(format!(
+                "src/configs.rs: accelerator configuration name `{}` is not a C identifier",
+                c.name
+            ));
+        }
+        if !names.insert(c.name) {
+            return Err(format!(
+                "src/configs.rs: accelerator configuration `{}` defined twice",
+                c.name
+            ));
+        }
+        c.check().map_err(|e| {
+            format!(
+                "src/configs.rs: accelerator configuration `{}`: {e}",
+                c.name
+            )
+        })?;
+    }
     Ok(())
+}
+
+fn is_ident(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|ch: char| ch.is_ascii_digit())
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
 fn find_verilator() -> Result<Verilator, String> {
@@ -531,8 +565,9 @@ fn digest_files<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> Result<u64, Str
 }
 
 /// One Verilator model to build: a `tri_mac_array` configuration of
-/// `CONFIGS`, or the FP16 comparison PE `fp16_mac_pe` (tested against a
-/// Rust IEEE binary16 reference in tests/fp16.rs).
+/// `CONFIGS`, a `tri_accel` configuration of `ACCEL_CONFIGS`, or the FP16
+/// comparison PE `fp16_mac_pe` (tested against a Rust IEEE binary16
+/// reference in tests/fp16.rs).
 struct Model {
     /// Directory under `$OUT_DIR` and suffix of the library name.
     name: String,
@@ -550,7 +585,8 @@ impl Model {
     }
 }
 
-/// Every model of the library: the array configurations, then the FP16 PE.
+/// Every model of the library: the array configurations, the accelerator
+/// configurations, then the FP16 PE.
 fn models() -> Vec<Model> {
     let mut models: Vec<Model> = CONFIGS
         .iter()
@@ -565,6 +601,18 @@ fn models() -> Vec<Model> {
                 .collect(),
         })
         .collect();
+    models.extend(ACCEL_CONFIGS.iter().map(|cfg: &AccelSimConfig| {
+        Model {
+            name: format!("acc_{}", cfg.name),
+            prefix: format!("Vacc_{}", cfg.name),
+            top: "tri_accel",
+            params: cfg
+                .sv_params()
+                .iter()
+                .map(|(p, v)| format!("-G{p}={v}"))
+                .collect(),
+        }
+    }));
     models.push(Model {
         name: "fp16_mac_pe".into(),
         prefix: "Vfp16_mac_pe".into(),
@@ -648,6 +696,9 @@ fn write_config_header(out_dir: &Path) -> Result<(), String> {
     for c in CONFIGS {
         let _ = writeln!(h, "#include \"Vtri_{}.h\"", c.name);
     }
+    for c in ACCEL_CONFIGS {
+        let _ = writeln!(h, "#include \"Vacc_{}.h\"", c.name);
+    }
     h.push_str("#include \"Vfp16_mac_pe.h\"\n");
     h.push_str("#define TRI_SIM_CONFIGS(X)");
     for c in CONFIGS {
@@ -659,6 +710,24 @@ fn write_config_header(out_dir: &Path) -> Result<(), String> {
             c.lanes,
             c.k_max,
             c.acc_width()
+        );
+    }
+    h.push('\n');
+    // X(name, class, Cols, Lanes, KMax, AccW, TMax, BusBytes, Format, WordBytes)
+    h.push_str("#define TRI_ACCEL_CONFIGS(X)");
+    for c in ACCEL_CONFIGS {
+        let _ = write!(
+            h,
+            " \\\n    X({0}, Vacc_{0}, {1}u, {2}u, {3}u, {4}u, {5}u, {6}u, {7}u, {8}u)",
+            c.name,
+            c.array.cols,
+            c.array.lanes,
+            c.array.k_max,
+            c.array.acc_width(),
+            c.tokens,
+            c.bus_bytes,
+            c.format.sv_value(),
+            c.word_bytes
         );
     }
     h.push('\n');

@@ -207,6 +207,9 @@ struct TriSim {
     virtual int set_words(uint32_t port, const uint32_t* words, size_t n) = 0;
     virtual int get_words(uint32_t port, uint32_t* words, size_t n) const = 0;
     virtual uint32_t get_bits() const = 0;
+    // Number of 64-bit counters get_counters writes (5 for an array, 9 for
+    // an accelerator, 0 for the FP16 PE).
+    virtual size_t num_counters() const = 0;
     virtual void get_counters(uint64_t* out) const = 0;
     virtual void eval() = 0;
     virtual void tick(uint32_t* pre_edge_bits) = 0;
@@ -450,6 +453,8 @@ public:
                | (top_->r_valid_o & 1u) << 2 | (top_->err_code_o & 1u) << 3;
     }
 
+    size_t num_counters() const override { return 5; }
+
     void get_counters(uint64_t* out) const override {
         out[0] = top_->cnt_cycles_o;
         out[1] = top_->cnt_busy_o;
@@ -511,8 +516,156 @@ public:
 
     uint32_t get_bits() const override { return 0; }
 
+    size_t num_counters() const override { return 0; }
+
+    void get_counters(uint64_t*) const override {}
+};
+
+// The accelerator tri_accel (rtl/tri_accel.sv), one class per configuration
+// of ACCEL_CONFIGS, behind the same TriSim interface:
+//   set_bit    0 = rst_ni, 1 = cnt_clear_i, 2 = cmd_valid_i, 3 = ld_valid_i,
+//              4 = ld_last_i, 5 = w_valid_i, 6 = w_last_i, 7 = r_ready_i
+//   set_words  0 = w_data_i (ceil(BusBytes/4) words), 1 = ld_data_i
+//              (ceil(Lanes/4) words), 2 = {cmd_tiles_i, cmd_beats_i,
+//              cmd_tokens_i} (3 words)
+//   get_words  0 = r_data_o, 1 = dbg_acc_o (ceil(Cols*AccW/32) words each),
+//              2 = {dbg_tile_o, dbg_beat_o, dbg_token_o} (3 words)
+//   get_bits   kAcc* below
+//   counters   {cycles, busy, mem_stall, res_stall, dram_bytes, act_reads,
+//              act_writes, adds, skips}
+enum AccBit : uint32_t {
+    kAccCmdReady = 1u << 0,
+    kAccLdReady = 1u << 1,
+    kAccWReady = 1u << 2,
+    kAccRValid = 1u << 3,
+    kAccRLast = 1u << 4,
+    kAccBusy = 1u << 5,
+    kAccErrCode = 1u << 6,
+    kAccErrLast = 1u << 7,
+    kAccErrLoad = 1u << 8,
+    kAccErrCmd = 1u << 9,
+    kAccDbgValid = 1u << 10,
+};
+
+template <class M, uint32_t Cols, uint32_t Lanes, uint32_t AccW, uint32_t BusBytes>
+class AccelImpl final : public ModelHost<M> {
+    using ModelHost<M>::top_;
+
+public:
+    static constexpr size_t kWBits = size_t{BusBytes} * 8;
+    static constexpr size_t kLBits = size_t{Lanes} * 8;
+    static constexpr size_t kRBits = size_t{Cols} * AccW;
+
+    using WPort = PortT<decltype(std::declval<M&>().w_data_i)>;
+    using LPort = PortT<decltype(std::declval<M&>().ld_data_i)>;
+    using RPort = PortT<decltype(std::declval<M&>().r_data_o)>;
+    using DPort = PortT<decltype(std::declval<M&>().dbg_acc_o)>;
+    static_assert(PortIo<WPort>::fits(kWBits), "w_data_i width differs from BusBytes*8");
+    static_assert(PortIo<LPort>::fits(kLBits), "ld_data_i width differs from Lanes*8");
+    static_assert(PortIo<RPort>::fits(kRBits), "r_data_o width differs from Cols*AccW");
+    static_assert(PortIo<DPort>::fits(kRBits), "dbg_acc_o width differs from Cols*AccW");
+
+    AccelImpl() {
+        top_->rst_ni = 1;  // the Rust handle then pulls it low: a real negedge
+        top_->cnt_clear_i = 0;
+        top_->cmd_valid_i = 0;
+        top_->cmd_tiles_i = 0;
+        top_->cmd_beats_i = 0;
+        top_->cmd_tokens_i = 0;
+        top_->ld_valid_i = 0;
+        top_->ld_last_i = 0;
+        top_->w_valid_i = 0;
+        top_->w_last_i = 0;
+        top_->r_ready_i = 0;
+        const uint32_t zeros[words_for(kWBits > kLBits ? kWBits : kLBits) + 2] = {};
+        PortIo<WPort>::put(top_->w_data_i, zeros, kWBits);
+        PortIo<LPort>::put(top_->ld_data_i, zeros, kLBits);
+        top_->eval();
+    }
+
+    int set_bit(uint32_t port, uint32_t value) override {
+        const uint8_t v = value ? 1 : 0;
+        switch (port) {
+        case 0: top_->rst_ni = v; return 0;
+        case 1: top_->cnt_clear_i = v; return 0;
+        case 2: top_->cmd_valid_i = v; return 0;
+        case 3: top_->ld_valid_i = v; return 0;
+        case 4: top_->ld_last_i = v; return 0;
+        case 5: top_->w_valid_i = v; return 0;
+        case 6: top_->w_last_i = v; return 0;
+        case 7: top_->r_ready_i = v; return 0;
+        default: return -1;
+        }
+    }
+
+    int set_words(uint32_t port, const uint32_t* words, size_t n) override {
+        switch (port) {
+        case 0:
+            if (n != words_for(kWBits)) return -1;
+            PortIo<WPort>::put(top_->w_data_i, words, kWBits);
+            return 0;
+        case 1:
+            if (n != words_for(kLBits)) return -1;
+            PortIo<LPort>::put(top_->ld_data_i, words, kLBits);
+            return 0;
+        case 2:
+            if (n != 3) return -1;
+            top_->cmd_tiles_i = words[0];
+            top_->cmd_beats_i = words[1];
+            top_->cmd_tokens_i = words[2];
+            return 0;
+        default: return -1;
+        }
+    }
+
+    int get_words(uint32_t port, uint32_t* words, size_t n) const override {
+        switch (port) {
+        case 0:
+            if (n != words_for(kRBits)) return -1;
+            PortIo<RPort>::get(top_->r_data_o, words, kRBits);
+            return 0;
+        case 1:
+            if (n != words_for(kRBits)) return -1;
+            PortIo<DPort>::get(top_->dbg_acc_o, words, kRBits);
+            return 0;
+        case 2:
+            if (n != 3) return -1;
+            words[0] = top_->dbg_tile_o;
+            words[1] = top_->dbg_beat_o;
+            words[2] = top_->dbg_token_o;
+            return 0;
+        default: return -1;
+        }
+    }
+
+    uint32_t get_bits() const override {
+        uint32_t b = 0;
+        if (top_->cmd_ready_o) b |= kAccCmdReady;
+        if (top_->ld_ready_o) b |= kAccLdReady;
+        if (top_->w_ready_o) b |= kAccWReady;
+        if (top_->r_valid_o) b |= kAccRValid;
+        if (top_->r_last_o) b |= kAccRLast;
+        if (top_->busy_o) b |= kAccBusy;
+        if (top_->err_code_o) b |= kAccErrCode;
+        if (top_->err_last_o) b |= kAccErrLast;
+        if (top_->err_load_o) b |= kAccErrLoad;
+        if (top_->err_cmd_o) b |= kAccErrCmd;
+        if (top_->dbg_valid_o) b |= kAccDbgValid;
+        return b;
+    }
+
+    size_t num_counters() const override { return 9; }
+
     void get_counters(uint64_t* out) const override {
-        for (int i = 0; i < 5; ++i) out[i] = 0;
+        out[0] = top_->cnt_cycles_o;
+        out[1] = top_->cnt_busy_o;
+        out[2] = top_->cnt_mem_stall_o;
+        out[3] = top_->cnt_res_stall_o;
+        out[4] = top_->cnt_dram_bytes_o;
+        out[5] = top_->cnt_act_reads_o;
+        out[6] = top_->cnt_act_writes_o;
+        out[7] = top_->cnt_adds_o;
+        out[8] = top_->cnt_skips_o;
     }
 };
 
@@ -532,6 +685,49 @@ TriSim* make_sim() {
 const ConfigEntry kConfigs[] = {TRI_SIM_CONFIGS(TRI_SIM_ENTRY)};
 #undef TRI_SIM_ENTRY
 constexpr uint32_t kNumConfigs = sizeof kConfigs / sizeof kConfigs[0];
+
+struct AccelEntry {
+    const char* name;
+    // Cols, Lanes, KMax, AccW, TMax, BusBytes, Format, WordBytes
+    uint32_t params[8];
+    TriSim* (*make)();
+};
+
+#define TRI_ACCEL_ENTRY(name, cls, cols, lanes, kmax, accw, tmax, bus, format, wbytes) \
+    {#name,                                                                          \
+     {cols, lanes, kmax, accw, tmax, bus, format, wbytes},                           \
+     &make_sim<AccelImpl<cls, cols, lanes, accw, bus>>},
+const AccelEntry kAccels[] = {TRI_ACCEL_CONFIGS(TRI_ACCEL_ENTRY)};
+#undef TRI_ACCEL_ENTRY
+constexpr uint32_t kNumAccels = sizeof kAccels / sizeof kAccels[0];
+
+// Constructs a model with make() inside an error slot; null on failure with
+// the reason in t_new_error.
+TriSim* construct(TriSim* (*make)()) {
+    t_new_error.clear();
+    ErrorSlot slot;
+    TriSim* s = nullptr;
+    {
+        SlotGuard guard{&slot};
+        try {
+            s = make();
+        } catch (const FatalUnwind&) {
+        } catch (const std::bad_alloc&) {
+            slot.record(kFatal, "out of memory");
+        } catch (const std::exception& e) {
+            slot.record(kFatal, e.what());
+        } catch (...) {
+            slot.record(kFatal, "unknown C++ exception");
+        }
+    }
+    if (!s) Verilated::threadContextp(nullptr);  // its context is gone
+    if (s && slot.kind != kOk) {
+        // Constructed but something was reported: keep it on the model.
+        s->err = slot;
+    }
+    if (!s) t_new_error = slot.count ? slot.text() : "model construction failed";
+    return s;
+}
 
 // Runs f (which may evaluate the model) with the model's error slot current;
 // converts a vl_fatal unwind or any other exception into a poisoned model.
@@ -585,58 +781,36 @@ int tri_sim_config_info(uint32_t index, uint32_t* out, const char** name) noexce
 }
 
 TriSim* tri_sim_new(uint32_t index) noexcept {
-    t_new_error.clear();
     if (index >= kNumConfigs) {
         t_new_error = "no such configuration index";
         return nullptr;
     }
-    ErrorSlot slot;
-    TriSim* s = nullptr;
-    {
-        SlotGuard guard{&slot};
-        try {
-            s = kConfigs[index].make();
-        } catch (const FatalUnwind&) {
-        } catch (const std::bad_alloc&) {
-            slot.record(kFatal, "out of memory");
-        } catch (const std::exception& e) {
-            slot.record(kFatal, e.what());
-        } catch (...) {
-            slot.record(kFatal, "unknown C++ exception");
-        }
-    }
-    if (!s) Verilated::threadContextp(nullptr);  // its context is gone
-    if (s && slot.kind != kOk) {
-        // Constructed but something was reported: keep it on the model.
-        s->err = slot;
-    }
-    if (!s) t_new_error = slot.count ? slot.text() : "model construction failed";
-    return s;
+    return construct(kConfigs[index].make);
 }
 
 // A model of the FP16 comparison PE (Fp16Impl); null on failure, then
 // tri_sim_new_error says why. Freed with tri_sim_free like the arrays.
-TriSim* tri_fp16_new(void) noexcept {
-    t_new_error.clear();
-    ErrorSlot slot;
-    TriSim* s = nullptr;
-    {
-        SlotGuard guard{&slot};
-        try {
-            s = new Fp16Impl;
-        } catch (const FatalUnwind&) {
-        } catch (const std::bad_alloc&) {
-            slot.record(kFatal, "out of memory");
-        } catch (const std::exception& e) {
-            slot.record(kFatal, e.what());
-        } catch (...) {
-            slot.record(kFatal, "unknown C++ exception");
-        }
+TriSim* tri_fp16_new(void) noexcept { return construct(&make_sim<Fp16Impl>); }
+
+uint32_t tri_accel_num_configs(void) noexcept { return kNumAccels; }
+
+// out = {Cols, Lanes, KMax, AccW, TMax, BusBytes, Format, WordBytes};
+// *name = static NUL-terminated name.
+int tri_accel_config_info(uint32_t index, uint32_t* out, const char** name) noexcept {
+    if (index >= kNumAccels || !out || !name) return -1;
+    for (int i = 0; i < 8; ++i) out[i] = kAccels[index].params[i];
+    *name = kAccels[index].name;
+    return 0;
+}
+
+// A model of accelerator configuration `index` (AccelImpl); null on failure,
+// then tri_sim_new_error says why. Freed with tri_sim_free.
+TriSim* tri_accel_new(uint32_t index) noexcept {
+    if (index >= kNumAccels) {
+        t_new_error = "no such accelerator configuration index";
+        return nullptr;
     }
-    if (!s) Verilated::threadContextp(nullptr);
-    if (s && slot.kind != kOk) s->err = slot;
-    if (!s) t_new_error = slot.count ? slot.text() : "model construction failed";
-    return s;
+    return construct(kAccels[index].make);
 }
 
 size_t tri_sim_new_error(char* buf, size_t cap) noexcept { return copy_out(t_new_error, buf, cap); }
@@ -661,7 +835,13 @@ int tri_sim_get_words(TriSim* s, uint32_t port, uint32_t* words, size_t n) noexc
 
 uint32_t tri_sim_get_bits(TriSim* s) noexcept { return s->get_bits(); }
 
-void tri_sim_get_counters(TriSim* s, uint64_t* out) noexcept { s->get_counters(out); }
+// Writes the model's counters to out[0..n); -1 (nothing written) unless n
+// is the model's counter count.
+int tri_sim_get_counters(TriSim* s, uint64_t* out, size_t n) noexcept {
+    if (n != s->num_counters()) return -1;
+    s->get_counters(out);
+    return 0;
+}
 
 int tri_sim_eval(TriSim* s) noexcept {
     return guarded(s, [&] { s->eval(); });

@@ -3,8 +3,8 @@ use std::path::PathBuf;
 /// Everything that can go wrong driving the Verilator model.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimError {
-    /// The configuration is not one of [`crate::CONFIGS`], so no model was
-    /// compiled for it.
+    /// The configuration is not one of [`crate::CONFIGS`] (or
+    /// [`crate::ACCEL_CONFIGS`]), so no model was compiled for it.
     #[error("no Verilator model was built for array configuration `{name}` (built: {built}); add it to sim/src/configs.rs")]
     UnknownConfig { name: String, built: String },
 
@@ -75,6 +75,36 @@ pub enum SimError {
     /// The array broke the handshake protocol of rtl/INTERFACE.md.
     #[error("protocol violation by the array: {0}")]
     Protocol(String),
+
+    /// A size of an accelerator job is out of range (nothing was driven).
+    #[error("{what} = {value} is out of range {min}..={max}")]
+    OutOfRange {
+        what: &'static str,
+        value: usize,
+        min: usize,
+        max: usize,
+    },
+
+    /// A run's weight image does not have the length its shape needs
+    /// (`AccelConfig::run_bytes(tiles * beats)`; nothing was driven).
+    #[error("run {run}: the weight image must be {expected} bytes (tiles * beats words in whole bus beats), got {got}")]
+    ImageLength {
+        run: usize,
+        expected: usize,
+        got: usize,
+    },
+
+    /// A job without activations reuses the buffer, which holds a different
+    /// number of words than the job reads (nothing was driven).
+    #[error("the job reuses the activation buffer (no activations given), which holds {}; the job reads tokens * beats = {needed} words", .loaded.map_or("nothing loaded by this handle".to_string(), |w| format!("{w} words")))]
+    BufferMismatch {
+        loaded: Option<usize>,
+        needed: usize,
+    },
+
+    /// The weight memory settings are invalid (nothing was driven).
+    #[error("invalid weight memory: {0}")]
+    Memory(String),
 
     /// A waveform could not be written.
     #[error("cannot write waveform to {}: {reason}", path.display())]

@@ -1,4 +1,5 @@
-//! Raw bindings to `csrc/shim.cpp`. Only `sim.rs` calls these.
+//! Raw bindings to `csrc/shim.cpp`. Only the model handles call these:
+//! `sim.rs` (arrays), `fp16.rs` (the FP16 PE) and `accel.rs` (accelerators).
 //!
 //! General contract of every function taking `s: *mut TriSim` /
 //! `*const TriSim`: `s` must be a non-null pointer returned by
@@ -55,6 +56,46 @@ pub(crate) const FP16_IN_VALID: u32 = 2;
 pub(crate) const FP16_IN_A: u32 = 0;
 pub(crate) const FP16_IN_B: u32 = 1;
 pub(crate) const FP16_OUT_ACC: u32 = 0;
+
+// Ports of the accelerator models (`tri_accel_new`): 1-bit inputs for
+// `tri_sim_set_bit`.
+pub(crate) const ACC_IN_RST_NI: u32 = 0;
+pub(crate) const ACC_IN_CNT_CLEAR: u32 = 1;
+pub(crate) const ACC_IN_CMD_VALID: u32 = 2;
+pub(crate) const ACC_IN_LD_VALID: u32 = 3;
+pub(crate) const ACC_IN_LD_LAST: u32 = 4;
+pub(crate) const ACC_IN_W_VALID: u32 = 5;
+pub(crate) const ACC_IN_W_LAST: u32 = 6;
+pub(crate) const ACC_IN_R_READY: u32 = 7;
+// Wide inputs for `tri_sim_set_words`: `w_data_i` (ceil(BusBytes / 4)
+// words), `ld_data_i` (ceil(Lanes / 4) words), the command {tiles, beats,
+// tokens} (3 words).
+pub(crate) const ACC_IN_W_DATA: u32 = 0;
+pub(crate) const ACC_IN_LD_DATA: u32 = 1;
+pub(crate) const ACC_IN_CMD: u32 = 2;
+// Wide outputs for `tri_sim_get_words`: `r_data_o` and `dbg_acc_o`
+// (ceil(Cols * AccW / 32) words each), the debug tags {tile, beat, token}
+// (3 words).
+pub(crate) const ACC_OUT_R_DATA: u32 = 0;
+pub(crate) const ACC_OUT_DBG_ACC: u32 = 1;
+pub(crate) const ACC_OUT_DBG_TAGS: u32 = 2;
+// Bits of `tri_sim_get_bits` (and of the pre-edge sample of `tri_sim_tick`).
+pub(crate) const ACC_BIT_CMD_READY: u32 = 1 << 0;
+pub(crate) const ACC_BIT_LD_READY: u32 = 1 << 1;
+pub(crate) const ACC_BIT_W_READY: u32 = 1 << 2;
+pub(crate) const ACC_BIT_R_VALID: u32 = 1 << 3;
+pub(crate) const ACC_BIT_R_LAST: u32 = 1 << 4;
+pub(crate) const ACC_BIT_BUSY: u32 = 1 << 5;
+pub(crate) const ACC_BIT_ERR_CODE: u32 = 1 << 6;
+pub(crate) const ACC_BIT_ERR_LAST: u32 = 1 << 7;
+pub(crate) const ACC_BIT_ERR_LOAD: u32 = 1 << 8;
+pub(crate) const ACC_BIT_ERR_CMD: u32 = 1 << 9;
+pub(crate) const ACC_BIT_DBG_VALID: u32 = 1 << 10;
+/// Counters of an accelerator model: {cycles, busy, mem_stall, res_stall,
+/// dram_bytes, act_reads, act_writes, adds, skips}.
+pub(crate) const ACC_COUNTERS: usize = 9;
+/// Counters of an array model: {cycles, busy, stall, adds, skips}.
+pub(crate) const ARRAY_COUNTERS: usize = 5;
 
 // Error kinds.
 pub(crate) const ERR_STOP: c_int = 1;
@@ -125,10 +166,34 @@ extern "C" {
     /// Safety: general contract.
     pub(crate) fn tri_sim_get_bits(s: *mut TriSim) -> u32;
 
-    /// Writes the five counters {cycles, busy, stall, adds, skips} as of the
-    /// last evaluation to `out[0..5]`.
-    /// Safety: general contract; `out` valid for writing 5 `u64`.
-    pub(crate) fn tri_sim_get_counters(s: *mut TriSim, out: *mut u64);
+    /// Writes the model's counters as of the last evaluation to `out[0..n]`
+    /// and returns 0, or returns -1 (nothing written) unless `n` is the
+    /// model's counter count ([`ARRAY_COUNTERS`] for an array,
+    /// [`ACC_COUNTERS`] for an accelerator, 0 for the FP16 PE).
+    /// Safety: general contract; `out` valid for writing `n` `u64`.
+    pub(crate) fn tri_sim_get_counters(s: *mut TriSim, out: *mut u64, n: usize) -> c_int;
+
+    /// Number of accelerator configurations compiled into the library (one
+    /// per entry of `ACCEL_CONFIGS` at build time). Safe to call anytime.
+    pub(crate) fn tri_accel_num_configs() -> u32;
+
+    /// Writes `{cols, lanes, k_max, acc_w, t_max, bus_bytes, format,
+    /// word_bytes}` of accelerator configuration `index` to `out[0..8]` and
+    /// its static NUL-terminated name to `*name`. Returns 0, or -1 if
+    /// `index` is out of range.
+    /// Safety: `out` valid for writing 8 `u32`, `name` valid for writing one
+    /// pointer. The name pointer is valid for the whole program.
+    pub(crate) fn tri_accel_config_info(
+        index: u32,
+        out: *mut u32,
+        name: *mut *const c_char,
+    ) -> c_int;
+
+    /// Creates a model of accelerator configuration `index` behind the same
+    /// handle type (ports: the `ACC_*` ids), all inputs low except `rst_ni`,
+    /// evaluated once. Null on failure (then [`tri_sim_new_error`] says
+    /// why). Safety: as [`tri_sim_new`]; only the `ACC_*` port ids apply.
+    pub(crate) fn tri_accel_new(index: u32) -> *mut TriSim;
 
     /// Evaluates the model at the current time (no clock change, no
     /// waveform sample). Returns the status (0 or the kind of the recorded

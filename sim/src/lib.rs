@@ -1,10 +1,12 @@
-//! Cycle-accurate simulation of the `tri_mac_array` RTL (`rtl/`), driven
-//! from safe Rust.
+//! Cycle-accurate simulation of the tritium RTL (`rtl/`), driven from safe
+//! Rust: the MAC array `tri_mac_array` ([`ArraySim`]) and the accelerator
+//! around it, `tri_accel` ([`AccelSim`], see module [`accel`] and
+//! [`AccelSim::run`]).
 //!
-//! `build.rs` verilates the RTL once per [`SimConfig`] of [`CONFIGS`]
-//! (Verilator >= 5.006, with assertions and VCD tracing compiled in) and
-//! links the C++ models with a small C shim (`csrc/shim.cpp`). [`ArraySim`]
-//! owns one model:
+//! `build.rs` verilates the RTL once per [`SimConfig`] of [`CONFIGS`] and
+//! per [`AccelSimConfig`] of [`ACCEL_CONFIGS`] (Verilator >= 5.006, with
+//! assertions and VCD tracing compiled in) and links the C++ models with a
+//! small C shim (`csrc/shim.cpp`). [`ArraySim`] owns one array model:
 //!
 //! * low level: drive ports ([`ArraySim::set_weights`],
 //!   [`ArraySim::set_acts`], ...), [`ArraySim::tick`], read outputs
@@ -31,6 +33,8 @@
 //! # Ok::<(), tritium_sim::SimError>(())
 //! ```
 
+pub mod accel;
+mod accel_job;
 mod configs;
 mod error;
 mod ffi;
@@ -40,7 +44,11 @@ pub mod reference;
 mod sim;
 mod tile;
 
-pub use configs::{SimConfig, CONFIGS, LARGE, SMALL};
+pub use accel::{AccelBits, AccelCounters, AccelErrors, AccelSim, DbgTags};
+pub use accel_job::{Issue, Job, JobReport, RunReport, RunSpec, DBG_LATENCY};
+pub use configs::{
+    AccelSimConfig, SimConfig, ACC2, ACC3, ACCEL_CONFIGS, CONFIGS, KV260, KV260_2BIT, LARGE, SMALL,
+};
 pub use error::SimError;
 pub use fp16::{Fp16Sim, FP16_CANONICAL_NAN};
 pub use memory::{MemoryConfig, MemoryModel};

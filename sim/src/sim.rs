@@ -418,26 +418,16 @@ impl ArraySim {
             )
         };
         debug_assert_eq!(rc, 0);
-        let w = self.cfg.acc_width();
-        for (c, o) in out.iter_mut().enumerate() {
-            let bit = c * w;
-            let (i, sh) = (bit / 32, bit % 32);
-            let mut v = u64::from(self.r_words[i]);
-            if let Some(&hi) = self.r_words.get(i + 1) {
-                v |= u64::from(hi) << 32;
-            }
-            // AccW <= 32 (checked in new), so shift + width <= 63.
-            let field = (v >> sh) << (64 - w);
-            *o = ((field as i64) >> (64 - w)) as i32;
-        }
+        unpack_columns(&self.r_words, self.cfg.acc_width(), out);
         Ok(())
     }
 
     /// The five counters after the last evaluation.
     pub fn counters(&self) -> Counters {
-        let mut c = [0u64; 5];
-        // SAFETY: live model; c holds 5 u64.
-        unsafe { ffi::tri_sim_get_counters(self.raw.as_ptr(), c.as_mut_ptr()) };
+        let mut c = [0u64; ffi::ARRAY_COUNTERS];
+        // SAFETY: live model; c holds as many u64 as an array model has counters.
+        let rc = unsafe { ffi::tri_sim_get_counters(self.raw.as_ptr(), c.as_mut_ptr(), c.len()) };
+        debug_assert_eq!(rc, 0);
         Counters {
             cycles: c[0],
             busy: c[1],
@@ -509,6 +499,24 @@ impl std::fmt::Debug for ArraySim {
             .field("cycle", &self.cycle)
             .field("tracing", &self.trace_path)
             .finish()
+    }
+}
+
+/// Splits `words` (a port of `out.len()` signed `w`-bit fields, field `c`
+/// at bits `[w * c +: w]`, 32-bit words least significant first) into
+/// sign-extended values. `w <= 32`.
+pub(crate) fn unpack_columns(words: &[u32], w: usize, out: &mut [i32]) {
+    debug_assert!((1..=32).contains(&w));
+    for (c, o) in out.iter_mut().enumerate() {
+        let bit = c * w;
+        let (i, sh) = (bit / 32, bit % 32);
+        let mut v = u64::from(words[i]);
+        if let Some(&hi) = words.get(i + 1) {
+            v |= u64::from(hi) << 32;
+        }
+        // w <= 32, so shift + width <= 63.
+        let field = (v >> sh) << (64 - w);
+        *o = ((field as i64) >> (64 - w)) as i32;
     }
 }
 
