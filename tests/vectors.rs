@@ -50,9 +50,18 @@ fn backends() -> Vec<Box<dyn Backend>> {
             ));
         }
     }
+    // Every accelerator model, all token rows per job at full memory rate,
+    // and one row per job behind a slow, late memory.
     #[cfg(feature = "rtl")]
-    for cfg in tritium_rtl::CONFIGS {
-        b.push(Box::new(tritium_rtl::RtlBackend::new(cfg).unwrap()));
+    for cfg in tritium_rtl::ACCEL_CONFIGS {
+        let full = tritium_rtl::MemoryConfig::full_rate(cfg.bus_bytes);
+        let slow = tritium_rtl::MemoryConfig {
+            bytes_per_cycle: cfg.bus_bytes as f64 / 3.0,
+            latency: 17,
+        };
+        for (batch, mem) in [(cfg.tokens, full), (1, slow)] {
+            b.push(Box::new(tritium_rtl::RtlBackend::new(cfg, batch, mem).unwrap()));
+        }
     }
     b
 }

@@ -1,6 +1,7 @@
 //! Co-simulation throughput, end to end (host tiling + Verilator model +
-//! golden check): `cargo bench -p tritium-rtl --bench cosim`. Prints, for each array
-//! configuration, simulated cycles/s and verified MACs/s on 2B4T-shaped
+//! golden check): `cargo bench -p tritium-rtl --bench cosim`. Prints, for
+//! each accelerator configuration (decode: one token row per job, full-rate
+//! memory), simulated cycles/s and verified MACs/s on 2B4T-shaped
 //! BitLinears, and the time of one full-network 2B4T decode token on the RTL,
 //! extrapolated from one measured layer (all 7 projections, 30 identical
 //! layers). Figures are measured side by side in one run.
@@ -8,7 +9,7 @@
 use std::time::Instant;
 
 use tritium_golden::{Backend, LinearCall, LinearId, Preset, Proj, SplitMix64, TernaryMatrix};
-use tritium_rtl::{Lockstep, RtlBackend, CONFIGS};
+use tritium_rtl::{Lockstep, MemoryConfig, RtlBackend, ACCEL_CONFIGS};
 
 fn random_call_data(n: usize, k: usize, seed: u64) -> (TernaryMatrix, Vec<i8>) {
     let mut rng = SplitMix64::new(seed);
@@ -24,11 +25,12 @@ fn main() {
     let c = Preset::B2b4t.config();
     println!("co-simulation throughput (one token row per call, lockstep with the golden model)");
     println!(
-        "{:<8} {:<10} {:>12} {:>10} {:>10} {:>14} {:>16}",
+        "{:<10} {:<10} {:>12} {:>10} {:>10} {:>14} {:>16}",
         "array", "proj", "MACs", "cycles", "wall s", "M cycles/s", "M verified MAC/s"
     );
-    for cfg in CONFIGS {
-        let mut rtl = RtlBackend::new(cfg).expect("model");
+    for cfg in ACCEL_CONFIGS {
+        let mem = MemoryConfig::full_rate(cfg.bus_bytes);
+        let mut rtl = RtlBackend::new(cfg, 1, mem).expect("model");
         let dir = std::env::temp_dir().join("tritium-bench-mismatch.vcd");
         let (mut layer_secs, mut layer_cycles, mut layer_macs) = (0.0, 0u64, 0u64);
         for (i, p) in Proj::ALL.into_iter().enumerate() {
@@ -42,7 +44,7 @@ fn main() {
             let secs = t.elapsed().as_secs_f64();
             let row = &lock.rows()[0];
             println!(
-                "{:<8} {:<10} {:>12} {:>10} {:>10.3} {:>14.2} {:>16.2}",
+                "{:<10} {:<10} {:>12} {:>10} {:>10.3} {:>14.2} {:>16.2}",
                 cfg.name,
                 p.hf_name(),
                 row.stats.macs,
@@ -56,7 +58,7 @@ fn main() {
             layer_macs += row.stats.macs;
         }
         println!(
-            "{:<8} one 2B4T layer: {} cycles, {:.3} s -> one full-network token (30 layers) ~ {:.1} s wall, {} cycles ({:.2} M cycles/s, {:.2} M verified MAC/s)",
+            "{:<10} one 2B4T layer: {} cycles, {:.3} s -> one full-network token (30 layers) ~ {:.1} s wall, {} cycles ({:.2} M cycles/s, {:.2} M verified MAC/s)",
             cfg.name,
             layer_cycles,
             layer_secs,

@@ -9,7 +9,8 @@ use std::time::Instant;
 use serde::Serialize;
 use tritium_golden::sample::argmax;
 use tritium_golden::{
-    Backend, LinearCall, LinearId, Logits, Model, Proj, Session, SplitMix64, TernaryMatrix,
+    Backend, ExecStats, LinearCall, LinearId, Logits, Model, Proj, Session, SplitMix64,
+    TernaryMatrix,
 };
 use tritium_util::Progress;
 
@@ -26,6 +27,8 @@ pub struct CosimOptions {
     pub decode_steps: usize,
     /// Where the waveform of a divergent tile is written.
     pub mismatch_wave: PathBuf,
+    /// Clock of the accelerator, for times and tokens per second.
+    pub clock_mhz: f64,
 }
 
 /// Outcome of a co-simulation, for tables and `--json`.
@@ -46,6 +49,8 @@ pub struct CosimReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub planted_fault: Option<FaultReport>,
     pub wall_seconds: f64,
+    /// The RTL-measured cycles at `array.clock_mhz`.
+    pub simulated_seconds: f64,
     pub simulated_cycles_per_second: f64,
     pub verified_macs_per_second: f64,
 }
@@ -60,13 +65,35 @@ pub struct FaultReport {
     pub exercised: bool,
 }
 
+/// The accelerator configuration and memory of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArrayInfo {
+    /// Configuration name (`tritium_sim::ACCEL_CONFIGS`).
     pub name: String,
     pub cols: usize,
     pub lanes: usize,
     pub k_max: usize,
     pub acc_width: usize,
+    /// Token rows of the activation buffer (TMax) and rows per job.
+    pub buffer_tokens: usize,
+    pub batch: usize,
+    /// Stored weight format (`2bit` or `base3`) and its bits per weight.
+    pub weight_format: String,
+    pub bits_per_weight: f64,
+    pub bus_bytes: usize,
+    pub word_bytes: usize,
+    /// The memory feeding the weight port.
+    pub mem_bytes_per_cycle: f64,
+    pub mem_latency: u32,
+    pub clock_mhz: f64,
+}
+
+/// [`LinearRow::memory_floor`] of `stats` at `bytes_per_cycle`.
+fn memory_floor(stats: &ExecStats, bytes_per_cycle: f64) -> f64 {
+    if stats.cycles == 0 {
+        return 0.0;
+    }
+    stats.dram_bytes as f64 / bytes_per_cycle / stats.cycles as f64
 }
 
 fn total_of(rows: &[LinearRow], peak: f64) -> LinearRow {
@@ -99,11 +126,18 @@ fn report(
     prompt: &[u32],
     generated: Vec<u32>,
     start: Instant,
+    clock_mhz: f64,
 ) -> CosimReport {
-    let cfg = lock.rtl().config();
-    let rows = lock.rows();
-    let peak = (cfg.cols * cfg.lanes) as f64;
-    let total = total_of(&rows, peak);
+    let rtl = lock.rtl();
+    let cfg = rtl.config();
+    let mem = rtl.memory();
+    let mut rows = lock.rows();
+    for r in &mut rows {
+        r.memory_floor = memory_floor(&r.stats, mem.bytes_per_cycle);
+    }
+    let peak = cfg.array.macs_per_beat() as f64;
+    let mut total = total_of(&rows, peak);
+    total.memory_floor = memory_floor(&total.stats, mem.bytes_per_cycle);
     let secs = start.elapsed().as_secs_f64().max(1e-9);
     let verified: u64 = rows
         .iter()
@@ -111,14 +145,23 @@ fn report(
         .map(|r| r.stats.macs)
         .sum();
     CosimReport {
-        schema_version: 1,
+        schema_version: 2,
         model: model.to_string(),
         array: ArrayInfo {
             name: cfg.name.into(),
-            cols: cfg.cols,
-            lanes: cfg.lanes,
-            k_max: cfg.k_max,
-            acc_width: cfg.acc_width(),
+            cols: cfg.array.cols,
+            lanes: cfg.array.lanes,
+            k_max: cfg.array.k_max,
+            acc_width: cfg.array.acc_width(),
+            buffer_tokens: cfg.tokens,
+            batch: rtl.batch(),
+            weight_format: cfg.format.to_string(),
+            bits_per_weight: cfg.format.bits_per_weight(),
+            bus_bytes: cfg.bus_bytes,
+            word_bytes: cfg.word_bytes,
+            mem_bytes_per_cycle: mem.bytes_per_cycle,
+            mem_latency: mem.latency,
+            clock_mhz,
         },
         prompt_tokens: prompt.to_vec(),
         generated_tokens: generated,
@@ -131,6 +174,7 @@ fn report(
             exercised: lock.fault_exercised(),
         }),
         first_divergence: lock.divergence().cloned(),
+        simulated_seconds: total.stats.cycles as f64 / (clock_mhz * 1e6),
         simulated_cycles_per_second: total.stats.cycles as f64 / secs,
         verified_macs_per_second: verified as f64 / secs,
         wall_seconds: secs,
@@ -182,7 +226,14 @@ pub fn run_cosim(
             return Err(e.into());
         }
     }
-    Ok(report(name, &lock, prompt, generated, start))
+    Ok(report(
+        name,
+        &lock,
+        prompt,
+        generated,
+        start,
+        opts.clock_mhz,
+    ))
 }
 
 /// `tritium cosim --layer`: one BitLinear of shape `n x k` with random
@@ -193,6 +244,8 @@ pub struct LayerCosimOptions {
     pub k: usize,
     pub rows: usize,
     pub seed: u64,
+    /// Clock of the accelerator, for times.
+    pub clock_mhz: f64,
 }
 
 pub fn run_layer_cosim(
@@ -227,7 +280,7 @@ pub fn run_layer_cosim(
         "random {} x {} layer, {} rows, seed {}",
         o.n, o.k, o.rows, o.seed
     );
-    let mut r = report(&name, &lock, &[], Vec::new(), start);
+    let mut r = report(&name, &lock, &[], Vec::new(), start, o.clock_mhz);
     for row in &mut r.rows {
         row.proj = format!("{} x {}", o.n, o.k);
     }
@@ -238,8 +291,19 @@ impl CosimReport {
     /// The per-layer/projection table people read.
     pub fn table(&self) -> String {
         let mut s = format!(
-            "{:<6} {:<10} {:>12} {:>10} {:>6} {:>12} {:>12} {:>10}  {}\n",
-            "layer", "proj", "MACs", "cycles", "util", "adds", "zero-skips", "compared", "verdict"
+            "{:<6} {:<10} {:>12} {:>10} {:>6} {:>10} {:>12} {:>7} {:>12} {:>12} {:>10}  {}\n",
+            "layer",
+            "proj",
+            "MACs",
+            "cycles",
+            "util",
+            "mem-stall",
+            "DRAM bytes",
+            "floor",
+            "adds",
+            "zero-skips",
+            "compared",
+            "verdict"
         );
         for r in self.rows.iter().chain(std::iter::once(&self.total)) {
             let layer = if r.proj == "total" {
@@ -248,12 +312,15 @@ impl CosimReport {
                 r.layer.to_string()
             };
             s += &format!(
-                "{:<6} {:<10} {:>12} {:>10} {:>5.1}% {:>12} {:>12} {:>10}  {}\n",
+                "{:<6} {:<10} {:>12} {:>10} {:>5.1}% {:>10} {:>12} {:>6.1}% {:>12} {:>12} {:>10}  {}\n",
                 layer,
                 r.proj,
                 r.stats.macs,
                 r.stats.cycles,
                 100.0 * r.utilization,
+                r.stats.mem_stall_cycles,
+                r.stats.dram_bytes,
+                100.0 * r.memory_floor,
                 r.stats.adds,
                 r.stats.zero_skips,
                 r.compared,

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde::Serialize;
-use tritium_golden::{Backend, ExecStats, GoldenBackend, LinearCall, LinearId, TernaryMatrix};
+use tritium_golden::{
+    backend::check_group, Backend, ExecStats, GoldenBackend, LinearCall, LinearId,
+};
 use tritium_util::Progress;
 
 use crate::RtlBackend;
@@ -29,6 +31,9 @@ pub struct LinearRow {
     pub compared: u64,
     /// MACs per cycle over the array's peak (`cols * lanes` per cycle).
     pub utilization: f64,
+    /// The memory floor (DRAM bytes over the memory's bytes per cycle) over
+    /// the measured cycles: 1.0 when the weight stream never paused.
+    pub memory_floor: f64,
     /// `match`, `MISMATCH`, or `golden only` (layer not selected).
     pub verdict: String,
 }
@@ -74,8 +79,12 @@ pub struct AccumulatorDivergence {
     /// Running accumulator after that beat: expected vs got.
     pub partial_expected: Option<i32>,
     pub partial_got: Option<i32>,
-    /// Simulator cycle (since reset) in which that beat was accepted.
+    /// Simulator cycle (since reset) in which that beat was issued to the
+    /// array for this token.
     pub cycle: Option<u64>,
+    /// Byte of the K segment's weight image (as stored in memory) holding
+    /// the beat's first weight of this output row.
+    pub image_byte: Option<usize>,
     /// VCD waveform of the replayed tile.
     pub waveform: Option<PathBuf>,
 }
@@ -122,6 +131,9 @@ impl std::fmt::Display for FirstDivergence {
                 }
                 if let Some(c) = a.cycle {
                     write!(f, ", cycle {c}")?;
+                }
+                if let Some(b) = a.image_byte {
+                    write!(f, ", weight image byte {b}")?;
                 }
                 if let Some(w) = &a.waveform {
                     write!(f, "; waveform of the tile: {}", w.display())?;
@@ -201,7 +213,16 @@ impl<'r> Lockstep<'r> {
         self.rows.values().cloned().collect()
     }
 
-    fn locate(&mut self, call: &LinearCall<'_>, expected: &[i32], got: &[i32]) -> FirstDivergence {
+    /// Locates the first differing accumulator of call `ci` of `calls` to
+    /// its beat, cycle and image byte, with a waveform of its tile.
+    fn locate(
+        &mut self,
+        calls: &[LinearCall<'_>],
+        ci: usize,
+        expected: &[i32],
+        got: &[i32],
+    ) -> FirstDivergence {
+        let call = &calls[ci];
         let n = call.weights.n();
         let idx = expected
             .iter()
@@ -209,69 +230,133 @@ impl<'r> Lockstep<'r> {
             .position(|(e, g)| e != g)
             .unwrap_or(0);
         let (row, j) = (idx / n, idx % n);
-        let cfg = self.rtl.config();
-        let tile = j / cfg.cols;
+        let geom = self.rtl.config().array;
         let mut a = AccumulatorDivergence {
             output_row: j,
             expected: expected[idx],
             got: got[idx],
-            output_tile: tile,
+            output_tile: j / geom.cols,
             ..AccumulatorDivergence::default()
         };
-        let k = call.weights.k();
-        let acts = &call.acts[row * k..(row + 1) * k];
-        let nsegs = k.div_ceil(cfg.max_beats() * cfg.lanes);
-        for s in 0..nsegs {
-            let Ok((traced, _, (k0, k1))) =
-                self.rtl
-                    .replay_tile(call, row, tile, s, Some(&self.mismatch_wave))
-            else {
-                continue;
-            };
-            let expect = prefix_sums(call.weights, acts, tile, cfg.cols, cfg.lanes, k0, k1);
-            if let Some(div) = traced.first_divergence(&expect) {
-                let k_first = k0 + div.beat * cfg.lanes;
-                a.k_tile = Some(div.beat);
-                a.k_range = Some((k_first, (k_first + cfg.lanes).min(k1)));
-                a.partial_expected = Some(div.expected);
-                a.partial_got = Some(div.got);
-                a.cycle = self.rtl.beat_cycle(call, row, tile, s, div.beat);
-                a.waveform = Some(self.mismatch_wave.clone());
+        let segments = geom.segments(call.weights.k()).count();
+        let wave = self.mismatch_wave.clone();
+        for s in 0..segments {
+            if let Ok(Some(d)) = self.rtl.locate_beat(calls, ci, row, j, s, Some(&wave)) {
+                a.k_tile = Some(d.beat);
+                a.k_range = Some(d.k_range);
+                a.partial_expected = Some(d.expected);
+                a.partial_got = Some(d.got);
+                a.cycle = Some(d.cycle);
+                a.image_byte = Some(d.image_byte);
+                a.waveform = Some(wave);
                 break;
             }
         }
         FirstDivergence::new(call, call.first_pos + row, Divergence::Accumulator(a))
     }
-}
 
-/// Running accumulators of output tile `tile` after each beat of K segment
-/// `[k0, k1)`: `[beat][column]`, columns past N are 0.
-fn prefix_sums(
-    w: &TernaryMatrix,
-    acts: &[i8],
-    tile: usize,
-    cols: usize,
-    lanes: usize,
-    k0: usize,
-    k1: usize,
-) -> Vec<Vec<i32>> {
-    let beats = (k1 - k0).div_ceil(lanes);
-    let mut acc = vec![0i32; cols];
-    let mut out = Vec::with_capacity(beats);
-    for b in 0..beats {
-        for (c, a) in acc.iter_mut().enumerate() {
-            let row = tile * cols + c;
-            if row >= w.n() {
-                continue;
-            }
-            let (lo, hi) = (k0 + b * lanes, (k0 + (b + 1) * lanes).min(k1));
-            for (col, &x) in acts.iter().enumerate().take(hi).skip(lo) {
-                *a += w.get(row, col) as i32 * x as i32;
+    /// The table row of `call`'s BitLinear, created on first use.
+    fn entry(&mut self, call: &LinearCall<'_>) -> &mut LinearRow {
+        self.rows.entry(call.id).or_insert_with(|| LinearRow {
+            layer: call.id.layer,
+            proj: call.id.proj.hf_name().to_string(),
+            verdict: "golden only".into(),
+            ..LinearRow::default()
+        })
+    }
+
+    /// Compares the RTL's results of `calls` with golden's, records them in
+    /// the rows, and returns the error of the first divergence.
+    fn compare(
+        &mut self,
+        calls: &[LinearCall<'_>],
+        golden: &[Vec<i32>],
+        gstats: &[ExecStats],
+        got: &[Vec<i32>],
+        rstats: &[ExecStats],
+    ) -> tritium_golden::Result<()> {
+        let peak = self.rtl.config().array.macs_per_beat() as f64;
+        for (i, call) in calls.iter().enumerate() {
+            let e = self.entry(call);
+            e.stats += rstats[i];
+            e.compared += golden[i].len() as u64;
+            e.utilization = e.stats.macs as f64 / (e.stats.cycles.max(1) as f64 * peak);
+            if e.verdict != "MISMATCH" {
+                e.verdict = "match".into();
             }
         }
-        out.push(acc.clone());
+        for (i, call) in calls.iter().enumerate() {
+            let counts_agree =
+                rstats[i].adds == gstats[i].adds && rstats[i].zero_skips == gstats[i].zero_skips;
+            if got[i] == golden[i] && counts_agree {
+                continue;
+            }
+            self.entry(call).verdict = "MISMATCH".into();
+            let d = if got[i] != golden[i] {
+                self.locate(calls, i, &golden[i], &got[i])
+            } else {
+                FirstDivergence::new(
+                    call,
+                    call.first_pos,
+                    Divergence::Activity(ActivityDivergence {
+                        token_rows: call.rows,
+                        rtl_adds: rstats[i].adds,
+                        rtl_zero_skips: rstats[i].zero_skips,
+                        golden_adds: gstats[i].adds,
+                        golden_zero_skips: gstats[i].zero_skips,
+                    }),
+                )
+            };
+            let message = d.to_string();
+            self.divergence = Some(d);
+            return Err(tritium_golden::Error::backend(
+                self.rtl.name(),
+                call.id.to_string(),
+                message,
+            ));
+        }
+        Ok(())
     }
-    out
+
+    /// Golden for every call, then the RTL (as one group) for the calls of
+    /// selected layers, compared.
+    fn run_group(
+        &mut self,
+        calls: &[LinearCall<'_>],
+        outs: &mut [Vec<i32>],
+        stats: &mut [ExecStats],
+    ) -> tritium_golden::Result<()> {
+        for ((c, o), st) in calls.iter().zip(outs.iter_mut()).zip(stats.iter_mut()) {
+            *st = self.golden.matmul(c, o)?;
+            if let Some(p) = self.progress {
+                p.advance(1);
+            }
+            self.entry(c).token_rows += c.rows as u64;
+        }
+        let on_rtl = self
+            .layers
+            .as_ref()
+            .is_none_or(|l| l.contains(&calls[0].id.layer));
+        if !on_rtl {
+            for (c, st) in calls.iter().zip(stats.iter()) {
+                self.entry(c).stats += *st;
+            }
+            return Ok(());
+        }
+        if calls
+            .iter()
+            .any(|c| self.rtl.fault().is_some_and(|f| f.exercised_by(c)))
+        {
+            self.fault_exercised = true;
+        }
+        let mut got: Vec<Vec<i32>> = calls
+            .iter()
+            .map(|c| vec![0i32; c.rows * c.weights.n()])
+            .collect();
+        let mut rstats = vec![ExecStats::default(); calls.len()];
+        self.rtl.matmul_group(calls, &mut got, &mut rstats)?;
+        self.compare(calls, outs, stats, &got, &rstats)
+    }
 }
 
 impl Backend for Lockstep<'_> {
@@ -284,62 +369,24 @@ impl Backend for Lockstep<'_> {
         call: &LinearCall<'_>,
         out: &mut [i32],
     ) -> tritium_golden::Result<ExecStats> {
-        let gstats = self.golden.matmul(call, out)?;
-        if let Some(p) = self.progress {
-            p.advance(1);
+        call.check(out)?;
+        let mut outs = [out.to_vec()];
+        let mut stats = [ExecStats::default()];
+        let r = self.run_group(std::slice::from_ref(call), &mut outs, &mut stats);
+        out.copy_from_slice(&outs[0]);
+        r.map(|()| stats[0])
+    }
+
+    fn matmul_group(
+        &mut self,
+        calls: &[LinearCall<'_>],
+        outs: &mut [Vec<i32>],
+        stats: &mut [ExecStats],
+    ) -> tritium_golden::Result<()> {
+        check_group(calls, outs, stats)?;
+        if calls.is_empty() {
+            return Ok(());
         }
-        let entry = self.rows.entry(call.id).or_insert_with(|| LinearRow {
-            layer: call.id.layer,
-            proj: call.id.proj.hf_name().to_string(),
-            verdict: "golden only".into(),
-            ..LinearRow::default()
-        });
-        entry.token_rows += call.rows as u64;
-        if self
-            .layers
-            .as_ref()
-            .is_some_and(|l| !l.contains(&call.id.layer))
-        {
-            entry.stats += gstats;
-            return Ok(gstats);
-        }
-        if self.rtl.fault().is_some_and(|f| f.exercised_by(call)) {
-            self.fault_exercised = true;
-        }
-        let mut got = vec![0i32; out.len()];
-        let rstats = self.rtl.matmul(call, &mut got)?;
-        let entry = self.rows.get_mut(&call.id).expect("inserted above");
-        entry.stats += rstats;
-        entry.compared += out.len() as u64;
-        let peak = (self.rtl.config().cols * self.rtl.config().lanes) as f64;
-        entry.utilization = entry.stats.macs as f64 / (entry.stats.cycles.max(1) as f64 * peak);
-        let counts_agree = rstats.adds == gstats.adds && rstats.zero_skips == gstats.zero_skips;
-        if got == out && counts_agree {
-            entry.verdict = "match".into();
-            return Ok(gstats);
-        }
-        entry.verdict = "MISMATCH".into();
-        let d = if got != out {
-            self.locate(call, out, &got)
-        } else {
-            FirstDivergence::new(
-                call,
-                call.first_pos,
-                Divergence::Activity(ActivityDivergence {
-                    token_rows: call.rows,
-                    rtl_adds: rstats.adds,
-                    rtl_zero_skips: rstats.zero_skips,
-                    golden_adds: gstats.adds,
-                    golden_zero_skips: gstats.zero_skips,
-                }),
-            )
-        };
-        let message = d.to_string();
-        self.divergence = Some(d);
-        Err(tritium_golden::Error::backend(
-            self.rtl.name(),
-            call.id.to_string(),
-            message,
-        ))
+        self.run_group(calls, outs, stats)
     }
 }
