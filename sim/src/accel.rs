@@ -351,8 +351,8 @@ impl AccelSim {
     }
 
     /// Drives the command port: `cmd_valid_i` and the three sizes (any
-    /// 32-bit values: the RTL flags out-of-range ones on `err_cmd_o`, and
-    /// its assertion `CmdRange_A` fails).
+    /// 32-bit values: the RTL accepts an out-of-range command, drops it and
+    /// sets `err_cmd_o`; no assertion fails).
     pub fn set_cmd(&mut self, valid: bool, tiles: u32, beats: u32, tokens: u32) {
         self.set_words(ffi::ACC_IN_CMD, &[tiles, beats, tokens]);
         self.set_bit(ffi::ACC_IN_CMD_VALID, valid);

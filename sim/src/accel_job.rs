@@ -118,8 +118,11 @@ impl AccelSim {
     ///
     /// Every size is checked before anything is driven; then errors are RTL
     /// assertion failures, protocol violations by the RTL, or a timeout
-    /// (after those, [`reset`](Self::reset) before the next job). The
-    /// accelerator must be idle (no run, no result waiting).
+    /// (after those, [`reset`](Self::reset) before the next job). Faults
+    /// the RTL flags (an invalid stored weight, `w_last_i` misplaced, a
+    /// load that does not match) are not errors: the job completes and
+    /// [`JobReport::errors`] shows the sticky flags. The accelerator must
+    /// be idle (no run, no result waiting).
     pub fn run(&mut self, job: &Job<'_>, mem: &MemoryConfig) -> Result<JobReport, SimError> {
         let plan = self.plan(job, mem)?;
         self.check()?;
