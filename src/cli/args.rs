@@ -45,25 +45,81 @@ pub enum BackendArg {
     Simd,
     /// The golden model: scalar reference, defined summation order.
     Golden,
-    /// The RTL MAC array simulated cycle by cycle by Verilator (slow; see --array).
+    /// The RTL accelerator simulated cycle by cycle by Verilator (slow; see
+    /// --config, --weight-format).
     Rtl,
 }
 
-/// Array configurations of the RTL (defined in sim/src/configs.rs).
+/// Accelerator shapes of the RTL (the models are built in sim/src/configs.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ArrayArg {
-    /// 4 output columns x 8 activation lanes (32 MACs/cycle), K up to 8192.
+    /// 4 output columns x 5 lanes (20 weights per cycle), K up to 128 per
+    /// tile (longer K in segments), 4 token rows; 2-bit weights on a 10-byte
+    /// bus, base-3 on a 2-byte bus (a word takes two beats).
     Small,
-    /// 16 output columns x 32 activation lanes (512 MACs/cycle), K up to 8192.
-    Large,
+    /// KV260 class: 64 columns x 5 lanes (320 weights per cycle) in base-3,
+    /// 64 x 4 in 2-bit; K up to 8192; 16 token rows; 64-byte bus (16 GB/s at
+    /// 250 MHz).
+    Kv260,
 }
 
-impl ArrayArg {
+/// Stored weight formats of the accelerator (rtl/INTERFACE.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// 2 bits per weight, 4 per byte.
+    #[value(name = "2bit")]
+    TwoBit,
+    /// Base-3, 5 weights per byte (1.6 bits per weight, as TQ1_0).
+    Base3,
+}
+
+/// The accelerator and its memory, for `--backend rtl` and `cosim`.
+#[derive(Debug, Clone, Args)]
+pub struct RtlArgs {
+    /// Accelerator shape.
+    #[arg(long = "config", value_enum, default_value = "small")]
+    pub array: ArrayArg,
+    /// How weights are stored in memory and decoded by the accelerator.
+    #[arg(long, value_enum, default_value = "base3")]
+    pub weight_format: FormatArg,
+    /// Token rows per job (each weight fetched is used for this many rows;
+    /// at most the configuration's buffer rows). Default: all of them.
+    #[arg(long, value_name = "T")]
+    pub batch: Option<usize>,
+    /// Weight memory bandwidth in bytes per cycle (fractions allowed).
+    /// Default: the bus width (full rate).
+    #[arg(long, value_name = "B")]
+    pub mem_bytes_per_cycle: Option<f64>,
+    /// Weight memory latency in cycles (read to data).
+    #[arg(long, default_value_t = 1, value_name = "L")]
+    pub mem_latency: u32,
+    /// Accelerator clock, for simulated times in reports.
+    #[arg(long, default_value_t = 250.0, value_name = "F")]
+    pub clock_mhz: f64,
+}
+
+impl RtlArgs {
+    /// Name of the built model (`tritium_sim::ACCEL_CONFIGS`).
     #[cfg_attr(not(feature = "rtl"), allow(dead_code))]
-    pub fn name(self) -> &'static str {
-        match self {
-            ArrayArg::Small => "small",
-            ArrayArg::Large => "large",
+    pub fn config_name(&self) -> &'static str {
+        match (self.array, self.weight_format) {
+            (ArrayArg::Small, FormatArg::TwoBit) => "acc2",
+            (ArrayArg::Small, FormatArg::Base3) => "acc3",
+            (ArrayArg::Kv260, FormatArg::TwoBit) => "kv260_2bit",
+            (ArrayArg::Kv260, FormatArg::Base3) => "kv260",
+        }
+    }
+
+    /// Checks --clock-mhz (the others are checked against the built model).
+    #[cfg_attr(not(feature = "rtl"), allow(dead_code))]
+    pub fn check_clock(&self) -> Result<f64> {
+        let f = self.clock_mhz;
+        if f.is_finite() && (1e-3..=1e5).contains(&f) {
+            Ok(f)
+        } else {
+            Err(Error::Usage(format!(
+                "--clock-mhz {f}: expected 0.001..=100000"
+            )))
         }
     }
 }
@@ -212,22 +268,43 @@ pub fn load_model_args(a: &ModelArgs, quiet: bool) -> Result<LoadedForRun> {
     })
 }
 
-/// The RTL backend of `--array`/`--config`.
+/// The RTL backend of the `RtlArgs` flags (every number checked, the
+/// flag named).
 #[cfg(feature = "rtl")]
-pub fn rtl_backend(array: ArrayArg) -> Result<tritium_rtl::RtlBackend> {
-    let cfg = tritium_rtl::SimConfig::by_name(array.name()).ok_or_else(|| {
-        Error::Usage(format!(
-            "array configuration {} was not built",
-            array.name()
-        ))
+pub fn rtl_backend(a: &RtlArgs) -> Result<tritium_rtl::RtlBackend> {
+    let name = a.config_name();
+    let cfg = tritium_rtl::AccelSimConfig::by_name(name)
+        .ok_or_else(|| Error::Usage(format!("accelerator configuration {name} was not built")))?;
+    a.check_clock()?;
+    let batch = a.batch.unwrap_or(cfg.tokens);
+    if !(1..=cfg.tokens).contains(&batch) {
+        return Err(Error::Usage(format!(
+            "--batch {batch}: expected 1..={} (the token rows of --config {}'s activation buffer)",
+            cfg.tokens,
+            a.array
+                .to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_string())
+        )));
+    }
+    let mem = tritium_rtl::MemoryConfig {
+        bytes_per_cycle: a.mem_bytes_per_cycle.unwrap_or(cfg.bus_bytes as f64),
+        latency: a.mem_latency,
+    };
+    mem.check(cfg.bus_bytes).map_err(|m| {
+        let flag = if m.contains("latency") {
+            format!("--mem-latency {}", a.mem_latency)
+        } else {
+            format!("--mem-bytes-per-cycle {}", mem.bytes_per_cycle)
+        };
+        Error::Usage(format!("{flag}: {m}"))
     })?;
-    tritium_rtl::RtlBackend::new(cfg).map_err(|e| tritium_rtl::Error::from(e).into())
+    tritium_rtl::RtlBackend::new(cfg, batch, mem).map_err(|e| tritium_rtl::Error::from(e).into())
 }
 
 /// The backend asked for.
 pub fn make_backend(
     b: BackendArg,
-    array: ArrayArg,
+    rtl: &RtlArgs,
     simd: &SimdArgs,
     model: &Model,
 ) -> Result<Box<dyn Backend>> {
@@ -245,10 +322,10 @@ pub fn make_backend(
         }
         BackendArg::Golden => Ok(Box::new(GoldenBackend)),
         #[cfg(feature = "rtl")]
-        BackendArg::Rtl => Ok(Box::new(rtl_backend(array)?)),
+        BackendArg::Rtl => Ok(Box::new(rtl_backend(rtl)?)),
         #[cfg(not(feature = "rtl"))]
         BackendArg::Rtl => {
-            let _ = array;
+            let _ = rtl;
             Err(Error::Usage(
                 "this tritium was built without the `rtl` feature (Verilator)".into(),
             ))

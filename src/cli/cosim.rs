@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use tritium_golden::Proj;
 
-use super::args::{ArrayArg, ModelArgs, PromptArgs};
+use super::args::{ModelArgs, PromptArgs, RtlArgs};
 use super::error::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -23,9 +23,9 @@ pub struct CosimArgs {
     /// others run on the golden model only).
     #[arg(long, value_name = "LIST")]
     pub layers: Option<String>,
-    /// Array configuration.
-    #[arg(long = "config", value_enum, default_value = "small")]
-    pub array: ArrayArg,
+    /// The accelerator and its memory.
+    #[command(flatten)]
+    pub rtl: RtlArgs,
     /// Write a VCD waveform of the whole run to FILE (large for big models).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -180,7 +180,7 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
         }
         None => std::env::temp_dir().join("tritium-mismatch.vcd"),
     };
-    let mut rtl = rtl_backend(a.array)?;
+    let mut rtl = rtl_backend(&a.rtl)?;
     if let Some(t) = &a.trace {
         rtl.trace_to(t).map_err(rtl_err)?;
     }
@@ -202,6 +202,7 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
             k: a.k,
             rows: a.rows,
             seed: a.seed,
+            clock_mhz: a.rtl.clock_mhz,
         };
         run_layer_cosim(&mut rtl, o, mismatch_wave)?
     } else {
@@ -247,6 +248,7 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
             layers,
             decode_steps: a.decode_steps,
             mismatch_wave,
+            clock_mhz: a.rtl.clock_mhz,
         };
         let bar = Bar::new("cosim: BitLinear calls", a.json);
         run_cosim(&run.model, &run.name, &mut rtl, &prompt, &opts, Some(&bar)).map_err(
@@ -266,15 +268,21 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
     } else {
         let verdict = verdict(&report);
         print(&format!(
-            "co-simulation of {} on array {} ({} cols x {} lanes, {}-bit accumulators), prompt {} tokens, {} decoded\n{}{:.2} s wall, {:.2} M simulated cycles/s, {:.2} M verified MACs/s\n{verdict}\n",
+            "co-simulation of {} on accelerator {} ({} cols x {} lanes, {}-bit accumulators, {} weights, {} token rows per job; memory {} B/cycle, latency {}), prompt {} tokens, {} decoded\n{}{:.3} ms at {} MHz (floor: DRAM bytes / bandwidth over cycles)\n{:.2} s wall, {:.2} M simulated cycles/s, {:.2} M verified MACs/s\n{verdict}\n",
             report.model,
             report.array.name,
             report.array.cols,
             report.array.lanes,
             report.array.acc_width,
+            report.array.weight_format,
+            report.array.batch,
+            report.array.mem_bytes_per_cycle,
+            report.array.mem_latency,
             report.prompt_tokens.len(),
             report.generated_tokens.len(),
             report.table(),
+            report.simulated_seconds * 1e3,
+            report.array.clock_mhz,
             report.wall_seconds,
             report.simulated_cycles_per_second / 1e6,
             report.verified_macs_per_second / 1e6

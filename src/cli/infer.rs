@@ -8,7 +8,7 @@ use tritium_golden::{generate, GenerateOptions, Generation, SamplerConfig};
 use tritium_model::tokenizer::StreamDecoder;
 
 use super::args::{
-    load_model_args, make_backend, prompt_tokens, ArrayArg, BackendArg, ModelArgs, PromptArgs,
+    load_model_args, make_backend, prompt_tokens, BackendArg, ModelArgs, PromptArgs, RtlArgs,
     SimdArgs,
 };
 use super::error::Result;
@@ -30,9 +30,9 @@ pub struct InferArgs {
     pub backend: BackendArg,
     #[command(flatten)]
     pub simd: SimdArgs,
-    /// Array configuration of --backend rtl.
-    #[arg(long, value_enum, default_value = "small")]
-    pub array: ArrayArg,
+    /// The accelerator of --backend rtl.
+    #[command(flatten)]
+    pub rtl: RtlArgs,
     /// Sampling seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -81,7 +81,7 @@ pub fn run(a: &InferArgs) -> Result<()> {
         stop_at_eos: !a.ignore_eos,
         keep_logits: a.logits.is_some(),
     };
-    let mut backend = make_backend(a.backend, a.array, &a.simd, &run.model)?;
+    let mut backend = make_backend(a.backend, &a.rtl, &a.simd, &run.model)?;
     let mut stream = StreamDecoder::default();
     let streaming = !a.json;
     let tok = run.tokenizer.as_ref();
