@@ -60,7 +60,9 @@ fn backends() -> Vec<Box<dyn Backend>> {
             latency: 17,
         };
         for (batch, mem) in [(cfg.tokens, full), (1, slow)] {
-            b.push(Box::new(tritium_rtl::RtlBackend::new(cfg, batch, mem).unwrap()));
+            b.push(Box::new(
+                tritium_rtl::RtlBackend::new(cfg, batch, mem).unwrap(),
+            ));
         }
     }
     b
