@@ -3,6 +3,9 @@
 //! The cost model behind `tritium report`, usable without the command line:
 //! - [`energy`]: energy per operation as data with provenance (built-in
 //!   tables for 45 nm and 7 nm in `reports/energy/`, or the user's own).
+//! - [`accel`]: the analytic cycle model of the accelerator `tri_accel`
+//!   with its weight memory ([`accel_cycles`], [`accel_group`]), checked
+//!   against the RTL by `tests/accel_model.rs`.
 //! - [`count`]: what is counted and how it is priced (paper and detailed
 //!   mode) on the array of a [`tritium_golden::ArrayConfig`] (its analytic
 //!   cycle model), and the memory roofline.
@@ -24,6 +27,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accel;
 pub mod cosim_input;
 pub mod count;
 pub mod energy;
@@ -36,6 +40,7 @@ mod request;
 pub mod shapes;
 pub mod write;
 
+pub use accel::{accel_cycles, accel_group, AccelCounts, AccelMemory};
 pub use count::{evaluate, CostOptions, Evaluation, Variant, Workload, ZeroFractions};
 pub use energy::{EnergyTable, Node};
 pub use error::{Error, Result};
