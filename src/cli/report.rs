@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use tritium_cost::decoder::SynthFigures;
 use tritium_cost::report::Mode;
 use tritium_cost::write::{to_json, write};
 use tritium_cost::{
-    CostOptions, EnergyTable, Node, ReportRequest, Workload, ZeroFractions, DEFAULT_OPTIONS,
-    MAX_DECODE_TOKENS, MAX_PROMPT_TOKENS,
+    accel_pair, AccelOptions, CostOptions, EnergyTable, Node, ReportRequest, Workload,
+    ZeroFractions, DEFAULT_OPTIONS, MAX_DECODE_TOKENS, MAX_PROMPT_TOKENS,
 };
 use tritium_golden::{ArrayConfig, ModelConfig, Preset};
 
@@ -45,13 +46,17 @@ Examples:
   tritium report --preset 2b4t --node 7nm --out reports/2b4t-7nm
   tritium report --model ~/bitnet-b1.58-2B-4T --node 45nm --out /tmp/r   (zero weights counted from the checkpoint)
   tritium cosim --json > cosim.json && tritium report --preset tiny --from-cosim cosim.json --out /tmp/r
+  tritium report --preset 2b4t --from-cosim decode.json --from-cosim prefill.json --published kv260 --out /tmp/kv
 
 Energy per operation comes from a table with the source of every number
 (reports/energy/7nm.toml and 45nm.toml are built in). The report holds both
 modes: 'paper' (the b1.58 paper: arithmetic only, a ternary MAC = one INT8
 add: 71.4x at 7nm, 50x at 45nm) and 'detailed' (accumulator-width adds,
 zero weights skipped, weights/activations/KV cache through SRAM and DRAM,
-attention and the LM head). --mode picks which one the headline uses.")]
+attention and the LM head). --mode picks which one the headline uses.
+The ternary variants run on the accelerator tri_accel (2-bit: the --cols x
+--lanes array; base-3: its twin with 5/4 the lanes on the same bus), its
+cycles from the analytic model or, with --from-cosim, measured on the RTL.")]
 pub struct ReportArgs {
     /// Built-in model shape (used when --model is not given).
     #[arg(long, value_enum, default_value = "2b4t")]
@@ -77,7 +82,8 @@ pub struct ReportArgs {
     /// Tokens decoded after the prompt.
     #[arg(long, default_value_t = DEFAULT_OPTIONS.workload.decode_tokens, value_name = "N")]
     pub decode_tokens: usize,
-    /// Array output columns (ignored with --from-cosim: the co-simulated array is used).
+    /// Array output columns: the FP16/INT8 array and the 2-bit
+    /// accelerator's (ignored with --from-cosim: the co-simulated one is used).
     #[arg(long, default_value_t = DEFAULT_OPTIONS.array.cols, value_name = "N")]
     pub cols: usize,
     /// Array activation lanes (int8 per cycle).
@@ -86,6 +92,19 @@ pub struct ReportArgs {
     /// Largest K per array tile.
     #[arg(long, default_value_t = DEFAULT_OPTIONS.array.k_max, value_name = "N")]
     pub k_max: usize,
+    /// Token rows of the accelerator's activation buffer (TMax).
+    #[arg(long, default_value_t = DEFAULT_OPTIONS.accel.two_bit.tokens, value_name = "T")]
+    pub buffer_tokens: usize,
+    /// Token rows per accelerator job (each weight fetched serves them all).
+    #[arg(long, default_value_t = DEFAULT_OPTIONS.accel.batch, value_name = "T")]
+    pub batch: usize,
+    /// Bytes of the accelerator's weight port (default: one 2-bit word of
+    /// the array per beat).
+    #[arg(long, value_name = "B")]
+    pub bus_bytes: Option<usize>,
+    /// Weight memory latency in accelerator cycles.
+    #[arg(long, default_value_t = DEFAULT_OPTIONS.accel.mem_latency, value_name = "L")]
+    pub mem_latency: u32,
     /// Array clock in MHz.
     #[arg(long, default_value_t = DEFAULT_OPTIONS.clock_mhz, value_name = "MHZ")]
     pub clock_mhz: f64,
@@ -102,10 +121,17 @@ pub struct ReportArgs {
     /// Bits per KV-cache element.
     #[arg(long, default_value_t = DEFAULT_OPTIONS.kv_bits, value_name = "BITS")]
     pub kv_bits: u32,
-    /// Measured cycles and zero-skip counts from `tritium cosim --json`
-    /// (the report's model must be the co-simulated one).
+    /// Measured cycles, DRAM and buffer counts and zero-skip counts from
+    /// `tritium cosim --json` (schema 2; the report's model must be the
+    /// co-simulated one). Repeatable: a one-token prompt gives decode
+    /// figures, a prompt without decode steps prefill figures. The
+    /// co-simulated accelerator, memory, batch, clock and prompt length
+    /// replace the flags'.
     #[arg(long, value_name = "FILE")]
-    pub from_cosim: Option<PathBuf>,
+    pub from_cosim: Vec<PathBuf>,
+    /// Set a published design's figures next to this report's: `kv260`.
+    #[arg(long, value_name = "NAME")]
+    pub published: Option<String>,
     /// FPGA synthesis results to include (default: fpga/results/results.json
     /// if it exists).
     #[arg(long, value_name = "FILE")]
@@ -197,6 +223,35 @@ pub fn request(a: &ReportArgs) -> Result<ReportRequest> {
             e,
         )
     })?;
+    let (two_bit, base3) = accel_pair(array, a.buffer_tokens, a.bus_bytes).map_err(|e| {
+        Error::arg(
+            format!(
+                "--buffer-tokens {} --bus-bytes {}",
+                a.buffer_tokens,
+                a.bus_bytes
+                    .map_or("(default)".to_string(), |b| b.to_string())
+            ),
+            e,
+        )
+    })?;
+    if !(1..=a.buffer_tokens).contains(&a.batch) {
+        return Err(Error::Usage(format!(
+            "--batch {}: expected 1..={} (--buffer-tokens)",
+            a.batch, a.buffer_tokens
+        )));
+    }
+    if !(1..=1 << 20).contains(&a.mem_latency) {
+        return Err(Error::Usage(format!(
+            "--mem-latency {}: expected 1..=1048576 cycles",
+            a.mem_latency
+        )));
+    }
+    let published = match a.published.as_deref() {
+        Some(n) => Some(tritium_cost::published::by_name(n).ok_or_else(|| {
+            Error::Usage(format!("--published {n}: unknown design (known: kv260)"))
+        })?),
+        None => None,
+    };
     for (flag, v, max) in [
         ("--prompt-tokens", a.prompt_tokens, MAX_PROMPT_TOKENS),
         ("--decode-tokens", a.decode_tokens, MAX_DECODE_TOKENS),
@@ -236,6 +291,12 @@ pub fn request(a: &ReportArgs) -> Result<ReportRequest> {
         },
         ternary_head_bits: a.ternary_head_bits,
         kv_bits: a.kv_bits,
+        accel: AccelOptions {
+            two_bit,
+            base3,
+            batch: a.batch,
+            mem_latency: a.mem_latency,
+        },
     };
     r.mode = match a.mode {
         ModeArg::Paper => Mode::Paper,
@@ -243,7 +304,25 @@ pub fn request(a: &ReportArgs) -> Result<ReportRequest> {
     };
     r.cosim = a.from_cosim.clone();
     r.fpga = fpga_results(a)?;
+    r.synth = synth_figures(a, &r.table)?;
+    r.published = published;
     Ok(r)
+}
+
+/// The accelerator's synthesis figures (decoder, tri_accel) from the
+/// results file the FPGA results come from.
+fn synth_figures(a: &ReportArgs, t: &EnergyTable) -> Result<Option<SynthFigures>> {
+    if a.no_fpga {
+        return Ok(None);
+    }
+    let path = a
+        .fpga
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("fpga/results/results.json"));
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(SynthFigures::read(&path, t)?))
 }
 
 fn fpga_results(a: &ReportArgs) -> Result<Option<tritium_fpga::SynthResults>> {
@@ -263,9 +342,10 @@ fn fpga_results(a: &ReportArgs) -> Result<Option<tritium_fpga::SynthResults>> {
 /// `tritium report`.
 pub fn run(a: &ReportArgs) -> Result<()> {
     let mut inputs = Inputs::new();
-    for p in [&a.model, &a.energy, &a.from_cosim, &a.fpga]
+    for p in [&a.model, &a.energy, &a.fpga]
         .into_iter()
         .flatten()
+        .chain(&a.from_cosim)
     {
         inputs.add(p);
     }

@@ -1,23 +1,46 @@
 //! Counting and pricing: operations, memory traffic, energy and latency of
 //! one model shape on one workload (a prompt, then decoded tokens).
 //!
+//! # Where the variants run
+//! The ternary variants run on the accelerator `tri_accel`
+//! ([`AccelOptions`]: one configuration per stored format, 2-bit and
+//! base-3, fed by a memory of the options' bandwidth); what they count
+//! and how long they take comes from the accelerator: its analytic model
+//! ([`crate::accel`]) or, where the RTL was co-simulated, its measured
+//! counters ([`Measured`]). FP16 and INT8 run on a MAC array of the
+//! options' geometry ([`ArrayConfig`], the old `tri_mac_array` model) with
+//! the same weight reuse: weights are streamed once per job of `batch`
+//! token rows in every variant.
+//!
 //! # What is counted (detailed mode)
 //! Per BitLinear call of `M` token rows, `N x K` weights:
 //! - **MACs** `M*N*K`. FP16 prices each as one FP16 mul + one FP16 add;
 //!   INT8 as one INT8 mul + one 32-bit add; ternary as one add at the
-//!   array's accumulator width *for non-zero weights only* (zero weights
-//!   gate the adder and cost nothing). INT8 and ternary also quantize the
-//!   input row (K fp32 absmax compares and K fp32 multiplies) and dequantize
-//!   the outputs (N fp32 multiplies).
-//! - **Weights**: read from DRAM once per call at the variant's bits per
-//!   weight (16, 8, 2, 1.6), written once into an on-chip weight buffer that
-//!   holds one tile (`cols x K` weights), and read from it once per token row.
-//! - **Activations**: the int8 (FP16: 16-bit) input row is read from an
-//!   on-chip buffer once per output tile (the array broadcasts it to all
-//!   columns); outputs are written once (32-bit accumulators; FP16: 16-bit).
+//!   accumulator's width *for non-zero weights only* (zero weights gate the
+//!   adder and cost nothing). INT8 and ternary also quantize the input row
+//!   (K fp32 absmax compares and K fp32 multiplies) and dequantize the
+//!   outputs (N fp32 multiplies). Base-3 adds its decoder: every weight
+//!   word fetched is decoded once ([`EvalInputs::decoder_pj_per_byte`] per
+//!   stored byte; the 2-bit decoder is wiring).
+//! - **Weights, ternary (accelerator)**: the DRAM bytes the accelerator
+//!   reads (whole bus beats of each run's image, once per job), through its
+//!   2-beat input FIFO (registers, priced as one write and one read of the
+//!   table's smallest SRAM: an upper estimate).
+//! - **Weights, FP16 and INT8 (array)**: read from DRAM once per job at
+//!   16 or 8 bits per weight, written once per job into an on-chip weight
+//!   buffer that holds one tile (`cols x K` weights) and read from it once
+//!   per token row.
+//! - **Activations, ternary**: the accelerator's activation buffer words
+//!   (`lanes` int8 each) written by the loads and read once per issue, at
+//!   the buffer's size (`TMax * ceil(KMax / lanes)` words); the token
+//!   accumulator bank (`TMax` words of `cols` accumulators) read once per
+//!   issue and written back except on a tile's last beat.
+//!   **FP16 and INT8**: the input row read from an on-chip buffer once per
+//!   output tile (the array broadcasts it to all columns); accumulators in
+//!   the array's registers (not priced).
+//! - Outputs are written once (32-bit accumulators; FP16: 16-bit).
 //! - Every SRAM is priced by its size (the table's SRAM energies
-//!   interpolated in log2 capacity), so a wider weight tile costs more per
-//!   access.
+//!   interpolated in log2 capacity).
 //!
 //! Outside the BitLinears, the same in every variant (b1.58 keeps them in
 //! floating point): attention `QK^T` and `AV` (FP16 mul + add per MAC), the
@@ -33,188 +56,24 @@
 //! = INT8 mul + INT8 add; no memory, no attention, no head.
 //!
 //! # Latency
-//! Cycles of the tritium array per BitLinear from [`ArrayConfig::cycles_per_row`]
-//! (validated against RTL co-simulation), at a clock; each BitLinear call
-//! takes `max(cycles / f, DRAM bytes / bandwidth)` (weights are streamed
-//! while the array computes). Attention, the head and the embedding are
-//! taken as memory bound: their DRAM bytes over the bandwidth.
+//! Ternary: the accelerator's cycles per BitLinear call (memory stalls
+//! included: the memory is the options' bandwidth over the clock, at most
+//! the weight port's bus bytes per cycle), measured or from the analytic
+//! model, at the clock. FP16 and INT8: cycles of the array from
+//! [`ArrayConfig::cycles_per_row`], and each call takes
+//! `max(cycles / f, DRAM bytes / bandwidth)` (weights streamed while the
+//! array computes). Attention, the head and the embedding are taken as
+//! memory bound: their DRAM bytes over the bandwidth.
 
 use serde::{Deserialize, Serialize};
-use tritium_golden::{linear_shape, ArrayConfig, ModelConfig, Proj};
+use tritium_golden::{linear_shape, AccelConfig, ModelConfig, Proj, WeightFormat};
 
-use super::energy::EnergyTable;
-
-/// The arithmetic variants compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Variant {
-    Fp16,
-    Int8,
-    /// Ternary weights stored 2 bits each (the format the array reads).
-    Ternary2,
-    /// Ternary weights stored base-3, 5 per byte (1.6 bits), decoded on chip.
-    Ternary16,
-}
-
-impl Variant {
-    pub const ALL: [Variant; 4] = [
-        Variant::Fp16,
-        Variant::Int8,
-        Variant::Ternary2,
-        Variant::Ternary16,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Variant::Fp16 => "FP16",
-            Variant::Int8 => "INT8",
-            Variant::Ternary2 => "ternary 2-bit",
-            Variant::Ternary16 => "ternary 1.6-bit",
-        }
-    }
-
-    pub fn weight_bits(self) -> f64 {
-        match self {
-            Variant::Fp16 => 16.0,
-            Variant::Int8 => 8.0,
-            Variant::Ternary2 => 2.0,
-            Variant::Ternary16 => 1.6,
-        }
-    }
-
-    fn act_bits(self) -> u64 {
-        match self {
-            Variant::Fp16 => 16,
-            _ => 8,
-        }
-    }
-
-    fn out_bits(self) -> u64 {
-        match self {
-            Variant::Fp16 => 16,
-            _ => 32,
-        }
-    }
-
-    pub fn is_ternary(self) -> bool {
-        matches!(self, Variant::Ternary2 | Variant::Ternary16)
-    }
-}
-
-/// Energy split by where it is spent, in picojoules.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Energy {
-    pub arith_pj: f64,
-    pub sram_pj: f64,
-    pub dram_pj: f64,
-}
-
-impl Energy {
-    pub fn memory_pj(&self) -> f64 {
-        self.sram_pj + self.dram_pj
-    }
-    pub fn total_pj(&self) -> f64 {
-        self.arith_pj + self.sram_pj + self.dram_pj
-    }
-    fn scaled(self, s: f64) -> Energy {
-        Energy {
-            arith_pj: self.arith_pj * s,
-            sram_pj: self.sram_pj * s,
-            dram_pj: self.dram_pj * s,
-        }
-    }
-}
-
-impl std::ops::AddAssign for Energy {
-    fn add_assign(&mut self, o: Energy) {
-        self.arith_pj += o.arith_pj;
-        self.sram_pj += o.sram_pj;
-        self.dram_pj += o.dram_pj;
-    }
-}
-
-/// A prompt, then `decode_tokens` single-token steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Workload {
-    pub prompt_tokens: usize,
-    pub decode_tokens: usize,
-}
-
-/// Everything besides the model shape and the energy table.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CostOptions {
-    pub array: ArrayConfig,
-    pub clock_mhz: f64,
-    pub bandwidth_gbs: f64,
-    pub workload: Workload,
-    /// Bits per LM-head weight in the ternary variants (16: as 2B4T ships).
-    pub ternary_head_bits: u32,
-    /// Bits per KV-cache element (all variants).
-    pub kv_bits: u32,
-}
-
-/// Fraction of zero weights of every BitLinear, `[layer][proj]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ZeroFractions {
-    pub per_linear: Vec<[f64; 7]>,
-    /// How the fractions were obtained.
-    pub source: String,
-}
-
-impl ZeroFractions {
-    pub fn uniform(layers: usize, f: f64, source: impl Into<String>) -> ZeroFractions {
-        ZeroFractions {
-            per_linear: vec![[f; 7]; layers],
-            source: source.into(),
-        }
-    }
-
-    /// Counted from the weights of a loaded model.
-    pub fn measure(model: &tritium_golden::Model, source: impl Into<String>) -> ZeroFractions {
-        let per_linear = model
-            .layers()
-            .iter()
-            .map(|l| {
-                Proj::ALL.map(|p| {
-                    let w = l.linear(p);
-                    let total = (w.n() * w.k()) as f64;
-                    1.0 - w.nonzeros() as f64 / total
-                })
-            })
-            .collect();
-        ZeroFractions {
-            per_linear,
-            source: source.into(),
-        }
-    }
-
-    /// Zero fraction over all ternary weights (weighted by matrix size).
-    pub fn overall(&self, c: &ModelConfig) -> f64 {
-        let (mut z, mut t) = (0.0, 0.0);
-        for row in &self.per_linear {
-            for (i, p) in Proj::ALL.iter().enumerate() {
-                let (n, k) = linear_shape(c, *p);
-                let s = (n * k) as f64;
-                z += row[i] * s;
-                t += s;
-            }
-        }
-        if t == 0.0 {
-            0.0
-        } else {
-            z / t
-        }
-    }
-}
-
-/// Operation and traffic counts of one call, before pricing.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Counts {
-    pub macs: f64,
-    /// Adds issued by the ternary array (non-zero weights).
-    pub ternary_adds: f64,
-    pub cycles: f64,
-}
+use crate::accel::{accel_group, AccelCounts, AccelMemory};
+use crate::energy::EnergyTable;
+pub use crate::inputs::{
+    AccelOptions, CostOptions, Energy, EvalInputs, Measured, MeasuredCall, Variant, Workload,
+    ZeroFractions,
+};
 
 /// One BitLinear: shape, sparsity, cycles, and energy per token of each
 /// phase for every variant (indexed like [`Variant::ALL`]).
@@ -225,7 +84,15 @@ pub struct LinearCost {
     pub n: usize,
     pub k: usize,
     pub zero_fraction: f64,
-    pub cycles_per_row: u64,
+    /// Cycles of one decode call (one token row), per variant: the array's
+    /// compute cycles (FP16, INT8) or the accelerator's, memory stalls
+    /// included (ternary).
+    pub decode_cycles: Vec<f64>,
+    /// Cycles of the prompt call, per variant (as `decode_cycles`).
+    pub prefill_cycles: Vec<f64>,
+    /// The co-simulated variant's cycles and counts of this BitLinear were
+    /// measured on the RTL (in this layer or, for its shape, in another).
+    pub measured: bool,
     /// Energy per decoded token, per variant.
     pub decode_per_token: Vec<Energy>,
     /// Energy per prompt token (the prompt as one call), per variant.
@@ -244,11 +111,16 @@ pub struct PhaseCost {
     /// LM head and embedding row.
     pub head: Energy,
     pub total: Energy,
-    /// Seconds per token: the roofline sum described in the module docs.
+    /// Seconds per token: the BitLinears' time plus attention and the head
+    /// at the memory bandwidth (module docs).
     pub seconds_per_token: f64,
     /// Seconds per token spent in BitLinears that are compute bound.
     pub compute_bound_seconds: f64,
     pub dram_bytes_per_token: f64,
+    /// The BitLinears alone: seconds, cycles and DRAM bytes per token.
+    pub bitlinear_seconds_per_token: f64,
+    pub bitlinear_cycles_per_token: f64,
+    pub bitlinear_dram_bytes_per_token: f64,
 }
 
 /// One variant's costs for the workload.
@@ -272,9 +144,80 @@ pub struct Evaluation {
     pub variants: Vec<VariantCost>,
 }
 
+/// The BitLinears that share one input and so one accelerator job
+/// (q/k/v, o, gate/up, down), as indices into `Proj::ALL`.
+pub const GROUPS: [&[usize]; 4] = [&[0, 1, 2], &[3], &[4, 5], &[6]];
+
+/// Counts of one ternary BitLinear call on the accelerator.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct AccelCall {
+    cycles: f64,
+    dram_bytes: f64,
+    buffer_reads: f64,
+    buffer_writes: f64,
+    /// Weight words decoded.
+    words: f64,
+}
+
+impl From<AccelCounts> for AccelCall {
+    fn from(c: AccelCounts) -> AccelCall {
+        AccelCall {
+            cycles: c.cycles as f64,
+            dram_bytes: c.dram_bytes as f64,
+            buffer_reads: c.issues as f64,
+            buffer_writes: c.buffer_writes as f64,
+            words: c.words as f64,
+        }
+    }
+}
+
+impl AccelCall {
+    fn measured(self, m: Option<MeasuredCall>) -> AccelCall {
+        match m {
+            Some(m) => AccelCall {
+                cycles: m.cycles,
+                dram_bytes: m.dram_bytes,
+                buffer_reads: m.buffer_reads,
+                buffer_writes: m.buffer_writes,
+                words: self.words,
+            },
+            None => self,
+        }
+    }
+}
+
+/// The analytic counts of one call of `m` rows of every BitLinear of a
+/// layer (`Proj::ALL` order) on `cfg`, grouped as the backend runs them.
+pub fn accel_layer(
+    c: &ModelConfig,
+    cfg: &AccelConfig,
+    mem: &AccelMemory,
+    m: usize,
+    batch: usize,
+) -> crate::Result<[AccelCounts; 7]> {
+    let mut out = [AccelCounts::default(); 7];
+    for g in GROUPS {
+        let ns: Vec<usize> = g.iter().map(|&i| linear_shape(c, Proj::ALL[i]).0).collect();
+        let k = linear_shape(c, Proj::ALL[g[0]]).1;
+        for (&i, counts) in g
+            .iter()
+            .zip(accel_group(cfg, mem, &ns, k, m, batch.min(cfg.tokens))?)
+        {
+            out[i] = counts;
+        }
+    }
+    Ok(out)
+}
+
 struct Pricer<'a> {
     t: &'a EnergyTable,
     o: &'a CostOptions,
+    decoder_pj_per_byte: f64,
+}
+
+/// Jobs of a call of `m` rows (each streams the weights once).
+fn jobs(m: f64, batch: usize) -> f64 {
+    (m / batch.max(1) as f64).ceil().max(1.0)
 }
 
 impl Pricer<'_> {
@@ -282,22 +225,27 @@ impl Pricer<'_> {
         self.t.sram_pj_per_64bit(buffer_bytes) / 8.0
     }
 
-    /// Detailed energy of one BitLinear call of `m` rows.
-    fn linear(&self, v: Variant, n: usize, k: usize, zero: f64, m: f64) -> Energy {
+    fn quant_pj(&self, n: f64, k: f64, m: f64) -> f64 {
+        let a = &self.t.arith;
+        m * (k * (a.fp32_mul.pj + a.fp32_add.pj) + n * a.fp32_mul.pj)
+    }
+
+    /// Detailed energy of one FP16 or INT8 BitLinear call of `m` rows on
+    /// the array (module docs).
+    fn linear(&self, v: Variant, n: usize, k: usize, m: f64) -> Energy {
         let a = &self.t.arith;
         let (nf, kf) = (n as f64, k as f64);
         let macs = m * nf * kf;
-        let quant = m * (kf * (a.fp32_mul.pj + a.fp32_add.pj) + nf * a.fp32_mul.pj);
         let arith_pj = match v {
-            Variant::Fp16 => macs * (a.fp16_mul.pj + a.fp16_add.pj),
-            Variant::Int8 => macs * (a.int8_mul.pj + self.t.int_add_pj(32)) + quant,
-            Variant::Ternary2 | Variant::Ternary16 => {
-                macs * (1.0 - zero) * self.t.int_add_pj(self.o.array.acc_width() as u32) + quant
+            Variant::Int8 => {
+                macs * (a.int8_mul.pj + self.t.int_add_pj(32)) + self.quant_pj(nf, kf, m)
             }
+            _ => macs * (a.fp16_mul.pj + a.fp16_add.pj),
         };
+        let jobs = jobs(m, self.o.accel.batch);
         let wbytes = nf * kf * v.weight_bits() / 8.0;
         let tile_bytes = (self.o.array.cols as f64) * kf * v.weight_bits() / 8.0;
-        let w_sram = self.sram_pj_per_byte(tile_bytes) * wbytes * (1.0 + m);
+        let w_sram = self.sram_pj_per_byte(tile_bytes) * wbytes * (jobs + m);
         let in_bytes = kf * v.act_bits() as f64 / 8.0;
         let out_bytes = nf * v.out_bits() as f64 / 8.0;
         let tiles = n.div_ceil(self.o.array.cols) as f64;
@@ -306,7 +254,47 @@ impl Pricer<'_> {
         Energy {
             arith_pj,
             sram_pj: w_sram + a_sram,
-            dram_pj: self.t.dram_pj_per_byte() * wbytes,
+            dram_pj: self.t.dram_pj_per_byte() * wbytes * jobs,
+        }
+    }
+
+    /// Detailed energy of one ternary BitLinear call of `m` rows on the
+    /// variant's accelerator, from its counts (module docs).
+    fn ternary(
+        &self,
+        cfg: &AccelConfig,
+        n: usize,
+        k: usize,
+        zero: f64,
+        m: f64,
+        x: &AccelCall,
+    ) -> Energy {
+        let a = &cfg.array;
+        let (nf, kf) = (n as f64, k as f64);
+        let macs = m * nf * kf;
+        let mut arith_pj = macs * (1.0 - zero) * self.t.int_add_pj(a.acc_width() as u32)
+            + self.quant_pj(nf, kf, m);
+        if cfg.format == WeightFormat::Base3 {
+            arith_pj += x.words * cfg.packed_word_bytes() as f64 * self.decoder_pj_per_byte;
+        }
+        let lanes = a.lanes as f64;
+        let act_buffer = (cfg.act_depth() * a.lanes) as f64;
+        let act = self.sram_pj_per_byte(act_buffer) * (x.buffer_reads + x.buffer_writes) * lanes;
+        // The accumulator bank: TMax words of cols accumulators; one read
+        // per issue, one write per issue but a tile's last beat.
+        let acc_word = (a.cols * a.acc_width()) as f64 / 8.0;
+        let results = m * a.tiles(n) as f64 * a.segments(k).count() as f64;
+        let bank = self.sram_pj_per_byte(cfg.tokens as f64 * acc_word)
+            * acc_word
+            * (2.0 * x.buffer_reads - results).max(0.0);
+        // The 2-beat input FIFO: one write and one read per byte.
+        let fifo = self.sram_pj_per_byte(2.0 * cfg.bus_bytes as f64) * 2.0 * x.dram_bytes;
+        let out_bytes = nf * 4.0;
+        let out = self.sram_pj_per_byte(out_bytes) * m * out_bytes;
+        Energy {
+            arith_pj,
+            sram_pj: act + bank + fifo + out,
+            dram_pj: self.t.dram_pj_per_byte() * x.dram_bytes,
         }
     }
 
@@ -368,7 +356,42 @@ impl Pricer<'_> {
         )
     }
 
-    /// Energy and time of one forward call of `m` rows at `pos0`.
+    /// Cycles, energy and DRAM bytes of one call of `m` rows of every
+    /// BitLinear of layer `l` in variant `v`; `calls` are the layer's
+    /// ternary counts (analytic, measured ones already in).
+    fn layer_linears(
+        &self,
+        c: &ModelConfig,
+        zeros: &[f64; 7],
+        v: Variant,
+        m: usize,
+        calls: Option<&[AccelCall; 7]>,
+    ) -> [(f64, Energy, f64, bool); 7] {
+        let f = self.o.clock_mhz * 1e6;
+        let bw = self.o.bandwidth_gbs * 1e9;
+        let mf = m as f64;
+        std::array::from_fn(|i| {
+            let (n, k) = linear_shape(c, Proj::ALL[i]);
+            match (self.o.accel.of(v), calls) {
+                (Some(cfg), Some(calls)) => {
+                    let x = &calls[i];
+                    let e = self.ternary(cfg, n, k, zeros[i], mf, x);
+                    let floor = x.dram_bytes / self.o.accel_memory(cfg).bytes_per_cycle;
+                    (x.cycles / f, e, x.dram_bytes, x.buffer_reads >= floor)
+                }
+                _ => {
+                    let e = self.linear(v, n, k, mf);
+                    let bytes = e.dram_pj / self.t.dram_pj_per_byte();
+                    let compute = mf * self.o.array.cycles_per_row(n, k) as f64 / f;
+                    let memory = bytes / bw;
+                    (compute.max(memory), e, bytes, compute >= memory)
+                }
+            }
+        })
+    }
+
+    /// Energy and time of one forward call of `m` rows at `pos0`; `calls`
+    /// are the ternary counts per layer (analytic, with the measured ones).
     fn call(
         &self,
         c: &ModelConfig,
@@ -376,7 +399,7 @@ impl Pricer<'_> {
         v: Variant,
         pos0: usize,
         m: usize,
-        measured: Option<&[[u64; 7]]>,
+        calls: Option<&[[AccelCall; 7]]>,
     ) -> PhaseCost {
         let mut p = PhaseCost::default();
         let f = self.o.clock_mhz * 1e6;
@@ -384,22 +407,16 @@ impl Pricer<'_> {
         let mut secs = 0.0;
         let mut dram = 0.0;
         for l in 0..c.num_layers {
-            for (i, proj) in Proj::ALL.iter().enumerate() {
-                let (n, k) = linear_shape(c, *proj);
-                let e = self.linear(v, n, k, zeros.per_linear[l][i], m as f64);
+            let lin = self.layer_linears(c, &zeros.per_linear[l], v, m, calls.map(|x| &x[l]));
+            for (s, e, bytes, compute_bound) in lin {
                 p.bitlinear += e;
-                let bytes = e.dram_pj / self.t.dram_pj_per_byte();
                 dram += bytes;
-                let cycles = match measured.map(|x| x[l][i]) {
-                    Some(c) if c > 0 => c,
-                    _ => self.o.array.cycles_per_row(n, k),
-                };
-                let compute = (m as u64 * cycles) as f64 / f;
-                let memory = bytes / bw;
-                if compute >= memory {
-                    p.compute_bound_seconds += compute;
+                p.bitlinear_dram_bytes_per_token += bytes;
+                p.bitlinear_seconds_per_token += s;
+                if compute_bound {
+                    p.compute_bound_seconds += s;
                 }
-                secs += compute.max(memory);
+                secs += s;
             }
             let (e, bytes) = self.attention(c, pos0, m);
             p.attention += e;
@@ -415,6 +432,7 @@ impl Pricer<'_> {
         p.total += p.head;
         p.seconds_per_token = secs;
         p.dram_bytes_per_token = dram;
+        p.bitlinear_cycles_per_token = p.bitlinear_seconds_per_token * f;
         p
     }
 }
@@ -428,6 +446,9 @@ fn per_token(mut p: PhaseCost, tokens: f64) -> PhaseCost {
     p.seconds_per_token *= s;
     p.compute_bound_seconds *= s;
     p.dram_bytes_per_token *= s;
+    p.bitlinear_seconds_per_token *= s;
+    p.bitlinear_cycles_per_token *= s;
+    p.bitlinear_dram_bytes_per_token *= s;
     p
 }
 
@@ -439,45 +460,98 @@ fn add_phase(acc: &mut PhaseCost, p: &PhaseCost) {
     acc.seconds_per_token += p.seconds_per_token;
     acc.compute_bound_seconds += p.compute_bound_seconds;
     acc.dram_bytes_per_token += p.dram_bytes_per_token;
+    acc.bitlinear_seconds_per_token += p.bitlinear_seconds_per_token;
+    acc.bitlinear_cycles_per_token += p.bitlinear_cycles_per_token;
+    acc.bitlinear_dram_bytes_per_token += p.bitlinear_dram_bytes_per_token;
 }
 
-/// Evaluates a model shape on the workload of `o` with energy table `t`.
-/// `measured` replaces the analytic cycles per token row of a BitLinear
-/// (`[layer][proj]`, 0 = not measured) by cycles measured in RTL
-/// co-simulation.
+/// The ternary counts of one call of `m` rows of every BitLinear of every
+/// layer on `v`'s accelerator: the analytic model's, replaced by `measured`
+/// where given. None for FP16 and INT8.
+fn ternary_calls(
+    c: &ModelConfig,
+    o: &CostOptions,
+    v: Variant,
+    m: usize,
+    measured: Option<&[[Option<MeasuredCall>; 7]]>,
+) -> crate::Result<Option<Vec<[AccelCall; 7]>>> {
+    let Some(cfg) = o.accel.of(v) else {
+        return Ok(None);
+    };
+    let layer = accel_layer(c, cfg, &o.accel_memory(cfg), m, o.accel.batch)?.map(AccelCall::from);
+    Ok(Some(
+        (0..c.num_layers)
+            .map(|l| {
+                std::array::from_fn(|i| {
+                    layer[i].measured(measured.and_then(|x| x.get(l).and_then(|r| r[i])))
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// Evaluates a model shape on the workload of `o` with energy table `t`;
+/// `inp.measured` replaces the analytic cycles and counts of the
+/// co-simulated variant where given.
 pub fn evaluate(
     c: &ModelConfig,
     zeros: &ZeroFractions,
     t: &EnergyTable,
     o: &CostOptions,
-    measured: Option<&[[u64; 7]]>,
-) -> Evaluation {
-    let pr = Pricer { t, o };
+    inp: &EvalInputs<'_>,
+) -> crate::Result<Evaluation> {
+    let pr = Pricer {
+        t,
+        o,
+        decoder_pj_per_byte: inp.decoder_pj_per_byte,
+    };
     let (pt, dt) = (o.workload.prompt_tokens.max(1), o.workload.decode_tokens);
+    let measured = |v: Variant, decode: bool| {
+        inp.measured.filter(|m| m.variant == v).map(|m| {
+            if decode {
+                m.decode.as_slice()
+            } else {
+                m.prefill.as_slice()
+            }
+        })
+    };
+    // Per variant: ternary counts of a decode call and of the prompt call.
+    let mut dec_calls = Vec::new();
+    let mut pre_calls = Vec::new();
+    for v in Variant::ALL {
+        dec_calls.push(ternary_calls(c, o, v, 1, measured(v, true))?);
+        pre_calls.push(ternary_calls(c, o, v, pt, measured(v, false))?);
+    }
     let mut linears = Vec::new();
     for l in 0..c.num_layers {
+        let z = &zeros.per_linear[l];
+        let per = |vi: usize, m: usize, calls: &[Option<Vec<[AccelCall; 7]>>]| {
+            pr.layer_linears(c, z, Variant::ALL[vi], m, calls[vi].as_ref().map(|x| &x[l]))
+        };
+        let dec: Vec<_> = (0..Variant::ALL.len())
+            .map(|vi| per(vi, 1, &dec_calls))
+            .collect();
+        let pre: Vec<_> = (0..Variant::ALL.len())
+            .map(|vi| per(vi, pt, &pre_calls))
+            .collect();
         for (i, proj) in Proj::ALL.iter().enumerate() {
             let (n, k) = linear_shape(c, *proj);
-            let z = zeros.per_linear[l][i];
             let macs = (n * k) as f64;
+            let f = o.clock_mhz * 1e6;
             linears.push(LinearCost {
                 layer: l,
                 proj: proj.hf_name().to_string(),
                 n,
                 k,
-                zero_fraction: z,
-                cycles_per_row: match measured.map(|x| x[l][i]) {
-                    Some(c) if c > 0 => c,
-                    _ => o.array.cycles_per_row(n, k),
-                },
-                decode_per_token: Variant::ALL
-                    .iter()
-                    .map(|&v| pr.linear(v, n, k, z, 1.0))
-                    .collect(),
-                prefill_per_token: Variant::ALL
-                    .iter()
-                    .map(|&v| pr.linear(v, n, k, z, pt as f64).scaled(1.0 / pt as f64))
-                    .collect(),
+                zero_fraction: z[i],
+                decode_cycles: dec.iter().map(|x| x[i].0 * f).collect(),
+                prefill_cycles: pre.iter().map(|x| x[i].0 * f).collect(),
+                measured: inp.measured.is_some_and(|m| {
+                    m.decode.get(l).is_some_and(|r| r[i].is_some())
+                        || m.prefill.get(l).is_some_and(|r| r[i].is_some())
+                }),
+                decode_per_token: dec.iter().map(|x| x[i].1).collect(),
+                prefill_per_token: pre.iter().map(|x| x[i].1.scaled(1.0 / pt as f64)).collect(),
                 paper_per_token_pj: Variant::ALL
                     .iter()
                     .map(|&v| macs * pr.paper_mac_pj(v))
@@ -488,11 +562,18 @@ pub fn evaluate(
     let paper_macs = c.ternary_params() as f64;
     let variants = Variant::ALL
         .iter()
-        .map(|&v| {
-            let prefill = per_token(pr.call(c, zeros, v, 0, pt, measured), pt as f64);
+        .enumerate()
+        .map(|(vi, &v)| {
+            let prefill = per_token(
+                pr.call(c, zeros, v, 0, pt, pre_calls[vi].as_deref()),
+                pt as f64,
+            );
             let mut decode = PhaseCost::default();
             for s in 0..dt {
-                add_phase(&mut decode, &pr.call(c, zeros, v, pt + s, 1, measured));
+                add_phase(
+                    &mut decode,
+                    &pr.call(c, zeros, v, pt + s, 1, dec_calls[vi].as_deref()),
+                );
             }
             VariantCost {
                 variant: v,
@@ -504,7 +585,7 @@ pub fn evaluate(
             }
         })
         .collect();
-    Evaluation { linears, variants }
+    Ok(Evaluation { linears, variants })
 }
 
 impl Evaluation {
@@ -518,8 +599,16 @@ impl Evaluation {
 mod tests {
     use super::*;
     use crate::energy::Node;
+    use tritium_golden::ArrayConfig;
 
     fn opts(cols: usize, lanes: usize) -> CostOptions {
+        let two_bit = AccelConfig::new(
+            ArrayConfig::new(cols, lanes, 8192).unwrap(),
+            4,
+            8,
+            WeightFormat::TwoBit,
+        )
+        .unwrap();
         CostOptions {
             array: ArrayConfig {
                 cols,
@@ -534,6 +623,12 @@ mod tests {
             },
             ternary_head_bits: 16,
             kv_bits: 16,
+            accel: AccelOptions {
+                two_bit,
+                base3: crate::accel::twin(&two_bit, WeightFormat::Base3).unwrap(),
+                batch: 4,
+                mem_latency: 10,
+            },
         }
     }
 
@@ -547,15 +642,18 @@ mod tests {
         assert_eq!(a.cycles_per_row(4, 8192 + 8), 8192 / 8 + 2 + 1 + 2);
     }
 
-    /// A 2x3 layer by hand at 45 nm, one row, a third of the weights zero.
+    /// A 2x3 layer by hand at 45 nm, one row.
     #[test]
     fn hand_computed_energy_of_a_tiny_layer() {
         let t = Node::N45.table().unwrap();
         let o = opts(4, 8);
-        let pr = Pricer { t: &t, o: &o };
-        let z = 2.0 / 6.0;
+        let pr = Pricer {
+            t: &t,
+            o: &o,
+            decoder_pj_per_byte: 0.5,
+        };
         // FP16: 6 MACs x (1.1 + 0.4) pJ.
-        let e = pr.linear(Variant::Fp16, 2, 3, z, 1.0);
+        let e = pr.linear(Variant::Fp16, 2, 3, 1.0);
         assert!((e.arith_pj - 9.0).abs() < 1e-12);
         // Weights: 6 x 2 bytes from DRAM at 1300/8 pJ per byte.
         assert!((e.dram_pj - 12.0 * 162.5).abs() < 1e-9);
@@ -563,16 +661,41 @@ mod tests {
         // once and read once (24 B), input 3 x 2 B read once (1 tile),
         // output 2 x 2 B written.
         assert!((e.sram_pj - (24.0 + 6.0 + 4.0) * 1.25).abs() < 1e-12);
-        // Ternary: 4 non-zero adds at 22 bits (0.06875 pJ), plus
-        // quantization (3 x (3.7 + 0.9)) and dequantization (2 x 3.7).
-        let e = pr.linear(Variant::Ternary2, 2, 3, z, 1.0);
+        // INT8: 6 x (0.2 + 0.1) + quantization (3 x (3.7 + 0.9)) and
+        // dequantization (2 x 3.7).
+        let e = pr.linear(Variant::Int8, 2, 3, 1.0);
+        assert!((e.arith_pj - (6.0 * 0.3 + 3.0 * 4.6 + 2.0 * 3.7)).abs() < 1e-12);
+        // 9 rows in jobs of 4: the weights are streamed 3 times.
+        let e = pr.linear(Variant::Int8, 2, 3, 9.0);
+        assert!((e.dram_pj - 3.0 * 6.0 * 162.5).abs() < 1e-9);
+        // Ternary on the 2-bit accelerator (4x8, AccW 22, TMax 4, 8-byte
+        // bus), a third of the weights zero, from its counts: 1 word of 8
+        // bytes, 1 issue, 1 buffer word loaded.
+        let z = 2.0 / 6.0;
+        let x = AccelCall {
+            cycles: 20.0,
+            dram_bytes: 8.0,
+            buffer_reads: 1.0,
+            buffer_writes: 1.0,
+            words: 1.0,
+        };
+        let e = pr.ternary(&o.accel.two_bit, 2, 3, z, 1.0, &x);
+        // 4 non-zero adds at 22 bits (0.06875 pJ), quantization, no decoder.
         let want = 4.0 * 0.06875 + 3.0 * 4.6 + 2.0 * 3.7;
         assert!((e.arith_pj - want).abs() < 1e-12, "{}", e.arith_pj);
-        // 6 weights x 2 bits = 1.5 bytes from DRAM.
-        assert!((e.dram_pj - 1.5 * 162.5).abs() < 1e-9);
-        // INT8: 6 x (0.2 + 0.1) + the same quantization.
-        let e = pr.linear(Variant::Int8, 2, 3, z, 1.0);
-        assert!((e.arith_pj - (6.0 * 0.3 + 3.0 * 4.6 + 2.0 * 3.7)).abs() < 1e-12);
+        assert!((e.dram_pj - 8.0 * 162.5).abs() < 1e-9);
+        // SRAM: the activation buffer (4 rows x 1024 words x 8 B = 32 KB,
+        // 2.5 pJ per byte) 2 words x 8 B; at 1.25 pJ per byte (8 KB and
+        // less): the bank, one read and no write (one beat: it is the last)
+        // of 4 x 22 bits = 11 B; the FIFO 2 x 8 B; outputs 2 x 4 B.
+        let want = 16.0 * 2.5 + (11.0 + 16.0 + 8.0) * 1.25;
+        assert!((e.sram_pj - want).abs() < 1e-12, "{}", e.sram_pj);
+        // Base-3: the decoder prices each decoded byte of the word.
+        let b3 = &o.accel.base3;
+        let e3 = pr.ternary(b3, 2, 3, z, 1.0, &x);
+        let dec = b3.packed_word_bytes() as f64 * 0.5;
+        let adds = 4.0 * t.int_add_pj(b3.array.acc_width() as u32);
+        assert!((e3.arith_pj - (adds + 3.0 * 4.6 + 2.0 * 3.7 + dec)).abs() < 1e-12);
     }
 
     #[test]
@@ -580,7 +703,11 @@ mod tests {
         for (node, want) in [(Node::N7, 71.4), (Node::N45, 50.0)] {
             let t = node.table().unwrap();
             let o = opts(16, 32);
-            let pr = Pricer { t: &t, o: &o };
+            let pr = Pricer {
+                t: &t,
+                o: &o,
+                decoder_pj_per_byte: 0.0,
+            };
             let r = pr.paper_mac_pj(Variant::Fp16) / pr.paper_mac_pj(Variant::Ternary2);
             assert!((r - want).abs() < 0.05, "{}: {r}", node.name());
         }

@@ -6,15 +6,19 @@
 //! - [`accel`]: the analytic cycle model of the accelerator `tri_accel`
 //!   with its weight memory ([`accel_cycles`], [`accel_group`]), checked
 //!   against the RTL by `tests/accel_model.rs`.
-//! - [`count`]: what is counted and how it is priced (paper and detailed
-//!   mode) on the array of a [`tritium_golden::ArrayConfig`] (its analytic
-//!   cycle model), and the memory roofline.
+//! - [`inputs`] and [`count`]: what is priced and how (paper and detailed
+//!   mode): the ternary variants on the accelerator (one configuration per
+//!   stored format), FP16 and INT8 on a MAC array of a
+//!   [`tritium_golden::ArrayConfig`]; latency per variant.
+//! - [`decoder`]: the base-3 decoder's energy and the accelerator's areas
+//!   from the FPGA flow's results (or the stated assumption).
 //! - [`shapes`]: the b1.58 paper's model sizes.
 //! - [`ReportRequest`]: what to report on (model, zero weights, energy
-//!   table, options, co-simulation, FPGA results); its `build` makes the
-//!   [`Report`] of [`report`], with the sweeps;
-//!   [`cosim_input`]: measured cycles and zero weights from `tritium cosim
-//!   --json`.
+//!   table, options, co-simulations, FPGA results, a published design); its
+//!   `build` makes the [`Report`] of [`report`], with the sweeps;
+//!   [`cosim_input`]: measured cycles, DRAM bytes, buffer accesses and zero
+//!   weights from `tritium cosim --json`; [`published`]: published designs
+//!   to compare with.
 //! - Rendering: [`markdown`] (report.md), [`plots`] (the figures),
 //!   [`write`] (the files); [`fpga_plot`]: the FPGA flow's resource plot.
 //!   This crate is the only one of tritium that draws (plotters, with the
@@ -22,30 +26,40 @@
 //!
 //! The energy figures are estimates from published per-operation energies
 //! and counted operations; they are not validated against RTL switching
-//! activity (cycles and zero-weight skips can come from the RTL, see
-//! [`cosim_input`]).
+//! activity (cycles, DRAM bytes, buffer accesses and zero-weight skips can
+//! come from the RTL, see [`cosim_input`]; the counts are priced with the
+//! same table).
 
 #![forbid(unsafe_code)]
 
 pub mod accel;
 pub mod cosim_input;
 pub mod count;
+pub mod decoder;
 pub mod energy;
 mod error;
 pub mod fpga_plot;
+pub mod inputs;
 pub mod markdown;
+mod markdown_accel;
 pub mod plots;
+pub mod published;
 pub mod report;
 mod request;
 pub mod shapes;
 pub mod write;
 
 pub use accel::{accel_cycles, accel_group, AccelCounts, AccelMemory};
-pub use count::{evaluate, CostOptions, Evaluation, Variant, Workload, ZeroFractions};
+pub use count::{evaluate, Evaluation};
 pub use energy::{EnergyTable, Node};
 pub use error::{Error, Result};
+pub use inputs::{
+    AccelOptions, CostOptions, EvalInputs, Measured, MeasuredCall, Variant, Workload, ZeroFractions,
+};
 pub use report::{Mode, Report};
-pub use request::{ReportRequest, DEFAULT_OPTIONS, MAX_DECODE_TOKENS, MAX_PROMPT_TOKENS};
+pub use request::{
+    accel_pair, ReportRequest, DEFAULT_OPTIONS, MAX_DECODE_TOKENS, MAX_PROMPT_TOKENS,
+};
 
 use tritium_golden::ModelConfig;
 

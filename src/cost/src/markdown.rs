@@ -3,10 +3,19 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use tritium_golden::{ArrayConfig, Proj};
+use tritium_golden::{AccelConfig, ArrayConfig, Proj};
 
 use crate::count::Variant;
+use crate::markdown_accel::{accelerator, cosim, published};
 use crate::report::{Report, ROOFLINE_BANDWIDTHS};
+
+/// An accelerator configuration in a few words.
+pub(crate) fn accel_words(a: &AccelConfig) -> String {
+    format!(
+        "{}x{} {} ({}-byte words on a {}-byte port, {} token rows, KMax {})",
+        a.array.cols, a.array.lanes, a.format, a.word_bytes, a.bus_bytes, a.tokens, a.array.k_max
+    )
+}
 
 /// Picojoules as millijoules, three significant digits or more.
 fn mj(pj: f64) -> String {
@@ -44,16 +53,18 @@ pub fn markdown(r: &Report, plots: &[(&str, &str)]) -> String {
         r.generator, r.schema_version, m.layers, m.hidden_size, m.intermediate_size, m.heads, m.kv_heads, m.vocab_size,
         m.ternary_params as f64 * 1e-9, m.total_params as f64 * 1e-9
     );
+    let acc = &o.accel;
     let _ = writeln!(
         s,
-        "Workload: a {}-token prompt, then {} decoded tokens. Array: {} columns x {} lanes ({} MACs/cycle, {}-bit accumulators) at {} MHz; memory bandwidth {} GB/s. Zero weights: {:.1}% ({}).\n",
-        o.workload.prompt_tokens, o.workload.decode_tokens, o.array.cols, o.array.lanes,
-        o.array.macs_per_beat(), o.array.acc_width(), o.clock_mhz, o.bandwidth_gbs,
+        "Workload: a {}-token prompt, then {} decoded tokens. Ternary variants on the accelerator tri_accel: 2-bit {}, base-3 {}; {} token rows per job; memory {} GB/s at {} MHz ({:.1} / {:.1} bytes per cycle on the two ports), {} cycles of latency. FP16 and INT8 on a {} columns x {} lanes array ({} MACs/cycle). Zero weights: {:.1}% ({}).\n",
+        o.workload.prompt_tokens, o.workload.decode_tokens, accel_words(&acc.two_bit), accel_words(&acc.base3),
+        acc.batch, o.bandwidth_gbs, o.clock_mhz, r.accelerator.mem_bytes_per_cycle[0], r.accelerator.mem_bytes_per_cycle[1],
+        acc.mem_latency, o.array.cols, o.array.lanes, o.array.macs_per_beat(),
         sm.zero_fraction * 100.0, r.zero_fraction_source
     );
     let _ = writeln!(
         s,
-        "Energies are estimates: counted operations and memory accesses priced with the published per-operation energies of the table below. They are not validated against switching activity of the RTL; from a co-simulation only cycles and zero-weight skips are measured.\n"
+        "Energies are estimates: counted operations and memory accesses priced with the published per-operation energies of the table below. They are not validated against switching activity of the RTL; from a co-simulation the cycles, DRAM bytes, activation-buffer reads and writes and zero-weight skips are measured, and priced with the same table.\n"
     );
     let _ = writeln!(s, "## Headline\n");
     let _ = writeln!(s, "| | FP16 / ternary | INT8 / ternary |\n|---|---:|---:|");
@@ -100,7 +111,7 @@ pub fn markdown(r: &Report, plots: &[(&str, &str)]) -> String {
     let _ = writeln!(
         s,
         "Detailed mode prices what the tritium array actually does. (1) The ternary add happens at the accumulator's width ({} bits, because a sum of up to {} int8 products needs it), which costs more than an 8-bit add. (2) Zero weights ({:.1}% here) gate the adder and cost nothing. (3) INT8 and ternary quantize each input row and dequantize each output, in fp32. (4) Weights, activations and the KV cache move through SRAM and DRAM; moving a bit costs far more than adding it, so memory dominates decode ({:.1}% of the ternary model's decode energy). The FP16 model moves 8x more weight bits than the 2-bit ternary model, so the whole-model saving is set mostly by bits per weight, not by the adder. (5) Attention, the KV cache, the embedding and the LM head are the same in both models (b1.58 keeps them in 16-bit; 2B4T's head alone is {:.0} M weights), which caps the whole-model saving.\n",
-        o.array.acc_width(), o.array.k_max, sm.zero_fraction * 100.0, sm.ternary_decode_memory_share * 100.0,
+        acc.two_bit.array.acc_width(), acc.two_bit.array.k_max, sm.zero_fraction * 100.0, sm.ternary_decode_memory_share * 100.0,
         (m.vocab_size * m.hidden_size) as f64 * 1e-6
     );
     let _ = writeln!(s, "## Energy per token\n");
@@ -132,31 +143,38 @@ pub fn markdown(r: &Report, plots: &[(&str, &str)]) -> String {
         let _ = writeln!(s, "![{title}]({file})\n");
     }
     let _ = writeln!(s, "## Latency\n");
-    let t = r.evaluation.variant(Variant::Ternary2);
     let f16 = r.evaluation.variant(Variant::Fp16);
     let _ = writeln!(
         s,
-        "Ternary decode: {:.3} ms/token ({:.1} tokens/s); {:.0}% of it in compute-bound BitLinears, the rest waiting for memory ({:.1} MB of DRAM traffic per token). FP16 on an array of the same geometry: {:.3} ms/token. Prefill: {:.0} tokens/s ternary, {:.0} tokens/s FP16.\n",
-        t.decode.seconds_per_token * 1e3,
-        1.0 / t.decode.seconds_per_token,
-        100.0 * t.decode.compute_bound_seconds / t.decode.seconds_per_token,
-        t.decode.dram_bytes_per_token * 1e-6,
-        f16.decode.seconds_per_token * 1e3,
-        1.0 / t.prefill.seconds_per_token,
-        1.0 / f16.prefill.seconds_per_token,
+        "Whole model per token (the BitLinears' time, attention and the head at the memory bandwidth):\n"
     );
     let _ = writeln!(
         s,
-        "Cycles per BitLinear come from an analytic model of the array (`ceil(N/cols)` output tiles, each `ceil(K/lanes)` beats plus {} cycles), validated against cycles measured in RTL co-simulation by the test suite; each BitLinear takes the longer of its compute time and its weight-streaming time (a roofline), attention and the head are memory bound.\n",
-        ArrayConfig::TILE_OVERHEAD_CYCLES
+        "| variant | decode ms/token | decode tokens/s | in compute-bound BitLinears | DRAM MB/token | prefill tokens/s |\n|---|---:|---:|---:|---:|---:|"
     );
-    if let Some(cc) = &r.cosim {
+    for v in &r.evaluation.variants {
+        let d = &v.decode;
         let _ = writeln!(
             s,
-            "Co-simulation `{}` (model {}, array {}x{}): {} BitLinears measured; measured / analytic cycles = {:.4}; RTL-counted zero fraction {:.1}%.\n",
-            cc.file, cc.model, cc.array.cols, cc.array.lanes, cc.rows.len(), cc.measured_over_analytic, cc.measured_zero_fraction * 100.0
+            "| {} | {:.3} | {:.2} | {:.0}% | {:.1} | {:.1} |",
+            v.label,
+            d.seconds_per_token * 1e3,
+            1.0 / d.seconds_per_token,
+            100.0 * d.compute_bound_seconds / d.seconds_per_token,
+            d.dram_bytes_per_token * 1e-6,
+            1.0 / v.prefill.seconds_per_token
         );
     }
+    let _ = writeln!(
+        s,
+        "\nFP16 and INT8 run on an array of the same geometry as the accelerator's ({:.3} ms/token FP16 decode).\n",
+        f16.decode.seconds_per_token * 1e3
+    );
+    let _ = writeln!(
+        s,
+        "Ternary cycles per BitLinear are the accelerator's: measured on its RTL where co-simulated, else from the analytic model of tri_accel (`tritium_cost::accel`: load, weight stream with memory stalls, one issue per word and token, grouped runs; checked against the RTL by the test suite, see README.md), memory stalls included. FP16 and INT8: the array's cycles (`ceil(N/cols)` output tiles, each `ceil(K/lanes)` beats plus {} cycles) or the weight stream, whichever is longer. Attention and the head are memory bound.\n",
+        ArrayConfig::TILE_OVERHEAD_CYCLES
+    );
     let _ = writeln!(
         s,
         "Roofline (ternary decode ms/token by array size and bandwidth):\n"
@@ -178,7 +196,15 @@ pub fn markdown(r: &Report, plots: &[(&str, &str)]) -> String {
         }
         let _ = writeln!(s);
     }
-    let _ = writeln!(s, "\n## Savings versus model size\n");
+    let _ = writeln!(s);
+    accelerator(&mut s, r);
+    if let Some(cc) = &r.cosim {
+        cosim(&mut s, cc);
+    }
+    if let Some(p) = &r.published {
+        published(&mut s, p);
+    }
+    let _ = writeln!(s, "## Savings versus model size\n");
     let _ = writeln!(
         s,
         "Same options and energy table; zero fraction {:.1}% for every size.\n",
@@ -234,28 +260,34 @@ pub fn markdown(r: &Report, plots: &[(&str, &str)]) -> String {
             mj(e[3])
         );
     }
-    let _ = writeln!(s, "\n| layer | zero | FP16 | INT8 | ternary 2-bit | ternary 1.6-bit | cycles/token |\n|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "\n| layer | zero | FP16 | INT8 | ternary 2-bit | ternary 1.6-bit | cycles/token 2-bit | cycles/token 1.6-bit |\n|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (li, ch) in r.evaluation.linears.chunks(7).enumerate() {
         let mut e = [0.0; 4];
-        let mut cyc = 0;
+        let mut cyc = [0.0; 2];
+        let mut measured = false;
         let mut z = 0.0;
         let mut w = 0.0;
         for l in ch {
             for (j, en) in l.decode_per_token.iter().enumerate() {
                 e[j] += en.total_pj();
             }
-            cyc += l.cycles_per_row;
+            cyc[0] += l.decode_cycles[2];
+            cyc[1] += l.decode_cycles[3];
+            measured |= l.measured;
             z += l.zero_fraction * (l.n * l.k) as f64;
             w += (l.n * l.k) as f64;
         }
+        let m = if measured { " (RTL)" } else { "" };
         let _ = writeln!(
             s,
-            "| {li} | {:.1}% | {} | {} | {} | {} | {cyc} |",
+            "| {li}{m} | {:.1}% | {} | {} | {} | {} | {:.0} | {:.0} |",
             100.0 * z / w,
             mj(e[0]),
             mj(e[1]),
             mj(e[2]),
-            mj(e[3])
+            mj(e[3]),
+            cyc[0],
+            cyc[1]
         );
     }
     if let Some(fpga) = &r.fpga {

@@ -294,7 +294,7 @@ fn roofline<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift>) -> Re
     let mut ch = ChartBuilder::on(root)
         .caption(
             format!(
-                "{}: ternary decode latency per token, tritium array at {} MHz",
+                "{}: ternary 2-bit decode latency per token on tri_accel at {} MHz",
                 r.model.name, r.options.clock_mhz
             ),
             ("sans-serif", 22),

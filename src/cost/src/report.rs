@@ -5,14 +5,18 @@
 //! by [`crate::write`].
 
 use serde::{Deserialize, Serialize};
-use tritium_golden::{ArrayConfig, ModelConfig};
+use tritium_golden::{AccelConfig, ModelConfig};
 
 use crate::count::{CostOptions, Evaluation, Variant, VariantCost};
+use crate::decoder::SynthFigures;
 use crate::energy::EnergyTable;
 use crate::shapes::param_count;
 
 /// Version of report.json's layout; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: the ternary variants on the accelerator (options.accel, accelerator,
+/// per-variant cycles of each BitLinear), co-simulation schema 2 with
+/// measured counts, the published-design comparison.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Which mode the energy-per-token plot and the summary line show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,29 +127,158 @@ pub struct RooflinePoint {
     pub ternary_memory_floor_ms: f64,
 }
 
-/// Measured (RTL) against analytic cycles of one BitLinear.
+/// One co-simulation file read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CosimFileInfo {
+    pub file: String,
+    pub model: String,
+    /// `decode` (a one-token prompt: every call one row), `prefill` (no
+    /// decoded token: one call of the prompt's rows) or `mixed` (a prompt
+    /// and decode steps: checked, not used for latency).
+    pub kind: String,
+    pub prompt_tokens: usize,
+    pub decode_steps: usize,
+    /// Wall-clock seconds the co-simulation took.
+    pub wall_seconds: f64,
+}
+
+/// Measured (RTL) against analytic cycles and counts of one BitLinear of
+/// one co-simulation file (all its calls).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CycleCheckRow {
+    /// Index into [`CosimCheck::files`].
+    pub file: usize,
     pub layer: usize,
     pub proj: String,
     pub n: usize,
     pub k: usize,
+    pub calls: u64,
     pub token_rows: u64,
     pub measured_cycles: u64,
     pub analytic_cycles: u64,
+    pub measured_dram_bytes: u64,
+    pub analytic_dram_bytes: u64,
+    pub measured_buffer_reads: u64,
+    pub analytic_buffer_reads: u64,
+    pub measured_buffer_writes: u64,
+    pub analytic_buffer_writes: u64,
 }
 
-/// What a `tritium cosim --json` run contributed.
+impl CycleCheckRow {
+    /// Measured over analytic cycles, minus one.
+    pub fn cycle_error(&self) -> f64 {
+        self.measured_cycles as f64 / self.analytic_cycles.max(1) as f64 - 1.0
+    }
+
+    /// DRAM bytes and buffer reads and writes are what the model counts.
+    pub fn counts_equal(&self) -> bool {
+        self.measured_dram_bytes == self.analytic_dram_bytes
+            && self.measured_buffer_reads == self.analytic_buffer_reads
+            && self.measured_buffer_writes == self.analytic_buffer_writes
+    }
+}
+
+/// What the `tritium cosim --json` runs contributed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CosimCheck {
-    pub file: String,
-    pub model: String,
-    pub array: ArrayConfig,
+    pub files: Vec<CosimFileInfo>,
+    /// The co-simulated accelerator (`tritium_sim::ACCEL_CONFIGS` name),
+    /// its configuration, batch, memory and clock.
+    pub accel_name: String,
+    pub accel: AccelConfig,
+    pub batch: usize,
+    pub mem_bytes_per_cycle: f64,
+    pub mem_latency: u32,
+    pub clock_mhz: f64,
     pub rows: Vec<CycleCheckRow>,
     /// Total measured over total analytic cycles.
     pub measured_over_analytic: f64,
+    /// Largest |measured / analytic - 1| of a row.
+    pub max_cycle_error: f64,
+    /// Every row's DRAM bytes and buffer reads and writes equal the model's.
+    pub counts_equal: bool,
+    /// Layers the RTL ran; the other layers' BitLinears take the measured
+    /// figures of the same projection (the same shape: the accelerator's
+    /// timing does not depend on the weights' values).
+    pub measured_layers: Vec<usize>,
     /// Zero fraction counted by the RTL's skip counters.
     pub measured_zero_fraction: f64,
+}
+
+/// One ternary variant and phase on the accelerator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccelPhaseRow {
+    pub variant: Variant,
+    /// `decode` or `prefill`.
+    pub phase: String,
+    /// The BitLinears' cycles, DRAM bytes and time per token.
+    pub cycles_per_token: f64,
+    pub dram_bytes_per_token: f64,
+    /// Tokens per second if only the BitLinears ran (tokens/s equivalent).
+    pub bitlinear_tokens_per_second: f64,
+    /// The memory floor (DRAM bytes over bytes per cycle) over the cycles.
+    pub memory_floor_fraction: f64,
+    /// Cycles and counts measured on the RTL (else the analytic model).
+    pub measured: bool,
+}
+
+/// The accelerator the ternary variants run on, and how they do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccelSummary {
+    /// Weight memory bytes per cycle of the 2-bit and base-3 accelerators.
+    pub mem_bytes_per_cycle: [f64; 2],
+    pub rows: Vec<AccelPhaseRow>,
+    /// Decode DRAM bytes per token of the BitLinears, base-3 over 2-bit.
+    pub base3_over_2bit_dram_bytes: f64,
+    /// Synthesis figures used (decoder energy, areas).
+    pub synth: SynthFigures,
+}
+
+/// A published accelerator's figures, with what they include.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishedDesign {
+    pub name: String,
+    pub source: String,
+    pub includes: String,
+    pub decode_tokens_per_second: f64,
+    pub joules_per_token: f64,
+    pub luts: u64,
+    pub dsps: u64,
+    pub clock_mhz: f64,
+    pub engines: String,
+    pub achieved_gbs: f64,
+    pub weight_bytes_per_token: f64,
+    pub weight_packing: String,
+}
+
+/// This report's figures next to a published design's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishedComparison {
+    pub published: PublishedDesign,
+    /// What our side includes.
+    pub includes: String,
+    pub variant: Variant,
+    pub clock_mhz: f64,
+    pub peak_gbs: f64,
+    pub bitlinear_decode_tokens_per_second: f64,
+    pub bitlinear_prefill_tokens_per_second: f64,
+    /// The whole model in this report's latency model: the BitLinears on
+    /// the accelerator, attention, the KV cache and the head at the memory
+    /// bandwidth.
+    pub model_decode_tokens_per_second: f64,
+    /// Bits per LM-head weight in that model.
+    pub head_bits: u32,
+    pub decode_memory_floor_fraction: f64,
+    pub weight_bytes_per_token: f64,
+    /// Weight bytes per token over the decode time of the BitLinears.
+    pub achieved_gbs: f64,
+    /// The whole model per token in this report's energy model (estimate,
+    /// chip only: no board, host or DRAM interface power).
+    pub model_joules_per_token: f64,
+    /// From results.json's `tri_accel` of this configuration, if synthesized.
+    pub luts: Option<u64>,
+    pub dsps: Option<u64>,
+    pub luts_family: Option<String>,
 }
 
 /// Everything report.json holds.
@@ -164,7 +297,11 @@ pub struct Report {
     pub sizes_zero_fraction: f64,
     pub model_sizes: Vec<SizeRow>,
     pub roofline: Vec<RooflinePoint>,
+    /// The ternary variants on the accelerator.
+    pub accelerator: AccelSummary,
     pub cosim: Option<CosimCheck>,
+    /// A published design next to this report's figures, if asked for.
+    pub published: Option<PublishedComparison>,
     /// FPGA synthesis results (fpga/results/results.json), if given.
     pub fpga: Option<tritium_fpga::SynthResults>,
 }

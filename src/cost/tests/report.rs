@@ -1,10 +1,12 @@
 //! The cost model through its API: the paper's figures, the checked-in
-//! example reports, JSON round trip, plots, the analytic cycle model against
-//! cycles measured on the RTL, and bad input. (What the command line adds,
+//! example reports, JSON round trip, plots, a report from co-simulations
+//! of the RTL, and bad input. (The analytic cycle model against the RTL is
+//! tests/accel_model.rs.) (What the command line adds,
 //! flags and their messages, is in the top-level tests/cli.rs.)
 
 use std::path::{Path, PathBuf};
 
+use tritium_cost::decoder::SynthFigures;
 use tritium_cost::report::{self, Mode, Report};
 use tritium_cost::write::{to_json, write};
 use tritium_cost::{
@@ -93,7 +95,21 @@ fn a_given_zero_fraction_changes_only_the_ternary_arithmetic() {
     assert_eq!(f(&a), f(&b));
 }
 
-fn check_example(dir: &str, node: Node) {
+/// The request of `tritium report --preset 2b4t --node N` run from the
+/// repository root, with its FPGA results; `args` are the command's other
+/// arguments, for the message.
+fn example_request(node: Node) -> ReportRequest {
+    let mut q = request(Preset::B2b4t, node);
+    let results = root().join("fpga/results/results.json");
+    q.fpga = Some(tritium_fpga::load_results(&results).unwrap());
+    q.synth = Some(SynthFigures::read(&results, &q.table).unwrap());
+    q
+}
+
+/// Compares `dir/report.json` with what `q` builds now. Paths under the
+/// repository root are written relative to it, as the command run from the
+/// root writes them.
+fn check_example(dir: &str, q: &ReportRequest, command: &str) -> Report {
     let path = root().join(dir).join("report.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
@@ -102,21 +118,21 @@ fn check_example(dir: &str, node: Node) {
         )
     });
     let checked_in: serde_json::Value = serde_json::from_str(&text).unwrap();
-    // As the command: with the FPGA results of the repository.
-    let mut q = request(Preset::B2b4t, node);
-    q.fpga = Some(tritium_fpga::load_results(root().join("fpga/results/results.json")).unwrap());
     let r = q.build().unwrap();
-    let now: serde_json::Value = serde_json::from_str(&to_json(&r).unwrap()).unwrap();
+    let json = to_json(&r)
+        .unwrap()
+        .replace(&format!("{}/", root().display()), "");
+    let now: serde_json::Value = serde_json::from_str(&json).unwrap();
     let mut diffs = Vec::new();
     json_diff("", &checked_in, &now, &mut diffs);
     assert!(
         diffs.is_empty(),
-        "{} no longer matches `tritium report --preset 2b4t --node {} --out {dir}` ({} differences, first: {:?}); regenerate it (README.md)",
+        "{} no longer matches `{command}` ({} differences, first: {:?}); regenerate it (README.md)",
         path.display(),
-        node.name(),
         diffs.len(),
         &diffs[..diffs.len().min(5)]
     );
+    r
 }
 
 /// Structural comparison; numbers agree to 1e-12 relative (the report's
@@ -150,8 +166,14 @@ fn json_diff(at: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut V
 
 #[test]
 fn checked_in_example_reports_match_what_the_command_produces() {
-    check_example("reports/2b4t-7nm", Node::N7);
-    check_example("reports/2b4t-45nm", Node::N45);
+    for node in [Node::N7, Node::N45] {
+        let dir = format!("reports/2b4t-{}", node.name());
+        let command = format!(
+            "tritium report --preset 2b4t --node {} --out {dir}",
+            node.name()
+        );
+        check_example(&dir, &example_request(node), &command);
+    }
 }
 
 #[test]
@@ -242,11 +264,14 @@ fn bad_inputs_give_clear_errors() {
     q.options.array.lanes = 0;
     assert!(q.build().unwrap_err().to_string().contains("array"));
     let cos = dir.path().join("cosim.json");
-    std::fs::write(&cos, "{\"schema_version\": 1}").unwrap();
+    std::fs::write(&cos, "{\"schema_version\": 2}").unwrap();
     let mut q = request(Preset::Tiny, Node::N7);
-    q.cosim = Some(cos);
+    q.cosim = vec![cos];
     let e = q.build().unwrap_err().to_string();
     assert!(e.contains("cosim.json") && e.contains("model"), "{e}");
+    let mut q = request(Preset::Tiny, Node::N7);
+    q.options.accel.batch = 17;
+    assert!(q.build().unwrap_err().to_string().contains("batch"));
     let mut q = request(Preset::Tiny, Node::N7);
     q.zeros.per_linear.pop();
     let e = q.build().unwrap_err().to_string();
@@ -257,87 +282,107 @@ fn bad_inputs_give_clear_errors() {
 
 mod rtl {
     use super::*;
-    use tritium_rtl::{run_cosim, run_layer_cosim, CosimOptions, LayerCosimOptions, RtlBackend};
-    use tritium_rtl::{SimConfig, CONFIGS};
+    use tritium_rtl::{run_cosim, CosimOptions, MemoryConfig, RtlBackend, ACCEL_CONFIGS};
 
-    /// Stated tolerance of the analytic cycle model: none, the cycle
-    /// counts must be equal.
-    #[test]
-    fn analytic_cycles_equal_cycles_measured_on_the_rtl() {
-        let dir = tempfile::tempdir().unwrap();
-        let (small, large) = (&CONFIGS[0], &CONFIGS[1]);
-        let shapes: &[(&'static SimConfig, usize, usize, usize)] = &[
-            (small, 4, 8, 1),
-            (small, 5, 9, 1),
-            (small, 13, 40, 3),
-            (small, 64, 256, 2),
-            (small, 3, 8200, 1),
-            (large, 16, 32, 1),
-            (large, 40, 100, 2),
-            (large, 17, 8193, 1),
-        ];
-        for &(cfg, n, k, rows) in shapes {
-            let mut rtl = RtlBackend::new(cfg).unwrap();
-            let r = run_layer_cosim(
-                &mut rtl,
-                LayerCosimOptions {
-                    n,
-                    k,
-                    rows,
-                    seed: 7,
-                },
-                dir.path().join("w.vcd"),
-            )
-            .unwrap();
-            assert!(r.passed);
-            let measured = r.total.stats.cycles;
-            let analytic = rows as u64 * cfg.array.cycles_per_row(n, k);
-            assert_eq!(
-                measured, analytic,
-                "{} {n}x{k} x{rows}: measured vs analytic cycles",
-                cfg.name
-            );
-        }
-    }
-
-    #[test]
-    fn report_from_cosim_uses_the_measured_cycles_and_skips() {
-        let dir = tempfile::tempdir().unwrap();
+    /// `tritium cosim --json` of the tiny preset on accelerator `acc2`
+    /// (4x5 2-bit, TMax 4) at 4 bytes per cycle: `prompt`, then `steps`
+    /// decode steps; written to `dir/name`.
+    fn cosim_file(dir: &Path, name: &str, prompt: &[u32], steps: usize) -> PathBuf {
         let model = preset_model(Preset::Tiny, 1).unwrap();
-        let small = &CONFIGS[0];
-        let mut rtl = RtlBackend::new(small).unwrap();
+        let cfg = ACCEL_CONFIGS.iter().find(|c| c.name == "acc2").unwrap();
+        let mem = MemoryConfig {
+            bytes_per_cycle: 4.0,
+            latency: 6,
+        };
+        let mut rtl = RtlBackend::new(cfg, cfg.tokens, mem).unwrap();
         let opts = CosimOptions {
             layers: None,
-            decode_steps: 2,
-            mismatch_wave: dir.path().join("m.vcd"),
+            decode_steps: steps,
+            mismatch_wave: dir.join("m.vcd"),
+            clock_mhz: 250.0,
         };
         let c = run_cosim(
             &model,
             "preset tiny (seed 1)",
             &mut rtl,
-            &[1, 2, 3, 4],
+            prompt,
             &opts,
             None,
         )
         .unwrap();
-        let path = dir.path().join("cosim.json");
+        assert!(c.passed);
+        let path = dir.join(name);
         std::fs::write(&path, serde_json::to_string(&c).unwrap()).unwrap();
+        path
+    }
+
+    #[test]
+    fn report_from_cosim_uses_the_measured_cycles_counts_and_skips() {
+        let dir = tempfile::tempdir().unwrap();
+        let decode = cosim_file(dir.path(), "decode.json", &[1], 2);
+        let prefill = cosim_file(dir.path(), "prefill.json", &[1, 2, 3, 4, 5, 6], 0);
         let mut q = request(Preset::Tiny, Node::N7);
-        q.cosim = Some(path.clone());
+        q.cosim = vec![decode.clone(), prefill.clone()];
         let r = q.build().unwrap();
         let cc = r.cosim.as_ref().unwrap();
-        assert_eq!(cc.rows.len(), 2 * 7);
-        assert_eq!(cc.measured_over_analytic, 1.0);
-        assert_eq!((cc.array.cols, cc.array.lanes), (small.cols, small.lanes));
-        assert_eq!(r.options.array.cols, small.cols);
+        // Two files, 2 layers x 7 BitLinears each, all on the RTL.
+        assert_eq!(cc.rows.len(), 2 * 2 * 7);
+        assert_eq!(cc.accel_name, "acc2");
+        assert_eq!(cc.measured_layers, [0, 1]);
+        assert!(cc.counts_equal, "{:?}", cc.rows);
+        assert!(cc.max_cycle_error < 0.02, "{}", cc.max_cycle_error);
+        // The co-simulated accelerator, memory, clock and prompt are the
+        // report's; the other format is its twin.
+        let acc2 = ACCEL_CONFIGS.iter().find(|c| c.name == "acc2").unwrap();
+        assert_eq!(r.options.accel.two_bit, acc2.accel);
+        assert_eq!(r.options.accel.base3.array.lanes, 6);
+        assert_eq!((r.options.clock_mhz, r.options.bandwidth_gbs), (250.0, 1.0));
+        assert_eq!(r.options.workload.prompt_tokens, 6);
+        // Decode cycles of the 2-bit variant are the RTL's per call.
+        for row in cc.rows.iter().filter(|x| cc.files[x.file].kind == "decode") {
+            let l = &r.evaluation.linears[row.layer * 7
+                + [
+                    "q_proj",
+                    "k_proj",
+                    "v_proj",
+                    "o_proj",
+                    "gate_proj",
+                    "up_proj",
+                    "down_proj",
+                ]
+                .iter()
+                .position(|p| *p == row.proj)
+                .unwrap()];
+            assert_eq!(
+                l.decode_cycles[2],
+                row.measured_cycles as f64 / row.calls as f64
+            );
+            assert!(l.measured);
+        }
+        assert!(r.accelerator.rows.iter().any(|x| x.measured));
         // Zero fractions from the RTL's skip counters equal the weights'.
         let direct = build(Preset::Tiny, Node::N7);
         assert!((cc.measured_zero_fraction - direct.summary.zero_fraction).abs() < 1e-12);
         // A co-simulation of another model is refused.
         let mut q = request(Preset::Small, Node::N7);
-        q.cosim = Some(path);
+        q.cosim = vec![decode.clone()];
         let e = q.build().unwrap_err().to_string();
         assert!(e.contains("was the co-simulation run on this model"), "{e}");
+        // Schema 1 (the array backend) is refused with what to do.
+        let text = std::fs::read_to_string(&decode).unwrap();
+        let old = dir.path().join("old.json");
+        std::fs::write(
+            &old,
+            text.replace("\"schema_version\":2", "\"schema_version\":1"),
+        )
+        .unwrap();
+        let mut q = request(Preset::Tiny, Node::N7);
+        q.cosim = vec![old];
+        let e = q.build().unwrap_err().to_string();
+        assert!(
+            e.contains("schema_version 1") && e.contains("re-run"),
+            "{e}"
+        );
     }
 }
 
