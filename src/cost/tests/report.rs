@@ -176,6 +176,57 @@ fn checked_in_example_reports_match_what_the_command_produces() {
     }
 }
 
+/// The KV260 example: from its checked-in co-simulations of the RTL (not
+/// re-run here), next to the published KV260 design; and what it shows.
+#[test]
+fn checked_in_kv260_example_matches_and_meets_its_targets() {
+    let dir = "reports/2b4t-kv260";
+    let mut q = example_request(Node::N7);
+    q.cosim = ["cosim-decode.json", "cosim-prefill.json"]
+        .iter()
+        .map(|f| root().join(dir).join(f))
+        .collect();
+    q.published = tritium_cost::published::by_name("kv260");
+    let r = check_example(
+        dir,
+        &q,
+        "tritium report --preset 2b4t --node 7nm --from-cosim reports/2b4t-kv260/cosim-decode.json --from-cosim reports/2b4t-kv260/cosim-prefill.json --published kv260 --out reports/2b4t-kv260",
+    );
+    let cc = r.cosim.as_ref().unwrap();
+    assert_eq!(cc.accel_name, "kv260");
+    assert!(cc.counts_equal && cc.max_cycle_error < 0.005, "{cc:?}");
+    assert_eq!(r.options.workload.prompt_tokens, 128);
+    let row = |v, phase| {
+        r.accelerator
+            .rows
+            .iter()
+            .find(|x| x.variant == v && x.phase == phase)
+            .unwrap()
+    };
+    // Decode at >= 95 % of the memory floor, >= 36 tokens/s equivalent,
+    // measured on the RTL.
+    let d = row(Variant::Ternary16, "decode");
+    assert!(d.measured && row(Variant::Ternary16, "prefill").measured);
+    assert!(
+        d.memory_floor_fraction >= 0.95,
+        "{}",
+        d.memory_floor_fraction
+    );
+    assert!(
+        d.bitlinear_tokens_per_second >= 36.0,
+        "{}",
+        d.bitlinear_tokens_per_second
+    );
+    // Base-3 moves about 20 % fewer DRAM bytes than 2-bit on the same port.
+    let ratio = r.accelerator.base3_over_2bit_dram_bytes;
+    assert!((0.79..=0.81).contains(&ratio), "{ratio}");
+    // Prefill in jobs of 16 rows reads the weights 16 times less per token.
+    let p = row(Variant::Ternary16, "prefill");
+    assert!((d.dram_bytes_per_token / p.dram_bytes_per_token - 16.0).abs() < 1e-9);
+    let c = r.published.as_ref().unwrap();
+    assert_eq!(c.published.decode_tokens_per_second, 16.78);
+}
+
 #[test]
 fn report_json_round_trips_and_files_are_written() {
     let dir = tempfile::tempdir().unwrap();
