@@ -3,19 +3,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use tritium_golden::{AccelConfig, ArrayConfig, Proj};
+use tritium_golden::{ArrayConfig, Proj};
 
 use crate::count::Variant;
-use crate::markdown_accel::{accelerator, cosim, published};
+use crate::markdown_accel::{accel_words, accelerator, cosim, published};
 use crate::report::{Report, ROOFLINE_BANDWIDTHS};
-
-/// An accelerator configuration in a few words.
-pub(crate) fn accel_words(a: &AccelConfig) -> String {
-    format!(
-        "{}x{} {} ({}-byte words on a {}-byte port, {} token rows, KMax {})",
-        a.array.cols, a.array.lanes, a.format, a.word_bytes, a.bus_bytes, a.tokens, a.array.k_max
-    )
-}
 
 /// Picojoules as millijoules, three significant digits or more.
 fn mj(pj: f64) -> String {

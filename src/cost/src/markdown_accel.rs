@@ -3,9 +3,18 @@
 
 use std::fmt::Write as _;
 
+use tritium_golden::AccelConfig;
+
 use crate::count::Variant;
-use crate::markdown::accel_words;
 use crate::report::{CosimCheck, PublishedComparison, Report};
+
+/// An accelerator configuration in a few words.
+pub(crate) fn accel_words(a: &AccelConfig) -> String {
+    format!(
+        "{}x{} {} ({}-byte words on a {}-byte port, {} token rows, KMax {})",
+        a.array.cols, a.array.lanes, a.format, a.word_bytes, a.bus_bytes, a.tokens, a.array.k_max
+    )
+}
 
 fn label(v: Variant) -> &'static str {
     v.label()
