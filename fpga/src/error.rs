@@ -22,6 +22,9 @@ pub enum Error {
     /// A sweep with neither sizes nor PE-level designs.
     #[error("nothing to synthesize: no sizes and no PEs")]
     NothingToDo,
+    /// The Liberty file of the `asic` family is missing or unreadable.
+    #[error("Liberty file {path}: {message}")]
+    Liberty { path: PathBuf, message: String },
     /// An array configuration the RTL does not accept.
     #[error(transparent)]
     Array(#[from] tritium_golden::Error),

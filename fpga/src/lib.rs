@@ -25,6 +25,7 @@
 
 mod error;
 mod flow;
+pub mod liberty;
 mod report;
 pub mod yosys;
 
