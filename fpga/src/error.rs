@@ -19,6 +19,10 @@ pub enum Error {
     /// An array size that is not `COLSxLANES` within range.
     #[error("array size `{text}`: expected COLSxLANES with both in 1..=64, e.g. 4x8")]
     BadArraySize { text: String },
+    /// An accelerator configuration that is not `CxL:FORMAT:kK:tT:bB` or a
+    /// preset name.
+    #[error("accelerator `{text}`: {message}")]
+    BadAccel { text: String, message: String },
     /// A sweep with neither sizes nor PE-level designs.
     #[error("nothing to synthesize: no sizes and no PEs")]
     NothingToDo,

@@ -23,6 +23,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accel;
 mod error;
 mod flow;
 pub mod liberty;
@@ -36,7 +37,9 @@ use tritium_util::AtPath;
 use serde::{Deserialize, Serialize};
 
 pub use error::{Error, Result};
+pub use accel::{accel_label, accel_spec, parse_accel, ACCEL_PRESETS};
 pub use flow::{run_sweep, ArraySize, SweepConfig};
+pub use tritium_golden::{AccelConfig, WeightFormat};
 pub use report::markdown_table;
 
 /// Version of the results.json layout. Bumped on any incompatible change
