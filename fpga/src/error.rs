@@ -23,8 +23,8 @@ pub enum Error {
     /// preset name.
     #[error("accelerator `{text}`: {message}")]
     BadAccel { text: String, message: String },
-    /// A sweep with neither sizes nor PE-level designs.
-    #[error("nothing to synthesize: no sizes and no PEs")]
+    /// A sweep with no sizes, no PE-level designs and no accelerators.
+    #[error("nothing to synthesize: no sizes, no PEs and no accelerators")]
     NothingToDo,
     /// The Liberty file of the `asic` family is missing or unreadable.
     #[error("Liberty file {path}: {message}")]
