@@ -35,6 +35,7 @@ pub mod accel;
 mod error;
 mod flow;
 pub mod liberty;
+mod merge;
 mod report;
 pub mod yosys;
 
@@ -275,6 +276,20 @@ impl UnitResult {
     /// Multiply-accumulate lanes of the unit (Cols * Lanes).
     pub fn macs(&self) -> u64 {
         u64::from(self.cols) * u64::from(self.lanes)
+    }
+
+    /// True if `self` and `other` measure the same design, configuration
+    /// and family (whatever the numbers): the key [`SynthResults::merge`]
+    /// replaces rows by.
+    pub fn same_unit(&self, other: &UnitResult) -> bool {
+        self.kind == other.kind
+            && self.level == other.level
+            && self.module == other.module
+            && self.family == other.family
+            && self.cols == other.cols
+            && self.lanes == other.lanes
+            && self.accel == other.accel
+            && self.estimate == other.estimate
     }
 }
 

@@ -21,7 +21,8 @@ use super::progress::Bar;
 /// for an Fmax. Writes results.json, results.md and resources.svg/.png to
 /// --out. Needs yosys (installed by scripts/install-deps.sh) and, for P&R,
 /// nextpnr-ice40 (fpga/install-pnr.sh). The default sweep takes over an
-/// hour on 2 cores (the KV260-class accelerators are minutes each).
+/// hour on 2 cores (the KV260-class accelerators are minutes each); --update
+/// refreshes a part of it.
 #[derive(Debug, Args)]
 pub struct SynthArgs {
     /// Array sizes, COLSxLANES (output channels x activations per beat).
@@ -82,6 +83,12 @@ pub struct SynthArgs {
     /// Replace the results already in --out.
     #[arg(long)]
     pub force: bool,
+    /// Merge into the results already in --out (their results.json must
+    /// exist and come from the same Yosys and KMax): the rows this run
+    /// measures replace the same rows, every other row is kept. For
+    /// refreshing part of the sweep, e.g. --sizes '' --no-pnr --families xcup.
+    #[arg(long)]
+    pub update: bool,
 }
 
 fn size_arg(flag: &str, s: &str) -> Result<ArraySize> {
@@ -98,7 +105,19 @@ const RESULT_FILES: [&str; 4] = [
 
 pub fn run(a: &SynthArgs) -> Result<()> {
     let inputs = tritium_util::Inputs::new().with(&a.root.join("rtl"));
-    tritium_util::output::check_output_dir("--out", &a.out, &RESULT_FILES, a.force, &inputs)?;
+    tritium_util::output::check_output_dir(
+        "--out",
+        &a.out,
+        &RESULT_FILES,
+        a.force || a.update,
+        &inputs,
+    )?;
+    // Read first: a missing or incompatible file fails before the sweep.
+    let earlier = if a.update {
+        Some(tritium_fpga::load_results(a.out.join("results.json"))?)
+    } else {
+        None
+    };
     let mut cfg = SweepConfig::new(&a.root);
     cfg.sizes = a
         .sizes
@@ -149,6 +168,15 @@ pub fn run(a: &SynthArgs) -> Result<()> {
     let results = {
         let bar = Bar::new("synthesis: tool runs", false);
         tritium_fpga::run_sweep(&cfg, Some(&bar))?
+    };
+    let results = match earlier {
+        Some(old) => old.merge(results).map_err(|m| {
+            Error::Usage(format!(
+                "--update: {} {m}",
+                a.out.join("results.json").display()
+            ))
+        })?,
+        None => results,
     };
     tritium_fpga::write_results(&results, &out_dir)?;
     tritium_cost::fpga_plot::write_plots(&results, &out_dir)?;
