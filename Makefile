@@ -54,7 +54,8 @@ test-neon:
 	CARGO="$(CARGO)" scripts/test-neon.sh
 
 ## FPGA synthesis sweep (Yosys + nextpnr-ice40): ternary vs INT8 vs FP16,
-## written to fpga/results/ (a few minutes; installs nextpnr if missing).
+## the accelerator and its decoders, ASIC areas; written to fpga/results/
+## (over an hour on 2 cores; installs nextpnr if missing).
 synth: deps
 	fpga/install-pnr.sh
 	$(CARGO) run --release --quiet -- synth --force

@@ -19,9 +19,16 @@ pub enum Error {
     /// An array size that is not `COLSxLANES` within range.
     #[error("array size `{text}`: expected COLSxLANES with both in 1..=64, e.g. 4x8")]
     BadArraySize { text: String },
-    /// A sweep with neither sizes nor PE-level designs.
-    #[error("nothing to synthesize: no sizes and no PEs")]
+    /// An accelerator configuration that is not `CxL:FORMAT:kK:tT:bB` or a
+    /// preset name.
+    #[error("accelerator `{text}`: {message}")]
+    BadAccel { text: String, message: String },
+    /// A sweep with no sizes, no PE-level designs and no accelerators.
+    #[error("nothing to synthesize: no sizes, no PEs and no accelerators")]
     NothingToDo,
+    /// The Liberty file of the `asic` family is missing or unreadable.
+    #[error("Liberty file {path}: {message}")]
+    Liberty { path: PathBuf, message: String },
     /// An array configuration the RTL does not accept.
     #[error(transparent)]
     Array(#[from] tritium_golden::Error),

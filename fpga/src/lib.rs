@@ -1,11 +1,14 @@
-//! FPGA synthesis results of the ternary MAC array next to INT8 and FP16
-//! multiply-accumulate units (`tritium synth`, `make synth`; fpga/README.md).
+//! FPGA (and ASIC) synthesis results of the ternary MAC array and the
+//! ternary accelerator next to INT8 and FP16 multiply-accumulate units
+//! (`tritium synth`, `make synth`; fpga/README.md).
 //!
 //! The flow synthesizes the project's own RTL (`rtl/files.f`) with Yosys
 //! (pinned: Debian's 0.23) for each design and size: generic gates
-//! (`synth`), iCE40 (`synth_ice40`, LUT fabric only) and Xilinx 7-series
-//! (`synth_xilinx`, DSP48E1 inference on), and places and routes a small
-//! array of each kind with nextpnr-ice40 for an Fmax. Every count comes from
+//! (`synth`), iCE40 (`synth_ice40`, LUT fabric only), Xilinx 7-series and
+//! UltraScale+ (`synth_xilinx`, DSP and block RAM inference on) and a
+//! standard-cell library (`asic`: `dfflibmap`/`abc -liberty`, area in um^2
+//! from the Liberty file, [`liberty`]), and places and routes a small array
+//! of each kind with nextpnr-ice40 for an Fmax. Every count comes from
 //! Yosys's own `stat -json` output ([`yosys`]); nothing is typed in.
 //!
 //! Designs compared (all in `rtl/`):
@@ -16,6 +19,11 @@
 //!   shape, handshakes, pipeline and 64-bit counters; only the datapath
 //!   differs). FP16 arrays are NOT synthesized: their row is an estimate,
 //!   Cols*Lanes times `fp16_mac_pe` ([`UnitResult::estimate`] is true).
+//! - Accelerator level: `tri_accel` (array, weight front end and decoder,
+//!   activation buffer, accumulator bank, result FIFO, counters) for each
+//!   [`AccelConfig`] of the sweep ([`accel`]: presets such as the
+//!   KV260-class `kv260-base3`), and its weight decoder alone: `tri_wdec`
+//!   for the configuration's word and `tri_dec_base3` for one base-3 byte.
 //!
 //! For the report: [`load_results`] reads `fpga/results/results.json`
 //! ([`SynthResults`], versioned by [`SCHEMA_VERSION`]) and
@@ -23,8 +31,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accel;
 mod error;
 mod flow;
+pub mod liberty;
+mod merge;
 mod report;
 pub mod yosys;
 
@@ -34,9 +45,11 @@ use tritium_util::AtPath;
 
 use serde::{Deserialize, Serialize};
 
+pub use accel::{accel_label, accel_spec, parse_accel, ACCEL_PRESETS};
 pub use error::{Error, Result};
 pub use flow::{run_sweep, ArraySize, SweepConfig};
 pub use report::markdown_table;
+pub use tritium_golden::{AccelConfig, WeightFormat};
 
 /// Version of the results.json layout. Bumped on any incompatible change
 /// (renamed or removed field, changed meaning); added optional fields keep it.
@@ -53,6 +66,10 @@ pub struct SynthResults {
     pub k_max: u32,
     /// Array sizes of the sweep.
     pub sizes: Vec<ArraySize>,
+    /// Accelerator configurations of the sweep (`tri_accel` units, their
+    /// decoders and, for `asic`, their arrays).
+    #[serde(default)]
+    pub accels: Vec<AccelConfig>,
     /// One entry per design, size and family (synthesized or estimated).
     pub units: Vec<UnitResult>,
     /// Place-and-route results (empty without `--pnr`).
@@ -68,6 +85,10 @@ pub struct ToolVersions {
     pub yosys: String,
     /// `nextpnr-ice40 --version`, when P&R ran.
     pub nextpnr: Option<String>,
+    /// The Liberty library of the `asic` rows: its `library (NAME)` and,
+    /// in parentheses, the name of the file it was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liberty: Option<String>,
 }
 
 /// The arithmetic of a multiply-accumulate design.
@@ -104,8 +125,14 @@ pub enum Level {
     Pe,
     /// A whole multiply-accumulate unit with its accumulator (fp16_mac_pe).
     MacUnit,
+    /// A stored-weight decoder (combinational): `tri_wdec`, one word of an
+    /// accelerator configuration into its Cols*Lanes codes, or
+    /// `tri_dec_base3`, one base-3 byte into five codes.
+    Decoder,
     /// A Cols x Lanes array.
     Array,
+    /// The whole accelerator `tri_accel` of one [`AccelConfig`].
+    Accel,
 }
 
 /// Target of a synthesis run.
@@ -119,13 +146,25 @@ pub enum Family {
     /// Yosys `synth_xilinx -family xc7` (DSP48E1 and block RAM inference on).
     Xilinx,
     /// Yosys `synth_xilinx -family xcup`: UltraScale+ (the Zynq
-    /// UltraScale+ of the AMD KV260; DSP48E2, RAMB36E2, URAM288, CARRY8).
+    /// UltraScale+ of the AMD KV260; DSP48E2, RAMB18E2/RAMB36E2, URAM288
+    /// with `-uram` only; Yosys 0.23 maps carries to CARRY4).
     Xcup,
+    /// Standard cells: Yosys `synth`, then `dfflibmap` and `abc` with a
+    /// Liberty library (default SKY130 HD, typical corner); the area in
+    /// um^2 is [`UnitResult::cell_area_um2`]. Only PE-level units,
+    /// decoders and the arrays of the accelerator configurations.
+    Asic,
 }
 
 impl Family {
     /// All families, in table order.
-    pub const ALL: [Family; 4] = [Family::Generic, Family::Ice40, Family::Xilinx, Family::Xcup];
+    pub const ALL: [Family; 5] = [
+        Family::Generic,
+        Family::Ice40,
+        Family::Xilinx,
+        Family::Xcup,
+        Family::Asic,
+    ];
 
     /// Name used on the command line and in file names.
     pub fn name(self) -> &'static str {
@@ -134,6 +173,7 @@ impl Family {
             Family::Ice40 => "ice40",
             Family::Xilinx => "xilinx",
             Family::Xcup => "xcup",
+            Family::Asic => "asic",
         }
     }
 
@@ -148,17 +188,24 @@ impl Family {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Resources {
     /// LUTs (SB_LUT4; LUT1..LUT6). For `generic`: logic gates (all cells
-    /// that are not flip-flops), which are not LUTs.
+    /// that are not flip-flops or memories), which are not LUTs; for
+    /// `asic`: combinational standard cells.
     pub luts: u64,
-    /// Flip-flops (SB_DFF*; FD*; generic $_DFF*/$_SDFF*/$_DLATCH*...).
+    /// Flip-flops (SB_DFF*; FD*; generic $_DFF*/$_SDFF*/$_DLATCH*...;
+    /// sequential standard cells).
     pub ffs: u64,
     /// Carry cells (SB_CARRY; CARRY4; CARRY8). 0 for `generic`.
     pub carry: u64,
     /// DSP blocks (SB_MAC16; DSP48E1; DSP48E2).
     pub dsp: u64,
     /// Block RAMs (SB_RAM40_4K; RAMB18E1/RAMB36E1; RAMB18E2/RAMB36E2),
-    /// each counted once whatever its size.
+    /// each counted once whatever its size. For `generic`: memories left
+    /// as abstract `$mem_v2` cells (not mapped to gates or flip-flops).
     pub bram: u64,
+    /// Xilinx block RAM in 18-Kbit halves: a RAMB18 counts 1, a RAMB36 2,
+    /// so `bram18 / 2` is the number of RAMB36 tiles used. 0 elsewhere.
+    #[serde(default)]
+    pub bram18: u64,
     /// UltraRAMs (URAM288, `xcup` only).
     #[serde(default)]
     pub uram: u64,
@@ -182,6 +229,7 @@ impl Resources {
             carry: self.carry * n,
             dsp: self.dsp * n,
             bram: self.bram * n,
+            bram18: self.bram18 * n,
             uram: self.uram * n,
             lutram: self.lutram * n,
             multipliers: self.multipliers * n,
@@ -211,12 +259,37 @@ pub struct UnitResult {
     pub cells: BTreeMap<String, u64>,
     /// Seconds Yosys took (0 for an estimate).
     pub seconds: f64,
+    /// The accelerator configuration the unit belongs to: the whole
+    /// accelerator ([`Level::Accel`]), its weight decoder `tri_wdec`
+    /// ([`Level::Decoder`]) or its MAC array ([`Level::Array`], `asic`
+    /// only; `KMax` is then the configuration's). None for every other unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accel: Option<AccelConfig>,
+    /// Standard-cell area in um^2 (`asic` only): the sum over the mapped
+    /// netlist's cells of their Liberty `area` (what `stat -liberty` calls
+    /// "Chip area"; logic only, no placement density or routing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_area_um2: Option<f64>,
 }
 
 impl UnitResult {
     /// Multiply-accumulate lanes of the unit (Cols * Lanes).
     pub fn macs(&self) -> u64 {
         u64::from(self.cols) * u64::from(self.lanes)
+    }
+
+    /// True if `self` and `other` measure the same design, configuration
+    /// and family (whatever the numbers): the key [`SynthResults::merge`]
+    /// replaces rows by.
+    pub fn same_unit(&self, other: &UnitResult) -> bool {
+        self.kind == other.kind
+            && self.level == other.level
+            && self.module == other.module
+            && self.family == other.family
+            && self.cols == other.cols
+            && self.lanes == other.lanes
+            && self.accel == other.accel
+            && self.estimate == other.estimate
     }
 }
 
@@ -244,7 +317,9 @@ pub struct PnrResult {
 }
 
 impl SynthResults {
-    /// The result of `module`-kind `kind` at `level`, size and family.
+    /// The result of `module`-kind `kind` at `level`, size and family
+    /// (of the sweep's sizes and PEs: not a unit of an accelerator
+    /// configuration, see [`SynthResults::find_accel`]).
     pub fn find(
         &self,
         kind: MacKind,
@@ -259,7 +334,31 @@ impl SynthResults {
                 && u.family == family
                 && u.cols == cols
                 && u.lanes == lanes
+                && u.accel.is_none()
         })
+    }
+
+    /// The unit of accelerator configuration `accel` at `level`
+    /// ([`Level::Accel`]: `tri_accel`; [`Level::Decoder`]: its `tri_wdec`;
+    /// [`Level::Array`]: its `tri_mac_array`) for `family`.
+    pub fn find_accel(
+        &self,
+        level: Level,
+        family: Family,
+        accel: &AccelConfig,
+    ) -> Option<&UnitResult> {
+        self.units
+            .iter()
+            .find(|u| u.level == level && u.family == family && u.accel.as_ref() == Some(accel))
+    }
+
+    /// The unit of top module `module` for `family` that belongs to no
+    /// accelerator configuration and is not an estimate (e.g. `tri_pe`,
+    /// `tri_dec_base3`).
+    pub fn find_module(&self, module: &str, family: Family) -> Option<&UnitResult> {
+        self.units
+            .iter()
+            .find(|u| u.module == module && u.family == family && u.accel.is_none() && !u.estimate)
     }
 
     /// Families present in the results, in table order.

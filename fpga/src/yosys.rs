@@ -5,12 +5,25 @@
 //!
 //! ```text
 //! read_verilog -sv <every file of rtl/files.f>
-//! hierarchy -check -top <top> [-chparam Cols C -chparam Lanes L -chparam KMax K]
+//! chparam -set Cols C -set Lanes L ... <top>   # if the job sets parameters
+//! hierarchy -check -top <top>
+//! rename -top <top>
 //! proc; flatten; opt -fast
 //! tee -q -o pre.json stat -json          # multipliers: $mul / $macc cells
-//! synth -top <top>                       # or synth_ice40 / synth_xilinx
+//! synth -top <top> ...                   # per family, see [`script`]
 //! tee -q -o post.json stat -json         # the counted netlist
 //! ```
+//!
+//! Parameters are set with `chparam` on the elaborated top, not with
+//! `hierarchy -chparam`: Yosys 0.23 fails an internal assertion
+//! (`modules_.count(module->name) == 0`, kernel/rtlil.cc:663) when
+//! `hierarchy -chparam` re-derives `tri_accel`, whose cell list is
+//! reprocessed once its submodules are derived. That reprocessing leaves
+//! the top named `$paramod$<hash>\tri_accel`, so `rename -top` gives it
+//! back its name for `synth -top` (a no-op for the other designs). Both
+//! forms give the same netlists for the other designs (checked on
+//! `tri_mac_array`, xc7 and generic, and `pnr_wrap`, iCE40: identical cell
+//! counts).
 //!
 //! Counts are never scraped from text output (which changes between Yosys
 //! versions): [`parse_stat`] reads the `design.num_cells_by_type` object.
@@ -36,6 +49,8 @@ pub struct YosysJob {
     /// `-chparam` overrides (name, value).
     pub params: Vec<(String, u64)>,
     pub family: Family,
+    /// Plain-text Liberty file of the `asic` family (required for it).
+    pub liberty: Option<PathBuf>,
     /// Directory for the script, log and JSON files (created).
     pub dir: PathBuf,
     /// Also write the mapped netlist to `<dir>/netlist.json` (for nextpnr).
@@ -72,25 +87,53 @@ pub(crate) fn tool_missing(exe: &str, e: std::io::Error) -> Error {
     }
 }
 
-/// The script of `job` (see the module docs).
+/// The script of `job` (see the module docs). Per family:
+///
+/// - `generic`: `synth` with its `fine` step written out minus
+///   `memory_map`, so memories stay `$mem_v2` cells (a 1-Mbit activation
+///   buffer as a million flip-flops would be neither meaningful nor
+///   tractable); for designs without memories this is exactly `synth`;
+/// - `ice40`: `synth_ice40` (no `-dsp`);
+/// - `xilinx`, `xcup`: `synth_xilinx -family xc7|xcup -noiopad`;
+/// - `asic`: `synth`, `dfflibmap -liberty L`, `abc -liberty L`,
+///   `opt_clean` (area-oriented: no `-D` clock period).
+///
+/// Panics if an `asic` job has no Liberty file (the flow always sets one).
 pub fn script(job: &YosysJob) -> String {
     let files: Vec<String> = job
         .sources
         .iter()
         .map(|p| format!("\"{}\"", p.display()))
         .collect();
-    let mut s = format!("read_verilog -sv {}\n", files.join(" "));
-    s += &format!("hierarchy -check -top {}", job.top);
-    for (name, value) in &job.params {
-        s += &format!(" -chparam {name} {value}");
-    }
-    s += "\nproc\nflatten\nopt -fast\ntee -q -o pre.json stat -json\n";
     let top = &job.top;
+    let mut s = format!("read_verilog -sv {}\n", files.join(" "));
+    if !job.params.is_empty() {
+        s += "chparam";
+        for (name, value) in &job.params {
+            s += &format!(" -set {name} {value}");
+        }
+        s += &format!(" {top}\n");
+    }
+    s += &format!("hierarchy -check -top {top}\nrename -top {top}\n");
+    s += "proc\nflatten\nopt -fast\ntee -q -o pre.json stat -json\n";
     s += &match job.family {
-        Family::Generic => format!("synth -top {top}\n"),
+        Family::Generic => format!(
+            "synth -top {top} -run :fine\n\
+             opt -fast -full\nopt -full\ntechmap\nopt -fast\nabc -fast\nopt -fast\n"
+        ),
         Family::Ice40 => format!("synth_ice40 -top {top}\n"),
         Family::Xilinx => format!("synth_xilinx -top {top} -family xc7 -noiopad\n"),
         Family::Xcup => format!("synth_xilinx -top {top} -family xcup -noiopad\n"),
+        Family::Asic => {
+            let lib = job
+                .liberty
+                .as_ref()
+                .expect("an asic job has a Liberty file")
+                .display();
+            format!(
+                "synth -top {top}\ndfflibmap -liberty \"{lib}\"\nabc -liberty \"{lib}\"\nopt_clean\n"
+            )
+        }
     };
     s += "tee -q -o post.json stat -json\n";
     if job.netlist {
@@ -206,15 +249,19 @@ fn count(cells: &BTreeMap<String, u64>, pred: impl Fn(&str) -> bool) -> u64 {
 ///
 /// | field | generic | ice40 | xilinx, xcup |
 /// | --- | --- | --- | --- |
-/// | luts | every non-FF cell | SB_LUT4 | LUT1..LUT6 |
+/// | luts | every other cell | SB_LUT4 | LUT1..LUT6 |
 /// | ffs | $_DFF*, $_DFFE*, $_SDFF*, $_ALDFF*, $_DLATCH*, $_SR* | SB_DFF* | FD* |
 /// | carry | - | SB_CARRY | CARRY4, CARRY8 |
 /// | dsp | - | SB_MAC16 | DSP48* |
-/// | bram | - | SB_RAM40_4K | RAMB* (18 and 36 Kb) |
+/// | bram | $mem, $mem_v2 (abstract) | SB_RAM40_4K | RAMB* (18 and 36 Kb) |
+/// | bram18 | - | - | RAMB18* 1, RAMB36* 2 |
 /// | uram | - | - | URAM288 |
 /// | lutram | - | - | RAM32M, RAM64M, RAM*X1*, RAM32M16, RAM64M8 |
 ///
 /// `cells` is every cell except IO buffers (IBUF, OBUF, BUFG, SB_IO).
+/// `asic` needs the library to tell flip-flops from logic: here only
+/// `cells` (and `luts` = all cells) is set;
+/// [`crate::liberty::CellLibrary::summarize`] gives the real split.
 pub fn summarize(family: Family, cells: &BTreeMap<String, u64>) -> Resources {
     let io = |t: &str| matches!(t, "IBUF" | "OBUF" | "BUFG" | "SB_IO" | "SB_GB");
     match family {
@@ -224,11 +271,22 @@ pub fn summarize(family: Family, cells: &BTreeMap<String, u64>) -> Resources {
                     .iter()
                     .any(|p| t.starts_with(p))
             };
+            let is_mem = |t: &str| t == "$mem" || t == "$mem_v2";
             let ffs = count(cells, is_ff);
+            let bram = count(cells, is_mem);
             let all = count(cells, |t| !io(t));
             Resources {
-                luts: all - ffs,
+                luts: all - ffs - bram,
                 ffs,
+                bram,
+                cells: all,
+                ..Resources::default()
+            }
+        }
+        Family::Asic => {
+            let all = count(cells, |t| !io(t));
+            Resources {
+                luts: all,
                 cells: all,
                 ..Resources::default()
             }
@@ -250,6 +308,8 @@ pub fn summarize(family: Family, cells: &BTreeMap<String, u64>) -> Resources {
             carry: count(cells, |t| t == "CARRY4" || t == "CARRY8"),
             dsp: count(cells, |t| t.starts_with("DSP48")),
             bram: count(cells, |t| t.starts_with("RAMB")),
+            bram18: count(cells, |t| t.starts_with("RAMB18"))
+                + 2 * count(cells, |t| t.starts_with("RAMB36")),
             uram: count(cells, |t| t.starts_with("URAM")),
             lutram: count(cells, |t| t.starts_with("RAM") && !t.starts_with("RAMB")),
             cells: count(cells, |t| !io(t)),
@@ -308,6 +368,52 @@ mod tests {
             (r.luts, r.carry, r.bram, r.uram, r.lutram, r.dsp, r.ffs),
             (10, 2, 4, 4, 6, 0, 6)
         );
+        // 3 RAMB36 and 1 RAMB18: 3.5 RAMB36 tiles.
+        assert_eq!(r.bram18, 7);
+    }
+
+    #[test]
+    fn generic_memories_are_not_gates() {
+        let text = r#"{"design": {"num_cells_by_type": {"$_AND_": 3, "$_DFFE_PP_": 2,
+            "$mem_v2": 2}}}"#;
+        let r = summarize(Family::Generic, &parse_stat(text).unwrap());
+        assert_eq!((r.luts, r.ffs, r.bram, r.cells), (3, 2, 2, 7));
+    }
+
+    fn job(family: Family, params: &[(&str, u64)]) -> YosysJob {
+        YosysJob {
+            sources: vec!["/r/a.sv".into(), "/r/b.sv".into()],
+            top: "top".into(),
+            params: params.iter().map(|&(n, v)| (n.to_string(), v)).collect(),
+            family,
+            liberty: Some("/lib/cells.lib".into()),
+            dir: "/w".into(),
+            netlist: false,
+        }
+    }
+
+    #[test]
+    fn scripts_set_parameters_with_chparam_and_map_per_family() {
+        let s = script(&job(Family::Xcup, &[("Cols", 4), ("Format", 1)]));
+        assert!(s.starts_with(
+            "read_verilog -sv \"/r/a.sv\" \"/r/b.sv\"\nchparam -set Cols 4 -set Format 1 top\n\
+             hierarchy -check -top top\nrename -top top\nproc\nflatten\nopt -fast\ntee -q -o pre.json stat -json\n"
+        ));
+        assert!(s.contains("synth_xilinx -top top -family xcup -noiopad\n"));
+        assert!(!script(&job(Family::Ice40, &[])).contains("chparam"));
+        // generic: synth without memory_map.
+        let g = script(&job(Family::Generic, &[]));
+        assert!(g.contains("synth -top top -run :fine\n") && g.contains("abc -fast\n"));
+        assert!(!g.contains("memory_map"));
+        let a = script(&job(Family::Asic, &[]));
+        for step in [
+            "synth -top top\n",
+            "dfflibmap -liberty \"/lib/cells.lib\"\n",
+            "abc -liberty \"/lib/cells.lib\"\n",
+            "tee -q -o post.json stat -json\n",
+        ] {
+            assert!(a.contains(step), "{step} missing:\n{a}");
+        }
     }
 
     #[test]

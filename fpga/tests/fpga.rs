@@ -1,16 +1,19 @@
-//! Quick synthesis of a tiny configuration with the real flow (Yosys), so a
-//! broken RTL change or a broken flow is caught by `cargo test`. The full
-//! sweep is `tritium synth` / `make synth`.
+//! Quick synthesis of tiny configurations with the real flow (Yosys), so a
+//! broken RTL change or a broken flow is caught by `cargo test`: the MAC
+//! arrays at 2x4, the smallest accelerator `tri_accel` (generic and
+//! UltraScale+), and the base-3 decoders in standard cells. The full sweep
+//! is `tritium synth` / `make synth`.
 //!
-//! Needs yosys (scripts/install-deps.sh installs it); fails, does not skip,
-//! without it.
+//! Needs yosys (scripts/install-deps.sh installs it) and, for the asic
+//! test, the SKY130 Liberty file in ../shared/pdk; fails, does not skip,
+//! without them.
 
 use std::path::Path;
 use std::process::Command;
 
 use tritium_fpga::{
-    load_results, markdown_table, run_sweep, write_results, ArraySize, Family, Level, MacKind,
-    SweepConfig, SCHEMA_VERSION,
+    load_results, markdown_table, parse_accel, run_sweep, write_results, ArraySize, Family, Level,
+    MacKind, SweepConfig, SCHEMA_VERSION,
 };
 
 fn require_yosys() {
@@ -33,6 +36,7 @@ fn tiny_sweep_ternary_int8_fp16() {
     let mut cfg = SweepConfig::new(root);
     cfg.sizes = vec![ArraySize::parse("2x4").unwrap()];
     cfg.families = vec![Family::Generic, Family::Ice40];
+    cfg.accels = Vec::new();
     cfg.pnr = None;
     cfg.work_dir = scratch.path().join("work");
     let res = run_sweep(&cfg, None).expect("tiny sweep");
@@ -125,4 +129,112 @@ fn missing_yosys_is_a_clear_error() {
     cfg.work_dir = dir.path().into();
     let e = run_sweep(&cfg, None).unwrap_err().to_string();
     assert!(e.contains("install-deps.sh"), "{e}");
+}
+
+/// A sweep of only the accelerator units of `accel` for `families`.
+fn accel_sweep(accel: &str, families: &[Family], decoders: bool) -> tritium_fpga::SynthResults {
+    require_yosys();
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let scratch = tempfile::tempdir().unwrap();
+    let mut cfg = SweepConfig::new(root);
+    cfg.sizes = Vec::new();
+    cfg.pes = false;
+    cfg.accels = vec![parse_accel(accel).unwrap()];
+    cfg.decoders = decoders;
+    cfg.families = families.to_vec();
+    cfg.pnr = None;
+    cfg.work_dir = scratch.path().join("work");
+    run_sweep(&cfg, None).unwrap_or_else(|e| panic!("{accel} {families:?}: {e}"))
+}
+
+/// The smallest accelerator (4x5 array, base-3 weights, so the decoder
+/// and the deserializing front end are in) synthesizes, has no multiplier
+/// before mapping and no DSP after, and its memories are memories: kept
+/// as such by `generic`, mapped to RAM cells on UltraScale+.
+#[test]
+fn smallest_accelerator_generic_and_xcup() {
+    let res = accel_sweep("small-base3", &[Family::Generic, Family::Xcup], false);
+    let cfg = parse_accel("small-base3").unwrap();
+    assert_eq!(res.accels, [cfg]);
+    for family in [Family::Generic, Family::Xcup] {
+        let u = res
+            .find_accel(Level::Accel, family, &cfg)
+            .unwrap_or_else(|| panic!("no tri_accel result for {family:?}"));
+        let r = &u.resources;
+        assert_eq!(u.module, "tri_accel");
+        assert_eq!((u.cols, u.lanes, u.kind), (4, 5, MacKind::Ternary));
+        assert_eq!(r.multipliers, 0, "{family:?}: $mul/$macc before mapping");
+        assert_eq!(r.dsp, 0, "{family:?}: {:?}", u.cells);
+        // Logic and registers of a whole accelerator (the 4x5 array alone
+        // has over 100 of each), not an optimized-away shell.
+        assert!(r.luts > 500 && r.ffs > 300, "{family:?}: {r:?}");
+        // Every cell is a cell of the target: nothing left unmapped.
+        if family == Family::Xcup {
+            let unmapped: Vec<_> = u.cells.keys().filter(|t| t.starts_with('$')).collect();
+            assert!(unmapped.is_empty(), "unmapped cells {unmapped:?}");
+            assert!(r.carry > 0, "{r:?}");
+            // The activation buffer, accumulator bank and FIFOs are RAM
+            // cells (LUT-RAM at this size, block RAM when large).
+            assert!(r.bram + r.lutram + r.uram > 0, "no RAM cell: {:?}", u.cells);
+        } else {
+            // generic keeps memories abstract: at least the activation buffer.
+            assert!(r.bram >= 1, "no $mem_v2 cell: {:?}", u.cells);
+        }
+    }
+    let md = markdown_table(&res);
+    assert!(
+        md.contains("| small-base3 | 4x5 | base3 | 4 | 128 | 2 |"),
+        "{md}"
+    );
+}
+
+/// Standard-cell areas of the base-3 decoders with the SKY130 library of
+/// ../shared/pdk: one byte decoder, the 4-byte word decoder (four of
+/// them), and the 4x5 array for comparison; no multiplier anywhere.
+#[test]
+fn base3_decoder_area_in_standard_cells() {
+    let res = accel_sweep("small-base3", &[Family::Asic], true);
+    let cfg = parse_accel("small-base3").unwrap();
+    assert!(
+        res.tools
+            .liberty
+            .as_deref()
+            .unwrap_or("")
+            .contains("sky130_fd_sc_hd"),
+        "{:?}",
+        res.tools.liberty
+    );
+    let area = |u: &tritium_fpga::UnitResult| u.cell_area_um2.expect("asic rows have an area");
+    let byte = res
+        .find_module("tri_dec_base3", Family::Asic)
+        .expect("byte decoder");
+    let word = res
+        .find_accel(Level::Decoder, Family::Asic, &cfg)
+        .expect("word decoder");
+    let array = res
+        .find_accel(Level::Array, Family::Asic, &cfg)
+        .expect("4x5 array");
+    assert_eq!(word.module, "tri_wdec");
+    assert!(res.find_accel(Level::Accel, Family::Asic, &cfg).is_none());
+    for u in [byte, word, array] {
+        assert_eq!(u.resources.multipliers, 0, "{}", u.module);
+        assert!(
+            u.cells.keys().all(|c| c.starts_with("sky130_fd_sc_hd__")),
+            "{:?}",
+            u.cells
+        );
+    }
+    // A byte decoder is tens of cells, combinational; four of them in the
+    // word, each within a factor of two of the lone one.
+    assert!(
+        (20..400).contains(&byte.resources.luts),
+        "{:?}",
+        byte.resources
+    );
+    assert_eq!(byte.resources.ffs, 0);
+    assert!(area(byte) > 100.0, "{}", area(byte));
+    let ratio = area(word) / area(byte);
+    assert!((2.0..8.0).contains(&ratio), "word/byte area {ratio}");
+    // The array has flip-flops (accumulators, counters) and dwarfs a decoder.
+    assert!(array.resources.ffs > 100 && area(array) > 10.0 * area(byte));
 }

@@ -52,8 +52,9 @@ pub enum Command {
     /// array cycles and the memory roofline; report.md, report.json, plots.
     Report(report::ReportArgs),
     /// FPGA synthesis of the ternary MAC array next to INT8 and FP16
-    /// multiply-accumulate designs (Yosys + nextpnr-ice40): LUTs, FFs,
-    /// carry cells, DSPs, BRAM and Fmax, written to fpga/results/.
+    /// multiply-accumulate designs, of the accelerator tri_accel and its
+    /// weight decoders (Yosys + nextpnr-ice40): LUTs, FFs, carry cells,
+    /// DSPs, BRAM and Fmax, plus standard-cell areas, written to fpga/results/.
     Synth(synth::SynthArgs),
 }
 

@@ -13,11 +13,16 @@ use super::progress::Bar;
 /// For each array size it synthesizes the ternary `tri_mac_array` and the
 /// INT8 `int8_mac_array` (same shape and control), and per PE `tri_pe`,
 /// `int8_pe`, `fp16_mul` and the FP16 MAC unit `fp16_mac_pe`; FP16 arrays are
-/// estimated as Cols*Lanes MAC units. Then it places and routes a small
-/// array of each kind on an iCE40 HX8K for an Fmax. Writes results.json,
-/// results.md and resources.svg/.png to --out. Needs yosys (installed by
-/// scripts/install-deps.sh) and, for P&R, nextpnr-ice40 (fpga/install-pnr.sh).
-/// The default sweep takes a few minutes on 2 cores.
+/// estimated as Cols*Lanes MAC units. For each accelerator configuration it
+/// synthesizes the accelerator `tri_accel` and its weight decoder
+/// (`tri_wdec`; plus one base-3 byte decoder `tri_dec_base3`), and for the
+/// asic family the configuration's array, with areas from a Liberty file.
+/// Then it places and routes a small array of each kind on an iCE40 HX8K
+/// for an Fmax. Writes results.json, results.md and resources.svg/.png to
+/// --out. Needs yosys (installed by scripts/install-deps.sh) and, for P&R,
+/// nextpnr-ice40 (fpga/install-pnr.sh). The default sweep takes over an
+/// hour on 2 cores (the KV260-class accelerators are minutes each); --update
+/// refreshes a part of it.
 #[derive(Debug, Args)]
 pub struct SynthArgs {
     /// Array sizes, COLSxLANES (output channels x activations per beat).
@@ -25,10 +30,24 @@ pub struct SynthArgs {
     #[arg(default_value = "1x8,4x8,8x8,16x16")]
     pub sizes: Vec<String>,
     /// Synthesis targets: generic (Yosys gates), ice40, xilinx (7-series),
-    /// xcup (UltraScale+, as on the AMD KV260).
+    /// xcup (UltraScale+, as on the AMD KV260), asic (standard cells of
+    /// --liberty: PEs, decoders and the accelerators' arrays only).
     #[arg(long, value_delimiter = ',', value_name = "F,..")]
-    #[arg(default_value = "generic,ice40,xilinx,xcup")]
+    #[arg(default_value = "generic,ice40,xilinx,xcup,asic")]
     pub families: Vec<String>,
+    /// Accelerator configurations (tri_accel): presets small-2bit,
+    /// small-base3, kv260-base3, kv260-2bit, or CxL:FORMAT:kKMAX:tTMAX:bBUS
+    /// (e.g. 64x5:base3:k8192:t16:b64). Empty: none.
+    #[arg(long, value_delimiter = ',', value_name = "A,..")]
+    #[arg(default_value = "small-2bit,small-base3,kv260-base3,kv260-2bit")]
+    pub accels: Vec<String>,
+    /// Skip the weight decoders alone (tri_wdec per accelerator, tri_dec_base3).
+    #[arg(long)]
+    pub no_decoders: bool,
+    /// Liberty file (plain or .gz) of the asic family [default:
+    /// ../shared/pdk/sky130_fd_sc_hd__tt_025C_1v80.lib.gz under --root].
+    #[arg(long, value_name = "FILE")]
+    pub liberty: Option<PathBuf>,
     /// Place and route (nextpnr-ice40, HX8K) arrays of this size plus one FP16 MAC unit, for Fmax.
     #[arg(
         long,
@@ -64,6 +83,12 @@ pub struct SynthArgs {
     /// Replace the results already in --out.
     #[arg(long)]
     pub force: bool,
+    /// Merge into the results already in --out (their results.json must
+    /// exist and come from the same Yosys and KMax): the rows this run
+    /// measures replace the same rows, every other row is kept. For
+    /// refreshing part of the sweep, e.g. --sizes '' --no-pnr --families xcup.
+    #[arg(long)]
+    pub update: bool,
 }
 
 fn size_arg(flag: &str, s: &str) -> Result<ArraySize> {
@@ -80,7 +105,19 @@ const RESULT_FILES: [&str; 4] = [
 
 pub fn run(a: &SynthArgs) -> Result<()> {
     let inputs = tritium_util::Inputs::new().with(&a.root.join("rtl"));
-    tritium_util::output::check_output_dir("--out", &a.out, &RESULT_FILES, a.force, &inputs)?;
+    tritium_util::output::check_output_dir(
+        "--out",
+        &a.out,
+        &RESULT_FILES,
+        a.force || a.update,
+        &inputs,
+    )?;
+    // Read first: a missing or incompatible file fails before the sweep.
+    let earlier = if a.update {
+        Some(tritium_fpga::load_results(a.out.join("results.json"))?)
+    } else {
+        None
+    };
     let mut cfg = SweepConfig::new(&a.root);
     cfg.sizes = a
         .sizes
@@ -94,7 +131,7 @@ pub fn run(a: &SynthArgs) -> Result<()> {
         .map(|f| {
             Family::parse(f.trim()).ok_or_else(|| {
                 Error::Usage(format!(
-                    "--families: unknown family `{f}` (expected generic, ice40, xilinx or xcup)"
+                    "--families: unknown family `{f}` (expected generic, ice40, xilinx, xcup or asic)"
                 ))
             })
         })
@@ -108,6 +145,16 @@ pub fn run(a: &SynthArgs) -> Result<()> {
         Some(size_arg("--pnr", &a.pnr)?)
     };
     cfg.pes = !a.no_pes;
+    cfg.accels = a
+        .accels
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| tritium_fpga::parse_accel(s).map_err(|e| Error::arg(format!("--accels {s}"), e)))
+        .collect::<Result<_>>()?;
+    cfg.decoders = !a.no_decoders;
+    if let Some(lib) = &a.liberty {
+        cfg.liberty = lib.clone();
+    }
     if a.k_max == 0 || a.k_max > 1 << 16 {
         return Err(Error::Usage(format!(
             "--k-max {}: expected 1..=65536 (the INT8 accumulator must fit 31 bits)",
@@ -121,6 +168,15 @@ pub fn run(a: &SynthArgs) -> Result<()> {
     let results = {
         let bar = Bar::new("synthesis: tool runs", false);
         tritium_fpga::run_sweep(&cfg, Some(&bar))?
+    };
+    let results = match earlier {
+        Some(old) => old.merge(results).map_err(|m| {
+            Error::Usage(format!(
+                "--update: {} {m}",
+                a.out.join("results.json").display()
+            ))
+        })?,
+        None => results,
     };
     tritium_fpga::write_results(&results, &out_dir)?;
     tritium_cost::fpga_plot::write_plots(&results, &out_dir)?;

@@ -31,7 +31,12 @@ pub fn write_plots(res: &SynthResults, dir: &Path) -> Result<()> {
             let mut pts: Vec<(f64, f64)> = res
                 .units
                 .iter()
-                .filter(|u| u.kind == k && u.level == Level::Array && u.family == family)
+                .filter(|u| {
+                    u.kind == k
+                        && u.level == Level::Array
+                        && u.family == family
+                        && u.accel.is_none()
+                })
                 .map(|u| (u.macs() as f64, u.resources.luts.max(1) as f64))
                 .collect();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
