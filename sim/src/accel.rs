@@ -84,6 +84,21 @@ impl AccelCounters {
     }
 }
 
+impl std::ops::AddAssign for AccelCounters {
+    /// Counter by counter: totals over several windows (jobs, runs).
+    fn add_assign(&mut self, d: AccelCounters) {
+        self.cycles += d.cycles;
+        self.busy += d.busy;
+        self.mem_stall += d.mem_stall;
+        self.res_stall += d.res_stall;
+        self.dram_bytes += d.dram_bytes;
+        self.act_reads += d.act_reads;
+        self.act_writes += d.act_writes;
+        self.adds += d.adds;
+        self.skips += d.skips;
+    }
+}
+
 /// The sticky error flags of `tri_accel` (cleared only by reset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AccelErrors {

@@ -91,6 +91,13 @@ pub fn flip_stored_weight(format: WeightFormat, byte: u8, digit: usize) -> u8 {
     }
 }
 
+/// Flips weight `(row, col)` in the weight image `img` of K segment `seg`
+/// (as [`PlantedFault`] says), where it is stored.
+fn plant(img: &mut [u8], cfg: &AccelConfig, seg: (usize, usize), row: usize, col: usize) {
+    let (byte, digit) = image_position(cfg, seg.0, seg.1, row, col);
+    img[byte] = flip_stored_weight(cfg.format, img[byte], digit);
+}
+
 /// Token rows, accumulators and run placement of one job of the last call.
 #[derive(Debug, Clone)]
 struct JobRecord {
@@ -240,9 +247,8 @@ impl RtlBackend {
         };
         match self.fault {
             Some(f) if f.id == id && f.row < w.n() && (k0..k1).contains(&f.col) => {
-                let (byte, digit) = image_position(&self.cfg.accel, k0, k1, f.row, f.col);
                 let mut v = (*img).clone();
-                v[byte] = flip_stored_weight(self.cfg.format, v[byte], digit);
+                plant(&mut v, &self.cfg.accel, seg, f.row, f.col);
                 Ok(Arc::new(v))
             }
             _ => Ok(img),
@@ -365,8 +371,8 @@ impl RtlBackend {
                             *o += run.results[(tile * n_rows + t) * a.cols + c];
                         }
                     }
-                    add_counters(&mut raw[i], &run.counters);
-                    add_counters(&mut in_runs, &run.counters);
+                    raw[i] += run.counters;
+                    in_runs += run.counters;
                 }
                 // Weight beats are prefetched across runs: a run's window
                 // does not hold exactly its own DRAM bytes, the job does.
@@ -392,7 +398,7 @@ impl RtlBackend {
                 // first call's.
                 let mut rest = rep.counters.since(&in_runs);
                 rest.dram_bytes = 0; // given to the calls by image above
-                add_counters(&mut raw[0], &rest);
+                raw[0] += rest;
             }
         }
         for (i, c) in calls.iter().enumerate() {
@@ -518,8 +524,7 @@ impl RtlBackend {
         if let Some(f) = self.fault.filter(|f| {
             f.id == call.id && (r0..r1).contains(&f.row) && (seg.0..seg.1).contains(&f.col)
         }) {
-            let (byte, digit) = image_position(&self.cfg.accel, seg.0, seg.1, f.row - r0, f.col);
-            img[byte] = flip_stored_weight(self.cfg.format, img[byte], digit);
+            plant(&mut img, &self.cfg.accel, seg, f.row - r0, f.col);
         }
         let k = w.k();
         let acts = act_image(
@@ -554,18 +559,6 @@ impl RtlBackend {
         r.map_err(|e| sim_err(&name, &site, e))?;
         stop.map_err(|e| sim_err(&name, &site, e))
     }
-}
-
-fn add_counters(acc: &mut AccelCounters, d: &AccelCounters) {
-    acc.cycles += d.cycles;
-    acc.busy += d.busy;
-    acc.mem_stall += d.mem_stall;
-    acc.res_stall += d.res_stall;
-    acc.dram_bytes += d.dram_bytes;
-    acc.act_reads += d.act_reads;
-    acc.act_writes += d.act_writes;
-    acc.adds += d.adds;
-    acc.skips += d.skips;
 }
 
 impl Backend for RtlBackend {
