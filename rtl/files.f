@@ -1,3 +1,4 @@
+rtl/tri_assert.svh
 rtl/tri_pkg.sv
 rtl/tri_pe.sv
 rtl/tri_adder_tree.sv

@@ -110,13 +110,12 @@ module fp16_add (
 
 `ifndef SYNTHESIS
   always_comb begin
-    if (!$isunknown({a_i, b_i})) begin
-      CanonicalNaN_A: assert final (!(s_o[14:10] == 5'd31 && s_o[9:0] != '0)
-                                    || s_o == fp16_pkg::CanonNaN)
-        else $error("%m: non-canonical NaN %h", s_o);
+    if (`TRI_KNOWN({a_i, b_i})) begin
+      `TRI_ASSERT_FINAL(CanonicalNaN_A, !(s_o[14:10] == 5'd31 && s_o[9:0] != '0) || s_o == fp16_pkg::CanonNaN,
+          ("%m: non-canonical NaN %h", s_o))
       // x + 0 is exact: the other operand comes back unchanged.
-      AddZero_A: assert final (!(b_zero && !a_zero && !a_nan) || s_o == a_i)
-        else $error("%m: %h + zero gave %h", a_i, s_o);
+      `TRI_ASSERT_FINAL(AddZero_A, !(b_zero && !a_zero && !a_nan) || s_o == a_i,
+          ("%m: %h + zero gave %h", a_i, s_o))
     end
   end
 `endif

@@ -71,16 +71,15 @@ module fp16_mac_pe (
   ////////////////
 
 `ifndef SYNTHESIS
-  KnownCtrl_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !$isunknown({clear_i, valid_i}))
-    else $error("%m: unknown control input");
-  KnownAcc_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      valid_i |-> !$isunknown({a_i, b_i}))
-    else $error("%m: valid operands have unknown bits");
+  `TRI_ASSERT_KNOWN(KnownCtrl_A, {clear_i, valid_i},
+      ("%m: unknown control input"))
+  `TRI_ASSERT_KNOWN_IF(KnownAcc_A, valid_i,
+      {a_i, b_i},
+      ("%m: valid operands have unknown bits"))
   // The accumulator only ever holds the canonical NaN.
-  CanonicalAcc_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      (acc_q[14:10] == 5'd31 && acc_q[9:0] != '0) |-> acc_q == fp16_pkg::CanonNaN)
-    else $error("%m: non-canonical NaN %h in the accumulator", acc_q);
+  `TRI_ASSERT_IMP(CanonicalAcc_A, (acc_q[14:10] == 5'd31 && acc_q[9:0] != '0),
+      acc_q == fp16_pkg::CanonNaN,
+      ("%m: non-canonical NaN %h in the accumulator", acc_q))
 `endif
 
 endmodule

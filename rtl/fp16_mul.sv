@@ -80,11 +80,10 @@ module fp16_mul (
 
 `ifndef SYNTHESIS
   always_comb begin
-    if (!$isunknown({a_i, b_i})) begin
+    if (`TRI_KNOWN({a_i, b_i})) begin
       // The only NaN this unit produces is the canonical one.
-      CanonicalNaN_A: assert final (!(p_o[14:10] == 5'd31 && p_o[9:0] != '0)
-                                    || p_o == fp16_pkg::CanonNaN)
-        else $error("%m: non-canonical NaN %h", p_o);
+      `TRI_ASSERT_FINAL(CanonicalNaN_A, !(p_o[14:10] == 5'd31 && p_o[9:0] != '0) || p_o == fp16_pkg::CanonNaN,
+          ("%m: non-canonical NaN %h", p_o))
     end
   end
 `endif

@@ -103,13 +103,13 @@ module fp16_round #(
 
 `ifndef SYNTHESIS
   always_comb begin
-    if (!$isunknown({mant_i, exp_i}) && mant_i != '0) begin
+    if (`TRI_KNOWN({mant_i, exp_i}) && mant_i != '0) begin
       // In range, the exponent term and the significand overlap only through
       // the hidden bit: the packed magnitude never reaches bit 15.
-      PackedNoCarryOut_A: assert final (e > 10'sd15 || !packed_mag[15])
-        else $error("%m: packed magnitude overflowed 15 bits");
-      NormLeadingOne_A: assert final (norm[W-1])
-        else $error("%m: normalization left no leading one");
+      `TRI_ASSERT_FINAL(PackedNoCarryOut_A, e > 10'sd15 || !packed_mag[15],
+          ("%m: packed magnitude overflowed 15 bits"))
+      `TRI_ASSERT_FINAL(NormLeadingOne_A, norm[W-1],
+          ("%m: normalization left no leading one"))
     end
   end
 `endif

@@ -35,9 +35,9 @@ module int8_pe (
 
   always_comb begin
     prod_ref = 32'($signed(w_i)) * 32'($signed(a_i));
-    if (!$isunknown({w_i, a_i})) begin
-      ProdRef_A: assert final (32'($signed(prod_o)) == prod_ref)
-        else $error("%m: product %0d != reference %0d", $signed(prod_o), prod_ref);
+    if (`TRI_KNOWN({w_i, a_i})) begin
+      `TRI_ASSERT_FINAL(ProdRef_A, 32'($signed(prod_o)) == prod_ref,
+          ("%m: product %0d != reference %0d", $signed(prod_o), prod_ref))
     end
   end
 `endif

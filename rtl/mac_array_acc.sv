@@ -158,15 +158,14 @@ module mac_array_acc #(
     assign sum_ext_c = sum_ext[AccW*c +: AccW];
     assign acc_wide  = {acc_c[AccW-1], acc_c} + {sum_ext_c[AccW-1], sum_ext_c};
 
-    AccNoOverflow_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-        s1_vld_i && !acc_clr_i |-> acc_wide[AccW] == acc_wide[AccW-1])
-      else $error("%m: accumulator of column %0d overflows", c);
+    `TRI_ASSERT_IMP(AccNoOverflow_A, s1_vld_i && !acc_clr_i,
+        acc_wide[AccW] == acc_wide[AccW-1],
+        ("%m: accumulator of column %0d overflows", c))
 
     if (SumW > AccW) begin : gen_trunc_assert
-      SumFits_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-          s1_vld_i |-> gen_acc[c].sum_c[SumW-1:AccW-1] == '0 ||
-                       gen_acc[c].sum_c[SumW-1:AccW-1] == '1)
-        else $error("%m: column %0d beat sum does not fit AccW", c);
+      `TRI_ASSERT_IMP(SumFits_A, s1_vld_i,
+          gen_acc[c].sum_c[SumW-1:AccW-1] == '0 || gen_acc[c].sum_c[SumW-1:AccW-1] == '1,
+          ("%m: column %0d beat sum does not fit AccW", c))
     end
   end
 `endif

@@ -292,46 +292,43 @@ module mac_array_ctrl #(
   // Rule 4: a valid input, once high, stays high with stable data until the
   // beat is accepted (both streams advance together, so a stream whose partner
   // is not valid is not accepted either). A clear_i cycle releases the producers.
-  WValidHold_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      w_valid_i && !accept && !clear_i |=> w_valid_i && $stable(w_data_i))
-    else $error("%m: w_valid_i dropped or w_data_i changed before the beat was accepted");
-  AValidHold_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      a_valid_i && !accept && !clear_i |=> a_valid_i && $stable(a_data_i) && $stable(a_last_i))
-    else $error("%m: a_valid_i dropped or a_data_i/a_last_i changed before the beat was accepted");
+  `TRI_ASSUME_NEXT(WValidHold_A, w_valid_i && !accept && !clear_i,
+      w_valid_i && $stable(w_data_i),
+      ("%m: w_valid_i dropped or w_data_i changed before the beat was accepted"))
+  `TRI_ASSUME_NEXT(AValidHold_A, a_valid_i && !accept && !clear_i,
+      a_valid_i && $stable(a_data_i) && $stable(a_last_i),
+      ("%m: a_valid_i dropped or a_data_i/a_last_i changed before the beat was accepted"))
   // Control inputs are never X; an accepted beat carries known data.
-  KnownCtrlIn_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !$isunknown({w_valid_i, a_valid_i, r_ready_i, clear_i, cnt_clear_i}))
-    else $error("%m: unknown control input");
-  KnownBeat_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      accept |-> !$isunknown({w_data_i, a_data_i, a_last_i}))
-    else $error("%m: accepted beat has unknown bits");
+  `TRI_ASSERT_KNOWN(KnownCtrlIn_A, {w_valid_i, a_valid_i, r_ready_i, clear_i, cnt_clear_i},
+      ("%m: unknown control input"))
+  `TRI_ASSERT_KNOWN_IF(KnownBeat_A, accept,
+      {w_data_i, a_data_i, a_last_i},
+      ("%m: accepted beat has unknown bits"))
   // Rule 5: at most ceil(KMax / Lanes) beats per tile.
-  TileBeats_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      accept |-> beats_base < BeatW'(MaxBeats))
-    else $error("%m: more than ceil(KMax / Lanes) = %0d beats in one tile", MaxBeats);
+  `TRI_ASSUME_IMP(TileBeats_A, accept,
+      beats_base < BeatW'(MaxBeats),
+      ("%m: more than ceil(KMax / Lanes) = %0d beats in one tile", MaxBeats))
 
   // ---- Array rules ----
   // Rule 3: the result stays valid and stable until taken (unless dropped by clear_i).
-  RValidHold_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      r_valid_o && !r_ready_i && !clear_i |=> r_valid_o && $stable(r_data_i))
-    else $error("%m: r_valid_o dropped or r_data_o changed before r_ready_i");
+  `TRI_ASSERT_NEXT(RValidHold_A, r_valid_o && !r_ready_i && !clear_i,
+      r_valid_o && $stable(r_data_i),
+      ("%m: r_valid_o dropped or r_data_o changed before r_ready_i"))
   // Rule 1: the two input readies are one signal, low while a result is pending.
-  ReadyEqual_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      w_ready_o == a_ready_o)
-    else $error("%m: w_ready_o != a_ready_o");
-  NoReadyWithResult_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      r_valid_o |-> !w_ready_o && !s1_vld_q)
-    else $error("%m: input ready or a beat in flight while a result is valid");
+  `TRI_ASSERT(ReadyEqual_A, w_ready_o == a_ready_o,
+      ("%m: w_ready_o != a_ready_o"))
+  `TRI_ASSERT_IMP(NoReadyWithResult_A, r_valid_o,
+      !w_ready_o && !s1_vld_q,
+      ("%m: input ready or a beat in flight while a result is valid"))
   // The result rises only after its last beat was accumulated in the previous cycle.
-  RValidRise_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      r_valid_o && !$past(r_valid_o) |-> $past(s1_vld_q && s1_last_q && !clear_i))
-    else $error("%m: r_valid_o rose without a last beat having been accumulated");
-  KnownCtrlOut_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !$isunknown({w_ready_o, a_ready_o, r_valid_o}))
-    else $error("%m: unknown control output");
-  KnownResult_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      r_valid_o |-> !$isunknown(r_data_i))
-    else $error("%m: r_data_o has unknown bits while r_valid_o");
+  `TRI_ASSERT_IMP(RValidRise_A, r_valid_o && !$past(r_valid_o),
+      $past(s1_vld_q && s1_last_q && !clear_i),
+      ("%m: r_valid_o rose without a last beat having been accumulated"))
+  `TRI_ASSERT_KNOWN(KnownCtrlOut_A, {w_ready_o, a_ready_o, r_valid_o},
+      ("%m: unknown control output"))
+  `TRI_ASSERT_KNOWN_IF(KnownResult_A, r_valid_o,
+      r_data_i,
+      ("%m: r_data_o has unknown bits while r_valid_o"))
 `endif
 
 endmodule

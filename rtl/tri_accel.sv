@@ -552,74 +552,65 @@ module tri_accel #(
   // that a simulation with assertions shows the same behaviour (the run
   // completes, the flag is set) as the hardware.
   // A valid, once high, stays high with stable payload until accepted.
-  CmdValidHold_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      cmd_valid_i && !cmd_ready_o |=> cmd_valid_i &&
-        $stable({cmd_tiles_i, cmd_beats_i, cmd_tokens_i}))
-    else $error("%m: cmd_valid_i dropped or the command changed before it was accepted");
-  LdValidHold_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      ld_valid_i && !ld_ready_o |=> ld_valid_i && $stable({ld_data_i, ld_last_i}))
-    else $error("%m: ld_valid_i dropped or ld_data_i/ld_last_i changed before acceptance");
-  WValidHold_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      w_valid_i && !w_ready_o |=> w_valid_i && $stable({w_data_i, w_last_i}))
-    else $error("%m: w_valid_i dropped or w_data_i/w_last_i changed before acceptance");
-  KnownCtrlIn_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !$isunknown({cmd_valid_i, ld_valid_i, w_valid_i, r_ready_i, cnt_clear_i}))
-    else $error("%m: unknown control input");
+  `TRI_ASSUME_NEXT(CmdValidHold_A, cmd_valid_i && !cmd_ready_o,
+      cmd_valid_i && $stable({cmd_tiles_i, cmd_beats_i, cmd_tokens_i}),
+      ("%m: cmd_valid_i dropped or the command changed before it was accepted"))
+  `TRI_ASSUME_NEXT(LdValidHold_A, ld_valid_i && !ld_ready_o,
+      ld_valid_i && $stable({ld_data_i, ld_last_i}),
+      ("%m: ld_valid_i dropped or ld_data_i/ld_last_i changed before acceptance"))
+  `TRI_ASSUME_NEXT(WValidHold_A, w_valid_i && !w_ready_o,
+      w_valid_i && $stable({w_data_i, w_last_i}),
+      ("%m: w_valid_i dropped or w_data_i/w_last_i changed before acceptance"))
+  `TRI_ASSERT_KNOWN(KnownCtrlIn_A, {cmd_valid_i, ld_valid_i, w_valid_i, r_ready_i, cnt_clear_i},
+      ("%m: unknown control input"))
 
   // ---- Accelerator rules ----
   // A result, once valid, stays valid and stable until taken.
-  RValidHold_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      r_valid_o && !r_ready_i |=> r_valid_o && $stable({r_data_o, r_last_o}))
-    else $error("%m: r_valid_o dropped or r_data_o changed before r_ready_i");
+  `TRI_ASSERT_NEXT(RValidHold_A, r_valid_o && !r_ready_i,
+      r_valid_o && $stable({r_data_o, r_last_o}),
+      ("%m: r_valid_o dropped or r_data_o changed before r_ready_i"))
   // Loads and commands exclude each other, and no load while a run issues.
-  CmdLoadExclusive_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !(cmd_fire && ld_fire) && !(ld_fire && run_q))
-    else $error("%m: load accepted together with a command or during a run");
+  `TRI_ASSERT(CmdLoadExclusive_A, !(cmd_fire && ld_fire) && !(ld_fire && run_q),
+      ("%m: load accepted together with a command or during a run"))
   // The result credits never exceed the FIFO, and a pushed result always fits.
-  ResCredit_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      res_used_q <= ResCntW'(ResDepth))
-    else $error("%m: %0d result slots held, only %0d exist", res_used_q, ResDepth);
+  `TRI_ASSERT(ResCredit_A, res_used_q <= ResCntW'(ResDepth),
+      ("%m: %0d result slots held, only %0d exist", res_used_q, ResDepth))
   // Every result in the FIFO holds a slot.
-  ResCount_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      res_count <= res_used_q)
-    else $error("%m: %0d results in the FIFO but %0d slots held", res_count, res_used_q);
-  ResRoom_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      res_valid |-> res_room)
-    else $error("%m: result pushed into a full result FIFO");
+  `TRI_ASSERT(ResCount_A, res_count <= res_used_q,
+      ("%m: %0d results in the FIFO but %0d slots held", res_count, res_used_q))
+  `TRI_ASSERT_IMP(ResRoom_A, res_valid,
+      res_room,
+      ("%m: result pushed into a full result FIFO"))
   // The run counters stay inside the run; the buffer address inside the buffer.
-  RunCounters_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      run_q |-> tile_q <= last_tile_q && beat_q <= last_beat_q && tok_q <= last_tok_q)
-    else $error("%m: run counters left the run");
-  IdleCounters_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !run_q |-> tile_q == '0 && beat_q == '0 && tok_q == '0 && act_addr_q == '0)
-    else $error("%m: run counters not zero between runs");
-  ActAddrRange_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      issue |-> {1'b0, act_addr_q} < (ActAW + 1)'(ActDepth))
-    else $error("%m: activation buffer address %0d out of range", act_addr_q);
+  `TRI_ASSERT_IMP(RunCounters_A, run_q,
+      tile_q <= last_tile_q && beat_q <= last_beat_q && tok_q <= last_tok_q,
+      ("%m: run counters left the run"))
+  `TRI_ASSERT_IMP(IdleCounters_A, !run_q,
+      tile_q == '0 && beat_q == '0 && tok_q == '0 && act_addr_q == '0,
+      ("%m: run counters not zero between runs"))
+  `TRI_ASSERT_IMP(ActAddrRange_A, issue,
+      {1'b0, act_addr_q} < (ActAW + 1)'(ActDepth),
+      ("%m: activation buffer address %0d out of range", act_addr_q))
   // The front end is never behind a run that has started: a run is fetched
   // while issuing, and fetching ends no later than issuing.
-  FetchWithinRun_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      fe_active |-> run_q)
-    else $error("%m: front end fetching outside a run");
+  `TRI_ASSERT_IMP(FetchWithinRun_A, fe_active,
+      run_q,
+      ("%m: front end fetching outside a run"))
   // S1 only holds issues of a run, or its last (reserved) result.
-  S1Reserved_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      s1_valid && !run_q |-> res_used_q != '0)
-    else $error("%m: an issue in flight without a run or a reserved result");
+  `TRI_ASSERT_IMP(S1Reserved_A, s1_valid && !run_q,
+      res_used_q != '0,
+      ("%m: an issue in flight without a run or a reserved result"))
   // Running cycles are partitioned by the three activity counters.
-  StallPartition_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      $onehot0({issue, mem_stall, res_stall}) && (run_q == (issue | mem_stall | res_stall)))
-    else $error("%m: issue / mem_stall / res_stall do not partition the running cycles");
+  `TRI_ASSERT(StallPartition_A, $onehot0({issue, mem_stall, res_stall}) && (run_q == (issue | mem_stall | res_stall)),
+      ("%m: issue / mem_stall / res_stall do not partition the running cycles"))
   // The error flags are sticky until reset.
-  ErrSticky_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      ($past(errs_q) & ~errs_q) == '0)
-    else $error("%m: an error flag fell without a reset");
-  KnownCtrlOut_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !$isunknown({cmd_ready_o, ld_ready_o, w_ready_o, r_valid_o, busy_o, dbg_valid_o,
-                   err_code_o, err_last_o, err_load_o, err_cmd_o}))
-    else $error("%m: unknown control output");
-  KnownResult_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      r_valid_o |-> !$isunknown({r_data_o, r_last_o}))
-    else $error("%m: r_data_o has unknown bits while r_valid_o");
+  `TRI_ASSERT(ErrSticky_A, ($past(errs_q) & ~errs_q) == '0,
+      ("%m: an error flag fell without a reset"))
+  `TRI_ASSERT_KNOWN(KnownCtrlOut_A, {cmd_ready_o, ld_ready_o, w_ready_o, r_valid_o, busy_o, dbg_valid_o, err_code_o, err_last_o, err_load_o, err_cmd_o},
+      ("%m: unknown control output"))
+  `TRI_ASSERT_KNOWN_IF(KnownResult_A, r_valid_o,
+      {r_data_o, r_last_o},
+      ("%m: r_data_o has unknown bits while r_valid_o"))
 `endif
 
 endmodule

@@ -239,24 +239,23 @@ module tri_accel_acc #(
     assign sum_c    = sum_ext[AccW*c +: AccW];
     assign acc_wide = {old_c[AccW-1], old_c} + {sum_c[AccW-1], sum_c};
 
-    AccNoOverflow_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-        s1_vld_q |-> acc_wide[AccW] == acc_wide[AccW-1])
-      else $error("%m: accumulator of column %0d overflows", c);
-    KnownAcc_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-        s1_vld_q |-> !$isunknown(acc_new[AccW*c +: AccW]))
-      else $error("%m: accumulator of column %0d is unknown (read before written?)", c);
+    `TRI_ASSERT_IMP(AccNoOverflow_A, s1_vld_q,
+        acc_wide[AccW] == acc_wide[AccW-1],
+        ("%m: accumulator of column %0d overflows", c))
+    `TRI_ASSERT_KNOWN_IF(KnownAcc_A, s1_vld_q,
+        acc_new[AccW*c +: AccW],
+        ("%m: accumulator of column %0d is unknown (read before written?)", c))
 
     if (SumW > AccW) begin : gen_trunc_assert
-      SumFits_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-          s1_vld_q |-> gen_acc[c].sum_c[SumW-1:AccW-1] == '0 ||
-                       gen_acc[c].sum_c[SumW-1:AccW-1] == '1)
-        else $error("%m: column %0d beat sum does not fit AccW", c);
+      `TRI_ASSERT_IMP(SumFits_A, s1_vld_q,
+          gen_acc[c].sum_c[SumW-1:AccW-1] == '0 || gen_acc[c].sum_c[SumW-1:AccW-1] == '1,
+          ("%m: column %0d beat sum does not fit AccW", c))
     end
   end
   // The bank index is a token row of the buffer.
-  TokRange_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      issue_i |-> {1'b0, tok_i} < (TokW + 1)'(TMax))
-    else $error("%m: token %0d out of range", tok_i);
+  `TRI_ASSUME_IMP(TokRange_A, issue_i,
+      {1'b0, tok_i} < (TokW + 1)'(TMax),
+      ("%m: token %0d out of range", tok_i))
 `endif
 
 endmodule

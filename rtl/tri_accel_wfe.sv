@@ -321,23 +321,23 @@ module tri_accel_wfe #(
 
 `ifndef SYNTHESIS
   // A run starts only when the previous one has been fetched completely.
-  StartIdle_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      start_i |-> !active_q)
-    else $error("%m: run started while the previous run is still being fetched");
+  `TRI_ASSUME_IMP(StartIdle_A, start_i,
+      !active_q,
+      ("%m: run started while the previous run is still being fetched"))
   // The issue side only drops a word that is there.
-  ConsumeValid_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      consume_i |-> dec_valid_q)
-    else $error("%m: decoded word consumed while none is held");
+  `TRI_ASSUME_IMP(ConsumeValid_A, consume_i,
+      dec_valid_q,
+      ("%m: decoded word consumed while none is held"))
   // The counters stay inside the run.
-  CountersInRun_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      active_q |-> beat_q <= last_beat_q && tile_q <= last_tile_q)
-    else $error("%m: front-end counters left the run");
-  IdleCountersZero_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !active_q |-> beat_q == '0 && tile_q == '0)
-    else $error("%m: front-end counters not zero between runs");
-  KnownDec_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      dec_valid_q |-> !$isunknown(dec_codes_q))
-    else $error("%m: decoded word has unknown bits");
+  `TRI_ASSERT_IMP(CountersInRun_A, active_q,
+      beat_q <= last_beat_q && tile_q <= last_tile_q,
+      ("%m: front-end counters left the run"))
+  `TRI_ASSERT_IMP(IdleCountersZero_A, !active_q,
+      beat_q == '0 && tile_q == '0,
+      ("%m: front-end counters not zero between runs"))
+  `TRI_ASSERT_KNOWN_IF(KnownDec_A, dec_valid_q,
+      dec_codes_q,
+      ("%m: decoded word has unknown bits"))
 `endif
 
 endmodule

@@ -36,12 +36,11 @@ module tri_counter (
 
 `ifndef SYNTHESIS
   // 64 bits never wrap in practice (2^64 cycles); a wrap would be a bug.
-  NoWrap_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !clear_i |-> count_d >= count_q)
-    else $error("%m: counter wrapped");
-  KnownInc_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !$isunknown({clear_i, inc_i}))
-    else $error("%m: unknown increment or clear");
+  `TRI_ASSERT_IMP(NoWrap_A, !clear_i,
+      count_d >= count_q,
+      ("%m: counter wrapped"))
+  `TRI_ASSERT_KNOWN(KnownInc_A, {clear_i, inc_i},
+      ("%m: unknown increment or clear"))
 `endif
 
 endmodule

@@ -108,12 +108,11 @@ module tri_dec_base3 (
           + (10'(d2) << 3) + 10'(d2)
           + (10'(d3) << 4) + (10'(d3) << 3) + (10'(d3) << 1) + 10'(d3)
           + (10'(d4) << 6) + (10'(d4) << 4) + 10'(d4);
-    if (!$isunknown(byte_i) && !inv_o) begin
-      DigitsValid_A: assert final (d0 != 2'd3 && d1 != 2'd3 && d2 != 2'd3 &&
-                                   d3 != 2'd3 && d4 != 2'd3 && r1 <= 4'd2)
-        else $error("%m: byte %0d decodes to an out-of-range digit", byte_i);
-      Reencode_A: assert final (reenc == 10'(byte_i))
-        else $error("%m: byte %0d decodes to digits re-encoding to %0d", byte_i, reenc);
+    if (`TRI_KNOWN(byte_i) && !inv_o) begin
+      `TRI_ASSERT_FINAL(DigitsValid_A, d0 != 2'd3 && d1 != 2'd3 && d2 != 2'd3 && d3 != 2'd3 && d4 != 2'd3 && r1 <= 4'd2,
+          ("%m: byte %0d decodes to an out-of-range digit", byte_i))
+      `TRI_ASSERT_FINAL(Reencode_A, reenc == 10'(byte_i),
+          ("%m: byte %0d decodes to digits re-encoding to %0d", byte_i, reenc))
     end
   end
 `endif

@@ -88,19 +88,16 @@ module tri_fifo #(
   end
 
 `ifndef SYNTHESIS
-  CountRange_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      count_q <= CntW'(Depth))
-    else $error("%m: count %0d exceeds Depth %0d", count_q, Depth);
+  `TRI_ASSERT(CountRange_A, count_q <= CntW'(Depth),
+      ("%m: count %0d exceeds Depth %0d", count_q, Depth))
   // The pointers agree with the count (wptr = rptr + count, modulo Depth).
-  PtrCount_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      (count_q == '0 || count_q == CntW'(Depth)) == (wptr_q == rptr_q))
-    else $error("%m: pointers and count disagree");
-  KnownCtrl_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !$isunknown({wvalid_i, rready_i, wready_o, rvalid_o}))
-    else $error("%m: unknown handshake");
-  KnownHead_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      rvalid_o |-> !$isunknown(rdata_o))
-    else $error("%m: head entry has unknown bits");
+  `TRI_ASSERT(PtrCount_A, (count_q == '0 || count_q == CntW'(Depth)) == (wptr_q == rptr_q),
+      ("%m: pointers and count disagree"))
+  `TRI_ASSERT_KNOWN(KnownCtrl_A, {wvalid_i, rready_i, wready_o, rvalid_o},
+      ("%m: unknown handshake"))
+  `TRI_ASSERT_KNOWN_IF(KnownHead_A, rvalid_o,
+      rdata_o,
+      ("%m: head entry has unknown bits"))
 `endif
 
 endmodule

@@ -228,12 +228,11 @@ module tri_mac_array #(
   // the accumulator assertions in mac_array_acc (u_acc).
 
   // No invalid code 3 on an accepted weight beat (also flagged on err_code_o).
-  NoInvalidCode_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      accept |-> !beat_inv)
-    else $error("%m: accepted weight beat holds the invalid code 3");
-  KnownErrCode_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !$isunknown(err_code_o))
-    else $error("%m: unknown err_code_o");
+  `TRI_ASSERT_IMP(NoInvalidCode_A, accept,
+      !beat_inv,
+      ("%m: accepted weight beat holds the invalid code 3"))
+  `TRI_ASSERT_KNOWN(KnownErrCode_A, err_code_o,
+      ("%m: unknown err_code_o"))
 `endif
 
 endmodule

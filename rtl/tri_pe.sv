@@ -55,7 +55,7 @@ module tri_pe (
   // whether the beat was accepted. Here: exactly one flag per lane, so that
   // adds + skips + invalids = lanes (counters in tri_mac_array rely on it).
 `ifndef SYNTHESIS
-  // Deferred immediate assertions (`assert final`): evaluated once the
+  // Deferred immediate assertions (`assert final`, TRI_ASSERT_FINAL): evaluated once the
   // combinational logic has settled, so delta-cycle glitches do not fire them.
   logic [TermW-1:0] term_ref;  // reference term, written independently of the datapath above
 
@@ -64,11 +64,11 @@ module tri_pe (
     if (code_i == tri_pkg::CodePos) term_ref = TermW'($signed(act_i));
     if (code_i == tri_pkg::CodeNeg) term_ref = TermW'(-$signed({act_i[ActW-1], act_i}));
 
-    if (!$isunknown({code_i, act_i})) begin
-      FlagsOneHot_A: assert final ($onehot({add_o, skip_o, inv_o}))
-        else $error("%m: PE flags not one-hot for code %0d", code_i);
-      TermRef_A: assert final (term_o == term_ref)
-        else $error("%m: term %0d != reference %0d", $signed(term_o), $signed(term_ref));
+    if (`TRI_KNOWN({code_i, act_i})) begin
+      `TRI_ASSERT_FINAL(FlagsOneHot_A, $onehot({add_o, skip_o, inv_o}),
+          ("%m: PE flags not one-hot for code %0d", code_i))
+      `TRI_ASSERT_FINAL(TermRef_A, term_o == term_ref,
+          ("%m: term %0d != reference %0d", $signed(term_o), $signed(term_ref)))
     end
   end
 `endif

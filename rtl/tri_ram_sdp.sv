@@ -50,11 +50,22 @@ module tri_ram_sdp #(
   end
 
 `ifndef SYNTHESIS
-  // Addresses stay inside the memory (matters when Depth is not a power of two).
+  // Addresses stay inside the memory (matters when Depth is not a power of
+  // two): rules on the inputs, in every cycle (this RAM has no reset). Not
+  // the macros of tri_assert.svh, which disable a property during reset;
+  // under FORMAL they are assumed of a top and asserted below one like the
+  // TRI_ASSUME rules (rtl/formal/run.py).
+`ifdef FORMAL
+  always @(posedge clk_i) begin
+    WAddrRange_A: assume (!we_i || {1'b0, waddr_i} < (AddrW + 1)'(Depth));
+    RAddrRange_A: assume ({1'b0, raddr_i} < (AddrW + 1)'(Depth));
+  end
+`else
   WAddrRange_A: assert property (@(posedge clk_i) we_i |-> {1'b0, waddr_i} < (AddrW + 1)'(Depth))
     else $error("%m: write address %0d out of range", waddr_i);
   RAddrRange_A: assert property (@(posedge clk_i) {1'b0, raddr_i} < (AddrW + 1)'(Depth))
     else $error("%m: read address %0d out of range", raddr_i);
+`endif
 `endif
 
 endmodule

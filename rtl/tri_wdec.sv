@@ -60,9 +60,9 @@ module tri_wdec #(
         assign is_inv[d] = (all_codes[CodeW*(5*j + d) +: CodeW] == tri_pkg::CodeInv);
       end
       always_comb begin
-        if (!$isunknown(word_i[8*j +: 8])) begin
-          InvOnlyFromInvalidByte_A: assert final (is_inv == {5{inv}})
-            else $error("%m: byte %0d decodes to invalid codes %b", word_i[8*j +: 8], is_inv);
+        if (`TRI_KNOWN(word_i[8*j +: 8])) begin
+          `TRI_ASSERT_FINAL(InvOnlyFromInvalidByte_A, is_inv == {5{inv}},
+              ("%m: byte %0d decodes to invalid codes %b", word_i[8*j +: 8], is_inv))
         end
       end
 `else
