@@ -105,6 +105,17 @@ PROOFS = [
         "depth": 1,
     },
     {
+        "name": "fifo_ctrl",
+        "what": "FIFO control: count == pushes - pops, pointers in range and consistent, "
+                "head held until popped, ready/valid from the count",
+        "files": ["fv_fifo.sv"],
+        "top": "fv_fifo",
+        "params": {"Depth": 3, "Width": 4},
+        "defines": ["CTRL_ONLY"],
+        "mode": "prove",
+        "depth": 4,
+    },
+    {
         "name": "fifo",
         "what": "FIFO: order kept, nothing lost or duplicated, head held until popped, "
                 "ready/valid from the count; its named assertions",
