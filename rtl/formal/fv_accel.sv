@@ -7,7 +7,9 @@
 // assertions there: the accelerator must keep them), and that its result
 // stream keeps its protocol (RValidHold_A). Commands out of range, loads that
 // do not match, misplaced w_last_i and invalid weights are legal inputs: the
-// RTL flags them, and the properties must hold anyway.
+// RTL flags them, and the properties must hold anyway. Also: the results
+// handed out are exactly those the started runs owe (ResultsOwed_A,
+// ResultsAllWhenIdle_A).
 
 module fv_accel #(
   parameter int unsigned Cols      = 2,
@@ -92,4 +94,55 @@ module fv_accel #(
   );
 
   initial assume (!rst_ni);
+
+  // Results: none lost, none made up. A command in range (rtl/INTERFACE.md:
+  // tiles >= 1, beats 1..KBMax, tokens 1..TMax) starts a run owing
+  // tiles * tokens results, the last with r_last_o; one out of range is
+  // dropped (err_cmd_o) and owes none. Runs may overlap (a command is taken
+  // in the cycle of the previous run's last issue) and their results drain
+  // in order through one FIFO, so the totals are compared: never more
+  // results or r_last_o than owed, and all of them once the accelerator is
+  // idle. Under RESULTS only (proof accel_results), where commands are also
+  // kept to at most 3 tiles: runs that can end within the depth, and
+  // narrow totals for the solver.
+`ifdef RESULTS
+  localparam int unsigned KBMax = (KMax + Lanes - 1) / Lanes;
+  logic cmd_fire, cmd_ok, r_fire;
+  assign cmd_fire = cmd_valid_i && cmd_ready;
+  assign cmd_ok   = cmd_tiles_i != 0 && cmd_beats_i != 0 && cmd_beats_i <= KBMax &&
+                    cmd_tokens_i != 0 && cmd_tokens_i <= TMax;
+  assign r_fire   = r_valid && r_ready_i;
+
+  logic [7:0] owed;  // tiles * tokens of this command, by repeated addition
+  always @* begin
+    owed = '0;
+    for (int t = 1; t <= TMax; t++) begin
+      if (t <= cmd_tokens_i) owed = owed + 8'(cmd_tiles_i);
+    end
+    FewTiles_M: assume (!cmd_valid_i || cmd_tiles_i <= 3);
+  end
+
+  logic [7:0] owed_q, got_q;    // results owed by started runs / handed out
+  logic [7:0] runs_q, lasts_q;  // runs started / r_last_o results handed out
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      owed_q  <= '0;
+      got_q   <= '0;
+      runs_q  <= '0;
+      lasts_q <= '0;
+    end else begin
+      owed_q  <= owed_q + ((cmd_fire && cmd_ok) ? owed : '0);
+      runs_q  <= runs_q + 8'(cmd_fire && cmd_ok);
+      got_q   <= got_q + 8'(r_fire);
+      lasts_q <= lasts_q + 8'(r_fire && r_last);
+    end
+  end
+
+  always @(posedge clk_i) begin
+    if (rst_ni) begin
+      ResultsOwed_A: assert (got_q <= owed_q && lasts_q <= runs_q);
+      ResultsAllWhenIdle_A: assert (busy || (got_q == owed_q && lasts_q == runs_q));
+    end
+  end
+`endif
 endmodule

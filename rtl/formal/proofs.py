@@ -169,6 +169,21 @@ PROOFS = [
         "bounded_ok": True,
     },
     {
+        "name": "accel_results",
+        "cost": 1,
+        "what": "accelerator results: never more results or r_last than the started runs owe "
+                "(tiles x tokens each; a command out of range owes none), all of them once idle "
+                "(commands of <= 3 tiles)",
+        "files": ["fv_accel.sv"],
+        "top": "fv_accel",
+        "defines": ["RESULTS"],
+        "params": {"Cols": 2, "Lanes": 3, "KMax": 6, "TMax": 2, "BusBytes": 2,
+                   "Format": 0, "WordBytes": 2},
+        "keep": ["", "dut"],
+        "mode": "bmc",
+        "depth": 14,
+    },
+    {
         "name": "counter",
         "what": "statistics counter: NoWrap_A (bounded by design: it wraps after >= 2^32 cycles)",
         "files": ["fv_counter.sv"],
