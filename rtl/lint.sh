@@ -83,14 +83,20 @@ check_yosys() {
 run() {
   queue check "$@"
 }
-# yosys_check LABEL SCRIPT: queues `check_yosys LABEL SCRIPT`.
+# yosys_check LABEL SCRIPT: queues `check_yosys LABEL SCRIPT`, to be
+# started before the Verilator checks: the synthesis runs are the longest
+# (the 16x32 array alone ~60 s of CPU), and started last they would leave
+# one core idle at the end.
+LONG=()
 yosys_check() {
+  LONG+=("${#QUEUE[@]}")
   queue check_yosys "$@"
 }
-# run_queued: runs every queued check, JOBS at a time, each into its own
-# output file with its exit status beside it; prints the outputs in queue
-# order as soon as a check and all before it are done. Sets `fail` if any
-# check failed (a missing status, e.g. a killed check, counts as failed).
+# run_queued: runs every queued check, JOBS at a time (the LONG ones
+# first), each into its own output file with its exit status beside it;
+# prints the outputs in queue order as soon as a check and all before it
+# are done. Sets `fail` if any check failed (a missing status, e.g. a
+# killed check, counts as failed).
 JOBS=${LINT_JOBS:-$(nproc 2>/dev/null || echo 1)}
 fail=0
 run_queued() {
@@ -104,7 +110,13 @@ run_queued() {
       next=$((next + 1))
     done
   }
+  local -A long=()
+  for i in "${LONG[@]}"; do long[$i]=1; done
+  local order=("${LONG[@]}")
   for i in "${!QUEUE[@]}"; do
+    [[ -n "${long[$i]:-}" ]] || order+=("$i")
+  done
+  for i in "${order[@]}"; do
     while (( $(jobs -rp | wc -l) >= JOBS )); do
       wait -n || true
       print_done
