@@ -22,16 +22,20 @@
 //! everything that goes into them (Verilator version, flags, defines, the
 //! contents of every RTL file), hashed with FNV-1a (stable across Rust
 //! versions): a shim edit recompiles only the shim, an RTL edit not the
-//! runtime. Nothing is written outside `$OUT_DIR`; the profiles `cargo
-//! build`, `test`, `clippy` and `doc` use share one `$OUT_DIR` (the
-//! workspace gives `test` no settings of its own), `--release` and `bench`
-//! another.
+//! runtime. Nothing is written outside `$OUT_DIR`. `cargo build` and `test`
+//! share one `$OUT_DIR` (the workspace gives `test` no settings of its own),
+//! `--release` and `bench` another; `cargo clippy` gets its own (cargo keys
+//! workspace members by the `clippy-driver` wrapper), which is why the lint
+//! sets `TRITIUM_SIM_CHECK_ONLY` rather than build every model a second time.
 //!
 //! Knobs (environment): `TRITIUM_VERILATOR` = the `verilator` executable to
 //! use (default: `verilator` on PATH); `TRITIUM_RTL_ROOT` = directory holding
 //! `rtl/files.f` (default: the repository root); `TRITIUM_SIM_OPT` = gcc
 //! optimisation level of the models' hot path (default 2; the slow path is
-//! always -O0).
+//! always -O0); `TRITIUM_SIM_CHECK_ONLY=1` = for `cargo check` and `clippy`,
+//! which link nothing: the configurations and the RTL file list are checked,
+//! but no model is built and no library is linked (Verilator is not needed;
+//! a binary or test linked this way fails with undefined `tri_*` symbols).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -56,6 +60,8 @@ const ENV_RTL_ROOT: &str = "TRITIUM_RTL_ROOT";
 const ENV_OPT: &str = "TRITIUM_SIM_OPT";
 /// Default of [`ENV_OPT`].
 const DEFAULT_OPT: u32 = 2;
+/// Env knob: `1` = check only, build no model (`cargo check` / `clippy`).
+const ENV_CHECK_ONLY: &str = "TRITIUM_SIM_CHECK_ONLY";
 
 const INSTALL_HINT: &str =
     "Install it with `apt-get install -y verilator` (Debian/Ubuntu, as root), \
@@ -168,11 +174,22 @@ fn run(out: &mut Directives) -> Result<(), String> {
             manifest_dir.join(f).display()
         ));
     }
-    for knob in [ENV_VERILATOR, ENV_RTL_ROOT, ENV_OPT, "VERILATOR_ROOT"] {
+    for knob in [
+        ENV_VERILATOR,
+        ENV_RTL_ROOT,
+        ENV_OPT,
+        ENV_CHECK_ONLY,
+        "VERILATOR_ROOT",
+    ] {
         out.emit(format!("rerun-if-env-changed={knob}"));
     }
 
     check_configs()?;
+    let check_only = match env::var(ENV_CHECK_ONLY).as_deref() {
+        Err(_) | Ok("" | "0") => false,
+        Ok("1") => true,
+        Ok(v) => return Err(format!("{ENV_CHECK_ONLY}={v}: expected 1 or 0")),
+    };
     let opt = match env::var(ENV_OPT) {
         Ok(v) => match v.trim().parse::<u32>() {
             Ok(o) if o <= 3 => o,
@@ -184,7 +201,6 @@ fn run(out: &mut Directives) -> Result<(), String> {
         },
         Err(_) => DEFAULT_OPT,
     };
-    let vl = find_verilator()?;
     let rtl_root = match env::var_os(ENV_RTL_ROOT) {
         Some(p) => PathBuf::from(p),
         None => manifest_dir
@@ -209,6 +225,13 @@ fn run(out: &mut Directives) -> Result<(), String> {
     if lint_dir.is_dir() {
         out.emit(format!("rerun-if-changed={}", lint_dir.display()));
     }
+    if check_only {
+        out.emit(format!(
+            "warning={ENV_CHECK_ONLY}=1: Verilator models not built (enough for check and clippy; linking would fail)"
+        ));
+        return Ok(());
+    }
+    let vl = find_verilator()?;
 
     // Everything that changes the compiled code besides the sources.
     let hooks_h = manifest_dir.join("csrc/tri_vl_hooks.h");
