@@ -31,7 +31,12 @@
 //! use (default: `verilator` on PATH); `TRITIUM_RTL_ROOT` = directory holding
 //! `rtl/files.f` (default: the repository root); `TRITIUM_SIM_OPT` = gcc
 //! optimisation level of the models' hot path (default 2; the slow path is
-//! always -O0).
+//! always -O0); `TRITIUM_SIM_COVERAGE` = `1` builds every model with
+//! Verilator's `--coverage` (line, toggle and the RTL's `TRI_COVER` points),
+//! compiles the runtime's `verilated_cov.cpp` and defines `VM_COVERAGE=1` in
+//! every translation unit (default `0`: no coverage code at all). The knob is
+//! part of every key; `make coverage` (scripts/coverage.sh) builds with it in
+//! a target directory of its own so that normal builds are not invalidated.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -56,6 +61,8 @@ const ENV_RTL_ROOT: &str = "TRITIUM_RTL_ROOT";
 const ENV_OPT: &str = "TRITIUM_SIM_OPT";
 /// Default of [`ENV_OPT`].
 const DEFAULT_OPT: u32 = 2;
+/// Env knob: `1` = coverage build (see the module docs), `0` or unset = none.
+const ENV_COVERAGE: &str = "TRITIUM_SIM_COVERAGE";
 
 const INSTALL_HINT: &str =
     "Install it with `apt-get install -y verilator` (Debian/Ubuntu, as root), \
@@ -93,6 +100,7 @@ const VERILATOR_FLAGS: &[&str] = &[
 
 /// Preprocessor defines of EVERY translation unit (runtime, models, shim):
 /// the VM_* set must agree everywhere or trace classes differ between units.
+/// A coverage build replaces `VM_COVERAGE` (see [`defines`]).
 const DEFINES: &[(&str, &str)] = &[
     ("VM_COVERAGE", "0"),
     ("VM_SC", "0"),
@@ -109,6 +117,19 @@ const DEFINES: &[(&str, &str)] = &[
     // Runtime messages go through the shim (declared in tri_vl_hooks.h).
     ("VL_PRINTF", "tri_vl_printf"),
 ];
+
+/// The defines of this build: [`DEFINES`], with `VM_COVERAGE=1` in a
+/// coverage build (the same list, so the keys of a normal build do not
+/// change).
+fn defines(coverage: bool) -> Vec<(&'static str, &'static str)> {
+    DEFINES
+        .iter()
+        .map(|&(k, v)| match k {
+            "VM_COVERAGE" if coverage => (k, "1"),
+            _ => (k, v),
+        })
+        .collect()
+}
 
 fn main() {
     let mut out = Directives::default();
@@ -168,7 +189,13 @@ fn run(out: &mut Directives) -> Result<(), String> {
             manifest_dir.join(f).display()
         ));
     }
-    for knob in [ENV_VERILATOR, ENV_RTL_ROOT, ENV_OPT, "VERILATOR_ROOT"] {
+    for knob in [
+        ENV_VERILATOR,
+        ENV_RTL_ROOT,
+        ENV_OPT,
+        ENV_COVERAGE,
+        "VERILATOR_ROOT",
+    ] {
         out.emit(format!("rerun-if-env-changed={knob}"));
     }
 
@@ -184,6 +211,12 @@ fn run(out: &mut Directives) -> Result<(), String> {
         },
         Err(_) => DEFAULT_OPT,
     };
+    let coverage = match env::var(ENV_COVERAGE).as_deref() {
+        Err(_) | Ok("") | Ok("0") => false,
+        Ok("1") => true,
+        Ok(v) => return Err(format!("{ENV_COVERAGE}={v}: expected 0 or 1")),
+    };
+    let defines = defines(coverage);
     let vl = find_verilator()?;
     let rtl_root = match env::var_os(ENV_RTL_ROOT) {
         Some(p) => PathBuf::from(p),
@@ -216,7 +249,7 @@ fn run(out: &mut Directives) -> Result<(), String> {
         "O{opt}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
         vl.version,
         vl.include.display(),
-        DEFINES,
+        defines,
         env::var("TARGET").ok(),
         env::var("CXX").ok(),
         env::var("CXXFLAGS").ok(),
@@ -237,7 +270,7 @@ fn run(out: &mut Directives) -> Result<(), String> {
     for model in &models {
         let key = format!(
             "{compile_key}|{:?}|{rtl_digest:x}",
-            verilator_args(model, Path::new("<mdir>"), &rtl)
+            verilator_args(model, Path::new("<mdir>"), &rtl, coverage)
         );
         let lib = model.lib();
         let header = out_dir
@@ -248,7 +281,7 @@ fn run(out: &mut Directives) -> Result<(), String> {
             stale.push((model, lib, key));
         }
     }
-    verilate(&vl, &rtl, &out_dir, stale.iter().map(|s| s.0))?;
+    verilate(&vl, &rtl, &out_dir, coverage, stale.iter().map(|s| s.0))?;
     write_config_header(&out_dir)?;
 
     // Stale models + runtime (if stale) + shim, as libraries of sources.
@@ -269,22 +302,23 @@ fn run(out: &mut Directives) -> Result<(), String> {
         units.push((lib.clone(), cpps));
     }
     if rt_stale {
+        let mut rt = vec![
+            "verilated.cpp",
+            "verilated_threads.cpp",
+            "verilated_vcd_c.cpp",
+        ];
+        if coverage {
+            rt.push("verilated_cov.cpp");
+        }
         units.push((
             "tri_vlrt".into(),
-            [
-                "verilated.cpp",
-                "verilated_threads.cpp",
-                "verilated_vcd_c.cpp",
-            ]
-            .iter()
-            .map(|f| vl.include.join(f))
-            .collect(),
+            rt.iter().map(|f| vl.include.join(f)).collect(),
         ));
     }
     units.push(("tri_shim".into(), vec![manifest_dir.join("csrc/shim.cpp")]));
 
-    let objects = compile(&vl, &out_dir, &hooks_h, &units, opt)?;
-    let archiver = base_build(&vl, &out_dir, &hooks_h)?;
+    let objects = compile(&vl, &out_dir, &hooks_h, &defines, &units, opt)?;
+    let archiver = base_build(&vl, &out_dir, &hooks_h, &defines)?;
     for (lib, files) in &units {
         let objs: Vec<&PathBuf> = files.iter().map(|f| &objects[f]).collect();
         archiver
@@ -321,7 +355,12 @@ fn is_slow_path(file: &Path) -> bool {
 }
 
 /// cc settings shared by every translation unit.
-fn base_build(vl: &Verilator, out_dir: &Path, hooks_h: &Path) -> Result<cc::Build, String> {
+fn base_build(
+    vl: &Verilator,
+    out_dir: &Path,
+    hooks_h: &Path,
+    defines: &[(&str, &str)],
+) -> Result<cc::Build, String> {
     let mut build = cc::Build::new();
     build
         .cpp(true)
@@ -337,7 +376,7 @@ fn base_build(vl: &Verilator, out_dir: &Path, hooks_h: &Path) -> Result<cc::Buil
     for model in models() {
         build.include(out_dir.join(&model.name));
     }
-    for (k, v) in DEFINES {
+    for (k, v) in defines {
         build.define(k, *v);
     }
     Ok(build)
@@ -350,6 +389,7 @@ fn compile(
     vl: &Verilator,
     out_dir: &Path,
     hooks_h: &Path,
+    defines: &[(&str, &str)],
     units: &[(String, Vec<PathBuf>)],
     opt: u32,
 ) -> Result<HashMap<PathBuf, PathBuf>, String> {
@@ -369,7 +409,7 @@ fn compile(
         if files.is_empty() {
             return Ok(Vec::new());
         }
-        let mut build = base_build(vl, out_dir, hooks_h)?;
+        let mut build = base_build(vl, out_dir, hooks_h, defines)?;
         build.opt_level(opt).files(files);
         if opt >= 2 {
             // gcc's RTL combiner is superlinear on the huge basic blocks of
@@ -623,8 +663,12 @@ fn models() -> Vec<Model> {
 }
 
 /// Arguments of one model's Verilator run, generating into `mdir`.
-fn verilator_args(model: &Model, mdir: &Path, rtl: &Rtl) -> Vec<String> {
+fn verilator_args(model: &Model, mdir: &Path, rtl: &Rtl, coverage: bool) -> Vec<String> {
     let mut args: Vec<String> = VERILATOR_FLAGS.iter().map(|s| s.to_string()).collect();
+    if coverage {
+        // Line, toggle and user (`cover property`) points.
+        args.push("--coverage".into());
+    }
     args.extend([
         "--top-module".into(),
         model.top.to_string(),
@@ -643,6 +687,7 @@ fn verilate<'a>(
     vl: &Verilator,
     rtl: &Rtl,
     out_dir: &Path,
+    coverage: bool,
     models: impl Iterator<Item = &'a Model>,
 ) -> Result<(), String> {
     let mut running = Vec::new();
@@ -652,7 +697,7 @@ fn verilate<'a>(
         if mdir.exists() {
             fs::remove_dir_all(&mdir).map_err(|e| format!("{}: {e}", mdir.display()))?;
         }
-        let args = verilator_args(model, &mdir, rtl);
+        let args = verilator_args(model, &mdir, rtl, coverage);
         let child = Command::new(&vl.exe)
             .args(&args)
             .current_dir(&rtl.root)

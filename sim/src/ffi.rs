@@ -135,7 +135,9 @@ extern "C" {
     /// Safety: `buf` valid for writing `cap` bytes (or null with `cap` 0).
     pub(crate) fn tri_sim_new_error(buf: *mut c_char, cap: usize) -> usize;
 
-    /// Runs the model's final blocks, closes any open waveform and frees
+    /// Runs the model's final blocks, closes any open waveform, writes the
+    /// model's coverage counts (coverage build only, `TRITIUM_SIM_COVERAGE=1`:
+    /// into `$TRITIUM_COV_DIR`, see `write_coverage` in shim.cpp) and frees
     /// the model. Safety: general contract; `s` is dangling afterwards.
     pub(crate) fn tri_sim_free(s: *mut TriSim);
 
