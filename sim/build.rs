@@ -1,8 +1,9 @@
 //! Builds the Verilator models of `tri_mac_array`, one per entry of
 //! `CONFIGS` in `src/configs.rs`, of the accelerator `tri_accel`, one per
-//! entry of `ACCEL_CONFIGS` there, the model of the FP16 comparison PE
-//! `fp16_mac_pe` (see `src/fp16.rs`), and the C++ shim of `csrc/`, into
-//! static libraries.
+//! entry of `ACCEL_CONFIGS` there, the models of the INT8 comparison array
+//! `int8_mac_array` (configuration `INT8` there, see `src/int8.rs`) and of
+//! the FP16 comparison PE `fp16_mac_pe` (see `src/fp16.rs`), and the C++
+//! shim of `csrc/`, into static libraries.
 //!
 //! Steps:
 //! 1. find Verilator (>= 5.006, pinned: Debian's 5.006) and its root;
@@ -48,7 +49,7 @@ use std::{env, fs};
 mod configs {
     include!("src/configs.rs");
 }
-use configs::{AccelSimConfig, SimConfig, ACCEL_CONFIGS, CONFIGS};
+use configs::{AccelSimConfig, SimConfig, ACCEL_CONFIGS, CONFIGS, INT8};
 
 /// Oldest Verilator accepted (major, minor); tested with Debian's 5.006.
 const MIN_VERILATOR: (u32, u32) = (5, 6);
@@ -451,6 +452,11 @@ fn check_configs() -> Result<(), String> {
         tritium_golden::ArrayConfig::new(c.cols, c.lanes, c.k_max)
             .map_err(|e| format!("src/configs.rs: configuration `{}`: {e}", c.name))?;
     }
+    tritium_golden::ArrayConfig::new(INT8.cols, INT8.lanes, INT8.k_max)
+        .map_err(|e| format!("src/configs.rs: the INT8 configuration: {e}"))?;
+    if INT8.int8_acc_width() > 32 {
+        return Err("src/configs.rs: the INT8 configuration's AccW exceeds 32 bits".into());
+    }
     let mut names = BTreeSet::new();
     for c in ACCEL_CONFIGS {
         if !is_ident(c.name) {
@@ -605,9 +611,11 @@ fn digest_files<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> Result<u64, Str
 }
 
 /// One Verilator model to build: a `tri_mac_array` configuration of
-/// `CONFIGS`, a `tri_accel` configuration of `ACCEL_CONFIGS`, or the FP16
-/// comparison PE `fp16_mac_pe` (tested against a Rust IEEE binary16
-/// reference in tests/fp16.rs).
+/// `CONFIGS`, a `tri_accel` configuration of `ACCEL_CONFIGS`, the INT8
+/// comparison array `int8_mac_array` (configuration `INT8`, tested against
+/// plain integer dot products in tests/int8.rs) or the FP16 comparison PE
+/// `fp16_mac_pe` (tested against a Rust IEEE binary16 reference in
+/// tests/fp16.rs).
 struct Model {
     /// Directory under `$OUT_DIR` and suffix of the library name.
     name: String,
@@ -626,7 +634,7 @@ impl Model {
 }
 
 /// Every model of the library: the array configurations, the accelerator
-/// configurations, then the FP16 PE.
+/// configurations, the INT8 comparison array, then the FP16 PE.
 fn models() -> Vec<Model> {
     let mut models: Vec<Model> = CONFIGS
         .iter()
@@ -653,6 +661,16 @@ fn models() -> Vec<Model> {
                 .collect(),
         }
     }));
+    models.push(Model {
+        name: "int8".into(),
+        prefix: "Vint8".into(),
+        top: "int8_mac_array",
+        params: INT8
+            .sv_params()
+            .iter()
+            .map(|(p, v)| format!("-G{p}={v}"))
+            .collect(),
+    });
     models.push(Model {
         name: "fp16_mac_pe".into(),
         prefix: "Vfp16_mac_pe".into(),
@@ -744,6 +762,7 @@ fn write_config_header(out_dir: &Path) -> Result<(), String> {
     for c in ACCEL_CONFIGS {
         let _ = writeln!(h, "#include \"Vacc_{}.h\"", c.name);
     }
+    h.push_str("#include \"Vint8.h\"\n");
     h.push_str("#include \"Vfp16_mac_pe.h\"\n");
     h.push_str("#define TRI_SIM_CONFIGS(X)");
     for c in CONFIGS {
@@ -758,6 +777,16 @@ fn write_config_header(out_dir: &Path) -> Result<(), String> {
         );
     }
     h.push('\n');
+    // The INT8 comparison array: X(name, class, Cols, Lanes, KMax, AccW).
+    let _ = writeln!(
+        h,
+        "#define TRI_INT8_CONFIG(X) X({0}, Vint8, {1}u, {2}u, {3}u, {4}u)",
+        INT8.name,
+        INT8.cols,
+        INT8.lanes,
+        INT8.k_max,
+        INT8.int8_acc_width()
+    );
     // X(name, class, Cols, Lanes, KMax, AccW, TMax, BusBytes, Format, WordBytes)
     h.push_str("#define TRI_ACCEL_CONFIGS(X)");
     for c in ACCEL_CONFIGS {

@@ -4,8 +4,10 @@
 // (classes Vtri_<name>) and generates tri_sim_configs.h, which includes every
 // model header and defines TRI_SIM_CONFIGS(X) with one X(name, class, Cols,
 // Lanes, KMax, AccW) per configuration. This file instantiates one SimImpl
-// per configuration behind the abstract TriSim and exposes extern "C"
-// functions (declared again, with their safety contracts, in sim/src/ffi.rs).
+// per configuration behind the abstract TriSim (and one for the INT8
+// comparison array, TRI_INT8_CONFIG; the accelerators and the FP16 PE have
+// classes of their own below) and exposes extern "C" functions (declared
+// again, with their safety contracts, in sim/src/ffi.rs).
 //
 // Errors. Every translation unit is compiled with -DVL_USER_STOP
 // -DVL_USER_FATAL -DVL_USER_FINISH, so the vl_stop / vl_fatal / vl_finish
@@ -448,12 +450,22 @@ protected:
     std::unique_ptr<VerilatedVcdC> vcd_;
 };
 
-template <class M, uint32_t Cols, uint32_t Lanes, uint32_t AccW>
+// Whether the model has an err_code_o port (tri_mac_array does, the INT8
+// comparison array int8_mac_array does not).
+template <class M, class = void>
+struct HasErrCode : std::false_type {};
+template <class M>
+struct HasErrCode<M, std::void_t<decltype(std::declval<M&>().err_code_o)>> : std::true_type {};
+
+// The MAC arrays: tri_mac_array (WBits = 2: one weight code per lane) and
+// its INT8 twin int8_mac_array (WBits = 8: one int8 weight per lane), which
+// have the same ports except err_code_o (read as 0 where absent).
+template <class M, uint32_t Cols, uint32_t Lanes, uint32_t AccW, uint32_t WBits = 2>
 class SimImpl final : public ModelHost<M> {
     using ModelHost<M>::top_;
 
 public:
-    static constexpr size_t kWBits = size_t{Cols} * Lanes * 2;
+    static constexpr size_t kWBits = size_t{Cols} * Lanes * WBits;
     static constexpr size_t kABits = size_t{Lanes} * 8;
     static constexpr size_t kRBits = size_t{Cols} * AccW;
 
@@ -461,7 +473,7 @@ public:
     using APort = PortT<decltype(std::declval<M&>().a_data_i)>;
     using RPort = PortT<decltype(std::declval<M&>().r_data_o)>;
     using AccPort = PortT<decltype(std::declval<M&>().acc_o)>;
-    static_assert(PortIo<WPort>::fits(kWBits), "w_data_i width differs from Cols*Lanes*2");
+    static_assert(PortIo<WPort>::fits(kWBits), "w_data_i width differs from Cols*Lanes*WBits");
     static_assert(PortIo<APort>::fits(kABits), "a_data_i width differs from Lanes*8");
     static_assert(PortIo<RPort>::fits(kRBits), "r_data_o width differs from Cols*AccW");
     static_assert(PortIo<AccPort>::fits(kRBits), "acc_o width differs from Cols*AccW");
@@ -517,8 +529,10 @@ public:
     }
 
     uint32_t get_bits() const override {
-        return (top_->w_ready_o & 1u) | (top_->a_ready_o & 1u) << 1
-               | (top_->r_valid_o & 1u) << 2 | (top_->err_code_o & 1u) << 3;
+        uint32_t b = (top_->w_ready_o & 1u) | (top_->a_ready_o & 1u) << 1
+                     | (top_->r_valid_o & 1u) << 2;
+        if constexpr (HasErrCode<M>::value) b |= (top_->err_code_o & 1u) << 3;
+        return b;
     }
 
     size_t num_counters() const override { return 5; }
@@ -754,6 +768,11 @@ const ConfigEntry kConfigs[] = {TRI_SIM_CONFIGS(TRI_SIM_ENTRY)};
 #undef TRI_SIM_ENTRY
 constexpr uint32_t kNumConfigs = sizeof kConfigs / sizeof kConfigs[0];
 
+#define TRI_INT8_ENTRY(name, cls, cols, lanes, kmax, accw) \
+    {#name, cols, lanes, kmax, accw, &make_sim<SimImpl<cls, cols, lanes, accw, 8>>}
+const ConfigEntry kInt8 = TRI_INT8_CONFIG(TRI_INT8_ENTRY);
+#undef TRI_INT8_ENTRY
+
 struct AccelEntry {
     const char* name;
     const char* model;  // "acc_<name>": the built model's name (coverage files)
@@ -858,6 +877,23 @@ TriSim* tri_sim_new(uint32_t index) noexcept {
     }
     return construct(kConfigs[index].make, kConfigs[index].name);
 }
+
+// The INT8 comparison array: out = {cols, lanes, k_max, acc_w}; *name =
+// static NUL-terminated name.
+int tri_int8_config_info(uint32_t* out, const char** name) noexcept {
+    if (!out || !name) return -1;
+    out[0] = kInt8.cols;
+    out[1] = kInt8.lanes;
+    out[2] = kInt8.k_max;
+    out[3] = kInt8.acc_w;
+    *name = kInt8.name;
+    return 0;
+}
+
+// A model of the INT8 comparison array int8_mac_array (the array ports of
+// tri_sim_new, with 8-bit weights and no err_code_o); null on failure, then
+// tri_sim_new_error says why. Freed with tri_sim_free.
+TriSim* tri_int8_new(void) noexcept { return construct(kInt8.make, kInt8.name); }
 
 // A model of the FP16 comparison PE (Fp16Impl); null on failure, then
 // tri_sim_new_error says why. Freed with tri_sim_free like the arrays.
