@@ -59,12 +59,17 @@ module tri_wdec #(
       for (genvar d = 0; d < 5; d++) begin : gen_digit
         assign is_inv[d] = (all_codes[CodeW*(5*j + d) +: CodeW] == tri_pkg::CodeInv);
       end
+      // Simulation-only assertion code, not measured: a 2-state simulator
+      // (Verilator) has no X, so the X guard's implicit else branch can never
+      // be taken and the line would never count as covered.
+      // verilator coverage_off
       always_comb begin
         if (`TRI_KNOWN(word_i[8*j +: 8])) begin
           `TRI_ASSERT_FINAL(InvOnlyFromInvalidByte_A, is_inv == {5{inv}},
               ("%m: byte %0d decodes to invalid codes %b", word_i[8*j +: 8], is_inv))
         end
       end
+      // verilator coverage_on
 `else
       logic unused_inv;
       assign unused_inv = inv;
