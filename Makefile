@@ -1,6 +1,6 @@
 # The two commands of the README (`make run`, `make test`) work on a fresh
 # machine: `deps` installs what the project needs that cargo does not fetch.
-.PHONY: run test deps lint lint-rtl formal conformance bench test-neon synth fuzz
+.PHONY: run test deps lint lint-rtl formal coverage conformance bench test-neon synth fuzz
 
 CARGO ?= cargo
 
@@ -38,6 +38,13 @@ FORMAL_ARGS ?=
 formal:
 	scripts/install-formal.sh
 	python3 rtl/formal/run.py $(FORMAL_ARGS)
+
+## RTL coverage: the Verilator models built with --coverage (own target
+## dir, target/coverage), the RTL tests and whole-network co-simulations;
+## lcov data, HTML and summary.json under target/coverage/. Fails unless
+## every cover point is hit and >= 95 % of the RTL lines are (installs lcov).
+coverage: deps
+	CARGO="$(CARGO)" scripts/coverage.sh
 
 ## Logits against Hugging Face transformers (installs torch into target/; opt-in).
 conformance:

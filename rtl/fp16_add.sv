@@ -109,6 +109,10 @@ module fp16_add (
   ////////////////
 
 `ifndef SYNTHESIS
+  // Simulation-only assertion code, not measured: a 2-state simulator
+  // (Verilator) has no X, so the X guard's implicit else branch can never
+  // be taken and the line would never count as covered.
+  // verilator coverage_off
   always_comb begin
     if (`TRI_KNOWN({a_i, b_i})) begin
       `TRI_ASSERT_FINAL(CanonicalNaN_A, !(s_o[14:10] == 5'd31 && s_o[9:0] != '0) || s_o == fp16_pkg::CanonNaN,
@@ -118,6 +122,7 @@ module fp16_add (
           ("%m: %h + zero gave %h", a_i, s_o))
     end
   end
+  // verilator coverage_on
 `endif
 
 endmodule

@@ -80,6 +80,16 @@ module fp16_mac_pe (
   `TRI_ASSERT_IMP(CanonicalAcc_A, (acc_q[14:10] == 5'd31 && acc_q[9:0] != '0),
       acc_q == fp16_pkg::CanonNaN,
       ("%m: non-canonical NaN %h in the accumulator", acc_q))
+
+  // ---- Cover points (`make coverage` requires every one to be hit) ----
+  // A clear together with a product; the accumulator NaN, infinite of
+  // either sign, subnormal and +0 (it starts at -0).
+  `TRI_COVER(ClearAndValid_C, clear_i && valid_i)
+  `TRI_COVER(AccNaN_C, acc_q == fp16_pkg::CanonNaN)
+  `TRI_COVER(AccPosInf_C, acc_q == 16'h7c00)
+  `TRI_COVER(AccNegInf_C, acc_q == 16'hfc00)
+  `TRI_COVER(AccSubnormal_C, acc_q[14:10] == '0 && acc_q[9:0] != '0)
+  `TRI_COVER(AccPosZero_C, acc_q == 16'h0000)
 `endif
 
 endmodule

@@ -79,6 +79,10 @@ module fp16_mul (
   ////////////////
 
 `ifndef SYNTHESIS
+  // Simulation-only assertion code, not measured: a 2-state simulator
+  // (Verilator) has no X, so the X guard's implicit else branch can never
+  // be taken and the line would never count as covered.
+  // verilator coverage_off
   always_comb begin
     if (`TRI_KNOWN({a_i, b_i})) begin
       // The only NaN this unit produces is the canonical one.
@@ -86,6 +90,7 @@ module fp16_mul (
           ("%m: non-canonical NaN %h", p_o))
     end
   end
+  // verilator coverage_on
 `endif
 
 endmodule

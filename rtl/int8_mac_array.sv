@@ -175,4 +175,24 @@ module int8_mac_array #(
   // Assertions: the protocol in mac_array_ctrl (u_ctrl), the accumulators in
   // mac_array_acc (u_acc).
 
+`ifndef SYNTHESIS
+  // ---- Cover points (`make coverage` requires every one to be hit) ----
+  // Per lane, on accepted beats: the int8 weight extremes -128 and 127 and
+  // a zero weight in each column, and the activation extremes -128 and 127
+  // (the extreme products +16384 and -16256 come from these).
+  for (genvar c = 0; c < Cols; c++) begin : gen_cov_col
+    for (genvar l = 0; l < Lanes; l++) begin : gen_cov_lane
+      logic [WgtW-1:0] w;
+      assign w = w_data_i[WgtW*(c*Lanes + l) +: WgtW];
+      `TRI_COVER(WeightMin_C, accept && w == 8'h80)
+      `TRI_COVER(WeightMax_C, accept && w == 8'h7f)
+      `TRI_COVER(WeightZero_C, accept && w == 8'h00)
+    end
+  end
+  for (genvar l = 0; l < Lanes; l++) begin : gen_cov_act
+    `TRI_COVER(ActMin_C, accept && a_data_i[ActW*l +: ActW] == 8'h80)
+    `TRI_COVER(ActMax_C, accept && a_data_i[ActW*l +: ActW] == 8'h7f)
+  end
+`endif
+
 endmodule

@@ -35,10 +35,15 @@ module int8_pe (
 
   always_comb begin
     prod_ref = 32'($signed(w_i)) * 32'($signed(a_i));
+    // Simulation-only assertion code, not measured: a 2-state simulator
+    // (Verilator) has no X, so the X guard's implicit else branch can never
+    // be taken and the line would never count as covered.
+    // verilator coverage_off
     if (`TRI_KNOWN({w_i, a_i})) begin
       `TRI_ASSERT_FINAL(ProdRef_A, 32'($signed(prod_o)) == prod_ref,
           ("%m: product %0d != reference %0d", $signed(prod_o), prod_ref))
     end
+    // verilator coverage_on
   end
 `endif
 

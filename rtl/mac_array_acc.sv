@@ -163,6 +163,16 @@ module mac_array_acc #(
     assign acc_wide  = {acc_c[AccW-1], acc_c} + {sum_ext_c[AccW-1], sum_ext_c};
     assign ovf[c]    = acc_wide[AccW] != acc_wide[AccW-1];
 
+    // Cover points, per column (acc_o is wider than the 256 bits Verilator's
+    // toggle coverage follows in the large configurations): the accumulator
+    // in the upper half of its magnitude range, acc >= 2^(AccW-3) or
+    // acc < -2^(AccW-3), and its top magnitude bit in use, acc >= 2^(AccW-2)
+    // (for a power-of-two KMax exactly the largest sum: 128 * KMax in
+    // tri_mac_array, 16384 * KMax in int8_mac_array).
+    `TRI_COVER(AccPosHigh_C, !acc_c[AccW-1] && acc_c[AccW-2:AccW-3] != '0)
+    `TRI_COVER(AccNegHigh_C, acc_c[AccW-1] && acc_c[AccW-2:AccW-3] != '1)
+    `TRI_COVER(AccPosTop_C, !acc_c[AccW-1] && acc_c[AccW-2])
+
     if (SumW > AccW) begin : gen_trunc_assert
       assign unfit[c] = !(gen_acc[c].sum_c[SumW-1:AccW-1] == '0 ||
                           gen_acc[c].sum_c[SumW-1:AccW-1] == '1);

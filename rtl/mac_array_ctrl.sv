@@ -329,6 +329,28 @@ module mac_array_ctrl #(
   `TRI_ASSERT_KNOWN_IF(KnownResult_A, r_valid_o,
       r_data_i,
       ("%m: r_data_o has unknown bits while r_valid_o"))
+
+  // ---- Cover points (`make coverage` requires every one to be hit) ----
+  // Input backpressure: a producer waits while a result is pending; one
+  // stream valid without its partner (no beat).
+  `TRI_COVER(WBackpressure_C, w_valid_i && !w_ready_o)
+  `TRI_COVER(ABackpressure_C, a_valid_i && !a_ready_o)
+  `TRI_COVER(WWithoutA_C, w_valid_i && !a_valid_i && in_rdy_q)
+  `TRI_COVER(AWithoutW_C, a_valid_i && !w_valid_i && in_rdy_q)
+  // Result backpressure.
+  `TRI_COVER(RBackpressure_C, r_valid_o && !r_ready_i)
+  // Tile boundaries: a one-beat tile, the last beat of a longer tile, a tile
+  // of the most beats KMax allows, a tile starting right after the result
+  // handshake of the one before.
+  `TRI_COVER(SingleBeatTile_C, accept && a_last_i && beats_base == '0)
+  `TRI_COVER(LastOfSeveralBeats_C, accept && a_last_i && beats_base != '0)
+  `TRI_COVER(MaxBeatsTile_C, accept && a_last_i && beats_base == BeatW'(MaxBeats - 1))
+  `TRI_COVER(BackToBackTile_C, accept && $past(r_hs))
+  // clear_i dropping a tile in flight and a pending result; cnt_clear_i,
+  // also in the cycle of an accepted beat (which is then not counted).
+  `TRI_COVER(ClearMidTile_C, clear_i && beats_q != '0)
+  `TRI_COVER(ClearPendingResult_C, clear_i && pending_q)
+  `TRI_COVER(CntClearWithBeat_C, cnt_clear_i && accept)
 `endif
 
 endmodule

@@ -611,6 +611,58 @@ module tri_accel #(
   `TRI_ASSERT_KNOWN_IF(KnownResult_A, r_valid_o,
       {r_data_o, r_last_o},
       ("%m: r_data_o has unknown bits while r_valid_o"))
+
+  // ---- Cover points (`make coverage` requires every one to be hit) ----
+  // Backpressure on the command and load inputs, on the results; memory
+  // stalls (a word wanted, none decoded) and result-room stalls.
+  `TRI_COVER(CmdBackpressure_C, cmd_valid_i && !cmd_ready_o)
+  `TRI_COVER(LdBackpressure_C, ld_valid_i && !ld_ready_o)
+  `TRI_COVER(RBackpressure_C, r_valid_o && !r_ready_i)
+  `TRI_COVER(MemStall_C, mem_stall)
+  `TRI_COVER(ResStall_C, res_stall)
+  // Runs: back to back (a command in the previous run's last issue cycle),
+  // several tiles, one token row (the bank forwarding path) and all TMax.
+  `TRI_COVER(BackToBackRun_C, start && run_q)
+  `TRI_COVER(MultiTileRun_C, issue && tile_q != '0)
+  `TRI_COVER(OneTokenRun_C, issue && last_tok_q == '0)
+  `TRI_COVER(AllTokenRows_C, issue && {1'b0, tok_q} == (TokW + 1)'(TMax - 1))
+  // Tile boundaries: a one-word tile, the last word of a longer tile.
+  `TRI_COVER(SingleBeatTile_C, issue && beat_end && beat_q == '0)
+  `TRI_COVER(LastOfSeveralBeats_C, issue && beat_end && beat_q != '0)
+  // The error flags' events: a command out of range, a load too short for
+  // the run / not matching it / overflowing the buffer, an invalid weight.
+  `TRI_COVER(BadCmd_C, cmd_fire && !cmd_ok)
+  `TRI_COVER(LoadShort_C, load_short)
+  `TRI_COVER(LoadMismatch_C, load_mismatch && !load_short)
+  `TRI_COVER(LoadOverflow_C, ld_ovf)
+  `TRI_COVER(InvalidWeight_C, issue && |lane_inv)
+  // Per lane, on issues (the decoded word and the buffer word are wider
+  // than the 256 bits Verilator's toggle coverage follows in the KV260
+  // configurations): each valid weight code in each column, and the int8
+  // activation extremes -128 and 127.
+  for (genvar c = 0; c < Cols; c++) begin : gen_cov_col
+    for (genvar l = 0; l < Lanes; l++) begin : gen_cov_lane
+      for (genvar k = 0; k < 3; k++) begin : gen_code
+        `TRI_COVER(LaneCode_C, issue && dec_codes[CodeW*(c*Lanes + l) +: CodeW] == CodeW'(k))
+      end
+    end
+  end
+  for (genvar l = 0; l < Lanes; l++) begin : gen_cov_act
+    `TRI_COVER(ActMin_C, issue && act_word[ActW*l +: ActW] == 8'h80)
+    `TRI_COVER(ActMax_C, issue && act_word[ActW*l +: ActW] == 8'h7f)
+  end
+  // The last word of a tile with K not a multiple of Lanes, as the host
+  // pads it: its top lane is padding (weight 0 in every column, activation 0).
+  logic top_lane_pad;
+  always_comb begin
+    top_lane_pad = (act_word[ActW*(Lanes-1) +: ActW] == '0);
+    for (int unsigned c = 0; c < Cols; c++) begin
+      if (dec_codes[CodeW*(c*Lanes + Lanes - 1) +: CodeW] != tri_pkg::CodeZero) begin
+        top_lane_pad = 1'b0;
+      end
+    end
+  end
+  `TRI_COVER(RaggedLastBeat_C, issue && beat_end && top_lane_pad)
 `endif
 
 endmodule

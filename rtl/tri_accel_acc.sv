@@ -243,6 +243,18 @@ module tri_accel_acc #(
     assign acc_wide = {old_c[AccW-1], old_c} + {sum_c[AccW-1], sum_c};
     assign ovf[c]   = acc_wide[AccW] != acc_wide[AccW-1];
 
+    // Cover points, per column (in the KV260 configurations the bank rows
+    // are wider than the 256 bits that the toggle coverage of Verilator
+    // follows): an updated accumulator in the upper half of its magnitude range,
+    // acc >= 2^(AccW-3) or acc < -2^(AccW-3), and with its top magnitude
+    // bit in use, acc >= 2^(AccW-2) (for a power-of-two KMax exactly the
+    // largest sum, 128 * KMax).
+    logic [AccW-1:0] new_c;
+    assign new_c = acc_new[AccW*c +: AccW];
+    `TRI_COVER(AccPosHigh_C, s1_vld_q && !new_c[AccW-1] && new_c[AccW-2:AccW-3] != '0)
+    `TRI_COVER(AccNegHigh_C, s1_vld_q && new_c[AccW-1] && new_c[AccW-2:AccW-3] != '1)
+    `TRI_COVER(AccPosTop_C, s1_vld_q && !new_c[AccW-1] && new_c[AccW-2])
+
     if (SumW > AccW) begin : gen_trunc_assert
       assign unfit[c] = !(gen_acc[c].sum_c[SumW-1:AccW-1] == '0 ||
                           gen_acc[c].sum_c[SumW-1:AccW-1] == '1);
@@ -264,6 +276,11 @@ module tri_accel_acc #(
   `TRI_ASSUME_IMP(TokRange_A, issue_i,
       {1'b0, tok_i} < (TokW + 1)'(TMax),
       ("%m: token %0d out of range", tok_i))
+
+  // ---- Cover points (`make coverage` requires every one to be hit) ----
+  // A read-modify-write that needs the forwarded value (the same token
+  // updated in consecutive cycles: runs of one token row).
+  `TRI_COVER(Forward_C, s1_vld_q && !s1_first_q && fwd)
 `endif
 
 endmodule

@@ -205,6 +205,15 @@ module tri_accel_wfe #(
       logic unused_tail;  // cannot happen (M * WordBytes == BusBytes); kept for lint
       assign unused_tail = ^head_data[BusW-1:M*WordW];
     end
+
+`ifndef SYNTHESIS
+    if (M > 1) begin : gen_cov
+      // Cover points: a later word of a beat; a run ending inside a beat
+      // (the rest of the beat is padding and is dropped).
+      `TRI_COVER(SubWord_C, take && sub_q != '0)
+      `TRI_COVER(PadDropped_C, fifo_pop && word_last && sub_q != SubW'(M - 1))
+    end
+`endif
   end else begin : gen_deser
     // P beats per word: beats 0 .. P-2 in asm_q (beat 0 lowest), beat P-1 at
     // the FIFO head.
@@ -259,6 +268,12 @@ module tri_accel_wfe #(
     always_ff @(posedge clk_i) begin
       asm_q <= asm_d;
     end
+
+`ifndef SYNTHESIS
+    // Cover point: beats of a word collected before its run's command
+    // (prefetch).
+    `TRI_COVER(Prefetch_C, collect && !run_on)
+`endif
   end
 
   //////////////////////////////
@@ -338,6 +353,29 @@ module tri_accel_wfe #(
   `TRI_ASSERT_KNOWN_IF(KnownDec_A, dec_valid_q,
       dec_codes_q,
       ("%m: decoded word has unknown bits"))
+
+  // ---- Cover points (`make coverage` requires every one to be hit) ----
+  // Weight-port backpressure (the 2-beat FIFO full); a memory stall (the
+  // decoded word is wanted, no word is assembled); a run's first word taken
+  // in its command cycle (no gap between runs); a misplaced w_last_i.
+  `TRI_COVER(WBackpressure_C, w_valid_i && !w_ready_o)
+  `TRI_COVER(MemStall_C, run_on && dec_free && !asm_valid)
+  `TRI_COVER(TakeAtStart_C, take && start_i)
+  `TRI_COVER(LastErr_C, last_err_o)
+  // An invalid weight in a taken word: a byte > 242 (base-3; all five codes
+  // are 3) or a code 3 (2-bit).
+  logic any_inv;
+  always_comb begin
+    any_inv = 1'b0;
+    for (int unsigned i = 0; i < NumPe; i++) begin
+      if (codes[CodeW*i +: CodeW] == tri_pkg::CodeInv) begin
+        any_inv = 1'b1;
+      end
+    end
+  end
+  `TRI_COVER(InvalidWeight_C, take && any_inv)
+  // The serializer's and the deserializer's own cover points are at the
+  // end of gen_ser and gen_deser.
 `endif
 
 endmodule

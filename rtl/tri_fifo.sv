@@ -103,6 +103,14 @@ module tri_fifo #(
   `TRI_ASSERT_KNOWN_IF(KnownHead_A, rvalid_o,
       rdata_o,
       ("%m: head entry has unknown bits"))
+
+  // ---- Cover points (`make coverage` requires every one to be hit) ----
+  // Full, a push and a pop in one cycle, the write pointer wrapping. (A
+  // push waiting on a full FIFO is the user's event: tri_accel_wfe covers
+  // it; tri_accel's result FIFO never sees one, by its credits, ResRoom_A.)
+  `TRI_COVER(Full_C, count_q == CntW'(Depth))
+  `TRI_COVER(PushAndPop_C, push && pop)
+  `TRI_COVER(WrapAround_C, push && wptr_q == PtrW'(Depth - 1))
 `endif
 
 endmodule

@@ -234,6 +234,38 @@ module tri_mac_array #(
       ("%m: accepted weight beat holds the invalid code 3"))
   `TRI_ASSERT_KNOWN(KnownErrCode_A, err_code_o,
       ("%m: unknown err_code_o"))
+
+  // ---- Cover points (`make coverage` requires every one to be hit) ----
+  // Per lane, on accepted beats (w_data_i and a_data_i are wider than the
+  // 256 bits Verilator's toggle coverage follows in the large
+  // configurations): each valid weight code in each column, and the int8
+  // activation extremes -128 and 127.
+  for (genvar c = 0; c < Cols; c++) begin : gen_cov_col
+    for (genvar l = 0; l < Lanes; l++) begin : gen_cov_lane
+      for (genvar k = 0; k < 3; k++) begin : gen_code
+        `TRI_COVER(LaneCode_C, accept && w_data_i[CodeW*(c*Lanes + l) +: CodeW] == CodeW'(k))
+      end
+    end
+  end
+  for (genvar l = 0; l < Lanes; l++) begin : gen_cov_act
+    `TRI_COVER(ActMin_C, accept && a_data_i[ActW*l +: ActW] == 8'h80)
+    `TRI_COVER(ActMax_C, accept && a_data_i[ActW*l +: ActW] == 8'h7f)
+  end
+  // An invalid code on an accepted beat (flagged on err_code_o; the
+  // assertion above fails too).
+  `TRI_COVER(InvalidCode_C, accept && beat_inv)
+  // The last beat of a tile with K not a multiple of Lanes, as the host pads
+  // it: its top lane is padding (weight 0 in every column, activation 0).
+  logic top_lane_pad;
+  always_comb begin
+    top_lane_pad = (a_data_i[ActW*(Lanes-1) +: ActW] == '0);
+    for (int unsigned c = 0; c < Cols; c++) begin
+      if (w_data_i[CodeW*(c*Lanes + Lanes - 1) +: CodeW] != tri_pkg::CodeZero) begin
+        top_lane_pad = 1'b0;
+      end
+    end
+  end
+  `TRI_COVER(RaggedLastBeat_C, accept && a_last_i && top_lane_pad)
 `endif
 
 endmodule

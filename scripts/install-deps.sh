@@ -4,8 +4,17 @@
 # plots of tritium-cost) and Yosys (the quick synthesis test of `make test`,
 # fpga/tests/fpga.rs; pinned: Debian's 0.23). Idempotent, and quiet when
 # everything is present. Pinned: Debian bookworm's verilator 5.006 (the
-# version lint and CI use); any 5.006 or newer builds.
+# version lint and CI use); any 5.006 or newer builds. With --coverage, also
+# lcov (genhtml) for `make coverage` (scripts/coverage.sh).
 set -euo pipefail
+
+coverage=0
+for arg in "$@"; do
+    case "$arg" in
+        --coverage) coverage=1 ;;
+        *) echo "usage: scripts/install-deps.sh [--coverage]" >&2; exit 2 ;;
+    esac
+done
 
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }
 
@@ -55,4 +64,9 @@ fi
 # (fpga/install-pnr.sh).
 if ! command -v yosys >/dev/null 2>&1; then
     apt_install "Yosys (the synthesis test, fpga/tests/fpga.rs; pinned: 0.23)" "" yosys
+fi
+
+# lcov: genhtml writes the HTML report of `make coverage` (Debian's lcov).
+if [ "$coverage" = 1 ] && ! command -v genhtml >/dev/null 2>&1; then
+    apt_install "lcov (genhtml, the HTML report of make coverage)" "" lcov
 fi

@@ -1,8 +1,9 @@
 //! Builds the Verilator models of `tri_mac_array`, one per entry of
 //! `CONFIGS` in `src/configs.rs`, of the accelerator `tri_accel`, one per
-//! entry of `ACCEL_CONFIGS` there, the model of the FP16 comparison PE
-//! `fp16_mac_pe` (see `src/fp16.rs`), and the C++ shim of `csrc/`, into
-//! static libraries.
+//! entry of `ACCEL_CONFIGS` there, the models of the INT8 comparison array
+//! `int8_mac_array` (configuration `INT8` there, see `src/int8.rs`) and of
+//! the FP16 comparison PE `fp16_mac_pe` (see `src/fp16.rs`), and the C++
+//! shim of `csrc/`, into static libraries.
 //!
 //! Steps:
 //! 1. find Verilator (>= 5.006, pinned: Debian's 5.006) and its root;
@@ -35,9 +36,15 @@
 //! always -O0); `TRITIUM_SIM_CHECK_ONLY=1` = for `cargo check` and `clippy`,
 //! which link nothing: the configurations and the RTL file list are checked,
 //! but no model is built and no library is linked (Verilator is not needed;
-//! a binary or test linked this way fails with undefined `tri_*` symbols).
+//! a binary or test linked this way fails with undefined `tri_*` symbols);
+//! `TRITIUM_SIM_COVERAGE` = `1` builds every model with
+//! Verilator's `--coverage` (line, toggle and the RTL's `TRI_COVER` points),
+//! compiles the runtime's `verilated_cov.cpp` and defines `VM_COVERAGE=1` in
+//! every translation unit (default `0`: no coverage code at all). The knob is
+//! part of every key; `make coverage` (scripts/coverage.sh) builds with it in
+//! a target directory of its own so that normal builds are not invalidated.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -47,7 +54,10 @@ use std::{env, fs};
 mod configs {
     include!("src/configs.rs");
 }
-use configs::{AccelSimConfig, SimConfig, ACCEL_CONFIGS, CONFIGS};
+#[path = "build/configs.rs"]
+mod config_checks;
+use config_checks::{check_configs, write_config_header};
+use configs::{AccelSimConfig, SimConfig, ACCEL_CONFIGS, CONFIGS, INT8};
 
 /// Oldest Verilator accepted (major, minor); tested with Debian's 5.006.
 const MIN_VERILATOR: (u32, u32) = (5, 6);
@@ -62,6 +72,8 @@ const ENV_OPT: &str = "TRITIUM_SIM_OPT";
 const DEFAULT_OPT: u32 = 2;
 /// Env knob: `1` = check only, build no model (`cargo check` / `clippy`).
 const ENV_CHECK_ONLY: &str = "TRITIUM_SIM_CHECK_ONLY";
+/// Env knob: `1` = coverage build (see the module docs), `0` or unset = none.
+const ENV_COVERAGE: &str = "TRITIUM_SIM_COVERAGE";
 
 const INSTALL_HINT: &str =
     "Install it with `apt-get install -y verilator` (Debian/Ubuntu, as root), \
@@ -99,6 +111,7 @@ const VERILATOR_FLAGS: &[&str] = &[
 
 /// Preprocessor defines of EVERY translation unit (runtime, models, shim):
 /// the VM_* set must agree everywhere or trace classes differ between units.
+/// A coverage build replaces `VM_COVERAGE` (see [`defines`]).
 const DEFINES: &[(&str, &str)] = &[
     ("VM_COVERAGE", "0"),
     ("VM_SC", "0"),
@@ -115,6 +128,19 @@ const DEFINES: &[(&str, &str)] = &[
     // Runtime messages go through the shim (declared in tri_vl_hooks.h).
     ("VL_PRINTF", "tri_vl_printf"),
 ];
+
+/// The defines of this build: [`DEFINES`], with `VM_COVERAGE=1` in a
+/// coverage build (the same list, so the keys of a normal build do not
+/// change).
+fn defines(coverage: bool) -> Vec<(&'static str, &'static str)> {
+    DEFINES
+        .iter()
+        .map(|&(k, v)| match k {
+            "VM_COVERAGE" if coverage => (k, "1"),
+            _ => (k, v),
+        })
+        .collect()
+}
 
 fn main() {
     let mut out = Directives::default();
@@ -165,8 +191,10 @@ fn run(out: &mut Directives) -> Result<(), String> {
 
     for f in [
         "build.rs",
+        "build/configs.rs",
         "src/configs.rs",
         "csrc/shim.cpp",
+        "csrc/tri_cov.h",
         "csrc/tri_vl_hooks.h",
     ] {
         out.emit(format!(
@@ -179,6 +207,7 @@ fn run(out: &mut Directives) -> Result<(), String> {
         ENV_RTL_ROOT,
         ENV_OPT,
         ENV_CHECK_ONLY,
+        ENV_COVERAGE,
         "VERILATOR_ROOT",
     ] {
         out.emit(format!("rerun-if-env-changed={knob}"));
@@ -201,6 +230,12 @@ fn run(out: &mut Directives) -> Result<(), String> {
         },
         Err(_) => DEFAULT_OPT,
     };
+    let coverage = match env::var(ENV_COVERAGE).as_deref() {
+        Err(_) | Ok("" | "0") => false,
+        Ok("1") => true,
+        Ok(v) => return Err(format!("{ENV_COVERAGE}={v}: expected 0 or 1")),
+    };
+    let defines = defines(coverage);
     let rtl_root = match env::var_os(ENV_RTL_ROOT) {
         Some(p) => PathBuf::from(p),
         None => manifest_dir
@@ -239,7 +274,7 @@ fn run(out: &mut Directives) -> Result<(), String> {
         "O{opt}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
         vl.version,
         vl.include.display(),
-        DEFINES,
+        defines,
         env::var("TARGET").ok(),
         env::var("CXX").ok(),
         env::var("CXXFLAGS").ok(),
@@ -260,7 +295,7 @@ fn run(out: &mut Directives) -> Result<(), String> {
     for model in &models {
         let key = format!(
             "{compile_key}|{:?}|{rtl_digest:x}",
-            verilator_args(model, Path::new("<mdir>"), &rtl)
+            verilator_args(model, Path::new("<mdir>"), &rtl, coverage)
         );
         let lib = model.lib();
         let header = out_dir
@@ -271,7 +306,7 @@ fn run(out: &mut Directives) -> Result<(), String> {
             stale.push((model, lib, key));
         }
     }
-    verilate(&vl, &rtl, &out_dir, stale.iter().map(|s| s.0))?;
+    verilate(&vl, &rtl, &out_dir, coverage, stale.iter().map(|s| s.0))?;
     write_config_header(&out_dir)?;
 
     // Stale models + runtime (if stale) + shim, as libraries of sources.
@@ -292,22 +327,23 @@ fn run(out: &mut Directives) -> Result<(), String> {
         units.push((lib.clone(), cpps));
     }
     if rt_stale {
+        let mut rt = vec![
+            "verilated.cpp",
+            "verilated_threads.cpp",
+            "verilated_vcd_c.cpp",
+        ];
+        if coverage {
+            rt.push("verilated_cov.cpp");
+        }
         units.push((
             "tri_vlrt".into(),
-            [
-                "verilated.cpp",
-                "verilated_threads.cpp",
-                "verilated_vcd_c.cpp",
-            ]
-            .iter()
-            .map(|f| vl.include.join(f))
-            .collect(),
+            rt.iter().map(|f| vl.include.join(f)).collect(),
         ));
     }
     units.push(("tri_shim".into(), vec![manifest_dir.join("csrc/shim.cpp")]));
 
-    let objects = compile(&vl, &out_dir, &hooks_h, &units, opt)?;
-    let archiver = base_build(&vl, &out_dir, &hooks_h)?;
+    let objects = compile(&vl, &out_dir, &hooks_h, &defines, &units, opt)?;
+    let archiver = base_build(&vl, &out_dir, &hooks_h, &defines)?;
     for (lib, files) in &units {
         let objs: Vec<&PathBuf> = files.iter().map(|f| &objects[f]).collect();
         archiver
@@ -344,7 +380,12 @@ fn is_slow_path(file: &Path) -> bool {
 }
 
 /// cc settings shared by every translation unit.
-fn base_build(vl: &Verilator, out_dir: &Path, hooks_h: &Path) -> Result<cc::Build, String> {
+fn base_build(
+    vl: &Verilator,
+    out_dir: &Path,
+    hooks_h: &Path,
+    defines: &[(&str, &str)],
+) -> Result<cc::Build, String> {
     let mut build = cc::Build::new();
     build
         .cpp(true)
@@ -360,7 +401,7 @@ fn base_build(vl: &Verilator, out_dir: &Path, hooks_h: &Path) -> Result<cc::Buil
     for model in models() {
         build.include(out_dir.join(&model.name));
     }
-    for (k, v) in DEFINES {
+    for (k, v) in defines {
         build.define(k, *v);
     }
     Ok(build)
@@ -373,6 +414,7 @@ fn compile(
     vl: &Verilator,
     out_dir: &Path,
     hooks_h: &Path,
+    defines: &[(&str, &str)],
     units: &[(String, Vec<PathBuf>)],
     opt: u32,
 ) -> Result<HashMap<PathBuf, PathBuf>, String> {
@@ -392,7 +434,7 @@ fn compile(
         if files.is_empty() {
             return Ok(Vec::new());
         }
-        let mut build = base_build(vl, out_dir, hooks_h)?;
+        let mut build = base_build(vl, out_dir, hooks_h, defines)?;
         build.opt_level(opt).files(files);
         if opt >= 2 {
             // gcc's RTL combiner is superlinear on the huge basic blocks of
@@ -414,56 +456,6 @@ fn compile(
         (fast_objs, slow_objs)
     });
     Ok(fast_objs?.into_iter().chain(slow_objs?).collect())
-}
-
-fn check_configs() -> Result<(), String> {
-    let mut names = BTreeSet::new();
-    for c in CONFIGS {
-        if !is_ident(c.name) {
-            return Err(format!(
-                "src/configs.rs: configuration name `{}` is not a C identifier",
-                c.name
-            ));
-        }
-        if !names.insert(c.name) {
-            return Err(format!(
-                "src/configs.rs: configuration `{}` defined twice",
-                c.name
-            ));
-        }
-        tritium_golden::ArrayConfig::new(c.cols, c.lanes, c.k_max)
-            .map_err(|e| format!("src/configs.rs: configuration `{}`: {e}", c.name))?;
-    }
-    let mut names = BTreeSet::new();
-    for c in ACCEL_CONFIGS {
-        if !is_ident(c.name) {
-            return Err(format!(
-                "src/configs.rs: accelerator configuration name `{}` is not a C identifier",
-                c.name
-            ));
-        }
-        if !names.insert(c.name) {
-            return Err(format!(
-                "src/configs.rs: accelerator configuration `{}` defined twice",
-                c.name
-            ));
-        }
-        c.check().map_err(|e| {
-            format!(
-                "src/configs.rs: accelerator configuration `{}`: {e}",
-                c.name
-            )
-        })?;
-    }
-    Ok(())
-}
-
-fn is_ident(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with(|ch: char| ch.is_ascii_digit())
-        && name
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
 fn find_verilator() -> Result<Verilator, String> {
@@ -588,9 +580,11 @@ fn digest_files<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> Result<u64, Str
 }
 
 /// One Verilator model to build: a `tri_mac_array` configuration of
-/// `CONFIGS`, a `tri_accel` configuration of `ACCEL_CONFIGS`, or the FP16
-/// comparison PE `fp16_mac_pe` (tested against a Rust IEEE binary16
-/// reference in tests/fp16.rs).
+/// `CONFIGS`, a `tri_accel` configuration of `ACCEL_CONFIGS`, the INT8
+/// comparison array `int8_mac_array` (configuration `INT8`, tested against
+/// plain integer dot products in tests/int8.rs) or the FP16 comparison PE
+/// `fp16_mac_pe` (tested against a Rust IEEE binary16 reference in
+/// tests/fp16.rs).
 struct Model {
     /// Directory under `$OUT_DIR` and suffix of the library name.
     name: String,
@@ -609,7 +603,7 @@ impl Model {
 }
 
 /// Every model of the library: the array configurations, the accelerator
-/// configurations, then the FP16 PE.
+/// configurations, the INT8 comparison array, then the FP16 PE.
 fn models() -> Vec<Model> {
     let mut models: Vec<Model> = CONFIGS
         .iter()
@@ -637,6 +631,16 @@ fn models() -> Vec<Model> {
         }
     }));
     models.push(Model {
+        name: "int8".into(),
+        prefix: "Vint8".into(),
+        top: "int8_mac_array",
+        params: INT8
+            .sv_params()
+            .iter()
+            .map(|(p, v)| format!("-G{p}={v}"))
+            .collect(),
+    });
+    models.push(Model {
         name: "fp16_mac_pe".into(),
         prefix: "Vfp16_mac_pe".into(),
         top: "fp16_mac_pe",
@@ -646,8 +650,12 @@ fn models() -> Vec<Model> {
 }
 
 /// Arguments of one model's Verilator run, generating into `mdir`.
-fn verilator_args(model: &Model, mdir: &Path, rtl: &Rtl) -> Vec<String> {
+fn verilator_args(model: &Model, mdir: &Path, rtl: &Rtl, coverage: bool) -> Vec<String> {
     let mut args: Vec<String> = VERILATOR_FLAGS.iter().map(|s| s.to_string()).collect();
+    if coverage {
+        // Line, toggle and user (`cover property`) points.
+        args.push("--coverage".into());
+    }
     args.extend([
         "--top-module".into(),
         model.top.to_string(),
@@ -666,6 +674,7 @@ fn verilate<'a>(
     vl: &Verilator,
     rtl: &Rtl,
     out_dir: &Path,
+    coverage: bool,
     models: impl Iterator<Item = &'a Model>,
 ) -> Result<(), String> {
     let mut running = Vec::new();
@@ -675,7 +684,7 @@ fn verilate<'a>(
         if mdir.exists() {
             fs::remove_dir_all(&mdir).map_err(|e| format!("{}: {e}", mdir.display()))?;
         }
-        let args = verilator_args(model, &mdir, rtl);
+        let args = verilator_args(model, &mdir, rtl, coverage);
         let child = Command::new(&vl.exe)
             .args(&args)
             .current_dir(&rtl.root)
@@ -709,56 +718,6 @@ fn verilate<'a>(
     } else {
         Err(errors)
     }
-}
-
-/// `$OUT_DIR/tri_sim_configs.h`: includes every model header and lists the
-/// configurations for the shim.
-fn write_config_header(out_dir: &Path) -> Result<(), String> {
-    let mut h =
-        String::from("// Generated by tritium-sim/build.rs from src/configs.rs.\n#pragma once\n");
-    for c in CONFIGS {
-        let _ = writeln!(h, "#include \"Vtri_{}.h\"", c.name);
-    }
-    for c in ACCEL_CONFIGS {
-        let _ = writeln!(h, "#include \"Vacc_{}.h\"", c.name);
-    }
-    h.push_str("#include \"Vfp16_mac_pe.h\"\n");
-    h.push_str("#define TRI_SIM_CONFIGS(X)");
-    for c in CONFIGS {
-        let _ = write!(
-            h,
-            " \\\n    X({0}, Vtri_{0}, {1}u, {2}u, {3}u, {4}u)",
-            c.name,
-            c.cols,
-            c.lanes,
-            c.k_max,
-            c.acc_width()
-        );
-    }
-    h.push('\n');
-    // X(name, class, Cols, Lanes, KMax, AccW, TMax, BusBytes, Format, WordBytes)
-    h.push_str("#define TRI_ACCEL_CONFIGS(X)");
-    for c in ACCEL_CONFIGS {
-        let _ = write!(
-            h,
-            " \\\n    X({0}, Vacc_{0}, {1}u, {2}u, {3}u, {4}u, {5}u, {6}u, {7}u, {8}u)",
-            c.name,
-            c.array.cols,
-            c.array.lanes,
-            c.array.k_max,
-            c.array.acc_width(),
-            c.tokens,
-            c.bus_bytes,
-            c.format.sv_value(),
-            c.word_bytes
-        );
-    }
-    h.push('\n');
-    let path = out_dir.join("tri_sim_configs.h");
-    if fs::read_to_string(&path).ok().as_deref() != Some(&h) {
-        fs::write(&path, h).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    Ok(())
 }
 
 /// Where the key a library was built with is recorded.

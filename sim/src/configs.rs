@@ -60,6 +60,21 @@ pub const LARGE: SimConfig = SimConfig {
 /// Every configuration a Verilator model is built for.
 pub const CONFIGS: &[SimConfig] = &[SMALL, LARGE];
 
+/// The one built model of the INT8 comparison array `int8_mac_array`
+/// (rtl/int8_mac_array.sv, the W8A8 twin the FPGA flow synthesizes next to
+/// `tri_mac_array`): 4 columns x 8 lanes with a small `KMax` of 64, so
+/// that a tile of the most beats (8) and the accumulator extremes
+/// (`16384 * KMax`, `-16256 * KMax`) are a few beats away. Its accumulator
+/// width is [`ArrayConfig::int8_acc_width`]; the model class is `Vint8`.
+pub const INT8: SimConfig = SimConfig {
+    name: "int8",
+    array: ArrayConfig {
+        cols: 4,
+        lanes: 8,
+        k_max: 64,
+    },
+};
+
 /// One built model of the accelerator `tri_accel` (rtl/tri_accel.sv): a name
 /// and the accelerator configuration it was built with. Dereferences to its
 /// [`AccelConfig`] (array, token rows, bus, stored format, word bytes).

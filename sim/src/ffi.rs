@@ -1,5 +1,6 @@
 //! Raw bindings to `csrc/shim.cpp`. Only the model handles call these:
-//! `sim.rs` (arrays), `fp16.rs` (the FP16 PE) and `accel.rs` (accelerators).
+//! `sim.rs` (arrays), `int8.rs` (the INT8 array), `fp16.rs` (the FP16 PE)
+//! and `accel.rs` (accelerators).
 //!
 //! General contract of every function taking `s: *mut TriSim` /
 //! `*const TriSim`: `s` must be a non-null pointer returned by
@@ -130,12 +131,28 @@ extern "C" {
     /// the `FP16_*` port ids apply to it.
     pub(crate) fn tri_fp16_new() -> *mut TriSim;
 
+    /// Writes `{cols, lanes, k_max, acc_w}` of the built INT8 comparison
+    /// array to `out` and its static NUL-terminated name to `*name`; 0, or
+    /// -1 for a null pointer. Safety: `out` valid for writing 4 u32, `name`
+    /// for one pointer.
+    pub(crate) fn tri_int8_config_info(out: *mut u32, name: *mut *const c_char) -> c_int;
+
+    /// Creates a model of the INT8 comparison array `int8_mac_array`: the
+    /// array ports of [`tri_sim_new`] (the `IN_*`, `OUT_*` and `BIT_*` ids;
+    /// `w_data_i` carries one int8 weight per lane, 8 bits each; there is no
+    /// `err_code_o`, its bit reads 0), all inputs low except `rst_ni`,
+    /// evaluated once. Null on failure (then [`tri_sim_new_error`] says
+    /// why). Safety: as [`tri_sim_new`].
+    pub(crate) fn tri_int8_new() -> *mut TriSim;
+
     /// Copies the reason of the last failed [`tri_sim_new`] on this thread
     /// into `buf` (truncated, NUL-terminated); returns its full length.
     /// Safety: `buf` valid for writing `cap` bytes (or null with `cap` 0).
     pub(crate) fn tri_sim_new_error(buf: *mut c_char, cap: usize) -> usize;
 
-    /// Runs the model's final blocks, closes any open waveform and frees
+    /// Runs the model's final blocks, closes any open waveform, writes the
+    /// model's coverage counts (coverage build only, `TRITIUM_SIM_COVERAGE=1`:
+    /// into `$TRITIUM_COV_DIR`, see `write_coverage` in shim.cpp) and frees
     /// the model. Safety: general contract; `s` is dangling afterwards.
     pub(crate) fn tri_sim_free(s: *mut TriSim);
 

@@ -1,7 +1,8 @@
 //! Cycle-accurate simulation of the tritium RTL (`rtl/`), driven from safe
 //! Rust: the MAC array `tri_mac_array` ([`ArraySim`]) and the accelerator
 //! around it, `tri_accel` ([`AccelSim`], see module [`accel`] and
-//! [`AccelSim::run`]).
+//! [`AccelSim::run`]); also the comparison designs of the FPGA flow, the
+//! INT8 array `int8_mac_array` ([`Int8Sim`]) and the FP16 PE ([`Fp16Sim`]).
 //!
 //! `build.rs` verilates the RTL once per [`SimConfig`] of [`CONFIGS`] and
 //! per [`AccelSimConfig`] of [`ACCEL_CONFIGS`] (Verilator >= 5.006, with
@@ -39,6 +40,7 @@ mod configs;
 mod error;
 mod ffi;
 mod fp16;
+mod int8;
 pub mod memory;
 pub mod reference;
 mod sim;
@@ -47,10 +49,12 @@ mod tile;
 pub use accel::{AccelBits, AccelCounters, AccelErrors, AccelSim, DbgTags};
 pub use accel_job::{Issue, Job, JobReport, RunReport, RunSpec, DBG_LATENCY};
 pub use configs::{
-    AccelSimConfig, SimConfig, ACC2, ACC3, ACCEL_CONFIGS, CONFIGS, KV260, KV260_2BIT, LARGE, SMALL,
+    AccelSimConfig, SimConfig, ACC2, ACC3, ACCEL_CONFIGS, CONFIGS, INT8, KV260, KV260_2BIT, LARGE,
+    SMALL,
 };
 pub use error::SimError;
 pub use fp16::{Fp16Sim, FP16_CANONICAL_NAN};
+pub use int8::Int8Sim;
 pub use memory::{MemoryConfig, MemoryModel};
 pub use sim::{ArraySim, Counters, EdgeSample};
 pub use tile::{tile_beats, Divergence, TileBeats, TileOptions, TileReport, TracedTile};

@@ -37,7 +37,7 @@ pub struct EdgeSample {
 }
 
 impl EdgeSample {
-    fn from_bits(b: u32) -> Self {
+    pub(crate) fn from_bits(b: u32) -> Self {
         EdgeSample {
             w_ready: b & ffi::BIT_W_READY != 0,
             a_ready: b & ffi::BIT_A_READY != 0,

@@ -217,6 +217,11 @@ fn worst_case_magnitudes() {
             let want = if c % 2 == 0 { 1 } else { -1 } * 128 * cfg.k_max as i32;
             assert_eq!(x, want, "{} column {c}", cfg.name);
         }
+        // The other activation extreme, 127, on every lane: -127 * KMax.
+        let w = vec![vec![0u8; cfg.cols * cfg.lanes]; beats];
+        let a127 = vec![vec![127i8; cfg.lanes]; beats];
+        sim.run_tile(&w, &a127, &mut out).unwrap();
+        assert!(out.iter().all(|&x| x == -127 * cfg.k_max as i32), "{out:?}");
         // Ragged: K = k_max - 3, weights -1, activations -128.
         let k = cfg.k_max - 3;
         let rows = vec![vec![-1i8; k]; cfg.cols];
@@ -309,6 +314,62 @@ fn result_backpressure() {
     sim.tick().unwrap();
     sim.set_result_ready(false);
     sim.check().unwrap();
+}
+
+/// The handshake corners: one input stream valid without the other (no
+/// beat until both are), `cnt_clear_i` in the cycle of an accepted beat
+/// (not counted), `clear_i` dropping a pending result, and a tile right
+/// after the result handshake of the one before.
+#[test]
+fn handshake_corners() {
+    for cfg in CONFIGS {
+        let mut sim = ArraySim::new(cfg).unwrap();
+        let (w, a) = Rng::new(17).tile(cfg, 3);
+        // Weights two cycles ahead of the activations, then both.
+        sim.set_weights(true, &w[0]).unwrap();
+        sim.set_acts(false, &a[0], false).unwrap();
+        for _ in 0..2 {
+            let e = sim.tick().unwrap();
+            assert!(e.w_ready, "ready while no result is pending");
+        }
+        sim.set_acts(true, &a[0], false).unwrap();
+        sim.tick().unwrap();
+        // Activations one cycle ahead of the weights.
+        sim.set_weights(false, &w[1]).unwrap();
+        sim.set_acts(true, &a[1], false).unwrap();
+        sim.tick().unwrap();
+        sim.set_weights(true, &w[1]).unwrap();
+        sim.tick().unwrap();
+        // The last beat in a cnt_clear_i cycle: neither it nor its lanes count.
+        sim.set_weights(true, &w[2]).unwrap();
+        sim.set_acts(true, &a[2], true).unwrap();
+        sim.set_cnt_clear(true);
+        sim.tick().unwrap();
+        sim.set_cnt_clear(false);
+        sim.set_valids(false, false, false);
+        while !sim.r_valid() {
+            sim.tick().unwrap();
+        }
+        let mut out = vec![0i32; cfg.cols];
+        sim.result(&mut out).unwrap();
+        assert_eq!(out, tile_result(cfg, &w, &a), "{}", cfg.name);
+        let c = sim.counters();
+        assert_eq!((c.busy, c.adds, c.skips), (0, 0, 0), "{}", cfg.name);
+        // clear_i while the result is pending drops it; the array is ready.
+        sim.set_clear(true);
+        sim.tick().unwrap();
+        sim.set_clear(false);
+        sim.tick().unwrap();
+        assert!(!sim.r_valid() && sim.w_ready() && sim.a_ready());
+        // Two tiles back to back: the second one's first beat is accepted
+        // the cycle after the first one's result handshake.
+        let (w2, a2) = Rng::new(18).tile(cfg, 2);
+        sim.run_tile(&w, &a, &mut out).unwrap();
+        let r = sim.run_tile(&w2, &a2, &mut out).unwrap();
+        assert_eq!(r.accept_cycles[0], 0, "{}", cfg.name);
+        assert_eq!(out, tile_result(cfg, &w2, &a2));
+        sim.check().unwrap();
+    }
 }
 
 #[test]
