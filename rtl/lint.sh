@@ -23,6 +23,11 @@
 # weight formats (its decoders and counters included). Skipped (with a note) otherwise;
 # pass --no-yosys to skip explicitly.
 #
+# The checks are independent: they run in parallel, as many at a time as
+# there are cores (`nproc`; LINT_JOBS=N overrides), and their results are
+# printed in the order below whatever order they finish in. Any failure
+# fails the script.
+#
 # Run from anywhere: paths in rtl/files.f are relative to the repository root.
 set -euo pipefail
 
@@ -45,14 +50,87 @@ TOP=tri_mac_array
 # (sum tree wider than the accumulator; Lanes > KMax).
 CONFIGS=("" "4 8 8192" "16 32 8192" "1 1 16" "3 5 100" "2 5 5" "1 8 2")
 
-fail=0
-# run CMD...: clean if it succeeds without printing anything.
-run() {
+# The checks, queued by `run` and `yosys_check` and run by `run_queued`
+# at the end: each is a shell command (its words quoted) that prints its
+# own result and fails if the check fails.
+QUEUE=()
+queue() {
+  QUEUE+=("$(printf '%q ' "$@")")
+}
+# check CMD...: clean if CMD succeeds without printing anything.
+check() {
+  local out
   if out=$("$@" 2>&1) && [[ -z "$out" ]]; then
     echo "clean: $*"
   else
     echo "FAIL:  $*"
     echo "$out"
+    return 1
+  fi
+}
+# check_yosys LABEL SCRIPT: clean if Yosys runs SCRIPT without a warning.
+check_yosys() {
+  local out
+  if out=$(yosys -q -p "$2" 2>&1) && ! grep -qi "warning" <<<"$out"; then
+    echo "clean: yosys $1"
+  else
+    echo "FAIL:  yosys $1"
+    echo "$out"
+    return 1
+  fi
+}
+# run CMD...: queues `check CMD...`.
+run() {
+  queue check "$@"
+}
+# yosys_check LABEL SCRIPT: queues `check_yosys LABEL SCRIPT`, to be
+# started before the Verilator checks: the synthesis runs are the longest
+# (the 16x32 array alone ~60 s of CPU), and started last they would leave
+# one core idle at the end.
+LONG=()
+yosys_check() {
+  LONG+=("${#QUEUE[@]}")
+  queue check_yosys "$@"
+}
+# run_queued: runs every queued check, JOBS at a time (the LONG ones
+# first), each into its own output file with its exit status beside it;
+# prints the outputs in queue order as soon as a check and all before it
+# are done. Sets `fail` if any check failed (a missing status, e.g. a
+# killed check, counts as failed).
+JOBS=${LINT_JOBS:-$(nproc 2>/dev/null || echo 1)}
+fail=0
+run_queued() {
+  local next=0 i
+  results=$(mktemp -d)
+  trap 'rm -rf "$results"' EXIT
+  print_done() {
+    while (( next < ${#QUEUE[@]} )) && [[ -e "$results/$next.rc" ]]; do
+      cat "$results/$next.out"
+      [[ $(<"$results/$next.rc") == 0 ]] || fail=1
+      next=$((next + 1))
+    done
+  }
+  local -A long=()
+  for i in "${LONG[@]}"; do long[$i]=1; done
+  local order=("${LONG[@]}")
+  for i in "${!QUEUE[@]}"; do
+    [[ -n "${long[$i]:-}" ]] || order+=("$i")
+  done
+  for i in "${order[@]}"; do
+    while (( $(jobs -rp | wc -l) >= JOBS )); do
+      wait -n || true
+      print_done
+    done
+    (
+      if eval "${QUEUE[i]}" >"$results/$i.out" 2>&1; then rc=0; else rc=1; fi
+      # The status file last: its presence says the output is complete.
+      echo "$rc" >"$results/$i.st" && mv "$results/$i.st" "$results/$i.rc"
+    ) &
+  done
+  wait || true
+  print_done
+  if (( next < ${#QUEUE[@]} )); then
+    echo "FAIL:  check $next (${QUEUE[next]}) left no status"
     fail=1
   fi
 }
@@ -135,7 +213,7 @@ done
 
 if [[ $use_yosys -eq 1 ]]; then
   if command -v yosys >/dev/null; then
-    echo "$(yosys -V)"
+    queue yosys -V
     files=$(tr '\n' ' ' < rtl/files.f)
     for cfg in "${CONFIGS[@]}"; do
       chparam=""
@@ -146,13 +224,7 @@ if [[ $use_yosys -eq 1 ]]; then
       script="read_verilog -sv $files; hierarchy -check -top $TOP $chparam; proc; flatten; opt -fast;
               select -assert-none t:\$mul t:\$macc t:\$div t:\$mod t:\$divfloor t:\$modfloor t:\$pow;
               synth -top $TOP; select -assert-none t:\$mul t:\$macc t:\$_MUL*"
-      if out=$(yosys -q -p "$script" 2>&1) && ! grep -qi "warning" <<<"$out"; then
-        echo "clean: yosys synth, no multiplier [${cfg:-defaults}]"
-      else
-        echo "FAIL:  yosys [${cfg:-defaults}]"
-        echo "$out"
-        fail=1
-      fi
+      yosys_check "synth, no multiplier [${cfg:-defaults}]" "$script"
     done
     # tri_accel in both formats (acc2, acc3 and an edge case). Parameters
     # are set with `chparam` before `hierarchy`: Yosys 0.23 fails an
@@ -165,29 +237,18 @@ if [[ $use_yosys -eq 1 ]]; then
       script="read_verilog -sv $files; $chparam; hierarchy -check -top tri_accel; proc; flatten;
               opt -fast; select -assert-none t:\$mul t:\$macc t:\$div t:\$mod t:\$divfloor t:\$modfloor t:\$pow;
               synth; select -assert-none t:\$mul t:\$macc t:\$_MUL*"
-      if out=$(yosys -q -p "$script" 2>&1) && ! grep -qi "warning" <<<"$out"; then
-        echo "clean: yosys synth tri_accel, no multiplier or divider [$cfg]"
-      else
-        echo "FAIL:  yosys tri_accel [$cfg]"
-        echo "$out"
-        fail=1
-      fi
+      yosys_check "synth tri_accel, no multiplier or divider [$cfg]" "$script"
     done
     # Control: the same check finds the INT8 array's multipliers.
     script="read_verilog -sv $files; hierarchy -check -top int8_mac_array -chparam Cols 2 -chparam Lanes 4;
             proc; flatten; opt -fast; select -assert-min 8 t:\$mul"
-    if out=$(yosys -q -p "$script" 2>&1) && ! grep -qi "warning" <<<"$out"; then
-      echo "clean: yosys finds the 8 multipliers of int8_mac_array 2x4"
-    else
-      echo "FAIL:  yosys [int8_mac_array 2x4 multipliers]"
-      echo "$out"
-      fail=1
-    fi
+    yosys_check "finds the 8 multipliers of int8_mac_array 2x4" "$script"
   else
-    echo "note: yosys not installed, synthesis check skipped"
+    queue echo "note: yosys not installed, synthesis check skipped"
   fi
 fi
 
+run_queued
 if [[ $fail -ne 0 ]]; then
   echo "lint: FAILED" >&2
   exit 1

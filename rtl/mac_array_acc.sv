@@ -149,7 +149,11 @@ module mac_array_acc #(
 `ifndef SYNTHESIS
   // No accumulator overflow (backs up mac_array_ctrl's TileBeats_A: also
   // catches a tile whose nonzero lanes exceed KMax, possible when Lanes does
-  // not divide KMax). Checked whenever acc_q takes acc_sum.
+  // not divide KMax). Checked whenever acc_q takes acc_sum. One property
+  // over a flag per column (a named property in a generate loop would be
+  // one per column, which the formal front end cannot name apart).
+  logic [Cols-1:0] ovf;    // column c's update overflows
+  logic [Cols-1:0] unfit;  // column c's beat sum does not fit AccW
   for (genvar c = 0; c < Cols; c++) begin : gen_acc_assert
     logic [AccW-1:0] acc_c, sum_ext_c;
     logic [AccW:0]   acc_wide;  // acc_q + sum_ext with one bit of headroom
@@ -157,17 +161,22 @@ module mac_array_acc #(
     assign acc_c     = acc_q[AccW*c +: AccW];
     assign sum_ext_c = sum_ext[AccW*c +: AccW];
     assign acc_wide  = {acc_c[AccW-1], acc_c} + {sum_ext_c[AccW-1], sum_ext_c};
-
-    `TRI_ASSERT_IMP(AccNoOverflow_A, s1_vld_i && !acc_clr_i,
-        acc_wide[AccW] == acc_wide[AccW-1],
-        ("%m: accumulator of column %0d overflows", c))
+    assign ovf[c]    = acc_wide[AccW] != acc_wide[AccW-1];
 
     if (SumW > AccW) begin : gen_trunc_assert
-      `TRI_ASSERT_IMP(SumFits_A, s1_vld_i,
-          gen_acc[c].sum_c[SumW-1:AccW-1] == '0 || gen_acc[c].sum_c[SumW-1:AccW-1] == '1,
-          ("%m: column %0d beat sum does not fit AccW", c))
+      assign unfit[c] = !(gen_acc[c].sum_c[SumW-1:AccW-1] == '0 ||
+                          gen_acc[c].sum_c[SumW-1:AccW-1] == '1);
+    end else begin : gen_fits
+      assign unfit[c] = 1'b0;
     end
   end
+
+  `TRI_ASSERT_IMP(AccNoOverflow_A, s1_vld_i && !acc_clr_i,
+      ovf == '0,
+      ("%m: accumulators of columns %b overflow", ovf))
+  `TRI_ASSERT_IMP(SumFits_A, s1_vld_i,
+      unfit == '0,
+      ("%m: beat sums of columns %b do not fit AccW", unfit))
 `endif
 
 endmodule

@@ -230,7 +230,10 @@ module tri_accel_acc #(
 `ifndef SYNTHESIS
   // No accumulator overflow (mirrors mac_array_acc: a tile of at most
   // ceil(KMax / Lanes) beats with at most KMax nonzero lanes cannot overflow;
-  // checked on the update itself).
+  // checked on the update itself). One property over a flag per column, as
+  // in mac_array_acc.
+  logic [Cols-1:0] ovf;    // column c's update overflows
+  logic [Cols-1:0] unfit;  // column c's beat sum does not fit AccW
   for (genvar c = 0; c < Cols; c++) begin : gen_acc_assert
     logic [AccW-1:0] old_c, sum_c;
     logic [AccW:0]   acc_wide;  // with one bit of headroom
@@ -238,20 +241,25 @@ module tri_accel_acc #(
     assign old_c    = s1_first_q ? '0 : acc_old[AccW*c +: AccW];
     assign sum_c    = sum_ext[AccW*c +: AccW];
     assign acc_wide = {old_c[AccW-1], old_c} + {sum_c[AccW-1], sum_c};
-
-    `TRI_ASSERT_IMP(AccNoOverflow_A, s1_vld_q,
-        acc_wide[AccW] == acc_wide[AccW-1],
-        ("%m: accumulator of column %0d overflows", c))
-    `TRI_ASSERT_KNOWN_IF(KnownAcc_A, s1_vld_q,
-        acc_new[AccW*c +: AccW],
-        ("%m: accumulator of column %0d is unknown (read before written?)", c))
+    assign ovf[c]   = acc_wide[AccW] != acc_wide[AccW-1];
 
     if (SumW > AccW) begin : gen_trunc_assert
-      `TRI_ASSERT_IMP(SumFits_A, s1_vld_q,
-          gen_acc[c].sum_c[SumW-1:AccW-1] == '0 || gen_acc[c].sum_c[SumW-1:AccW-1] == '1,
-          ("%m: column %0d beat sum does not fit AccW", c))
+      assign unfit[c] = !(gen_acc[c].sum_c[SumW-1:AccW-1] == '0 ||
+                          gen_acc[c].sum_c[SumW-1:AccW-1] == '1);
+    end else begin : gen_fits
+      assign unfit[c] = 1'b0;
     end
   end
+
+  `TRI_ASSERT_IMP(AccNoOverflow_A, s1_vld_q,
+      ovf == '0,
+      ("%m: accumulators of columns %b overflow", ovf))
+  `TRI_ASSERT_KNOWN_IF(KnownAcc_A, s1_vld_q,
+      acc_new,
+      ("%m: an accumulator is unknown (read before written?)"))
+  `TRI_ASSERT_IMP(SumFits_A, s1_vld_q,
+      unfit == '0,
+      ("%m: beat sums of columns %b do not fit AccW", unfit))
   // The bank index is a token row of the buffer.
   `TRI_ASSUME_IMP(TokRange_A, issue_i,
       {1'b0, tok_i} < (TokW + 1)'(TMax),

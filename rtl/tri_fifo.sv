@@ -90,7 +90,12 @@ module tri_fifo #(
 `ifndef SYNTHESIS
   `TRI_ASSERT(CountRange_A, count_q <= CntW'(Depth),
       ("%m: count %0d exceeds Depth %0d", count_q, Depth))
-  // The pointers agree with the count (wptr = rptr + count, modulo Depth).
+  // The pointers stay below Depth (which need not be a power of two) and
+  // agree with the count (wptr = rptr + count, modulo Depth).
+  `TRI_ASSERT(PtrRange_A, 32'(wptr_q) < Depth && 32'(rptr_q) < Depth,
+      ("%m: pointer out of range (write %0d, read %0d)", wptr_q, rptr_q))
+  `TRI_ASSERT(PtrDist_A, 32'(wptr_q) == (32'(rptr_q) + 32'(count_q)) % Depth,
+      ("%m: write pointer %0d != read pointer %0d + count %0d", wptr_q, rptr_q, count_q))
   `TRI_ASSERT(PtrCount_A, (count_q == '0 || count_q == CntW'(Depth)) == (wptr_q == rptr_q),
       ("%m: pointers and count disagree"))
   `TRI_ASSERT_KNOWN(KnownCtrl_A, {wvalid_i, rready_i, wready_o, rvalid_o},

@@ -227,8 +227,9 @@ module tri_mac_array #(
   // The protocol assertions (rules 1, 3, 4, 5) are in mac_array_ctrl (u_ctrl),
   // the accumulator assertions in mac_array_acc (u_acc).
 
-  // No invalid code 3 on an accepted weight beat (also flagged on err_code_o).
-  `TRI_ASSERT_IMP(NoInvalidCode_A, accept,
+  // No invalid code 3 on an accepted weight beat (also flagged on
+  // err_code_o): a rule on the producer.
+  `TRI_ASSUME_IMP(NoInvalidCode_A, accept,
       !beat_inv,
       ("%m: accepted weight beat holds the invalid code 3"))
   `TRI_ASSERT_KNOWN(KnownErrCode_A, err_code_o,

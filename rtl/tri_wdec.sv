@@ -44,6 +44,9 @@ module tri_wdec #(
     // Decoded codes of every used byte, 5 per byte (the last byte may hold
     // codes past NumPe, which are dropped).
     logic [UsedBytes*5*CodeW-1:0] all_codes;
+`ifndef SYNTHESIS
+    logic [UsedBytes-1:0] bad_inv;  // byte j decodes to invalid codes wrongly
+`endif
 
     for (genvar j = 0; j < UsedBytes; j++) begin : gen_byte
       logic inv;  // byte > 242 (its codes are already 3; unused here)
@@ -59,12 +62,7 @@ module tri_wdec #(
       for (genvar d = 0; d < 5; d++) begin : gen_digit
         assign is_inv[d] = (all_codes[CodeW*(5*j + d) +: CodeW] == tri_pkg::CodeInv);
       end
-      always_comb begin
-        if (`TRI_KNOWN(word_i[8*j +: 8])) begin
-          `TRI_ASSERT_FINAL(InvOnlyFromInvalidByte_A, is_inv == {5{inv}},
-              ("%m: byte %0d decodes to invalid codes %b", word_i[8*j +: 8], is_inv))
-        end
-      end
+      assign bad_inv[j] = `TRI_KNOWN(word_i[8*j +: 8]) && is_inv != {5{inv}};
 `else
       logic unused_inv;
       assign unused_inv = inv;
@@ -72,6 +70,14 @@ module tri_wdec #(
     end
 
     assign codes_o = all_codes[NumPe*CodeW-1:0];
+
+`ifndef SYNTHESIS
+    // One property over a flag per byte (see mac_array_acc).
+    always_comb begin
+      `TRI_ASSERT_FINAL(InvOnlyFromInvalidByte_A, bad_inv == '0,
+          ("%m: bytes %b decode to invalid codes without being invalid", bad_inv))
+    end
+`endif
 
     if (UsedBytes * 5 > NumPe) begin : gen_unused_codes
       logic unused_codes;

@@ -45,5 +45,8 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L $SYSROOT"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/neon}
 CARGO=${CARGO:-cargo}
 
-# --nocapture: the kernel paths found under qemu are printed (Neon must be one).
+# The NEON path is required: its absence fails the tests instead of skipping
+# it (qemu passes the environment to the test binaries). --nocapture: the
+# kernel paths found under qemu are printed.
+export TRITIUM_REQUIRE_KERNELS=neon
 "$CARGO" test --target "$TARGET" -p tritium-simd -- --nocapture "$@"

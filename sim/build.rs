@@ -22,10 +22,11 @@
 //! everything that goes into them (Verilator version, flags, defines, the
 //! contents of every RTL file), hashed with FNV-1a (stable across Rust
 //! versions): a shim edit recompiles only the shim, an RTL edit not the
-//! runtime. Nothing is written outside `$OUT_DIR`; the profiles `cargo
-//! build`, `test`, `clippy` and `doc` use share one `$OUT_DIR` (the
-//! workspace gives `test` no settings of its own), `--release` and `bench`
-//! another.
+//! runtime. Nothing is written outside `$OUT_DIR`. `cargo build` and `test`
+//! share one `$OUT_DIR` (the workspace gives `test` no settings of its own),
+//! `--release` and `bench` another; `cargo clippy` gets its own (cargo keys
+//! workspace members by the `clippy-driver` wrapper), which is why the lint
+//! sets `TRITIUM_SIM_CHECK_ONLY` rather than build every model a second time.
 //!
 //! Knobs (environment): `TRITIUM_VERILATOR` = the `verilator` executable to
 //! use (default: `verilator` on PATH); `TRITIUM_RTL_ROOT` = directory holding
@@ -36,7 +37,10 @@
 //! campaign, scripts/mutate.py, rebuilds only the models whose hierarchy a
 //! mutant touches, the others stay cached); `TRITIUM_SIM_OPT` = gcc
 //! optimisation level of the models' hot path (default 2; the slow path is
-//! always -O0).
+//! always -O0); `TRITIUM_SIM_CHECK_ONLY=1` = for `cargo check` and `clippy`,
+//! which link nothing: the configurations and the RTL file list are checked,
+//! but no model is built and no library is linked (Verilator is not needed;
+//! a binary or test linked this way fails with undefined `tri_*` symbols).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -47,6 +51,8 @@ use std::{env, fs};
 #[path = "build/keys.rs"]
 mod keys;
 use keys::{digest_files, record_key, up_to_date};
+#[path = "build/trees.rs"]
+mod trees;
 
 #[allow(dead_code)]
 mod configs {
@@ -68,6 +74,8 @@ const ENV_RTL_ROOT_MODELS: &str = "TRITIUM_RTL_ROOT_MODELS";
 const ENV_OPT: &str = "TRITIUM_SIM_OPT";
 /// Default of [`ENV_OPT`].
 const DEFAULT_OPT: u32 = 2;
+/// Env knob: `1` = check only, build no model (`cargo check` / `clippy`).
+const ENV_CHECK_ONLY: &str = "TRITIUM_SIM_CHECK_ONLY";
 
 const INSTALL_HINT: &str =
     "Install it with `apt-get install -y verilator` (Debian/Ubuntu, as root), \
@@ -185,12 +193,18 @@ fn run(out: &mut Directives) -> Result<(), String> {
         ENV_RTL_ROOT,
         ENV_RTL_ROOT_MODELS,
         ENV_OPT,
+        ENV_CHECK_ONLY,
         "VERILATOR_ROOT",
     ] {
         out.emit(format!("rerun-if-env-changed={knob}"));
     }
 
     check_configs()?;
+    let check_only = match env::var(ENV_CHECK_ONLY).as_deref() {
+        Err(_) | Ok("" | "0") => false,
+        Ok("1") => true,
+        Ok(v) => return Err(format!("{ENV_CHECK_ONLY}={v}: expected 1 or 0")),
+    };
     let opt = match env::var(ENV_OPT) {
         Ok(v) => match v.trim().parse::<u32>() {
             Ok(o) if o <= 3 => o,
@@ -202,7 +216,6 @@ fn run(out: &mut Directives) -> Result<(), String> {
         },
         Err(_) => DEFAULT_OPT,
     };
-    let vl = find_verilator()?;
     // The RTL trees: the repository's, and TRITIUM_RTL_ROOT's if set; each
     // model is built from one of them (`tree_of`).
     let repo_root = manifest_dir
@@ -211,7 +224,12 @@ fn run(out: &mut Directives) -> Result<(), String> {
         .to_path_buf();
     let alt_root = env::var_os(ENV_RTL_ROOT).map(PathBuf::from);
     let models = models();
-    let from_alt = models_from_alt_root(&models, alt_root.is_some())?;
+    let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    let from_alt = trees::from_alt_root(
+        &names,
+        alt_root.is_some(),
+        env::var(ENV_RTL_ROOT_MODELS).ok().as_deref(),
+    )?;
     let mut trees: Vec<Tree> = Vec::new();
     if from_alt.iter().any(|&a| !a) {
         trees.push(load_tree(&repo_root, &manifest_dir, out)?);
@@ -221,6 +239,13 @@ fn run(out: &mut Directives) -> Result<(), String> {
     }
     // The alternative tree is the last one when loaded.
     let tree_of = |i: usize| if from_alt[i] { trees.len() - 1 } else { 0 };
+    if check_only {
+        out.emit(format!(
+            "warning={ENV_CHECK_ONLY}=1: Verilator models not built (enough for check and clippy; linking would fail)"
+        ));
+        return Ok(());
+    }
+    let vl = find_verilator()?;
 
     // Everything that changes the compiled code besides the sources.
     let hooks_h = manifest_dir.join("csrc/tri_vl_hooks.h");
@@ -550,38 +575,6 @@ fn load_tree(root: &Path, manifest_dir: &Path, out: &mut Directives) -> Result<T
             .chain(&rtl.extra_vlt),
     )?;
     Ok(Tree { rtl, digest })
-}
-
-/// Per model: is it built from [`ENV_RTL_ROOT`]'s tree (`alt` = that knob
-/// is set)? All are unless [`ENV_RTL_ROOT_MODELS`] names some (each name
-/// must be a model).
-fn models_from_alt_root(models: &[Model], alt: bool) -> Result<Vec<bool>, String> {
-    let Ok(list) = env::var(ENV_RTL_ROOT_MODELS) else {
-        return Ok(vec![alt; models.len()]);
-    };
-    if !alt {
-        return Err(format!(
-            "{ENV_RTL_ROOT_MODELS} is set but {ENV_RTL_ROOT} is not"
-        ));
-    }
-    let names: BTreeSet<&str> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .collect();
-    for n in &names {
-        if !models.iter().any(|m| m.name == *n) {
-            let all: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
-            return Err(format!(
-                "{ENV_RTL_ROOT_MODELS}: no model `{n}` (models: {})",
-                all.join(", ")
-            ));
-        }
-    }
-    Ok(models
-        .iter()
-        .map(|m| names.contains(m.name.as_str()))
-        .collect())
 }
 
 /// Reads `rtl/files.f` (with the one reader of the project) and finds the

@@ -38,7 +38,7 @@ fn load<T: for<'de> Deserialize<'de>>(file: &str) -> Vec<T> {
 fn backends() -> Vec<Box<dyn Backend>> {
     let mut b: Vec<Box<dyn Backend>> = vec![Box::new(GoldenBackend)];
     // Every SIMD kernel path this CPU has, single- and multi-threaded.
-    for isa in tritium_simd::Isa::present() {
+    for isa in tritium_simd::present_kernels().unwrap() {
         for threads in [1, 2] {
             b.push(Box::new(
                 tritium_simd::SimdBackend::new(tritium_simd::SimdOptions {

@@ -74,8 +74,13 @@ pub(crate) fn accelerator(s: &mut String, r: &Report) {
             .cell_area_um2
             .map_or(String::new(), |x| format!(", {x:.0} um^2"));
         areas.push(format!(
-            "{}{of} on {}: {} LUTs, {} FFs, {} DSPs{area}",
-            u.module, u.family, u.luts, u.ffs, u.dsp
+            "{}{of} on {}: {} {}, {} FFs, {} DSPs{area}",
+            u.module,
+            u.family,
+            u.luts,
+            logic_cells(&u.family),
+            u.ffs,
+            u.dsp
         ));
     }
     if areas.is_empty() {
@@ -243,4 +248,14 @@ pub(crate) fn published(s: &mut String, c: &PublishedComparison) {
         let _ = writeln!(s, "| {what} | {theirs} | {ours} |");
     }
     let _ = writeln!(s);
+}
+
+/// What the logic count of a synthesis family counts: Yosys's generic gates
+/// (`synth` without a technology), standard cells, or LUTs of an FPGA.
+fn logic_cells(family: &str) -> &'static str {
+    match family {
+        "generic" => "generic gates",
+        "asic" => "standard cells",
+        _ => "LUTs",
+    }
 }

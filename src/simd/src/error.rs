@@ -12,6 +12,16 @@ pub enum Error {
     /// A kernel path this CPU cannot run.
     #[error("kernel `{name}` is not supported by this CPU (present: {present})")]
     KernelUnavailable { name: String, present: String },
+    /// A name in `TRITIUM_REQUIRE_KERNELS` that is no kernel path.
+    #[error("TRITIUM_REQUIRE_KERNELS: unknown kernel `{name}`: one of scalar, avx2, avx512, neon")]
+    UnknownRequiredKernel { name: String },
+    /// A path `TRITIUM_REQUIRE_KERNELS` requires that this CPU cannot run.
+    #[error("kernel `{name}` is required (TRITIUM_REQUIRE_KERNELS) but this CPU lacks it: it needs {needs} (present: {present})")]
+    RequiredKernelMissing {
+        name: &'static str,
+        needs: &'static str,
+        present: String,
+    },
     /// A thread count of zero.
     #[error("the thread count must be at least 1")]
     ZeroThreads,

@@ -24,7 +24,7 @@
 use tritium_golden::ops::{bf16_to_f32, reduce_lanes, DOT_LANES};
 use tritium_golden::DenseMatrix;
 
-use super::kernels::Isa;
+use super::kernels::{count_run, Isa};
 
 /// A head's weights as stored.
 #[derive(Debug, Clone, Copy)]
@@ -67,16 +67,18 @@ pub fn exact_rows(isa: Isa, w: HeadRows, cols: usize, x: &[f32], v0: usize, out:
         HeadRows::Bf16(b) => assert!(b.len() >= (v0 + rows) * cols),
         HeadRows::F32(f) => assert!(f.len() >= (v0 + rows) * cols),
     }
-    match isa {
+    let ran = if isa.available() { isa } else { Isa::Scalar };
+    count_run(ran);
+    match ran {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: feature present (checked by the caller's Isa); bounds above.
-        Isa::Avx512 if isa.available() => unsafe { x86::exact_rows512(w, cols, x, v0, out) },
+        // SAFETY: feature present (checked above); bounds above.
+        Isa::Avx512 => unsafe { x86::exact_rows512(w, cols, x, v0, out) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
-        Isa::Avx2 if isa.available() => unsafe { x86::exact_rows256(w, cols, x, v0, out) },
+        Isa::Avx2 => unsafe { x86::exact_rows256(w, cols, x, v0, out) },
         #[cfg(target_arch = "aarch64")]
         // SAFETY: as above.
-        Isa::Neon if isa.available() => unsafe { neon::exact_rows(w, cols, x, v0, out) },
+        Isa::Neon => unsafe { neon::exact_rows(w, cols, x, v0, out) },
         _ => {
             for (i, o) in out.iter_mut().enumerate() {
                 let r = (v0 + i) * cols;
@@ -211,17 +213,22 @@ impl Q8Head {
         assert!(v0 + out.len() <= self.rows);
         #[cfg(target_arch = "x86_64")]
         if isa == Isa::Avx512 && isa.available() {
+            count_run(isa);
             // SAFETY: feature present; bounds above.
             unsafe { x86::q8_rows(self, xq, v0, out) };
             return;
         }
         #[cfg(target_arch = "x86_64")]
         if isa == Isa::Avx2 && isa.available() {
+            count_run(isa);
             // SAFETY: feature present; bounds above.
             unsafe { x86::q8_rows256(self, xq, v0, out) };
             return;
         }
         let _ = isa;
+        // No NEON Q8 rows: the portable loop (integer dot products, so the
+        // same logits).
+        count_run(Isa::Scalar);
         for (i, o) in out.iter_mut().enumerate() {
             let v = v0 + i;
             let row = &self.q[v * self.stride..(v + 1) * self.stride];

@@ -166,6 +166,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Whether the AVX2 path is checked here (fails if it is required by
+    /// `TRITIUM_REQUIRE_KERNELS` and missing): the LUT kernel is AVX2 only.
+    fn avx2_tested() -> bool {
+        crate::present_kernels()
+            .unwrap()
+            .contains(&crate::Isa::Avx2)
+    }
+
     proptest! {
         #[test]
         fn lut_matvec_equals_golden(
@@ -182,6 +190,8 @@ mod tests {
             let mut got = vec![0i32; n];
             if lut_matvec(&lut, &a, &mut Vec::new(), &mut got) {
                 prop_assert_eq!(got, want);
+            } else {
+                prop_assert!(!avx2_tested(), "AVX2 present but the LUT kernel did not run");
             }
         }
     }
@@ -193,12 +203,14 @@ mod tests {
         for (wv, av) in [(1i8, -128i8), (-1, -128), (1, 127)] {
             let w = TernaryMatrix::from_ternary("w", 33, k, &vec![wv; 33 * k], 1.0).unwrap();
             let mut got = vec![0i32; 33];
-            if lut_matvec(
+            let ran = lut_matvec(
                 &LutMatrix::from_matrix(&w),
                 &vec![av; k],
                 &mut Vec::new(),
                 &mut got,
-            ) {
+            );
+            assert_eq!(ran, avx2_tested(), "LUT kernel ran: {ran}");
+            if ran {
                 assert!(got
                     .iter()
                     .all(|&g| g == i32::from(wv) * i32::from(av) * k as i32));

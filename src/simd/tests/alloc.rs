@@ -28,10 +28,10 @@ static A: Counting = Counting;
 #[test]
 fn decode_steps_do_not_allocate() {
     use tritium_golden::{Logits, Preset, Session};
-    use tritium_simd::{HeadMode, Isa, SimdBackend, SimdOptions};
+    use tritium_simd::{HeadMode, SimdBackend, SimdOptions};
     let model = tritium_model::synthetic::preset_model(Preset::Small, 2).unwrap();
     let layers = model.config().num_layers;
-    for isa in Isa::present() {
+    for isa in tritium_simd::present_kernels().unwrap() {
         for head in [HeadMode::Exact, HeadMode::Q8] {
             let mut b = SimdBackend::new(SimdOptions {
                 isa: Some(isa),

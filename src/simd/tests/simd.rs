@@ -68,7 +68,7 @@ proptest! {
     ) {
         let w = TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap();
         let want = golden(&w, &acts, rows);
-        for isa in Isa::present() {
+        for isa in tritium_simd::present_kernels().unwrap() {
             let mut b = backend(isa, threads, HeadMode::Exact);
             let mut out = vec![7; rows * n];
             let stats = b.matmul(&call(&w, &acts, rows), &mut out).unwrap();
@@ -102,7 +102,7 @@ proptest! {
         let panels = p.panels();
         let p0 = (next() as usize) % panels;
         let np = 1 + (next() as usize) % (panels - p0);
-        for isa in Isa::present() {
+        for isa in tritium_simd::present_kernels().unwrap() {
             let mut out = vec![0i32; np * rows * 16];
             kernels::ternary_panels(isa, &p, p0, np, &a, &mut out);
             for q in 0..np {
@@ -139,7 +139,7 @@ proptest! {
         let calls: Vec<LinearCall> = ws.iter().enumerate().map(|(i, w)| {
             LinearCall::new(LinearId::new(i, Proj::Q), w, &acts, rows, 0)
         }).collect();
-        for isa in Isa::present() {
+        for isa in tritium_simd::present_kernels().unwrap() {
             let mut b = backend(isa, threads, HeadMode::Exact);
             let mut outs: Vec<Vec<i32>> = ws.iter().map(|w| vec![5; rows * w.n()]).collect();
             let mut stats = vec![Default::default(); ws.len()];
@@ -166,7 +166,7 @@ fn worst_case_accumulator_magnitudes() {
                 let acts = vec![av; rows * k];
                 let want = golden(&w, &acts, rows);
                 assert_eq!(want[0] as i64, wv as i64 * av as i64 * k as i64);
-                for isa in Isa::present() {
+                for isa in tritium_simd::present_kernels().unwrap() {
                     let mut out = vec![0; rows * 17];
                     backend(isa, 2, HeadMode::Exact)
                         .matmul(&call(&w, &acts, rows), &mut out)
@@ -184,7 +184,7 @@ fn worst_case_accumulator_magnitudes() {
     let w = TernaryMatrix::from_ternary("w", 33, k, &t, 1.0).unwrap();
     let acts: Vec<i8> = (0..k).map(|i| ((i * 131) % 256) as u8 as i8).collect();
     let want = golden(&w, &acts, 1);
-    for isa in Isa::present() {
+    for isa in tritium_simd::present_kernels().unwrap() {
         let mut out = vec![0; 33];
         backend(isa, 2, HeadMode::Exact)
             .matmul(&call(&w, &acts, 1), &mut out)
@@ -249,7 +249,7 @@ fn network_logits_are_bitwise_golden() {
         let model = preset_model(preset, 3).unwrap();
         let prompt: Vec<u32> = (0..11).map(|i| (i * 131 + 7) % 500).collect();
         let want = bits(&logits(&model, &mut GoldenBackend, &prompt, 3));
-        for isa in Isa::present() {
+        for isa in tritium_simd::present_kernels().unwrap() {
             for threads in [1, 2] {
                 let mut b = backend(isa, threads, HeadMode::Exact);
                 b.prepare(&model);
@@ -285,7 +285,7 @@ fn exact_head_is_bitwise_golden_for_ragged_f32_and_bf16() {
         ] {
             let mut want = vec![0.0; rows];
             GoldenBackend.logits(&m, &x, &mut want).unwrap();
-            for isa in Isa::present() {
+            for isa in tritium_simd::present_kernels().unwrap() {
                 let mut got = vec![0.0; rows];
                 backend(isa, 2, HeadMode::Exact)
                     .logits(&m, &x, &mut got)
@@ -310,7 +310,7 @@ fn q8_head_deviation_is_bounded_and_the_same_on_every_path() {
     let prompt: Vec<u32> = (0..6).map(|i| i * 97 + 3).collect();
     let want = logits(&model, &mut GoldenBackend, &prompt, 2);
     let mut first: Option<Vec<Vec<u32>>> = None;
-    for isa in Isa::present() {
+    for isa in tritium_simd::present_kernels().unwrap() {
         let mut b = backend(isa, 2, HeadMode::Q8);
         let got = logits(&model, &mut b, &prompt, 2);
         for (g, w) in got.iter().zip(&want) {

@@ -12,6 +12,8 @@
 //! exact integer arithmetic and therefore equal to the golden backend with
 //! `==`, which the tests check for every path the machine has.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::layout::{PackedTernary, PANEL};
 
 #[cfg(target_arch = "aarch64")]
@@ -70,6 +72,16 @@ impl Isa {
         Isa::ALL.into_iter().find(|i| i.name() == s)
     }
 
+    /// The CPU features the path needs (what a missing path lacks).
+    pub fn features(self) -> &'static str {
+        match self {
+            Isa::Scalar => "none",
+            Isa::Avx2 => "x86-64 avx2",
+            Isa::Avx512 => "x86-64 avx512f, avx512bw and avx512vnni",
+            Isa::Neon => "aarch64 neon",
+        }
+    }
+
     /// Whether this CPU can run the path (runtime detection).
     pub fn available(self) -> bool {
         match self {
@@ -100,6 +112,22 @@ impl Isa {
     }
 }
 
+/// Calls served by each path's code in this process, by [`Isa`] order.
+static RUNS: [AtomicU64; Isa::ALL.len()] = [const { AtomicU64::new(0) }; Isa::ALL.len()];
+
+/// Counts one call served by `isa`'s code (a ternary panel range, a block
+/// of head rows: enough work per call that the count costs nothing).
+pub(crate) fn count_run(isa: Isa) {
+    RUNS[isa as usize].fetch_add(1, Ordering::Relaxed);
+}
+
+/// How many calls the code of `isa` (ternary kernels and lm_head rows) has
+/// served in this process: lets a test check that the path it asked for is
+/// the one that ran, not a fallback.
+pub fn runs(isa: Isa) -> u64 {
+    RUNS[isa as usize].load(Ordering::Relaxed)
+}
+
 /// Runs the ternary kernel of `isa` (which must be [`Isa::available`]).
 pub fn ternary_panels(
     isa: Isa,
@@ -115,6 +143,7 @@ pub fn ternary_panels(
         "kernel {} not available on this CPU",
         isa.name()
     );
+    count_run(isa);
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: features checked above; bounds checked by `a.check`.
