@@ -78,10 +78,12 @@ synth: deps
 ## (hours on 2 cores). MUTATE_ARGS passes options, e.g. --only ID,ID.
 MUTATE_ARGS ?=
 mutate: deps
+	scripts/install-formal.sh
 	scripts/mutate.py $(MUTATE_ARGS)
 
 ## The CI subset of the campaign (mutants with `ci = true`, each run through
 ## the checks it names only; fails unless every one is killed). Reuses the
 ## cargo target directory of `make test`; report in target/mutate/ci/.
 mutate-ci: deps
+	scripts/install-formal.sh
 	scripts/mutate.py --ci

@@ -9,7 +9,11 @@ first check a mutant fails. Kinds:
           default warnings are fatal in the simulation build too) does not
           compile: stillborn. Failing only with -Wall is a kill (rtl/lint.sh
           fails CI on any warning).
-  formal  rtl/formal/run.py --rtl-root TREE (SymbiYosys), when it exists.
+  formal  rtl/formal/run.py --rtl-root TREE --only PROOFS (SymbiYosys), when
+          it exists: the proofs expected to pass whose design hierarchy holds
+          the mutated file; the unit proofs (seconds each) right after lint,
+          the array and accelerator proofs (minutes each: those with a `cost`
+          in rtl/formal/proofs.py) after the Rust tests.
   test    a Rust test binary of tritium-sim or tritium-rtl (libtest filters
           in `args`), run directly after one `cargo test --no-run`.
   cli     the `tritium` command (a whole-network co-simulation).
@@ -22,6 +26,7 @@ mutant killed early never pays for the big KV260 models.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -68,6 +73,11 @@ class Check:
     args: tuple[str, ...] = ()
     note: str = ""
     tops: set[str] = field(default_factory=set)
+    # False: a narrow check for the CI subset only (`expect` of a ci mutant);
+    # the full campaign runs the broad checks instead.
+    campaign: bool = True
+    # formal: the long proofs (with a `cost`) instead of the unit ones.
+    long: bool = False
 
     def __post_init__(self):
         if not self.tops:
@@ -82,14 +92,20 @@ class Check:
 SKIP_KV = ("--skip", "kv260")
 CHECKS = [
     Check("lint", "lint", note="verilator --lint-only -Wall --assert, every built configuration"),
-    Check("formal", "formal", note="rtl/formal/run.py (SymbiYosys), when present"),
+    Check("formal-unit", "formal",
+          note="rtl/formal unit proofs (PE, adder tree, accumulator width, decoders, FIFO, "
+               "counter) whose design holds the mutated file"),
     Check("sim-array-small", "test", ("small",), "tritium-sim/array",
           ("--skip", "random_tiles_large", "--skip", "interleaved_models"),
           "sim/tests/array.rs on the 4x8 array"),
+    Check("sim-array-rules", "test", ("small",), "tritium-sim/array_rules", (),
+          "sim/tests/array_rules.rs (protocol and counter rules) on the 4x8 array"),
     Check("sim-array-large", "test", ("small", "large"), "tritium-sim/array",
           ("random_tiles_large", "interleaved_models"), "sim/tests/array.rs on the 16x32 array"),
     Check("sim-accel", "test", ACC_SMALL, "tritium-sim/accel", SKIP_KV,
           "sim/tests/accel.rs on acc2/acc3"),
+    Check("sim-accel-rules", "test", ACC_SMALL, "tritium-sim/accel_rules", (),
+          "sim/tests/accel_rules.rs (ports driven by hand) on acc2/acc3"),
     Check("rtl-cosim", "test", ACC_SMALL, "tritium-rtl/cosim", SKIP_KV,
           "src/rtl/tests/cosim.rs (lockstep, tiny networks) on acc2/acc3"),
     Check("sim-accel-perf", "test", ACC_SMALL, "tritium-sim/accel_perf", (),
@@ -102,6 +118,9 @@ CHECKS = [
           args=("cosim", "--weight-format", "2bit", "--batch", "3",
                 "--mem-bytes-per-cycle", "1.25", "--mem-latency", "9"),
           note="tritium cosim, 2-bit, batch 3, 1.25 B/cycle, latency 9"),
+    Check("formal-system", "formal", long=True,
+          note="rtl/formal proofs of the whole array and accelerator (every named assertion, "
+               "results owed), minutes each"),
     Check("sim-accel-kv260", "test", ACC_SMALL + ACC_KV, "tritium-sim/accel", ("kv260",),
           "sim/tests/accel.rs on the KV260-class models"),
     Check("sim-accel-perf-kv260", "test", ACC_SMALL + ACC_KV, "tritium-sim/accel_perf", (),
@@ -112,6 +131,13 @@ CHECKS = [
           note="tritium cosim --config kv260"),
     Check("sim-fp16", "test", ("fp16_mac_pe",), "tritium-sim/fp16", (),
           "sim/tests/fp16.rs (the FP16 comparison PE)"),
+    # CI only: one small model each, so that a CI mutant rebuilds one model.
+    Check("ci-array-small", "test", ("small",), "tritium-sim/array",
+          ("hand_worked_tile", "random_tiles_small", "result_backpressure"),
+          "CI: three tests of sim/tests/array.rs on the 4x8 array", campaign=False),
+    Check("ci-accel-acc3", "test", ("acc_acc3",), "tritium-sim/accel",
+          ("acc3_base3", "decoders_match_golden"),
+          "CI: the acc3 property test and the decoder sweep", campaign=False),
 ]
 CHECK_NAMES = {c.name for c in CHECKS}
 
@@ -119,6 +145,30 @@ CHECK_NAMES = {c.name for c in CHECKS}
 def models_of(tops: set[str]) -> set[str]:
     """The models whose top is one of `tops`."""
     return {m for m, t in MODEL_TOPS.items() if t in tops}
+
+
+def formal_proofs(hier, files: set[str], long: bool) -> list[str]:
+    """The proofs of rtl/formal/proofs.py expected to pass, long (with a
+    `cost`) or not, whose design hierarchy holds one of `files`: the design
+    modules a proof's harness instantiates (or its top, if a design module)
+    and everything below them."""
+    path = ROOT / "rtl/formal/proofs.py"
+    spec = importlib.util.spec_from_file_location("tritium_formal_proofs", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = []
+    for p in mod.PROOFS:
+        if p.get("expect", "pass") != "pass" or bool(p.get("cost")) != long:
+            continue
+        tops = {p["top"]} & set(hier.modules)
+        for f in p.get("files", []):
+            text = (ROOT / "rtl/formal" / f).read_text()
+            tops |= {m for m in hier.modules if re.search(
+                rf"\b{m}\b\s*(#\s*\(|[A-Za-z_]\w*\s*\()", text)}
+        used = set().union(*(hier.files_of(t) for t in tops)) if tops else set()
+        if used & files:
+            out.append(p["name"])
+    return out
 
 
 @dataclass
@@ -175,9 +225,14 @@ def tail(log: str, n: int = 3) -> str:
 class Runner:
     """Runs checks; keeps the cargo build state of the tree being checked."""
 
-    def __init__(self, out: Path, target_dir: Path, checks: list[Check]):
+    def __init__(self, out: Path, target_dir: Path, checks: list[Check], hier):
         self.out = out
         self.target_dir = target_dir
+        self.hier = hier
+        # The mutated file of the tree being checked (None: the baseline,
+        # whose formal proofs are those of every file in baseline_files).
+        self.mutant_file: str | None = None
+        self.baseline_files: set[str] = set()
         # The test binaries the checks of this run use (the only ones built).
         self.test_targets = {c.exe.split("/")[1] for c in checks if c.kind == "test"}
         self.baseline_times: dict[str, float] = {}
@@ -287,7 +342,7 @@ class Runner:
         if check.kind == "lint":
             return [self._lint(check, tree, log, tops)]
         if check.kind == "formal":
-            return [self._formal(check, tree, log)]
+            return [self._formal(check, tree, log, name)]
         b = self._build(name, rtl_root, models if rtl_root is not None else set(),
                         check.kind == "cli")
         if b is not None and b.status != "passed":
@@ -295,21 +350,33 @@ class Runner:
         r = self._run_exe(check, name, log)
         return [r] if b is None else [b, r]
 
-    def _formal(self, check: Check, tree: Path, log: Path) -> Result:
+    def _formal(self, check: Check, tree: Path, log: Path, name: str) -> Result:
         runner = ROOT / "rtl/formal/run.py"
         if not runner.is_file():
             return Result(check.name, "skipped", 0.0, str(log),
                           detail="rtl/formal/run.py not in this tree yet")
-        rc, t = self._exec(["python3", str(runner), "--rtl-root", str(tree)], log,
-                           self._timeout(check.name), ROOT)
+        files = {self.mutant_file} if self.mutant_file else self.baseline_files
+        proofs = formal_proofs(self.hier, files, check.long)
+        if not proofs:
+            return Result(check.name, "skipped", 0.0, str(log),
+                          detail="no proof covers the mutated file")
+        argv = ["python3", str(runner), "--rtl-root", str(tree), "--only", ",".join(proofs),
+                "--out", str(self.out / "formal" / name / check.name)]
+        rc, t = self._exec(argv, log, self._timeout(check.name), ROOT)
         text = log.read_text(errors="replace")
         if rc is None:
-            return Result(check.name, "timeout", t, str(log), detail=f"timeout after {t} s")
+            return Result(check.name, "timeout", t, str(log),
+                          detail=f"killed after {t} s (a hang counts as killed)")
         if rc != 0:
-            failing = re.findall(r"^\s*(?:FAIL\S*|\|)\s*(\S+).*\b(FAIL|fail)", text, re.M)
-            return Result(check.name, "failed", t, str(log),
-                          test=failing[0][0] if failing else None, detail=tail(text, 4))
-        return Result(check.name, "passed", t, str(log))
+            # "formal: <proof>: <result> (expected <result>); log ..."
+            bad = re.findall(r"^formal: (\S+): (.+?) \(expected (\S+)\)", text, re.M)
+            if bad:
+                proof, got, want = bad[0]
+                return Result(check.name, "failed", t, str(log), test=proof,
+                              detail=_short(f"{got} (expected {want})"),
+                              failed_tests=[b[0] for b in bad])
+            return Result(check.name, "failed", t, str(log), detail=tail(text, 4))
+        return Result(check.name, "passed", t, str(log), detail=",".join(proofs))
 
     def _run_exe(self, check: Check, name: str, log: Path) -> Result:
         if check.kind == "test":
