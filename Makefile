@@ -1,6 +1,6 @@
 # The two commands of the README (`make run`, `make test`) work on a fresh
 # machine: `deps` installs what the project needs that cargo does not fetch.
-.PHONY: run test deps lint lint-rtl formal coverage conformance bench test-neon synth fuzz
+.PHONY: run test deps lint lint-rtl formal coverage conformance bench test-neon synth fuzz mutate mutate-ci
 
 CARGO ?= cargo
 
@@ -77,3 +77,20 @@ test-neon:
 synth: deps
 	fpga/install-pnr.sh
 	$(CARGO) run --release --quiet -- synth --force
+
+## RTL mutation campaign: every mutant of scripts/mutants/mutants.toml applied
+## to a copy of rtl/, the regression run against it cheapest check first
+## (lint, formal, Rust tests, co-simulation); killed / survived / equivalent
+## with the first failing test, in target/mutate/report.md and report.json
+## (hours on 2 cores). MUTATE_ARGS passes options, e.g. --only ID,ID.
+MUTATE_ARGS ?=
+mutate: deps
+	scripts/install-formal.sh
+	scripts/mutate.py $(MUTATE_ARGS)
+
+## The CI subset of the campaign (mutants with `ci = true`, each run through
+## the checks it names only; fails unless every one is killed). Reuses the
+## cargo target directory of `make test`; report in target/mutate/ci/.
+mutate-ci: deps
+	scripts/install-formal.sh
+	scripts/mutate.py --ci

@@ -31,7 +31,12 @@
 //!
 //! Knobs (environment): `TRITIUM_VERILATOR` = the `verilator` executable to
 //! use (default: `verilator` on PATH); `TRITIUM_RTL_ROOT` = directory holding
-//! `rtl/files.f` (default: the repository root); `TRITIUM_SIM_OPT` = gcc
+//! `rtl/files.f` (default: the repository root); `TRITIUM_RTL_ROOT_MODELS` =
+//! comma-separated model names (`small`, `large`, `acc_<name>`,
+//! `fp16_mac_pe`) built from `TRITIUM_RTL_ROOT`, the others from the
+//! repository's tree (default: all from `TRITIUM_RTL_ROOT`; the mutation
+//! campaign, scripts/mutate.py, rebuilds only the models whose hierarchy a
+//! mutant touches, the others stay cached); `TRITIUM_SIM_OPT` = gcc
 //! optimisation level of the models' hot path (default 2; the slow path is
 //! always -O0); `TRITIUM_SIM_CHECK_ONLY=1` = for `cargo check` and `clippy`,
 //! which link nothing: the configurations and the RTL file list are checked,
@@ -50,6 +55,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::{env, fs};
 
+#[path = "build/keys.rs"]
+mod keys;
+use keys::{digest_files, record_key, up_to_date};
+#[path = "build/trees.rs"]
+mod trees;
+
 #[allow(dead_code)]
 mod configs {
     include!("src/configs.rs");
@@ -66,6 +77,9 @@ const MIN_VERILATOR: (u32, u32) = (5, 6);
 const ENV_VERILATOR: &str = "TRITIUM_VERILATOR";
 /// Env knob: directory containing `rtl/files.f`.
 const ENV_RTL_ROOT: &str = "TRITIUM_RTL_ROOT";
+/// Env knob: the models (comma-separated names) built from [`ENV_RTL_ROOT`];
+/// the others from the repository's tree.
+const ENV_RTL_ROOT_MODELS: &str = "TRITIUM_RTL_ROOT_MODELS";
 /// Env knob: gcc -O level of the models' hot path (0..=3).
 const ENV_OPT: &str = "TRITIUM_SIM_OPT";
 /// Default of [`ENV_OPT`].
@@ -205,6 +219,7 @@ fn run(out: &mut Directives) -> Result<(), String> {
     for knob in [
         ENV_VERILATOR,
         ENV_RTL_ROOT,
+        ENV_RTL_ROOT_MODELS,
         ENV_OPT,
         ENV_CHECK_ONLY,
         ENV_COVERAGE,
@@ -236,30 +251,29 @@ fn run(out: &mut Directives) -> Result<(), String> {
         Ok(v) => return Err(format!("{ENV_COVERAGE}={v}: expected 0 or 1")),
     };
     let defines = defines(coverage);
-    let rtl_root = match env::var_os(ENV_RTL_ROOT) {
-        Some(p) => PathBuf::from(p),
-        None => manifest_dir
-            .parent()
-            .ok_or("sim/ has no parent directory")?
-            .to_path_buf(),
-    };
-    let mut rtl = read_rtl(&rtl_root)?;
-    // The simulation build's own Verilator configuration (waveform scope).
-    rtl.extra_vlt.push(manifest_dir.join("verilator/sim.vlt"));
-    for p in rtl
-        .list
-        .lists
-        .iter()
-        .chain(&rtl.list.sources)
-        .chain(&rtl.list.incdirs)
-        .chain(&rtl.extra_vlt)
-    {
-        out.emit(format!("rerun-if-changed={}", p.display()));
+    // The RTL trees: the repository's, and TRITIUM_RTL_ROOT's if set; each
+    // model is built from one of them (`tree_of`).
+    let repo_root = manifest_dir
+        .parent()
+        .ok_or("sim/ has no parent directory")?
+        .to_path_buf();
+    let alt_root = env::var_os(ENV_RTL_ROOT).map(PathBuf::from);
+    let models = models();
+    let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    let from_alt = trees::from_alt_root(
+        &names,
+        alt_root.is_some(),
+        env::var(ENV_RTL_ROOT_MODELS).ok().as_deref(),
+    )?;
+    let mut trees: Vec<Tree> = Vec::new();
+    if from_alt.iter().any(|&a| !a) {
+        trees.push(load_tree(&repo_root, &manifest_dir, out)?);
     }
-    let lint_dir = rtl.root.join("rtl/lint");
-    if lint_dir.is_dir() {
-        out.emit(format!("rerun-if-changed={}", lint_dir.display()));
+    if let Some(root) = alt_root.as_deref().filter(|_| from_alt.iter().any(|&a| a)) {
+        trees.push(load_tree(root, &manifest_dir, out)?);
     }
+    // The alternative tree is the last one when loaded.
+    let tree_of = |i: usize| if from_alt[i] { trees.len() - 1 } else { 0 };
     if check_only {
         out.emit(format!(
             "warning={ENV_CHECK_ONLY}=1: Verilator models not built (enough for check and clippy; linking would fail)"
@@ -283,19 +297,13 @@ fn run(out: &mut Directives) -> Result<(), String> {
 
     // Which libraries need building: those whose key (everything that goes
     // into them) differs from the one recorded in OUT_DIR when they were built.
-    let rtl_digest = digest_files(
-        rtl.list
-            .lists
-            .iter()
-            .chain(&rtl.list.sources)
-            .chain(&rtl.extra_vlt),
-    )?;
-    let models = models();
     let mut stale = Vec::new();
-    for model in &models {
+    for (i, model) in models.iter().enumerate() {
+        let tree = &trees[tree_of(i)];
         let key = format!(
-            "{compile_key}|{:?}|{rtl_digest:x}",
-            verilator_args(model, Path::new("<mdir>"), &rtl, coverage)
+            "{compile_key}|{:?}|{:x}",
+            verilator_args(model, Path::new("<mdir>"), &tree.rtl, coverage),
+            tree.digest
         );
         let lib = model.lib();
         let header = out_dir
@@ -303,17 +311,17 @@ fn run(out: &mut Directives) -> Result<(), String> {
             .join(format!("{}.h", model.prefix));
         let outputs = [out_dir.join(format!("lib{lib}.a")), header];
         if !up_to_date(&out_dir, &lib, &key, &outputs) {
-            stale.push((model, lib, key));
+            stale.push((model, &tree.rtl, lib, key));
         }
     }
-    verilate(&vl, &rtl, &out_dir, coverage, stale.iter().map(|s| s.0))?;
+    verilate(&vl, &out_dir, coverage, stale.iter().map(|s| (s.0, s.1)))?;
     write_config_header(&out_dir)?;
 
     // Stale models + runtime (if stale) + shim, as libraries of sources.
     let rt_outputs = [out_dir.join("libtri_vlrt.a")];
     let rt_stale = !up_to_date(&out_dir, "tri_vlrt", &compile_key, &rt_outputs);
     let mut units: Vec<(String, Vec<PathBuf>)> = Vec::new();
-    for (model, lib, _) in &stale {
+    for (model, _, lib, _) in &stale {
         let mdir = out_dir.join(&model.name);
         let mut cpps: Vec<PathBuf> = fs::read_dir(&mdir)
             .map_err(|e| format!("{}: {e}", mdir.display()))?
@@ -350,7 +358,7 @@ fn run(out: &mut Directives) -> Result<(), String> {
             .try_create_archive(lib, objs)
             .map_err(|e| format!("archiving {lib}: {e}"))?;
     }
-    for (_, lib, key) in &stale {
+    for (_, _, lib, key) in &stale {
         record_key(&out_dir, lib, key)?;
     }
     if rt_stale {
@@ -525,6 +533,42 @@ fn find_verilator() -> Result<Verilator, String> {
     })
 }
 
+/// One RTL tree and the digest of its inputs.
+struct Tree {
+    rtl: Rtl,
+    digest: u64,
+}
+
+/// Reads the tree at `root` (plus the simulation's own sim.vlt), asks cargo
+/// to rerun on any change of its inputs and digests them.
+fn load_tree(root: &Path, manifest_dir: &Path, out: &mut Directives) -> Result<Tree, String> {
+    let mut rtl = read_rtl(root)?;
+    // The simulation build's own Verilator configuration (waveform scope).
+    rtl.extra_vlt.push(manifest_dir.join("verilator/sim.vlt"));
+    for p in rtl
+        .list
+        .lists
+        .iter()
+        .chain(&rtl.list.sources)
+        .chain(&rtl.list.incdirs)
+        .chain(&rtl.extra_vlt)
+    {
+        out.emit(format!("rerun-if-changed={}", p.display()));
+    }
+    let lint_dir = rtl.root.join("rtl/lint");
+    if lint_dir.is_dir() {
+        out.emit(format!("rerun-if-changed={}", lint_dir.display()));
+    }
+    let digest = digest_files(
+        rtl.list
+            .lists
+            .iter()
+            .chain(&rtl.list.sources)
+            .chain(&rtl.extra_vlt),
+    )?;
+    Ok(Tree { rtl, digest })
+}
+
 /// Reads `rtl/files.f` (with the one reader of the project) and finds the
 /// lint waivers next to it.
 fn read_rtl(root: &Path) -> Result<Rtl, String> {
@@ -552,31 +596,6 @@ fn read_rtl(root: &Path) -> Result<Rtl, String> {
         rtl.extra_vlt = vlt;
     }
     Ok(rtl)
-}
-
-/// FNV-1a, 64 bits: a stable hash (the same on every Rust version, unlike
-/// `DefaultHasher`), ample for telling build inputs apart.
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        // Length first, so that concatenations cannot collide.
-        for x in (b.len() as u64).to_le_bytes().iter().chain(b) {
-            self.0 = (self.0 ^ u64::from(*x)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-}
-
-fn digest_files<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> Result<u64, String> {
-    let mut h = Fnv::new();
-    for p in paths {
-        h.bytes(p.display().to_string().as_bytes());
-        h.bytes(&fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?);
-    }
-    Ok(h.0)
 }
 
 /// One Verilator model to build: a `tri_mac_array` configuration of
@@ -669,16 +688,16 @@ fn verilator_args(model: &Model, mdir: &Path, rtl: &Rtl, coverage: bool) -> Vec<
     args
 }
 
-/// Verilates the given models, all at once (one process each).
+/// Verilates the given models, each from its RTL tree, all at once (one
+/// process each).
 fn verilate<'a>(
     vl: &Verilator,
-    rtl: &Rtl,
     out_dir: &Path,
     coverage: bool,
-    models: impl Iterator<Item = &'a Model>,
+    models: impl Iterator<Item = (&'a Model, &'a Rtl)>,
 ) -> Result<(), String> {
     let mut running = Vec::new();
-    for model in models {
+    for (model, rtl) in models {
         let mdir = out_dir.join(&model.name);
         // Generated file names carry hashes: never glob stale ones.
         if mdir.exists() {
@@ -693,10 +712,10 @@ fn verilate<'a>(
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", vl.exe.display()))?;
-        running.push((model, args, child));
+        running.push((model, rtl, args, child));
     }
     let mut errors = String::new();
-    for (model, args, child) in running {
+    for (model, rtl, args, child) in running {
         let out = child
             .wait_with_output()
             .map_err(|e| format!("verilator: {e}"))?;
@@ -718,28 +737,4 @@ fn verilate<'a>(
     } else {
         Err(errors)
     }
-}
-
-/// Where the key a library was built with is recorded.
-fn key_file(out_dir: &Path, lib: &str) -> PathBuf {
-    out_dir.join(format!("{lib}.key"))
-}
-
-/// True if every output of `lib` exists and was built with `key` (compared
-/// by its stable hash, recorded next to the library).
-fn up_to_date(out_dir: &Path, lib: &str, key: &str, outputs: &[PathBuf]) -> bool {
-    outputs.iter().all(|p| p.is_file())
-        && fs::read_to_string(key_file(out_dir, lib)).ok() == Some(key_digest(key))
-}
-
-/// Records that `lib` was built with `key`.
-fn record_key(out_dir: &Path, lib: &str, key: &str) -> Result<(), String> {
-    let p = key_file(out_dir, lib);
-    fs::write(&p, key_digest(key)).map_err(|e| format!("{}: {e}", p.display()))
-}
-
-fn key_digest(key: &str) -> String {
-    let mut h = Fnv::new();
-    h.bytes(key.as_bytes());
-    format!("{:016x}", h.0)
 }
