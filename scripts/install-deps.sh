@@ -54,7 +54,9 @@ fi
 
 # plotters (the report and synthesis plots) renders text through fontconfig
 # and freetype: the development files at build time, a font at run time.
-if ! pkg-config --exists fontconfig freetype2 2>/dev/null || ! fc-list 2>/dev/null | grep -q .; then
+# (No `fc-list | grep -q`: under pipefail grep's early exit makes fc-list
+# die of SIGPIPE and the test fail even with fonts installed.)
+if ! pkg-config --exists fontconfig freetype2 2>/dev/null || [ -z "$(fc-list 2>/dev/null)" ]; then
     apt_install "fontconfig/freetype and a font (the plots)" "" \
         pkg-config libfontconfig1-dev libfreetype-dev fonts-dejavu-core
 fi
