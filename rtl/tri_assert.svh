@@ -60,8 +60,11 @@
 `define TRI_ASSERT_KNOWN(Name, Sig, Msg)
 `define TRI_ASSERT_KNOWN_IF(Name, Ante, Sig, Msg)
 `define TRI_KNOWN(Sig) 1'b1
+// Unlabelled: cover points sit in generate loops (per lane, per column),
+// where Yosys would create one cell name per loop and reject the second.
+// The proofs (prove/bmc modes) do not use them.
 `define TRI_COVER(Name, Prop) \
-  always @(posedge clk_i) if (rst_ni) Name: cover (Prop);
+  always @(posedge clk_i) if (rst_ni) cover (Prop);
 
 `else
 
