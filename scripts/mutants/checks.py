@@ -139,9 +139,12 @@ CHECKS = [
     Check("ci-array-small", "test", ("small",), "tritium-sim/array",
           ("hand_worked_tile", "random_tiles_small", "result_backpressure"),
           "CI: three tests of sim/tests/array.rs on the 4x8 array", campaign=False),
-    Check("ci-accel-acc3", "test", ("acc_acc3",), "tritium-sim/accel",
-          ("acc3_base3", "decoders_match_golden"),
-          "CI: the acc3 property test and the decoder sweep", campaign=False),
+    # acc2 (two words per bus beat) issues a beat every cycle, so one token
+    # row reads its bank entry in the cycle its last update is written back
+    # (the forwarding path); acc3's deserializer issues every other cycle
+    # and never needs it.
+    Check("ci-accel-acc2", "test", ("acc_acc2",), "tritium-sim/accel",
+          ("acc2_2bit",), "CI: the acc2 property test", campaign=False),
 ]
 CHECK_NAMES = {c.name for c in CHECKS}
 
