@@ -4,7 +4,9 @@
 //! its own: the second test reads process-wide run counters, which no other
 //! test may move while it runs.
 
-use tritium_golden::{Backend, GoldenBackend, Logits, Preset, Session};
+use tritium_golden::{
+    Backend, DenseMatrix, GoldenBackend, LinearCall, LinearId, Proj, TernaryMatrix,
+};
 use tritium_simd::{
     kernels, present_kernels, required_kernels, HeadMode, Isa, SimdBackend, SimdOptions,
 };
@@ -17,34 +19,43 @@ fn required_kernel_paths_are_present() {
     assert!(required.iter().all(|i| present.contains(i)));
 }
 
-/// Each path (so each required one) serves a whole-network forward pass,
-/// ternary kernels and exact head, with its own code: its run count grows,
-/// no other path's does, and the logits are the golden ones.
+/// Each path (so each required one) serves a BitLinear of one and of three
+/// token rows and an exact lm_head with its own code: its run count grows,
+/// no other path's does, and the results are the golden ones.
 #[test]
 fn each_present_path_runs_its_own_code() {
-    let model = tritium_model::synthetic::preset_model(Preset::Tiny, 1).unwrap();
-    let prompt = [3u32, 14, 15, 92];
-    let mut want = Vec::new();
-    Session::new(&model)
-        .forward(&mut GoldenBackend, &prompt, Logits::All)
-        .unwrap()
-        .iter()
-        .for_each(|r| want.extend(r.iter().map(|v| v.to_bits())));
+    let (n, k, rows) = (40, 300, 3);
+    let t: Vec<i8> = (0..n * k).map(|i| (i * 7 % 3) as i8 - 1).collect();
+    let w = TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap();
+    let acts: Vec<i8> = (0..rows * k).map(|i| (i * 31 % 256) as u8 as i8).collect();
+    let vals: Vec<f32> = (0..n * k).map(|i| (i % 17) as f32 * 0.01 - 0.08).collect();
+    let head = DenseMatrix::from_f32("h", n, k, vals).unwrap();
+    let x: Vec<f32> = (0..k).map(|i| (i % 5) as f32 - 2.0).collect();
+    let run = |b: &mut dyn Backend| {
+        let mut out = Vec::new();
+        for r in [1, rows] {
+            let call = LinearCall::new(LinearId::new(0, Proj::Up), &w, &acts[..r * k], r, 0);
+            let mut o = vec![0i32; r * n];
+            b.matmul(&call, &mut o).unwrap();
+            out.extend(o.iter().map(|v| *v as u32));
+        }
+        let mut logits = vec![0.0f32; n];
+        b.logits(&head, &x, &mut logits).unwrap();
+        out.extend(logits.iter().map(|v| v.to_bits()));
+        out
+    };
+    let want = run(&mut GoldenBackend);
     for isa in present_kernels().unwrap() {
-        let before = Isa::ALL.map(kernels::runs);
         let mut b = SimdBackend::new(SimdOptions {
             isa: Some(isa),
             threads: Some(2),
             head: HeadMode::Exact,
         })
         .unwrap();
-        b.prepare(&model);
-        let logits = Session::new(&model)
-            .forward(&mut b as &mut dyn Backend, &prompt, Logits::All)
-            .unwrap();
+        let before = Isa::ALL.map(kernels::runs);
+        let got = run(&mut b);
         let after = Isa::ALL.map(kernels::runs);
-        let got: Vec<u32> = logits.iter().flatten().map(|v| v.to_bits()).collect();
-        assert!(got == want, "{isa:?}: logits differ from golden");
+        assert!(got == want, "{isa:?}: results differ from golden");
         for (i, other) in Isa::ALL.iter().enumerate() {
             if *other == isa {
                 assert!(after[i] > before[i], "{isa:?} asked for but never ran");
