@@ -386,31 +386,6 @@ fn invalid_weight_sets_err_code_and_counts_as_zero() {
     );
 }
 
-/// Loads `d`'s activations only (a job without runs).
-fn load_only(sim: &mut AccelSim, d: &JobData) {
-    let job = Job {
-        tokens: d.tokens,
-        beats: d.beats,
-        acts: &d.acts,
-        runs: &[],
-        trace: false,
-    };
-    let r = sim.run(&job, &MemoryConfig::full_rate(1)).unwrap();
-    assert_eq!(
-        r.counters.act_writes,
-        (d.acts.len() / sim.config().array.lanes) as u64
-    );
-}
-
-/// `image` as bus beats, `w_last_i` on beat `last_at` only (None: on none).
-fn bus_beats(image: &[u8], bus: usize, last_at: Option<usize>) -> Vec<(Vec<u8>, bool)> {
-    image
-        .chunks(bus)
-        .enumerate()
-        .map(|(i, b)| (b.to_vec(), Some(i) == last_at))
-        .collect()
-}
-
 /// A load offered while a run issues waits (ld_ready_o low: the run reads
 /// the buffer) and is accepted once the run has issued its last word; the
 /// run's results are untouched by it.

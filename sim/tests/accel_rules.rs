@@ -8,29 +8,7 @@ mod common;
 
 use common::*;
 use tritium_golden::SplitMix64;
-use tritium_sim::{AccelCounters, AccelSim, AccelSimConfig, Job, MemoryConfig, ACC2, ACC3};
-
-/// Loads `d`'s activations only (a job without runs).
-fn load_only(sim: &mut AccelSim, d: &JobData) {
-    let job = Job {
-        tokens: d.tokens,
-        beats: d.beats,
-        acts: &d.acts,
-        runs: &[],
-        trace: false,
-    };
-    sim.run(&job, &MemoryConfig::full_rate(1)).unwrap();
-}
-
-/// `image` as bus beats, `w_last_i` on the final one.
-fn bus_beats(image: &[u8], bus: usize) -> Vec<(Vec<u8>, bool)> {
-    let n = image.len() / bus;
-    image
-        .chunks(bus)
-        .enumerate()
-        .map(|(i, b)| (b.to_vec(), i + 1 == n))
-        .collect()
-}
+use tritium_sim::{AccelCounters, AccelSim, AccelSimConfig, MemoryConfig, ACC2, ACC3};
 
 /// Offers `beats` on the weight port (a command already accepted), with
 /// `gap` idle cycles after each accepted one, and takes results while
@@ -155,7 +133,7 @@ fn a_waiting_command_goes_before_a_new_load() {
         sim.set_cmd_valid(false);
         let res = drive(
             &mut sim,
-            &bus_beats(&d.images[0], cfg.bus_bytes),
+            &bus_beats_last(&d.images[0], cfg.bus_bytes),
             0,
             want.len() / cfg.array.cols,
             |_| true,
@@ -194,7 +172,7 @@ fn err_load_rises_at_the_first_read_past_the_load() {
         let (mut flag_at, mut shown_at) = (None, None);
         drive(
             &mut sim,
-            &bus_beats(&d4.images[0], cfg.bus_bytes),
+            &bus_beats_last(&d4.images[0], cfg.bus_bytes),
             20,
             1,
             |_| true,
@@ -227,7 +205,7 @@ fn a_w_last_inside_a_word_sets_err_last() {
         let mut sim = AccelSim::new(cfg).unwrap();
         let (d, want) = job(cfg, 2 * cfg.array.cols, 3 * cfg.array.lanes, 2, 4);
         load_only(&mut sim, &d);
-        let mut beats = bus_beats(&d.images[0], cfg.bus_bytes);
+        let mut beats = bus_beats_last(&d.images[0], cfg.bus_bytes);
         beats[0].1 = true;
         let cmd = (d.tiles[0] as u32, d.beats as u32, d.tokens as u32);
         let res = drive_raw(&mut sim, cmd, &beats, want.len() / cfg.array.cols, 10_000).unwrap();
@@ -257,7 +235,7 @@ fn results_fill_every_slot_of_the_result_buffer() {
         assert_eq!((d.beats, d.tiles[0]), (1, 5));
         load_only(&mut sim, &d);
         command(&mut sim, &d);
-        let beats = bus_beats(&d.images[0], cfg.bus_bytes);
+        let beats = bus_beats_last(&d.images[0], cfg.bus_bytes);
         // The bus beats holding the first 2 words: 2 * TMax issues.
         let first = (2 * cfg.word_bytes).div_ceil(cfg.bus_bytes);
         let start = sim.counters();
@@ -317,7 +295,7 @@ fn an_invalid_word_is_flagged_when_issued_not_when_decoded() {
         assert!(img.invalid > 0);
         load_only(&mut sim, &d);
         command(&mut sim, &d);
-        let beats = bus_beats(&d.images[0], cfg.bus_bytes);
+        let beats = bus_beats_last(&d.images[0], cfg.bus_bytes);
         // r_ready_i low: tiles 0 and 1 fill the 2 * TMax result slots; word
         // 2 arrives and is decoded, but waits.
         let first = (3 * cfg.word_bytes).div_ceil(cfg.bus_bytes);

@@ -6,7 +6,7 @@
 use tritium_golden::backend::golden_matvec;
 use tritium_golden::image::{act_image, weight_image};
 use tritium_golden::{AccelConfig, SplitMix64, TernaryMatrix};
-use tritium_sim::{reference, AccelSim, Job, JobReport, RunSpec, SimError};
+use tritium_sim::{reference, AccelSim, Job, JobReport, MemoryConfig, RunSpec, SimError};
 
 /// A random ternary matrix with about `zeros` (0..=1) of its weights 0.
 pub fn matrix(n: usize, k: usize, zeros: f64, rng: &mut SplitMix64) -> TernaryMatrix {
@@ -292,4 +292,35 @@ pub fn summary(name: &str, r: &JobReport) -> String {
         c.skips,
         r.runs.iter().map(|x| x.cycles).collect::<Vec<_>>()
     )
+}
+
+/// Loads `d`'s activations only (a job without runs) and checks that every
+/// activation word was written to the buffer.
+pub fn load_only(sim: &mut AccelSim, d: &JobData) {
+    let job = Job {
+        tokens: d.tokens,
+        beats: d.beats,
+        acts: &d.acts,
+        runs: &[],
+        trace: false,
+    };
+    let r = sim.run(&job, &MemoryConfig::full_rate(1)).unwrap();
+    assert_eq!(
+        r.counters.act_writes,
+        (d.acts.len() / sim.config().array.lanes) as u64
+    );
+}
+
+/// `image` as bus beats, `w_last_i` on beat `last_at` only (None: on none).
+pub fn bus_beats(image: &[u8], bus: usize, last_at: Option<usize>) -> Vec<(Vec<u8>, bool)> {
+    image
+        .chunks(bus)
+        .enumerate()
+        .map(|(i, b)| (b.to_vec(), Some(i) == last_at))
+        .collect()
+}
+
+/// `image` as bus beats, `w_last_i` on the last whole beat.
+pub fn bus_beats_last(image: &[u8], bus: usize) -> Vec<(Vec<u8>, bool)> {
+    bus_beats(image, bus, (image.len() / bus).checked_sub(1))
 }
