@@ -22,7 +22,7 @@ from pathlib import Path
 
 # Lower layers first: a crate may depend only on crates of lower layers.
 LAYERS = [
-    ["tritium-golden", "tritium-util"],
+    ["tritium-golden", "tritium-util", "tritium-launch"],
     ["tritium-sim", "tritium-simd", "tritium-model", "tritium-fpga"],
     ["tritium-rtl", "tritium-cost"],
     ["tritium-toolkit"],
