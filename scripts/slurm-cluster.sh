@@ -56,40 +56,45 @@ apt_install() {
     fi
 }
 
-# alive NAME PIDFILE: true if PIDFILE names a running process called NAME
-# (the name check guards against a reused pid of a stale file).
-alive() {
+# is NAME PID: true if PID is a running process called NAME (guards against
+# the reused pid of a stale pid file).
+is() { [ -n "$2" ] && [ "$(cat "/proc/$2/comm" 2>/dev/null)" = "$1" ]; }
+
+# pid_of NAME PIDFILE: prints the pid in PIDFILE if that is a running NAME.
+pid_of() {
     local pid
-    [ -s "$2" ] || return 1
-    pid=$(cat "$2" 2>/dev/null) || return 1
-    [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ]
+    pid=$(cat "$2" 2>/dev/null) || return 0
+    if is "$1" "$pid"; then echo "$pid"; fi
 }
 
-# stop_pid NAME PIDFILE SECONDS: SIGTERM to the process of PIDFILE if it is
-# NAME, waits up to SECONDS for it to exit, then SIGKILL.
-stop_pid() {
-    local name=$1 file=$2 n=$(($3 * 10)) pid
-    if alive "$name" "$file"; then
-        pid=$(cat "$file")
-        kill "$pid" 2>/dev/null || true
-        while alive "$name" "$file" && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-        if alive "$name" "$file"; then
-            say "$name (pid $pid) did not exit after SIGTERM: SIGKILL"
-            kill -9 "$pid" 2>/dev/null || true
-            sleep 0.2
-        fi
-    fi
-    rm -f "$file"
-}
+# alive NAME PIDFILE: true if PIDFILE names a running process called NAME.
+alive() { [ -n "$(pid_of "$1" "$2")" ]; }
 
-# wait_slurm_gone SECONDS: waits until neither slurmctld nor slurmd runs.
-wait_slurm_gone() {
-    local n=$(($1 * 10))
-    while alive slurmctld "$ctld_pidfile" || alive slurmd "$slurmd_pidfile"; do
+# wait_exit SECONDS NAME PID...: waits until none of the PIDs runs as NAME.
+wait_exit() {
+    local n=$(($1 * 10)) name=$2 pid any
+    shift 2
+    while :; do
+        any=0
+        for pid in "$@"; do is "$name" "$pid" && any=1; done
+        [ "$any" = 0 ] && return 0
         [ "$n" -gt 0 ] || return 1
         sleep 0.1
         n=$((n - 1))
     done
+}
+
+# end NAME PID: SIGTERM to PID if it runs as NAME, up to 10 s to exit, then
+# SIGKILL. (Daemons remove their pid files before they have exited: the
+# waits go by pid.)
+end() {
+    is "$1" "$2" || return 0
+    kill "$2" 2>/dev/null || true
+    if ! wait_exit 10 "$1" "$2"; then
+        say "$1 (pid $2) did not exit after SIGTERM: SIGKILL"
+        kill -9 "$2" 2>/dev/null || true
+        wait_exit 2 "$1" "$2" || true
+    fi
 }
 
 logs_tail() {
@@ -159,6 +164,8 @@ SlurmctldPidFile=$dir/run/slurmctld.pid
 SlurmdPidFile=$dir/run/slurmd.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.log
+# No mail; Debian's slurmctld logs an error for the default's missing mailer.
+MailProg=/bin/true
 SlurmctldDebug=info
 SlurmdDebug=info
 PlugStackConfig=$dir/plugstack.conf
@@ -194,6 +201,23 @@ set_pidfiles() {
     slurmd_pidfile=$dir/run/slurmd.pid
 }
 
+# start_daemon NAME PIDFILE CMD...: runs CMD, which forks the daemon NAME
+# and returns, and waits (bounded) until the daemon has written PIDFILE (the
+# file stop goes by); on failure shows the logs, stops what runs and fails.
+start_daemon() {
+    local name=$1 file=$2 n=100
+    shift 2
+    if "$@"; then
+        while ! alive "$name" "$file" && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+    fi
+    if ! alive "$name" "$file"; then
+        say "$name did not start"
+        logs_tail
+        do_stop quiet
+        die "the Slurm daemons did not start (logs in $dir/log)"
+    fi
+}
+
 do_start() {
     [ "$(id -u)" = 0 ] || die "start needs root (slurmd runs jobs as their users): sudo $0 start"
     command -v slurmctld >/dev/null 2>&1 && command -v slurmd >/dev/null 2>&1 &&
@@ -217,11 +241,14 @@ do_start() {
         fi
         die "slurmctld (pid $(cat "$ctld_pidfile")) runs but the cluster does not answer: run '$0 stop' first"
     fi
+    alive slurmd "$slurmd_pidfile" &&
+        die "a slurmd of an earlier start still runs (pid $(cat "$slurmd_pidfile")): run '$0 stop' first"
     for p in "$ctld_port" "$slurmd_port"; do
         port_in_use "$p" && die "port $p is in use (another Slurm?): set TRITIUM_SLURM_PORT to a free port pair"
     done
 
     mkdir -p "$dir"/{state,spool,log,run}
+    rm -f "$dir"/log/*.log # the logs of this run only (a failed start shows their tail)
     : >"$dir/plugstack.conf"
     choose_host
     write_conf
@@ -250,11 +277,8 @@ do_start() {
 
     # Cold start: slurmctld -c drops the state of an earlier run.
     # slurmd -N: in the UTS namespace the hostname is not the node's name.
-    if ! "${in_ns[@]}" slurmctld -c || ! "${in_ns[@]}" slurmd -N "$node_name"; then
-        logs_tail
-        do_stop quiet
-        die "the Slurm daemons did not start (logs in $dir/log)"
-    fi
+    start_daemon slurmctld "$ctld_pidfile" "${in_ns[@]}" slurmctld -c
+    start_daemon slurmd "$slurmd_pidfile" "${in_ns[@]}" slurmd -N "$node_name"
 
     local t=$SECONDS state=
     while [ $((SECONDS - t)) -le "$wait_s" ]; do
@@ -283,38 +307,41 @@ do_start() {
 }
 
 do_stop() {
-    local quiet=${1:-} t0
+    local quiet=${1:-} t0 ctld slurmd munged
     t0=$(now_ms)
     set_pidfiles
     export SLURM_CONF=$conf
-    if ! alive slurmctld "$ctld_pidfile" && ! alive slurmd "$slurmd_pidfile" &&
-        ! alive munged "$dir/run/munged.pid"; then
+    ctld=$(pid_of slurmctld "$ctld_pidfile")
+    slurmd=$(pid_of slurmd "$slurmd_pidfile")
+    munged=$(pid_of munged "$dir/run/munged.pid")
+    if [ -z "$ctld$slurmd$munged" ]; then
         [ -n "$quiet" ] || say "does not run: nothing to stop"
+        rm -f "$ctld_pidfile" "$slurmd_pidfile" "$dir/run/munged.pid"
         return 0
     fi
-    if alive slurmctld "$ctld_pidfile"; then
+    if [ -n "$ctld" ]; then
         # Jobs still running (a failed or interrupted run) would leave their
         # slurmstepd and tasks behind: cancel them first.
         if [ -n "$(squeue -h -p "$partition" -o %i 2>/dev/null || true)" ]; then
             say "cancelling the jobs that still run"
             scancel -p "$partition" 2>/dev/null || true
             local n=100
-            while [ -n "$(squeue -h -p "$partition" -t PD,R,CG,S -o %i 2>/dev/null || true)" ] && [ "$n" -gt 0 ]; do
+            while [ -n "$(squeue -h -p "$partition" -o %i 2>/dev/null || true)" ] && [ "$n" -gt 0 ]; do
                 sleep 0.1
                 n=$((n - 1))
             done
         fi
         scontrol shutdown >/dev/null 2>&1 || true
+        wait_exit 30 slurmctld "$ctld" || say "slurmctld did not exit within 30 s of 'scontrol shutdown'"
     fi
-    if ! wait_slurm_gone 30; then
-        say "the Slurm daemons did not exit within 30 s of 'scontrol shutdown': SIGTERM"
-    fi
-    stop_pid slurmctld "$ctld_pidfile" 10
-    stop_pid slurmd "$slurmd_pidfile" 10
-    local ours=
-    alive munged "$dir/run/munged.pid" && ours=" (and the munged that start started)"
-    stop_pid munged "$dir/run/munged.pid" 10
-    [ -n "$quiet" ] || say "stopped in $(since_s "$t0") s$ours"
+    # scontrol shutdown also stops slurmd; without slurmctld, or if they
+    # hang, SIGTERM (then SIGKILL).
+    [ -z "$slurmd" ] || wait_exit 5 slurmd "$slurmd" || true
+    end slurmctld "$ctld"
+    end slurmd "$slurmd"
+    end munged "$munged"
+    rm -f "$ctld_pidfile" "$slurmd_pidfile" "$dir/run/munged.pid"
+    [ -n "$quiet" ] || say "stopped in $(since_s "$t0") s${munged:+ (and the munged that start started)}"
 }
 
 do_status() {
