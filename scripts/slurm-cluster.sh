@@ -220,9 +220,10 @@ start_daemon() {
 
 do_start() {
     [ "$(id -u)" = 0 ] || die "start needs root (slurmd runs jobs as their users): sudo $0 start"
-    command -v slurmctld >/dev/null 2>&1 && command -v slurmd >/dev/null 2>&1 &&
-        command -v sbatch >/dev/null 2>&1 ||
+    if ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1 ||
+        ! command -v sbatch >/dev/null 2>&1; then
         apt_install "Slurm (the single-node cluster)" slurm-wlm
+    fi
     command -v munged >/dev/null 2>&1 || apt_install "MUNGE (Slurm's authentication)" munge
     local c
     for c in slurmctld slurmd sinfo squeue sbatch scancel scontrol munged munge unmunge mungekey; do
@@ -297,7 +298,7 @@ do_start() {
     if command -v ss >/dev/null 2>&1; then
         other=$(ss -Hltn "( sport = :$ctld_port or sport = :$slurmd_port )" | awk '$4 !~ /^127\.0\.0\.1:/ { print $4 }')
         if [ -n "$other" ]; then
-            say "the daemons listen on other addresses than 127.0.0.1: $(echo $other)"
+            say "the daemons listen on other addresses than 127.0.0.1: $(echo "$other" | tr '\n' ' ')"
             do_stop quiet
             exit 1
         fi

@@ -6,6 +6,7 @@
 # status (130/143 when interrupted). A cluster that already ran before is
 # used and left running.
 #   scripts/with-slurm.sh scripts/slurm-smoke.sh
+# shellcheck disable=SC2317 # (the functions run from the traps)
 set -euo pipefail
 
 [ $# -ge 1 ] || { echo "usage: scripts/with-slurm.sh CMD [ARGS...]" >&2; exit 2; }
