@@ -99,7 +99,7 @@ end() {
 
 logs_tail() {
     local f
-    for f in "$dir/log/slurmctld.log" "$dir/log/slurmd.log" "$dir/log/munged.log"; do
+    for f in "$dir/log/slurmctld.log" "$dir/log/slurmd.log" /var/log/munge/munged.log; do
         [ -s "$f" ] || continue
         echo "---- tail of $f" >&2
         tail -n 20 "$f" >&2
@@ -271,8 +271,14 @@ do_start() {
         # munged writes its pid file as user munge; ours records that we
         # started it (stop ends only that one).
         local n=50
-        until munge_ok || [ "$n" = 0 ]; do sleep 0.1; n=$((n - 1)); done
-        munge_ok || { tail -n 20 /var/log/munge/munged.log >&2 || true; die "munged did not start"; }
+        until { munge_ok && alive munged /run/munge/munged.pid; } || [ "$n" = 0 ]; do
+            sleep 0.1
+            n=$((n - 1))
+        done
+        if ! munge_ok || ! alive munged /run/munge/munged.pid; then
+            logs_tail
+            die "munged did not start"
+        fi
         cp /run/munge/munged.pid "$dir/run/munged.pid"
     fi
 
