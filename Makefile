@@ -9,9 +9,13 @@ CARGO ?= cargo
 run: deps
 	$(CARGO) run --release --quiet -- cosim
 
-## The whole test suite (unit, property, integration).
+## The whole test suite (unit, property, integration), with a single-node
+## Slurm cluster running for its duration (scripts/with-slurm.sh: started
+## on 127.0.0.1, stopped at the end even on failure), so that the launcher
+## and sharded co-simulation tests run on a real cluster (required: a test
+## that finds no cluster fails).
 test: deps
-	$(CARGO) test --workspace
+	TRITIUM_REQUIRE_SLURM=1 scripts/with-slurm.sh $(CARGO) test --workspace
 
 deps:
 	@scripts/install-deps.sh

@@ -83,7 +83,7 @@ impl<'a> LinearCall<'a> {
 /// What a backend reports for its work. Counted backends fill `calls`,
 /// `macs`, `adds`, `zero_skips`; cycle-accurate ones fill the cycle fields.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ExecStats {
     pub calls: u64,
     pub macs: u64,

@@ -8,7 +8,10 @@ use clap::Args;
 use tritium_golden::Proj;
 
 use super::args::{ModelArgs, PromptArgs, RtlArgs};
+#[cfg(feature = "rtl")]
+use super::cosim_report::{show, write_json};
 use super::error::{Error, Result};
+use super::launch::LaunchArgs;
 
 #[derive(Debug, Args)]
 pub struct CosimArgs {
@@ -54,6 +57,25 @@ pub struct CosimArgs {
     /// Single-layer mode: seed of the random weights and activations.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Check only part I of N (1 <= I <= N) of the whole-network run on the
+    /// RTL: the golden pass covers the whole run, the RTL the part's groups
+    /// of calls (balanced by MACs; the same cut in every part). Writes the
+    /// part's JSON to --out (or stdout) and exits 0 whenever it wrote it:
+    /// the verdict is `tritium cosim-merge`'s, over all N parts.
+    #[arg(long, value_name = "I/N", conflicts_with_all = ["shards", "layer", "trace"])]
+    pub shard: Option<String>,
+    /// Cut the whole-network run into N parts (--shard), run them with
+    /// --launcher (local processes or a Slurm job array) and merge them:
+    /// the report of one process, in less wall time.
+    #[arg(long, value_name = "N", conflicts_with_all = ["layer", "trace"])]
+    pub shards: Option<usize>,
+    /// How --shards runs its parts.
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+    /// Also write the JSON report (with --shard: the part) to FILE
+    /// (atomically; an existing file needs --force).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// Checker self-test: flip weight (ROW, COL) of LAYER's PROJ (q,k,v,o,gate,up,down)
     /// in what is fed to the RTL only, e.g. `1,up,5,17`. The run must then
     /// fail (exit 1) and locate it; a site the workload never exercises (a
@@ -161,13 +183,22 @@ fn check_layer_shape(a: &CosimArgs) -> Result<()> {
 #[cfg(feature = "rtl")]
 pub fn run(a: &CosimArgs) -> Result<ExitCode> {
     use tritium_golden::LinearId;
-    use tritium_rtl::{run_cosim, run_layer_cosim, CosimOptions, LayerCosimOptions, PlantedFault};
+    use tritium_rtl::{
+        merge, run_cosim_shard, run_layer_cosim, CosimOptions, LayerCosimOptions, PlantedFault,
+        ShardSpec,
+    };
 
     use super::args::{load_model_args, prompt_tokens, rtl_backend};
-    use super::output::{print, print_json};
+    use super::output::println;
     use super::progress::Bar;
     use tritium_util::output::check_output_file;
 
+    a.launch.refuse_without("--shards")?;
+    let shard = a
+        .shard
+        .as_deref()
+        .map(|s| ShardSpec::parse(s).map_err(|e| Error::Usage(format!("--shard {e}"))))
+        .transpose()?;
     let rtl_err = |e: tritium_rtl::SimError| Error::from(tritium_rtl::Error::from(e));
     let inputs = a.model.inputs();
     if let Some(t) = &a.trace {
@@ -249,76 +280,52 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
             decode_steps: a.decode_steps,
             mismatch_wave,
             clock_mhz: a.rtl.clock_mhz,
+            shard: shard.unwrap_or_default(),
         };
         let bar = Bar::new("cosim: BitLinear calls", a.json);
-        run_cosim(&run.model, &run.name, &mut rtl, &prompt, &opts, Some(&bar)).map_err(
-            |e| match e {
+        let part = run_cosim_shard(&run.model, &run.name, &mut rtl, &prompt, &opts, Some(&bar))
+            .map_err(|e| match e {
                 tritium_rtl::Error::NoSuchLayer { .. } => {
                     Error::arg(format!("--layers {}", a.layers.as_deref().unwrap_or("")), e)
                 }
                 e => e.into(),
-            },
-        )?
+            })?;
+        drop(bar);
+        if let Some(spec) = shard {
+            // A part: written for the merge, whatever its verdict.
+            let rtl_macs: u64 = part
+                .groups
+                .iter()
+                .filter(|g| g.on_rtl)
+                .map(|g| g.macs())
+                .sum();
+            let summary = format!(
+                "shard {spec}: {} groups, {rtl_macs} MACs on the RTL, {:.2} s ({:.2} s golden pass){}",
+                part.groups.len(),
+                part.wall_seconds,
+                part.golden_seconds,
+                if part.divergence.is_some() { ", stopped at a divergence" } else { "" }
+            );
+            match &a.out {
+                Some(out) => {
+                    write_json(out, &part, a.force, &inputs)?;
+                    if !a.json {
+                        println(&format!("{summary}; wrote {}", out.display()))?;
+                    }
+                }
+                None => super::output::print_json(&part)?,
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        merge(&[(run.name.clone(), part)])?
     };
     if a.trace.is_some() {
         rtl.trace_stop().map_err(rtl_err)?;
     }
-    if a.json {
-        print_json(&report)?;
-    } else {
-        let verdict = verdict(&report);
-        print(&format!(
-            "co-simulation of {} on accelerator {} ({} cols x {} lanes, {}-bit accumulators, {} weights, {} token rows per job; memory {} B/cycle, latency {}), prompt {} tokens, {} decoded\n{}{:.3} ms at {} MHz (floor: DRAM bytes / bandwidth over cycles)\n{:.2} s wall, {:.2} M simulated cycles/s, {:.2} M verified MACs/s\n{verdict}\n",
-            report.model,
-            report.array.name,
-            report.array.cols,
-            report.array.lanes,
-            report.array.acc_width,
-            report.array.weight_format,
-            report.array.batch,
-            report.array.mem_bytes_per_cycle,
-            report.array.mem_latency,
-            report.prompt_tokens.len(),
-            report.generated_tokens.len(),
-            report.table(),
-            report.simulated_seconds * 1e3,
-            report.array.clock_mhz,
-            report.wall_seconds,
-            report.simulated_cycles_per_second / 1e6,
-            report.verified_macs_per_second / 1e6
-        ))?;
+    if let Some(out) = &a.out {
+        write_json(out, &report, a.force, &inputs)?;
     }
-    Ok(match (&report.first_divergence, &report.planted_fault) {
-        (Some(_), _) => ExitCode::FAILURE,
-        (None, Some(f)) if !f.exercised => ExitCode::from(NOT_EXERCISED),
-        (None, Some(_)) => ExitCode::FAILURE,
-        (None, None) => ExitCode::SUCCESS,
-    })
-}
-
-/// Exit status of a self-test whose planted fault the workload never
-/// exercised (so the run proves nothing about the checker).
-#[cfg(feature = "rtl")]
-const NOT_EXERCISED: u8 = 2;
-
-/// The last line of the table.
-#[cfg(feature = "rtl")]
-fn verdict(report: &tritium_rtl::CosimReport) -> String {
-    let site = |f: &tritium_rtl::FaultReport| {
-        format!("layer {} {} weight ({}, {})", f.layer, f.proj, f.row, f.col)
-    };
-    match (&report.first_divergence, &report.planted_fault) {
-        (Some(d), _) => format!("FAIL: {d}"),
-        (None, Some(f)) if !f.exercised => format!(
-            "NOT EXERCISED: the planted fault at {} never reached the RTL with a nonzero activation in its column, so this run cannot show whether the checker finds it; pick another site",
-            site(f)
-        ),
-        (None, Some(f)) => format!(
-            "FAIL: the planted fault at {} was exercised but no divergence was found (a checker bug)",
-            site(f)
-        ),
-        (None, None) => "PASS: every accumulator of the RTL equals the golden model's".to_string(),
-    }
+    show(&report, a.json)
 }
 
 #[cfg(not(feature = "rtl"))]

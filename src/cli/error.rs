@@ -30,6 +30,8 @@ pub enum Error {
     Cost(#[from] tritium_cost::Error),
     #[error(transparent)]
     Fpga(#[from] tritium_fpga::Error),
+    #[error(transparent)]
+    Launch(#[from] tritium_launch::Error),
     /// An output path that would replace an input or an existing file.
     #[error(transparent)]
     Output(#[from] tritium_util::OutputError),

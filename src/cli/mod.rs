@@ -5,11 +5,15 @@ mod args;
 mod bench;
 mod checkpoint;
 mod cosim;
+#[cfg(feature = "rtl")]
+mod cosim_report;
 mod error;
 mod infer;
+mod launch;
 mod output;
 mod progress;
 mod report;
+mod shards;
 mod synth;
 
 use std::process::ExitCode;
@@ -43,6 +47,10 @@ pub enum Command {
     /// Co-simulate the RTL ternary MAC array (Verilator) against the golden model:
     /// every BitLinear of every layer, every accumulator compared with ==.
     Cosim(cosim::CosimArgs),
+    /// Join the parts of a sharded co-simulation (`cosim --shard I/N --out
+    /// FILE`, all N of one run) into the report one process gives: the same
+    /// table and totals, the first divergence in run order.
+    CosimMerge(shards::MergeArgs),
     /// Measure the SIMD CPU engine: memory bandwidth, kernel GB/s and GMAC/s
     /// per 2B4T matrix shape, whole-model decode and prefill tokens/s, decode
     /// as a fraction of the memory-bandwidth floor.
@@ -67,7 +75,11 @@ pub fn main() -> ExitCode {
         Command::Infer(a) => ok(infer::run(a)),
         Command::GenModel(a) => ok(checkpoint::run_gen_model(a)),
         Command::Convert(a) => ok(checkpoint::run_convert(a)),
-        Command::Cosim(a) => cosim::run(a),
+        Command::Cosim(a) => match a.shards {
+            Some(n) => shards::run_sharded(a, n),
+            None => cosim::run(a),
+        },
+        Command::CosimMerge(a) => shards::run_merge(a),
         Command::Bench(a) => ok(bench::run(a)),
         Command::Report(a) => ok(report::run(a)),
         Command::Synth(a) => ok(synth::run(a)),

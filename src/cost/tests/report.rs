@@ -351,6 +351,7 @@ mod rtl {
             decode_steps: steps,
             mismatch_wave: dir.join("m.vcd"),
             clock_mhz: 250.0,
+            shard: Default::default(),
         };
         let c = run_cosim(
             &model,

@@ -46,6 +46,9 @@ impl Default for SlurmLauncher {
     }
 }
 
+/// Job states that are not final (squeue's short names).
+const ACTIVE_STATES: &str = "PD,CF,R,CG,S,RS,RH,RF,SE,SO,ST";
+
 /// Consecutive failed `squeue` calls before the cluster counts as lost.
 const SQUEUE_RETRIES: u32 = 10;
 
@@ -117,7 +120,10 @@ impl SlurmLauncher {
     /// Whether job `id` (any of its array tasks) is still queued or running.
     fn in_queue(&self, id: &str) -> Result<bool> {
         let mut cmd = Command::new(&self.squeue);
-        cmd.args(["-h", "-o", "%i", "-j", id]);
+        // Only states a task can still leave: `squeue -j` alone also lists
+        // finished tasks (CD, F, ...) until the controller purges them
+        // (MinJobAge, 300 s by default).
+        cmd.args(["-h", "-o", "%i", "-t", ACTIVE_STATES, "-j", id]);
         let out = run(&mut cmd, &self.squeue.to_string_lossy())?;
         if out.status.success() {
             return Ok(!String::from_utf8_lossy(&out.stdout).trim().is_empty());

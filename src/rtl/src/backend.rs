@@ -106,8 +106,6 @@ struct JobRecord {
     rows: usize,
     /// Index of the K segment.
     segment: usize,
-    /// Cycle (since reset) of the job's first cycle.
-    start_cycle: u64,
 }
 
 /// How the last call (or group) was cut into jobs.
@@ -127,7 +125,9 @@ pub struct BeatDivergence {
     /// Running accumulator after the beat.
     pub expected: i32,
     pub got: i32,
-    /// Cycle (since reset) of the issue in the original run.
+    /// Cycle of the issue counted from the first cycle of its job (the
+    /// job's activation load): the same in every process, whatever ran
+    /// on the model before (a shard runs only part of the calls).
     pub cycle: u64,
     /// Byte of the memory image (of the segment) holding the first weight
     /// of the beat for this output row.
@@ -353,13 +353,11 @@ impl RtlBackend {
         for row0 in (0..rows).step_by(self.batch) {
             let n_rows = self.batch.min(rows - row0);
             for (si, &seg) in segs.iter().enumerate() {
-                let start_cycle = self.sim.cycle();
                 let rep = self.run_job(calls, row0, n_rows, seg, false)?;
                 self.last.jobs.push(JobRecord {
                     row0,
                     rows: n_rows,
                     segment: si,
-                    start_cycle,
                 });
                 let mut in_runs = AccelCounters::default();
                 for (i, run) in rep.runs.iter().enumerate() {
@@ -484,7 +482,7 @@ impl RtlBackend {
                     beat: is.beat,
                     expected: acc,
                     got: is.acc[c],
-                    cycle: rec.start_cycle + (is.cycle - replay_start),
+                    cycle: is.cycle - replay_start,
                     image_byte: image_position(&self.cfg.accel, seg.0, seg.1, j, lo).0,
                 });
                 break;

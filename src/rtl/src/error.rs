@@ -15,6 +15,9 @@ pub enum Error {
     /// A layer asked to run on the RTL that the model does not have.
     #[error("layer {layer} does not exist (the model has {layers})")]
     NoSuchLayer { layer: usize, layers: usize },
+    /// Shard files that are not the parts of one run.
+    #[error("cannot merge: {0}")]
+    Merge(String),
 }
 
 /// Result alias of the RTL crate.

@@ -12,6 +12,9 @@
 //!   beat, the cycle and the memory image byte.
 //! - [`cosim`]: whole-network and single-layer co-simulation runs and their
 //!   report (`tritium cosim`).
+//! - [`shard`]: a whole-network run cut into N balanced, independent parts
+//!   (`tritium cosim --shard I/N`) and merged back into the report of one
+//!   process ([`merge`]); [`tally`]: the per-group results both sum.
 
 #![forbid(unsafe_code)]
 
@@ -19,13 +22,18 @@ mod backend;
 pub mod cosim;
 mod error;
 pub mod lockstep;
+mod record;
+mod report;
+pub mod shard;
+pub mod tally;
 
 pub use backend::{flip_stored_weight, image_position, BeatDivergence, PlantedFault, RtlBackend};
-pub use cosim::{
-    run_cosim, run_layer_cosim, CosimOptions, CosimReport, FaultReport, LayerCosimOptions,
-};
+pub use cosim::{run_cosim, run_cosim_shard, run_layer_cosim, CosimOptions, LayerCosimOptions};
 pub use error::{Error, Result};
 pub use lockstep::{
-    AccumulatorDivergence, ActivityDivergence, Divergence, FirstDivergence, LinearRow, Lockstep,
+    AccumulatorDivergence, ActivityDivergence, Divergence, FirstDivergence, Lockstep,
 };
+pub use report::{ArrayInfo, CosimReport, FaultReport, Projection, ShardTiming};
+pub use shard::{merge, ShardReport, ShardSpec};
+pub use tally::{CallResult, GroupResult, LinearRow};
 pub use tritium_sim::{AccelSimConfig, MemoryConfig, SimError, ACCEL_CONFIGS};

@@ -5,41 +5,18 @@
 //! simulator cycle, with a waveform of the offending tile
 //! (OpenTitan OTBN trace-checker style: stop at the FIRST difference).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use serde::Serialize;
-use tritium_golden::{
-    backend::check_group, Backend, ExecStats, GoldenBackend, LinearCall, LinearId,
-};
+use serde::{Deserialize, Serialize};
+use tritium_golden::{backend::check_group, Backend, ExecStats, GoldenBackend, LinearCall};
 use tritium_util::Progress;
 
+use crate::tally::{call_result, rows_of, GroupResult, LinearRow};
 use crate::RtlBackend;
 
-/// Statistics and verdict of one BitLinear (one layer, one projection).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct LinearRow {
-    pub layer: usize,
-    pub proj: String,
-    /// Calls, MACs, adds, zero skips, cycles (busy, stalled): measured by
-    /// the RTL for selected layers, counted by the golden model otherwise.
-    #[serde(flatten)]
-    pub stats: ExecStats,
-    /// Token rows executed (over all calls).
-    pub token_rows: u64,
-    /// Accumulators compared with `==`.
-    pub compared: u64,
-    /// MACs per cycle over the array's peak (`cols * lanes` per cycle).
-    pub utilization: f64,
-    /// The memory floor (DRAM bytes over the memory's bytes per cycle) over
-    /// the measured cycles: 1.0 when the weight stream never paused.
-    pub memory_floor: f64,
-    /// `match`, `MISMATCH`, or `golden only` (layer not selected).
-    pub verdict: String,
-}
-
 /// The first place where the RTL and the golden model disagree.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FirstDivergence {
     pub layer: usize,
     pub proj: String,
@@ -51,7 +28,7 @@ pub struct FirstDivergence {
 }
 
 /// What differed at the first divergence.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Divergence {
     /// An accumulator: the final sums of one output row differ.
@@ -64,7 +41,7 @@ pub enum Divergence {
 }
 
 /// Where an accumulator first differed, located to the beat and cycle.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccumulatorDivergence {
     /// Output row (channel) of the BitLinear.
     pub output_row: usize,
@@ -79,8 +56,9 @@ pub struct AccumulatorDivergence {
     /// Running accumulator after that beat: expected vs got.
     pub partial_expected: Option<i32>,
     pub partial_got: Option<i32>,
-    /// Simulator cycle (since reset) in which that beat was issued to the
-    /// array for this token.
+    /// Cycle in which that beat was issued to the array for this token,
+    /// counted from the first cycle of its job (the activation load of the
+    /// call's row chunk and K segment): independent of what ran before.
     pub cycle: Option<u64>,
     /// Byte of the K segment's weight image (as stored in memory) holding
     /// the beat's first weight of this output row.
@@ -90,7 +68,7 @@ pub struct AccumulatorDivergence {
 }
 
 /// Both activity counts of a call whose accumulators all agree.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivityDivergence {
     /// Token rows of the call.
     pub token_rows: usize,
@@ -130,7 +108,7 @@ impl std::fmt::Display for FirstDivergence {
                     write!(f, ", running sum expected {e}, got {g}")?;
                 }
                 if let Some(c) = a.cycle {
-                    write!(f, ", cycle {c}")?;
+                    write!(f, ", cycle {c} of its job")?;
                 }
                 if let Some(b) = a.image_byte {
                     write!(f, ", weight image byte {b}")?;
@@ -158,7 +136,10 @@ pub struct Lockstep<'r> {
     rtl: &'r mut RtlBackend,
     golden: GoldenBackend,
     layers: Option<BTreeSet<usize>>,
-    rows: BTreeMap<LinearId, LinearRow>,
+    /// Every group run so far, in run order.
+    groups: Vec<GroupResult>,
+    /// Sequence number of the next group [`Backend::matmul_group`] runs.
+    next_seq: usize,
     divergence: Option<FirstDivergence>,
     mismatch_wave: PathBuf,
     progress: Option<&'r dyn Progress>,
@@ -179,7 +160,8 @@ impl<'r> Lockstep<'r> {
             rtl,
             golden: GoldenBackend,
             layers,
-            rows: BTreeMap::new(),
+            groups: Vec::new(),
+            next_seq: 0,
             divergence: None,
             mismatch_wave,
             progress: None,
@@ -210,7 +192,17 @@ impl<'r> Lockstep<'r> {
 
     /// Rows in layer/projection order.
     pub fn rows(&self) -> Vec<LinearRow> {
-        self.rows.values().cloned().collect()
+        rows_of(&self.groups, self.rtl.config().array.macs_per_beat() as f64)
+    }
+
+    /// Every group run so far, in run order.
+    pub fn groups(&self) -> &[GroupResult] {
+        &self.groups
+    }
+
+    /// Whether `layer`'s BitLinears go to the RTL.
+    pub fn on_rtl(&self, layer: usize) -> bool {
+        self.layers.as_ref().is_none_or(|l| l.contains(&layer))
     }
 
     /// Locates the first differing accumulator of call `ci` of `calls` to
@@ -255,43 +247,30 @@ impl<'r> Lockstep<'r> {
         FirstDivergence::new(call, call.first_pos + row, Divergence::Accumulator(a))
     }
 
-    /// The table row of `call`'s BitLinear, created on first use.
-    fn entry(&mut self, call: &LinearCall<'_>) -> &mut LinearRow {
-        self.rows.entry(call.id).or_insert_with(|| LinearRow {
-            layer: call.id.layer,
-            proj: call.id.proj.hf_name().to_string(),
-            verdict: "golden only".into(),
-            ..LinearRow::default()
-        })
-    }
-
-    /// Compares the RTL's results of `calls` with golden's, records them in
-    /// the rows, and returns the error of the first divergence.
+    /// Compares the RTL's results of `calls` with golden's, records the
+    /// group, and returns the error of the first divergence.
     fn compare(
         &mut self,
+        mut group: GroupResult,
         calls: &[LinearCall<'_>],
         golden: &[Vec<i32>],
         gstats: &[ExecStats],
         got: &[Vec<i32>],
         rstats: &[ExecStats],
     ) -> tritium_golden::Result<()> {
-        let peak = self.rtl.config().array.macs_per_beat() as f64;
-        for (i, call) in calls.iter().enumerate() {
-            let e = self.entry(call);
-            e.stats += rstats[i];
-            e.compared += golden[i].len() as u64;
-            e.utilization = e.stats.macs as f64 / (e.stats.cycles.max(1) as f64 * peak);
-            if e.verdict != "MISMATCH" {
-                e.verdict = "match".into();
-            }
-        }
+        group.calls = calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| call_result(c.id, c.rows, golden[i].len(), rstats[i]))
+            .collect();
         for (i, call) in calls.iter().enumerate() {
             let counts_agree =
                 rstats[i].adds == gstats[i].adds && rstats[i].zero_skips == gstats[i].zero_skips;
             if got[i] == golden[i] && counts_agree {
                 continue;
             }
-            self.entry(call).verdict = "MISMATCH".into();
+            group.calls[i].mismatch = true;
+            self.groups.push(group);
             let d = if got[i] != golden[i] {
                 self.locate(calls, i, &golden[i], &got[i])
             } else {
@@ -315,11 +294,56 @@ impl<'r> Lockstep<'r> {
                 message,
             ));
         }
+        self.groups.push(group);
         Ok(())
     }
 
-    /// Golden for every call, then the RTL (as one group) for the calls of
-    /// selected layers, compared.
+    /// Group number `seq` of the run, whose golden results are `golden` and
+    /// `gstats`: run on the RTL and compared when its layer is selected,
+    /// recorded as golden only otherwise. Returns the error of the first
+    /// divergence (also kept in [`Lockstep::divergence`]).
+    pub fn check_group(
+        &mut self,
+        seq: usize,
+        calls: &[LinearCall<'_>],
+        golden: &[Vec<i32>],
+        gstats: &[ExecStats],
+    ) -> tritium_golden::Result<()> {
+        let Some(first) = calls.first() else {
+            return Ok(());
+        };
+        let mut group = GroupResult {
+            seq,
+            on_rtl: self.on_rtl(first.id.layer),
+            fault_exercised: false,
+            calls: Vec::new(),
+        };
+        if !group.on_rtl {
+            group.calls = calls
+                .iter()
+                .zip(gstats)
+                .map(|(c, st)| call_result(c.id, c.rows, 0, *st))
+                .collect();
+            self.groups.push(group);
+            return Ok(());
+        }
+        if calls
+            .iter()
+            .any(|c| self.rtl.fault().is_some_and(|f| f.exercised_by(c)))
+        {
+            self.fault_exercised = true;
+            group.fault_exercised = true;
+        }
+        let mut got: Vec<Vec<i32>> = calls
+            .iter()
+            .map(|c| vec![0i32; c.rows * c.weights.n()])
+            .collect();
+        let mut rstats = vec![ExecStats::default(); calls.len()];
+        self.rtl.matmul_group(calls, &mut got, &mut rstats)?;
+        self.compare(group, calls, golden, gstats, &got, &rstats)
+    }
+
+    /// Golden for every call, then [`Lockstep::check_group`].
     fn run_group(
         &mut self,
         calls: &[LinearCall<'_>],
@@ -331,31 +355,10 @@ impl<'r> Lockstep<'r> {
             if let Some(p) = self.progress {
                 p.advance(1);
             }
-            self.entry(c).token_rows += c.rows as u64;
         }
-        let on_rtl = self
-            .layers
-            .as_ref()
-            .is_none_or(|l| l.contains(&calls[0].id.layer));
-        if !on_rtl {
-            for (c, st) in calls.iter().zip(stats.iter()) {
-                self.entry(c).stats += *st;
-            }
-            return Ok(());
-        }
-        if calls
-            .iter()
-            .any(|c| self.rtl.fault().is_some_and(|f| f.exercised_by(c)))
-        {
-            self.fault_exercised = true;
-        }
-        let mut got: Vec<Vec<i32>> = calls
-            .iter()
-            .map(|c| vec![0i32; c.rows * c.weights.n()])
-            .collect();
-        let mut rstats = vec![ExecStats::default(); calls.len()];
-        self.rtl.matmul_group(calls, &mut got, &mut rstats)?;
-        self.compare(calls, outs, stats, &got, &rstats)
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.check_group(seq, calls, outs, stats)
     }
 }
 

@@ -26,6 +26,7 @@ fn opts(dir: &tempfile::TempDir, decode_steps: usize) -> CosimOptions {
         decode_steps,
         mismatch_wave: dir.path().join("mismatch.vcd"),
         clock_mhz: 250.0,
+        shard: Default::default(),
     }
 }
 
