@@ -7,6 +7,7 @@ mod checkpoint;
 mod cosim;
 mod error;
 mod infer;
+mod launch;
 mod output;
 mod progress;
 mod report;
