@@ -12,12 +12,15 @@
 //!   beat, the cycle and the memory image byte.
 //! - [`cosim`]: whole-network and single-layer co-simulation runs and their
 //!   report (`tritium cosim`).
+//! - [`layer_cycles`]: a layer's BitLinears measured on a few output tiles
+//!   and extrapolated over the rest (`tritium sweep`).
 
 #![forbid(unsafe_code)]
 
 mod backend;
 pub mod cosim;
 mod error;
+pub mod layer_cycles;
 pub mod lockstep;
 
 pub use backend::{flip_stored_weight, image_position, BeatDivergence, PlantedFault, RtlBackend};
@@ -28,4 +31,4 @@ pub use error::{Error, Result};
 pub use lockstep::{
     AccumulatorDivergence, ActivityDivergence, Divergence, FirstDivergence, LinearRow, Lockstep,
 };
-pub use tritium_sim::{AccelSimConfig, MemoryConfig, SimError, ACCEL_CONFIGS};
+pub use tritium_sim::{AccelSimConfig, MemoryConfig, SimError, ACCEL_CONFIGS, RTL_DIGEST};
