@@ -35,7 +35,10 @@ pub fn digest_files<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> Result<u64,
 /// (the file name where a path is outside it), in order: the same for
 /// every checkout of one tree. Exported to the crate as
 /// `TRITIUM_RTL_DIGEST` (`tritium_sim::RTL_DIGEST`).
-pub fn digest_tree<'a>(root: &Path, paths: impl Iterator<Item = &'a PathBuf>) -> Result<u64, String> {
+pub fn digest_tree<'a>(
+    root: &Path,
+    paths: impl Iterator<Item = &'a PathBuf>,
+) -> Result<u64, String> {
     let mut h = Fnv::new();
     for p in paths {
         let name = p

@@ -277,7 +277,11 @@ pub fn asic_area(r: &SynthResults, cfg: &AccelConfig) -> Option<AsicArea> {
 }
 
 /// `tri_accel`'s resources for `cfg` in `family`, if synthesized.
-pub fn fpga_resources(r: &SynthResults, family: Family, cfg: &AccelConfig) -> Option<FpgaResources> {
+pub fn fpga_resources(
+    r: &SynthResults,
+    family: Family,
+    cfg: &AccelConfig,
+) -> Option<FpgaResources> {
     let u = r.find_accel(Level::Accel, family, cfg)?;
     Some(FpgaResources {
         family: family.name().to_string(),
@@ -299,13 +303,7 @@ fn dominates(a: [f64; 2], b: [f64; 2]) -> bool {
 pub fn pareto_front(points: &[Option<[f64; 2]>]) -> Vec<bool> {
     points
         .iter()
-        .map(|p| {
-            p.is_some_and(|p| {
-                !points
-                    .iter()
-                    .any(|q| q.is_some_and(|q| dominates(q, p)))
-            })
-        })
+        .map(|p| p.is_some_and(|p| !points.iter().any(|q| q.is_some_and(|q| dominates(q, p)))))
         .collect()
 }
 
@@ -317,7 +315,11 @@ pub fn mark_fronts(points: &mut [PointResult]) {
         .collect();
     let area: Vec<_> = points
         .iter()
-        .map(|p| p.asic_area.as_ref().map(|a| [a.total_um2, p.step.energy_mj]))
+        .map(|p| {
+            p.asic_area
+                .as_ref()
+                .map(|a| [a.total_um2, p.step.energy_mj])
+        })
         .collect();
     for ((p, l), a) in points
         .iter_mut()
@@ -360,11 +362,15 @@ mod tests {
     #[test]
     fn front_of_a_hand_made_set() {
         let p = |x: f64, y: f64| Some([x, y]);
-        let pts = [p(1.0, 5.0), p(2.0, 2.0), p(3.0, 3.0), p(5.0, 1.0), None, p(2.0, 2.0)];
-        assert_eq!(
-            pareto_front(&pts),
-            [true, true, false, true, false, true]
-        );
+        let pts = [
+            p(1.0, 5.0),
+            p(2.0, 2.0),
+            p(3.0, 3.0),
+            p(5.0, 1.0),
+            None,
+            p(2.0, 2.0),
+        ];
+        assert_eq!(pareto_front(&pts), [true, true, false, true, false, true]);
     }
 
     proptest! {

@@ -187,6 +187,17 @@ fn on_front(p: &PointResult, which: usize) -> bool {
     }
 }
 
+/// A tick label: at most 3 significant digits, no trailing zeros.
+fn tick(v: f64) -> String {
+    let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    let t = format!("{v:.digits$}");
+    if t.contains('.') {
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        t
+    }
+}
+
 /// A log-scale range around `v`'s values.
 fn range(v: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     let (lo, hi) = v.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
@@ -232,6 +243,8 @@ fn plot<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc("energy per token, mJ (log scale)")
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(e)?;
@@ -272,15 +285,24 @@ fn plot<DB: DrawingBackend>(
                 .map(|(_, c)| Circle::new(*c, 6, red.filled())),
         )
         .map_err(e)?;
-    // Labels of the front's points: `#index label`, alternately above and
-    // below so that neighbours overlap less.
-    for (i, (p, c)) in pts.iter().filter(|(p, _)| on_front(p, which)).enumerate() {
+    // Labels of the front's points, `#index label`, one per position
+    // (points at the same place share it), alternately above and below so
+    // that neighbours overlap less.
+    let mut labels: Vec<((f64, f64), Vec<String>)> = Vec::new();
+    for (p, c) in pts.iter().filter(|(p, _)| on_front(p, which)) {
+        let text = format!("#{} {}", p.index, p.label);
+        match labels.iter_mut().find(|(at, _)| at == c) {
+            Some((_, v)) => v.push(text),
+            None => labels.push((*c, vec![text])),
+        }
+    }
+    for (i, (c, texts)) in labels.iter().enumerate() {
         let dy = if i % 2 == 0 { -18 } else { 8 };
         chart
             .draw_series(std::iter::once(
                 EmptyElement::at(*c)
                     + Text::new(
-                        format!("#{} {}", p.index, p.label),
+                        texts.join(" = "),
                         (8, dy),
                         ("sans-serif", 14).into_font().color(&BLACK),
                     ),

@@ -205,8 +205,8 @@ pub fn measure_group(
             m.push(r);
         }
         let mut dev = 0u64;
-        for j in 0..ns.len() {
-            let (f0, f1, f2) = (m[0][j].fields(), m[1][j].fields(), m[2][j].fields());
+        for ((a0, a1), a2) in m[0].iter().zip(&m[1]).zip(&m[2]) {
+            let (f0, f1, f2) = (a0.fields(), a1.fields(), a2.fields());
             for x in 0..4 {
                 let d1 = i128::from(f1[x]) - i128::from(f0[x]);
                 let d2 = i128::from(f2[x]) - i128::from(f1[x]);

@@ -30,7 +30,10 @@ fn extrapolated_counters_equal_a_full_measurement_on_every_config() {
                 let mut rtl = RtlBackend::new(cfg, cfg.tokens, mem).unwrap();
                 let full = measure_group(&mut rtl, &ids, &ns, k, rows, true).unwrap();
                 let ext = measure_group(&mut rtl, &ids, &ns, k, rows, false).unwrap();
-                let at = format!("{} at {bpc} B/cycle, latency {latency}, {rows} rows", cfg.name);
+                let at = format!(
+                    "{} at {bpc} B/cycle, latency {latency}, {rows} rows",
+                    cfg.name
+                );
                 assert_eq!(full.method, Method::Full, "{at}");
                 assert!(
                     matches!(ext.method, Method::Extrapolated { affine: true, .. }),
