@@ -57,7 +57,7 @@ use std::{env, fs};
 
 #[path = "build/keys.rs"]
 mod keys;
-use keys::{digest_files, record_key, up_to_date};
+use keys::{digest_files, digest_tree, record_key, up_to_date};
 #[path = "build/trees.rs"]
 mod trees;
 
@@ -274,6 +274,13 @@ fn run(out: &mut Directives) -> Result<(), String> {
     }
     // The alternative tree is the last one when loaded.
     let tree_of = |i: usize| if from_alt[i] { trees.len() - 1 } else { 0 };
+    // The RTL the models are built from, for caches of measured results
+    // (`tritium sweep`): independent of where the tree is checked out.
+    let rtl_digest = trees
+        .iter()
+        .map(|t| t.content_digest)
+        .fold(0u64, |a, d| a.rotate_left(17) ^ d);
+    out.emit(format!("rustc-env=TRITIUM_RTL_DIGEST={rtl_digest:016x}"));
     if check_only {
         out.emit(format!(
             "warning={ENV_CHECK_ONLY}=1: Verilator models not built (enough for check and clippy; linking would fail)"
@@ -537,6 +544,8 @@ fn find_verilator() -> Result<Verilator, String> {
 struct Tree {
     rtl: Rtl,
     digest: u64,
+    /// Of the same files, with paths relative to the tree's root.
+    content_digest: u64,
 }
 
 /// Reads the tree at `root` (plus the simulation's own sim.vlt), asks cargo
@@ -559,14 +568,20 @@ fn load_tree(root: &Path, manifest_dir: &Path, out: &mut Directives) -> Result<T
     if lint_dir.is_dir() {
         out.emit(format!("rerun-if-changed={}", lint_dir.display()));
     }
-    let digest = digest_files(
+    let inputs = || {
         rtl.list
             .lists
             .iter()
             .chain(&rtl.list.sources)
-            .chain(&rtl.extra_vlt),
-    )?;
-    Ok(Tree { rtl, digest })
+            .chain(&rtl.extra_vlt)
+    };
+    let digest = digest_files(inputs())?;
+    let content_digest = digest_tree(root, inputs())?;
+    Ok(Tree {
+        rtl,
+        digest,
+        content_digest,
+    })
 }
 
 /// Reads `rtl/files.f` (with the one reader of the project) and finds the

@@ -31,6 +31,27 @@ pub fn digest_files<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> Result<u64,
     Ok(h.0)
 }
 
+/// Digest of the files' contents and of their paths relative to `root`
+/// (the file name where a path is outside it), in order: the same for
+/// every checkout of one tree. Exported to the crate as
+/// `TRITIUM_RTL_DIGEST` (`tritium_sim::RTL_DIGEST`).
+pub fn digest_tree<'a>(
+    root: &Path,
+    paths: impl Iterator<Item = &'a PathBuf>,
+) -> Result<u64, String> {
+    let mut h = Fnv::new();
+    for p in paths {
+        let name = p
+            .strip_prefix(root)
+            .ok()
+            .or_else(|| p.file_name().map(Path::new))
+            .unwrap_or(p);
+        h.bytes(name.display().to_string().as_bytes());
+        h.bytes(&fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?);
+    }
+    Ok(h.0)
+}
+
 /// Where the key a library was built with is recorded.
 fn key_file(out_dir: &Path, lib: &str) -> PathBuf {
     out_dir.join(format!("{lib}.key"))

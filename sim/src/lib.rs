@@ -58,3 +58,9 @@ pub use int8::Int8Sim;
 pub use memory::{MemoryConfig, MemoryModel};
 pub use sim::{ArraySim, Counters, EdgeSample};
 pub use tile::{tile_beats, Divergence, TileBeats, TileOptions, TileReport, TracedTile};
+
+/// Digest (FNV-1a, hex) of the RTL the models were built from: the
+/// contents of every file of `rtl/files.f` and the Verilator
+/// configuration files, with their paths relative to the tree. Keys
+/// caches of results measured on the models.
+pub const RTL_DIGEST: &str = env!("TRITIUM_RTL_DIGEST");

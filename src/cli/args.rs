@@ -73,6 +73,16 @@ pub enum FormatArg {
     Base3,
 }
 
+/// Name of the built model of a shape and format (`tritium_sim::ACCEL_CONFIGS`).
+pub fn accel_model_name(array: ArrayArg, format: FormatArg) -> &'static str {
+    match (array, format) {
+        (ArrayArg::Small, FormatArg::TwoBit) => "acc2",
+        (ArrayArg::Small, FormatArg::Base3) => "acc3",
+        (ArrayArg::Kv260, FormatArg::TwoBit) => "kv260_2bit",
+        (ArrayArg::Kv260, FormatArg::Base3) => "kv260",
+    }
+}
+
 /// The accelerator and its memory, for `--backend rtl` and `cosim`.
 #[derive(Debug, Clone, Args)]
 pub struct RtlArgs {
@@ -102,12 +112,7 @@ impl RtlArgs {
     /// Name of the built model (`tritium_sim::ACCEL_CONFIGS`).
     #[cfg_attr(not(feature = "rtl"), allow(dead_code))]
     pub fn config_name(&self) -> &'static str {
-        match (self.array, self.weight_format) {
-            (ArrayArg::Small, FormatArg::TwoBit) => "acc2",
-            (ArrayArg::Small, FormatArg::Base3) => "acc3",
-            (ArrayArg::Kv260, FormatArg::TwoBit) => "kv260_2bit",
-            (ArrayArg::Kv260, FormatArg::Base3) => "kv260",
-        }
+        accel_model_name(self.array, self.weight_format)
     }
 
     /// Checks --clock-mhz (the others are checked against the built model).

@@ -30,6 +30,7 @@ pub enum Error {
     Cost(#[from] tritium_cost::Error),
     #[error(transparent)]
     Fpga(#[from] tritium_fpga::Error),
+    /// Running a batch of tasks (local processes, a Slurm job array).
     #[error(transparent)]
     Launch(#[from] tritium_launch::Error),
     /// An output path that would replace an input or an existing file.

@@ -14,6 +14,8 @@ mod output;
 mod progress;
 mod report;
 mod shards;
+mod sweep;
+mod sweep_point;
 mod synth;
 
 use std::process::ExitCode;
@@ -64,6 +66,16 @@ pub enum Command {
     /// weight decoders (Yosys + nextpnr-ice40): LUTs, FFs, carry cells,
     /// DSPs, BRAM and Fmax, plus standard-cell areas, written to fpga/results/.
     Synth(synth::SynthArgs),
+    /// Design-space sweep over array geometry, weight format, batch, memory
+    /// bandwidth, clock and node: each point's cycles measured on the RTL
+    /// (extrapolated over output tiles), energy and latency per token from
+    /// the cost model, ASIC area and FPGA resources from the synthesis
+    /// results; sweep.json, sweep.md and Pareto plots. Cached: a re-run
+    /// measures only what changed.
+    Sweep(sweep::SweepArgs),
+    /// One RTL measurement of a sweep (run by `tritium sweep`'s launcher).
+    #[command(hide = true)]
+    SweepPoint(sweep_point::SweepPointArgs),
 }
 
 /// Parses the command line, runs it, and maps errors to a message (with
@@ -83,6 +95,8 @@ pub fn main() -> ExitCode {
         Command::Bench(a) => ok(bench::run(a)),
         Command::Report(a) => ok(report::run(a)),
         Command::Synth(a) => ok(synth::run(a)),
+        Command::Sweep(a) => ok(sweep::run(a)),
+        Command::SweepPoint(a) => ok(sweep_point::run(a)),
     };
     match r {
         Ok(code) => code,

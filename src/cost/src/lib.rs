@@ -23,6 +23,9 @@
 //!   [`write`] (the files); [`fpga_plot`]: the FPGA flow's resource plot.
 //!   This crate is the only one of tritium that draws (plotters, with the
 //!   system's fontconfig and freetype).
+//! - [`sweep`]: design points priced from their RTL-measured cycles, with
+//!   areas and FPGA resources, and their Pareto fronts (`tritium sweep`);
+//!   [`sweep_report`]: its JSON, Markdown and plots.
 //!
 //! The energy figures are estimates from published per-operation energies
 //! and counted operations; they are not validated against RTL switching
@@ -47,6 +50,8 @@ pub mod published;
 pub mod report;
 mod request;
 pub mod shapes;
+pub mod sweep;
+pub mod sweep_report;
 pub mod write;
 
 pub use accel::{accel_cycles, accel_group, AccelCounts, AccelMemory};

@@ -15,12 +15,15 @@
 //! - [`shard`]: a whole-network run cut into N balanced, independent parts
 //!   (`tritium cosim --shard I/N`) and merged back into the report of one
 //!   process ([`merge`]); [`tally`]: the per-group results both sum.
+//! - [`layer_cycles`]: a layer's BitLinears measured on a few output tiles
+//!   and extrapolated over the rest (`tritium sweep`).
 
 #![forbid(unsafe_code)]
 
 mod backend;
 pub mod cosim;
 mod error;
+pub mod layer_cycles;
 pub mod lockstep;
 mod record;
 mod report;
@@ -36,4 +39,4 @@ pub use lockstep::{
 pub use report::{ArrayInfo, CosimReport, FaultReport, Projection, ShardTiming};
 pub use shard::{merge, ShardReport, ShardSpec};
 pub use tally::{CallResult, GroupResult, LinearRow};
-pub use tritium_sim::{AccelSimConfig, MemoryConfig, SimError, ACCEL_CONFIGS};
+pub use tritium_sim::{AccelSimConfig, MemoryConfig, SimError, ACCEL_CONFIGS, RTL_DIGEST};
