@@ -2,7 +2,8 @@
 //! `cosim-merge`, and `cosim --shards N` on the local and the Slurm
 //! launcher, each equal to the single-process run (table text byte for
 //! byte; JSON except times and waveform paths), on passing and failing
-//! runs; and the merge's refusals (a missing, duplicated or foreign part).
+//! runs; the merge's refusals (a missing, duplicated or foreign part); and
+//! a 4-point `tritium sweep` measured on the Slurm cluster.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -257,4 +258,45 @@ fn sharded_on_the_slurm_cluster_equals_single_process() {
         comparable(&d.join("single.json"))
     );
     assert!(d.join("run/slurm-array.sh").is_file());
+}
+
+#[test]
+fn a_sweep_on_the_slurm_cluster_measures_its_points_there() {
+    if !cluster_up() {
+        assert!(
+            std::env::var_os("TRITIUM_REQUIRE_SLURM").is_none(),
+            "TRITIUM_REQUIRE_SLURM is set but no Slurm controller answers (sinfo)"
+        );
+        eprintln!("no Slurm cluster here (scripts/with-slurm.sh starts one): skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = [
+        "sweep",
+        "--preset",
+        "tiny",
+        "--configs",
+        "small",
+        "--formats",
+        "2bit,base3",
+        "--batch",
+        "1,4",
+        "--node",
+        "7nm",
+        "--out",
+        "s",
+        "--json",
+        "--launcher",
+        "slurm",
+        "--timeout",
+        "300",
+        "--run-dir",
+        "run",
+    ];
+    let v: Value = serde_json::from_str(&run(d, &args, 0)).unwrap();
+    assert_eq!(v["points"], 4, "{v}");
+    assert_eq!(v["measurements_run"], 4, "{v}");
+    assert!(d.join("run/slurm-array.sh").is_file());
+    assert!(d.join("s/pareto_energy_latency.svg").is_file());
 }
