@@ -6,7 +6,8 @@
 //!
 //! * high level: [`AccelSim::run`] loads a job's activations and runs its
 //!   runs back to back against a [`crate::MemoryModel`] streaming their
-//!   weight images (module `accel_job`);
+//!   weight images (module `accel_job`; an untraced job is one FFI call
+//!   into the C++ twin of that loop, see [`crate::JobDriver`]);
 //! * low level: drive the ports ([`AccelSim::set_cmd`],
 //!   [`AccelSim::set_load`], [`AccelSim::set_weight`], ...),
 //!   [`AccelSim::tick`], read the outputs ([`AccelSim::result`],

@@ -283,7 +283,11 @@ extern "C" {
     /// `o.ends` valid for writing `n_runs` u64, `o.start_counters` for
     /// `9 * n_runs`, `o.result_words` for `result_words_len` u32; `lanes`
     /// and `bus` are the model's Lanes and BusBytes.
-    pub(crate) fn tri_accel_run_job(s: *mut TriSim, d: *const TriJobDesc, o: *mut TriJobOut) -> c_int;
+    pub(crate) fn tri_accel_run_job(
+        s: *mut TriSim,
+        d: *const TriJobDesc,
+        o: *mut TriJobOut,
+    ) -> c_int;
 
     /// Evaluates the model at the current time (no clock change, no
     /// waveform sample). Returns the status (0 or the kind of the recorded
