@@ -208,6 +208,7 @@ fn run(out: &mut Directives) -> Result<(), String> {
         "build/configs.rs",
         "src/configs.rs",
         "csrc/shim.cpp",
+        "csrc/accel_job.h",
         "csrc/tri_cov.h",
         "csrc/tri_vl_hooks.h",
     ] {

@@ -62,13 +62,20 @@ pub const fn base3_unpack(b: u8) -> Option<[u8; 5]> {
 /// `i / 4`; base-3: byte `j` = [`base3_pack`] of codes `5j .. 5j + 5`.
 /// Codes past the word are 1 (zero weight).
 pub fn pack_word(codes: &[u8], cfg: &AccelConfig) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(cfg.word_bytes);
+    pack_word_into(codes, cfg, &mut out)?;
+    Ok(out)
+}
+
+/// [`pack_word`], appended to `out` (nothing appended on an error).
+fn pack_word_into(codes: &[u8], cfg: &AccelConfig, out: &mut Vec<u8>) -> Result<()> {
     let n = cfg.array.macs_per_beat();
     if codes.len() != n {
         return Err(shape_err("codes of a weight word", n, codes.len()));
     }
     let per = cfg.format.weights_per_byte();
     let code = |i: usize| codes.get(i).copied().unwrap_or(1);
-    let mut out = Vec::with_capacity(cfg.word_bytes);
+    let start = out.len();
     for j in 0..cfg.word_bytes {
         let b = match cfg.format {
             WeightFormat::TwoBit => {
@@ -76,6 +83,7 @@ pub fn pack_word(codes: &[u8], cfg: &AccelConfig) -> Result<Vec<u8>> {
                 for d in 0..per {
                     let c = code(j * per + d);
                     if c > 2 {
+                        out.truncate(start);
                         return Err(shape_err(
                             format!("weight code {}", j * per + d),
                             "0..=2",
@@ -86,11 +94,17 @@ pub fn pack_word(codes: &[u8], cfg: &AccelConfig) -> Result<Vec<u8>> {
                 }
                 b
             }
-            WeightFormat::Base3 => base3_pack(std::array::from_fn(|d| code(j * per + d)))?,
+            WeightFormat::Base3 => match base3_pack(std::array::from_fn(|d| code(j * per + d))) {
+                Ok(b) => b,
+                Err(e) => {
+                    out.truncate(start);
+                    return Err(e);
+                }
+            },
         };
         out.push(b);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The `cols * lanes` codes of one stored word. An invalid weight (2-bit
@@ -125,10 +139,32 @@ pub fn unpack_word(bytes: &[u8], cfg: &AccelConfig) -> Result<Vec<u8>> {
 pub fn weight_image(w: &TernaryMatrix, cfg: &AccelConfig, k0: usize, k1: usize) -> Result<Vec<u8>> {
     let a = &cfg.array;
     let words = cfg.run_words(w.n(), k1.saturating_sub(k0));
+    let tiles = a.tiles(w.n());
+    if tiles > 0 && (k0 > k1 || k1 > w.k()) {
+        // The error of the definition below.
+        weight_tile_beats(w, a, 0, k0, k1)?;
+    }
+    // By definition the words of `weight_tile_beats`, each through
+    // `pack_word`; built word by word here (one code buffer, rows read in
+    // order) because a 2B4T image has millions of words. Test
+    // `weight_image_is_tile_beats_packed` holds the two equal.
     let mut out = Vec::with_capacity(cfg.run_bytes(words));
-    for tile in 0..a.tiles(w.n()) {
-        for beat in weight_tile_beats(w, a, tile, k0, k1)? {
-            out.extend(pack_word(&beat, cfg)?);
+    let (cols, lanes) = (a.cols, a.lanes);
+    let mut codes = vec![1u8; a.macs_per_beat()];
+    for tile in 0..tiles {
+        let rows = cols.min(w.n() - tile * cols);
+        for beat in 0..a.beats(k1 - k0) {
+            let c0 = k0 + beat * lanes;
+            let width = lanes.min(k1 - c0);
+            codes.fill(1);
+            for c in 0..rows {
+                let packed = w.packed_row(tile * cols + c);
+                for (l, code) in codes[c * lanes..c * lanes + width].iter_mut().enumerate() {
+                    let col = c0 + l;
+                    *code = (packed[col / 4] >> (2 * (col % 4))) & 3;
+                }
+            }
+            pack_word_into(&codes, cfg, &mut out)?;
         }
     }
     out.resize(cfg.run_bytes(words), cfg.format.zero_byte());
@@ -236,6 +272,33 @@ mod tests {
             let bytes = pack_word(&codes, &cfg).unwrap();
             prop_assert_eq!(bytes.len(), cfg.word_bytes);
             prop_assert_eq!(unpack_word(&bytes, &cfg).unwrap(), codes);
+        }
+
+        /// `weight_image` is its definition: the words of
+        /// `weight_tile_beats`, tile by tile, each through `pack_word`, then
+        /// padding to whole bus beats.
+        #[test]
+        fn weight_image_is_tile_beats_packed(
+            n in 1usize..30, k in 1usize..50, cols in 1usize..9, lanes in 1usize..9,
+            bus in 1usize..24, base3 in any::<bool>(), k0 in 0usize..50, len in 0usize..50,
+            seed in any::<u64>(),
+        ) {
+            let f = if base3 { WeightFormat::Base3 } else { WeightFormat::TwoBit };
+            let cfg = AccelConfig::new(ArrayConfig::new(cols, lanes, 64).unwrap(), 1, bus, f).unwrap();
+            let w = TernaryMatrix::random(n, k, seed);
+            let k0 = k0.min(k);
+            let k1 = (k0 + len).min(k);
+            let a = &cfg.array;
+            let mut want = Vec::new();
+            for tile in 0..a.tiles(n) {
+                for beat in weight_tile_beats(&w, a, tile, k0, k1).unwrap() {
+                    want.extend(pack_word(&beat, &cfg).unwrap());
+                }
+            }
+            want.resize(cfg.run_bytes(cfg.run_words(n, k1 - k0)), f.zero_byte());
+            prop_assert_eq!(weight_image(&w, &cfg, k0, k1).unwrap(), want);
+            prop_assert!(weight_image(&w, &cfg, k1 + 1, k1).is_err());
+            prop_assert!(weight_image(&w, &cfg, 0, k + 1).is_err());
         }
 
         /// The image holds every weight once, at the byte

@@ -6,7 +6,8 @@
 //!
 //! * high level: [`AccelSim::run`] loads a job's activations and runs its
 //!   runs back to back against a [`crate::MemoryModel`] streaming their
-//!   weight images (module `accel_job`);
+//!   weight images (module `accel_job`; an untraced job is one FFI call
+//!   into the C++ twin of that loop, see [`crate::JobDriver`]);
 //! * low level: drive the ports ([`AccelSim::set_cmd`],
 //!   [`AccelSim::set_load`], [`AccelSim::set_weight`], ...),
 //!   [`AccelSim::tick`], read the outputs ([`AccelSim::result`],
@@ -22,6 +23,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 
+use crate::accel_native::JobDriver;
 use crate::configs::{AccelSimConfig, ACCEL_CONFIGS};
 use crate::error::SimError;
 use crate::ffi;
@@ -52,7 +54,7 @@ pub struct AccelCounters {
 }
 
 impl AccelCounters {
-    fn from_array(c: [u64; ffi::ACC_COUNTERS]) -> AccelCounters {
+    pub(crate) fn from_array(c: [u64; ffi::ACC_COUNTERS]) -> AccelCounters {
         AccelCounters {
             cycles: c[0],
             busy: c[1],
@@ -188,6 +190,8 @@ pub struct AccelSim {
     pub(crate) loaded: Option<usize>,
     /// `r_ready_i` is high one cycle in this many during [`AccelSim::run`].
     pub(crate) result_every: u32,
+    /// How [`AccelSim::run`] drives untraced jobs.
+    pub(crate) driver: JobDriver,
     trace_path: Option<PathBuf>,
     _single_thread: PhantomData<*mut ()>,
 }
@@ -242,6 +246,7 @@ impl AccelSim {
             ld_count: 0,
             loaded: None,
             result_every: 1,
+            driver: JobDriver::from_env(),
             trace_path: None,
             _single_thread: PhantomData,
         };
@@ -270,6 +275,34 @@ impl AccelSim {
     /// cycle in `every` (1, the default: always). Clamped to at least 1.
     pub fn set_result_backpressure(&mut self, every: u32) {
         self.result_every = every.max(1);
+    }
+
+    /// How [`run`](Self::run) drives jobs (default: [`JobDriver::Native`],
+    /// or what `TRITIUM_SIM_JOB_DRIVER` says; see [`JobDriver::from_env`]).
+    /// Both drivers give identical reports.
+    pub fn set_job_driver(&mut self, driver: JobDriver) {
+        self.driver = driver;
+    }
+
+    /// The driver of [`run`](Self::run).
+    pub fn job_driver(&self) -> JobDriver {
+        self.driver
+    }
+
+    /// Whether `ld_valid_i` is driven high through this handle.
+    pub(crate) fn load_valid_driven(&self) -> bool {
+        self.ld_valid
+    }
+
+    /// The load bookkeeping of [`tick`](Self::tick) for `handshakes` load
+    /// handshakes run elsewhere (the native job driver), `last_done` if the
+    /// last one carried `ld_last_i`.
+    pub(crate) fn count_load_handshakes(&mut self, handshakes: usize, last_done: bool) {
+        self.ld_count += handshakes;
+        if last_done && handshakes > 0 {
+            self.loaded = Some(self.ld_count);
+            self.ld_count = 0;
+        }
     }
 
     /// Resets the accelerator: forgets a recorded assertion failure, drops

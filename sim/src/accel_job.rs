@@ -9,6 +9,7 @@
 //! ([`DBG_LATENCY`] cycles before they show).
 
 use crate::accel::{AccelCounters, AccelErrors, AccelSim};
+use crate::accel_native::JobDriver;
 use crate::error::SimError;
 use crate::memory::{MemoryConfig, MemoryModel};
 
@@ -88,11 +89,11 @@ pub struct Issue {
 }
 
 /// The checked shape of a job.
-struct Plan {
-    words: usize,
+pub(crate) struct Plan {
+    pub(crate) words: usize,
     /// Per run: (results, issues).
-    runs: Vec<(usize, usize)>,
-    max_cycles: u64,
+    pub(crate) runs: Vec<(usize, usize)>,
+    pub(crate) max_cycles: u64,
 }
 
 fn in_range(what: &'static str, value: usize, min: usize, max: usize) -> Result<(), SimError> {
@@ -132,7 +133,14 @@ impl AccelSim {
                 "the accelerator is not idle at the start of a job (a run or results from before); reset it first".into(),
             ));
         }
-        let r = self.drive(job, mem, &plan);
+        // The native loop drives no debug port, and keeps the load
+        // bookkeeping only for loads it starts itself.
+        let native = self.driver == JobDriver::Native && !job.trace && !self.load_valid_driven();
+        let r = if native {
+            self.drive_native(job, mem, &plan)
+        } else {
+            self.drive(job, mem, &plan)
+        };
         self.idle_inputs();
         r
     }

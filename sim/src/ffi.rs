@@ -98,6 +98,64 @@ pub(crate) const ACC_COUNTERS: usize = 9;
 /// Counters of an array model: {cycles, busy, stall, adds, skips}.
 pub(crate) const ARRAY_COUNTERS: usize = 5;
 
+/// One run of [`tri_accel_run_job`] (`TriJobRun` of csrc/accel_job.h).
+#[repr(C)]
+pub(crate) struct TriJobRun {
+    pub image: *const u8,
+    pub image_len: usize,
+    pub tiles: u32,
+    pub _pad: u32,
+    pub results: u64,
+}
+
+/// A job for [`tri_accel_run_job`] (`TriJobDesc` of csrc/accel_job.h).
+#[repr(C)]
+pub(crate) struct TriJobDesc {
+    pub tokens: u32,
+    pub beats: u32,
+    pub lanes: u32,
+    pub bus: u32,
+    pub acts: *const i8,
+    pub load_words: u64,
+    pub runs: *const TriJobRun,
+    pub n_runs: u64,
+    pub max_cycles: u64,
+    pub result_every: u64,
+    pub mem_rate: u64,
+    pub mem_latency: u64,
+    pub mem_max_outstanding: u64,
+}
+
+/// What [`tri_accel_run_job`] did (`TriJobOut` of csrc/accel_job.h).
+#[repr(C)]
+pub(crate) struct TriJobOut {
+    pub starts: *mut u64,
+    pub start_counters: *mut u64,
+    pub ends: *mut u64,
+    pub result_words: *mut u32,
+    pub result_words_len: u64,
+    pub rwords: u64,
+    pub cycles: u64,
+    pub ld_next: u64,
+    pub ld_end: u64,
+    pub cmd_next: u64,
+    pub res_run: u64,
+    pub res_in_run: u64,
+    pub delivered_beats: u64,
+    pub mem_idle: u32,
+    pub last_flag: u32,
+    pub end: u32,
+    pub _pad: u32,
+}
+
+// `TriJobOut::end` (`TriJobEnd` of csrc/accel_job.h).
+pub(crate) const JOB_DONE: u32 = 0;
+pub(crate) const JOB_MODEL_ERROR: u32 = 1;
+pub(crate) const JOB_TIMEOUT: u32 = 2;
+pub(crate) const JOB_NEVER_VALID: u32 = 3;
+pub(crate) const JOB_EXTRA_RESULT: u32 = 4;
+pub(crate) const JOB_WRONG_LAST: u32 = 5;
+
 // Error kinds.
 pub(crate) const ERR_STOP: c_int = 1;
 pub(crate) const ERR_FATAL: c_int = 2;
@@ -211,6 +269,25 @@ extern "C" {
     /// evaluated once. Null on failure (then [`tri_sim_new_error`] says
     /// why). Safety: as [`tri_sim_new`]; only the `ACC_*` port ids apply.
     pub(crate) fn tri_accel_new(index: u32) -> *mut TriSim;
+
+    /// Runs one untraced job of an accelerator model in C++
+    /// (csrc/accel_job.h): drives the ports cycle by cycle exactly as
+    /// `AccelSim`'s per-cycle loop does, with the weight memory of
+    /// `memory.rs`, and fills `*o` (also after an error: cycles run and the
+    /// loop's state). Returns the status (0 or the kind of the recorded
+    /// error), or -1 for a bad argument (not an accelerator, `o.rwords` not
+    /// the width of `r_data_o`, zero `result_every`, `lanes` or `bus`).
+    /// Safety: general contract; `d.acts` valid for `load_words * lanes`
+    /// bytes (or null), `d.runs` for `n_runs` runs whose images are valid for
+    /// `image_len` bytes (a positive multiple of `bus`); `o.starts` and
+    /// `o.ends` valid for writing `n_runs` u64, `o.start_counters` for
+    /// `9 * n_runs`, `o.result_words` for `result_words_len` u32; `lanes`
+    /// and `bus` are the model's Lanes and BusBytes.
+    pub(crate) fn tri_accel_run_job(
+        s: *mut TriSim,
+        d: *const TriJobDesc,
+        o: *mut TriJobOut,
+    ) -> c_int;
 
     /// Evaluates the model at the current time (no clock change, no
     /// waveform sample). Returns the status (0 or the kind of the recorded

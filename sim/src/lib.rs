@@ -36,6 +36,7 @@
 
 pub mod accel;
 mod accel_job;
+mod accel_native;
 mod configs;
 mod error;
 mod ffi;
@@ -48,6 +49,7 @@ mod tile;
 
 pub use accel::{AccelBits, AccelCounters, AccelErrors, AccelSim, DbgTags};
 pub use accel_job::{Issue, Job, JobReport, RunReport, RunSpec, DBG_LATENCY};
+pub use accel_native::JobDriver;
 pub use configs::{
     AccelSimConfig, SimConfig, ACC2, ACC3, ACCEL_CONFIGS, CONFIGS, INT8, KV260, KV260_2BIT, LARGE,
     SMALL,

@@ -108,6 +108,13 @@ impl MemoryModel {
         self.max_outstanding
     }
 
+    /// The bandwidth in thousandths of a byte per cycle and the latency in
+    /// cycles, as this model counts them (for the C++ twin of the job loop,
+    /// csrc/accel_job.h).
+    pub(crate) fn rate_and_latency(&self) -> (u64, u64) {
+        (self.rate, self.latency)
+    }
+
     /// Queues one run's image (whole beats: its length a multiple of the bus).
     pub fn push_image(&mut self, image: Vec<u8>) -> Result<(), String> {
         if image.is_empty() || !image.len().is_multiple_of(self.bus_bytes) {

@@ -4,7 +4,9 @@
 //! memory), simulated cycles/s and verified MACs/s on 2B4T-shaped
 //! BitLinears, and the time of one full-network 2B4T decode token on the RTL,
 //! extrapolated from one measured layer (all 7 projections, 30 identical
-//! layers). Figures are measured side by side in one run.
+//! layers). Figures are measured side by side in one run. Arguments after
+//! `--` that do not start with `-` keep only the configurations whose name
+//! contains one of them (`cargo bench -p tritium-rtl --bench cosim -- kv260`).
 
 use std::time::Instant;
 
@@ -23,12 +25,20 @@ fn random_call_data(n: usize, k: usize, seed: u64) -> (TernaryMatrix, Vec<i8>) {
 
 fn main() {
     let c = Preset::B2b4t.config();
+    // cargo passes `--bench` (and criterion-style flags) to every bench.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     println!("co-simulation throughput (one token row per call, lockstep with the golden model)");
     println!(
         "{:<10} {:<10} {:>12} {:>10} {:>10} {:>14} {:>16}",
         "array", "proj", "MACs", "cycles", "wall s", "M cycles/s", "M verified MAC/s"
     );
-    for cfg in ACCEL_CONFIGS {
+    for cfg in ACCEL_CONFIGS
+        .iter()
+        .filter(|cfg| filters.is_empty() || filters.iter().any(|f| cfg.name.contains(f.as_str())))
+    {
         let mem = MemoryConfig::full_rate(cfg.bus_bytes);
         let mut rtl = RtlBackend::new(cfg, 1, mem).expect("model");
         let dir = std::env::temp_dir().join("tritium-bench-mismatch.vcd");
