@@ -193,7 +193,8 @@ impl CosimReport {
             );
         }
         if !self.projection.is_empty() {
-            s += "projected wall time (same plan, measured per-core rate):";
+            s +=
+                "projected wall time once the model is loaded (same plan, measured per-core rate):";
             for p in &self.projection {
                 s += &format!(" {} nodes {:.1} s;", p.nodes, p.wall_seconds);
             }
