@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{Error, Result};
 use crate::sweep::{PointResult, Sweep};
@@ -237,7 +238,7 @@ fn plot<DB: DrawingBackend>(
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(xs.log_scale(), ys.log_scale())
+        .build_cartesian_2d(xs.clone().log_scale(), ys.log_scale())
         .map_err(e)?;
     chart
         .configure_mesh()
@@ -296,18 +297,30 @@ fn plot<DB: DrawingBackend>(
             None => labels.push((*c, vec![text])),
         }
     }
+    // Points in the right half of the plot are labelled on their left, so
+    // that no label runs off the plot; several points at one place get one
+    // line each.
+    let mid = (xs.start.ln() + xs.end.ln()) / 2.0;
     for (i, (c, texts)) in labels.iter().enumerate() {
-        let dy = if i % 2 == 0 { -18 } else { 8 };
-        chart
-            .draw_series(std::iter::once(
-                EmptyElement::at(*c)
-                    + Text::new(
-                        texts.join(" = "),
-                        (8, dy),
-                        ("sans-serif", 14).into_font().color(&BLACK),
-                    ),
-            ))
-            .map_err(e)?;
+        let left = c.0.ln() > mid;
+        let (dx, h) = if left {
+            (-10, HPos::Right)
+        } else {
+            (8, HPos::Left)
+        };
+        let n = texts.len() as i32;
+        let first = if i % 2 == 0 { -18 - 16 * (n - 1) } else { 8 };
+        for (j, t) in texts.iter().enumerate() {
+            let style = ("sans-serif", 14)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(h, VPos::Top));
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at(*c) + Text::new(t.clone(), (dx, first + 16 * j as i32), style),
+                ))
+                .map_err(e)?;
+        }
     }
     let missing = s.points.len() - pts.len();
     if missing > 0 {
