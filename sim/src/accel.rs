@@ -23,11 +23,34 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 
-use crate::accel_native::JobDriver;
 use crate::configs::{AccelSimConfig, ACCEL_CONFIGS};
 use crate::error::SimError;
 use crate::ffi;
 use crate::sim::{status_of, unpack_columns};
+
+/// How [`AccelSim::run`] drives a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JobDriver {
+    /// Untraced jobs in one call to the C++ loop of the shim; traced jobs
+    /// (which read the debug port every cycle) per cycle from Rust.
+    #[default]
+    Native,
+    /// Every job cycle by cycle from Rust (the reference the native loop is
+    /// tested against).
+    PerCycle,
+}
+
+impl JobDriver {
+    /// The driver named by `TRITIUM_SIM_JOB_DRIVER` (`native` or
+    /// `per-cycle`), else [`JobDriver::Native`]: lets a whole test suite or
+    /// a co-simulation run on the reference loop.
+    pub fn from_env() -> JobDriver {
+        match std::env::var("TRITIUM_SIM_JOB_DRIVER").as_deref() {
+            Ok("per-cycle") => JobDriver::PerCycle,
+            _ => JobDriver::Native,
+        }
+    }
+}
 
 /// The nine statistics counters of `tri_accel` (`cnt_*_o`), 64-bit, counted
 /// from reset or the last `cnt_clear_i` (definitions in rtl/INTERFACE.md).

@@ -8,8 +8,7 @@
 //! of a traced job are attributed to their issue cycle
 //! ([`DBG_LATENCY`] cycles before they show).
 
-use crate::accel::{AccelCounters, AccelErrors, AccelSim};
-use crate::accel_native::JobDriver;
+use crate::accel::{AccelCounters, AccelErrors, AccelSim, JobDriver};
 use crate::error::SimError;
 use crate::memory::{MemoryConfig, MemoryModel};
 

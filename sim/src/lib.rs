@@ -47,9 +47,8 @@ pub mod reference;
 mod sim;
 mod tile;
 
-pub use accel::{AccelBits, AccelCounters, AccelErrors, AccelSim, DbgTags};
+pub use accel::{AccelBits, AccelCounters, AccelErrors, AccelSim, DbgTags, JobDriver};
 pub use accel_job::{Issue, Job, JobReport, RunReport, RunSpec, DBG_LATENCY};
-pub use accel_native::JobDriver;
 pub use configs::{
     AccelSimConfig, SimConfig, ACC2, ACC3, ACCEL_CONFIGS, CONFIGS, INT8, KV260, KV260_2BIT, LARGE,
     SMALL,
