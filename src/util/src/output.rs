@@ -88,6 +88,10 @@ pub enum Refusal {
     IsDirectory,
     /// A directory output names something else.
     NotDirectory,
+    /// A file output names a device, FIFO or socket (e.g. `/dev/null`):
+    /// outputs are renamed over their path when complete, which would
+    /// replace it, so it is refused even with `--force`.
+    NotRegular,
 }
 
 /// An output path refused: the flag the user wrote it with, the path at
@@ -117,6 +121,10 @@ impl std::fmt::Display for OutputError {
             ),
             Refusal::IsDirectory => write!(f, "is not a file (it is a directory)"),
             Refusal::NotDirectory => write!(f, "is not a directory"),
+            Refusal::NotRegular => write!(
+                f,
+                "is a device, FIFO or socket, not a file: outputs are written to a temporary file renamed over their path, which would replace it; name a file"
+            ),
         }
     }
 }
@@ -154,6 +162,12 @@ pub fn check_output_file(
     refuse(inputs.find(path).is_some(), flag, path, Refusal::IsInput)?;
     refuse(path.is_dir(), flag, path, Refusal::IsDirectory)?;
     refuse(!parent_dir(path).is_dir(), flag, path, Refusal::NoDirectory)?;
+    refuse(
+        path.exists() && !path.is_file(),
+        flag,
+        path,
+        Refusal::NotRegular,
+    )?;
     refuse(path.exists() && !force, flag, path, Refusal::Exists)
 }
 
@@ -243,8 +257,19 @@ impl AtomicFile {
         &self.tmp
     }
 
-    /// Flushes the data and renames the file to its final name.
+    /// Flushes the data and renames the file to its final name. A final
+    /// path that is a device, FIFO or socket (`/dev/null`) is not replaced:
+    /// an error, the temporary file removed.
     pub fn commit(mut self) -> Result<(), FileError> {
+        if std::fs::metadata(&self.path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            return Err(FileError::new(
+                &self.path,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "is a device, FIFO or socket, not a file: not replaced",
+                ),
+            ));
+        }
         if let Some(w) = self.file.take() {
             let f = w
                 .into_inner()
@@ -322,6 +347,32 @@ mod tests {
         check_output_file("--logits", &model.join("logits.json"), false, &inputs).unwrap();
         let e = check_output_dir("--out", &model, &["a"], true, &inputs).unwrap_err();
         assert_eq!(e.why, Refusal::IsInput, "{e}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Regression: `--out /dev/null --force` renamed a file over the device
+    /// node, leaving a regular /dev/null. Checked here on a FIFO.
+    #[test]
+    fn devices_and_fifos_are_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let d = dir();
+        let fifo = d.join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let e = check_output_file("--out", &fifo, true, &Inputs::new()).unwrap_err();
+        assert_eq!(e.why, Refusal::NotRegular, "{e}");
+        assert!(e.to_string().starts_with("--out "), "{e}");
+        let e = write_atomic(&fifo, b"data").unwrap_err();
+        assert!(e.to_string().contains("not replaced"), "{e}");
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        let left: Vec<_> = std::fs::read_dir(&d).unwrap().collect();
+        assert_eq!(left.len(), 1, "the temporary file is removed");
         std::fs::remove_dir_all(&d).unwrap();
     }
 
