@@ -35,7 +35,10 @@
 //! subtraction and a sequential sum; RoPE with rotate_half pairing (`i`, `i +
 //! d/2`), `inv_freq` in f64 rounded to f32, f32 angles; attention scores
 //! scaled by `1 / sqrt(head_dim)`; `relu(g)^2 * u` as `(r * r) * u`.
-//! Embedding and norm weights are widened from bf16 (exact).
+//! Embedding and norm weights are widened from bf16 (exact). A dense matrix
+//! (embedding, lm_head) stays in its stored precision (bf16, f16 or f32) and
+//! is widened element by element on use (both widenings are exact), so its
+//! logits are those of its widened f32 copy.
 //!
 //! ## Structure (each module uses only those listed before it)
 //! - [`error`], [`rng`] (SplitMix64, the one generator of tritium).

@@ -118,7 +118,9 @@ impl Rope {
 }
 
 /// A dense matrix of full-precision rows (embedding, untied lm_head), kept
-/// in the checkpoint's precision and widened to f32 on use (bf16 -> f32 is exact).
+/// in the checkpoint's precision (bf16, f16 or f32) and widened to f32 on
+/// use: bf16 -> f32 and f16 -> f32 are exact, so every stored type has the
+/// same values, dot products and logits as its widened f32 copy.
 #[derive(Clone)]
 pub struct DenseMatrix {
     rows: usize,
@@ -138,6 +140,7 @@ impl PartialEq for DenseMatrix {
 #[derive(Clone, PartialEq)]
 enum DenseData {
     Bf16(Vec<u16>),
+    F16(Vec<u16>),
     F32(Vec<f32>),
 }
 
@@ -145,6 +148,7 @@ impl std::fmt::Debug for DenseMatrix {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.data {
             DenseData::Bf16(_) => "bf16",
+            DenseData::F16(_) => "f16",
             DenseData::F32(_) => "f32",
         };
         write!(f, "DenseMatrix({} x {}, {kind})", self.rows, self.cols)
@@ -155,6 +159,36 @@ impl std::fmt::Debug for DenseMatrix {
 #[inline]
 pub fn bf16_to_f32(b: u16) -> f32 {
     f32::from_bits((b as u32) << 16)
+}
+
+/// 2^-24, the unit of an f16 subnormal's mantissa.
+const F16_SUBNORMAL_UNIT: f32 = 1.0 / 16_777_216.0;
+
+/// Widens an IEEE binary16 bit pattern to f32 (exact for every pattern).
+///
+/// Written as three branch-free cases that a SIMD kernel without a
+/// conversion instruction mirrors lane by lane (the NEON head does):
+/// normal (exponent 1..=30): the bits moved up 13 places and the exponent
+/// rebiased by `127 - 15 = 112`; zero and subnormal (exponent 0): the
+/// 10-bit mantissa converted to f32 and scaled by 2^-24 (exact: an integer
+/// below 2^10 times a power of two); infinity and NaN (exponent 31): the
+/// f32 exponent all ones, the mantissa (NaN payload) moved up 13 places and
+/// a NaN made quiet, as F16C, AVX-512 and AArch64 `fcvtl` do. The sign is
+/// copied last. (A [`DenseMatrix`] never holds infinity or NaN: its
+/// constructors reject them.)
+#[inline]
+pub fn f16_to_f32(h: u16) -> f32 {
+    let em = u32::from(h & 0x7fff);
+    let sign = u32::from(h & 0x8000) << 16;
+    let bits = if em < 0x0400 {
+        (em as f32 * F16_SUBNORMAL_UNIT).to_bits()
+    } else if em >= 0x7c00 {
+        let quiet = if em > 0x7c00 { 0x0040_0000 } else { 0 };
+        0x7f80_0000 | (em << 13) | quiet
+    } else {
+        (em << 13) + (112 << 23)
+    };
+    f32::from_bits(sign | bits)
 }
 
 /// Rounds an f32 to the nearest bf16 (ties to even); NaN stays NaN.
@@ -193,6 +227,31 @@ impl DenseMatrix {
         })
     }
 
+    /// An f16 (IEEE binary16) matrix, row-major. Checks the length and that
+    /// every value is finite.
+    pub fn from_f16(what: &str, rows: usize, cols: usize, data: Vec<u16>) -> crate::Result<Self> {
+        if data.len() != rows * cols || rows == 0 || cols == 0 {
+            return Err(crate::error::shape_err(
+                what,
+                format!("{rows} x {cols}"),
+                data.len(),
+            ));
+        }
+        if let Some(index) = data.iter().position(|&h| h & 0x7c00 == 0x7c00) {
+            return Err(crate::Error::NonFinite {
+                what: what.to_string(),
+                index,
+                value: f16_to_f32(data[index]),
+            });
+        }
+        Ok(DenseMatrix {
+            rows,
+            cols,
+            data: DenseData::F16(data),
+            uid: crate::uid::next_uid(),
+        })
+    }
+
     /// An f32 matrix, row-major. Checks the length and that every value is finite.
     pub fn from_f32(what: &str, rows: usize, cols: usize, data: Vec<f32>) -> crate::Result<Self> {
         if data.len() != rows * cols || rows == 0 || cols == 0 {
@@ -227,7 +286,15 @@ impl DenseMatrix {
     pub fn as_bf16(&self) -> Option<&[u16]> {
         match &self.data {
             DenseData::Bf16(v) => Some(v),
-            DenseData::F32(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The f16 bit patterns, if stored as f16.
+    pub fn as_f16(&self) -> Option<&[u16]> {
+        match &self.data {
+            DenseData::F16(v) => Some(v),
+            _ => None,
         }
     }
 
@@ -235,7 +302,15 @@ impl DenseMatrix {
     pub fn as_f32(&self) -> Option<&[f32]> {
         match &self.data {
             DenseData::F32(v) => Some(v),
-            DenseData::Bf16(_) => None,
+            _ => None,
+        }
+    }
+
+    /// Bytes of the stored values (what one full read of the matrix costs).
+    pub fn bytes(&self) -> usize {
+        match &self.data {
+            DenseData::Bf16(v) | DenseData::F16(v) => 2 * v.len(),
+            DenseData::F32(v) => 4 * v.len(),
         }
     }
 
@@ -248,32 +323,44 @@ impl DenseMatrix {
                     *o = bf16_to_f32(b);
                 }
             }
+            DenseData::F16(v) => {
+                for (o, &h) in out.iter_mut().zip(&v[range]) {
+                    *o = f16_to_f32(h);
+                }
+            }
             DenseData::F32(v) => out[..self.cols].copy_from_slice(&v[range]),
         }
     }
 
-    /// `dot(row r, x)` in the pinned order of [`dot`].
+    /// `dot(row r, x)` in the pinned order of [`dot`]: a bf16 or f16 row is
+    /// widened element by element (exactly), then summed as the f32 row
+    /// would be, so every stored type gives its widened copy's bits.
     pub fn dot_row(&self, r: usize, x: &[f32]) -> f32 {
         let range = r * self.cols..(r + 1) * self.cols;
         match &self.data {
             DenseData::F32(v) => dot(&v[range], x),
-            DenseData::Bf16(v) => {
-                let row = &v[range];
-                let mut acc = [0.0f32; DOT_LANES];
-                let mut cr = row.chunks_exact(DOT_LANES);
-                let mut cx = x.chunks_exact(DOT_LANES);
-                for (w, y) in (&mut cr).zip(&mut cx) {
-                    for l in 0..DOT_LANES {
-                        acc[l] += bf16_to_f32(w[l]) * y[l];
-                    }
-                }
-                for (l, (w, y)) in cr.remainder().iter().zip(cx.remainder()).enumerate() {
-                    acc[l] += bf16_to_f32(*w) * y;
-                }
-                reduce_lanes(acc)
-            }
+            DenseData::Bf16(v) => widening_dot(&v[range], x, bf16_to_f32),
+            DenseData::F16(v) => widening_dot(&v[range], x, f16_to_f32),
         }
     }
+}
+
+/// [`dot`] of a row stored as 16-bit patterns, each widened by `widen`.
+#[inline]
+fn widening_dot(row: &[u16], x: &[f32], widen: fn(u16) -> f32) -> f32 {
+    debug_assert_eq!(row.len(), x.len());
+    let mut acc = [0.0f32; DOT_LANES];
+    let mut cr = row.chunks_exact(DOT_LANES);
+    let mut cx = x.chunks_exact(DOT_LANES);
+    for (w, y) in (&mut cr).zip(&mut cx) {
+        for l in 0..DOT_LANES {
+            acc[l] += widen(w[l]) * y[l];
+        }
+    }
+    for (l, (w, y)) in cr.remainder().iter().zip(cx.remainder()).enumerate() {
+        acc[l] += widen(*w) * y;
+    }
+    reduce_lanes(acc)
 }
 
 #[cfg(test)]
@@ -309,6 +396,47 @@ mod tests {
         let m32 = DenseMatrix::from_f32("e", 1, 37, wide.clone()).unwrap();
         assert_eq!(m16.dot_row(0, &x).to_bits(), dot(&wide, &x).to_bits());
         assert_eq!(m32.dot_row(0, &x).to_bits(), dot(&wide, &x).to_bits());
+    }
+
+    #[test]
+    fn f16_widening_is_exact_for_every_pattern() {
+        for h in 0..=u16::MAX {
+            let a = f16_to_f32(h);
+            let b = half::f16::from_bits(h).to_f32();
+            // Bitwise, NaN included (same payload, made quiet).
+            assert_eq!(a.to_bits(), b.to_bits(), "{h:#06x}");
+            if !b.is_nan() {
+                // Exact: it narrows back to the same pattern.
+                assert_eq!(half::f16::from_f32(a).to_bits(), h, "{h:#06x}");
+            }
+        }
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+    }
+
+    #[test]
+    fn f16_dot_matches_widened_f32_dot() {
+        // Ragged length (37 = 2 * 16 + 5), subnormals and the largest finite.
+        let mut bits: Vec<u16> = (0..37u16).map(|i| 0x3000 + i * 0x0137).collect();
+        bits[3] = 0x0001;
+        bits[20] = 0x83ff;
+        bits[33] = 0xfbff;
+        let wide: Vec<f32> = bits.iter().map(|&h| f16_to_f32(h)).collect();
+        let x: Vec<f32> = (0..37).map(|i| 1.0 / (i as f32 - 17.5)).collect();
+        let m16 = DenseMatrix::from_f16("e", 1, 37, bits).unwrap();
+        let m32 = DenseMatrix::from_f32("e", 1, 37, wide.clone()).unwrap();
+        assert_eq!(m16.dot_row(0, &x).to_bits(), dot(&wide, &x).to_bits());
+        assert_eq!(m16.dot_row(0, &x).to_bits(), m32.dot_row(0, &x).to_bits());
+        let mut row = vec![0.0; 37];
+        m16.row_into(0, &mut row);
+        assert_eq!(row, wide);
+        assert_eq!((m16.bytes(), m32.bytes()), (74, 148));
+        // Infinity and NaN are rejected like the other stored types.
+        for bad in [0x7c00, 0xfc00, 0x7e00] {
+            let e = DenseMatrix::from_f16("embed", 1, 2, vec![0x3c00, bad]).unwrap_err();
+            assert!(matches!(e, crate::Error::NonFinite { index: 1, .. }));
+        }
     }
 
     #[test]

@@ -5,8 +5,15 @@
 //! a separate f32 multiply then add (never a fused multiply-add), lanes
 //! combined by [`reduce_lanes`]. A 16-lane (AVX-512), 2 x 8-lane (AVX2) or
 //! 4 x 4-lane (NEON) loop of `mul` then `add` is exactly that, so the logits
-//! are bitwise the golden ones. The weights stay as stored (bf16 or f32):
-//! the head is read once per token, at its stored size.
+//! are bitwise the golden ones. The weights stay as stored (bf16, f16 or
+//! f32) and are widened to f32 in registers, exactly, as the golden model
+//! widens them: the head is read once per token, at its stored size. bf16
+//! widens by a 16-bit shift; f16 by the conversion instruction where there
+//! is one (`vcvtph2ps`: AVX-512F, or F16C next to AVX2, detected on its own
+//! since CPUID reports it apart from AVX2) and elsewhere by the integer
+//! steps of [`tritium_golden::ops::f16_to_f32`] (NEON: stable Rust has no
+//! f16 vector type for `fcvtl`). An AVX2 CPU without F16C runs an f16 head
+//! on the scalar path.
 //!
 //! **Q8** (opt-in fast mode, W8A8): each vocabulary row re-quantized at
 //! load to int8 with its own f32 scale (`s_v = max|w_v| / 127`,
@@ -21,7 +28,7 @@
 // and read closer to the instruction sequence than iterator chains.
 #![allow(clippy::needless_range_loop)]
 
-use tritium_golden::ops::{bf16_to_f32, reduce_lanes, DOT_LANES};
+use tritium_golden::ops::{bf16_to_f32, f16_to_f32, reduce_lanes, DOT_LANES};
 use tritium_golden::DenseMatrix;
 
 use super::kernels::{count_run, Isa};
@@ -30,52 +37,97 @@ use super::kernels::{count_run, Isa};
 #[derive(Debug, Clone, Copy)]
 pub enum HeadRows<'a> {
     Bf16(&'a [u16]),
+    /// IEEE binary16 bit patterns.
+    F16(&'a [u16]),
     F32(&'a [f32]),
 }
 
 impl<'a> HeadRows<'a> {
     pub fn of(m: &'a DenseMatrix) -> HeadRows<'a> {
-        match (m.as_bf16(), m.as_f32()) {
-            (Some(b), _) => HeadRows::Bf16(b),
-            (_, Some(f)) => HeadRows::F32(f),
-            _ => unreachable!("a DenseMatrix is bf16 or f32"),
+        match (m.as_bf16(), m.as_f16(), m.as_f32()) {
+            (Some(b), _, _) => HeadRows::Bf16(b),
+            (_, Some(h), _) => HeadRows::F16(h),
+            (_, _, Some(f)) => HeadRows::F32(f),
+            _ => unreachable!("a DenseMatrix is bf16, f16 or f32"),
+        }
+    }
+
+    /// Elements stored.
+    pub fn len(&self) -> usize {
+        match self {
+            HeadRows::Bf16(b) | HeadRows::F16(b) => b.len(),
+            HeadRows::F32(f) => f.len(),
+        }
+    }
+
+    /// Whether no element is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes per element as stored.
+    pub fn elem_bytes(&self) -> usize {
+        match self {
+            HeadRows::Bf16(_) | HeadRows::F16(_) => 2,
+            HeadRows::F32(_) => 4,
         }
     }
 
     /// Bytes per full read.
     pub fn bytes(&self) -> usize {
-        match self {
-            HeadRows::Bf16(b) => b.len() * 2,
-            HeadRows::F32(f) => f.len() * 4,
-        }
+        self.len() * self.elem_bytes()
     }
 
     /// Address of the first byte.
     pub fn addr(&self) -> usize {
         match self {
-            HeadRows::Bf16(b) => b.as_ptr() as usize,
+            HeadRows::Bf16(b) | HeadRows::F16(b) => b.as_ptr() as usize,
             HeadRows::F32(f) => f.as_ptr() as usize,
         }
     }
+
+    /// Element `i` widened to f32 (exact), as the golden model widens it.
+    #[inline(always)]
+    fn get(&self, i: usize) -> f32 {
+        match self {
+            HeadRows::Bf16(b) => bf16_to_f32(b[i]),
+            HeadRows::F16(h) => f16_to_f32(h[i]),
+            HeadRows::F32(f) => f[i],
+        }
+    }
+}
+
+/// Whether this CPU converts f16 to f32 in AVX2 registers (F16C).
+#[cfg(target_arch = "x86_64")]
+fn has_f16c() -> bool {
+    std::arch::is_x86_feature_detected!("f16c")
 }
 
 /// Exact logits of rows `v0 .. v0 + out.len()` (pinned order).
 pub fn exact_rows(isa: Isa, w: HeadRows, cols: usize, x: &[f32], v0: usize, out: &mut [f32]) {
     assert_eq!(x.len(), cols);
     let rows = out.len();
-    match w {
-        HeadRows::Bf16(b) => assert!(b.len() >= (v0 + rows) * cols),
-        HeadRows::F32(f) => assert!(f.len() >= (v0 + rows) * cols),
-    }
+    assert!(w.len() >= (v0 + rows) * cols);
     let ran = if isa.available() { isa } else { Isa::Scalar };
+    #[cfg(target_arch = "x86_64")]
+    let ran = if ran == Isa::Avx2 && matches!(w, HeadRows::F16(_)) && !has_f16c() {
+        Isa::Scalar
+    } else {
+        ran
+    };
     count_run(ran);
     match ran {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: feature present (checked above); bounds above.
         Isa::Avx512 => unsafe { x86::exact_rows512(w, cols, x, v0, out) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Isa::Avx2 => unsafe { x86::exact_rows256(w, cols, x, v0, out) },
+        // SAFETY: as above; an f16 head gets here only with F16C (checked above).
+        Isa::Avx2 => unsafe {
+            match w {
+                HeadRows::F16(_) => x86::exact_rows256_f16c(w, cols, x, v0, out),
+                _ => x86::exact_rows256(w, cols, x, v0, out),
+            }
+        },
         #[cfg(target_arch = "aarch64")]
         // SAFETY: as above.
         Isa::Neon => unsafe { neon::exact_rows(w, cols, x, v0, out) },
@@ -84,6 +136,7 @@ pub fn exact_rows(isa: Isa, w: HeadRows, cols: usize, x: &[f32], v0: usize, out:
                 let r = (v0 + i) * cols;
                 *o = match w {
                     HeadRows::Bf16(b) => lanes_dot(&b[r..r + cols], x, |v| bf16_to_f32(*v)),
+                    HeadRows::F16(h) => lanes_dot(&h[r..r + cols], x, |v| f16_to_f32(*v)),
                     HeadRows::F32(f) => lanes_dot(&f[r..r + cols], x, |v| *v),
                 };
             }
@@ -263,11 +316,7 @@ fn finish(
     for (r, (lanes, o)) in lanes.iter_mut().zip(out.iter_mut()).enumerate() {
         let base = (v + r) * cols;
         for c in full..cols {
-            let wv = match w {
-                HeadRows::Bf16(b) => bf16_to_f32(b[base + c]),
-                HeadRows::F32(f) => f[base + c],
-            };
-            lanes[c - full] += wv * x[c];
+            lanes[c - full] += w.get(base + c) * x[c];
         }
         *o = reduce_lanes(*lanes);
     }
@@ -295,11 +344,26 @@ mod x86 {
         _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
     }
 
-    /// Loads 16 weights of either stored type as f32.
+    /// Widens 16 f16 at `p` to f32 (`vcvtph2ps`: exact, subnormals kept).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn f16x16(p: *const u16) -> __m512 {
+        _mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i))
+    }
+
+    /// Widens 8 f16 at `p` to f32 (F16C `vcvtph2ps`: exact).
+    #[inline]
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn f16x8(p: *const u16) -> __m256 {
+        _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))
+    }
+
+    /// Loads 16 weights of any stored type as f32.
     #[inline(always)]
     unsafe fn load16(w: HeadRows, off: usize) -> __m512 {
         match w {
             HeadRows::Bf16(b) => bf16x16(b.as_ptr().add(off)),
+            HeadRows::F16(h) => f16x16(h.as_ptr().add(off)),
             HeadRows::F32(f) => _mm512_loadu_ps(f.as_ptr().add(off)),
         }
     }
@@ -315,10 +379,7 @@ mod x86 {
         v: usize,
     ) -> [[f32; DOT_LANES]; R] {
         let full = cols / DOT_LANES * DOT_LANES;
-        let (base, elem): (*const u8, usize) = match w {
-            HeadRows::Bf16(b) => (b.as_ptr() as *const u8, 2),
-            HeadRows::F32(f) => (f.as_ptr() as *const u8, 4),
-        };
+        let (base, elem) = (w.addr() as *const u8, w.elem_bytes());
         // Prefetch distance: the same column of the same row in the next
         // block of R rows (R * cols elements, 20 KiB ahead for 2B4T's bf16
         // head). Measured on 2B4T's head (2 threads): 1 KiB ahead reached
@@ -367,7 +428,7 @@ mod x86 {
         }
     }
 
-    /// Exact rows, 16 lanes in two registers (lanes 0..8, 8..16).
+    /// Exact rows of a bf16 or f32 head on AVX2 (see [`rows256`]).
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn exact_rows256(
         w: HeadRows,
@@ -376,6 +437,26 @@ mod x86 {
         v0: usize,
         out: &mut [f32],
     ) {
+        rows256(w, cols, x, v0, out)
+    }
+
+    /// Exact rows of any head on AVX2 + F16C (the f16 one needs F16C).
+    #[target_feature(enable = "avx2,f16c")]
+    pub(super) unsafe fn exact_rows256_f16c(
+        w: HeadRows,
+        cols: usize,
+        x: &[f32],
+        v0: usize,
+        out: &mut [f32],
+    ) {
+        rows256(w, cols, x, v0, out)
+    }
+
+    /// Exact rows, 16 lanes in two registers (lanes 0..8, 8..16). Inlined
+    /// into its two callers, so the f16 load inlines only into the F16C one
+    /// (the other never sees an f16 head).
+    #[inline(always)]
+    unsafe fn rows256(w: HeadRows, cols: usize, x: &[f32], v0: usize, out: &mut [f32]) {
         let full = cols / DOT_LANES * DOT_LANES;
         let xp = x.as_ptr();
         for (ci, o) in out.chunks_mut(R).enumerate() {
@@ -389,6 +470,7 @@ mod x86 {
                     for h in 0..2 {
                         let wv = match w {
                             HeadRows::Bf16(b) => bf16x8(b.as_ptr().add(off + 8 * h)),
+                            HeadRows::F16(p) => f16x8(p.as_ptr().add(off + 8 * h)),
                             HeadRows::F32(f) => _mm256_loadu_ps(f.as_ptr().add(off + 8 * h)),
                         };
                         acc[h] = _mm256_add_ps(acc[h], _mm256_mul_ps(wv, xv[h]));
@@ -477,6 +559,38 @@ mod neon {
         ]
     }
 
+    /// Widens 4 f16 (in the low halves of `h`'s 32-bit lanes) to f32 by the
+    /// integer steps of [`tritium_golden::ops::f16_to_f32`], lane by lane:
+    /// normal `(em << 13) + (112 << 23)`; subnormal `em as f32 * 2^-24`;
+    /// infinity / NaN `0x7f80_0000 | em << 13` (NaN made quiet); sign last.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn f16x4(h: uint32x4_t) -> float32x4_t {
+        let em = vandq_u32(h, vdupq_n_u32(0x7fff));
+        let sign = vshlq_n_u32::<16>(vandq_u32(h, vdupq_n_u32(0x8000)));
+        let normal = vaddq_u32(vshlq_n_u32::<13>(em), vdupq_n_u32(112 << 23));
+        let sub = vreinterpretq_u32_f32(vmulq_f32(
+            vcvtq_f32_u32(em),
+            vdupq_n_f32(1.0 / 16_777_216.0),
+        ));
+        let quiet = vandq_u32(vcgtq_u32(em, vdupq_n_u32(0x7c00)), vdupq_n_u32(0x0040_0000));
+        let special = vorrq_u32(
+            vorrq_u32(vshlq_n_u32::<13>(em), vdupq_n_u32(0x7f80_0000)),
+            quiet,
+        );
+        let bits = vbslq_u32(vcltq_u32(em, vdupq_n_u32(0x0400)), sub, normal);
+        let bits = vbslq_u32(vcgeq_u32(em, vdupq_n_u32(0x7c00)), special, bits);
+        vreinterpretq_f32_u32(vorrq_u32(bits, sign))
+    }
+
+    /// Widens 8 f16 at `p` to f32 (exact).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn f16x8(p: *const u16) -> [float32x4_t; 2] {
+        let h = vld1q_u16(p);
+        [f16x4(vmovl_u16(vget_low_u16(h))), f16x4(vmovl_high_u16(h))]
+    }
+
     /// Exact rows, 16 lanes in four registers (lanes `4u .. 4u + 4`), four
     /// rows at a time. Each term is `fmul` then `fadd`, never `fmla`: the
     /// pinned order rounds the product before the sum.
@@ -504,6 +618,11 @@ mod neon {
                             let [w2, w3] = bf16x8(b.as_ptr().add(off + 8));
                             [w0, w1, w2, w3]
                         }
+                        HeadRows::F16(p) => {
+                            let [w0, w1] = f16x8(p.as_ptr().add(off));
+                            let [w2, w3] = f16x8(p.as_ptr().add(off + 8));
+                            [w0, w1, w2, w3]
+                        }
                         HeadRows::F32(f) => {
                             std::array::from_fn(|u| vld1q_f32(f.as_ptr().add(off + 4 * u)))
                         }
@@ -521,6 +640,55 @@ mod neon {
                 }
             }
             finish(w, cols, x, v, &mut lanes, o);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Infinity and NaN never reach a head through a [`DenseMatrix`] (its
+    /// constructors reject them), but the raw kernels widen them as
+    /// [`f16_to_f32`] defines on every path: logits agree bitwise, or are
+    /// NaN together.
+    #[test]
+    fn f16_specials_widen_as_golden_defines_on_every_path() {
+        let cols = 19; // one full 16-lane step and a tail of 3
+        let specials = [0x7c00u16, 0xfc00, 0x7e00, 0x7c01, 0xfe00, 0x0001, 0x8000];
+        let mut w = Vec::new();
+        for (r, &s) in specials.iter().enumerate() {
+            for c in 0..cols {
+                // The special in a full step (column r) and in the tail (18).
+                let v = if c == r || c == 18 { s } else { 0x3c00 };
+                w.push(v);
+            }
+        }
+        let rows = specials.len();
+        let x: Vec<f32> = (0..cols).map(|c| c as f32 * 0.5 - 2.0).collect();
+        let mut want = vec![0.0; rows];
+        exact_rows(Isa::Scalar, HeadRows::F16(&w), cols, &x, 0, &mut want);
+        for (r, &s) in specials.iter().enumerate() {
+            let row: Vec<f32> = w[r * cols..(r + 1) * cols]
+                .iter()
+                .map(|&h| f16_to_f32(h))
+                .collect();
+            let golden = tritium_golden::ops::dot(&row, &x);
+            assert!(
+                golden.to_bits() == want[r].to_bits() || golden.is_nan() && want[r].is_nan(),
+                "{s:#06x}"
+            );
+        }
+        for isa in Isa::present() {
+            let mut got = vec![0.0; rows];
+            exact_rows(isa, HeadRows::F16(&w), cols, &x, 0, &mut got);
+            for (r, (g, e)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    g.to_bits() == e.to_bits() || g.is_nan() && e.is_nan(),
+                    "{isa:?} {:#06x}: {g} != {e}",
+                    specials[r]
+                );
+            }
         }
     }
 }

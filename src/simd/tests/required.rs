@@ -1,6 +1,6 @@
 //! The kernel paths this machine must have (`TRITIUM_REQUIRE_KERNELS`, set
 //! by CI to the paths of its machine class) are present, and each present
-//! path runs its own code when asked for, not a fallback. A test binary of
+//! path runs its own code when asked for, not a fallback (f16 heads included). A test binary of
 //! its own: the second test reads process-wide run counters, which no other
 //! test may move while it runs.
 
@@ -30,6 +30,12 @@ fn each_present_path_runs_its_own_code() {
     let acts: Vec<i8> = (0..rows * k).map(|i| (i * 31 % 256) as u8 as i8).collect();
     let vals: Vec<f32> = (0..n * k).map(|i| (i % 17) as f32 * 0.01 - 0.08).collect();
     let head = DenseMatrix::from_f32("h", n, k, vals).unwrap();
+    // An f16 head too (its AVX2 path needs F16C, which CPUID reports apart
+    // from AVX2; every AVX2 CPU known has it). Patterns from subnormal up.
+    let bits: Vec<u16> = (0..n * k)
+        .map(|i| (i * 131 % 0x7c00) as u16 | (i as u16 & 1) << 15)
+        .collect();
+    let head16 = DenseMatrix::from_f16("h16", n, k, bits).unwrap();
     let x: Vec<f32> = (0..k).map(|i| (i % 5) as f32 - 2.0).collect();
     let run = |b: &mut dyn Backend| {
         let mut out = Vec::new();
@@ -41,6 +47,8 @@ fn each_present_path_runs_its_own_code() {
         }
         let mut logits = vec![0.0f32; n];
         b.logits(&head, &x, &mut logits).unwrap();
+        out.extend(logits.iter().map(|v| v.to_bits()));
+        b.logits(&head16, &x, &mut logits).unwrap();
         out.extend(logits.iter().map(|v| v.to_bits()));
         out
     };

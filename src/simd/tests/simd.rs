@@ -263,10 +263,10 @@ fn network_logits_are_bitwise_golden() {
     }
 }
 
-/// The exact head reproduces the golden pinned order for f32 heads and
-/// ragged widths (tail lanes), on every path.
+/// The exact head reproduces the golden pinned order for f32, bf16 and f16
+/// heads and ragged widths (tail lanes), on every path.
 #[test]
-fn exact_head_is_bitwise_golden_for_ragged_f32_and_bf16() {
+fn exact_head_is_bitwise_golden_for_ragged_f32_bf16_and_f16() {
     for cols in [1usize, 15, 16, 17, 40, 333] {
         let rows = 37;
         let vals: Vec<f32> = (0..rows * cols)
@@ -279,9 +279,15 @@ fn exact_head_is_bitwise_golden_for_ragged_f32_and_bf16() {
             .iter()
             .map(|&v| tritium_golden::ops::f32_to_bf16(v))
             .collect();
+        // f16 patterns over the whole finite range: zeros, subnormals, the
+        // largest finite (0x7bff), both signs.
+        let f16: Vec<u16> = (0..rows * cols)
+            .map(|i| (i * 7919 % 0x7c00) as u16 | ((i % 3 == 0) as u16) << 15)
+            .collect();
         for m in [
             DenseMatrix::from_f32("h", rows, cols, vals.clone()).unwrap(),
             DenseMatrix::from_bf16("h", rows, cols, bf).unwrap(),
+            DenseMatrix::from_f16("h", rows, cols, f16).unwrap(),
         ] {
             let mut want = vec![0.0; rows];
             GoldenBackend.logits(&m, &x, &mut want).unwrap();
@@ -294,7 +300,7 @@ fn exact_head_is_bitwise_golden_for_ragged_f32_and_bf16() {
                     got.iter().map(|v| v.to_bits()).collect(),
                     want.iter().map(|v| v.to_bits()).collect(),
                 );
-                assert_eq!(g, w, "{isa:?} cols {cols}");
+                assert_eq!(g, w, "{isa:?} cols {cols} {m:?}");
             }
         }
     }
@@ -417,6 +423,61 @@ fn for_each_row_covers_every_row_once() {
                 .map(|x| ((x / d) * 1000 + x % d) as f32 + 1.0)
                 .collect();
             assert_eq!(got, want, "{threads} threads, len {len}, d {d}");
+        }
+    }
+}
+
+/// The golden logits of a head stored as `bits` (f16) and of its f32 copy.
+fn f16_and_widened(rows: usize, cols: usize, bits: Vec<u16>) -> (DenseMatrix, DenseMatrix) {
+    let wide = bits
+        .iter()
+        .map(|&h| tritium_golden::ops::f16_to_f32(h))
+        .collect();
+    (
+        DenseMatrix::from_f16("h", rows, cols, bits).unwrap(),
+        DenseMatrix::from_f32("h", rows, cols, wide).unwrap(),
+    )
+}
+
+/// Finite f16 patterns, weighted towards the edges: zeros, subnormals, the
+/// smallest normals, the largest finite values.
+fn f16_pattern() -> impl Strategy<Value = u16> {
+    let sign = any::<bool>().prop_map(|s| (s as u16) << 15);
+    let mag = prop_oneof![
+        0u16..0x7c00,
+        0u16..0x0400,
+        0x0400u16..0x0410,
+        0x7bf0u16..0x7c00,
+        Just(0u16),
+    ];
+    (sign, mag).prop_map(|(s, m)| s | m)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// An f16 head on every present path == the golden f16 head == the
+    /// golden head widened to f32 in memory (what the loader used to hold),
+    /// bitwise, over ragged widths and rows (whole and partial row blocks).
+    #[test]
+    fn f16_head_is_bitwise_golden_on_every_path(
+        (rows, cols, bits) in (1usize..11, 1usize..90).prop_flat_map(|(r, c)| {
+            (Just(r), Just(c), proptest::collection::vec(f16_pattern(), r * c))
+        }),
+        xs in proptest::collection::vec(-4.0f32..4.0, 90),
+    ) {
+        let (m16, m32) = f16_and_widened(rows, cols, bits);
+        let x = &xs[..cols];
+        let mut want = vec![0.0; rows];
+        GoldenBackend.logits(&m16, x, &mut want).unwrap();
+        let mut wide = vec![0.0; rows];
+        GoldenBackend.logits(&m32, x, &mut wide).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&want), bits(&wide));
+        for isa in tritium_simd::present_kernels().unwrap() {
+            let mut got = vec![0.0; rows];
+            backend(isa, 1, HeadMode::Exact).logits(&m16, x, &mut got).unwrap();
+            prop_assert_eq!(bits(&got), bits(&want), "{:?}", isa);
         }
     }
 }

@@ -65,10 +65,11 @@ fn load_norm(src: &dyn TensorSource, name: &str, len: usize) -> Result<Vec<f32>>
 fn load_dense(src: &dyn TensorSource, name: &str, rows: usize, cols: usize) -> Result<DenseMatrix> {
     let t = src.tensor(name)?;
     t.expect_shape(&[rows, cols])?;
-    let m = if t.dtype == safetensors::Dtype::BF16 {
-        DenseMatrix::from_bf16(name, rows, cols, t.to_bf16_bits()?)
-    } else {
-        DenseMatrix::from_f32(name, rows, cols, t.to_f32()?)
+    // 16-bit types stay as stored (widened exactly on use).
+    let m = match t.dtype {
+        safetensors::Dtype::BF16 => DenseMatrix::from_bf16(name, rows, cols, t.to_bf16_bits()?),
+        safetensors::Dtype::F16 => DenseMatrix::from_f16(name, rows, cols, t.to_f16_bits()?),
+        _ => DenseMatrix::from_f32(name, rows, cols, t.to_f32()?),
     };
     m.map_err(|e| tensor_err(t.path, e))
 }

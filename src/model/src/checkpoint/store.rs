@@ -70,7 +70,20 @@ impl TensorRef<'_> {
         if self.dtype != Dtype::BF16 {
             return Err(self.dtype_err("BF16"));
         }
-        // Huge pages: the bf16 tensors are the embedding and the LM head,
+        Ok(self.bits16())
+    }
+
+    /// The raw IEEE binary16 bit patterns of an F16 tensor.
+    pub fn to_f16_bits(&self) -> Result<Vec<u16>> {
+        if self.dtype != Dtype::F16 {
+            return Err(self.dtype_err("F16"));
+        }
+        Ok(self.bits16())
+    }
+
+    /// The bytes read as little-endian 16-bit patterns.
+    fn bits16(&self) -> Vec<u16> {
+        // Huge pages: the 16-bit tensors are the embedding and the LM head,
         // read whole for every generated token.
         let mut v = tritium_util::huge_vec(self.bytes.len() / 2);
         v.extend(
@@ -78,7 +91,7 @@ impl TensorRef<'_> {
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]])),
         );
-        Ok(v)
+        v
     }
 
     /// The bytes of a U8 tensor.

@@ -79,12 +79,20 @@ fn encode_linear(w: &TernaryMatrix, ty: WeightType) -> Result<(GgmlType, Vec<u8>
 fn encode_dense(m: &tritium_golden::DenseMatrix, ty: EmbedType) -> (GgmlType, Vec<u8>) {
     let mut row = vec![0f32; m.cols()];
     let mut out = Vec::new();
-    match (ty, m.as_bf16()) {
-        (EmbedType::Bf16, Some(bits)) => {
-            return (
-                GgmlType::BF16,
-                bits.iter().flat_map(|b| b.to_le_bytes()).collect(),
-            )
+    let stored = match ty {
+        EmbedType::Bf16 => m.as_bf16(),
+        EmbedType::F16 => m.as_f16(),
+        EmbedType::F32 => None,
+    };
+    match stored {
+        // Already in the requested 16-bit type: the bits as they are.
+        Some(bits) => {
+            let t = if ty == EmbedType::F16 {
+                GgmlType::F16
+            } else {
+                GgmlType::BF16
+            };
+            return (t, bits.iter().flat_map(|b| b.to_le_bytes()).collect());
         }
         _ => {
             for r in 0..m.rows() {

@@ -24,6 +24,8 @@
 //!   multiplies `gamma` (one f32 rounding).
 //! - F32 / F16 / BF16 BitLinear weights are full-precision masters and are
 //!   quantized at load exactly like the HF bf16 (`online`) format.
+//! - An F16 or BF16 embedding / output head is kept as stored (half the
+//!   bytes of f32; widened exactly on use); other types are widened to f32.
 //!
 //! # q/k row order
 //! llama.cpp permutes q/k rows only for architectures whose RoPE pairs
@@ -203,15 +205,22 @@ fn load_norm(f: &GgufFile, name: &str, len: usize) -> Result<Vec<f32>> {
 fn load_dense(f: &GgufFile, name: &str, rows: usize, cols: usize) -> Result<DenseMatrix> {
     let t = tensor(f, name)?;
     expect_dims(f, t, &[cols, rows])?;
-    let m = if t.ty == GgmlType::BF16 {
-        let bits = f
-            .data(t)
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        DenseMatrix::from_bf16(name, rows, cols, bits)
-    } else {
-        DenseMatrix::from_f32(name, rows, cols, floats(f, t)?)
+    // 16-bit types stay as stored (widened exactly on use, so the logits
+    // are those of a widened copy at half its bytes); others become f32.
+    // Huge pages: these rows are read whole for every generated token.
+    let bits = || -> Vec<u16> {
+        let data = f.data(t);
+        let mut v = tritium_util::huge_vec(data.len() / 2);
+        v.extend(
+            data.chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]])),
+        );
+        v
+    };
+    let m = match t.ty {
+        GgmlType::BF16 => DenseMatrix::from_bf16(name, rows, cols, bits()),
+        GgmlType::F16 => DenseMatrix::from_f16(name, rows, cols, bits()),
+        _ => DenseMatrix::from_f32(name, rows, cols, floats(f, t)?),
     };
     m.map_err(|e| golden(f, e))
 }

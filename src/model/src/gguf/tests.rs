@@ -111,7 +111,52 @@ fn f16_embedding_keeps_codes_and_scales() {
     for ((id, a), (_, b)) in hf.linears().zip(g.linears()) {
         assert_eq!(a, b, "{id}");
     }
-    assert_eq!(g.embed().as_f32().map(|v| v.len()), Some(512 * 64));
+    // Kept as the file's f16 (2 bytes per weight), not widened to f32.
+    assert_eq!(g.embed().as_f16().map(|v| v.len()), Some(512 * 64));
+    assert_eq!(g.embed().bytes(), 2 * 512 * 64);
+}
+
+/// The model with its embedding and head widened to f32 in memory (what the
+/// loader did before F16 was kept as stored).
+fn widened(m: &Model) -> Model {
+    let wide = |d: &tritium_golden::DenseMatrix| {
+        let mut v = vec![0f32; d.rows() * d.cols()];
+        for (r, row) in v.chunks_exact_mut(d.cols()).enumerate() {
+            d.row_into(r, row);
+        }
+        tritium_golden::DenseMatrix::from_f32("wide", d.rows(), d.cols(), v).unwrap()
+    };
+    Model::new(
+        m.config().clone(),
+        wide(m.embed()),
+        m.lm_head().map(wide),
+        m.final_norm().to_vec(),
+        m.layers().to_vec(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn f16_head_logits_equal_the_widened_f32_head_on_golden_and_simd() {
+    for tied in [true, false] {
+        let mut o = opts(Preset::Tiny, CheckpointFormat::HfPacked);
+        o.config.tie_word_embeddings = tied;
+        let hf = synth_model(&o).unwrap();
+        let g = load(gguf_of(&hf, WeightType::I2S, EmbedType::F16)).unwrap();
+        let head = g.head();
+        assert!(head.as_f16().is_some(), "tied {tied}");
+        assert_eq!(head.bytes(), 2 * head.rows() * head.cols(), "tied {tied}");
+        let w = widened(&g);
+        assert_eq!(w.head().bytes(), 2 * head.bytes());
+        let want = logits(&w, &mut GoldenBackend);
+        assert_eq!(logits(&g, &mut GoldenBackend), want, "tied {tied}");
+        let mut s = simd();
+        s.prepare(&g);
+        assert_eq!(logits(&g, &mut s), want, "tied {tied}");
+        // Written again as F16, the stored bits go out unchanged.
+        let again = load(gguf_of(&g, WeightType::I2S, EmbedType::F16)).unwrap();
+        assert_eq!(again, g, "tied {tied}");
+    }
 }
 
 #[test]
