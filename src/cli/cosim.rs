@@ -191,7 +191,7 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
     use super::args::{load_model_args, prompt_tokens, rtl_backend};
     use super::output::println;
     use super::progress::Bar;
-    use tritium_util::output::check_output_file;
+    use tritium_util::output::check_stream_output_file;
 
     a.launch.refuse_without("--shards")?;
     let shard = a
@@ -202,11 +202,11 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
     let rtl_err = |e: tritium_rtl::SimError| Error::from(tritium_rtl::Error::from(e));
     let inputs = a.model.inputs();
     if let Some(t) = &a.trace {
-        check_output_file("--trace", t, a.force, &inputs)?;
+        check_stream_output_file("--trace", t, a.force, &inputs)?;
     }
     let mismatch_wave = match &a.mismatch_wave {
         Some(p) => {
-            check_output_file("--mismatch-wave", p, a.force, &inputs)?;
+            check_stream_output_file("--mismatch-wave", p, a.force, &inputs)?;
             p.clone()
         }
         None => std::env::temp_dir().join("tritium-mismatch.vcd"),

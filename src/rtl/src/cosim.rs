@@ -15,7 +15,7 @@ use tritium_util::Progress;
 use crate::error::{Error, Result};
 use crate::lockstep::Lockstep;
 use crate::record::Recorder;
-use crate::report::{build_report, ArrayInfo, CosimReport};
+use crate::report::{build_report, ArrayInfo, CosimReport, FaultReport};
 use crate::shard::{merge, plan, RunHeader, ShardDivergence, ShardReport, ShardSpec, SHARD_FORMAT};
 use crate::RtlBackend;
 
@@ -67,7 +67,13 @@ fn report(model: &str, lock: &Lockstep<'_>, start: Instant, clock_mhz: f64) -> C
         Vec::new(),
         lock.rows(),
         lock.divergence().cloned(),
-        None,
+        lock.rtl().fault().map(|f| FaultReport {
+            layer: f.id.layer,
+            proj: f.id.proj.hf_name().to_string(),
+            row: f.row,
+            col: f.col,
+            exercised: lock.fault_exercised(),
+        }),
         secs,
         secs,
     )

@@ -151,9 +151,29 @@ fn refuse(refused: bool, flag: &str, path: &Path, why: Refusal) -> Result<(), Ou
     }
 }
 
-/// Checks a file output given with `flag`: its directory exists, it is not
-/// a directory, not one of `inputs`, and (unless `force`) does not exist.
+/// Checks a file output given with `flag` that is written atomically
+/// ([`AtomicFile`]): its directory exists, it is not a directory, a device,
+/// FIFO or socket (renaming over it would replace it), not one of `inputs`,
+/// and (unless `force`) does not exist.
 pub fn check_output_file(
+    flag: &str,
+    path: &Path,
+    force: bool,
+    inputs: &Inputs,
+) -> Result<(), OutputError> {
+    refuse(
+        path.exists() && !path.is_file() && !path.is_dir(),
+        flag,
+        path,
+        Refusal::NotRegular,
+    )?;
+    check_stream_output_file(flag, path, force, inputs)
+}
+
+/// [`check_output_file`] for an output streamed into its path as it is
+/// produced (a waveform): a device is a valid destination there
+/// (`--trace /dev/null`; `/dev/full` reports its write error).
+pub fn check_stream_output_file(
     flag: &str,
     path: &Path,
     force: bool,
@@ -162,12 +182,6 @@ pub fn check_output_file(
     refuse(inputs.find(path).is_some(), flag, path, Refusal::IsInput)?;
     refuse(path.is_dir(), flag, path, Refusal::IsDirectory)?;
     refuse(!parent_dir(path).is_dir(), flag, path, Refusal::NoDirectory)?;
-    refuse(
-        path.exists() && !path.is_file(),
-        flag,
-        path,
-        Refusal::NotRegular,
-    )?;
     refuse(path.exists() && !force, flag, path, Refusal::Exists)
 }
 
@@ -365,6 +379,8 @@ mod tests {
         let e = check_output_file("--out", &fifo, true, &Inputs::new()).unwrap_err();
         assert_eq!(e.why, Refusal::NotRegular, "{e}");
         assert!(e.to_string().starts_with("--out "), "{e}");
+        // A streamed output (a waveform) may go to a device.
+        check_stream_output_file("--trace", &fifo, true, &Inputs::new()).unwrap();
         let e = write_atomic(&fifo, b"data").unwrap_err();
         assert!(e.to_string().contains("not replaced"), "{e}");
         assert!(std::fs::symlink_metadata(&fifo)
