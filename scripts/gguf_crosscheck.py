@@ -80,8 +80,8 @@ def main():
 
     r = gguf.GGUFReader(tq2)
     arch = bytes(r.fields["general.architecture"].parts[-1]).decode()
-    assert arch == "bitnet-b1.58", arch
-    assert r.fields["bitnet-b1.58.block_count"].parts[-1][0] == 2
+    assert arch == "bitnet", arch  # llama.cpp's architecture of TQ1_0/TQ2_0
+    assert r.fields["bitnet.block_count"].parts[-1][0] == 2
     toks = r.fields["tokenizer.ggml.tokens"]
     assert len(toks.data) == 512, len(toks.data)
     checked = 0

@@ -1,5 +1,6 @@
 //! A golden [`Model`] as a BitNet GGUF file (architecture `bitnet-b1.58`,
-//! the name of the current microsoft/bitnet-b1.58-2B-4T-gguf file), with
+//! the name of the current microsoft/bitnet-b1.58-2B-4T-gguf file, for I2_S;
+//! llama.cpp's `bitnet` for TQ1_0/TQ2_0), with
 //! its tokenizer in `tokenizer.ggml.*`, through the generic
 //! [`GgufWriter`].
 
@@ -175,7 +176,21 @@ pub fn model_to_writer(model: &Model, o: &WriteOptions) -> Result<GgufWriter> {
             ),
         });
     }
-    let arch = "bitnet-b1.58";
+    // Each format under the architecture of the engine it belongs to: I2_S
+    // is bitnet.cpp's (`bitnet-b1.58`, as microsoft's 2B4T GGUF), TQ1_0 and
+    // TQ2_0 are llama.cpp's, whose BitNet architecture is `bitnet` (it
+    // refuses `bitnet-b1.58`). llama.cpp's `bitnet` has no output tensor:
+    // the head is the token embedding.
+    let arch = match o.weights {
+        WeightType::I2S => "bitnet-b1.58",
+        WeightType::Tq1 | WeightType::Tq2 => "bitnet",
+    };
+    if arch == "bitnet" && model.lm_head().is_some() {
+        return Err(Error::Unrepresentable {
+            what: "the model as a TQ1_0/TQ2_0 GGUF".into(),
+            message: "llama.cpp's `bitnet` architecture (the engine of TQ1_0/TQ2_0) has no separate output tensor; an untied head needs the I2_S format (bitnet.cpp), or tie the head".into(),
+        });
+    }
     let mut w = GgufWriter::default();
     model_metadata(&mut w, model, arch, &o.name);
     let file_type = match o.weights {
