@@ -186,6 +186,22 @@ pub trait Backend {
     }
 }
 
+/// [`Backend::matmul`] of a backend whose unit of work is the group: `call`
+/// as a group of one through `group` (its `matmul_group`). `out` receives
+/// what the group wrote, also when it fails.
+pub fn matmul_as_group(
+    call: &LinearCall<'_>,
+    out: &mut [i32],
+    group: impl FnOnce(&[LinearCall<'_>], &mut [Vec<i32>], &mut [ExecStats]) -> Result<()>,
+) -> Result<ExecStats> {
+    call.check(out)?;
+    let mut outs = [out.to_vec()];
+    let mut stats = [ExecStats::default()];
+    let r = group(std::slice::from_ref(call), &mut outs, &mut stats);
+    out.copy_from_slice(&outs[0]);
+    r.map(|()| stats[0])
+}
+
 /// Checks that a grouped call has one output and one statistics slot per
 /// BitLinear (what every [`Backend::matmul_group`] requires first).
 pub fn check_group(calls: &[LinearCall<'_>], outs: &[Vec<i32>], stats: &[ExecStats]) -> Result<()> {

@@ -95,6 +95,48 @@ pub(crate) struct Plan {
     pub(crate) max_cycles: u64,
 }
 
+/// Where a job that ran out of cycles stood in its handshakes.
+pub(crate) struct Stuck {
+    /// Activation words accepted, of `load_words`.
+    pub(crate) ld_next: usize,
+    pub(crate) load_words: usize,
+    /// Commands accepted, of `runs`.
+    pub(crate) cmd_next: usize,
+    pub(crate) runs: usize,
+    /// The run and its result awaited next.
+    pub(crate) res_run: usize,
+    pub(crate) res_in_run: usize,
+}
+
+impl Plan {
+    /// The timeout of a job stopped after `cycles` at `at`: what it was
+    /// waiting for (the same message from both job drivers).
+    pub(crate) fn timeout(&self, cycles: u64, at: Stuck) -> SimError {
+        let waiting_for = if at.ld_next < at.load_words {
+            format!(
+                "activation word {} of {} to be accepted (ld_ready_o)",
+                at.ld_next, at.load_words
+            )
+        } else if at.cmd_next < at.runs {
+            format!(
+                "the command of run {} of {} to be accepted (cmd_ready_o)",
+                at.cmd_next, at.runs
+            )
+        } else {
+            format!(
+                "result {} of {} of run {} (r_valid_o)",
+                at.res_in_run + 1,
+                self.runs[at.res_run].0,
+                at.res_run
+            )
+        };
+        SimError::Timeout {
+            cycles,
+            waiting_for,
+        }
+    }
+}
+
 fn in_range(what: &'static str, value: usize, min: usize, max: usize) -> Result<(), SimError> {
     if (min..=max).contains(&value) {
         Ok(())
@@ -261,21 +303,15 @@ impl AccelSim {
             let t = self.cycle - t0;
             let loading = ld_next < load_words;
             if t >= plan.max_cycles {
-                let waiting_for = if loading {
-                    format!("activation word {ld_next} of {load_words} to be accepted (ld_ready_o)")
-                } else if cmd_next < n {
-                    format!("the command of run {cmd_next} of {n} to be accepted (cmd_ready_o)")
-                } else {
-                    format!(
-                        "result {} of {} of run {res_run} (r_valid_o)",
-                        res_in_run + 1,
-                        plan.runs[res_run].0
-                    )
+                let at = Stuck {
+                    ld_next,
+                    load_words,
+                    cmd_next,
+                    runs: n,
+                    res_run,
+                    res_in_run,
                 };
-                return Err(SimError::Timeout {
-                    cycles: t,
-                    waiting_for,
-                });
+                return Err(plan.timeout(t, at));
             }
 
             // Inputs of this cycle.

@@ -12,7 +12,7 @@
 //! its per-cycle `tick` would have.
 
 use crate::accel::{AccelCounters, AccelSim};
-use crate::accel_job::{Job, JobReport, Plan, RunReport};
+use crate::accel_job::{Job, JobReport, Plan, RunReport, Stuck};
 use crate::error::SimError;
 use crate::ffi;
 use crate::memory::{MemoryConfig, MemoryModel};
@@ -115,21 +115,15 @@ impl AccelSim {
         match out.end {
             ffi::JOB_DONE => {}
             ffi::JOB_TIMEOUT => {
-                let waiting_for = if ld_next < load_words {
-                    format!("activation word {ld_next} of {load_words} to be accepted (ld_ready_o)")
-                } else if cmd_next < n {
-                    format!("the command of run {cmd_next} of {n} to be accepted (cmd_ready_o)")
-                } else {
-                    format!(
-                        "result {} of {} of run {res_run} (r_valid_o)",
-                        res_in_run + 1,
-                        plan.runs[res_run].0
-                    )
+                let at = Stuck {
+                    ld_next,
+                    load_words,
+                    cmd_next,
+                    runs: n,
+                    res_run,
+                    res_in_run,
                 };
-                return Err(SimError::Timeout {
-                    cycles: out.cycles,
-                    waiting_for,
-                });
+                return Err(plan.timeout(out.cycles, at));
             }
             ffi::JOB_NEVER_VALID => {
                 return Err(SimError::Protocol(

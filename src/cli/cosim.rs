@@ -293,12 +293,7 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
         drop(bar);
         if let Some(spec) = shard {
             // A part: written for the merge, whatever its verdict.
-            let rtl_macs: u64 = part
-                .groups
-                .iter()
-                .filter(|g| g.on_rtl)
-                .map(|g| g.macs())
-                .sum();
+            let rtl_macs = part.rtl_macs();
             let summary = format!(
                 "shard {spec}: {} groups, {rtl_macs} MACs on the RTL, {:.2} s ({:.2} s golden pass){}",
                 part.groups.len(),

@@ -27,19 +27,10 @@ pub struct MergeArgs {
     pub force: bool,
 }
 
-/// Most shard files one merge reads, and the largest one.
-const MAX_SHARD_FILE: u64 = 1 << 30;
-
+/// A part's file (regular, at most `MAX_TEXT_FILE` bytes: the limit of
+/// every file tritium reads whole).
 #[cfg(feature = "rtl")]
 fn read_part(path: &std::path::Path) -> Result<tritium_rtl::ShardReport> {
-    let meta = tritium_util::file::check_regular(path)?;
-    if meta.len() > MAX_SHARD_FILE {
-        return Err(Error::Usage(format!(
-            "{}: {} bytes, larger than any shard file ({MAX_SHARD_FILE})",
-            path.display(),
-            meta.len()
-        )));
-    }
     let text = tritium_util::file::read_to_string_regular(path)?;
     serde_json::from_str(&text).map_err(|e| {
         Error::Usage(format!(

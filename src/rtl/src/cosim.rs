@@ -135,9 +135,9 @@ pub fn run_cosim_shard(
     }
     let golden_seconds = start.elapsed().as_secs_f64();
     let groups = rec.groups;
-    let on_rtl = |layer: usize| opts.layers.as_ref().is_none_or(|l| l.contains(&layer));
+    let mut lock = Lockstep::new(rtl, opts.layers.clone(), opts.mismatch_wave.clone());
     let group_macs: Vec<u64> = groups.iter().map(|g| g.macs()).collect();
-    let group_on_rtl: Vec<bool> = groups.iter().map(|g| on_rtl(g.layer())).collect();
+    let group_on_rtl: Vec<bool> = groups.iter().map(|g| lock.on_rtl(g.layer())).collect();
     let owner = plan(&group_macs, &group_on_rtl, opts.shard.count);
     let mine = |i: usize| owner[i] as usize == opts.shard.index;
     if let Some(p) = progress {
@@ -150,17 +150,17 @@ pub fn run_cosim_shard(
     }
     let run = RunHeader {
         model: name.to_string(),
-        array: array_info(rtl, opts.clock_mhz),
+        array: array_info(lock.rtl(), opts.clock_mhz),
         prompt_tokens: prompt.to_vec(),
         generated_tokens: generated,
         layers: opts.layers.as_ref().map(|l| l.iter().copied().collect()),
-        planted_fault: rtl
+        planted_fault: lock
+            .rtl()
             .fault()
             .map(|f| (f.id.layer, f.id.proj.hf_name().to_string(), f.row, f.col)),
         group_macs,
         group_on_rtl,
     };
-    let mut lock = Lockstep::new(rtl, opts.layers.clone(), opts.mismatch_wave.clone());
     let mut divergence = None;
     for (seq, g) in groups.iter().enumerate() {
         if !mine(seq) {

@@ -9,7 +9,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use tritium_golden::{backend::check_group, Backend, ExecStats, GoldenBackend, LinearCall};
+use tritium_golden::{
+    backend::{check_group, matmul_as_group},
+    Backend, ExecStats, GoldenBackend, LinearCall,
+};
 use tritium_util::Progress;
 
 use crate::tally::{call_result, rows_of, GroupResult, LinearRow};
@@ -372,12 +375,7 @@ impl Backend for Lockstep<'_> {
         call: &LinearCall<'_>,
         out: &mut [i32],
     ) -> tritium_golden::Result<ExecStats> {
-        call.check(out)?;
-        let mut outs = [out.to_vec()];
-        let mut stats = [ExecStats::default()];
-        let r = self.run_group(std::slice::from_ref(call), &mut outs, &mut stats);
-        out.copy_from_slice(&outs[0]);
-        r.map(|()| stats[0])
+        matmul_as_group(call, out, |c, o, st| self.run_group(c, o, st))
     }
 
     fn matmul_group(

@@ -4,7 +4,8 @@
 //! without the others (the golden model supplies every input).
 
 use tritium_golden::{
-    backend::check_group, Backend, ExecStats, GoldenBackend, LinearCall, LinearId, Model,
+    backend::{check_group, matmul_as_group},
+    Backend, ExecStats, GoldenBackend, LinearCall, LinearId, Model,
 };
 use tritium_util::Progress;
 
@@ -88,12 +89,7 @@ impl Backend for Recorder<'_> {
         call: &LinearCall<'_>,
         out: &mut [i32],
     ) -> tritium_golden::Result<ExecStats> {
-        call.check(out)?;
-        let mut outs = [out.to_vec()];
-        let mut stats = [ExecStats::default()];
-        self.matmul_group(std::slice::from_ref(call), &mut outs, &mut stats)?;
-        out.copy_from_slice(&outs[0]);
-        Ok(stats[0])
+        matmul_as_group(call, out, |c, o, st| self.matmul_group(c, o, st))
     }
 
     fn matmul_group(

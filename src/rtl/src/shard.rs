@@ -131,6 +131,17 @@ pub struct ShardReport {
     pub wall_seconds: f64,
 }
 
+impl ShardReport {
+    /// MACs of the groups this shard ran on the RTL.
+    pub fn rtl_macs(&self) -> u64 {
+        self.groups
+            .iter()
+            .filter(|g| g.on_rtl)
+            .map(GroupResult::macs)
+            .sum()
+    }
+}
+
 /// `format` of a shard file.
 pub const SHARD_FORMAT: &str = "tritium-cosim-shard/1";
 
@@ -240,12 +251,7 @@ pub fn merge(parts: &[(String, ShardReport)]) -> Result<CosimReport> {
         .map(|(_, s)| ShardTiming {
             shard: s.shard.index,
             groups: s.groups.len(),
-            rtl_macs: s
-                .groups
-                .iter()
-                .filter(|g| g.on_rtl)
-                .map(GroupResult::macs)
-                .sum(),
+            rtl_macs: s.rtl_macs(),
             golden_seconds: s.golden_seconds,
             wall_seconds: s.wall_seconds,
         })
