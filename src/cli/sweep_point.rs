@@ -106,9 +106,9 @@ pub fn cache_file(cache: &Path, spec: &MeasureSpec) -> PathBuf {
 }
 
 /// The cached measurement of `spec`, if there is a valid one (a file of
-/// another spec or version, or unreadable, is a miss).
+/// another spec or version, unreadable, or not a regular file, is a miss).
 pub fn cached(cache: &Path, spec: &MeasureSpec) -> Option<Measurement> {
-    let text = std::fs::read_to_string(cache_file(cache, spec)).ok()?;
+    let text = tritium_util::file::read_to_string_regular(&cache_file(cache, spec)).ok()?;
     let m: Measurement = serde_json::from_str(&text).ok()?;
     (m.spec == *spec && m.rtl_digest == rtl_digest() && m.key == spec.key()).then_some(m)
 }
