@@ -22,6 +22,7 @@ use super::kernels::Isa;
 
 /// The per-head attention function for `isa`.
 pub fn head_fn(isa: Isa) -> HeadFn {
+    let isa = isa.vector();
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx512 && isa.available() {
         return x86::attend_head_avx512;

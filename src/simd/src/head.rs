@@ -108,6 +108,7 @@ pub fn exact_rows(isa: Isa, w: HeadRows, cols: usize, x: &[f32], v0: usize, out:
     assert_eq!(x.len(), cols);
     let rows = out.len();
     assert!(w.len() >= (v0 + rows) * cols);
+    let isa = isa.vector();
     let ran = if isa.available() { isa } else { Isa::Scalar };
     #[cfg(target_arch = "x86_64")]
     let ran = if ran == Isa::Avx2 && matches!(w, HeadRows::F16(_)) && !has_f16c() {
@@ -262,6 +263,7 @@ impl Q8Head {
     /// [`Q8Head::quantize_input`]. The dot products are exact integers, so
     /// every path gives the same logits.
     pub fn rows_into(&self, isa: Isa, xq: &Q8Input, v0: usize, out: &mut [f32]) {
+        let isa = isa.vector();
         assert_eq!(xq.data.len(), self.stride);
         assert!(v0 + out.len() <= self.rows);
         #[cfg(target_arch = "x86_64")]

@@ -9,7 +9,7 @@
 //! - [`head`]: the exact and the Q8 lm_head.
 //!
 //! The path is detected once per backend ([`Isa::best`]) and can be forced
-//! with `TRITIUM_KERNEL=scalar|avx2|avx512|neon` (an unavailable path is an
+//! with `TRITIUM_KERNEL=scalar|avx2|avx512|neon|amx` (an unavailable path is an
 //! error, not a silent fallback); `TRITIUM_REQUIRE_KERNELS` declares the
 //! paths a machine must have ([`present_kernels`], what the tests loop
 //! over, fails naming a missing one). Weights are repacked when the backend is
@@ -381,10 +381,19 @@ impl SimdBackend {
         let ws: [Option<&PackedTernary>; MAX_GROUP] =
             std::array::from_fn(|i| calls.get(i).map(|c| &self.prepared[&c.id].w));
         let w0 = ws[0].expect("at least one call");
-        let kp = w0.k_padded();
+        // The AMX tiles read 64 inputs x 16 rows at a time: the buffer is
+        // zero-padded to whole tiles (see `kernels::amx`).
+        let (kp, rows_padded) = if isa == Isa::Amx && rows > 1 {
+            (
+                w0.k_padded().next_multiple_of(64),
+                rows.next_multiple_of(16),
+            )
+        } else {
+            (w0.k_padded(), rows)
+        };
         let (acts, sums, panel_out) = (&mut self.acts, &mut self.sums, &mut self.panel_out);
         acts.clear();
-        acts.resize(rows * kp, 0);
+        acts.resize(rows_padded * kp, 0);
         sums.clear();
         for r in 0..rows {
             let src = &calls[0].acts[r * k..(r + 1) * k];

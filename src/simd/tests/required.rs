@@ -67,7 +67,8 @@ fn each_present_path_runs_its_own_code() {
         for (i, other) in Isa::ALL.iter().enumerate() {
             if *other == isa {
                 assert!(after[i] > before[i], "{isa:?} asked for but never ran");
-            } else {
+            } else if *other != isa.vector() {
+                // (AMX runs single rows and the head on its vector path.)
                 assert_eq!(
                     after[i], before[i],
                     "{isa:?} asked for, but {other:?} code ran"

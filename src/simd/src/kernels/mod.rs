@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::layout::{PackedTernary, PANEL};
 
+#[cfg(target_arch = "x86_64")]
+pub mod amx;
 #[cfg(target_arch = "aarch64")]
 pub mod neon;
 pub mod scalar;
@@ -54,10 +56,13 @@ pub enum Isa {
     Avx512,
     /// AArch64 NEON (`smull` + `sadalp`).
     Neon,
+    /// x86-64 AMX-INT8 tiles (`tdpbssd`) for prompts of several token rows;
+    /// everything else (single-row GEMV, lm_head, attention) on AVX-512.
+    Amx,
 }
 
 impl Isa {
-    pub const ALL: [Isa; 4] = [Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon];
+    pub const ALL: [Isa; 5] = [Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::Amx];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -65,6 +70,7 @@ impl Isa {
             Isa::Avx2 => "avx2",
             Isa::Avx512 => "avx512",
             Isa::Neon => "neon",
+            Isa::Amx => "amx",
         }
     }
 
@@ -79,6 +85,9 @@ impl Isa {
             Isa::Avx2 => "x86-64 avx2",
             Isa::Avx512 => "x86-64 avx512f, avx512bw and avx512vnni",
             Isa::Neon => "aarch64 neon",
+            Isa::Amx => {
+                "x86-64 amx-tile and amx-int8 (granted by the OS) next to the avx512 path's"
+            }
         }
     }
 
@@ -96,6 +105,8 @@ impl Isa {
             }
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Amx => Isa::Avx512.available() && amx::available(),
             #[allow(unreachable_patterns)]
             _ => false,
         }
@@ -104,6 +115,16 @@ impl Isa {
     /// The paths this CPU can run, fastest last.
     pub fn present() -> Vec<Isa> {
         Isa::ALL.into_iter().filter(|i| i.available()).collect()
+    }
+
+    /// The path of everything but prompt tiles: the vector instruction set
+    /// behind `self` (AMX runs single rows, the head and attention on
+    /// AVX-512).
+    pub fn vector(self) -> Isa {
+        match self {
+            Isa::Amx => Isa::Avx512,
+            i => i,
+        }
     }
 
     /// The fastest path present.
@@ -143,6 +164,18 @@ pub fn ternary_panels(
         "kernel {} not available on this CPU",
         isa.name()
     );
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Amx && a.rows > 1 {
+        // The tile loads read whole 64-input steps of 16 rows.
+        assert_eq!(a.stride % amx::KTILE, 0, "AMX activation stride");
+        assert!(a.data.len() >= a.rows.div_ceil(amx::MTILE) * amx::MTILE * a.stride);
+        count_run(isa);
+        // SAFETY: features checked above; bounds checked by `a.check` and
+        // the two asserts (the rest of the padding is zero by contract).
+        unsafe { amx::panels_amx(w, p0, np, a, out) };
+        return;
+    }
+    let isa = isa.vector();
     count_run(isa);
     match isa {
         #[cfg(target_arch = "x86_64")]
