@@ -382,8 +382,9 @@ impl SimdBackend {
             std::array::from_fn(|i| calls.get(i).map(|c| &self.prepared[&c.id].w));
         let w0 = ws[0].expect("at least one call");
         // The AMX tiles read 64 inputs x 16 rows at a time: the buffer is
-        // zero-padded to whole tiles (see `kernels::amx`).
-        let (kp, rows_padded) = if isa == Isa::Amx && rows > 1 {
+        // zero-padded to whole tiles, in their layout (`kernels::amx`).
+        let tiled = isa == Isa::Amx && rows > 1;
+        let (kp, rows_padded) = if tiled {
             (
                 w0.k_padded().next_multiple_of(64),
                 rows.next_multiple_of(16),
@@ -397,8 +398,14 @@ impl SimdBackend {
         sums.clear();
         for r in 0..rows {
             let src = &calls[0].acts[r * k..(r + 1) * k];
-            acts[r * kp..r * kp + k].copy_from_slice(src);
+            if !tiled {
+                acts[r * kp..r * kp + k].copy_from_slice(src);
+            }
             sums.push(src.iter().map(|&a| i32::from(a)).sum());
+        }
+        #[cfg(target_arch = "x86_64")]
+        if tiled {
+            kernels::amx::tile_acts(calls[0].acts, k, rows, kp, acts);
         }
         // Panel offsets, panels per task and task offsets of each matrix.
         let (mut base, mut per, mut first) = (
