@@ -128,7 +128,9 @@ pub trait Backend {
     fn name(&self) -> &str;
 
     /// Computes `out[r * n + j] = sum_c t[j, c] * acts[r * k + c]` exactly in
-    /// i32 for every row `r` of the call. Must call [`LinearCall::check`].
+    /// i32 for every row `r` of the call, writing every value of `out` (its
+    /// prior contents are arbitrary: the session reuses buffers unzeroed).
+    /// Must call [`LinearCall::check`].
     fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> Result<ExecStats>;
 
     /// Several BitLinears on the same activations (q/k/v, gate/up):

@@ -338,7 +338,9 @@ fn bitlinear_group(
     let g = group.len();
     debug_assert!((1..=3).contains(&g));
     let (id, k) = (group[0].0, group[0].1.k());
-    b.q.clear();
+    // No `clear()` before these resizes: every value is written below (by
+    // the quantizer, the backend's matmul and the dequantizer), so zeroing
+    // megabytes per call first would only cost time.
     b.q.resize(rows * k, 0);
     b.scale_res.clear();
     b.scale_res.extend((0..rows).map(|_| Ok(0.0)));
@@ -363,7 +365,6 @@ fn bitlinear_group(
     let call = |i: usize| LinearCall::new(group[i].0, group[i].1, q, rows, first_pos);
     let calls = [call(0), call(g.min(2) - 1), call(g - 1)];
     for (acc, &(_, w)) in b.acc.iter_mut().zip(group) {
-        acc.clear();
         acc.resize(rows * w.n(), 0);
     }
     backend.matmul_group(&calls[..g], &mut b.acc[..g], &mut b.stats[..g])?;
@@ -371,7 +372,6 @@ fn bitlinear_group(
         *stats.entry(id).or_default() += b.stats[i];
         let n = w.n();
         let (acc, y, scales) = (&b.acc[i], &mut b.y[i], &b.scales);
-        y.clear();
         y.resize(rows * n, 0.0);
         let gamma = w.gamma();
         each_row(y, n, |r, yr| {
