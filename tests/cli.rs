@@ -248,7 +248,8 @@ fn bench_prints_json_for_scripts() {
         "--json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
+    assert!(v["file_bytes"].is_null());
     assert!(v["bandwidth"][0]["read_gb_s"].as_f64().unwrap() > 0.0);
     // 4 distinct tiny shapes x (decode, prefill) + exact and Q8 heads, and
     // with AVX2 the two kernel families side by side (4 shapes x 2).
@@ -266,6 +267,51 @@ fn bench_prints_json_for_scripts() {
     assert!(models[0]["decode_fraction_of_floor"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_fraction_of_best_floor"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_pairs"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn bench_measures_a_model_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("tiny.gguf");
+    let fs = f.to_str().unwrap();
+    ok(&[
+        "gen-model",
+        "--preset",
+        "tiny",
+        "--format",
+        "gguf-i2s",
+        "--out",
+        fs,
+    ]);
+    let out = ok(&[
+        "bench",
+        "--model",
+        fs,
+        "--threads",
+        "1",
+        "--prefill-tokens",
+        "4",
+        "--decode-tokens",
+        "2",
+        "--reps",
+        "1",
+        "--no-families",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["preset"], fs);
+    let size = std::fs::metadata(&f).unwrap().len();
+    assert_eq!(v["file_bytes"].as_u64(), Some(size));
+    // The file's shapes (tiny: 4 distinct) x (decode, prefill) + 2 heads.
+    assert_eq!(v["kernels"].as_array().unwrap().len(), 4 * 2 + 2);
+    let models = v["models"].as_array().unwrap();
+    assert_eq!(models.len(), 2);
+    let read = models[0]["bytes_per_token"].as_u64().unwrap();
+    assert!(read > 0 && read < 2 * size, "{read} vs {size}");
+    // A preset and a file are one or the other (a usage error, status 2).
+    let out = tritium(&["bench", "--model", fs, "--preset", "tiny"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
 }
 
 #[test]

@@ -14,6 +14,13 @@ pub struct BenchArgs {
     /// Model shape whose matrices and whole network are measured.
     #[arg(long, value_enum, default_value = "2b4t")]
     pub preset: PresetArg,
+    /// Measure this checkpoint instead of a synthetic preset: a GGUF file
+    /// or a Hugging Face directory, any format `infer --model` reads. The
+    /// kernels are timed at its shapes, the whole model with its weights;
+    /// the report gives its size as stored next to the bytes the engine
+    /// reads per token.
+    #[arg(long, value_name = "PATH", conflicts_with = "preset")]
+    pub model: Option<std::path::PathBuf>,
     /// Thread counts to measure, e.g. 1,2.
     #[arg(long, value_delimiter = ',', default_value = "1,2", value_name = "N,N")]
     pub threads: Vec<usize>,
@@ -67,8 +74,27 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     }
     let isa = kernel_arg(a.kernel.as_deref())?;
     let preset = a.preset.preset();
+    let bar = Bar::spinner(a.json);
+    // A file is loaded first (its shape sets the kernels'); a preset's
+    // synthetic model after the kernels, only if the whole model runs.
+    let loaded = match &a.model {
+        Some(path) => {
+            bar.message(&format!("loading {}", path.display()));
+            let m = tritium_model::load(path, None)?.model;
+            Some((m, file_bytes(path)?))
+        }
+        None => None,
+    };
     let opts = BenchOptions {
-        preset,
+        config: match &loaded {
+            Some((m, _)) => m.config().clone(),
+            None => preset.config(),
+        },
+        model_name: match &a.model {
+            Some(p) => p.display().to_string(),
+            None => preset.name().to_string(),
+        },
+        file_bytes: loaded.as_ref().map(|l| l.1),
         threads: a.threads.clone(),
         isa,
         prefill_tokens: a.prefill_tokens,
@@ -77,9 +103,10 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         families: !a.no_families,
         progress: !a.json,
     };
-    let bar = Bar::spinner(a.json);
     let model = if a.kernels_only {
         None
+    } else if let Some((m, _)) = loaded {
+        Some(m)
     } else {
         bar.message(&format!(
             "building the synthetic {} model (in memory)",
@@ -94,4 +121,26 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     } else {
         print(&render(&report))
     }
+}
+
+/// Bytes of a model as stored: the file, or every regular file of a
+/// checkpoint directory (weights, config, tokenizer).
+fn file_bytes(path: &std::path::Path) -> Result<u64> {
+    let meta = |p: &std::path::Path| {
+        std::fs::metadata(p).map_err(|e| Error::Usage(format!("--model {}: {e}", p.display())))
+    };
+    if !path.is_dir() {
+        return Ok(meta(path)?.len());
+    }
+    let entries = std::fs::read_dir(path)
+        .map_err(|e| Error::Usage(format!("--model {}: {e}", path.display())))?;
+    let mut total = 0u64;
+    for e in entries {
+        let e = e.map_err(|e| Error::Usage(format!("--model {}: {e}", path.display())))?;
+        let m = meta(&e.path())?;
+        if m.is_file() {
+            total = total.saturating_add(m.len());
+        }
+    }
+    Ok(total)
 }

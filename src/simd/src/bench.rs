@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 use tritium_golden::{
-    Backend, DenseMatrix, LinearCall, LinearId, Logits, Model, ModelConfig, Preset, Proj, Session,
+    Backend, DenseMatrix, LinearCall, LinearId, Logits, Model, ModelConfig, Proj, Session,
     SplitMix64, TernaryMatrix,
 };
 
@@ -29,7 +29,13 @@ use crate::{Error, HeadMode, Isa, PackedTernary, Result, SimdBackend, SimdOption
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
-    pub preset: Preset,
+    /// The shape whose matrices are measured (the preset's, or the model
+    /// file's).
+    pub config: ModelConfig,
+    /// What the report calls it: the preset name or the file.
+    pub model_name: String,
+    /// Bytes of the model file(s) on disk, when a file is measured.
+    pub file_bytes: Option<u64>,
     pub threads: Vec<usize>,
     pub isa: Option<Isa>,
     pub prefill_tokens: usize,
@@ -88,7 +94,11 @@ pub struct ModelRow {
 pub struct BenchReport {
     pub schema_version: u32,
     pub cpu_kernels_present: Vec<String>,
+    /// The preset name or the model file measured.
     pub preset: String,
+    /// Bytes of the model file(s) as stored on disk (a file measured with
+    /// `--model`; `None` for a synthetic preset).
+    pub file_bytes: Option<u64>,
     pub bandwidth: Vec<BandwidthRow>,
     pub kernels: Vec<KernelRow>,
     pub models: Vec<ModelRow>,
@@ -238,7 +248,7 @@ pub fn run_bench(
     model: Option<&Model>,
     mut log: impl FnMut(&str),
 ) -> Result<BenchReport> {
-    let c = o.preset.config();
+    let c = o.config.clone();
     let bw_of = |rows: &[BandwidthRow], t: usize| {
         rows.iter()
             .find(|b| b.threads == t)
@@ -409,9 +419,10 @@ pub fn run_bench(
         m.decode_fraction_of_best_floor = m.decode_tok_s / m.floor_tok_s;
     }
     Ok(BenchReport {
-        schema_version: 1,
+        schema_version: 2,
         cpu_kernels_present: Isa::present().iter().map(|i| i.name().into()).collect(),
-        preset: o.preset.name().into(),
+        preset: o.model_name.clone(),
+        file_bytes: o.file_bytes,
         bandwidth,
         kernels,
         models,
@@ -521,8 +532,15 @@ pub fn render(r: &BenchReport) -> String {
     if !r.models.is_empty() {
         let _ = writeln!(
             s,
-            "\nwhole model ({}, synthetic weights)\n  {:<20} {:>3} {:>10} {:>10} {:>10} {:>9} {:>9} {:>12}",
+            "\nwhole model ({}{})\n  {:<20} {:>3} {:>10} {:>10} {:>10} {:>9} {:>9} {:>12}",
             r.preset,
+            match r.file_bytes {
+                Some(b) => format!(
+                    ", {:.1} MB as stored; MB/token: what the engine reads per token as it holds the weights",
+                    b as f64 / 1e6
+                ),
+                None => ", synthetic weights".into(),
+            },
             "backend",
             "thr",
             "MB/token",
