@@ -609,4 +609,6 @@ pub(crate) fn gguf_err(path: &Path, message: impl Into<String>) -> Error {
 #[cfg(test)]
 mod compat_tests;
 #[cfg(test)]
+mod iqbn_model_tests;
+#[cfg(test)]
 mod tests;
