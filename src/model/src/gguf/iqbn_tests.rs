@@ -205,3 +205,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn type_ids_and_row_sizes() {
+    use super::super::GgmlType;
+    assert_eq!(GgmlType::from_id(134, false), Ok(GgmlType::IQ1_BN));
+    assert_eq!(GgmlType::from_id(135, true), Ok(GgmlType::IQ2_BN));
+    assert_eq!((GgmlType::IQ1_BN.id(), GgmlType::IQ2_BN.id()), (134, 135));
+    for other in [133, 136, 335] {
+        let e = GgmlType::from_id(other, true).unwrap_err();
+        assert!(
+            e.contains("ik_llama.cpp") && e.contains("not supported"),
+            "{e}"
+        );
+    }
+    // rows x (row scale + K / 64 blocks).
+    assert_eq!(
+        GgmlType::IQ2_BN.data_size(3 * 256, 256),
+        Ok(3 * (4 + 4 * 16))
+    );
+    assert_eq!(
+        GgmlType::IQ1_BN.data_size(2 * 128, 128),
+        Ok(2 * (2 + 2 * 13))
+    );
+    let e = GgmlType::IQ1_BN.data_size(96, 96).unwrap_err();
+    assert!(e.contains("multiple of 64"), "{e}");
+    let e = GgmlType::IQ2_BN
+        .data_size(u64::MAX / 64 * 64, 64)
+        .unwrap_err();
+    assert!(e.contains("overflows"), "{e}");
+}

@@ -8,7 +8,8 @@
 //!   file is an [`Error::Gguf`] naming the key or tensor, never a panic and
 //!   never an allocation sized by an untrusted header field.
 //! - [`quants`]: the block codecs (bitnet.cpp I2_S, llama.cpp TQ1_0 and
-//!   TQ2_0, F32/F16/BF16, Q8_0 and Q6_K for embeddings).
+//!   TQ2_0, F32/F16/BF16, Q8_0 and Q6_K for embeddings); [`iqbn`]:
+//!   ik_llama.cpp's row-scaled IQ2_BN and IQ1_BN; [`GgmlType`]: ids and sizes.
 //! - [`load`]: GGUF tensors and metadata -> the golden [`tritium_golden::Model`]
 //!   (the same [`crate::LoadedModel`] a checkpoint directory gives);
 //!   [`vocab`]: the tokenizer from `tokenizer.ggml.*` and back.
@@ -22,7 +23,9 @@
 //! as I2_S only when `general.architecture` is a BitNet one (`bitnet-b1.58`,
 //! `bitnet-25`, `bitnet`) and the tensor's byte size then matches I2_S's
 //! (`n / 4 + 32`, checked like every size); ids 37..39 are a clear
-//! "not supported" error naming both meanings.
+//! "not supported" error naming both meanings. ik_llama.cpp numbers its
+//! own types from 133 up (IQ1_BN = 134, IQ2_BN = 135, read in any
+//! architecture; its other ids are a "not supported" error).
 
 pub mod export;
 #[cfg(any(test, feature = "fuzzing"))]
