@@ -230,8 +230,8 @@ fn type_ids_and_row_sizes() {
     );
     let e = GgmlType::IQ1_BN.data_size(96, 96).unwrap_err();
     assert!(e.contains("multiple of 64"), "{e}");
-    let e = GgmlType::IQ2_BN
-        .data_size(u64::MAX / 64 * 64, 64)
-        .unwrap_err();
-    assert!(e.contains("overflows"), "{e}");
+    // The largest element count: rows x 20 bytes still fits in a u64 (no
+    // wrap-around), and the parser then finds it past the end of the file.
+    let n = u64::MAX / 64 * 64;
+    assert_eq!(GgmlType::IQ2_BN.data_size(n, 64), Ok(n / 64 * 20));
 }
