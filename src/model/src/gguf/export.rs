@@ -56,6 +56,10 @@ fn encode_linear(w: &TernaryMatrix, ty: WeightType) -> Result<(GgmlType, Vec<u8>
     let t = w.to_ternary();
     let r = match ty {
         WeightType::I2S => i2s_encode(&t, w.gamma()).map(|b| (GgmlType::I2_S, b)),
+        WeightType::Iq2bn | WeightType::Iq1bn if !w.k().is_multiple_of(64) => Err(format!(
+            "IQ2_BN/IQ1_BN rows hold whole 64-element blocks: K = {} is not a multiple of 64 (use I2_S, or a shape such as --preset tiny256)",
+            w.k()
+        )),
         WeightType::Iq2bn => {
             // As ik_llama.cpp's quantizer: every row's scale is its max |w|.
             let s = iqbn::row_scales(&t, w.k(), w.gamma(), 0.0);
