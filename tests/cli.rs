@@ -397,6 +397,21 @@ fn gguf_models_run_from_the_command_line() {
         &p("t.gguf"),
     ]);
     ok(&["infer", "--model", &p("t.gguf"), "-n", "2"]);
+    // ik_llama.cpp's IQ2_BN/IQ1_BN need K % 64 == 0 (tiny's 172 is not).
+    for (format, file) in [("gguf-iq2bn", "iq2.gguf"), ("gguf-iq1bn", "iq1.gguf")] {
+        let e = fails(&["gen-model", "--format", format, "--out", &p(file)]);
+        assert!(e.contains("multiple of 64") && e.contains("tiny256"), "{e}");
+        ok(&[
+            "gen-model",
+            "--format",
+            format,
+            "--preset",
+            "tiny256",
+            "--out",
+            &p(file),
+        ]);
+        ok(&["infer", "--model", &p(file), "-n", "2"]);
+    }
     // Existing output, garbage input.
     let e = fails(&["gen-model", "--format", "gguf-i2s", "--out", &p("m.gguf")]);
     assert!(e.contains("--force"), "{e}");

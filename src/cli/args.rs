@@ -22,7 +22,8 @@ pub enum PresetArg {
     #[value(name = "2b4t")]
     B2b4t,
     /// 2 layers, hidden 256, intermediate 512, vocab 512: fits llama.cpp's
-    /// 256-element TQ1_0/TQ2_0 blocks (use with --format gguf-tq2).
+    /// 256-element TQ1_0/TQ2_0 blocks (use with --format gguf-tq2) and
+    /// ik_llama.cpp's 64-element IQ2_BN/IQ1_BN rows.
     Tiny256,
 }
 

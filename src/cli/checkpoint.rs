@@ -30,6 +30,12 @@ pub enum FormatArg {
     GgufTq2,
     /// One GGUF file, BitLinears in llama.cpp's TQ1_0 (1.6 bits per weight, 256-element blocks).
     GgufTq1,
+    /// One GGUF file, BitLinears in ik_llama.cpp's IQ2_BN (2 bits per weight,
+    /// f32 scale per row, 64-element blocks: every K a multiple of 64, e.g. --preset tiny256).
+    GgufIq2bn,
+    /// One GGUF file, BitLinears in ik_llama.cpp's IQ1_BN (1.625 bits per
+    /// weight, fp16 scale per row, 64-element blocks).
+    GgufIq1bn,
 }
 
 impl FormatArg {
@@ -40,6 +46,8 @@ impl FormatArg {
             FormatArg::GgufI2s => CheckpointFormat::GgufI2s,
             FormatArg::GgufTq2 => CheckpointFormat::GgufTq2,
             FormatArg::GgufTq1 => CheckpointFormat::GgufTq1,
+            FormatArg::GgufIq2bn => CheckpointFormat::GgufIq2bn,
+            FormatArg::GgufIq1bn => CheckpointFormat::GgufIq1bn,
         }
     }
 }
@@ -79,6 +87,10 @@ pub enum GgufWeightArg {
     Tq2,
     /// llama.cpp's TQ1_0: as TQ2_0 in 1.6 bits per weight.
     Tq1,
+    /// ik_llama.cpp's IQ2_BN: exact codes and exact f32 scale (lossless); K % 64 == 0.
+    Iq2bn,
+    /// ik_llama.cpp's IQ1_BN: exact codes, scale rounded to fp16; K % 64 == 0.
+    Iq1bn,
 }
 
 #[derive(Debug, Args)]
@@ -266,6 +278,8 @@ pub fn run_convert(a: &ConvertArgs) -> Result<()> {
             GgufWeightArg::I2s => WeightType::I2S,
             GgufWeightArg::Tq2 => WeightType::Tq2,
             GgufWeightArg::Tq1 => WeightType::Tq1,
+            GgufWeightArg::Iq2bn => WeightType::Iq2bn,
+            GgufWeightArg::Iq1bn => WeightType::Iq1bn,
         };
         let name = a
             .from

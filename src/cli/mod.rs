@@ -40,7 +40,7 @@ pub enum Command {
     /// Generate text with a b1.58 model (a checkpoint directory or a built-in preset).
     Infer(infer::InferArgs),
     /// Write a synthetic checkpoint from a preset and a seed: a Hugging Face
-    /// directory, or one GGUF file (--format gguf-i2s|gguf-tq2|gguf-tq1).
+    /// directory, or one GGUF file (--format gguf-i2s|gguf-tq2|gguf-tq1|gguf-iq2bn|gguf-iq1bn).
     GenModel(checkpoint::GenModelArgs),
     /// Convert between a Hugging Face packed checkpoint directory and a GGUF
     /// file (I2_S by default). The direction follows --from: a directory

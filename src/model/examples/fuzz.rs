@@ -49,7 +49,13 @@ fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let mut a = Args {
         targets: vec!["gguf".into(), "safetensors".into(), "config".into()],
-        weights: vec![WeightType::I2S, WeightType::Tq2, WeightType::Tq1],
+        weights: vec![
+            WeightType::I2S,
+            WeightType::Tq2,
+            WeightType::Tq1,
+            WeightType::Iq2bn,
+            WeightType::Iq1bn,
+        ],
         campaign: Campaign::new(1, 1_000_000),
         progress: 100_000,
         threads: 1,
@@ -85,7 +91,9 @@ fn parse_args() -> Result<Args, String> {
                     "i2s" => WeightType::I2S,
                     "tq2" => WeightType::Tq2,
                     "tq1" => WeightType::Tq1,
-                    _ => return Err(format!("--weights {value}: i2s, tq2 or tq1")),
+                    "iq2bn" => WeightType::Iq2bn,
+                    "iq1bn" => WeightType::Iq1bn,
+                    _ => return Err(format!("--weights {value}: i2s, tq2, tq1, iq2bn or iq1bn")),
                 }]
             }
             "--inputs" => a.campaign.inputs = num()?,

@@ -37,6 +37,12 @@ pub enum CheckpointFormat {
     GgufTq2,
     /// One GGUF file, BitLinears in llama.cpp's TQ1_0 (1.6 bits per weight, 256-element blocks).
     GgufTq1,
+    /// One GGUF file, BitLinears in ik_llama.cpp's IQ2_BN (2 bits per weight
+    /// + an f32 per row, 64-element blocks: every K a multiple of 64).
+    GgufIq2bn,
+    /// One GGUF file, BitLinears in ik_llama.cpp's IQ1_BN (1.625 bits per
+    /// weight + an fp16 per row, 64-element blocks).
+    GgufIq1bn,
 }
 
 impl CheckpointFormat {
@@ -47,6 +53,8 @@ impl CheckpointFormat {
             CheckpointFormat::GgufI2s => Some(WeightType::I2S),
             CheckpointFormat::GgufTq2 => Some(WeightType::Tq2),
             CheckpointFormat::GgufTq1 => Some(WeightType::Tq1),
+            CheckpointFormat::GgufIq2bn => Some(WeightType::Iq2bn),
+            CheckpointFormat::GgufIq1bn => Some(WeightType::Iq1bn),
         }
     }
 }
@@ -67,7 +75,9 @@ impl SynthOptions {
             CheckpointFormat::HfPacked
             | CheckpointFormat::GgufI2s
             | CheckpointFormat::GgufTq2
-            | CheckpointFormat::GgufTq1 => QuantSpec {
+            | CheckpointFormat::GgufTq1
+            | CheckpointFormat::GgufIq2bn
+            | CheckpointFormat::GgufIq1bn => QuantSpec {
                 mode: QuantMode::Offline,
                 linear_class: self.linear_class,
             },

@@ -18,9 +18,18 @@ fn ci_run(target: &dyn Target, inputs: u64) -> Report {
     r
 }
 
+/// Every GGUF weight type the fuzz target has a base file of.
+const ALL_WEIGHTS: &[WeightType] = &[
+    WeightType::I2S,
+    WeightType::Tq2,
+    WeightType::Tq1,
+    WeightType::Iq2bn,
+    WeightType::Iq1bn,
+];
+
 #[test]
 fn ci_subset_gguf() {
-    let t = GgufTarget::new(&[WeightType::I2S, WeightType::Tq2, WeightType::Tq1]).unwrap();
+    let t = GgufTarget::new(ALL_WEIGHTS).unwrap();
     let r = ci_run(&t, 2000);
     assert!(r.parsed > 100, "{}", r.summary());
 }
@@ -41,8 +50,8 @@ fn ci_subset_config() {
 
 #[test]
 fn unmutated_bases_load() {
-    let t = GgufTarget::new(&[WeightType::I2S, WeightType::Tq2, WeightType::Tq1]).unwrap();
-    for i in 0..3 {
+    let t = GgufTarget::new(ALL_WEIGHTS).unwrap();
+    for i in 0..ALL_WEIGHTS.len() {
         assert_eq!(
             t.check(i, t.base_bytes(i).to_vec()),
             Outcome::Loaded,

@@ -1,6 +1,6 @@
 //! A golden [`Model`] as a BitNet GGUF file (architecture `bitnet-b1.58`,
-//! the name of the current microsoft/bitnet-b1.58-2B-4T-gguf file, for I2_S;
-//! llama.cpp's `bitnet` for TQ1_0/TQ2_0), with
+//! the name of the current microsoft/bitnet-b1.58-2B-4T-gguf file, for I2_S
+//! and ik_llama.cpp's IQ2_BN/IQ1_BN; llama.cpp's `bitnet` for TQ1_0/TQ2_0), with
 //! its tokenizer in `tokenizer.ggml.*`, through the generic
 //! [`GgufWriter`].
 
@@ -10,6 +10,7 @@ use half::f16;
 use serde_json::Value as Json;
 use tritium_golden::{Model, Norm, Proj, TernaryMatrix};
 
+use super::iqbn;
 use super::quants::{i2s_encode, tq1_encode, tq2_encode};
 use super::writer::GgufWriter;
 use super::{GgmlType, Value};
@@ -24,6 +25,10 @@ pub enum WeightType {
     Tq2,
     /// llama.cpp TQ1_0: as TQ2_0, 1.6 bits per weight.
     Tq1,
+    /// ik_llama.cpp IQ2_BN: codes + the exact f32 gamma in every non-zero row.
+    Iq2bn,
+    /// ik_llama.cpp IQ1_BN: codes + gamma rounded to fp16 in every non-zero row.
+    Iq1bn,
 }
 
 /// How the embedding (and untied head) is stored.
@@ -51,6 +56,20 @@ fn encode_linear(w: &TernaryMatrix, ty: WeightType) -> Result<(GgmlType, Vec<u8>
     let t = w.to_ternary();
     let r = match ty {
         WeightType::I2S => i2s_encode(&t, w.gamma()).map(|b| (GgmlType::I2_S, b)),
+        WeightType::Iq2bn | WeightType::Iq1bn if !w.k().is_multiple_of(64) => Err(format!(
+            "IQ2_BN/IQ1_BN rows hold whole 64-element blocks: K = {} is not a multiple of 64 (use I2_S, or a shape such as --preset tiny256)",
+            w.k()
+        )),
+        WeightType::Iq2bn => {
+            // As ik_llama.cpp's quantizer: every row's scale is its max |w|.
+            let s = iqbn::row_scales(&t, w.k(), w.gamma(), 0.0);
+            iqbn::iq2bn_encode(&t, w.k(), &s).map(|b| (GgmlType::IQ2_BN, b))
+        }
+        WeightType::Iq1bn => {
+            let d = f16::from_f32(w.gamma()).to_bits();
+            let s = iqbn::row_scales(&t, w.k(), d, 0);
+            iqbn::iq1bn_encode(&t, w.k(), &s).map(|b| (GgmlType::IQ1_BN, b))
+        }
         WeightType::Tq2 | WeightType::Tq1 if !w.k().is_multiple_of(256) => Err(format!(
             "TQ1_0/TQ2_0 rows hold whole 256-element blocks: K = {} is not a multiple of 256 (use I2_S, or a shape such as --preset tiny256)",
             w.k()
@@ -181,8 +200,10 @@ pub fn model_to_writer(model: &Model, o: &WriteOptions) -> Result<GgufWriter> {
     // TQ2_0 are llama.cpp's, whose BitNet architecture is `bitnet` (it
     // refuses `bitnet-b1.58`). llama.cpp's `bitnet` has no output tensor:
     // the head is the token embedding.
+    // IQ2_BN/IQ1_BN are ik_llama.cpp's, which reads `bitnet-b1.58` (as
+    // bitnet.cpp) with its relu^2 graph and an optional output tensor.
     let arch = match o.weights {
-        WeightType::I2S => "bitnet-b1.58",
+        WeightType::I2S | WeightType::Iq2bn | WeightType::Iq1bn => "bitnet-b1.58",
         WeightType::Tq1 | WeightType::Tq2 => "bitnet",
     };
     if arch == "bitnet" && model.lm_head().is_some() {
@@ -194,9 +215,11 @@ pub fn model_to_writer(model: &Model, o: &WriteOptions) -> Result<GgufWriter> {
     let mut w = GgufWriter::default();
     model_metadata(&mut w, model, arch, &o.name);
     let file_type = match o.weights {
-        WeightType::I2S => 40, // LLAMA_FTYPE_MOSTLY_I2_S in bitnet.cpp
-        WeightType::Tq1 => 36, // LLAMA_FTYPE_MOSTLY_TQ1_0
-        WeightType::Tq2 => 37, // LLAMA_FTYPE_MOSTLY_TQ2_0
+        WeightType::I2S => 40,    // LLAMA_FTYPE_MOSTLY_I2_S in bitnet.cpp
+        WeightType::Tq1 => 36,    // LLAMA_FTYPE_MOSTLY_TQ1_0
+        WeightType::Tq2 => 37,    // LLAMA_FTYPE_MOSTLY_TQ2_0
+        WeightType::Iq1bn => 136, // LLAMA_FTYPE_MOSTLY_IQ1_BN in ik_llama.cpp
+        WeightType::Iq2bn => 137, // LLAMA_FTYPE_MOSTLY_IQ2_BN in ik_llama.cpp
     };
     w.set("general.file_type", Value::U32(file_type));
     if let Some(tok) = &o.tokenizer {

@@ -1,7 +1,8 @@
 //! The `gguf` target of the fuzz campaign ([`crate::fuzz`]): a mutator of
 //! GGUF bytes ([`mutate`]) and [`GgufTarget`], which mutates small valid
 //! files (the tiny preset in bitnet.cpp's I2_S; tiny256 in llama.cpp's
-//! TQ2_0 and TQ1_0, whose blocks need K a multiple of 256), and parses,
+//! TQ2_0 and TQ1_0, whose blocks need K a multiple of 256, and in
+//! ik_llama.cpp's IQ2_BN and IQ1_BN, rows of 64-element blocks), and parses,
 //! loads (model, and tokenizer from `tokenizer.ggml.*`) every mutant.
 //! Run by the `fuzz` example (`--target gguf`) and, briefly, by the unit
 //! tests; not part of the crate's API without the `fuzzing` feature.
@@ -19,7 +20,7 @@ use crate::synthetic::preset_model;
 /// One mutant of `base`: 1..=4 of bit flips, byte sets, 8-byte fields
 /// (string and array lengths, dims, offsets) set to boundary values,
 /// 4-byte fields (type ids, counts) set to boundary values and the type
-/// ids next to I2_S/TL1/TL2, truncation, splices of a chunk over another
+/// ids next to I2_S/TL1/TL2 and IQ1_BN/IQ2_BN, truncation, splices of a chunk over another
 /// place. `hot` bytes at the start (the header) are mutated 3 times in 4.
 pub fn mutate(rng: &mut Rng, base: &[u8], hot: usize) -> Vec<u8> {
     let mut b = base.to_vec();
@@ -53,7 +54,7 @@ pub fn mutate(rng: &mut Rng, base: &[u8], hot: usize) -> Vec<u8> {
                 b[pos..end].copy_from_slice(&v.to_le_bytes()[..end - pos]);
             }
             3 => {
-                let v = [0u32, 1, 9, 36, 37, 38, 39, 255, u32::MAX][below(rng, 9)];
+                let v = [0u32, 1, 9, 36, 37, 38, 39, 134, 135, 255, u32::MAX][below(rng, 11)];
                 let end = (pos + 4).min(len);
                 b[pos..end].copy_from_slice(&v.to_le_bytes()[..end - pos]);
             }
@@ -87,6 +88,8 @@ impl GgufTarget {
                 WeightType::I2S => (Preset::Tiny, "tiny-i2s"),
                 WeightType::Tq2 => (Preset::Tiny256, "tiny256-tq2"),
                 WeightType::Tq1 => (Preset::Tiny256, "tiny256-tq1"),
+                WeightType::Iq2bn => (Preset::Tiny256, "tiny256-iq2bn"),
+                WeightType::Iq1bn => (Preset::Tiny256, "tiny256-iq1bn"),
             };
             let model = preset_model(preset, 1)?;
             let bytes = model_to_writer(

@@ -19,6 +19,14 @@
 //!   per-block scales are not representable by the per-tensor-gamma golden
 //!   model. Bit-exactness then means: codes exact, `gamma` exact up to the
 //!   fp16 rounding of `d` that is already in the file.
+//! - **IQ2_BN / IQ1_BN** (ik_llama.cpp): every row starts with its own
+//!   scale (f32 / fp16; `w = scale * t`), which ik_llama.cpp's quantizer
+//!   sets to the row's `max |w|`: the tensor scale in every row with a
+//!   non-zero weight, 0 in all-zero rows. As for TQ blocks, `gamma` = the
+//!   common scale of the rows with non-zero codes (IQ2_BN: the exact f32,
+//!   so I2_S/HF packed -> IQ2_BN -> load is lossless; IQ1_BN: widened from
+//!   fp16); rows with different scales are refused naming the tensor and
+//!   both rows.
 //! - An optional `blk.N.<proj>.scale` tensor (one f32, written by some
 //!   llama.cpp conversions and applied by llama.cpp after the matmul)
 //!   multiplies `gamma` (one f32 rounding).
@@ -43,6 +51,7 @@ use tritium_golden::quant::quantize_weights_absmean;
 use tritium_golden::{DenseMatrix, Layer, Model, ModelConfig, Norm, Proj, TernaryMatrix};
 use tritium_util::Progress;
 
+use super::iqbn::{common_row_scale, iq1bn_decode, iq2bn_decode, widen_f16};
 use super::quants::{i2s_decode, to_f32, tq1_decode, tq2_decode};
 use super::{GgmlType, GgufFile, TensorInfo, BITNET_ARCHS};
 use crate::error::{Error, Result};
@@ -271,13 +280,23 @@ fn load_linear(f: &GgufFile, c: &ModelConfig, l: usize, p: Proj) -> Result<Terna
             let g = common_block_scale(&codes, &d).map_err(msg)?;
             (codes, g)
         }
+        GgmlType::IQ2_BN | GgmlType::IQ1_BN => {
+            let (codes, scales) = if t.ty == GgmlType::IQ2_BN {
+                iq2bn_decode(bytes, n, k)
+            } else {
+                iq1bn_decode(bytes, n, k).map(|(c, s)| (c, widen_f16(&s)))
+            }
+            .map_err(msg)?;
+            let g = common_row_scale(&codes, k, &scales).map_err(msg)?;
+            (codes, g)
+        }
         GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => {
             let w = floats(f, t)?;
             return quantize_weights_absmean(&name, &w, n, k).map_err(|e| golden(f, e));
         }
         other => {
             return Err(f.err(format!(
-                "tensor {name}: type {} is not supported for a BitLinear weight (use I2_S, TQ2_0, TQ1_0 or F32/F16/BF16)",
+                "tensor {name}: type {} is not supported for a BitLinear weight (use I2_S, TQ2_0, TQ1_0, IQ2_BN, IQ1_BN or F32/F16/BF16)",
                 other.name()
             )))
         }

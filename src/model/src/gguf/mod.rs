@@ -8,7 +8,8 @@
 //!   file is an [`Error::Gguf`] naming the key or tensor, never a panic and
 //!   never an allocation sized by an untrusted header field.
 //! - [`quants`]: the block codecs (bitnet.cpp I2_S, llama.cpp TQ1_0 and
-//!   TQ2_0, F32/F16/BF16, Q8_0 and Q6_K for embeddings).
+//!   TQ2_0, F32/F16/BF16, Q8_0 and Q6_K for embeddings); [`iqbn`]:
+//!   ik_llama.cpp's row-scaled IQ2_BN and IQ1_BN; [`GgmlType`]: ids and sizes.
 //! - [`load`]: GGUF tensors and metadata -> the golden [`tritium_golden::Model`]
 //!   (the same [`crate::LoadedModel`] a checkpoint directory gives);
 //!   [`vocab`]: the tokenizer from `tokenizer.ggml.*` and back.
@@ -22,13 +23,17 @@
 //! as I2_S only when `general.architecture` is a BitNet one (`bitnet-b1.58`,
 //! `bitnet-25`, `bitnet`) and the tensor's byte size then matches I2_S's
 //! (`n / 4 + 32`, checked like every size); ids 37..39 are a clear
-//! "not supported" error naming both meanings.
+//! "not supported" error naming both meanings. ik_llama.cpp numbers its
+//! own types from 133 up (IQ1_BN = 134, IQ2_BN = 135, read in any
+//! architecture; its other ids are a "not supported" error).
 
 pub mod export;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
+pub mod iqbn;
 pub mod load;
 pub mod quants;
+mod types;
 pub mod vocab;
 pub mod writer;
 
@@ -37,6 +42,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use tritium_util::AtPath;
+
+pub use types::GgmlType;
 
 /// `GGUF` read as a little-endian u32.
 pub const MAGIC: [u8; 4] = *b"GGUF";
@@ -51,154 +58,6 @@ pub const BITNET_ARCHS: [&str; 3] = ["bitnet-b1.58", "bitnet-25", "bitnet"];
 const MAX_ARRAY_DEPTH: usize = 3;
 /// ggml tensors have at most 4 dimensions.
 const MAX_DIMS: u32 = 4;
-
-/// The tensor types tritium reads (see the module docs for ids).
-#[allow(non_camel_case_types)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GgmlType {
-    F32,
-    F16,
-    Q8_0,
-    Q6_K,
-    BF16,
-    TQ1_0,
-    TQ2_0,
-    /// bitnet.cpp's I2_S (id 36 in its ggml fork).
-    I2_S,
-}
-
-// Block sizes from their parts (ggml-common.h): Q8_0 = 32 int8 + fp16 d;
-// Q6_K = 128 bytes of low nibbles + 64 of high bits + 16 int8 sub-block
-// scales + fp16 d; I2_S = 128 codes of 2 bits (its f32 scale follows the
-// whole tensor, not each block).
-const _: () = assert!(GgmlType::Q8_0.block_bytes() == 32 + 2);
-const _: () = assert!(GgmlType::Q6_K.block_bytes() == 256 / 2 + 256 / 4 + 256 / 16 + 2);
-const _: () = assert!(GgmlType::I2_S.block_bytes() == 128 * 2 / 8);
-
-impl GgmlType {
-    /// The type id stored in the file.
-    pub fn id(self) -> u32 {
-        match self {
-            GgmlType::F32 => 0,
-            GgmlType::F16 => 1,
-            GgmlType::Q8_0 => 8,
-            GgmlType::Q6_K => 14,
-            GgmlType::BF16 => 30,
-            GgmlType::TQ1_0 => 34,
-            GgmlType::TQ2_0 => 35,
-            GgmlType::I2_S => 36,
-        }
-    }
-
-    /// The name ggml prints.
-    pub fn name(self) -> &'static str {
-        match self {
-            GgmlType::F32 => "F32",
-            GgmlType::F16 => "F16",
-            GgmlType::Q8_0 => "Q8_0",
-            GgmlType::Q6_K => "Q6_K",
-            GgmlType::BF16 => "BF16",
-            GgmlType::TQ1_0 => "TQ1_0",
-            GgmlType::TQ2_0 => "TQ2_0",
-            GgmlType::I2_S => "I2_S",
-        }
-    }
-
-    /// Elements per block along the first dimension (`ne0`).
-    pub fn block_elems(self) -> u64 {
-        match self {
-            GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => 1,
-            GgmlType::Q8_0 => 32,
-            GgmlType::Q6_K | GgmlType::TQ1_0 | GgmlType::TQ2_0 => 256,
-            // I2_S blocks run over the flattened tensor, not per row.
-            GgmlType::I2_S => 128,
-        }
-    }
-
-    /// Bytes per block.
-    pub const fn block_bytes(self) -> u64 {
-        match self {
-            GgmlType::F32 => 4,
-            GgmlType::F16 | GgmlType::BF16 => 2,
-            GgmlType::Q8_0 => 34,
-            GgmlType::Q6_K => 210,
-            GgmlType::TQ1_0 => quants::TQ1_BLOCK as u64,
-            GgmlType::TQ2_0 => quants::TQ2_BLOCK as u64,
-            GgmlType::I2_S => 32,
-        }
-    }
-
-    /// The type of id `id`, or a message saying why it cannot be read.
-    /// `bitnet` says whether the file's architecture is a BitNet one.
-    pub fn from_id(id: u32, bitnet: bool) -> std::result::Result<GgmlType, String> {
-        Ok(match id {
-            0 => GgmlType::F32,
-            1 => GgmlType::F16,
-            8 => GgmlType::Q8_0,
-            14 => GgmlType::Q6_K,
-            30 => GgmlType::BF16,
-            34 => GgmlType::TQ1_0,
-            35 => GgmlType::TQ2_0,
-            36 if bitnet => GgmlType::I2_S,
-            36 => {
-                return Err("type id 36 is I2_S only in bitnet.cpp's ggml fork (upstream ggml used it for the removed IQ4_NL_4_4); this file's architecture is not a BitNet one, so it is not read".into())
-            }
-            37 => return Err("type id 37 (bitnet.cpp I8_S, an activation type; removed IQ4_NL_4_8 upstream) is not supported".into()),
-            38 => return Err("type id 38 (bitnet.cpp TL1 lookup-table layout; removed IQ4_NL_8_8 upstream) is not supported: convert the model to I2_S or TQ2_0".into()),
-            39 => return Err("type id 39 (bitnet.cpp TL2 lookup-table layout, or MXFP4 in upstream ggml) is not supported: convert the model to I2_S or TQ2_0".into()),
-            _ => {
-                let name = match id {
-                    2 => "Q4_0",
-                    3 => "Q4_1",
-                    6 => "Q5_0",
-                    7 => "Q5_1",
-                    9 => "Q8_1",
-                    10 => "Q2_K",
-                    11 => "Q3_K",
-                    12 => "Q4_K",
-                    13 => "Q5_K",
-                    15 => "Q8_K",
-                    16..=23 | 29 => "an IQ type",
-                    24 => "I8",
-                    25 => "I16",
-                    26 => "I32",
-                    27 => "I64",
-                    28 => "F64",
-                    _ => return Err(format!("unknown ggml type id {id}")),
-                };
-                return Err(format!(
-                    "ggml type {name} (id {id}) is not supported (tritium reads I2_S, TQ1_0, TQ2_0, F32, F16, BF16, and Q8_0/Q6_K embeddings)"
-                ));
-            }
-        })
-    }
-
-    /// Bytes of a tensor of `n` elements whose first dimension is `ne0`,
-    /// or a message if the shape does not fit the type's blocks.
-    pub fn data_size(self, n: u64, ne0: u64) -> std::result::Result<u64, String> {
-        let blk = self.block_elems();
-        if self == GgmlType::I2_S {
-            if !n.is_multiple_of(blk) {
-                return Err(format!(
-                    "I2_S needs a multiple of {blk} elements, the tensor has {n}"
-                ));
-            }
-            // Packed codes, then one f32 scale padded to 32 bytes.
-            return (n / 4)
-                .checked_add(32)
-                .ok_or_else(|| "size overflows".into());
-        }
-        if !ne0.is_multiple_of(blk) {
-            return Err(format!(
-                "{} needs the first dimension to be a multiple of {blk}, it is {ne0}",
-                self.name()
-            ));
-        }
-        (n / blk)
-            .checked_mul(self.block_bytes())
-            .ok_or_else(|| "size overflows".into())
-    }
-}
 
 /// A metadata value.
 #[derive(Debug, Clone, PartialEq)]
@@ -752,5 +611,7 @@ pub(crate) fn gguf_err(path: &Path, message: impl Into<String>) -> Error {
 
 #[cfg(test)]
 mod compat_tests;
+#[cfg(test)]
+mod iqbn_model_tests;
 #[cfg(test)]
 mod tests;

@@ -289,7 +289,9 @@ pub fn to_f32(ty: super::GgmlType, bytes: &[u8], n: usize) -> R<Vec<f32>> {
             out
         }
         T::Q6_K => q6k_dequant(bytes),
-        T::TQ1_0 | T::TQ2_0 | T::I2_S => return Err(format!("{} is not a float type", ty.name())),
+        T::TQ1_0 | T::TQ2_0 | T::I2_S | T::IQ1_BN | T::IQ2_BN => {
+            return Err(format!("{} is not a float type", ty.name()))
+        }
     })
 }
 
