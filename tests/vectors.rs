@@ -6,7 +6,7 @@ mod support;
 use serde::Deserialize;
 use support::backends::backends;
 use tritium_golden::quant::quantize_activations;
-use tritium_golden::{Backend, LinearCall, LinearId, Proj, TernaryMatrix};
+use tritium_golden::{LinearCall, LinearId, Proj, TernaryMatrix};
 
 #[derive(Deserialize)]
 struct Corpus<T> {
