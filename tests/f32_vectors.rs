@@ -128,6 +128,11 @@ fn dequantize_is_bitwise_the_reference() {
 #[test]
 fn relu2_gate_is_bitwise_transformers() {
     for c in &ops().relu2 {
+        assert!(
+            c.up.len() == c.gate.len() && c.m.len() == c.gate.len(),
+            "relu2 {}: sizes",
+            c.name
+        );
         let mut m = vec![0.0f32; c.gate.len()];
         relu2_gate(&c.gate, &c.up, &mut m);
         for (i, (a, b)) in m.iter().zip(&c.m).enumerate() {
@@ -153,10 +158,14 @@ fn rms_norm_matches_transformers_within_its_rounding_bound() {
         let mut y = vec![0.0f32; n];
         rms_norm(&c.x, &c.weight, c.eps, &mut y);
         let mut worst = 0.0f64;
-        for i in 0..n {
-            let exact = c.y_f64[i];
+        assert!(
+            c.y_f64.len() == n && c.y_hf.len() == n && c.weight.len() == n,
+            "rms_norm {}: sizes",
+            c.name
+        );
+        for (i, ((&yi, &exact), &hf)) in y.iter().zip(&c.y_f64).zip(&c.y_hf).enumerate() {
             let tol = rel * exact.abs() + 1e-38;
-            for (who, got) in [("tritium", y[i]), ("transformers", c.y_hf[i])] {
+            for (who, got) in [("tritium", yi), ("transformers", hf)] {
                 let d = (got as f64 - exact).abs();
                 assert!(
                     d <= tol,
@@ -166,7 +175,7 @@ fn rms_norm_matches_transformers_within_its_rounding_bound() {
                 );
             }
             if exact != 0.0 {
-                worst = worst.max((y[i] as f64 - exact).abs() / exact.abs() / U);
+                worst = worst.max((yi as f64 - exact).abs() / exact.abs() / U);
             }
         }
         eprintln!(
@@ -198,6 +207,11 @@ fn rope_matches_transformers_up_to_the_documented_inv_freq_ulp() {
             differ += (g != h) as usize;
         }
         let mut worst = 0.0f64;
+        assert!(
+            c.x.len() == c.positions.len() && c.y_hf.len() == c.positions.len(),
+            "rope {}: sizes",
+            c.name
+        );
         for ((&pos, x), y_hf) in c.positions.iter().zip(&c.x).zip(&c.y_hf) {
             let mut y = x.clone();
             rope.apply(&mut y, pos);
@@ -267,6 +281,18 @@ fn attention_matches_transformers_on_every_backend() {
             let n = (c.start + c.rows) as f64;
             let tol =
                 vmax * U * (2.0 * ((c.head_dim / 16) as f64 + 5.0) * c.score_bound + 2.0 * n + 8.0);
+            assert_eq!(
+                out.len(),
+                c.out_f64.len(),
+                "attention {}: output size",
+                c.name
+            );
+            assert_eq!(
+                out.len(),
+                c.out_hf.len(),
+                "attention {}: reference size",
+                c.name
+            );
             let mut worst = 0.0f64;
             for (i, (&got, &exact)) in out.iter().zip(&c.out_f64).enumerate() {
                 let (r, h, d) = (

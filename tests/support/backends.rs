@@ -49,20 +49,9 @@ pub fn rtl_backends() -> Vec<Box<dyn Backend>> {
 
 /// Every backend this build has: golden, every SIMD path, every RTL model.
 /// Each new backend is added here.
-#[allow(dead_code)] // not every test file runs the RTL models
 pub fn backends() -> Vec<Box<dyn Backend>> {
     let mut b: Vec<Box<dyn Backend>> = vec![Box::new(GoldenBackend)];
     b.extend(simd_backends());
     b.extend(rtl_backends());
-    b
-}
-
-/// Golden and every SIMD path: the backends cheap enough for whole
-/// forward passes (the RTL models compute the same integers as golden,
-/// checked by the BitLinear corpus and co-simulation).
-#[allow(dead_code)]
-pub fn cpu_backends() -> Vec<Box<dyn Backend>> {
-    let mut b: Vec<Box<dyn Backend>> = vec![Box::new(GoldenBackend)];
-    b.extend(simd_backends());
     b
 }

@@ -335,7 +335,7 @@ def main():
     if a.only in (None, "forward"):
         fw = {"_comment": HEADER, "versions": versions, "cases": forward_cases(a.tritium, a.preset, a.seed)}
         with open(os.path.join(a.out, "forward_hf.json"), "w") as fh:
-            json.dump(fw, fh, indent=1)
+            json.dump(fw, fh, separators=(",", ":"))
     if a.only in (None, "gguf"):
         gguf_files(os.path.join(a.out, "gguf"), np.random.default_rng(20261204))
 
