@@ -1,9 +1,12 @@
 //! The vector corpus (tests/vectors/*.json, written by an independent Python
 //! reference, make_vectors.py) run on every BitLinear backend with `==`.
 
+mod support;
+
 use serde::Deserialize;
+use support::backends::backends;
 use tritium_golden::quant::quantize_activations;
-use tritium_golden::{Backend, GoldenBackend, LinearCall, LinearId, Proj, TernaryMatrix};
+use tritium_golden::{LinearCall, LinearId, Proj, TernaryMatrix};
 
 #[derive(Deserialize)]
 struct Corpus<T> {
@@ -32,40 +35,6 @@ fn load<T: for<'de> Deserialize<'de>>(file: &str) -> Vec<T> {
     let path = format!("{}/tests/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str::<Corpus<T>>(&text).unwrap().cases
-}
-
-/// Every backend this build has. Each new backend is added here.
-fn backends() -> Vec<Box<dyn Backend>> {
-    let mut b: Vec<Box<dyn Backend>> = vec![Box::new(GoldenBackend)];
-    // Every SIMD kernel path this CPU has, single- and multi-threaded.
-    for isa in tritium_simd::present_kernels().unwrap() {
-        for threads in [1, 2] {
-            b.push(Box::new(
-                tritium_simd::SimdBackend::new(tritium_simd::SimdOptions {
-                    isa: Some(isa),
-                    threads: Some(threads),
-                    head: Default::default(),
-                })
-                .unwrap(),
-            ));
-        }
-    }
-    // Every accelerator model, all token rows per job at full memory rate,
-    // and one row per job behind a slow, late memory.
-    #[cfg(feature = "rtl")]
-    for cfg in tritium_rtl::ACCEL_CONFIGS {
-        let full = tritium_rtl::MemoryConfig::full_rate(cfg.bus_bytes);
-        let slow = tritium_rtl::MemoryConfig {
-            bytes_per_cycle: cfg.bus_bytes as f64 / 3.0,
-            latency: 17,
-        };
-        for (batch, mem) in [(cfg.tokens, full), (1, slow)] {
-            b.push(Box::new(
-                tritium_rtl::RtlBackend::new(cfg, batch, mem).unwrap(),
-            ));
-        }
-    }
-    b
 }
 
 #[test]

@@ -34,7 +34,8 @@
 //! RMSNorm `(x * (1 / sqrt(mean(x^2) + eps))) * w`; softmax with max
 //! subtraction and a sequential sum; RoPE with rotate_half pairing (`i`, `i +
 //! d/2`), `inv_freq` in f64 rounded to f32, f32 angles; attention scores
-//! scaled by `1 / sqrt(head_dim)`; `relu(g)^2 * u` as `(r * r) * u`.
+//! scaled by `1 / sqrt(head_dim)`; `relu(g)^2 * u` as `(r * r) * u`
+//! ([`ops::relu2_gate`]).
 //! Embedding and norm weights are widened from bf16 (exact). A dense matrix
 //! (embedding, lm_head) stays in its stored precision (bf16, f16 or f32) and
 //! is widened element by element on use (both widenings are exact), so its

@@ -62,11 +62,28 @@ pub fn softmax(s: &mut [f32]) {
     }
 }
 
+/// The ReLU^2 gate of the MLP, as transformers' `ReLUSquaredActivation`
+/// followed by the product with `up`: `r = max(g, 0)`, `m_i = (r * r) * u_i`
+/// (two f32 roundings, this order). All three slices have one length.
+pub fn relu2_gate(gate: &[f32], up: &[f32], m: &mut [f32]) {
+    debug_assert!(gate.len() == up.len() && up.len() == m.len());
+    for ((mi, &gi), &ui) in m.iter_mut().zip(gate).zip(up) {
+        let r = gi.max(0.0);
+        *mi = (r * r) * ui;
+    }
+}
+
 /// Rotary position embedding tables (transformers' default rope type).
 ///
 /// `inv_freq_i = 1 / theta^(2i / d)` evaluated in f64 and rounded to f32;
 /// the angle `pos * inv_freq_i` is an f32 product (as transformers); cos and
 /// sin of that f32 angle are evaluated in f64 and rounded to f32.
+///
+/// transformers computes `inv_freq` in f32 instead (an f32 `pow`, then a
+/// division), so some values differ by 1 ulp (3 of 8 at d = 16, theta 1e4;
+/// 18 of 64 at d = 128, theta 5e5); at position p the angles then differ by
+/// up to `p * ulp + ulp(angle)`. tests/f32_vectors.rs asserts the 1-ulp
+/// bound and allows exactly that difference, nothing more.
 #[derive(Debug, Clone)]
 pub struct Rope {
     half: usize,
@@ -81,6 +98,11 @@ impl Rope {
             .map(|i| (1.0 / theta.powf((2 * i) as f64 / head_dim as f64)) as f32)
             .collect();
         Rope { half, inv_freq }
+    }
+
+    /// `inv_freq_i` of every pair `i` (`head_dim / 2` values).
+    pub fn inv_freq(&self) -> &[f32] {
+        &self.inv_freq
     }
 
     /// The cosine and sine of every pair's angle at position `pos`:

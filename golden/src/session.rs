@@ -18,7 +18,7 @@ use crate::attention::{attention, each_row, each_row2};
 use crate::backend::{Backend, ExecStats, LinearCall};
 use crate::error::{check_finite, Error, Result};
 use crate::model::{LinearId, Model, Norm, Proj};
-use crate::ops::{rms_norm, Rope};
+use crate::ops::{relu2_gate, rms_norm, Rope};
 use crate::quant::{dequantize, quantize_activations};
 use crate::ternary::TernaryMatrix;
 
@@ -300,11 +300,8 @@ impl<'m> Session<'m> {
             norm_rows(&s.h, layer.norm(Norm::PostAttn), eps, &mut s.x, hd);
             let gu = [Proj::Gate, Proj::Up].map(|p| (lin(p), layer.linear(p)));
             bitlinear_group(stats, backend, &gu, &s.x, rows, start, &mut s.lin)?;
-            // relu(g)^2 * u, as transformers' ReLUSquaredActivation: r = relu(g); (r * r) * u.
-            for ((mi, &gi), &ui) in s.m.iter_mut().zip(&s.lin.y[0]).zip(&s.lin.y[1]) {
-                let r = gi.max(0.0);
-                *mi = (r * r) * ui;
-            }
+            // relu(g)^2 * u, as transformers' ReLUSquaredActivation.
+            relu2_gate(&s.lin.y[0], &s.lin.y[1], &mut s.m);
             norm_rows(&s.m, layer.norm(Norm::FfnSub), eps, &mut s.mn, id_);
             bitlinear_group(
                 stats,

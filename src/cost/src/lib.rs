@@ -12,7 +12,8 @@
 //!   [`tritium_golden::ArrayConfig`]; latency per variant.
 //! - [`decoder`]: the base-3 decoder's energy and the accelerator's areas
 //!   from the FPGA flow's results (or the stated assumption).
-//! - [`shapes`]: the b1.58 paper's model sizes.
+//! - [`shapes`]: the b1.58 paper's model sizes; [`papers`]: the b1.58
+//!   and 2B4T papers' published energy figures, recomputed.
 //! - [`ReportRequest`]: what to report on (model, zero weights, energy
 //!   table, options, co-simulations, FPGA results, a published design); its
 //!   `build` makes the [`Report`] of [`report`], with the sweeps;
@@ -45,6 +46,7 @@ pub mod fpga_plot;
 pub mod inputs;
 pub mod markdown;
 mod markdown_accel;
+pub mod papers;
 pub mod plots;
 pub mod published;
 pub mod report;

@@ -1,0 +1,57 @@
+//! The backends every corpus runs on, shared by the integration tests
+//! (`mod support;` in each test file).
+
+use tritium_golden::{Backend, GoldenBackend};
+
+/// Every SIMD kernel path this CPU has, single- and multi-threaded.
+pub fn simd_backends() -> Vec<Box<dyn Backend>> {
+    let mut b: Vec<Box<dyn Backend>> = Vec::new();
+    for isa in tritium_simd::present_kernels().unwrap() {
+        for threads in [1, 2] {
+            b.push(Box::new(
+                tritium_simd::SimdBackend::new(tritium_simd::SimdOptions {
+                    isa: Some(isa),
+                    threads: Some(threads),
+                    head: Default::default(),
+                })
+                .unwrap(),
+            ));
+        }
+    }
+    b
+}
+
+/// Every accelerator model, all token rows per job at full memory rate,
+/// and one row per job behind a slow, late memory.
+#[cfg(feature = "rtl")]
+pub fn rtl_backends() -> Vec<Box<dyn Backend>> {
+    let mut b: Vec<Box<dyn Backend>> = Vec::new();
+    for cfg in tritium_rtl::ACCEL_CONFIGS {
+        let full = tritium_rtl::MemoryConfig::full_rate(cfg.bus_bytes);
+        let slow = tritium_rtl::MemoryConfig {
+            bytes_per_cycle: cfg.bus_bytes as f64 / 3.0,
+            latency: 17,
+        };
+        for (batch, mem) in [(cfg.tokens, full), (1, slow)] {
+            b.push(Box::new(
+                tritium_rtl::RtlBackend::new(cfg, batch, mem).unwrap(),
+            ));
+        }
+    }
+    b
+}
+
+/// Without Verilator there is no accelerator model.
+#[cfg(not(feature = "rtl"))]
+pub fn rtl_backends() -> Vec<Box<dyn Backend>> {
+    Vec::new()
+}
+
+/// Every backend this build has: golden, every SIMD path, every RTL model.
+/// Each new backend is added here.
+pub fn backends() -> Vec<Box<dyn Backend>> {
+    let mut b: Vec<Box<dyn Backend>> = vec![Box::new(GoldenBackend)];
+    b.extend(simd_backends());
+    b.extend(rtl_backends());
+    b
+}
