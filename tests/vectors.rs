@@ -65,6 +65,19 @@ fn backends() -> Vec<Box<dyn Backend>> {
             ));
         }
     }
+    // The GPU kernels, every variant this build has (skipped, saying so,
+    // without an adapter unless TRITIUM_REQUIRE_GPU=1).
+    #[cfg(feature = "gpu")]
+    {
+        for kernel in tritium_gpu::Kernel::present() {
+            let opts = tritium_gpu::GpuOptions {
+                kernel: Some(kernel),
+            };
+            if let Some(g) = tritium_gpu::GpuBackend::for_tests(opts).unwrap() {
+                b.push(Box::new(g));
+            }
+        }
+    }
     b
 }
 
