@@ -13,9 +13,10 @@ run: deps
 ## Slurm cluster running for its duration (scripts/with-slurm.sh: started
 ## on 127.0.0.1, stopped at the end even on failure), so that the launcher
 ## and sharded co-simulation tests run on a real cluster (required: a test
-## that finds no cluster fails).
+## that finds no cluster fails), and the GPU backend's tests on a Vulkan
+## adapter (lavapipe will do; required: a test that finds none fails).
 test: deps
-	TRITIUM_REQUIRE_SLURM=1 scripts/with-slurm.sh $(CARGO) test --workspace
+	TRITIUM_REQUIRE_SLURM=1 TRITIUM_REQUIRE_GPU=1 scripts/with-slurm.sh $(CARGO) test --workspace
 
 deps:
 	@scripts/install-deps.sh

@@ -5,7 +5,8 @@
 # fpga/tests/fpga.rs; pinned: Debian's 0.23). Idempotent, and quiet when
 # everything is present. Pinned: Debian bookworm's verilator 5.006 (the
 # version lint and CI use); any 5.006 or newer builds. With --coverage, also
-# lcov (genhtml) for `make coverage` (scripts/coverage.sh).
+# lcov (genhtml) for `make coverage` (scripts/coverage.sh). Mesa's software
+# Vulkan driver (lavapipe) runs the GPU backend's tests.
 set -euo pipefail
 
 coverage=0
@@ -66,6 +67,16 @@ fi
 # (fpga/install-pnr.sh).
 if ! command -v yosys >/dev/null 2>&1; then
     apt_install "Yosys (the synthesis test, fpga/tests/fpga.rs; pinned: 0.23)" "" yosys
+fi
+
+# A Vulkan driver for the GPU backend's tests (tritium-gpu, tests/vectors.rs):
+# Mesa's lavapipe runs the compute shaders on the CPU, so no GPU is needed.
+# (`make test` sets TRITIUM_REQUIRE_GPU=1: without an adapter they fail.)
+if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && [ ! -e /usr/share/vulkan/icd.d/lvp_icd.aarch64.json ] \
+    || [ -z "$(ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1 ')" ]; then
+    apt_install "a Vulkan driver (Mesa lavapipe) and loader, for the GPU backend" \
+        "or any Vulkan GPU driver; or build without it: cargo build --no-default-features --features rtl" \
+        mesa-vulkan-drivers libvulkan1
 fi
 
 # lcov: genhtml writes the HTML report of `make coverage` (Debian's lcov).

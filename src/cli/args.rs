@@ -49,6 +49,9 @@ pub enum BackendArg {
     /// The RTL accelerator simulated cycle by cycle by Verilator (slow; see
     /// --config, --weight-format).
     Rtl,
+    /// The GPU kernels (wgpu: Vulkan, Metal, DX12; lavapipe on a CPU),
+    /// bit-exact with the golden model; TRITIUM_GPU_KERNEL=dot4|shifts.
+    Gpu,
 }
 
 /// Accelerator shapes of the RTL (the models are built in sim/src/configs.rs).
@@ -336,7 +339,25 @@ pub fn make_backend(
                 "this tritium was built without the `rtl` feature (Verilator)".into(),
             ))
         }
+        BackendArg::Gpu => gpu_backend(model),
     }
+}
+
+/// The GPU backend with every BitLinear of `model` uploaded.
+#[cfg(feature = "gpu")]
+pub fn gpu_backend(model: &Model) -> Result<Box<dyn Backend>> {
+    let kernel =
+        tritium_gpu::kernel_from_env().map_err(|e| Error::arg(tritium_gpu::ENV_KERNEL, e))?;
+    let mut b = tritium_gpu::GpuBackend::new(tritium_gpu::GpuOptions { kernel })?;
+    b.prepare(model)?;
+    Ok(Box::new(b))
+}
+
+#[cfg(not(feature = "gpu"))]
+pub fn gpu_backend(_model: &Model) -> Result<Box<dyn Backend>> {
+    Err(Error::Usage(
+        "this tritium was built without the `gpu` feature (wgpu)".into(),
+    ))
 }
 
 const DEFAULT_PROMPT: &str = "The ternary accelerator adds";

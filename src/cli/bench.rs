@@ -1,4 +1,5 @@
-//! `tritium bench`: the SIMD engine against this machine's memory bandwidth.
+//! `tritium bench`: the SIMD engine against this machine's memory bandwidth
+//! (or, with `--backend gpu`, the GPU kernels: bench_gpu.rs).
 
 use clap::Args;
 use tritium_simd::bench::{render, run_bench, BenchOptions};
@@ -9,8 +10,22 @@ use super::error::{Error, Result};
 use super::output::{print, print_json};
 use super::progress::Bar;
 
+/// The engine `bench` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchBackend {
+    Simd,
+    Gpu,
+}
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// The engine measured: the SIMD CPU engine or the GPU kernels.
+    #[arg(long, value_enum, default_value = "simd")]
+    pub backend: BenchBackend,
+    /// Memory bandwidth of the GPU in GB/s (wgpu does not report it): the
+    /// kernel's weight throughput is then also given as a fraction of it.
+    #[arg(long, value_name = "GBPS")]
+    pub gpu_bandwidth: Option<f64>,
     /// Model shape whose matrices and whole network are measured.
     #[arg(long, value_enum, default_value = "2b4t")]
     pub preset: PresetArg,
@@ -71,6 +86,14 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         if !(1..=max).contains(&v) {
             return Err(Error::Usage(format!("{flag} {v}: expected 1..={max}")));
         }
+    }
+    if a.backend == BenchBackend::Gpu {
+        return run_gpu(a);
+    }
+    if a.gpu_bandwidth.is_some() {
+        return Err(Error::Usage(
+            "--gpu-bandwidth applies to --backend gpu only".into(),
+        ));
     }
     let isa = kernel_arg(a.kernel.as_deref())?;
     let preset = a.preset.preset();
@@ -143,4 +166,49 @@ fn file_bytes(path: &std::path::Path) -> Result<u64> {
         }
     }
     Ok(total)
+}
+
+/// `bench --backend gpu` (the SIMD-only flags refused).
+#[cfg(feature = "gpu")]
+fn run_gpu(a: &BenchArgs) -> Result<()> {
+    if a.kernel.is_some() || a.no_families {
+        return Err(Error::Usage(
+            "--kernel and --no-families apply to --backend simd only (the GPU kernel: TRITIUM_GPU_KERNEL=dot4|shifts)".into(),
+        ));
+    }
+    let preset = a.preset.preset();
+    let bar = Bar::spinner(a.json);
+    let (model, name) = match &a.model {
+        Some(path) => {
+            bar.message(&format!("loading {}", path.display()));
+            let m = tritium_model::load(path, None)?.model;
+            (m, path.display().to_string())
+        }
+        None => {
+            bar.message(&format!(
+                "building the synthetic {} model (in memory)",
+                preset.name()
+            ));
+            let m = tritium_model::synthetic::preset_model(preset, 1)?;
+            (m, format!("preset {}", preset.name()))
+        }
+    };
+    drop(bar);
+    super::bench_gpu::run(&super::bench_gpu::GpuBench {
+        model: &model,
+        model_name: &name,
+        prefill_tokens: a.prefill_tokens,
+        decode_tokens: a.decode_tokens,
+        reps: a.reps,
+        bandwidth_gbps: a.gpu_bandwidth,
+        kernels_only: a.kernels_only,
+        json: a.json,
+    })
+}
+
+#[cfg(not(feature = "gpu"))]
+fn run_gpu(_a: &BenchArgs) -> Result<()> {
+    Err(Error::Usage(
+        "this tritium was built without the `gpu` feature (wgpu)".into(),
+    ))
 }

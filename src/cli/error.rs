@@ -26,6 +26,9 @@ pub enum Error {
     #[cfg(feature = "rtl")]
     #[error(transparent)]
     Rtl(#[from] tritium_rtl::Error),
+    #[cfg(feature = "gpu")]
+    #[error(transparent)]
+    Gpu(#[from] tritium_gpu::Error),
     #[error(transparent)]
     Cost(#[from] tritium_cost::Error),
     #[error(transparent)]

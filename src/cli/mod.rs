@@ -3,6 +3,8 @@
 
 mod args;
 mod bench;
+#[cfg(feature = "gpu")]
+mod bench_gpu;
 mod checkpoint;
 mod cosim;
 #[cfg(feature = "rtl")]

@@ -47,11 +47,34 @@ pub fn rtl_backends() -> Vec<Box<dyn Backend>> {
     Vec::new()
 }
 
-/// Every backend this build has: golden, every SIMD path, every RTL model.
-/// Each new backend is added here.
+/// The GPU kernels, every variant this build has (skipped, saying so,
+/// without an adapter unless TRITIUM_REQUIRE_GPU=1).
+#[cfg(feature = "gpu")]
+pub fn gpu_backends() -> Vec<Box<dyn Backend>> {
+    let mut b: Vec<Box<dyn Backend>> = Vec::new();
+    for kernel in tritium_gpu::Kernel::present() {
+        let opts = tritium_gpu::GpuOptions {
+            kernel: Some(kernel),
+        };
+        if let Some(g) = tritium_gpu::GpuBackend::for_tests(opts).unwrap() {
+            b.push(Box::new(g));
+        }
+    }
+    b
+}
+
+/// Built without the `gpu` feature: no GPU backend.
+#[cfg(not(feature = "gpu"))]
+pub fn gpu_backends() -> Vec<Box<dyn Backend>> {
+    Vec::new()
+}
+
+/// Every backend this build has: golden, every SIMD path, every RTL
+/// model, every GPU kernel. Each new backend is added here.
 pub fn backends() -> Vec<Box<dyn Backend>> {
     let mut b: Vec<Box<dyn Backend>> = vec![Box::new(GoldenBackend)];
     b.extend(simd_backends());
     b.extend(rtl_backends());
+    b.extend(gpu_backends());
     b
 }
