@@ -23,7 +23,7 @@ from pathlib import Path
 # Lower layers first: a crate may depend only on crates of lower layers.
 LAYERS = [
     ["tritium-golden", "tritium-util"],
-    ["tritium-sim", "tritium-simd", "tritium-model", "tritium-fpga", "tritium-launch"],
+    ["tritium-sim", "tritium-simd", "tritium-gpu", "tritium-model", "tritium-fpga", "tritium-launch"],
     ["tritium-rtl", "tritium-cost"],
     ["tritium-toolkit"],
 ]

@@ -37,15 +37,8 @@ use super::quants::{pack_trits, unpack_trit};
 
 type R<T> = std::result::Result<T, String>;
 
-/// Weights per block of both formats (`QK_IQ1BN`).
-pub const BLOCK_ELEMS: usize = 64;
-/// Bytes of an IQ1_BN block (`ql[12]` + `extra`).
-pub const IQ1BN_BLOCK: usize = 13;
-/// Bytes of an IQ2_BN block (`qs[16]`).
-pub const IQ2BN_BLOCK: usize = 16;
-/// Bytes of the row scale before the blocks: fp16 (IQ1_BN), f32 (IQ2_BN).
-pub const IQ1BN_ROW_META: usize = 2;
-pub const IQ2BN_ROW_META: usize = 4;
+// The block geometry lives with the type table (sizes of every type).
+pub use super::types::{BLOCK_ELEMS, IQ1BN_BLOCK, IQ1BN_ROW_META, IQ2BN_BLOCK, IQ2BN_ROW_META};
 
 const _: () = assert!(IQ1BN_BLOCK * 8 * 1000 / BLOCK_ELEMS == 1625); // 1.625 bpw
 const _: () = assert!(IQ2BN_BLOCK * 8 / BLOCK_ELEMS == 2);

@@ -94,9 +94,8 @@ fn ternary_code(v: i8) -> R<u8> {
     }
 }
 
-/// Size of a 256-element TQ block.
-pub const TQ1_BLOCK: usize = 54;
-pub const TQ2_BLOCK: usize = 66;
+// Sizes of a 256-element TQ block (with the type table).
+pub use super::types::{TQ1_BLOCK, TQ2_BLOCK};
 
 // The block sizes from their parts (llama.cpp's ggml-common.h layouts):
 // TQ1_0 = 240 elements 5 per byte (qs) + 16 elements 4 per byte (qh) + fp16 d;

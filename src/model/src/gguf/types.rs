@@ -1,7 +1,18 @@
 //! ggml tensor type ids and the byte size of a tensor of each type (see
 //! the [module docs](super) for the ids that collide between forks).
 
-use super::{iqbn, quants};
+/// Size of a 256-element TQ block: TQ1_0, TQ2_0.
+pub const TQ1_BLOCK: usize = 54;
+pub const TQ2_BLOCK: usize = 66;
+/// Weights per block of both ik_llama.cpp BN formats (`QK_IQ1BN`).
+pub const BLOCK_ELEMS: usize = 64;
+/// Bytes of an IQ1_BN block (`ql[12]` + `extra`).
+pub const IQ1BN_BLOCK: usize = 13;
+/// Bytes of an IQ2_BN block (`qs[16]`).
+pub const IQ2BN_BLOCK: usize = 16;
+/// Bytes of the row scale before the blocks: fp16 (IQ1_BN), f32 (IQ2_BN).
+pub const IQ1BN_ROW_META: usize = 2;
+pub const IQ2BN_ROW_META: usize = 4;
 
 /// The tensor types tritium reads (see the module docs for ids).
 #[allow(non_camel_case_types)]
@@ -77,7 +88,7 @@ impl GgmlType {
             GgmlType::Q6_K | GgmlType::TQ1_0 | GgmlType::TQ2_0 => 256,
             // I2_S blocks run over the flattened tensor, not per row.
             GgmlType::I2_S => 128,
-            GgmlType::IQ1_BN | GgmlType::IQ2_BN => iqbn::BLOCK_ELEMS as u64,
+            GgmlType::IQ1_BN | GgmlType::IQ2_BN => BLOCK_ELEMS as u64,
         }
     }
 
@@ -88,11 +99,11 @@ impl GgmlType {
             GgmlType::F16 | GgmlType::BF16 => 2,
             GgmlType::Q8_0 => 34,
             GgmlType::Q6_K => 210,
-            GgmlType::TQ1_0 => quants::TQ1_BLOCK as u64,
-            GgmlType::TQ2_0 => quants::TQ2_BLOCK as u64,
+            GgmlType::TQ1_0 => TQ1_BLOCK as u64,
+            GgmlType::TQ2_0 => TQ2_BLOCK as u64,
             GgmlType::I2_S => 32,
-            GgmlType::IQ1_BN => iqbn::IQ1BN_BLOCK as u64,
-            GgmlType::IQ2_BN => iqbn::IQ2BN_BLOCK as u64,
+            GgmlType::IQ1_BN => IQ1BN_BLOCK as u64,
+            GgmlType::IQ2_BN => IQ2BN_BLOCK as u64,
         }
     }
 
