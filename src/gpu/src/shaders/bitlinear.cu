@@ -12,7 +12,9 @@
 // __dp4a (PTX dp4a, 32-bit wrapping), and the reductions, the subtraction
 // and the split-K atomicAdd on unsigned int. The final value fits in i32,
 // so the host's bit cast of the u32 result is the exact accumulator.
-// Needs compute capability 6.1 (__dp4a).
+// Needs compute capability 6.1 (__dp4a). No #include: NVRTC has no C
+// library headers, so only builtin types (64-bit offsets as unsigned long
+// long).
 
 #define ZERO_WORD 0x55555555u
 
@@ -62,12 +64,12 @@ extern "C" __global__ void __launch_bounds__(64) tritium_gemv(
             const unsigned int row = r0 + g;
             unsigned int v = ZERO_WORD;
             if (row < n && wi < kw) {
-                v = wts[(size_t)row * kw + wi];
+                v = wts[(unsigned long long)row * kw + wi];
             }
             wpk[g * WG + t] = v;
         }
         for (unsigned int j = 0; j < 4u; ++j) {
-            xs[t * 4u + j] = wi < kw ? acts[(size_t)wi * 4u + j] : 0u;
+            xs[t * 4u + j] = wi < kw ? acts[(unsigned long long)wi * 4u + j] : 0u;
         }
         __syncthreads();
         for (unsigned int g = 0; g < GR; ++g) {
@@ -101,7 +103,7 @@ extern "C" __global__ void __launch_bounds__(64) tritium_gemv(
     if (t < GR) {
         const unsigned int row = r0 + t;
         if (row < n) {
-            out[(size_t)out_off + row] = red[t * WG] - acts[sums_off];
+            out[(unsigned long long)out_off + row] = red[t * WG] - acts[sums_off];
         }
     }
 }
@@ -146,20 +148,20 @@ extern "C" __global__ void __launch_bounds__(64) tritium_gemm(
         acc[m] = 0;
     }
     const unsigned int c0 = blockIdx.z * SEG;
-    const unsigned int c1 = min(c0 + SEG, kw / KC);
+    const unsigned int c1 = c0 + SEG < kw / KC ? c0 + SEG : kw / KC;
     for (unsigned int c = c0; c < c1; ++c) {
         for (unsigned int s = 0; s < 4u; ++s) {
             const unsigned int i = t + s * 64u;
             const unsigned int row = n0 + i / KC;
             unsigned int v = ZERO_WORD;
             if (row < n) {
-                v = wts[(size_t)row * kw + c * KC + i % KC];
+                v = wts[(unsigned long long)row * kw + c * KC + i % KC];
             }
             gpk[i] = v;
             const unsigned int tok = m0 + i / 16u;
             unsigned int a = 0u;
             if (tok < rows) {
-                a = acts[(size_t)tok * kw * 4u + c * 16u + i % 16u];
+                a = acts[(unsigned long long)tok * kw * 4u + c * 16u + i % 16u];
             }
             gx[i] = a;
         }
@@ -189,7 +191,7 @@ extern "C" __global__ void __launch_bounds__(64) tritium_gemm(
                 if (blockIdx.z == 0u) {
                     v -= acts[sums_off + tok];
                 }
-                atomicAdd(&out[(size_t)out_off + (size_t)tok * n + row], v);
+                atomicAdd(&out[(unsigned long long)out_off + (unsigned long long)tok * n + row], v);
             }
         }
     }
