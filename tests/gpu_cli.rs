@@ -115,3 +115,23 @@ fn no_adapter_and_bad_flags_are_clear_errors() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("--gpu-bandwidth -3"), "{err}");
 }
+
+/// `--backend cuda`: without the `cuda` feature, or without a CUDA device,
+/// an error saying which (a CUDA machine with the feature runs it).
+#[test]
+fn cuda_backend_is_a_clear_error_without_the_feature_or_a_device() {
+    let o = tritium(
+        &["infer", "--backend", "cuda", "-n", "2", "--tokens", "1,2"],
+        &[],
+    );
+    if o.status.success() {
+        eprintln!("CUDA device present: --backend cuda ran");
+        return;
+    }
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("without the `cuda` feature") || err.contains("no CUDA device"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

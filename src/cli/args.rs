@@ -52,6 +52,9 @@ pub enum BackendArg {
     /// The GPU kernels (wgpu: Vulkan, Metal, DX12; lavapipe on a CPU),
     /// bit-exact with the golden model; TRITIUM_GPU_KERNEL=dot4|shifts.
     Gpu,
+    /// The same kernels in CUDA C (NVRTC, __dp4a) on an NVIDIA device; only
+    /// in a tritium built with the `cuda` feature.
+    Cuda,
 }
 
 /// Accelerator shapes of the RTL (the models are built in sim/src/configs.rs).
@@ -340,7 +343,23 @@ pub fn make_backend(
             ))
         }
         BackendArg::Gpu => gpu_backend(model),
+        BackendArg::Cuda => cuda_backend(model),
     }
+}
+
+/// The CUDA backend with every BitLinear of `model` uploaded.
+#[cfg(feature = "cuda")]
+pub fn cuda_backend(model: &Model) -> Result<Box<dyn Backend>> {
+    let mut b = tritium_gpu::CudaBackend::new()?;
+    b.prepare(model)?;
+    Ok(Box::new(b))
+}
+
+#[cfg(not(feature = "cuda"))]
+pub fn cuda_backend(_model: &Model) -> Result<Box<dyn Backend>> {
+    Err(Error::Usage(
+        "this tritium was built without the `cuda` feature (cargo build --features cuda)".into(),
+    ))
 }
 
 /// The GPU backend with every BitLinear of `model` uploaded.

@@ -33,6 +33,10 @@ pub enum Error {
     /// The device reported an error (validation, out of memory, lost).
     #[error("GPU device error: {0}")]
     Device(String),
+    /// No usable CUDA device: the driver library, a device or NVRTC is
+    /// missing (the CUDA variant, feature `cuda`).
+    #[error("no CUDA device: {detail} (the CUDA backend needs an NVIDIA GPU of compute capability 6.1 or newer, its driver's libcuda.so, and NVRTC, libnvrtc.so of the CUDA 12 toolkit, at run time)")]
+    NoCuda { detail: String },
     /// The CUDA variant failed (driver, NVRTC, launch).
     #[error("CUDA: {0}")]
     Cuda(String),

@@ -25,9 +25,16 @@
 //! (tests run both). Sizes beyond the kernels' or the device's limits are
 //! errors naming the limit ([`Error::TooLarge`]), checked before anything
 //! is dispatched.
+//!
+//! Behind the feature `cuda`, [`CudaBackend`] is the same design in CUDA C
+//! (compiled by NVRTC at run time, `__dp4a`) for NVIDIA devices.
 
-#![forbid(unsafe_code)]
+// Only the CUDA variant (feature `cuda`) has `unsafe`: kernel launches.
+#![deny(unsafe_code)]
 
+#[cfg(feature = "cuda")]
+#[allow(unsafe_code)]
+pub mod cuda;
 pub mod device;
 mod error;
 pub mod layout;
@@ -36,6 +43,8 @@ use std::collections::HashMap;
 
 use tritium_golden::{Backend, ExecStats, LinearCall, LinearId, Model, Result as GResult};
 
+#[cfg(feature = "cuda")]
+pub use cuda::CudaBackend;
 pub use device::{dot4_available, AdapterSummary, Gpu};
 pub use error::{Error, Result};
 pub use layout::{G16, MAX_K};
