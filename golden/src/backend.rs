@@ -145,10 +145,7 @@ pub trait Backend {
         stats: &mut [ExecStats],
     ) -> Result<()> {
         check_group(calls, outs, stats)?;
-        for ((c, o), st) in calls.iter().zip(outs.iter_mut()).zip(stats.iter_mut()) {
-            *st = self.matmul(c, o)?;
-        }
-        Ok(())
+        matmul_each(self, calls, outs, stats)
     }
 
     /// The function computing one (query row, head) of attention. The
@@ -213,6 +210,34 @@ pub fn check_group(calls: &[LinearCall<'_>], outs: &[Vec<i32>], stats: &[ExecSta
             calls.len(),
             format!("{} / {}", outs.len(), stats.len()),
         ));
+    }
+    Ok(())
+}
+
+/// Whether `calls` (at least one) read the same activations (one buffer,
+/// the same rows and K): what a backend needs to run them as one job.
+pub fn shares_activations(calls: &[LinearCall<'_>]) -> bool {
+    calls.first().is_some_and(|c0| {
+        calls.iter().all(|c| {
+            c.acts.as_ptr() == c0.acts.as_ptr()
+                && c.acts.len() == c0.acts.len()
+                && c.rows == c0.rows
+                && c.weights.k() == c0.weights.k()
+        })
+    })
+}
+
+/// Runs `calls` one by one through `b.matmul`: the default
+/// [`Backend::matmul_group`], and a backend's fallback for a group it cannot
+/// run as one job (outputs and statistics already [`check_group`]ed).
+pub fn matmul_each<B: Backend + ?Sized>(
+    b: &mut B,
+    calls: &[LinearCall<'_>],
+    outs: &mut [Vec<i32>],
+    stats: &mut [ExecStats],
+) -> Result<()> {
+    for ((c, o), st) in calls.iter().zip(outs.iter_mut()).zip(stats.iter_mut()) {
+        *st = b.matmul(c, o)?;
     }
     Ok(())
 }

@@ -441,17 +441,8 @@ impl Backend for CudaBackend {
         stats: &mut [ExecStats],
     ) -> GResult<()> {
         tritium_golden::backend::check_group(calls, outs, stats)?;
-        let shared = calls.iter().all(|c| {
-            c.acts.as_ptr() == calls[0].acts.as_ptr()
-                && c.acts.len() == calls[0].acts.len()
-                && c.rows == calls[0].rows
-                && c.weights.k() == calls[0].weights.k()
-        });
-        if calls.is_empty() || !shared {
-            for ((c, o), st) in calls.iter().zip(outs.iter_mut()).zip(stats.iter_mut()) {
-                *st = self.matmul(c, o)?;
-            }
-            return Ok(());
+        if !tritium_golden::backend::shares_activations(calls) {
+            return tritium_golden::backend::matmul_each(self, calls, outs, stats);
         }
         for (c, o) in calls.iter().zip(outs.iter()) {
             c.check(o)?;

@@ -587,25 +587,16 @@ impl Backend for RtlBackend {
         stats: &mut [ExecStats],
     ) -> tritium_golden::Result<()> {
         check_group(calls, outs, stats)?;
-        let Some(first) = calls.first() else {
+        if calls.is_empty() {
             return Ok(());
-        };
+        }
         for (c, o) in calls.iter().zip(outs.iter()) {
             c.check(o)?;
         }
-        let shared = calls.iter().all(|c| {
-            c.acts.as_ptr() == first.acts.as_ptr()
-                && c.acts.len() == first.acts.len()
-                && c.rows == first.rows
-                && c.weights.k() == first.weights.k()
-        });
-        if shared {
+        if tritium_golden::backend::shares_activations(calls) {
             self.execute(calls, outs, stats)
         } else {
-            for ((c, o), st) in calls.iter().zip(outs.iter_mut()).zip(stats.iter_mut()) {
-                *st = self.matmul(c, o)?;
-            }
-            Ok(())
+            tritium_golden::backend::matmul_each(self, calls, outs, stats)
         }
     }
 }
