@@ -5,8 +5,15 @@
 //! these dequantizations is one exact product or a single f32 rounding of
 //! one (Q6_K: `d * scale` is exact, times the 6-bit code rounds once,
 //! whichever order), so any difference is a layout bug, not rounding.
+//!
+//! The loader keeps Q8_0 and Q6_K as stored blocks; each backend's head
+//! over them (the SIMD engine's in-register decode included) gives the
+//! golden logits of the gguf package's f32 values, bitwise.
+
+mod support;
 
 use serde::Deserialize;
+use support::backends::backends;
 
 #[derive(Deserialize)]
 struct Expected {
@@ -41,6 +48,7 @@ fn embeddings_and_heads_dequantize_as_the_gguf_package() {
         .collect();
     types.sort();
     assert_eq!(types, ["BF16", "F16", "Q6_K", "Q8_0"]);
+    use tritium_golden::Backend;
     for f in &e.files {
         let path = std::path::Path::new(&dir).join(&f.file);
         let loaded =
@@ -59,6 +67,36 @@ fn embeddings_and_heads_dequantize_as_the_gguf_package() {
                 f.file,
                 t.name
             );
+            // Logits over the stored type on every backend == the golden
+            // logits of the package's f32 values.
+            let wide = tritium_golden::DenseMatrix::from_f32(
+                "wide",
+                f.vocab,
+                f.hidden,
+                t.values[..f.vocab * f.hidden].to_vec(),
+            )
+            .unwrap();
+            let x: Vec<f32> = (0..f.hidden)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.0123)
+                .collect();
+            let mut want = vec![0f32; f.vocab];
+            tritium_golden::GoldenBackend
+                .logits(&wide, &x, &mut want)
+                .unwrap();
+            for mut b in backends() {
+                let mut got = vec![0f32; f.vocab];
+                b.logits(dense, &x, &mut got).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&got),
+                    bits(&want),
+                    "{} {} ({}) on {}",
+                    f.file,
+                    t.name,
+                    t.ty,
+                    b.name()
+                );
+            }
             let mut row = vec![0.0f32; f.hidden];
             for r in 0..f.vocab {
                 dense.row_into(r, &mut row);

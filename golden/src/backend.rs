@@ -6,9 +6,9 @@
 //! shared code, so backends are compared on integers with `==`.
 
 use crate::attention::{attend_head, each_row, HeadFn, RowFn};
+use crate::dense::DenseMatrix;
 use crate::error::{shape_err, Result};
 use crate::model::LinearId;
-use crate::ops::DenseMatrix;
 use crate::ternary::TernaryMatrix;
 
 /// One BitLinear invocation: `rows` token rows of `k` int8 activations

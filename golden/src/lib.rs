@@ -37,14 +37,17 @@
 //! scaled by `1 / sqrt(head_dim)`; `relu(g)^2 * u` as `(r * r) * u`
 //! ([`ops::relu2_gate`]).
 //! Embedding and norm weights are widened from bf16 (exact). A dense matrix
-//! (embedding, lm_head) stays in its stored precision (bf16, f16 or f32) and
-//! is widened element by element on use (both widenings are exact), so its
-//! logits are those of its widened f32 copy.
+//! (embedding, lm_head) stays in its stored type (bf16, f16, f32, or ggml's
+//! Q8_0 / Q6_K blocks) and is widened element by element on use (bf16 and
+//! f16 exactly; blocks by ggml's reference dequantization, in its order of
+//! f32 operations: [`BlockType`]), so its logits are those of its widened
+//! f32 copy.
 //!
 //! ## Structure (each module uses only those listed before it)
 //! - [`error`], [`rng`] (SplitMix64, the one generator of tritium).
 //! - [`config`]: [`ModelConfig`] and the presets `tiny`, `small`, `2b4t`.
-//! - [`ops`]: the pinned f32 operations and [`DenseMatrix`].
+//! - [`ops`]: the pinned f32 operations; [`dense`]: [`DenseMatrix`] (the
+//!   embedding and head in their stored type: bf16, f16, f32, Q8_0, Q6_K).
 //! - [`ternary`], [`quant`]: the packed weight layouts and the quantizers.
 //! - [`model`]: [`Model`], [`Layer`] and the names of its parts ([`Proj`],
 //!   [`Norm`], their Hugging Face and GGUF tensor names).
@@ -73,6 +76,7 @@ pub mod array;
 pub mod attention;
 pub mod backend;
 pub mod config;
+pub mod dense;
 pub mod error;
 pub mod generate;
 pub mod image;
@@ -90,10 +94,10 @@ pub use accel::{AccelConfig, WeightFormat};
 pub use array::ArrayConfig;
 pub use backend::{Backend, ExecStats, GoldenBackend, LinearCall};
 pub use config::{ModelConfig, Preset, ScaleConvention};
+pub use dense::{BlockType, DenseMatrix};
 pub use error::{Error, Result};
 pub use generate::{generate, GenerateOptions, Generation};
 pub use model::{linear_shape, Layer, LinearId, Model, Norm, Proj};
-pub use ops::DenseMatrix;
 pub use rng::SplitMix64;
 pub use sample::{Sampler, SamplerConfig};
 pub use session::{Logits, Session, StatsTable};

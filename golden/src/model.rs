@@ -4,8 +4,8 @@
 //! of both checkpoint formats (Hugging Face and GGUF) are defined here, once.
 
 use crate::config::ModelConfig;
+use crate::dense::DenseMatrix;
 use crate::error::{check_finite, shape_err, Result};
-use crate::ops::DenseMatrix;
 use crate::ternary::TernaryMatrix;
 
 /// The seven BitLinear projections of a b1.58 decoder layer.

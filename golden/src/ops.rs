@@ -139,44 +139,6 @@ impl Rope {
     }
 }
 
-/// A dense matrix of full-precision rows (embedding, untied lm_head), kept
-/// in the checkpoint's precision (bf16, f16 or f32) and widened to f32 on
-/// use: bf16 -> f32 and f16 -> f32 are exact, so every stored type has the
-/// same values, dot products and logits as its widened f32 copy.
-#[derive(Clone)]
-pub struct DenseMatrix {
-    rows: usize,
-    cols: usize,
-    data: DenseData,
-    /// Identity of the contents (see [`DenseMatrix::uid`]).
-    uid: u64,
-}
-
-/// Equality of contents (shape and values); the uid is not compared.
-impl PartialEq for DenseMatrix {
-    fn eq(&self, o: &Self) -> bool {
-        (self.rows, self.cols, &self.data) == (o.rows, o.cols, &o.data)
-    }
-}
-
-#[derive(Clone, PartialEq)]
-enum DenseData {
-    Bf16(Vec<u16>),
-    F16(Vec<u16>),
-    F32(Vec<f32>),
-}
-
-impl std::fmt::Debug for DenseMatrix {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self.data {
-            DenseData::Bf16(_) => "bf16",
-            DenseData::F16(_) => "f16",
-            DenseData::F32(_) => "f32",
-        };
-        write!(f, "DenseMatrix({} x {}, {kind})", self.rows, self.cols)
-    }
-}
-
 /// Widens a bf16 bit pattern to f32 (exact).
 #[inline]
 pub fn bf16_to_f32(b: u16) -> f32 {
@@ -224,167 +186,6 @@ pub fn f32_to_bf16(x: f32) -> u16 {
     ((bits + round) >> 16) as u16
 }
 
-impl DenseMatrix {
-    /// A bf16 matrix, row-major. Checks the length and that every value is finite.
-    pub fn from_bf16(what: &str, rows: usize, cols: usize, data: Vec<u16>) -> crate::Result<Self> {
-        if data.len() != rows * cols || rows == 0 || cols == 0 {
-            return Err(crate::error::shape_err(
-                what,
-                format!("{rows} x {cols}"),
-                data.len(),
-            ));
-        }
-        if let Some(index) = data.iter().position(|&b| b & 0x7f80 == 0x7f80) {
-            return Err(crate::Error::NonFinite {
-                what: what.to_string(),
-                index,
-                value: bf16_to_f32(data[index]),
-            });
-        }
-        Ok(DenseMatrix {
-            rows,
-            cols,
-            data: DenseData::Bf16(data),
-            uid: crate::uid::next_uid(),
-        })
-    }
-
-    /// An f16 (IEEE binary16) matrix, row-major. Checks the length and that
-    /// every value is finite.
-    pub fn from_f16(what: &str, rows: usize, cols: usize, data: Vec<u16>) -> crate::Result<Self> {
-        if data.len() != rows * cols || rows == 0 || cols == 0 {
-            return Err(crate::error::shape_err(
-                what,
-                format!("{rows} x {cols}"),
-                data.len(),
-            ));
-        }
-        if let Some(index) = data.iter().position(|&h| h & 0x7c00 == 0x7c00) {
-            return Err(crate::Error::NonFinite {
-                what: what.to_string(),
-                index,
-                value: f16_to_f32(data[index]),
-            });
-        }
-        Ok(DenseMatrix {
-            rows,
-            cols,
-            data: DenseData::F16(data),
-            uid: crate::uid::next_uid(),
-        })
-    }
-
-    /// An f32 matrix, row-major. Checks the length and that every value is finite.
-    pub fn from_f32(what: &str, rows: usize, cols: usize, data: Vec<f32>) -> crate::Result<Self> {
-        if data.len() != rows * cols || rows == 0 || cols == 0 {
-            return Err(crate::error::shape_err(
-                what,
-                format!("{rows} x {cols}"),
-                data.len(),
-            ));
-        }
-        crate::error::check_finite(what, &data)?;
-        Ok(DenseMatrix {
-            rows,
-            cols,
-            data: DenseData::F32(data),
-            uid: crate::uid::next_uid(),
-        })
-    }
-
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-    /// A process-unique id of these contents: every constructor gives a new
-    /// one, clones share it. Backends that keep a converted copy (the SIMD
-    /// engine's int8 head) key it by this, never by address.
-    pub fn uid(&self) -> u64 {
-        self.uid
-    }
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-    /// The bf16 bit patterns, if stored as bf16.
-    pub fn as_bf16(&self) -> Option<&[u16]> {
-        match &self.data {
-            DenseData::Bf16(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    /// The f16 bit patterns, if stored as f16.
-    pub fn as_f16(&self) -> Option<&[u16]> {
-        match &self.data {
-            DenseData::F16(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    /// The f32 values, if stored as f32.
-    pub fn as_f32(&self) -> Option<&[f32]> {
-        match &self.data {
-            DenseData::F32(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    /// Bytes of the stored values (what one full read of the matrix costs).
-    pub fn bytes(&self) -> usize {
-        match &self.data {
-            DenseData::Bf16(v) | DenseData::F16(v) => 2 * v.len(),
-            DenseData::F32(v) => 4 * v.len(),
-        }
-    }
-
-    /// Writes row `r` widened to f32 into `out`.
-    pub fn row_into(&self, r: usize, out: &mut [f32]) {
-        let range = r * self.cols..(r + 1) * self.cols;
-        match &self.data {
-            DenseData::Bf16(v) => {
-                for (o, &b) in out.iter_mut().zip(&v[range]) {
-                    *o = bf16_to_f32(b);
-                }
-            }
-            DenseData::F16(v) => {
-                for (o, &h) in out.iter_mut().zip(&v[range]) {
-                    *o = f16_to_f32(h);
-                }
-            }
-            DenseData::F32(v) => out[..self.cols].copy_from_slice(&v[range]),
-        }
-    }
-
-    /// `dot(row r, x)` in the pinned order of [`dot`]: a bf16 or f16 row is
-    /// widened element by element (exactly), then summed as the f32 row
-    /// would be, so every stored type gives its widened copy's bits.
-    pub fn dot_row(&self, r: usize, x: &[f32]) -> f32 {
-        let range = r * self.cols..(r + 1) * self.cols;
-        match &self.data {
-            DenseData::F32(v) => dot(&v[range], x),
-            DenseData::Bf16(v) => widening_dot(&v[range], x, bf16_to_f32),
-            DenseData::F16(v) => widening_dot(&v[range], x, f16_to_f32),
-        }
-    }
-}
-
-/// [`dot`] of a row stored as 16-bit patterns, each widened by `widen`.
-#[inline]
-fn widening_dot(row: &[u16], x: &[f32], widen: fn(u16) -> f32) -> f32 {
-    debug_assert_eq!(row.len(), x.len());
-    let mut acc = [0.0f32; DOT_LANES];
-    let mut cr = row.chunks_exact(DOT_LANES);
-    let mut cx = x.chunks_exact(DOT_LANES);
-    for (w, y) in (&mut cr).zip(&mut cx) {
-        for l in 0..DOT_LANES {
-            acc[l] += widen(w[l]) * y[l];
-        }
-    }
-    for (l, (w, y)) in cr.remainder().iter().zip(cx.remainder()).enumerate() {
-        acc[l] += widen(*w) * y;
-    }
-    reduce_lanes(acc)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,18 +210,6 @@ mod tests {
     }
 
     #[test]
-    fn bf16_dot_matches_widened_f32_dot() {
-        let vals: Vec<f32> = (0..37).map(|i| (i as f32 - 18.0) * 0.37).collect();
-        let bf: Vec<u16> = vals.iter().map(|&v| f32_to_bf16(v)).collect();
-        let wide: Vec<f32> = bf.iter().map(|&b| bf16_to_f32(b)).collect();
-        let x: Vec<f32> = (0..37).map(|i| 1.0 / (i as f32 + 1.0)).collect();
-        let m16 = DenseMatrix::from_bf16("e", 1, 37, bf).unwrap();
-        let m32 = DenseMatrix::from_f32("e", 1, 37, wide.clone()).unwrap();
-        assert_eq!(m16.dot_row(0, &x).to_bits(), dot(&wide, &x).to_bits());
-        assert_eq!(m32.dot_row(0, &x).to_bits(), dot(&wide, &x).to_bits());
-    }
-
-    #[test]
     fn f16_widening_is_exact_for_every_pattern() {
         for h in 0..=u16::MAX {
             let a = f16_to_f32(h);
@@ -435,42 +224,6 @@ mod tests {
         assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
         assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
         assert_eq!(f16_to_f32(0x7bff), 65504.0);
-    }
-
-    #[test]
-    fn f16_dot_matches_widened_f32_dot() {
-        // Ragged length (37 = 2 * 16 + 5), subnormals and the largest finite.
-        let mut bits: Vec<u16> = (0..37u16).map(|i| 0x3000 + i * 0x0137).collect();
-        bits[3] = 0x0001;
-        bits[20] = 0x83ff;
-        bits[33] = 0xfbff;
-        let wide: Vec<f32> = bits.iter().map(|&h| f16_to_f32(h)).collect();
-        let x: Vec<f32> = (0..37).map(|i| 1.0 / (i as f32 - 17.5)).collect();
-        let m16 = DenseMatrix::from_f16("e", 1, 37, bits).unwrap();
-        let m32 = DenseMatrix::from_f32("e", 1, 37, wide.clone()).unwrap();
-        assert_eq!(m16.dot_row(0, &x).to_bits(), dot(&wide, &x).to_bits());
-        assert_eq!(m16.dot_row(0, &x).to_bits(), m32.dot_row(0, &x).to_bits());
-        let mut row = vec![0.0; 37];
-        m16.row_into(0, &mut row);
-        assert_eq!(row, wide);
-        assert_eq!((m16.bytes(), m32.bytes()), (74, 148));
-        // Infinity and NaN are rejected like the other stored types.
-        for bad in [0x7c00, 0xfc00, 0x7e00] {
-            let e = DenseMatrix::from_f16("embed", 1, 2, vec![0x3c00, bad]).unwrap_err();
-            assert!(matches!(e, crate::Error::NonFinite { index: 1, .. }));
-        }
-    }
-
-    #[test]
-    fn bf16_rounding_and_non_finite_rows() {
-        assert_eq!(f32_to_bf16(1.0), 0x3f80);
-        // 1 + 2^-8 is exactly half way between bf16 1.0 and 1 + 2^-7: ties to even.
-        assert_eq!(f32_to_bf16(1.0 + 2f32.powi(-8)), 0x3f80);
-        assert_eq!(f32_to_bf16(1.0 + 3.0 * 2f32.powi(-8)), 0x3f82);
-        let e = DenseMatrix::from_bf16("embed", 1, 2, vec![0x3f80, 0x7f80]).unwrap_err();
-        assert!(matches!(e, crate::Error::NonFinite { index: 1, .. }));
-        assert!(DenseMatrix::from_f32("e", 1, 1, vec![f32::NAN]).is_err());
-        assert!(DenseMatrix::from_f32("e", 2, 1, vec![0.0]).is_err());
     }
 
     #[test]

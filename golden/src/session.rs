@@ -393,8 +393,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::backend::GoldenBackend;
     use crate::config::Preset;
+    use crate::dense::DenseMatrix;
     use crate::model::{linear_shape, Layer};
-    use crate::ops::DenseMatrix;
 
     /// A tiny model with deterministic pseudo-random weights.
     pub(crate) fn model() -> Model {

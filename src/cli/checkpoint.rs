@@ -66,6 +66,9 @@ pub enum GgufEmbedArg {
     F16,
     Bf16,
     F32,
+    /// ggml's Q8_0 (8.5 bits per value, lossy; hidden size a multiple of 32).
+    #[value(name = "q8_0")]
+    Q8_0,
 }
 
 impl GgufEmbedArg {
@@ -74,6 +77,7 @@ impl GgufEmbedArg {
             GgufEmbedArg::F16 => EmbedType::F16,
             GgufEmbedArg::Bf16 => EmbedType::Bf16,
             GgufEmbedArg::F32 => EmbedType::F32,
+            GgufEmbedArg::Q8_0 => EmbedType::Q8_0,
         }
     }
 }
@@ -108,8 +112,9 @@ pub struct GenModelArgs {
     /// Checkpoint format.
     #[arg(long, value_enum, default_value = "hf-packed")]
     pub format: FormatArg,
-    /// Storage of the token embedding in a GGUF file: f16 (as microsoft's
-    /// 2B4T GGUF; rounds the bf16 values), bf16 (lossless) or f32.
+    /// Storage of the token embedding (and untied head) in a GGUF file: f16
+    /// (as microsoft's 2B4T GGUF; rounds the bf16 values), bf16 (lossless),
+    /// f32, or q8_0 (ggml's 8-bit blocks, lossy).
     #[arg(long, value_enum, default_value = "f16")]
     pub gguf_embed: GgufEmbedArg,
     /// quantization_config.linear_class written to config.json (hf-packed only).

@@ -24,6 +24,8 @@ use tritium_golden::{
 };
 
 use crate::lut::{lut_matvec, LutMatrix};
+use tritium_golden::BlockType;
+
 use crate::{Error, HeadMode, Isa, PackedTernary, Result, SimdBackend, SimdOptions};
 
 /// What to measure.
@@ -232,6 +234,46 @@ fn bench_call<'a>(w: &'a TernaryMatrix, acts: &'a [i8], rows: usize) -> LinearCa
     LinearCall::new(id, w, acts, rows, 0)
 }
 
+/// A random head of `rows x cols` stored as `ty` (bf16, f16, Q8_0, Q6_K;
+/// the block types need `cols` in whole blocks, else bf16 stands in).
+fn bench_head(ty: &str, rows: usize, cols: usize) -> Result<DenseMatrix> {
+    let mut r = SplitMix64::new(5);
+    let n = rows * cols;
+    let mut val = || (r.below(2001) as f32 - 1000.0) * 1e-5;
+    let block = match ty {
+        "Q8_0" => Some(BlockType::Q8_0),
+        "Q6_K" => Some(BlockType::Q6K),
+        _ => None,
+    };
+    Ok(match block {
+        Some(t) if cols.is_multiple_of(t.elems()) => {
+            let mut data: Vec<u8> = (0..n / t.elems() * t.bytes())
+                .map(|_| (val() * 1e5) as i32 as u8)
+                .collect();
+            let at = if t == BlockType::Q8_0 {
+                0
+            } else {
+                t.bytes() - 2
+            };
+            for blk in data.chunks_exact_mut(t.bytes()) {
+                blk[at..at + 2].copy_from_slice(&0x1400u16.to_le_bytes());
+            }
+            DenseMatrix::from_blocks("bench lm_head", t, rows, cols, data)?
+        }
+        _ if ty == "f16" => {
+            // Small finite patterns (subnormal to 2^-9); timing needs no more.
+            let data = (0..n).map(|_| (val().abs() * 3e6) as u16).collect();
+            DenseMatrix::from_f16("bench lm_head", rows, cols, data)?
+        }
+        _ => {
+            let data = (0..n)
+                .map(|_| tritium_golden::ops::f32_to_bf16(val()))
+                .collect();
+            DenseMatrix::from_bf16("bench lm_head", rows, cols, data)?
+        }
+    })
+}
+
 fn backend(isa: Option<Isa>, threads: usize, head: HeadMode) -> Result<SimdBackend> {
     SimdBackend::new(SimdOptions {
         isa,
@@ -343,24 +385,26 @@ pub fn run_bench(
             }
         }
     }
-    // The lm_head (bf16, as the checkpoints store it), one token.
+    // The lm_head, one token: exact over each stored type (bf16 as the HF
+    // checkpoints, f16 as microsoft's GGUF, Q8_0 and Q6_K blocks as other
+    // GGUFs), and the fast int8 head.
     log(&format!(
         "kernels: lm_head {} x {}",
         c.vocab_size, c.hidden_size
     ));
-    let head = {
-        let mut r = SplitMix64::new(5);
-        let data: Vec<u16> = (0..c.vocab_size * c.hidden_size)
-            .map(|_| tritium_golden::ops::f32_to_bf16((r.below(2001) as f32 - 1000.0) * 1e-5))
-            .collect();
-        DenseMatrix::from_bf16("bench lm_head", c.vocab_size, c.hidden_size, data)?
-    };
     let x: Vec<f32> = (0..c.hidden_size)
         .map(|i| (i % 17) as f32 * 0.1 - 0.8)
         .collect();
     let mut logits = vec![0.0f32; c.vocab_size];
-    for &t in &o.threads {
-        for mode in [HeadMode::Exact, HeadMode::Q8] {
+    for (ty, mode) in [
+        ("bf16", HeadMode::Exact),
+        ("f16", HeadMode::Exact),
+        ("Q8_0", HeadMode::Exact),
+        ("Q6_K", HeadMode::Exact),
+        ("bf16", HeadMode::Q8),
+    ] {
+        let head = bench_head(ty, c.vocab_size, c.hidden_size)?;
+        for &t in &o.threads {
             let mut b = backend(o.isa, t, mode)?;
             let bytes = b.head_bytes(&head); // (prepares the Q8 copy)
             let dt = time_cold(&buf, o.cold_reps, || {
@@ -368,8 +412,12 @@ pub fn run_bench(
             })?
             .as_secs_f64();
             let gb_s = bytes as f64 / dt / 1e9;
+            let name = match mode {
+                HeadMode::Exact => format!("lm_head {ty}"),
+                HeadMode::Q8 => format!("lm_head {ty} as int8"),
+            };
             kernels.push(KernelRow {
-                name: "lm_head".into(),
+                name,
                 kernel: b.name().to_string(),
                 n: c.vocab_size,
                 k: c.hidden_size,
@@ -383,7 +431,6 @@ pub fn run_bench(
             });
         }
     }
-    drop(head);
 
     let mut models = Vec::new();
     if let Some(model) = model {

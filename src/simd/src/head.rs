@@ -29,7 +29,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use tritium_golden::ops::{bf16_to_f32, f16_to_f32, reduce_lanes, DOT_LANES};
-use tritium_golden::DenseMatrix;
+use tritium_golden::{BlockType, DenseMatrix};
 
 use super::kernels::{count_run, Isa};
 
@@ -40,15 +40,18 @@ pub enum HeadRows<'a> {
     /// IEEE binary16 bit patterns.
     F16(&'a [u16]),
     F32(&'a [f32]),
+    /// ggml blocks (Q8_0, Q6_K), row-major, each row whole blocks.
+    Blocks(BlockType, &'a [u8]),
 }
 
 impl<'a> HeadRows<'a> {
     pub fn of(m: &'a DenseMatrix) -> HeadRows<'a> {
-        match (m.as_bf16(), m.as_f16(), m.as_f32()) {
-            (Some(b), _, _) => HeadRows::Bf16(b),
-            (_, Some(h), _) => HeadRows::F16(h),
-            (_, _, Some(f)) => HeadRows::F32(f),
-            _ => unreachable!("a DenseMatrix is bf16, f16 or f32"),
+        match (m.as_bf16(), m.as_f16(), m.as_f32(), m.as_blocks()) {
+            (Some(b), _, _, _) => HeadRows::Bf16(b),
+            (_, Some(h), _, _) => HeadRows::F16(h),
+            (_, _, Some(f), _) => HeadRows::F32(f),
+            (_, _, _, Some((t, b))) => HeadRows::Blocks(t, b),
+            _ => unreachable!("a DenseMatrix is bf16, f16, f32 or blocks"),
         }
     }
 
@@ -57,6 +60,7 @@ impl<'a> HeadRows<'a> {
         match self {
             HeadRows::Bf16(b) | HeadRows::F16(b) => b.len(),
             HeadRows::F32(f) => f.len(),
+            HeadRows::Blocks(t, b) => b.len() / t.bytes() * t.elems(),
         }
     }
 
@@ -65,17 +69,21 @@ impl<'a> HeadRows<'a> {
         self.len() == 0
     }
 
-    /// Bytes per element as stored.
-    pub fn elem_bytes(&self) -> usize {
+    /// Bytes per element as stored (of an element type; blocks have none).
+    fn elem_bytes(&self) -> usize {
         match self {
             HeadRows::Bf16(_) | HeadRows::F16(_) => 2,
             HeadRows::F32(_) => 4,
+            HeadRows::Blocks(..) => unreachable!("blocks have their own kernels"),
         }
     }
 
     /// Bytes per full read.
     pub fn bytes(&self) -> usize {
-        self.len() * self.elem_bytes()
+        match self {
+            HeadRows::Blocks(_, b) => b.len(),
+            _ => self.len() * self.elem_bytes(),
+        }
     }
 
     /// Address of the first byte.
@@ -83,6 +91,7 @@ impl<'a> HeadRows<'a> {
         match self {
             HeadRows::Bf16(b) | HeadRows::F16(b) => b.as_ptr() as usize,
             HeadRows::F32(f) => f.as_ptr() as usize,
+            HeadRows::Blocks(_, b) => b.as_ptr() as usize,
         }
     }
 
@@ -93,6 +102,7 @@ impl<'a> HeadRows<'a> {
             HeadRows::Bf16(b) => bf16_to_f32(b[i]),
             HeadRows::F16(h) => f16_to_f32(h[i]),
             HeadRows::F32(f) => f[i],
+            HeadRows::Blocks(..) => unreachable!("blocks have their own kernels"),
         }
     }
 }
@@ -105,6 +115,9 @@ fn has_f16c() -> bool {
 
 /// Exact logits of rows `v0 .. v0 + out.len()` (pinned order).
 pub fn exact_rows(isa: Isa, w: HeadRows, cols: usize, x: &[f32], v0: usize, out: &mut [f32]) {
+    if let HeadRows::Blocks(t, b) = w {
+        return super::head_blocks::exact_rows(isa, t, b, cols, x, v0, out);
+    }
     assert_eq!(x.len(), cols);
     let rows = out.len();
     assert!(w.len() >= (v0 + rows) * cols);
@@ -139,6 +152,7 @@ pub fn exact_rows(isa: Isa, w: HeadRows, cols: usize, x: &[f32], v0: usize, out:
                     HeadRows::Bf16(b) => lanes_dot(&b[r..r + cols], x, |v| bf16_to_f32(*v)),
                     HeadRows::F16(h) => lanes_dot(&h[r..r + cols], x, |v| f16_to_f32(*v)),
                     HeadRows::F32(f) => lanes_dot(&f[r..r + cols], x, |v| *v),
+                    HeadRows::Blocks(..) => unreachable!("handled above"),
                 };
             }
         }
@@ -367,6 +381,7 @@ mod x86 {
             HeadRows::Bf16(b) => bf16x16(b.as_ptr().add(off)),
             HeadRows::F16(h) => f16x16(h.as_ptr().add(off)),
             HeadRows::F32(f) => _mm512_loadu_ps(f.as_ptr().add(off)),
+            HeadRows::Blocks(..) => unreachable!("blocks have their own kernels"),
         }
     }
 
@@ -474,6 +489,7 @@ mod x86 {
                             HeadRows::Bf16(b) => bf16x8(b.as_ptr().add(off + 8 * h)),
                             HeadRows::F16(p) => f16x8(p.as_ptr().add(off + 8 * h)),
                             HeadRows::F32(f) => _mm256_loadu_ps(f.as_ptr().add(off + 8 * h)),
+                            HeadRows::Blocks(..) => unreachable!("blocks have their own kernels"),
                         };
                         acc[h] = _mm256_add_ps(acc[h], _mm256_mul_ps(wv, xv[h]));
                     }

@@ -6,7 +6,8 @@
 //!
 //! - [`layout`]: the `T2P16` weight layout and why it is shaped so.
 //! - [`kernels`]: the ternary x int8 kernels per instruction set.
-//! - [`head`]: the exact and the Q8 lm_head.
+//! - [`head`]: the exact and the Q8 lm_head; [`head_blocks`]: the exact
+//!   head over ggml blocks (Q8_0, Q6_K) as stored.
 //!
 //! The path is detected once per backend ([`Isa::best`]) and can be forced
 //! with `TRITIUM_KERNEL=scalar|avx2|avx512|neon|amx` (an unavailable path is an
@@ -23,6 +24,7 @@ pub mod attention;
 pub mod bench;
 mod error;
 pub mod head;
+pub mod head_blocks;
 pub mod kernels;
 pub mod layout;
 mod lut;

@@ -1,9 +1,11 @@
 //! The kernel paths this machine must have (`TRITIUM_REQUIRE_KERNELS`, set
 //! by CI to the paths of its machine class) are present, and each present
-//! path runs its own code when asked for, not a fallback (f16 heads included). A test binary of
+//! path runs its own code when asked for, not a fallback (f16, Q8_0 and Q6_K heads included). A test binary of
 //! its own: the second test reads process-wide run counters, which no other
 //! test may move while it runs.
 
+#[cfg(target_arch = "x86_64")]
+use tritium_golden::BlockType;
 use tritium_golden::{
     Backend, DenseMatrix, GoldenBackend, LinearCall, LinearId, Proj, TernaryMatrix,
 };
@@ -50,6 +52,23 @@ fn each_present_path_runs_its_own_code() {
         out.extend(logits.iter().map(|v| v.to_bits()));
         b.logits(&head16, &x, &mut logits).unwrap();
         out.extend(logits.iter().map(|v| v.to_bits()));
+        // Q8_0 and Q6_K heads as stored (x86 kernels; NEON runs the golden
+        // loop, i.e. scalar code, for blocks).
+        #[cfg(target_arch = "x86_64")]
+        for (t, bytes) in [(BlockType::Q8_0, 34), (BlockType::Q6K, 210)] {
+            let cols = 256;
+            let mut raw: Vec<u8> = (0..n * cols / t.elems() * bytes)
+                .map(|i| (i * 37 % 251) as u8)
+                .collect();
+            let at = if t == BlockType::Q8_0 { 0 } else { bytes - 2 };
+            for blk in raw.chunks_exact_mut(bytes) {
+                blk[at..at + 2].copy_from_slice(&0x2c00u16.to_le_bytes());
+            }
+            let hb = DenseMatrix::from_blocks("hb", t, n, cols, raw).unwrap();
+            let xb: Vec<f32> = (0..cols).map(|i| (i % 7) as f32 - 3.0).collect();
+            b.logits(&hb, &xb, &mut logits).unwrap();
+            out.extend(logits.iter().map(|v| v.to_bits()));
+        }
         out
     };
     let want = run(&mut GoldenBackend);

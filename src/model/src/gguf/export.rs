@@ -39,6 +39,10 @@ pub enum EmbedType {
     /// Lossless for HF checkpoints (bf16).
     Bf16,
     F32,
+    /// ggml's Q8_0 (an fp16 scale per 32 values, llama.cpp's reference
+    /// quantizer): 8.5 bits per value, lossy; the hidden size must be a
+    /// multiple of 32.
+    Q8_0,
 }
 
 /// Options of [`write_model`].
@@ -96,45 +100,54 @@ fn encode_linear(w: &TernaryMatrix, ty: WeightType) -> Result<(GgmlType, Vec<u8>
     })
 }
 
-fn encode_dense(m: &tritium_golden::DenseMatrix, ty: EmbedType) -> (GgmlType, Vec<u8>) {
-    let mut row = vec![0f32; m.cols()];
-    let mut out = Vec::new();
-    let stored = match ty {
-        EmbedType::Bf16 => m.as_bf16(),
-        EmbedType::F16 => m.as_f16(),
-        EmbedType::F32 => None,
-    };
-    match stored {
-        // Already in the requested 16-bit type: the bits as they are.
-        Some(bits) => {
-            let t = if ty == EmbedType::F16 {
-                GgmlType::F16
-            } else {
-                GgmlType::BF16
-            };
-            return (t, bits.iter().flat_map(|b| b.to_le_bytes()).collect());
-        }
-        _ => {
-            for r in 0..m.rows() {
-                m.row_into(r, &mut row);
-                for &v in &row {
-                    match ty {
-                        EmbedType::F16 => out.extend(f16::from_f32(v).to_bits().to_le_bytes()),
-                        EmbedType::Bf16 => {
-                            out.extend(tritium_golden::ops::f32_to_bf16(v).to_le_bytes())
-                        }
-                        EmbedType::F32 => out.extend(v.to_le_bytes()),
-                    }
-                }
-            }
-        }
-    }
-    let t = match ty {
+fn encode_dense(m: &tritium_golden::DenseMatrix, ty: EmbedType) -> Result<(GgmlType, Vec<u8>)> {
+    let gty = match ty {
         EmbedType::F16 => GgmlType::F16,
         EmbedType::Bf16 => GgmlType::BF16,
         EmbedType::F32 => GgmlType::F32,
+        EmbedType::Q8_0 => GgmlType::Q8_0,
     };
-    (t, out)
+    // Already stored in the requested type: the bits as they are.
+    let stored = match ty {
+        EmbedType::Bf16 => m
+            .as_bf16()
+            .map(|b| b.iter().flat_map(|b| b.to_le_bytes()).collect()),
+        EmbedType::F16 => m
+            .as_f16()
+            .map(|b| b.iter().flat_map(|b| b.to_le_bytes()).collect()),
+        EmbedType::Q8_0 => m
+            .as_blocks()
+            .filter(|(t, _)| *t == tritium_golden::BlockType::Q8_0)
+            .map(|(_, b)| b.to_vec()),
+        EmbedType::F32 => None,
+    };
+    if let Some(bytes) = stored {
+        return Ok((gty, bytes));
+    }
+    if ty == EmbedType::Q8_0 && !m.cols().is_multiple_of(32) {
+        return Err(Error::Unrepresentable {
+            what: format!("a {} x {} embedding as Q8_0", m.rows(), m.cols()),
+            message: "Q8_0 rows hold whole 32-element blocks".into(),
+        });
+    }
+    let mut row = vec![0f32; m.cols()];
+    let mut out = Vec::new();
+    for r in 0..m.rows() {
+        m.row_into(r, &mut row);
+        match ty {
+            EmbedType::F16 => out.extend(
+                row.iter()
+                    .flat_map(|&v| f16::from_f32(v).to_bits().to_le_bytes()),
+            ),
+            EmbedType::Bf16 => out.extend(
+                row.iter()
+                    .flat_map(|&v| tritium_golden::ops::f32_to_bf16(v).to_le_bytes()),
+            ),
+            EmbedType::F32 => out.extend(row.iter().flat_map(|v| v.to_le_bytes())),
+            EmbedType::Q8_0 => super::quants::q8_0_encode(&row, &mut out),
+        }
+    }
+    Ok((gty, out))
 }
 
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
@@ -226,7 +239,7 @@ pub fn model_to_writer(model: &Model, o: &WriteOptions) -> Result<GgufWriter> {
         super::vocab::tokenizer_metadata(&mut w, tok, c)?;
     }
     let (h, v) = (c.hidden_size as u64, c.vocab_size as u64);
-    let (et, eb) = encode_dense(model.embed(), o.embed);
+    let (et, eb) = encode_dense(model.embed(), o.embed)?;
     w.tensor("token_embd.weight", vec![h, v], et, eb);
     for (l, layer) in model.layers().iter().enumerate() {
         for n in Norm::ALL {
@@ -256,7 +269,7 @@ pub fn model_to_writer(model: &Model, o: &WriteOptions) -> Result<GgufWriter> {
         f32_bytes(model.final_norm()),
     );
     if let Some(head) = model.lm_head() {
-        let (ht, hb) = encode_dense(head, o.embed);
+        let (ht, hb) = encode_dense(head, o.embed)?;
         w.tensor("output.weight", vec![h, v], ht, hb);
     }
     Ok(w)

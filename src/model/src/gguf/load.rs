@@ -32,8 +32,10 @@
 //!   multiplies `gamma` (one f32 rounding).
 //! - F32 / F16 / BF16 BitLinear weights are full-precision masters and are
 //!   quantized at load exactly like the HF bf16 (`online`) format.
-//! - An F16 or BF16 embedding / output head is kept as stored (half the
-//!   bytes of f32; widened exactly on use); other types are widened to f32.
+//! - An F16, BF16, Q8_0 or Q6_K embedding / output head is kept as stored
+//!   (a full read of the head costs its stored bytes) and widened on use as
+//!   the golden model defines it ([`tritium_golden::BlockType`]: ggml's
+//!   reference dequantization); F32 stays f32.
 //!
 //! # q/k row order
 //! llama.cpp permutes q/k rows only for architectures whose RoPE pairs
@@ -52,7 +54,7 @@ use tritium_golden::{DenseMatrix, Layer, Model, ModelConfig, Norm, Proj, Ternary
 use tritium_util::Progress;
 
 use super::iqbn::{common_row_scale, iq1bn_decode, iq2bn_decode, widen_f16};
-use super::quants::{i2s_decode, to_f32, tq1_decode, tq2_decode};
+use super::quants::{block_type, i2s_decode, to_f32, tq1_decode, tq2_decode};
 use super::{GgmlType, GgufFile, TensorInfo, BITNET_ARCHS};
 use crate::error::{Error, Result};
 use crate::hfconfig::{LinearClass, QuantMode, QuantSpec};
@@ -214,8 +216,9 @@ fn load_norm(f: &GgufFile, name: &str, len: usize) -> Result<Vec<f32>> {
 fn load_dense(f: &GgufFile, name: &str, rows: usize, cols: usize) -> Result<DenseMatrix> {
     let t = tensor(f, name)?;
     expect_dims(f, t, &[cols, rows])?;
-    // 16-bit types stay as stored (widened exactly on use, so the logits
-    // are those of a widened copy at half its bytes); others become f32.
+    // 16-bit and block types stay as stored (widened on use as the golden
+    // model defines them, so the logits are those of a widened copy at the
+    // stored bytes); F32 stays f32.
     // Huge pages: these rows are read whole for every generated token.
     let bits = || -> Vec<u16> {
         let data = f.data(t);
@@ -229,6 +232,13 @@ fn load_dense(f: &GgufFile, name: &str, rows: usize, cols: usize) -> Result<Dens
     let m = match t.ty {
         GgmlType::BF16 => DenseMatrix::from_bf16(name, rows, cols, bits()),
         GgmlType::F16 => DenseMatrix::from_f16(name, rows, cols, bits()),
+        GgmlType::Q8_0 | GgmlType::Q6_K => {
+            let bt = block_type(t.ty).expect("a block type");
+            let data = f.data(t);
+            let mut v = tritium_util::huge_vec(data.len());
+            v.extend_from_slice(data);
+            DenseMatrix::from_blocks(name, bt, rows, cols, v)
+        }
         _ => DenseMatrix::from_f32(name, rows, cols, floats(f, t)?),
     };
     m.map_err(|e| golden(f, e))

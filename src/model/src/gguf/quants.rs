@@ -279,48 +279,46 @@ pub fn to_f32(ty: super::GgmlType, bytes: &[u8], n: usize) -> R<Vec<f32>> {
             .chunks_exact(2)
             .map(|c| tritium_golden::ops::bf16_to_f32(u16::from_le_bytes([c[0], c[1]])))
             .collect(),
-        T::Q8_0 => {
-            let mut out = Vec::with_capacity(n);
-            for blk in bytes.chunks_exact(34) {
-                let d = f16::from_bits(u16::from_le_bytes([blk[0], blk[1]])).to_f32();
-                out.extend(blk[2..].iter().map(|&q| (q as i8) as f32 * d));
+        T::Q8_0 | T::Q6_K => {
+            // The golden model's definition of the block values.
+            let bt = block_type(ty).expect("a block type");
+            let mut out = vec![0f32; n];
+            for (blk, o) in bytes
+                .chunks_exact(bt.bytes())
+                .zip(out.chunks_exact_mut(bt.elems()))
+            {
+                bt.decode(blk, o);
             }
             out
         }
-        T::Q6_K => q6k_dequant(bytes),
         T::TQ1_0 | T::TQ2_0 | T::I2_S | T::IQ1_BN | T::IQ2_BN => {
             return Err(format!("{} is not a float type", ty.name()))
         }
     })
 }
 
-/// Q6_K: `ql[128]`, `qh[64]`, `scales[16]` (i8), fp16 `d` per 256 elements;
-/// ggml's reference dequantization `(d * scale) * (q - 32)`.
-fn q6k_dequant(bytes: &[u8]) -> Vec<f32> {
-    let mut out = vec![0f32; bytes.len() / 210 * 256];
-    for (blk, y) in bytes.chunks_exact(210).zip(out.chunks_exact_mut(256)) {
-        let (ql, rest) = blk.split_at(128);
-        let (qh, rest) = rest.split_at(64);
-        let (sc, d) = rest.split_at(16);
-        let d = f16::from_bits(u16::from_le_bytes([d[0], d[1]])).to_f32();
-        for half in 0..2 {
-            let (ql, qh, sc) = (&ql[64 * half..], &qh[32 * half..], &sc[8 * half..]);
-            let y = &mut y[128 * half..];
-            for l in 0..32 {
-                let is = l / 16;
-                let q1 = ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) as i32 - 32;
-                let q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) as i32 - 32;
-                let q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) as i32 - 32;
-                let q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) as i32 - 32;
-                let s = |k: usize| d * f32::from(sc[is + k] as i8);
-                y[l] = s(0) * q1 as f32;
-                y[l + 32] = s(2) * q2 as f32;
-                y[l + 64] = s(4) * q3 as f32;
-                y[l + 96] = s(6) * q4 as f32;
-            }
-        }
+/// Appends `x` (a multiple of 32 values) as Q8_0 blocks, as llama.cpp's
+/// reference `quantize_row_q8_0_ref`: `d = amax / 127` (f32), stored as
+/// fp16; `q = round(x * (1 / d))` with halves away from zero (C `roundf`),
+/// the reciprocal of the f32 `d` (not of the stored fp16), 0 when `d = 0`.
+pub fn q8_0_encode(x: &[f32], out: &mut Vec<u8>) {
+    for blk in x.chunks_exact(32) {
+        let amax = blk.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out.extend(f16::from_f32(d).to_bits().to_le_bytes());
+        out.extend(blk.iter().map(|&v| (v * id).round() as i8 as u8));
     }
-    out
+}
+
+/// The golden model's block type of a ggml type kept as blocks in a
+/// [`tritium_golden::DenseMatrix`].
+pub fn block_type(ty: super::GgmlType) -> Option<tritium_golden::BlockType> {
+    match ty {
+        super::GgmlType::Q8_0 => Some(tritium_golden::BlockType::Q8_0),
+        super::GgmlType::Q6_K => Some(tritium_golden::BlockType::Q6K),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

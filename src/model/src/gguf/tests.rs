@@ -160,6 +160,53 @@ fn f16_head_logits_equal_the_widened_f32_head_on_golden_and_simd() {
 }
 
 #[test]
+fn q8_0_head_is_kept_as_blocks_and_equals_the_widened_head_on_golden_and_simd() {
+    for tied in [true, false] {
+        let mut o = opts(Preset::Tiny, CheckpointFormat::HfPacked);
+        o.config.tie_word_embeddings = tied;
+        let hf = synth_model(&o).unwrap();
+        let g = load(gguf_of(&hf, WeightType::I2S, EmbedType::Q8_0)).unwrap();
+        let head = g.head();
+        let (t, _) = head.as_blocks().expect("kept as Q8_0 blocks");
+        assert_eq!(t, tritium_golden::BlockType::Q8_0);
+        assert_eq!(
+            head.bytes(),
+            head.rows() * head.cols() / 32 * 34,
+            "tied {tied}"
+        );
+        let w = widened(&g);
+        let want = logits(&w, &mut GoldenBackend);
+        assert_eq!(logits(&g, &mut GoldenBackend), want, "tied {tied}");
+        let mut s = simd();
+        s.prepare(&g);
+        assert_eq!(logits(&g, &mut s), want, "tied {tied}");
+        assert_eq!(s.head_bytes(g.head()), head.bytes());
+        // Written again as Q8_0, the stored blocks go out unchanged.
+        let again = load(gguf_of(&g, WeightType::I2S, EmbedType::Q8_0)).unwrap();
+        assert_eq!(again, g, "tied {tied}");
+    }
+}
+
+#[test]
+fn q8_0_quantizer_is_llama_cpps_reference() {
+    // amax 127 -> d = 1 exactly; x * (1 / d) rounded half away from zero.
+    let mut x = vec![0f32; 32];
+    x[0] = 127.0;
+    x[1] = 2.5;
+    x[2] = -2.5;
+    x[3] = -0.49;
+    let mut out = Vec::new();
+    super::quants::q8_0_encode(&x, &mut out);
+    assert_eq!(out.len(), 34);
+    assert_eq!(u16::from_le_bytes([out[0], out[1]]), 0x3c00);
+    assert_eq!(&out[2..6], &[127, 3, (-3i8) as u8, 0]);
+    // An all-zero block: d = 0 and every code 0.
+    out.clear();
+    super::quants::q8_0_encode(&[0.0; 32], &mut out);
+    assert!(out.iter().all(|&b| b == 0));
+}
+
+#[test]
 fn tq2_and_tq1_hold_the_packed_codes_of_the_same_seed() {
     let hf = synth_model(&opts(Preset::Tiny256, CheckpointFormat::HfPacked)).unwrap();
     for wt in [WeightType::Tq2, WeightType::Tq1] {

@@ -1,0 +1,282 @@
+//! The exact lm_head over ggml blocks (Q8_0, Q6_K) kept as stored.
+//!
+//! Bitwise the golden logits ([`tritium_golden::dense::blocks_dot`]): each
+//! block is decoded in registers to the f32 values of ggml's reference
+//! dequantization, then multiplied by the hidden state and added into lane
+//! `i % 16` exactly as the f32 head. Both decodes are exact rewrites of the
+//! golden one:
+//! - **Q8_0**: `w = q * d` (an int8 times an fp16 value: exact in f32), so
+//!   the integer is converted and multiplied by the broadcast `d`.
+//! - **Q6_K**: golden computes `(d * scale) * (q - 32)`; `d * scale` is
+//!   exact (11 by 8 significant bits), so this is one rounding of the exact
+//!   product, computed here as the f32 sub-block scale `s = d * scale`
+//!   (16 per block, once) times the converted `q - 32`. The 6-bit codes are
+//!   rebuilt from the low nibbles and high bit pairs with byte-wide
+//!   shifts and masks on 32 codes at a time.
+//!
+//! AVX-512 and AVX2 (+ F16C) kernels; elsewhere (NEON, scalar) the golden
+//! loop.
+//! Four rows share each load of the hidden state.
+
+// Index loops over small register arrays: they unroll to fixed registers.
+#![allow(clippy::needless_range_loop)]
+
+use tritium_golden::dense::blocks_dot;
+use tritium_golden::BlockType;
+
+use super::kernels::{count_run, Isa};
+
+/// Exact logits of block rows `v0 .. v0 + out.len()` of a `cols`-wide head.
+pub fn exact_rows(
+    isa: Isa,
+    t: BlockType,
+    w: &[u8],
+    cols: usize,
+    x: &[f32],
+    v0: usize,
+    out: &mut [f32],
+) {
+    assert_eq!(x.len(), cols);
+    assert!(cols.is_multiple_of(t.elems()));
+    let row_bytes = cols / t.elems() * t.bytes();
+    assert!(w.len() >= (v0 + out.len()) * row_bytes);
+    let isa = isa.vector();
+    // Both x86 kernels widen `d` with F16C (reported apart from AVX2).
+    #[cfg(target_arch = "x86_64")]
+    let f16c = std::arch::is_x86_feature_detected!("f16c");
+    #[cfg(not(target_arch = "x86_64"))]
+    let f16c = false;
+    let ran = match isa {
+        Isa::Avx512 | Isa::Avx2 if isa.available() && f16c => isa,
+        _ => Isa::Scalar,
+    };
+    count_run(ran);
+    match ran {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the feature is present (checked above); bounds above.
+        Isa::Avx512 => unsafe { x86::rows512(t, w, cols, x, v0, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { x86::rows256(t, w, cols, x, v0, out) },
+        _ => {
+            for (i, o) in out.iter_mut().enumerate() {
+                let r = (v0 + i) * row_bytes;
+                *o = blocks_dot(t, &w[r..r + row_bytes], x);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use tritium_golden::ops::{reduce_lanes, DOT_LANES};
+    use tritium_golden::BlockType;
+
+    /// Rows per step (independent accumulators sharing the `x` loads).
+    const R: usize = 4;
+
+    /// The fp16 at `p` widened to f32 (F16C `vcvtph2ps`: exact, as
+    /// [`tritium_golden::ops::f16_to_f32`] for every finite pattern).
+    #[inline(always)]
+    unsafe fn f16_at(p: *const u8) -> f32 {
+        let h = _mm_cvtsi32_si128(i32::from(u16::from_le_bytes([*p, *p.add(1)])));
+        _mm_cvtss_f32(_mm_cvtph_ps(h))
+    }
+
+    /// The 16 f32 sub-block scales `d * scale` of a Q6_K block (exact).
+    #[inline(always)]
+    unsafe fn q6k_scales(blk: *const u8) -> [f32; 16] {
+        let d = _mm256_set1_ps(f16_at(blk.add(208)));
+        let sc = _mm_loadu_si128(blk.add(192) as *const __m128i);
+        let lo = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc));
+        let hi = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128::<8>(sc)));
+        let mut s = [0f32; 16];
+        _mm256_storeu_ps(s.as_mut_ptr(), _mm256_mul_ps(d, lo));
+        _mm256_storeu_ps(s.as_mut_ptr().add(8), _mm256_mul_ps(d, hi));
+        s
+    }
+
+    /// The 32 codes `q - 32` (signed bytes) of quarter `k` of half `h` of
+    /// a Q6_K block: elements `128 h + 32 k + l`, `l < 32`.
+    #[inline(always)]
+    unsafe fn q6k_codes(blk: *const u8, h: usize, k: usize) -> __m256i {
+        let ql = _mm256_loadu_si256(blk.add(64 * h + 32 * (k & 1)) as *const __m256i);
+        let qh = _mm256_loadu_si256(blk.add(128 + 32 * h) as *const __m256i);
+        let m4 = _mm256_set1_epi8(0x0f);
+        let lo = if k >> 1 == 0 {
+            _mm256_and_si256(ql, m4)
+        } else {
+            _mm256_and_si256(_mm256_srli_epi16::<4>(ql), m4)
+        };
+        // Bits 2k+1:2k of each qh byte, moved to bits 5:4 (masked first,
+        // so a 16-bit shift never carries between bytes).
+        let hi = match k {
+            0 => _mm256_slli_epi16::<4>(_mm256_and_si256(qh, _mm256_set1_epi8(0x03))),
+            1 => _mm256_slli_epi16::<2>(_mm256_and_si256(qh, _mm256_set1_epi8(0x0c))),
+            2 => _mm256_and_si256(qh, _mm256_set1_epi8(0x30)),
+            _ => _mm256_srli_epi16::<2>(_mm256_and_si256(qh, _mm256_set1_epi8(-64))),
+        };
+        _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(32))
+    }
+
+    /// AVX-512: 16 lanes in one register, four rows at a time.
+    #[target_feature(enable = "avx512f,avx512bw,avx2,f16c")]
+    pub(super) unsafe fn rows512(
+        t: BlockType,
+        w: &[u8],
+        cols: usize,
+        x: &[f32],
+        v0: usize,
+        out: &mut [f32],
+    ) {
+        for (ci, o) in out.chunks_mut(R).enumerate() {
+            let v = v0 + ci * R;
+            let lanes = match o.len() {
+                4 => block_rows512::<4>(t, w, cols, x, v),
+                3 => block_rows512::<3>(t, w, cols, x, v),
+                2 => block_rows512::<2>(t, w, cols, x, v),
+                _ => block_rows512::<1>(t, w, cols, x, v),
+            };
+            for (o, l) in o.iter_mut().zip(lanes) {
+                *o = reduce_lanes(l);
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn block_rows512<const RR: usize>(
+        t: BlockType,
+        w: &[u8],
+        cols: usize,
+        x: &[f32],
+        v: usize,
+    ) -> [[f32; DOT_LANES]; R] {
+        let (eb, bb) = (t.elems(), t.bytes());
+        let row_bytes = cols / eb * bb;
+        let base = w.as_ptr();
+        // Prefetch the same block of the next group of R rows.
+        let ahead = R * row_bytes;
+        let xp = x.as_ptr();
+        let mut acc = [_mm512_setzero_ps(); RR];
+        for b in 0..cols / eb {
+            let xb = xp.add(b * eb);
+            for r in 0..RR {
+                let blk = base.add((v + r) * row_bytes + b * bb);
+                let mut line = 0;
+                while line < bb {
+                    _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(ahead + line) as *const i8);
+                    line += 64;
+                }
+                match t {
+                    BlockType::Q8_0 => {
+                        let d = _mm512_set1_ps(f16_at(blk));
+                        for j in 0..2 {
+                            let q = _mm_loadu_si128(blk.add(2 + 16 * j) as *const __m128i);
+                            let wv = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d);
+                            let xv = _mm512_loadu_ps(xb.add(16 * j));
+                            acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(wv, xv));
+                        }
+                    }
+                    BlockType::Q6K => {
+                        let s = q6k_scales(blk);
+                        for h in 0..2 {
+                            for k in 0..4 {
+                                let q = q6k_codes(blk, h, k);
+                                let halves =
+                                    [_mm256_castsi256_si128(q), _mm256_extracti128_si256::<1>(q)];
+                                for (j, q16) in halves.into_iter().enumerate() {
+                                    let sv = _mm512_set1_ps(s[8 * h + j + 2 * k]);
+                                    let wv = _mm512_mul_ps(
+                                        _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q16)),
+                                        sv,
+                                    );
+                                    let xv = _mm512_loadu_ps(xb.add(128 * h + 32 * k + 16 * j));
+                                    acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(wv, xv));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut lanes = [[0.0f32; DOT_LANES]; R];
+        for r in 0..RR {
+            _mm512_storeu_ps(lanes[r].as_mut_ptr(), acc[r]);
+        }
+        lanes
+    }
+
+    /// AVX2: 16 lanes in two registers (lanes 0..8, 8..16), four rows at a time.
+    #[target_feature(enable = "avx2,f16c")]
+    pub(super) unsafe fn rows256(
+        t: BlockType,
+        w: &[u8],
+        cols: usize,
+        x: &[f32],
+        v0: usize,
+        out: &mut [f32],
+    ) {
+        let (eb, bb) = (t.elems(), t.bytes());
+        let row_bytes = cols / eb * bb;
+        let (base, xp) = (w.as_ptr(), x.as_ptr());
+        // 16 codes (signed bytes) to two f32 halves times `s`.
+        let widen = |q: __m128i, s: __m256| {
+            [
+                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), s),
+                _mm256_mul_ps(
+                    _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128::<8>(q))),
+                    s,
+                ),
+            ]
+        };
+        for (ci, o) in out.chunks_mut(R).enumerate() {
+            let v = v0 + ci * R;
+            let mut acc = [[_mm256_setzero_ps(); 2]; R];
+            for b in 0..cols / eb {
+                let xb = xp.add(b * eb);
+                for (r, acc) in acc.iter_mut().enumerate().take(o.len()) {
+                    let blk = base.add((v + r) * row_bytes + b * bb);
+                    let mut add16 = |wv: [__m256; 2], e: usize| {
+                        for hh in 0..2 {
+                            let xv = _mm256_loadu_ps(xb.add(e + 8 * hh));
+                            acc[hh] = _mm256_add_ps(acc[hh], _mm256_mul_ps(wv[hh], xv));
+                        }
+                    };
+                    match t {
+                        BlockType::Q8_0 => {
+                            let d = _mm256_set1_ps(f16_at(blk));
+                            for j in 0..2 {
+                                let q = _mm_loadu_si128(blk.add(2 + 16 * j) as *const __m128i);
+                                add16(widen(q, d), 16 * j);
+                            }
+                        }
+                        BlockType::Q6K => {
+                            let s = q6k_scales(blk);
+                            for h in 0..2 {
+                                for k in 0..4 {
+                                    let q = q6k_codes(blk, h, k);
+                                    let halves = [
+                                        _mm256_castsi256_si128(q),
+                                        _mm256_extracti128_si256::<1>(q),
+                                    ];
+                                    for (j, q16) in halves.into_iter().enumerate() {
+                                        let sv = _mm256_set1_ps(s[8 * h + j + 2 * k]);
+                                        add16(widen(q16, sv), 128 * h + 32 * k + 16 * j);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (o, a) in o.iter_mut().zip(acc) {
+                let mut l = [0.0f32; DOT_LANES];
+                _mm256_storeu_ps(l.as_mut_ptr(), a[0]);
+                _mm256_storeu_ps(l.as_mut_ptr().add(8), a[1]);
+                *o = reduce_lanes(l);
+            }
+        }
+    }
+}
