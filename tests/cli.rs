@@ -219,6 +219,56 @@ fn simd_and_golden_write_identical_logits() {
     }
 }
 
+/// `--fast-head` (int8) and `--fast-head int4` run and differ from the
+/// exact logits; a Q8_0 head (`gen-model --gguf-embed q8_0`) is exact on
+/// the SIMD engine (its logits file is golden's, byte for byte).
+#[test]
+fn fast_heads_and_a_q8_0_head_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("q8.gguf");
+    let fs = f.to_str().unwrap();
+    ok(&[
+        "gen-model",
+        "--preset",
+        "small",
+        "--format",
+        "gguf-i2s",
+        "--gguf-embed",
+        "q8_0",
+        "--out",
+        fs,
+    ]);
+    let run = |name: &str, extra: &[&str]| {
+        let path = dir.path().join(format!("{name}.json"));
+        let mut args = vec![
+            "infer",
+            "--model",
+            fs,
+            "--tokens",
+            "5,77,300",
+            "-n",
+            "3",
+            "--ignore-eos",
+            "--logits",
+            path.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+        std::fs::read(&path).unwrap()
+    };
+    let golden = run("golden", &["--backend", "golden"]);
+    assert!(
+        run("simd", &[]) == golden,
+        "Q8_0 head: SIMD logits differ from golden"
+    );
+    assert!(run("int8", &["--fast-head"]) != golden);
+    assert!(run("int4", &["--fast-head", "int4"]) != golden);
+    let out = tritium(&["infer", "--model", fs, "--fast-head", "int3"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("int3") && err.contains("int4"), "{err}");
+}
+
 #[test]
 fn simd_options_are_checked() {
     let err = fails(&["infer", "--kernel", "sse9"]);
@@ -251,18 +301,19 @@ fn bench_prints_json_for_scripts() {
     assert_eq!(v["schema_version"], 2);
     assert!(v["file_bytes"].is_null());
     assert!(v["bandwidth"][0]["read_gb_s"].as_f64().unwrap() > 0.0);
-    // 4 distinct tiny shapes x (decode, prefill) + exact and Q8 heads, and
-    // with AVX2 the two kernel families side by side (4 shapes x 2).
+    // 4 distinct tiny shapes x (decode, prefill) + the heads (exact bf16,
+    // f16, Q8_0 (Q6_K's 256 blocks do not divide hidden 64), int8, int4),
+    // and with AVX2 the two kernel families side by side (4 shapes x 2).
     let families = if tritium_simd::Isa::Avx2.available() {
         4 * 2
     } else {
         0
     };
     let kernels = v["kernels"].as_array().unwrap();
-    assert_eq!(kernels.len(), 4 * 2 + 2 + families);
+    assert_eq!(kernels.len(), 4 * 2 + 5 + families);
     assert!(kernels.iter().all(|k| k["gb_s"].as_f64().unwrap() > 0.0));
     let models = v["models"].as_array().unwrap();
-    assert_eq!(models.len(), 2);
+    assert_eq!(models.len(), 3);
     assert!(models[0]["decode_tok_s"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_fraction_of_floor"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_fraction_of_best_floor"].as_f64().unwrap() > 0.0);
@@ -302,10 +353,14 @@ fn bench_measures_a_model_file() {
     assert_eq!(v["preset"], fs);
     let size = std::fs::metadata(&f).unwrap().len();
     assert_eq!(v["file_bytes"].as_u64(), Some(size));
-    // The file's shapes (tiny: 4 distinct) x (decode, prefill) + 2 heads.
-    assert_eq!(v["kernels"].as_array().unwrap().len(), 4 * 2 + 2);
+    // The file's shapes (tiny: 4 distinct) x (decode, prefill) + 5 heads.
+    assert_eq!(v["kernels"].as_array().unwrap().len(), 4 * 2 + 5);
     let models = v["models"].as_array().unwrap();
-    assert_eq!(models.len(), 2);
+    assert_eq!(models.len(), 3);
+    // The int8 and int4 heads read fewer bytes than the exact f16 one (tiny's
+    // 64-wide rows pad to one 128-value int4 group: as many bytes as int8).
+    let read_of = |i: usize| models[i]["bytes_per_token"].as_u64().unwrap();
+    assert!(read_of(0) > read_of(1) && read_of(1) >= read_of(2));
     let read = models[0]["bytes_per_token"].as_u64().unwrap();
     assert!(read > 0 && read < 2 * size, "{read} vs {size}");
     // A preset and a file are one or the other (a usage error, status 2).

@@ -190,10 +190,22 @@ pub struct SimdArgs {
     /// Worker threads of the SIMD engine (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Fast mode: an int8 lm_head with per-row scales (half the bytes of
-    /// bf16). Approximate: logits differ slightly from the golden model.
-    #[arg(long)]
-    pub fast_head: bool,
+    /// Fast, approximate lm_head (logits differ from the golden model):
+    /// `int8` (the default of a bare --fast-head) re-quantizes each head row
+    /// to int8 with one scale (half the bytes of bf16; logits within ~1 %);
+    /// `int4` to 4-bit blocks of 64 with a scale each (4.5 bits per weight, a
+    /// quarter of bf16's bytes: the fastest decode; logits within ~10 %).
+    #[arg(long, value_enum, value_name = "BITS", num_args = 0..=1, default_missing_value = "int8")]
+    pub fast_head: Option<FastHeadArg>,
+}
+
+/// The approximate lm_head of `--fast-head`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FastHeadArg {
+    /// int8 rows, one f32 scale per row (W8A8).
+    Int8,
+    /// int4 blocks of 64 values, one f32 scale per block (W4A8).
+    Int4,
 }
 
 /// `--kernel NAME` (or `TRITIUM_KERNEL`), parsed and checked against this CPU.
@@ -237,10 +249,10 @@ impl SimdArgs {
         Ok(SimdBackend::new(SimdOptions {
             isa,
             threads: None,
-            head: if self.fast_head {
-                HeadMode::Q8
-            } else {
-                HeadMode::Exact
+            head: match self.fast_head {
+                None => HeadMode::Exact,
+                Some(FastHeadArg::Int8) => HeadMode::Q8,
+                Some(FastHeadArg::Int4) => HeadMode::Q4,
             },
         })?)
     }
@@ -320,7 +332,8 @@ pub fn make_backend(
     simd: &SimdArgs,
     model: &Model,
 ) -> Result<Box<dyn Backend>> {
-    if b != BackendArg::Simd && (simd.kernel.is_some() || simd.threads.is_some() || simd.fast_head)
+    if b != BackendArg::Simd
+        && (simd.kernel.is_some() || simd.threads.is_some() || simd.fast_head.is_some())
     {
         return Err(Error::Usage(
             "--kernel, --threads and --fast-head apply to --backend simd only".into(),

@@ -234,9 +234,9 @@ fn bench_call<'a>(w: &'a TernaryMatrix, acts: &'a [i8], rows: usize) -> LinearCa
     LinearCall::new(id, w, acts, rows, 0)
 }
 
-/// A random head of `rows x cols` stored as `ty` (bf16, f16, Q8_0, Q6_K;
-/// the block types need `cols` in whole blocks, else bf16 stands in).
-fn bench_head(ty: &str, rows: usize, cols: usize) -> Result<DenseMatrix> {
+/// A random head of `rows x cols` stored as `ty` (bf16, f16, Q8_0, Q6_K);
+/// `None` for a block type whose blocks do not divide `cols`.
+fn bench_head(ty: &str, rows: usize, cols: usize) -> Result<Option<DenseMatrix>> {
     let mut r = SplitMix64::new(5);
     let n = rows * cols;
     let mut val = || (r.below(2001) as f32 - 1000.0) * 1e-5;
@@ -245,8 +245,9 @@ fn bench_head(ty: &str, rows: usize, cols: usize) -> Result<DenseMatrix> {
         "Q6_K" => Some(BlockType::Q6K),
         _ => None,
     };
-    Ok(match block {
-        Some(t) if cols.is_multiple_of(t.elems()) => {
+    Ok(Some(match block {
+        Some(t) if !cols.is_multiple_of(t.elems()) => return Ok(None),
+        Some(t) => {
             let mut data: Vec<u8> = (0..n / t.elems() * t.bytes())
                 .map(|_| (val() * 1e5) as i32 as u8)
                 .collect();
@@ -271,7 +272,7 @@ fn bench_head(ty: &str, rows: usize, cols: usize) -> Result<DenseMatrix> {
                 .collect();
             DenseMatrix::from_bf16("bench lm_head", rows, cols, data)?
         }
-    })
+    }))
 }
 
 fn backend(isa: Option<Isa>, threads: usize, head: HeadMode) -> Result<SimdBackend> {
@@ -402,8 +403,11 @@ pub fn run_bench(
         ("Q8_0", HeadMode::Exact),
         ("Q6_K", HeadMode::Exact),
         ("bf16", HeadMode::Q8),
+        ("bf16", HeadMode::Q4),
     ] {
-        let head = bench_head(ty, c.vocab_size, c.hidden_size)?;
+        let Some(head) = bench_head(ty, c.vocab_size, c.hidden_size)? else {
+            continue;
+        };
         for &t in &o.threads {
             let mut b = backend(o.isa, t, mode)?;
             let bytes = b.head_bytes(&head); // (prepares the Q8 copy)
@@ -415,6 +419,7 @@ pub fn run_bench(
             let name = match mode {
                 HeadMode::Exact => format!("lm_head {ty}"),
                 HeadMode::Q8 => format!("lm_head {ty} as int8"),
+                HeadMode::Q4 => format!("lm_head {ty} as int4"),
             };
             kernels.push(KernelRow {
                 name,
@@ -435,7 +440,7 @@ pub fn run_bench(
     let mut models = Vec::new();
     if let Some(model) = model {
         for &t in &o.threads {
-            for mode in [HeadMode::Exact, HeadMode::Q8] {
+            for mode in [HeadMode::Exact, HeadMode::Q8, HeadMode::Q4] {
                 let mut b = backend(o.isa, t, mode)?;
                 log(&format!("model: {} with {t} thread(s)", b.name()));
                 b.prepare(model);

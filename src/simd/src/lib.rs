@@ -7,7 +7,8 @@
 //! - [`layout`]: the `T2P16` weight layout and why it is shaped so.
 //! - [`kernels`]: the ternary x int8 kernels per instruction set.
 //! - [`head`]: the exact and the Q8 lm_head; [`head_blocks`]: the exact
-//!   head over ggml blocks (Q8_0, Q6_K) as stored.
+//!   head over ggml blocks (Q8_0, Q6_K) as stored; [`head_q4`]: the int4
+//!   head of the fastest (approximate) decode mode.
 //!
 //! The path is detected once per backend ([`Isa::best`]) and can be forced
 //! with `TRITIUM_KERNEL=scalar|avx2|avx512|neon|amx` (an unavailable path is an
@@ -25,6 +26,7 @@ pub mod bench;
 mod error;
 pub mod head;
 pub mod head_blocks;
+pub mod head_q4;
 pub mod kernels;
 pub mod layout;
 mod lut;
@@ -39,6 +41,7 @@ use tritium_golden::{
 };
 
 pub use head::{HeadRows, Q8Head, Q8Input};
+pub use head_q4::{Q4Head, Q4Input};
 pub use kernels::{Acts, Isa};
 pub use layout::PackedTernary;
 
@@ -53,6 +56,9 @@ pub enum HeadMode {
     Exact,
     /// Int8 rows with per-row scales: half the bytes of bf16, approximate.
     Q8,
+    /// Int4 blocks of 64 with f32 scales ([`head_q4`]): 4.5 bits per
+    /// weight, a quarter of bf16's bytes; approximate (the fastest decode).
+    Q4,
 }
 
 /// Options of [`SimdBackend::new`].
@@ -171,6 +177,8 @@ pub struct SimdBackend {
     prepared: HashMap<LinearId, Prepared>,
     q8: Option<((u64, usize, usize), Q8Head)>,
     q8_input: Q8Input,
+    q4: Option<((u64, usize, usize), Q4Head)>,
+    q4_input: Q4Input,
     acts: Vec<i8>,
     sums: Vec<i32>,
     panel_out: Vec<i32>,
@@ -247,6 +255,7 @@ impl SimdBackend {
         let name = match opts.head {
             HeadMode::Exact => format!("simd-{}", isa.name()),
             HeadMode::Q8 => format!("simd-{}-q8head", isa.name()),
+            HeadMode::Q4 => format!("simd-{}-q4head", isa.name()),
         };
         Ok(SimdBackend {
             isa,
@@ -256,6 +265,8 @@ impl SimdBackend {
             prepared: HashMap::new(),
             q8: None,
             q8_input: Q8Input::default(),
+            q4: None,
+            q4_input: Q4Input::default(),
             acts: Vec::new(),
             sums: Vec::new(),
             panel_out: Vec::new(),
@@ -316,8 +327,14 @@ impl SimdBackend {
                 .collect()
         });
         self.prepared.extend(packed);
-        if self.head_mode == HeadMode::Q8 {
-            self.q8_head(model.head());
+        match self.head_mode {
+            HeadMode::Q8 => {
+                self.q8_head(model.head());
+            }
+            HeadMode::Q4 => {
+                self.q4_head(model.head());
+            }
+            HeadMode::Exact => {}
         }
     }
 
@@ -335,6 +352,7 @@ impl SimdBackend {
         match self.head_mode {
             HeadMode::Exact => HeadRows::of(head).bytes(),
             HeadMode::Q8 => self.q8_head(head).bytes(),
+            HeadMode::Q4 => self.q4_head(head).bytes(),
         }
     }
 
@@ -357,6 +375,15 @@ impl SimdBackend {
             self.q8 = Some((key, q));
         }
         &self.q8.as_ref().expect("just set").1
+    }
+
+    fn q4_head(&mut self, m: &DenseMatrix) -> &Q4Head {
+        let key = dense_key(m);
+        if self.q4.as_ref().map(|q| q.0) != Some(key) {
+            let q = self.install(|| Q4Head::from_dense(m));
+            self.q4 = Some((key, q));
+        }
+        &self.q4.as_ref().expect("just set").1
     }
 
     /// Runs `calls` (1..=MAX_GROUP BitLinears on the same activations, shapes
@@ -690,6 +717,17 @@ impl Backend for SimdBackend {
                 let xq = &self.q8_input;
                 spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
                     q8.rows_into(isa, xq, t * HEAD_ROWS, o)
+                });
+            }
+            HeadMode::Q4 => {
+                tritium_golden::error::check_finite("lm_head input (final hidden state)", x)?;
+                self.head_range = Some(self.q4_head(head).code_range());
+                let pf = self.decode_step(Step::Head, Step::Head);
+                let q4 = &self.q4.as_ref().expect("prepared").1;
+                q4.quantize_input(x, &mut self.q4_input);
+                let xq = &self.q4_input;
+                spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                    q4.rows_into(isa, xq, t * HEAD_ROWS, o)
                 });
             }
         }
