@@ -32,7 +32,7 @@ fn decode_steps_do_not_allocate() {
     let model = tritium_model::synthetic::preset_model(Preset::Small, 2).unwrap();
     let layers = model.config().num_layers;
     for isa in tritium_simd::present_kernels().unwrap() {
-        for head in [HeadMode::Exact, HeadMode::Q8] {
+        for head in [HeadMode::Exact, HeadMode::Q8, HeadMode::Q4] {
             let mut b = SimdBackend::new(SimdOptions {
                 isa: Some(isa),
                 threads: Some(2),
