@@ -8,7 +8,8 @@ target/peers-venv, where scripts/install-peers.sh put PyPI's
 For each format (TQ2_0, TQ1_0: llama.cpp's ternary types, written by
 `tritium gen-model` under llama.cpp's `bitnet` architecture) and each round,
 interleaved: `tritium bench --model FILE` (memory read bandwidth of the same
-run, whole-model prefill and exact decode) and then llama.cpp on the same
+run, whole-model prefill, exact decode, and decode with the approximate
+`--fast-head int4`) and then llama.cpp on the same
 file (prefill of the same prompt as one batch, then single-token decode
 steps). Medians and ranges over the rounds; ratios tritium / llama.cpp.
 
@@ -41,16 +42,22 @@ def tritium_round(tritium, path, threads, prompt, gen):
     out = subprocess.run(
         [tritium, "bench", "--model", path, "--threads", str(threads),
          "--prefill-tokens", str(prompt), "--decode-tokens", str(gen),
-         "--reps", "1", "--no-families", "--json"],
+         "--reps", "1", "--no-kernels", "--json"],
         check=True, capture_output=True, text=True,
     ).stdout
     r = json.loads(out)
-    exact = next(m for m in r["models"] if not m["backend"].endswith("q8head"))
+    models = r["models"]
+    exact = next(m for m in models if not m["backend"].endswith(("q8head", "q4head")))
+    int4 = next(m for m in models if m["backend"].endswith("q4head"))
     bw = next(b["read_gb_s"] for b in r["bandwidth"] if b["threads"] == threads)
     return {
         "prefill": exact["prefill_tok_s"],
         "decode": exact["decode_tok_s"],
         "bytes_per_token": exact["bytes_per_token"],
+        # The fastest (approximate) decode mode, --fast-head int4.
+        "decode_int4_head": int4["decode_tok_s"],
+        "int4_bytes_per_token": int4["bytes_per_token"],
+        "int4_fraction_of_floor": int4["decode_fraction_of_floor"],
         "bandwidth_gb_s": bw,
     }
 
@@ -127,10 +134,14 @@ def main():
             "file_bytes": size,
             "tritium_bytes_per_token": t[0]["bytes_per_token"],
             "bandwidth_gb_s": summary([x["bandwidth_gb_s"] for x in t]),
-            "tritium": {k: summary([x[k] for x in t]) for k in ("prefill", "decode")},
+            "tritium_int4_bytes_per_token": t[0]["int4_bytes_per_token"],
+            "tritium": {k: summary([x[k] for x in t])
+                        for k in ("prefill", "decode", "decode_int4_head", "int4_fraction_of_floor")},
             "llama.cpp": {k: summary([x[k] for x in l]) for k in ("prefill", "decode")},
             "ratio": {k: summary([x[k] / y[k] for x, y in zip(t, l)]) for k in ("prefill", "decode")},
         }
+        results[f]["ratio"]["decode_int4_head"] = summary(
+            [x["decode_int4_head"] / y["decode"] for x, y in zip(t, l)])
     if a.json:
         print(json.dumps({"preset": a.preset, "threads": a.threads, "prompt": a.prompt,
                           "gen": a.gen, "rounds": a.rounds, "page_cache": "warm",
@@ -143,11 +154,15 @@ def main():
         print(f"\n{f}: {r['file']} ({r['file_bytes'] / 1e6:.1f} MB; tritium reads "
               f"{r['tritium_bytes_per_token'] / 1e6:.1f} MB/token); read bandwidth {bw:.1f} GB/s "
               f"(decode floor of the file's bytes {bw * 1e9 / r['file_bytes']:.2f} tok/s)")
-        for k in ("prefill", "decode"):
-            tt, ll, q = r["tritium"][k], r["llama.cpp"][k], r["ratio"][k]
-            print(f"  {k:<8} tritium {tt['median']:8.2f} [{tt['min']:.2f}-{tt['max']:.2f}]  "
+        for k, peer in (("prefill", "prefill"), ("decode", "decode"), ("decode_int4_head", "decode")):
+            tt, ll, q = r["tritium"][k], r["llama.cpp"][peer], r["ratio"][k]
+            print(f"  {k:<16} tritium {tt['median']:8.2f} [{tt['min']:.2f}-{tt['max']:.2f}]  "
                   f"llama.cpp {ll['median']:8.2f} [{ll['min']:.2f}-{ll['max']:.2f}]  "
                   f"ratio {q['median']:.2f}x [{q['min']:.2f}-{q['max']:.2f}]")
+        fl = r["tritium"]["int4_fraction_of_floor"]
+        print(f"  (decode_int4_head: tritium --fast-head int4, approximate logits, reads "
+              f"{r['tritium_int4_bytes_per_token'] / 1e6:.1f} MB/token at "
+              f"{100 * fl['median']:.0f} % [{100 * fl['min']:.0f}-{100 * fl['max']:.0f}] of its floor)")
 
 
 if __name__ == "__main__":

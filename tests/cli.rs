@@ -318,6 +318,25 @@ fn bench_prints_json_for_scripts() {
     assert!(models[0]["decode_fraction_of_floor"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_fraction_of_best_floor"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_pairs"].as_u64().unwrap() >= 1);
+    // --no-kernels: the bandwidth and the whole model only.
+    let out = ok(&[
+        "bench",
+        "--preset",
+        "tiny",
+        "--threads",
+        "1",
+        "--prefill-tokens",
+        "4",
+        "--decode-tokens",
+        "2",
+        "--no-kernels",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["kernels"].as_array().unwrap().len(), 0);
+    assert_eq!(v["models"].as_array().unwrap().len(), 3);
+    let out = tritium(&["bench", "--kernels-only", "--no-kernels"]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]

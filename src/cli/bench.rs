@@ -56,8 +56,12 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub reps: usize,
     /// Only the kernels and the bandwidth, not the whole model.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_kernels")]
     pub kernels_only: bool,
+    /// Only the bandwidth and the whole model, not the kernels (what
+    /// `make bench-peers` needs).
+    #[arg(long)]
+    pub no_kernels: bool,
     /// Skip the comparison of the two kernel families (lookup-table vs
     /// multiply-add, AVX2 decode).
     #[arg(long)]
@@ -123,6 +127,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         prefill_tokens: a.prefill_tokens,
         decode_tokens: a.decode_tokens,
         cold_reps: a.reps,
+        kernels: !a.no_kernels,
         families: !a.no_families,
         progress: !a.json,
     };
@@ -171,9 +176,9 @@ fn file_bytes(path: &std::path::Path) -> Result<u64> {
 /// `bench --backend gpu` (the SIMD-only flags refused).
 #[cfg(feature = "gpu")]
 fn run_gpu(a: &BenchArgs) -> Result<()> {
-    if a.kernel.is_some() || a.no_families {
+    if a.kernel.is_some() || a.no_families || a.no_kernels {
         return Err(Error::Usage(
-            "--kernel and --no-families apply to --backend simd only (the GPU kernel: TRITIUM_GPU_KERNEL=dot4|shifts)".into(),
+            "--kernel, --no-families and --no-kernels apply to --backend simd only (the GPU kernel: TRITIUM_GPU_KERNEL=dot4|shifts)".into(),
         ));
     }
     let preset = a.preset.preset();

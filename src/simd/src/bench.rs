@@ -45,6 +45,9 @@ pub struct BenchOptions {
     /// Timed calls per kernel measurement (each from cold caches; the
     /// fastest is reported).
     pub cold_reps: usize,
+    /// Time the kernels (matrix shapes and heads); `false`: only the
+    /// bandwidth and the whole model.
+    pub kernels: bool,
     /// Also time the lookup-table kernel family against the multiply-add
     /// one (AVX2, decode).
     pub families: bool,
@@ -311,7 +314,8 @@ pub fn run_bench(
         });
     }
     let mut kernels = Vec::new();
-    for (i, (name, n, k)) in shapes(&c).into_iter().enumerate() {
+    let kernel_shapes = if o.kernels { shapes(&c) } else { Vec::new() };
+    for (i, (name, n, k)) in kernel_shapes.into_iter().enumerate() {
         log(&format!("kernels: {name} {n} x {k}"));
         let w = random_matrix(n, k, 7 + i as u64)?;
         let bytes = PackedTernary::from_matrix(&w).bytes();
@@ -389,22 +393,25 @@ pub fn run_bench(
     // The lm_head, one token: exact over each stored type (bf16 as the HF
     // checkpoints, f16 as microsoft's GGUF, Q8_0 and Q6_K blocks as other
     // GGUFs), and the fast int8 head.
-    log(&format!(
-        "kernels: lm_head {} x {}",
-        c.vocab_size, c.hidden_size
-    ));
+    if o.kernels {
+        log(&format!(
+            "kernels: lm_head {} x {}",
+            c.vocab_size, c.hidden_size
+        ));
+    }
     let x: Vec<f32> = (0..c.hidden_size)
         .map(|i| (i % 17) as f32 * 0.1 - 0.8)
         .collect();
     let mut logits = vec![0.0f32; c.vocab_size];
-    for (ty, mode) in [
+    let heads = [
         ("bf16", HeadMode::Exact),
         ("f16", HeadMode::Exact),
         ("Q8_0", HeadMode::Exact),
         ("Q6_K", HeadMode::Exact),
         ("bf16", HeadMode::Q8),
         ("bf16", HeadMode::Q4),
-    ] {
+    ];
+    for (ty, mode) in heads.into_iter().filter(|_| o.kernels) {
         let Some(head) = bench_head(ty, c.vocab_size, c.hidden_size)? else {
             continue;
         };
