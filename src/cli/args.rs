@@ -183,8 +183,9 @@ pub struct PromptArgs {
 /// Options of the SIMD engine.
 #[derive(Debug, Args, Clone)]
 pub struct SimdArgs {
-    /// Kernel path of the SIMD engine: scalar, avx2, avx512, neon or amx (default:
-    /// the fastest this CPU has; also settable with TRITIUM_KERNEL).
+    /// Kernel path of the SIMD engine: scalar, avx2, avx2-lut, avx512, neon or
+    /// amx (default: the fastest this CPU has; also settable with
+    /// TRITIUM_KERNEL).
     #[arg(long, value_name = "PATH")]
     pub kernel: Option<String>,
     /// Worker threads of the SIMD engine (default: all cores).

@@ -39,7 +39,7 @@ pub struct BenchArgs {
     /// Thread counts to measure, e.g. 1,2.
     #[arg(long, value_delimiter = ',', default_value = "1,2", value_name = "N,N")]
     pub threads: Vec<usize>,
-    /// Kernel path (scalar, avx2, avx512, neon, amx; default: the fastest present).
+    /// Kernel path (scalar, avx2, avx2-lut, avx512, neon, amx; default: the fastest present).
     #[arg(long, value_name = "PATH")]
     pub kernel: Option<String>,
     /// Prompt length of the prefill measurement (also the batch of the

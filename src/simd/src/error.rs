@@ -7,14 +7,14 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum Error {
     /// A kernel path name that does not exist.
-    #[error("unknown kernel `{name}`: one of scalar, avx2, avx512, neon, amx")]
+    #[error("unknown kernel `{name}`: one of scalar, avx2, avx2-lut, avx512, neon, amx")]
     UnknownKernel { name: String },
     /// A kernel path this CPU cannot run.
     #[error("kernel `{name}` is not supported by this CPU (present: {present})")]
     KernelUnavailable { name: String, present: String },
     /// A name in `TRITIUM_REQUIRE_KERNELS` that is no kernel path.
     #[error(
-        "TRITIUM_REQUIRE_KERNELS: unknown kernel `{name}`: one of scalar, avx2, avx512, neon, amx"
+        "TRITIUM_REQUIRE_KERNELS: unknown kernel `{name}`: one of scalar, avx2, avx2-lut, avx512, neon, amx"
     )]
     UnknownRequiredKernel { name: String },
     /// A path `TRITIUM_REQUIRE_KERNELS` requires that this CPU cannot run.

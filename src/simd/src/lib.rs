@@ -11,7 +11,7 @@
 //!   head of the fastest (approximate) decode mode.
 //!
 //! The path is detected once per backend ([`Isa::best`]) and can be forced
-//! with `TRITIUM_KERNEL=scalar|avx2|avx512|neon|amx` (an unavailable path is an
+//! with `TRITIUM_KERNEL=scalar|avx2|avx2-lut|avx512|neon|amx` (an unavailable path is an
 //! error, not a silent fallback); `TRITIUM_REQUIRE_KERNELS` declares the
 //! paths a machine must have ([`present_kernels`], what the tests loop
 //! over, fails naming a missing one). Weights are repacked when the backend is
@@ -165,6 +165,26 @@ struct Prepared {
     /// Uid and shape of the golden weights this was packed from.
     src: (u64, usize, usize),
     w: PackedTernary,
+    /// The `L2B32` copy the `avx2-lut` path decodes from (prompts use `w`).
+    lut: Option<lut::LutMatrix>,
+}
+
+impl Prepared {
+    fn new(isa: Isa, w: &tritium_golden::TernaryMatrix) -> Prepared {
+        Prepared {
+            src: src_key(w),
+            w: PackedTernary::from_matrix(w),
+            lut: (isa == Isa::Avx2Lut).then(|| lut::LutMatrix::from_matrix(w)),
+        }
+    }
+
+    /// The bytes a single-token (decode) job streams: address and length.
+    fn decode_range(&self) -> (usize, usize) {
+        match &self.lut {
+            Some(l) => (l.addr(), l.bytes()),
+            None => (self.w.addr(), self.w.bytes()),
+        }
+    }
 }
 
 /// The SIMD backend.
@@ -182,6 +202,8 @@ pub struct SimdBackend {
     acts: Vec<i8>,
     sums: Vec<i32>,
     panel_out: Vec<i32>,
+    /// The per-token tables of the `avx2-lut` path's decode jobs.
+    lut_tables: Vec<u8>,
     /// Runs the decode steps (one token row): see [`spin`].
     spin: spin::SpinPool,
     /// The decode job that ran last (its first matrix, or the head).
@@ -270,6 +292,7 @@ impl SimdBackend {
             acts: Vec::new(),
             sums: Vec::new(),
             panel_out: Vec::new(),
+            lut_tables: Vec::new(),
             spin,
             last_step: None,
             next_of: HashMap::new(),
@@ -313,17 +336,10 @@ impl SimdBackend {
                 todo.push((LinearId { layer: l, proj }, layer.linear(proj)));
             }
         }
+        let isa = self.isa;
         let packed: Vec<(LinearId, Prepared)> = self.install(|| {
             todo.par_iter()
-                .map(|&(id, w)| {
-                    (
-                        id,
-                        Prepared {
-                            src: src_key(w),
-                            w: PackedTernary::from_matrix(w),
-                        },
-                    )
-                })
+                .map(|&(id, w)| (id, Prepared::new(isa, w)))
                 .collect()
         });
         self.prepared.extend(packed);
@@ -342,7 +358,7 @@ impl SimdBackend {
     /// the head as this backend reads it.
     pub fn bytes_per_token(&mut self, model: &Model) -> usize {
         self.prepare_missing(model);
-        let ternary: usize = self.prepared.values().map(|p| p.w.bytes()).sum();
+        let ternary: usize = self.prepared.values().map(|p| p.decode_range().1).sum();
         ternary + self.head_bytes(model.head())
     }
 
@@ -409,6 +425,24 @@ impl SimdBackend {
         let k = calls[0].weights.k();
         let ws: [Option<&PackedTernary>; MAX_GROUP] =
             std::array::from_fn(|i| calls.get(i).map(|c| &self.prepared[&c.id].w));
+        // The lookup-table family decodes single rows from its own layout
+        // with one set of tables per call (the calls share the activations).
+        let luts: [Option<&lut::LutMatrix>; MAX_GROUP] = std::array::from_fn(|i| {
+            calls
+                .get(i)
+                .and_then(|c| self.prepared[&c.id].lut.as_ref())
+                .filter(|_| rows == 1)
+        });
+        if let Some(l) = luts[0] {
+            lut::build_tables(
+                &calls[0].acts[..calls[0].weights.k()],
+                l.pairs(),
+                &mut self.lut_tables,
+            );
+        }
+        let tables = &self.lut_tables;
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (tables, &luts);
         let w0 = ws[0].expect("at least one call");
         // The AMX tiles read 64 inputs x 16 rows at a time: the buffer is
         // zero-padded to whole tiles, in their layout (`kernels::amx`).
@@ -494,7 +528,14 @@ impl SimdBackend {
             let o = unsafe {
                 std::slice::from_raw_parts_mut(out.0.add((base[i] + p0) * rows * PANEL), len)
             };
-            kernels::ternary_panels(isa, w, p0, np, &a, o);
+            match luts[i] {
+                #[cfg(target_arch = "x86_64")]
+                Some(l) => {
+                    kernels::count_run(Isa::Avx2Lut);
+                    lut::lut_panels(l, tables, p0, np, o);
+                }
+                _ => kernels::ternary_panels(isa, w, p0, np, &a, o),
+            }
             let (d, n) = (dst[i].0 .0, dst[i].1);
             for lp in 0..np {
                 let c0 = (p0 + lp) * PANEL;
@@ -543,7 +584,7 @@ impl SimdBackend {
         self.last_step = Some(first);
         let (addr, len) = match self.next_of.get(&first) {
             Some(Step::Linear(id)) => match self.prepared.get(id) {
-                Some(p) => (p.w.addr(), p.w.bytes()),
+                Some(p) => p.decode_range(),
                 None => (0, 0),
             },
             Some(Step::Head) => self.head_range.unwrap_or((0, 0)),
@@ -565,13 +606,8 @@ impl SimdBackend {
         let key = src_key(call.weights);
         let fresh = self.prepared.get(&call.id).map(|p| p.src) == Some(key);
         if !fresh {
-            self.prepared.insert(
-                call.id,
-                Prepared {
-                    src: key,
-                    w: PackedTernary::from_matrix(call.weights),
-                },
-            );
+            self.prepared
+                .insert(call.id, Prepared::new(self.isa, call.weights));
         }
     }
 }

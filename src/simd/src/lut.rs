@@ -1,8 +1,10 @@
-//! The second kernel family tried: activation lookup tables (T-MAC / TL1
-//! style), for decode on AVX2. Kept as a measured alternative, not the
-//! engine's path: `tritium bench` times it side by side with the
-//! multiply-add family (`T2P16`), which wins on every x86 machine we have
-//! measured (see the README's engine section for the figures).
+//! The second kernel family: activation lookup tables (T-MAC / TL1 style),
+//! the decode kernel of the `avx2-lut` path ([`lut_panels`], called per job
+//! item by the engine), which is the default where AVX2 is the best
+//! instruction set: on the whole 2B4T shape it decodes 7-11 % faster than
+//! the multiply-add family (`T2P16`) at 1 and 2 threads (the README's
+//! engine section has the figures). `tritium bench` also times
+//! [`lut_matvec`] against the multiply-add kernel per matrix shape.
 //!
 //! # Layout `L2B32`
 //! Weights in pairs of inputs `(2p, 2p + 1)`; a pair of codes `(c0, c1)` is
@@ -67,6 +69,41 @@ impl LutMatrix {
     /// Bytes streamed per matvec.
     pub fn bytes(&self) -> usize {
         self.data.len()
+    }
+
+    /// Address of the first byte.
+    pub fn addr(&self) -> usize {
+        self.data.as_ptr() as usize
+    }
+
+    /// Pairs of inputs the tables cover (two per step).
+    pub fn pairs(&self) -> usize {
+        2 * self.steps
+    }
+}
+
+/// Rows `16 p0 .. 16 (p0 + np)` of one token into `out` (in row order: the
+/// panel-major layout of a single token row), from tables built by
+/// [`build_tables`] for that token: the kernel of the `avx2-lut` path,
+/// called per job item like the `T2P16` kernels. `p0` must be even (a
+/// block of 32 rows is two panels of 16).
+#[cfg(target_arch = "x86_64")]
+pub fn lut_panels(w: &LutMatrix, tables: &[u8], p0: usize, np: usize, out: &mut [i32]) {
+    assert!(p0.is_multiple_of(2) && np > 0);
+    assert!(16 * (p0 + np) <= w.n.next_multiple_of(LUT_ROWS));
+    assert!(out.len() >= 16 * np);
+    assert!(tables.len() >= 2 * w.steps * 32);
+    assert!(std::arch::is_x86_feature_detected!("avx2"));
+    let (g0, g1) = (p0 / 2, (p0 + np).div_ceil(2));
+    for g in g0..g1 {
+        let blk = &w.data[g * w.steps * LUT_ROWS..(g + 1) * w.steps * LUT_ROWS];
+        let mut full = [0i32; LUT_ROWS];
+        // SAFETY: AVX2 checked; blk holds steps * 32 bytes and tables
+        // steps * 2 tables of 32 bytes (asserted above).
+        unsafe { x86::block(blk, tables, w.steps, &mut full) };
+        let at = (g - g0) * LUT_ROWS;
+        let take = LUT_ROWS.min(16 * np - at);
+        out[at..at + take].copy_from_slice(&full[..take]);
     }
 }
 

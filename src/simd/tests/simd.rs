@@ -52,6 +52,29 @@ fn extreme_row(k: usize) -> impl Strategy<Value = Vec<i8>> {
     ]
 }
 
+/// Single-token (decode) jobs over every panel count parity and a ragged
+/// last panel: each path == golden (the lookup-table path works in blocks
+/// of two panels; an odd count ends on half a block).
+#[test]
+fn decode_rows_of_every_panel_count_equal_golden() {
+    for n in [1usize, 16, 17, 31, 33, 48, 49, 64, 65, 80, 97, 100] {
+        let k = 77 + n % 5;
+        let t: Vec<i8> = (0..n * k).map(|i| (i * 7 % 3) as i8 - 1).collect();
+        let w = TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap();
+        let acts: Vec<i8> = (0..k).map(|i| (i * 131 % 256) as u8 as i8).collect();
+        let want = golden(&w, &acts, 1);
+        for isa in tritium_simd::present_kernels().unwrap() {
+            for threads in [1, 2] {
+                let mut out = vec![7; n];
+                backend(isa, threads, HeadMode::Exact)
+                    .matmul(&call(&w, &acts, 1), &mut out)
+                    .unwrap();
+                assert_eq!(out, want, "{isa:?} n {n} threads {threads}");
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 

@@ -52,6 +52,12 @@ pub enum Isa {
     Scalar,
     /// x86-64 AVX2 (`vpmaddubsw` + `vpmaddwd`).
     Avx2,
+    /// x86-64 AVX2, the other kernel family for single-token decode:
+    /// activation lookup tables (`vpshufb`, layout `L2B32`, [`crate::lut`]);
+    /// prompts of several rows, the head and attention on the AVX2 path.
+    /// The default where AVX2 is the best instruction set: it decodes the
+    /// 2B4T shape 7-11 % faster than [`Isa::Avx2`] (README).
+    Avx2Lut,
     /// x86-64 AVX-512 BW + VNNI (`vpdpbusd`).
     Avx512,
     /// AArch64 NEON (`smull` + `sadalp`).
@@ -62,12 +68,20 @@ pub enum Isa {
 }
 
 impl Isa {
-    pub const ALL: [Isa; 5] = [Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::Amx];
+    pub const ALL: [Isa; 6] = [
+        Isa::Scalar,
+        Isa::Avx2,
+        Isa::Avx2Lut,
+        Isa::Avx512,
+        Isa::Neon,
+        Isa::Amx,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
             Isa::Avx2 => "avx2",
+            Isa::Avx2Lut => "avx2-lut",
             Isa::Avx512 => "avx512",
             Isa::Neon => "neon",
             Isa::Amx => "amx",
@@ -82,7 +96,7 @@ impl Isa {
     pub fn features(self) -> &'static str {
         match self {
             Isa::Scalar => "none",
-            Isa::Avx2 => "x86-64 avx2",
+            Isa::Avx2 | Isa::Avx2Lut => "x86-64 avx2",
             Isa::Avx512 => "x86-64 avx512f, avx512bw and avx512vnni",
             Isa::Neon => "aarch64 neon",
             Isa::Amx => {
@@ -96,7 +110,7 @@ impl Isa {
         match self {
             Isa::Scalar => true,
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            Isa::Avx2 | Isa::Avx2Lut => std::arch::is_x86_feature_detected!("avx2"),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => {
                 std::arch::is_x86_feature_detected!("avx512f")
@@ -112,17 +126,21 @@ impl Isa {
         }
     }
 
-    /// The paths this CPU can run, fastest last.
+    /// The paths this CPU can run, fastest last (by measurement: on AVX2
+    /// the lookup-table family decodes faster than the multiply-add one at
+    /// 1 and 2 threads; the README gives the figures).
     pub fn present() -> Vec<Isa> {
         Isa::ALL.into_iter().filter(|i| i.available()).collect()
     }
 
-    /// The path of everything but prompt tiles: the vector instruction set
-    /// behind `self` (AMX runs single rows, the head and attention on
-    /// AVX-512).
+    /// The path of everything but the path's own kernel: the vector
+    /// instruction set behind `self` (AMX runs single rows, the head and
+    /// attention on AVX-512; the lookup-table path runs prompts, the head
+    /// and attention on AVX2).
     pub fn vector(self) -> Isa {
         match self {
             Isa::Amx => Isa::Avx512,
+            Isa::Avx2Lut => Isa::Avx2,
             i => i,
         }
     }
