@@ -188,6 +188,33 @@ fn q8_0_head_is_kept_as_blocks_and_equals_the_widened_head_on_golden_and_simd() 
 }
 
 #[test]
+fn a_non_finite_block_scale_names_the_tensor_and_block() {
+    let hf = synth_model(&opts(Preset::Tiny, CheckpointFormat::HfPacked)).unwrap();
+    let mut w = model_to_writer(
+        &hf,
+        &WriteOptions {
+            weights: WeightType::I2S,
+            embed: EmbedType::Q8_0,
+            name: String::new(),
+            tokenizer: None,
+        },
+    )
+    .unwrap();
+    let t = w
+        .tensors
+        .iter_mut()
+        .find(|t| t.name == "token_embd.weight")
+        .unwrap();
+    // d of block 5 (34-byte blocks) := +infinity.
+    t.bytes[5 * 34..5 * 34 + 2].copy_from_slice(&0x7c00u16.to_le_bytes());
+    let e = load(w.to_bytes()).unwrap_err().to_string();
+    assert!(
+        e.contains("token_embd.weight") && e.contains("Q8_0 block 5"),
+        "{e}"
+    );
+}
+
+#[test]
 fn q8_0_quantizer_is_llama_cpps_reference() {
     // amax 127 -> d = 1 exactly; x * (1 / d) rounded half away from zero.
     let mut x = vec![0f32; 32];
