@@ -31,7 +31,7 @@
 use tritium_golden::ops::{bf16_to_f32, f16_to_f32, reduce_lanes, DOT_LANES};
 use tritium_golden::{BlockType, DenseMatrix};
 
-use super::kernels::{count_run, Isa};
+use super::kernels::{count_run, head_path, Isa};
 
 /// A head's weights as stored.
 #[derive(Debug, Clone, Copy)]
@@ -277,36 +277,29 @@ impl Q8Head {
     /// [`Q8Head::quantize_input`]. The dot products are exact integers, so
     /// every path gives the same logits.
     pub fn rows_into(&self, isa: Isa, xq: &Q8Input, v0: usize, out: &mut [f32]) {
-        let isa = isa.vector();
         assert_eq!(xq.data.len(), self.stride);
         assert!(v0 + out.len() <= self.rows);
-        #[cfg(target_arch = "x86_64")]
-        if isa == Isa::Avx512 && isa.available() {
-            count_run(isa);
-            // SAFETY: feature present; bounds above.
-            unsafe { x86::q8_rows(self, xq, v0, out) };
-            return;
-        }
-        #[cfg(target_arch = "x86_64")]
-        if isa == Isa::Avx2 && isa.available() {
-            count_run(isa);
-            // SAFETY: feature present; bounds above.
-            unsafe { x86::q8_rows256(self, xq, v0, out) };
-            return;
-        }
-        let _ = isa;
-        // No NEON Q8 rows: the portable loop (integer dot products, so the
-        // same logits).
-        count_run(Isa::Scalar);
-        for (i, o) in out.iter_mut().enumerate() {
-            let v = v0 + i;
-            let row = &self.q[v * self.stride..(v + 1) * self.stride];
-            let dot: i32 = row
-                .iter()
-                .zip(&xq.data)
-                .map(|(&q, &x)| i32::from(q) * i32::from(x))
-                .sum();
-            *o = self.logit(v, dot, xq);
+        match head_path(isa, true) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the features are present (`head_path`); bounds above.
+            Isa::Avx512 => unsafe { x86::q8_rows(self, xq, v0, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Isa::Avx2 => unsafe { x86::q8_rows256(self, xq, v0, out) },
+            // No NEON Q8 rows: the portable loop (integer dot products, so
+            // the same logits).
+            _ => {
+                for (i, o) in out.iter_mut().enumerate() {
+                    let v = v0 + i;
+                    let row = &self.q[v * self.stride..(v + 1) * self.stride];
+                    let dot: i32 = row
+                        .iter()
+                        .zip(&xq.data)
+                        .map(|(&q, &x)| i32::from(q) * i32::from(x))
+                        .sum();
+                    *o = self.logit(v, dot, xq);
+                }
+            }
         }
     }
 }

@@ -24,7 +24,7 @@
 use tritium_golden::dense::blocks_dot;
 use tritium_golden::BlockType;
 
-use super::kernels::{count_run, Isa};
+use super::kernels::{head_path, Isa};
 
 /// Exact logits of block rows `v0 .. v0 + out.len()` of a `cols`-wide head.
 pub fn exact_rows(
@@ -40,20 +40,14 @@ pub fn exact_rows(
     assert!(cols.is_multiple_of(t.elems()));
     let row_bytes = cols / t.elems() * t.bytes();
     assert!(w.len() >= (v0 + out.len()) * row_bytes);
-    let isa = isa.vector();
     // Both x86 kernels widen `d` with F16C (reported apart from AVX2).
     #[cfg(target_arch = "x86_64")]
     let f16c = std::arch::is_x86_feature_detected!("f16c");
     #[cfg(not(target_arch = "x86_64"))]
     let f16c = false;
-    let ran = match isa {
-        Isa::Avx512 | Isa::Avx2 if isa.available() && f16c => isa,
-        _ => Isa::Scalar,
-    };
-    count_run(ran);
-    match ran {
+    match head_path(isa, f16c) {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the feature is present (checked above); bounds above.
+        // SAFETY: the features are present (`head_path`); bounds above.
         Isa::Avx512 => unsafe { x86::rows512(t, w, cols, x, v0, out) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.

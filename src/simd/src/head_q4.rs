@@ -30,7 +30,7 @@
 use tritium_golden::ops::{reduce_lanes, DOT_LANES};
 use tritium_golden::DenseMatrix;
 
-use super::kernels::{count_run, Isa};
+use super::kernels::{head_path, Isa};
 
 /// Values per block (one scale each).
 pub const Q4_BLOCK: usize = 64;
@@ -204,25 +204,18 @@ impl Q4Head {
         assert_eq!(xq.data.len(), self.stride);
         assert_eq!(xq.corr.len(), self.stride / 4);
         assert!(v0 + out.len() <= self.rows);
-        let isa = isa.vector();
-        #[cfg(target_arch = "x86_64")]
-        if isa == Isa::Avx512 && isa.available() {
-            count_run(isa);
-            // SAFETY: feature present; bounds above.
-            unsafe { x86::rows512(self, xq, v0, out) };
-            return;
-        }
-        #[cfg(target_arch = "x86_64")]
-        if isa == Isa::Avx2 && isa.available() {
-            count_run(isa);
-            // SAFETY: feature present; bounds above.
-            unsafe { x86::rows256(self, xq, v0, out) };
-            return;
-        }
-        let _ = isa;
-        count_run(Isa::Scalar);
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = self.row_scalar(v0 + i, xq);
+        match head_path(isa, true) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the features are present (`head_path`); bounds above.
+            Isa::Avx512 => unsafe { x86::rows512(self, xq, v0, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Isa::Avx2 => unsafe { x86::rows256(self, xq, v0, out) },
+            _ => {
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = self.row_scalar(v0 + i, xq);
+                }
+            }
         }
     }
 

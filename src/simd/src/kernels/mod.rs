@@ -160,6 +160,20 @@ pub(crate) fn count_run(isa: Isa) {
     RUNS[isa as usize].fetch_add(1, Ordering::Relaxed);
 }
 
+/// The path a head kernel family with an AVX-512 and an AVX2 version and a
+/// portable loop runs for `isa`: its vector path where that is one of the
+/// two, present, and `also` holds (a feature the kernels need besides),
+/// else [`Isa::Scalar`]. Counts the call on the path returned.
+pub(crate) fn head_path(isa: Isa, also: bool) -> Isa {
+    let v = isa.vector();
+    let ran = match v {
+        Isa::Avx512 | Isa::Avx2 if also && v.available() => v,
+        _ => Isa::Scalar,
+    };
+    count_run(ran);
+    ran
+}
+
 /// How many calls the code of `isa` (ternary kernels and lm_head rows) has
 /// served in this process: lets a test check that the path it asked for is
 /// the one that ran, not a fallback.
