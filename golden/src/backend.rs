@@ -242,6 +242,33 @@ pub fn matmul_each<B: Backend + ?Sized>(
     Ok(())
 }
 
+/// [`Backend::matmul_group`] of a backend that runs calls sharing their
+/// activations as one job: checks the group, runs it one by one through
+/// [`matmul_each`] when it has more than `max` calls or its activations are
+/// not shared, else checks every call and hands the group to `job`; the
+/// statistics are the counted ones.
+pub fn matmul_as_one_job<B: Backend + ?Sized>(
+    b: &mut B,
+    calls: &[LinearCall<'_>],
+    outs: &mut [Vec<i32>],
+    stats: &mut [ExecStats],
+    max: usize,
+    job: impl FnOnce(&mut B, &[LinearCall<'_>], &mut [Vec<i32>]) -> Result<()>,
+) -> Result<()> {
+    check_group(calls, outs, stats)?;
+    if calls.len() > max || !shares_activations(calls) {
+        return matmul_each(b, calls, outs, stats);
+    }
+    for (c, o) in calls.iter().zip(outs.iter()) {
+        c.check(o)?;
+    }
+    job(b, calls, outs)?;
+    for (c, st) in calls.iter().zip(stats.iter_mut()) {
+        *st = c.counted_stats();
+    }
+    Ok(())
+}
+
 /// The reference executor: scalar, one row at a time, in index order.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct GoldenBackend;

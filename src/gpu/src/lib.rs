@@ -274,20 +274,20 @@ impl Backend for GpuBackend {
         outs: &mut [Vec<i32>],
         stats: &mut [ExecStats],
     ) -> GResult<()> {
-        tritium_golden::backend::check_group(calls, outs, stats)?;
-        if calls.len() > device::MAX_JOBS || !tritium_golden::backend::shares_activations(calls) {
-            return tritium_golden::backend::matmul_each(self, calls, outs, stats);
-        }
-        for (c, o) in calls.iter().zip(outs.iter()) {
-            c.check(o)?;
-        }
-        let mut views: Vec<&mut [i32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
-        self.run(calls, &mut views)
-            .map_err(|e| self.backend_err(calls[0].id.to_string(), e))?;
-        for (c, st) in calls.iter().zip(stats.iter_mut()) {
-            *st = c.counted_stats();
-        }
-        Ok(())
+        let max = device::MAX_JOBS;
+        tritium_golden::backend::matmul_as_one_job(
+            self,
+            calls,
+            outs,
+            stats,
+            max,
+            |b, calls, outs| {
+                let mut views: Vec<&mut [i32]> =
+                    outs.iter_mut().map(|o| o.as_mut_slice()).collect();
+                b.run(calls, &mut views)
+                    .map_err(|e| b.backend_err(calls[0].id.to_string(), e))
+            },
+        )
     }
 }
 

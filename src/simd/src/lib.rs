@@ -692,18 +692,14 @@ impl Backend for SimdBackend {
         outs: &mut [Vec<i32>],
         stats: &mut [ExecStats],
     ) -> GResult<()> {
-        tritium_golden::backend::check_group(calls, outs, stats)?;
-        if calls.len() > MAX_GROUP || !tritium_golden::backend::shares_activations(calls) {
-            return tritium_golden::backend::matmul_each(self, calls, outs, stats);
-        }
-        for (c, o) in calls.iter().zip(outs.iter()) {
-            c.check(o)?;
-        }
-        self.run(calls, outs)?;
-        for (c, st) in calls.iter().zip(stats.iter_mut()) {
-            *st = c.counted_stats();
-        }
-        Ok(())
+        tritium_golden::backend::matmul_as_one_job(
+            self,
+            calls,
+            outs,
+            stats,
+            MAX_GROUP,
+            |b, c, o| b.run(c, o),
+        )
     }
 
     /// On the spin pool (the attention heads between two decode matmuls;
