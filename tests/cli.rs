@@ -281,12 +281,11 @@ fn simd_options_are_checked() {
     assert!(err.contains("at least 1"), "{err}");
 }
 
-#[test]
-fn bench_prints_json_for_scripts() {
-    let out = ok(&[
+/// A short `tritium bench --json` run (1 thread, 4 prompt tokens, 2 decode
+/// steps, 1 rep) with `extra` arguments, parsed.
+fn quick_bench(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
         "bench",
-        "--preset",
-        "tiny",
         "--threads",
         "1",
         "--prefill-tokens",
@@ -296,8 +295,14 @@ fn bench_prints_json_for_scripts() {
         "--reps",
         "1",
         "--json",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&ok(&args)).unwrap()
+}
+
+#[test]
+fn bench_prints_json_for_scripts() {
+    let v = quick_bench(&["--preset", "tiny"]);
     assert_eq!(v["schema_version"], 2);
     assert!(v["file_bytes"].is_null());
     assert!(v["bandwidth"][0]["read_gb_s"].as_f64().unwrap() > 0.0);
@@ -319,20 +324,7 @@ fn bench_prints_json_for_scripts() {
     assert!(models[0]["decode_fraction_of_best_floor"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_pairs"].as_u64().unwrap() >= 1);
     // --no-kernels: the bandwidth and the whole model only.
-    let out = ok(&[
-        "bench",
-        "--preset",
-        "tiny",
-        "--threads",
-        "1",
-        "--prefill-tokens",
-        "4",
-        "--decode-tokens",
-        "2",
-        "--no-kernels",
-        "--json",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v = quick_bench(&["--preset", "tiny", "--no-kernels"]);
     assert_eq!(v["kernels"].as_array().unwrap().len(), 0);
     assert_eq!(v["models"].as_array().unwrap().len(), 3);
     let out = tritium(&["bench", "--kernels-only", "--no-kernels"]);
@@ -353,22 +345,7 @@ fn bench_measures_a_model_file() {
         "--out",
         fs,
     ]);
-    let out = ok(&[
-        "bench",
-        "--model",
-        fs,
-        "--threads",
-        "1",
-        "--prefill-tokens",
-        "4",
-        "--decode-tokens",
-        "2",
-        "--reps",
-        "1",
-        "--no-families",
-        "--json",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v = quick_bench(&["--model", fs, "--no-families"]);
     assert_eq!(v["preset"], fs);
     let size = std::fs::metadata(&f).unwrap().len();
     assert_eq!(v["file_bytes"].as_u64(), Some(size));
