@@ -49,12 +49,17 @@ impl BlockType {
         }
     }
 
-    /// The fp16 `d` of a block (the one value that can be non-finite).
-    pub fn d_bits(self, blk: &[u8]) -> u16 {
-        let at = match self {
+    /// Where a block's fp16 `d` starts (Q8_0: first, Q6_K: last).
+    pub const fn d_offset(self) -> usize {
+        match self {
             BlockType::Q8_0 => 0,
             BlockType::Q6K => self.bytes() - 2,
-        };
+        }
+    }
+
+    /// The fp16 `d` of a block (the one value that can be non-finite).
+    pub fn d_bits(self, blk: &[u8]) -> u16 {
+        let at = self.d_offset();
         u16::from_le_bytes([blk[at], blk[at + 1]])
     }
 
@@ -446,11 +451,7 @@ mod tests {
         for blk in v.chunks_exact_mut(t.bytes()) {
             // |d| in [2^-10, 2^-5): finite, and products far from overflow.
             let d = 0x1400 | (rng.next_u64() as u16 & 0x83ff);
-            let at = if t == BlockType::Q8_0 {
-                0
-            } else {
-                t.bytes() - 2
-            };
+            let at = t.d_offset();
             blk[at..at + 2].copy_from_slice(&d.to_le_bytes());
         }
         v

@@ -254,11 +254,7 @@ fn bench_head(ty: &str, rows: usize, cols: usize) -> Result<Option<DenseMatrix>>
             let mut data: Vec<u8> = (0..n / t.elems() * t.bytes())
                 .map(|_| (val() * 1e5) as i32 as u8)
                 .collect();
-            let at = if t == BlockType::Q8_0 {
-                0
-            } else {
-                t.bytes() - 2
-            };
+            let at = t.d_offset();
             for blk in data.chunks_exact_mut(t.bytes()) {
                 blk[at..at + 2].copy_from_slice(&0x1400u16.to_le_bytes());
             }

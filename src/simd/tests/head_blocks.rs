@@ -2,27 +2,22 @@
 //! golden model, bitwise, on every kernel path present; and a loaded GGUF
 //! with a Q8_0 head reads only the stored bytes.
 
+mod common;
+
+use common::backend;
 use proptest::prelude::*;
 use tritium_golden::{Backend, BlockType, DenseMatrix, GoldenBackend};
-use tritium_simd::{HeadMode, SimdBackend, SimdOptions};
+use tritium_simd::HeadMode;
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|f| f.to_bits()).collect()
-}
-
-/// Offset of the fp16 `d` in a block.
-fn d_at(t: BlockType) -> usize {
-    match t {
-        BlockType::Q8_0 => 0,
-        BlockType::Q6K => t.bytes() - 2,
-    }
 }
 
 /// Blocks from random bytes with the scales `ds` (cycled), which must be finite.
 fn blocks(t: BlockType, n: usize, raw: &[u8], ds: &[u16]) -> Vec<u8> {
     let mut v: Vec<u8> = raw.iter().cycle().take(n * t.bytes()).copied().collect();
     for (i, blk) in v.chunks_exact_mut(t.bytes()).enumerate() {
-        let at = d_at(t);
+        let at = t.d_offset();
         blk[at..at + 2].copy_from_slice(&ds[i % ds.len()].to_le_bytes());
     }
     v
@@ -58,12 +53,7 @@ fn check(m: &DenseMatrix, x: &[f32]) -> Result<(), TestCaseError> {
     }
     for isa in tritium_simd::present_kernels().unwrap() {
         for threads in [1, 2] {
-            let mut b = SimdBackend::new(SimdOptions {
-                isa: Some(isa),
-                threads: Some(threads),
-                head: HeadMode::Exact,
-            })
-            .unwrap();
+            let mut b = backend(isa, threads, HeadMode::Exact);
             let mut got = vec![0.0; m.rows()];
             b.logits(m, x, &mut got).unwrap();
             prop_assert_eq!(

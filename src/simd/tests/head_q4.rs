@@ -2,30 +2,12 @@
 //! the golden logits, measured and bounded; the same logits on every path;
 //! its arithmetic against an f64 reference of the format; bad input.
 
-use tritium_golden::{
-    Backend, DenseMatrix, GoldenBackend, Logits, Model, Preset, Session, SplitMix64,
-};
+mod common;
+
+use common::{backend, logits};
+use tritium_golden::{Backend, DenseMatrix, GoldenBackend, Preset, SplitMix64};
 use tritium_model::synthetic::preset_model;
-use tritium_simd::{HeadMode, Isa, Q4Head, Q4Input, SimdBackend, SimdOptions};
-
-fn backend(isa: Isa, threads: usize, head: HeadMode) -> SimdBackend {
-    SimdBackend::new(SimdOptions {
-        isa: Some(isa),
-        threads: Some(threads),
-        head,
-    })
-    .unwrap()
-}
-
-fn logits(model: &Model, b: &mut dyn Backend, prompt: &[u32], steps: u32) -> Vec<Vec<f32>> {
-    let mut s = Session::new(model);
-    let mut all = s.forward(b, prompt, Logits::All).unwrap();
-    for i in 0..steps {
-        let next = (i * 37 + 11) % model.config().vocab_size as u32;
-        all.extend(s.forward(b, &[next], Logits::All).unwrap());
-    }
-    all
-}
+use tritium_simd::{HeadMode, Isa, Q4Head, Q4Input};
 
 /// Whole-network logits with the int4 head against the golden ones, per
 /// position: the largest |difference| as a fraction of the row's largest

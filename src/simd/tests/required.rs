@@ -60,7 +60,7 @@ fn each_present_path_runs_its_own_code() {
             let mut raw: Vec<u8> = (0..n * cols / t.elems() * bytes)
                 .map(|i| (i * 37 % 251) as u8)
                 .collect();
-            let at = if t == BlockType::Q8_0 { 0 } else { bytes - 2 };
+            let at = t.d_offset();
             for blk in raw.chunks_exact_mut(bytes) {
                 blk[at..at + 2].copy_from_slice(&0x2c00u16.to_le_bytes());
             }

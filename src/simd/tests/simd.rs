@@ -1,22 +1,15 @@
 //! The SIMD engine against the golden model: every kernel path present on
 //! this machine, `==` on i32 accumulators and bitwise-equal logits.
 
+mod common;
+
+use common::{backend, logits};
 use proptest::prelude::*;
 use tritium_golden::{
-    Backend, DenseMatrix, GoldenBackend, LinearCall, LinearId, Logits, Model, Preset, Proj,
-    Session, TernaryMatrix,
+    Backend, DenseMatrix, GoldenBackend, LinearCall, LinearId, Preset, Proj, TernaryMatrix,
 };
 use tritium_model::synthetic::preset_model;
-use tritium_simd::{kernels, Acts, HeadMode, Isa, PackedTernary, SimdBackend, SimdOptions};
-
-fn backend(isa: Isa, threads: usize, head: HeadMode) -> SimdBackend {
-    SimdBackend::new(SimdOptions {
-        isa: Some(isa),
-        threads: Some(threads),
-        head,
-    })
-    .unwrap()
-}
+use tritium_simd::{kernels, Acts, HeadMode, Isa, PackedTernary};
 
 fn call<'a>(w: &'a TernaryMatrix, acts: &'a [i8], rows: usize) -> LinearCall<'a> {
     let id = LinearId::new(0, Proj::Gate);
@@ -257,16 +250,6 @@ fn a_new_matrix_at_a_reused_address_is_not_served_stale() {
         b.matmul(&call(&w, &acts, 1), &mut out).unwrap();
         assert_eq!(out[0], -12800 * i32::from(wv), "matrix {i}");
     }
-}
-
-fn logits(model: &Model, b: &mut dyn Backend, prompt: &[u32], steps: u32) -> Vec<Vec<f32>> {
-    let mut s = Session::new(model);
-    let mut all = s.forward(b, prompt, Logits::All).unwrap();
-    for i in 0..steps {
-        let next = (i * 37 + 11) % model.config().vocab_size as u32;
-        all.extend(s.forward(b, &[next], Logits::All).unwrap());
-    }
-    all
 }
 
 fn bits(l: &[Vec<f32>]) -> Vec<Vec<u32>> {
