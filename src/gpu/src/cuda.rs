@@ -302,7 +302,7 @@ impl CudaBackend {
 
     /// `calls` (same activations, shapes checked) with one activation
     /// upload and one read-back.
-    fn run(&mut self, calls: &[LinearCall<'_>], outs: &mut [&mut [i32]]) -> Result<()> {
+    fn run<O: AsMut<[i32]>>(&mut self, calls: &[LinearCall<'_>], outs: &mut [O]) -> Result<()> {
         let (rows, k) = (calls[0].rows, calls[0].weights.k());
         for c in calls {
             check_shape(c.weights.n(), k, rows)?;
@@ -405,7 +405,7 @@ impl CudaBackend {
         let mut at = 0;
         for (c, o) in calls.iter().zip(outs.iter_mut()) {
             let len = rows * c.weights.n();
-            for (d, &s) in o.iter_mut().zip(&self.out_host[at..at + len]) {
+            for (d, &s) in o.as_mut().iter_mut().zip(&self.out_host[at..at + len]) {
                 *d = s as i32;
             }
             at += len;
@@ -448,9 +448,7 @@ impl Backend for CudaBackend {
             stats,
             max,
             |b, calls, outs| {
-                let mut views: Vec<&mut [i32]> =
-                    outs.iter_mut().map(|o| o.as_mut_slice()).collect();
-                b.run(calls, &mut views)
+                b.run(calls, outs)
                     .map_err(|e| CudaBackend::backend_err(calls[0].id.to_string(), e))
             },
         )

@@ -304,12 +304,12 @@ impl Gpu {
     /// of the first job's `kw`) and writes each job's `rows * n`
     /// accumulators to `outs`. Shapes are checked by the caller
     /// ([`Gpu::check_shape`]).
-    pub fn run(
+    pub fn run<O: AsMut<[i32]>>(
         &mut self,
         jobs: &[Job<'_>],
         rows: usize,
         acts: &[u32],
-        outs: &mut [&mut [i32]],
+        outs: &mut [O],
     ) -> Result<()> {
         debug_assert!(!jobs.is_empty() && jobs.len() <= MAX_JOBS && jobs.len() == outs.len());
         let kw = jobs[0].kw;
@@ -442,6 +442,7 @@ impl Gpu {
             let got: &[i32] = bytemuck::cast_slice(&view);
             let mut at = 0;
             for o in outs.iter_mut() {
+                let o = o.as_mut();
                 o.copy_from_slice(&got[at..at + o.len()]);
                 at += o.len();
             }

@@ -221,7 +221,7 @@ impl GpuBackend {
     }
 
     /// `calls` (1..=4, same activations, shapes checked) as one submission.
-    fn run(&mut self, calls: &[LinearCall<'_>], outs: &mut [&mut [i32]]) -> Result<()> {
+    fn run<O: AsMut<[i32]>>(&mut self, calls: &[LinearCall<'_>], outs: &mut [O]) -> Result<()> {
         let (rows, k) = (calls[0].rows, calls[0].weights.k());
         for c in calls {
             self.gpu.check_shape(c.weights.n(), k, rows)?;
@@ -282,9 +282,7 @@ impl Backend for GpuBackend {
             stats,
             max,
             |b, calls, outs| {
-                let mut views: Vec<&mut [i32]> =
-                    outs.iter_mut().map(|o| o.as_mut_slice()).collect();
-                b.run(calls, &mut views)
+                b.run(calls, outs)
                     .map_err(|e| b.backend_err(calls[0].id.to_string(), e))
             },
         )
