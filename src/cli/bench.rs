@@ -43,7 +43,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH")]
     pub kernel: Option<String>,
     /// Prompt length of the prefill measurement (also the batch of the
-    /// prefill kernel rows).
+    /// prefill kernel rows); the whole-model prefill is the fastest of three
+    /// forwards of the prompt on fresh sessions.
     #[arg(long, default_value_t = 128, value_name = "N")]
     pub prefill_tokens: usize,
     /// Decode steps timed, in pairs of two tokens each right after one

@@ -464,7 +464,7 @@ impl SimdBackend {
             if !tiled {
                 acts[r * kp..r * kp + k].copy_from_slice(src);
             }
-            sums.push(src.iter().map(|&a| i32::from(a)).sum());
+            sums.push(kernels::act_sum(src));
         }
         #[cfg(target_arch = "x86_64")]
         if tiled {
@@ -489,8 +489,9 @@ impl SimdBackend {
             first[i + 1] = first[i] + p.div_ceil(per[i]);
         }
         // Grown, never cleared: the kernels write every value of their
-        // panels (padding rows included) before anything reads them.
-        let need = base[m] * rows * PANEL;
+        // panels (padding rows included) before anything reads them. The
+        // AMX tiles need none of it.
+        let need = if tiled { 0 } else { base[m] * rows * PANEL };
         if panel_out.len() < need {
             panel_out.resize(need, 0);
         }
@@ -521,12 +522,24 @@ impl SimdBackend {
             let w = ws[i].expect("call");
             let p0 = (t - first[i]) * per[i];
             let np = per[i].min(w.panels() - p0);
-            let len = np * rows * PANEL;
+            let (d, n) = (dst[i].0 .0, dst[i].1);
+            // AMX tiles go straight into the row-major output.
+            #[cfg(target_arch = "x86_64")]
+            if tiled {
+                // SAFETY: `d` is output i (`rows * n` values, checked by
+                // the caller); this task alone writes its columns (its
+                // own panels).
+                unsafe { kernels::amx_rows(w, p0, np, &a, d, n) };
+                return;
+            }
             // SAFETY: task t owns panels base[i] + p0 .. + np of panel_out,
             // disjoint from every other task's, all inside the buffer
             // (sized base[m] * rows * PANEL above), which outlives the job.
             let o = unsafe {
-                std::slice::from_raw_parts_mut(out.0.add((base[i] + p0) * rows * PANEL), len)
+                std::slice::from_raw_parts_mut(
+                    out.0.add((base[i] + p0) * rows * PANEL),
+                    np * rows * PANEL,
+                )
             };
             match luts[i] {
                 #[cfg(target_arch = "x86_64")]
@@ -536,7 +549,6 @@ impl SimdBackend {
                 }
                 _ => kernels::ternary_panels(isa, w, p0, np, &a, o),
             }
-            let (d, n) = (dst[i].0 .0, dst[i].1);
             for lp in 0..np {
                 let c0 = (p0 + lp) * PANEL;
                 let width = PANEL.min(n - c0);

@@ -68,8 +68,60 @@ fn decode_rows_of_every_panel_count_equal_golden() {
     }
 }
 
+/// Prompts whose K spans several of the AMX kernel's K blocks (8 steps
+/// of 64 inputs: 512) with a ragged tail, over whole and partial token
+/// groups, pairs of groups and a single one, odd and even panel counts and
+/// a ragged last panel: the accumulators are parked between blocks and the
+/// tiles of a partial group or panel go through scratch. Every path ==
+/// golden, at 1 and 2 threads.
+#[test]
+fn prompts_across_k_blocks_equal_golden() {
+    for (n, k, rows) in [
+        (48, 1100, 33),
+        (40, 1601, 16),
+        (32, 520, 47),
+        (17, 1024, 64),
+        (80, 2100, 2),
+    ] {
+        let t: Vec<i8> = (0..n * k)
+            .map(|i| ((i * 7 + i / 13) % 3) as i8 - 1)
+            .collect();
+        let w = TernaryMatrix::from_ternary("w", n, k, &t, 1.0).unwrap();
+        let acts: Vec<i8> = (0..rows * k)
+            .map(|i| ((i * 131 + i / 97) % 256) as u8 as i8)
+            .collect();
+        let want = golden(&w, &acts, rows);
+        for isa in tritium_simd::present_kernels().unwrap() {
+            for threads in [1, 2] {
+                let mut out = vec![7; n * rows];
+                backend(isa, threads, HeadMode::Exact)
+                    .matmul(&call(&w, &acts, rows), &mut out)
+                    .unwrap();
+                assert_eq!(
+                    out, want,
+                    "{isa:?} n {n} k {k} rows {rows} threads {threads}"
+                );
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// The row sum every kernel subtracts: the vectorized sum == the
+    /// plain one, for every length (whole 32-byte steps and tails) and the
+    /// extreme rows (all -128: the bias of the unsigned sums).
+    #[test]
+    fn act_sum_equals_the_plain_sum(
+        a in prop_oneof![
+            proptest::collection::vec(any::<i8>(), 0..300),
+            (0usize..300).prop_flat_map(extreme_row),
+        ]
+    ) {
+        let want: i32 = a.iter().map(|&x| i32::from(x)).sum();
+        prop_assert_eq!(kernels::act_sum(&a), want);
+    }
 
     /// Random and ragged shapes, 1..=19 rows (whole and partial token tiles),
     /// extreme activations: every path == golden, single- and multi-threaded.

@@ -21,19 +21,23 @@
 //! consecutive chunks, in order: no transposition, one shift and one AND
 //! per 64 weights.
 //!
-//! Each panel's codes are unpacked once per call into a thread-local
-//! buffer of `B` tiles (its whole K: 40 KiB at K = 2560) and reused by
-//! every token row of the prompt. The loop keeps the eight tile registers
-//! busy: two panels (`B0`, `B1`) x two groups of 16 token rows (`A0`,
-//! `A1`) into four accumulators (`C00 .. C11`), 64 inputs per step, loads
-//! interleaved with the multiplies that need them. K is cut into blocks of
-//! [`KSTEPS`] steps, token groups inside: a block's `B` tiles (16 KiB) stay
-//! in L1 while every group passes over them, the accumulators parked in a
-//! small scratch between blocks (measured ~10 % faster than whole-K loops;
-//! what remains is the `A` stream from L2, 2 KiB per four multiplies). The
-//! result is `sum_k c_k a_k`; subtracting the row's activation sum gives
-//! `sum_k t_k a_k` as in every other kernel (`|c a| <= 256`, K < 2^20:
-//! exact in i32), so the accumulators are `==` the golden ones.
+//! The loop keeps the eight tile registers busy: two panels (`B0`, `B1`)
+//! x two groups of 16 token rows (`A0`, `A1`) into four accumulators
+//! (`C00 .. C11`), 64 inputs per step, loads interleaved with the
+//! multiplies that need them. K is cut into blocks of [`KSTEPS`] steps,
+//! token groups inside: a block's `B` tiles of both panels (2 x 8 KiB) are
+//! unpacked into a thread-local buffer that stays in L1 while every group
+//! passes over them, and the accumulators are parked in L1 scratch between
+//! blocks. The accumulators start from the token's negated activation sum,
+//! so the last block leaves `sum_k c_k a_k - sum_k a_k = sum_k t_k a_k`
+//! (`|c a| <= 256`, K < 2^20: exact in i32), `==` the golden accumulators,
+//! and stores each whole tile straight into the caller's output
+//! ([`OutTiles`]: panel-major, or a BitLinear's row-major accumulators, no
+//! copy in between). Against the first version (whole-K `B` buffers of 40
+//! KiB, a separate pass subtracting the sums, a panel-major copy scattered
+//! afterwards) a 2560 x 2560 x 128-token call went from 1.3 to 1.0 ms on
+//! one thread (warm caches; the panel-major kernel alone from 0.85 to 0.70
+//! ms).
 //!
 //! Preconditions beyond [`super::Acts::check`] (asserted by
 //! [`super::ternary_panels`]): the activations are in the [`tile_acts`]
@@ -141,8 +145,9 @@ struct BTile([u8; 1024]);
 thread_local! {
     /// Unpacked `B` tiles of the (up to two) panels in flight.
     static BTILES: RefCell<Vec<BTile>> = const { RefCell::new(Vec::new()) };
-    /// The accumulator tiles of every pair of token groups (K-blocked loop).
-    static CTILES: RefCell<Vec<CTiles>> = const { RefCell::new(Vec::new()) };
+    /// The initial accumulator tile of every token group, then scratch
+    /// tiles for every pair of groups.
+    static CTILES: RefCell<Vec<CTile>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Tile steps (of 64 inputs) per K block: the block's `B` tiles of both
@@ -153,10 +158,11 @@ const KSTEPS: usize = 8;
 /// chunk: those inputs are zero activations anyway).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn unpack_panel(w: &PackedTernary, p: usize, dst: &mut [BTile]) {
+unsafe fn unpack_panel(w: &PackedTernary, p: usize, k0: usize, dst: &mut [BTile]) {
     let src = w.panel(p);
     let m = _mm512_set1_epi8(3);
-    for (kt, tile) in dst.iter_mut().enumerate() {
+    for (i, tile) in dst.iter_mut().enumerate() {
+        let kt = k0 + i;
         let t = tile.0.as_mut_ptr();
         for c in 0..CHUNKS_PER_TILE {
             let b = kt * CHUNKS_PER_TILE + c;
@@ -186,43 +192,34 @@ unsafe fn unpack_panel(w: &PackedTernary, p: usize, dst: &mut [BTile]) {
 }
 
 /// Accumulates `G` groups of 16 token rows (`a0`, `a1`: first tile of
-/// each in the [`tile_acts`] layout, rows 64 bytes apart) times `P` unpacked panels (`b0`, `b1`: `ktiles`
-/// tiles each) over `ktiles` steps into the `G x P` accumulator tiles
-/// kept at `c` (tile `(g, q)` at `c[(2g + q) * 256 ..]`, rows of 16 i32):
-/// loaded from there first unless `first` (then zero), stored back after.
+/// each in the [`tile_acts`] layout, rows 64 bytes apart) times `P`
+/// unpacked panels (`b0`, `b1`: `ktiles` tiles each) over `ktiles` steps
+/// into the four accumulator tiles `(g, q)`, number `2g + q`: loaded from
+/// `load` and stored to `store` (pointer and row stride in bytes of each
+/// tile). Every pointer is valid even where `G` or `P` is 1 (the caller
+/// points the missing tiles at scratch).
 ///
 /// # Safety
 /// Tile configuration [`CONFIG`] loaded in this thread; every tile load
-/// within its buffer (see the module docs).
+/// and store within its buffer (see the module docs).
 #[inline]
 unsafe fn tile_loop<const G: usize, const P: usize>(
-    a0: *const i8,
-    a1: *const i8,
-    b0: *const BTile,
-    b1: *const BTile,
+    (a0, a1): (*const i8, *const i8),
+    (b0, b1): (*const BTile, *const BTile),
     ktiles: usize,
-    c: *mut i32,
-    first: bool,
+    load: Tiles,
+    store: Tiles,
 ) {
-    let ldc = PANEL * 4;
-    if first {
-        asm!(
-            "tilezero tmm4",
-            "tilezero tmm5",
-            "tilezero tmm6",
-            "tilezero tmm7"
-        );
-    } else {
-        asm!(
-            "tileloadd tmm4, [{c0} + {ldc}*1]",
-            "tileloadd tmm5, [{c1} + {ldc}*1]",
-            "tileloadd tmm6, [{c2} + {ldc}*1]",
-            "tileloadd tmm7, [{c3} + {ldc}*1]",
-            c0 = in(reg) c, c1 = in(reg) c.add(256), c2 = in(reg) c.add(512), c3 = in(reg) c.add(768),
-            ldc = in(reg) ldc,
-            options(nostack, preserves_flags),
-        );
-    }
+    let (from, ldf) = (load.ptr, load.ld);
+    asm!(
+        "tileloadd tmm4, [{c0} + {l0}*1]",
+        "tileloadd tmm5, [{c1} + {l1}*1]",
+        "tileloadd tmm6, [{c2} + {l2}*1]",
+        "tileloadd tmm7, [{c3} + {l3}*1]",
+        c0 = in(reg) from[0], c1 = in(reg) from[1], c2 = in(reg) from[2], c3 = in(reg) from[3],
+        l0 = in(reg) ldf[0], l1 = in(reg) ldf[1], l2 = in(reg) ldf[2], l3 = in(reg) ldf[3],
+        options(nostack, preserves_flags),
+    );
     for kt in 0..ktiles {
         // The second group / panel may not exist (G or P = 1): its pointers
         // are computed with wrapping arithmetic and never dereferenced.
@@ -273,94 +270,160 @@ unsafe fn tile_loop<const G: usize, const P: usize>(
         }
     }
     asm!(
-        "tilestored [{c0} + {ldc}*1], tmm4",
-        "tilestored [{c1} + {ldc}*1], tmm5",
-        "tilestored [{c2} + {ldc}*1], tmm6",
-        "tilestored [{c3} + {ldc}*1], tmm7",
-        c0 = in(reg) c, c1 = in(reg) c.add(256), c2 = in(reg) c.add(512), c3 = in(reg) c.add(768),
-        ldc = in(reg) ldc,
+        "tilestored [{c0} + {l0}*1], tmm4",
+        "tilestored [{c1} + {l1}*1], tmm5",
+        "tilestored [{c2} + {l2}*1], tmm6",
+        "tilestored [{c3} + {l3}*1], tmm7",
+        c0 = in(reg) store.ptr[0], c1 = in(reg) store.ptr[1],
+        c2 = in(reg) store.ptr[2], c3 = in(reg) store.ptr[3],
+        l0 = in(reg) store.ld[0], l1 = in(reg) store.ld[1],
+        l2 = in(reg) store.ld[2], l3 = in(reg) store.ld[3],
         options(nostack, preserves_flags),
     );
 }
 
-/// Aligned scratch for the four accumulator tiles.
+/// Four accumulator tiles in memory: where each is and its row stride in
+/// bytes.
+#[derive(Clone, Copy)]
+struct Tiles {
+    ptr: [*mut i32; 4],
+    ld: [usize; 4],
+}
+
+/// One accumulator tile: 16 rows of 16 i32.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
-struct CTiles([i32; 4 * 256]);
+struct CTile([i32; 256]);
 
-/// See [`super::ternary_panels`] (several token rows; a single row is a
-/// GEMV, which the caller gives to the AVX-512 kernel).
+/// Where [`panels_amx`] puts its results: the value of token row `r`,
+/// column `c` of the call's panel `q` (relative to `p0`) goes to
+/// `base + q * panel_step + r * ld + c`, for the `cols` valid columns of
+/// the call (`c + 16 q < cols`). Panel-major (`ld` 16, `panel_step`
+/// `rows * 16`, every column valid) is [`super::ternary_panels`]' output;
+/// row-major (`ld` the row width, `panel_step` 16) is a BitLinear's.
+#[derive(Debug, Clone, Copy)]
+pub struct OutTiles {
+    pub base: *mut i32,
+    pub ld: usize,
+    pub panel_step: usize,
+    pub cols: usize,
+}
+
+/// Accumulates the ternary panels `p0 .. p0 + np` of `w` times the token
+/// rows of `a` (several: a single row is a GEMV, which the caller gives to
+/// the AVX-512 kernel) into `out`.
+///
+/// The accumulators start from each token's negated activation sum (one
+/// tile per group, row `m` all `-sums[16g + m]`), so after the last step
+/// they hold `sum_k c_k a_k - sum_k a_k = sum_k t_k a_k`. A tile of 16
+/// whole rows and 16 valid columns lives in the output itself (`tileloadd`
+/// and `tilestored` take the row stride), where it is parked between K
+/// blocks and left at the end; only a partial last group or panel goes
+/// through scratch and has its valid part copied out.
 ///
 /// # Safety
-/// [`available`], AVX-512 F/BW, `a.check(w, p0, np, out)`, and the
-/// module's padding preconditions hold.
+/// [`available`], AVX-512 F/BW, `a.check`-style bounds for `w`, `p0`,
+/// `np`, the module's padding preconditions, and `out` addresses valid,
+/// writable memory for every value it names, not read or written by
+/// anyone else during the call.
 #[target_feature(enable = "avx512f,avx512bw")]
-pub unsafe fn panels_amx(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: &mut [i32]) {
+pub unsafe fn panels_amx(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: OutTiles) {
     let ktiles = w.kblocks().div_ceil(CHUNKS_PER_TILE);
     let groups = a.rows.div_ceil(MTILE);
-    let o = out.as_mut_ptr();
+    let whole = a.rows / MTILE;
     let pairs = groups.div_ceil(2);
+    let at = |g: usize, q: usize| out.base.add(q * out.panel_step + g * MTILE * out.ld);
+    let direct = |g: usize, q: usize| g < whole && (q + 1) * PANEL <= out.cols;
     asm!("ldtilecfg [{0}]", in(reg) CONFIG.0.as_ptr(), options(nostack, preserves_flags));
     BTILES.with_borrow_mut(|bt| {
         CTILES.with_borrow_mut(|ct| {
-            if bt.len() < 2 * ktiles {
-                bt.resize(2 * ktiles, BTile([0; 1024]));
+            if bt.len() < 2 * KSTEPS {
+                bt.resize(2 * KSTEPS, BTile([0; 1024]));
             }
-            if ct.len() < pairs {
-                ct.resize(pairs, CTiles([0; 4 * 256]));
+            // Per group: its initial accumulator tile; then per pair: four
+            // scratch tiles (a partial group's or panel's, and the missing
+            // ones of a single group or panel, computed and never read).
+            ct.clear();
+            ct.resize(groups + 4 * pairs, CTile([0; 256]));
+            let (init, scratch) = ct.split_at_mut(groups);
+            for (r, &sum) in a.sums[..a.rows].iter().enumerate() {
+                init[r / MTILE].0[(r % MTILE) * PANEL..][..PANEL].fill(-sum);
             }
-            let (t0, t1) = bt.split_at_mut(ktiles);
+            let (t0, t1) = bt.split_at_mut(KSTEPS);
             let mut q = 0;
             while q < np {
                 let pn = (np - q).min(2);
-                unpack_panel(w, p0 + q, &mut t0[..ktiles]);
-                if pn == 2 {
-                    unpack_panel(w, p0 + q + 1, &mut t1[..ktiles]);
-                }
-                // K blocks outside, token groups inside: each block's B tiles
-                // are read from L1 by every group; the accumulators go to
-                // `ct` between blocks.
+                // Between K blocks a pair's four tiles are parked in its
+                // scratch (L1); the last block stores a whole tile straight
+                // to the output (a strided home, 16 rows a row width apart,
+                // would cost a TLB walk per row on every park).
+                let park = |pair: usize, scratch: &mut [CTile]| Tiles {
+                    ptr: std::array::from_fn(|t| scratch[4 * pair + t].0.as_mut_ptr()),
+                    ld: [PANEL * 4; 4],
+                };
+                let home = |pair: usize, scratch: &mut [CTile]| {
+                    let mut h = park(pair, scratch);
+                    for t in 0..4 {
+                        let (g, qi) = (2 * pair + t / 2, q + t % 2);
+                        if t % 2 < pn && direct(g, qi) {
+                            (h.ptr[t], h.ld[t]) = (at(g, qi), out.ld * 4);
+                        }
+                    }
+                    h
+                };
+                // K blocks outside, token groups inside: a block's B tiles
+                // are unpacked into L1 and read by every group.
                 let mut k0 = 0;
                 while k0 < ktiles {
                     let steps = (ktiles - k0).min(KSTEPS);
-                    let (b0, b1) = (t0.as_ptr().add(k0), t1.as_ptr().add(k0));
-                    for (pair, cs) in ct[..pairs].iter_mut().enumerate() {
+                    unpack_panel(w, p0 + q, k0, &mut t0[..steps]);
+                    if pn == 2 {
+                        unpack_panel(w, p0 + q + 1, k0, &mut t1[..steps]);
+                    }
+                    let b = (t0.as_ptr(), t1.as_ptr());
+                    for pair in 0..pairs {
                         let g = 2 * pair;
                         let gn = (groups - g).min(2);
                         // The [`tile_acts`] layout: group g's tiles start at
                         // 16 g kp, step k0's at + 1024 k0.
                         let a0 = a.data.as_ptr().add(g * MTILE * a.stride + k0 * TILE_BYTES);
-                        let a1 = a0.wrapping_add(MTILE * a.stride);
-                        let (cp, first) = (cs.0.as_mut_ptr(), k0 == 0);
+                        let a = (a0, a0.wrapping_add(MTILE * a.stride));
+                        let load = if k0 == 0 {
+                            let (i0, i1) =
+                                (init[g].0.as_mut_ptr(), init[g + gn - 1].0.as_mut_ptr());
+                            Tiles {
+                                ptr: [i0, i0, i1, i1],
+                                ld: [PANEL * 4; 4],
+                            }
+                        } else {
+                            park(pair, scratch)
+                        };
+                        let store = if k0 + steps == ktiles {
+                            home(pair, scratch)
+                        } else {
+                            park(pair, scratch)
+                        };
                         match (gn, pn) {
-                            (2, 2) => tile_loop::<2, 2>(a0, a1, b0, b1, steps, cp, first),
-                            (2, _) => tile_loop::<2, 1>(a0, a1, b0, b1, steps, cp, first),
-                            (_, 2) => tile_loop::<1, 2>(a0, a1, b0, b1, steps, cp, first),
-                            _ => tile_loop::<1, 1>(a0, a1, b0, b1, steps, cp, first),
+                            (2, 2) => tile_loop::<2, 2>(a, b, steps, load, store),
+                            (2, _) => tile_loop::<2, 1>(a, b, steps, load, store),
+                            (_, 2) => tile_loop::<1, 2>(a, b, steps, load, store),
+                            _ => tile_loop::<1, 1>(a, b, steps, load, store),
                         }
                     }
                     k0 += steps;
                 }
-                // Accumulator tile (gi, qi) of pair g/2 row m is token
-                // g*16 + gi*16 + m of panel q + qi: subtract the token's
-                // activation sum and store the valid rows into the panel-major
-                // output.
-                for (pair, cs) in ct[..pairs].iter().enumerate() {
-                    let g = 2 * pair;
-                    for gi in 0..(groups - g).min(2) {
-                        for qi in 0..pn {
-                            let tile = &cs.0[(2 * gi + qi) * 256..][..256];
-                            for m in 0..MTILE {
-                                let r = (g + gi) * MTILE + m;
-                                if r >= a.rows {
-                                    break;
-                                }
-                                let acc =
-                                    _mm512_loadu_si512(tile.as_ptr().add(m * PANEL) as *const _);
-                                let s = _mm512_set1_epi32(a.sums[r]);
-                                let dst = o.add(((q + qi) * a.rows + r) * PANEL);
-                                _mm512_storeu_si512(dst as *mut _, _mm512_sub_epi32(acc, s));
-                            }
+                // The tiles that went through scratch: their valid part.
+                for g in 0..groups {
+                    for qi in 0..pn {
+                        if direct(g, q + qi) {
+                            continue;
+                        }
+                        let tile = &scratch[4 * (g / 2) + 2 * (g % 2) + qi].0;
+                        let rows = (a.rows - g * MTILE).min(MTILE);
+                        let cols = (out.cols - (q + qi) * PANEL).min(PANEL);
+                        for m in 0..rows {
+                            let dst = at(g, q + qi).add(m * out.ld);
+                            std::ptr::copy_nonoverlapping(tile.as_ptr().add(m * PANEL), dst, cols);
                         }
                     }
                 }

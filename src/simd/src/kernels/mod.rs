@@ -181,6 +181,49 @@ pub fn runs(isa: Isa) -> u64 {
     RUNS[isa as usize].load(Ordering::Relaxed)
 }
 
+/// The sum of one activation row (what every kernel subtracts from its
+/// `sum c_k a_k`), vectorized where AVX2 is present.
+pub fn act_sum(a: &[i8]) -> i32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 detected.
+        return unsafe { x86::act_sum_avx2(a) };
+    }
+    a.iter().map(|&x| i32::from(x)).sum()
+}
+
+/// Checks (and counts) an AMX call of several rows: the tile loads read
+/// whole 64-input steps of 16 rows.
+#[cfg(target_arch = "x86_64")]
+fn check_amx(a: &Acts) {
+    assert!(Isa::Amx.available(), "kernel amx not available on this CPU");
+    assert_eq!(a.stride % amx::KTILE, 0, "AMX activation stride");
+    assert!(a.data.len() >= a.rows.div_ceil(amx::MTILE) * amx::MTILE * a.stride);
+    count_run(Isa::Amx);
+}
+
+/// The AMX kernel of several token rows writing straight into a row-major
+/// output of row width `n` (a BitLinear's accumulators): panels `p0 ..
+/// p0 + np` are its columns `16 p0 ..`, no panel-major copy in between.
+///
+/// # Safety
+/// `out` points at `a.rows * n` writable `i32`s, and no one else reads or
+/// writes its columns `16 p0 .. min(16 (p0 + np), n)` during the call.
+#[cfg(target_arch = "x86_64")]
+pub unsafe fn amx_rows(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: *mut i32, n: usize) {
+    assert!(a.rows > 1 && n == w.n() && p0 + np <= w.panels());
+    assert!(a.stride >= w.k_padded() && a.sums.len() >= a.rows);
+    check_amx(a);
+    let out = amx::OutTiles {
+        base: out.add(p0 * PANEL),
+        ld: n,
+        panel_step: PANEL,
+        cols: n - p0 * PANEL,
+    };
+    // SAFETY: as documented, plus the checks above.
+    amx::panels_amx(w, p0, np, a, out)
+}
+
 /// Runs the ternary kernel of `isa` (which must be [`Isa::available`]).
 pub fn ternary_panels(
     isa: Isa,
@@ -198,12 +241,17 @@ pub fn ternary_panels(
     );
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Amx && a.rows > 1 {
-        // The tile loads read whole 64-input steps of 16 rows.
-        assert_eq!(a.stride % amx::KTILE, 0, "AMX activation stride");
-        assert!(a.data.len() >= a.rows.div_ceil(amx::MTILE) * amx::MTILE * a.stride);
-        count_run(isa);
-        // SAFETY: features checked above; bounds checked by `a.check` and
-        // the two asserts (the rest of the padding is zero by contract).
+        check_amx(a);
+        let out = amx::OutTiles {
+            base: out.as_mut_ptr(),
+            ld: PANEL,
+            panel_step: a.rows * PANEL,
+            cols: np * PANEL,
+        };
+        // SAFETY: features checked above; the activations by `a.check` and
+        // `check_amx` (the rest of the padding is zero by contract); `out`
+        // holds `np * rows * 16` values (`a.check`), exactly what the
+        // panel-major `OutTiles` names, and is borrowed mutably.
         unsafe { amx::panels_amx(w, p0, np, a, out) };
         return;
     }

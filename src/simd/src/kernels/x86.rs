@@ -309,3 +309,27 @@ pub unsafe fn panels_avx2(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out
         }
     }
 }
+
+/// The sum of `a`: `sum (a_i + 128) - 128 len`, the biased bytes summed 32
+/// at a time by `vpsadbw` into 64-bit lanes (exact: at most 255 per byte).
+///
+/// # Safety
+/// AVX2 present.
+#[target_feature(enable = "avx2")]
+pub unsafe fn act_sum_avx2(a: &[i8]) -> i32 {
+    let bias = _mm256_set1_epi8(-128);
+    let mut acc = _mm256_setzero_si256();
+    let chunks = a.chunks_exact(32);
+    let tail = chunks.remainder();
+    for c in chunks {
+        let v = _mm256_loadu_si256(c.as_ptr() as *const __m256i);
+        let biased = _mm256_xor_si256(v, bias);
+        acc = _mm256_add_epi64(acc, _mm256_sad_epu8(biased, _mm256_setzero_si256()));
+    }
+    let mut lanes = [0i64; 4];
+    _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, acc);
+    let body = lanes.iter().sum::<i64>() - 128 * (a.len() - tail.len()) as i64;
+    let tail: i64 = tail.iter().map(|&x| i64::from(x)).sum();
+    // |sum| <= 128 len; callers' rows are far below 2^24 values.
+    (body + tail) as i32
+}
