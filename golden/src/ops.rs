@@ -40,6 +40,10 @@ pub fn reduce_lanes(mut acc: [f32; DOT_LANES]) -> f32 {
 
 /// RMSNorm as transformers' `LlamaRMSNorm` in f32:
 /// `ms = dot(x, x) / n`, `r = 1 / sqrt(ms + eps)`, `y_i = (x_i * r) * w_i`.
+#[cfg_attr(
+    feature = "dispatch",
+    multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl", "x86_64+avx2"))
+)]
 pub fn rms_norm(x: &[f32], weight: &[f32], eps: f32, y: &mut [f32]) {
     let ms = dot(x, x) / x.len() as f32;
     let r = 1.0 / (ms + eps).sqrt();
@@ -65,6 +69,10 @@ pub fn softmax(s: &mut [f32]) {
 /// The ReLU^2 gate of the MLP, as transformers' `ReLUSquaredActivation`
 /// followed by the product with `up`: `r = max(g, 0)`, `m_i = (r * r) * u_i`
 /// (two f32 roundings, this order). All three slices have one length.
+#[cfg_attr(
+    feature = "dispatch",
+    multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl", "x86_64+avx2"))
+)]
 pub fn relu2_gate(gate: &[f32], up: &[f32], m: &mut [f32]) {
     debug_assert!(gate.len() == up.len() && up.len() == m.len());
     for ((mi, &gi), &ui) in m.iter_mut().zip(gate).zip(up) {

@@ -41,6 +41,10 @@ pub fn round_clamp_i8(v: f32) -> i8 {
 /// (one f32 multiplication, then round half to even). Returns `s_a`.
 ///
 /// NaN or infinite inputs are rejected: they have no int8 image.
+#[cfg_attr(
+    feature = "dispatch",
+    multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl", "x86_64+avx2"))
+)]
 pub fn quantize_activations(x: &[f32], q: &mut [i8]) -> Result<f32> {
     if x.len() != q.len() {
         return Err(shape_err("activation quantization", x.len(), q.len()));
@@ -66,6 +70,10 @@ pub fn quantize_activations(x: &[f32], q: &mut [i8]) -> Result<f32> {
 /// Dequantizes accumulators: `y_n = ((acc_n as f32) / s_a) * gamma`, two f32
 /// roundings in this order (the i32 -> f32 conversion rounds to nearest even
 /// beyond 2^24, which |acc| <= 128 * K never reaches for K <= 2^17).
+#[cfg_attr(
+    feature = "dispatch",
+    multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl", "x86_64+avx2"))
+)]
 pub fn dequantize(acc: &[i32], s_a: f32, gamma: f32, y: &mut [f32]) {
     for (yn, &a) in y.iter_mut().zip(acc) {
         *yn = ((a as f32) / s_a) * gamma;

@@ -382,6 +382,10 @@ fn norm_rows(x: &[f32], w: &[f32], eps: f32, y: &mut [f32], d: usize) {
     each_row(y, d, |r, yr| rms_norm(&x[r * d..(r + 1) * d], w, eps, yr));
 }
 
+#[cfg_attr(
+    feature = "dispatch",
+    multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl", "x86_64+avx2"))
+)]
 fn add_into(h: &mut [f32], d: &[f32]) {
     for (a, b) in h.iter_mut().zip(d) {
         *a += b;

@@ -1,0 +1,78 @@
+//! The row operations built for several instruction sets (the `dispatch`
+//! feature: AVX-512 or AVX2 clones picked at run time) against plain
+//! scalar references written here, compiled for the baseline target:
+//! bitwise equal outputs. Without the feature this checks the one build
+//! against the same references.
+
+use proptest::prelude::*;
+use tritium_golden::ops::{dot, relu2_gate, rms_norm};
+use tritium_golden::quant::{
+    dequantize, quantize_activations, round_clamp_i8, ACT_QP, SCALE_FLOOR,
+};
+
+/// Finite f32 values over many magnitudes (zeros, subnormals, large).
+fn value() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        (-1000.0f32..1000.0),
+        (-1e-3f32..1e-3),
+        Just(0.0f32),
+        Just(-0.0f32),
+        any::<u32>().prop_map(|b| f32::from_bits(b & 0x807f_ffff)),
+        (-3.0e4f32..3.0e4),
+    ]
+}
+
+fn row(max: usize) -> impl Strategy<Value = Vec<f32>> {
+    proptest::collection::vec(value(), 1..max)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn rms_norm_equals_the_scalar_formula(x in row(300), seed in any::<u32>()) {
+        let w: Vec<f32> = (0..x.len())
+            .map(|i| ((i as u32 ^ seed) % 97) as f32 / 31.0 - 1.5)
+            .collect();
+        let eps = 1e-6f32;
+        let mut y = vec![0.0; x.len()];
+        rms_norm(&x, &w, eps, &mut y);
+        let r = 1.0 / (dot(&x, &x) / x.len() as f32 + eps).sqrt();
+        for i in 0..x.len() {
+            prop_assert_eq!(y[i].to_bits(), ((x[i] * r) * w[i]).to_bits(), "index {}", i);
+        }
+    }
+
+    #[test]
+    fn quantize_activations_equals_the_scalar_formula(x in row(300)) {
+        let mut q = vec![0i8; x.len()];
+        let s = quantize_activations(&x, &mut q).unwrap();
+        let m = x.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(SCALE_FLOOR);
+        let want = ACT_QP / m;
+        prop_assert_eq!(s.to_bits(), want.to_bits());
+        for i in 0..x.len() {
+            prop_assert_eq!(q[i], round_clamp_i8(x[i] * want), "index {}", i);
+        }
+    }
+
+    #[test]
+    fn dequantize_and_gate_equal_the_scalar_formulas(
+        acc in proptest::collection::vec(-(1i32 << 22)..(1 << 22), 1..300),
+        s in 1e-3f32..1e4,
+        g in 1e-5f32..10.0,
+        up in row(300),
+    ) {
+        let mut y = vec![0.0; acc.len()];
+        dequantize(&acc, s, g, &mut y);
+        for i in 0..acc.len() {
+            prop_assert_eq!(y[i].to_bits(), (((acc[i] as f32) / s) * g).to_bits());
+        }
+        let n = y.len().min(up.len());
+        let mut m = vec![0.0; n];
+        relu2_gate(&y[..n], &up[..n], &mut m);
+        for i in 0..n {
+            let r = y[i].max(0.0);
+            prop_assert_eq!(m[i].to_bits(), ((r * r) * up[i]).to_bits());
+        }
+    }
+}
