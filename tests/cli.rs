@@ -303,7 +303,7 @@ fn quick_bench(extra: &[&str]) -> serde_json::Value {
 #[test]
 fn bench_prints_json_for_scripts() {
     let v = quick_bench(&["--preset", "tiny"]);
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     assert!(v["file_bytes"].is_null());
     assert!(v["bandwidth"][0]["read_gb_s"].as_f64().unwrap() > 0.0);
     // 4 distinct tiny shapes x (decode, prefill) + the heads (exact bf16,
@@ -317,6 +317,20 @@ fn bench_prints_json_for_scripts() {
     let kernels = v["kernels"].as_array().unwrap();
     assert_eq!(kernels.len(), 4 * 2 + 5 + families);
     assert!(kernels.iter().all(|k| k["gb_s"].as_f64().unwrap() > 0.0));
+    // The compute peaks of the instructions present (vpdpbusd, tdpbssd),
+    // and each prompt row of a path built on one as a fraction of it.
+    let peaks = v["compute_peaks"].as_array().unwrap();
+    assert_eq!(
+        peaks.len(),
+        usize::from(tritium_simd::Isa::Avx512.available())
+            + usize::from(tritium_simd::Isa::Amx.available())
+    );
+    assert!(peaks.iter().all(|p| p["gmac_s"].as_f64().unwrap() > 0.0));
+    let prompt_rows = kernels.iter().filter(|k| k["tokens"].as_u64().unwrap() > 1);
+    for k in prompt_rows {
+        let f = &k["fraction_of_peak"];
+        assert_eq!(f.is_null(), peaks.is_empty(), "{k}");
+    }
     let models = v["models"].as_array().unwrap();
     assert_eq!(models.len(), 3);
     assert!(models[0]["decode_tok_s"].as_f64().unwrap() > 0.0);

@@ -5,8 +5,11 @@
 //!    buffer summed with wide loads; best of several passes).
 //! 2. Kernel GB/s (packed weight bytes streamed per second) and GMAC/s for
 //!    every BitLinear shape of 2B4T, decode (1 token) and prefill (a batch),
-//!    and the lm_head (exact and Q8), each call from cold caches (weights
-//!    come from memory, as in a forward pass).
+//!    and the lm_head (exact and Q8). Decode calls and heads from cold
+//!    caches (weights come from memory, as in a forward pass); prefill
+//!    calls warm (compute-bound), as a fraction of the compute peak of the
+//!    instruction they use ([`crate::peak`]: `vpdpbusd`, `tdpbssd`),
+//!    measured in the same run.
 //! 3. Whole-model decode and prefill tokens/s of the 2B4T shape (synthetic
 //!    weights), with decode expressed as a fraction of the bandwidth floor
 //!    (`bandwidth / bytes per token`) two ways: the median over pairs of a
@@ -24,6 +27,7 @@ use tritium_golden::{
 };
 
 use crate::lut::{lut_matvec, LutMatrix};
+use crate::peak::{self, MacOp, PeakRow};
 use tritium_golden::BlockType;
 
 use crate::{Error, HeadMode, Isa, PackedTernary, Result, SimdBackend, SimdOptions};
@@ -74,6 +78,9 @@ pub struct KernelRow {
     pub gmac_s: f64,
     /// Weight GB/s over the read bandwidth measured with as many threads.
     pub fraction_of_bandwidth: f64,
+    /// A prompt kernel's GMAC/s over the peak of the instruction it is
+    /// built on (`compute_peaks`), with as many threads.
+    pub fraction_of_peak: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +112,9 @@ pub struct BenchReport {
     /// `--model`; `None` for a synthetic preset).
     pub file_bytes: Option<u64>,
     pub bandwidth: Vec<BandwidthRow>,
+    /// Register-only loops of the prompt kernels' instructions
+    /// ([`crate::peak`]).
+    pub compute_peaks: Vec<PeakRow>,
     pub kernels: Vec<KernelRow>,
     pub models: Vec<ModelRow>,
 }
@@ -309,6 +319,22 @@ pub fn run_bench(
             read_gb_s: read_bandwidth(&buf, t, 6)?,
         });
     }
+    let mut compute_peaks = Vec::new();
+    if o.kernels {
+        log("measuring the compute peaks (vpdpbusd, tdpbssd)");
+        for op in [MacOp::Vpdpbusd, MacOp::Tdpbssd] {
+            for &t in &o.threads {
+                compute_peaks.extend(peak::measure(op, t)?);
+            }
+        }
+    }
+    let peak_of = |isa: Isa, t: usize| {
+        let op = MacOp::of_prompt_kernel(isa)?;
+        compute_peaks
+            .iter()
+            .find(|p: &&PeakRow| p.instruction == op && p.threads == t)
+            .map(|p| p.gmac_s)
+    };
     let mut kernels = Vec::new();
     let kernel_shapes = if o.kernels { shapes(&c) } else { Vec::new() };
     for (i, (name, n, k)) in kernel_shapes.into_iter().enumerate() {
@@ -322,12 +348,24 @@ pub fn run_bench(
                 let acts: Vec<i8> = (0..tokens * k).map(|_| r.next_u64() as i8).collect();
                 let mut out = vec![0i32; tokens * n];
                 let call = bench_call(&w, &acts, tokens);
-                let dt = time_cold(&buf, o.cold_reps, || {
+                // A decode call streams its weights from memory: timed from
+                // cold caches. A prompt call is compute-bound (each weight
+                // serves every row) and, in a forward pass, finds its
+                // activations in cache: timed warm, so "of peak" is the
+                // kernel's own.
+                let flush: &[u64] = if tokens == 1 { &buf } else { &[] };
+                let dt = time_cold(flush, o.cold_reps, || {
                     b.matmul(&call, &mut out)?;
                     Ok(())
                 })?
                 .as_secs_f64();
                 let gb_s = bytes as f64 / dt / 1e9;
+                let gmac_s = (tokens * n * k) as f64 / dt / 1e9;
+                let peak = if tokens > 1 {
+                    peak_of(b.isa(), t)
+                } else {
+                    None
+                };
                 kernels.push(KernelRow {
                     name: name.clone(),
                     kernel: b.name().to_string(),
@@ -338,8 +376,9 @@ pub fn run_bench(
                     bytes,
                     seconds_per_call: dt,
                     gb_s,
-                    gmac_s: (tokens * n * k) as f64 / dt / 1e9,
+                    gmac_s,
                     fraction_of_bandwidth: gb_s / bw_of(&bandwidth, t),
+                    fraction_of_peak: peak.map(|p| gmac_s / p),
                 });
             }
         }
@@ -381,6 +420,7 @@ pub fn run_bench(
                         gb_s: bytes as f64 / dt / 1e9,
                         gmac_s: (n * k) as f64 / dt / 1e9,
                         fraction_of_bandwidth: 0.0,
+                        fraction_of_peak: None,
                     });
                 }
             }
@@ -436,6 +476,7 @@ pub fn run_bench(
                 gb_s,
                 gmac_s: (c.vocab_size * c.hidden_size) as f64 / dt / 1e9,
                 fraction_of_bandwidth: gb_s / bw_of(&bandwidth, t),
+                fraction_of_peak: None,
             });
         }
     }
@@ -474,11 +515,12 @@ pub fn run_bench(
         m.decode_fraction_of_best_floor = m.decode_tok_s / m.floor_tok_s;
     }
     Ok(BenchReport {
-        schema_version: 2,
+        schema_version: 3,
         cpu_kernels_present: Isa::present().iter().map(|i| i.name().into()).collect(),
         preset: o.model_name.clone(),
         file_bytes: o.file_bytes,
         bandwidth,
+        compute_peaks,
         kernels,
         models,
     })
@@ -562,9 +604,21 @@ pub fn render(r: &BenchReport) -> String {
     for b in &r.bandwidth {
         let _ = writeln!(s, "  {} thread(s): {:6.2} GB/s", b.threads, b.read_gb_s);
     }
+    if !r.compute_peaks.is_empty() {
+        let _ = writeln!(s, "\ncompute peaks (register-only loops)");
+        for p in &r.compute_peaks {
+            let _ = writeln!(
+                s,
+                "  {:<16} {} thread(s): {:8.1} GMAC/s",
+                p.instruction.name(),
+                p.threads,
+                p.gmac_s
+            );
+        }
+    }
     let _ = writeln!(
         s,
-        "\nkernels ({} shapes)\n  {:<22} {:<20} {:>6} {:>6} {:>6} {:>3} {:>10} {:>8} {:>8} {:>7}",
+        "\nkernels ({} shapes)\n  {:<22} {:<20} {:>6} {:>6} {:>6} {:>3} {:>10} {:>8} {:>8} {:>7} {:>7}",
         r.preset,
         "matrix",
         "kernel",
@@ -575,12 +629,16 @@ pub fn render(r: &BenchReport) -> String {
         "ms/call",
         "GB/s",
         "GMAC/s",
-        "of bw"
+        "of bw",
+        "of peak"
     );
     for k in &r.kernels {
+        let peak = k
+            .fraction_of_peak
+            .map_or(String::new(), |f| format!("{:.0}%", f * 100.0));
         let _ = writeln!(
             s,
-            "  {:<22} {:<20} {:>6} {:>6} {:>6} {:>3} {:>10.3} {:>8.2} {:>8.1} {:>6.0}%",
+            "  {:<22} {:<20} {:>6} {:>6} {:>6} {:>3} {:>10.3} {:>8.2} {:>8.1} {:>6.0}% {:>7}",
             k.name,
             k.kernel,
             k.n,
@@ -590,7 +648,8 @@ pub fn render(r: &BenchReport) -> String {
             k.seconds_per_call * 1e3,
             k.gb_s,
             k.gmac_s,
-            k.fraction_of_bandwidth * 100.0
+            k.fraction_of_bandwidth * 100.0,
+            peak
         );
     }
     if !r.models.is_empty() {

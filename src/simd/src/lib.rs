@@ -30,6 +30,7 @@ pub mod head_q4;
 pub mod kernels;
 pub mod layout;
 mod lut;
+pub mod peak;
 pub mod spin;
 
 use std::collections::HashMap;
