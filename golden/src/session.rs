@@ -70,14 +70,14 @@ pub struct Session<'m> {
 #[derive(Debug, Clone, Default)]
 struct Scratch {
     h: Vec<f32>,
-    x: Vec<f32>,
     normed: Vec<f32>,
     att: Vec<f32>,
     /// Attention work rows (each head's output and scores).
     att_work: Vec<f32>,
-    an: Vec<f32>,
-    m: Vec<f32>,
-    mn: Vec<f32>,
+    /// The gate and up outputs while the down projection runs (swapped
+    /// with the group buffers, so no layer allocates).
+    gate: Vec<f32>,
+    up: Vec<f32>,
     /// RoPE cosines and sines of each row's position ([`Rope::angles`]).
     rope_cs: Vec<f32>,
     lin: LinearBufs,
@@ -238,18 +238,10 @@ impl<'m> Session<'m> {
     ) -> Result<()> {
         let model = self.model;
         let c = model.config();
-        let (hd, qd, kvd, id_) = (c.hidden_size, c.q_dim(), c.kv_dim(), c.intermediate_size);
+        let (qd, kvd) = (c.q_dim(), c.kv_dim());
         let eps = c.rms_norm_eps;
-        s.x.clear();
-        s.x.resize(rows * hd, 0.0);
-        for buf in [&mut s.att, &mut s.an] {
-            buf.clear();
-            buf.resize(rows * qd, 0.0);
-        }
-        for buf in [&mut s.m, &mut s.mn] {
-            buf.clear();
-            buf.resize(rows * id_, 0.0);
-        }
+        s.att.clear();
+        s.att.resize(rows * qd, 0.0);
         let hdim = c.head_dim;
         s.rope_cs.clear();
         s.rope_cs.resize(rows * hdim, 0.0);
@@ -259,9 +251,9 @@ impl<'m> Session<'m> {
         let stats = &mut self.stats;
         for (l, layer) in model.layers().iter().enumerate() {
             let lin = |proj| LinearId { layer: l, proj };
-            norm_rows(&s.h, layer.norm(Norm::Input), eps, &mut s.x, hd);
             let qkv = [Proj::Q, Proj::K, Proj::V].map(|p| (lin(p), layer.linear(p)));
-            bitlinear_group(stats, backend, &qkv, &s.x, rows, start, &mut s.lin)?;
+            let input = Input::Norm(&s.h, layer.norm(Norm::Input));
+            bitlinear_group(stats, backend, &qkv, input, eps, rows, start, &mut s.lin)?;
             let [q, k, v] = &mut s.lin.y;
             let (rope, cs) = (&self.rope, &s.rope_cs);
             for (t, d) in [(&mut *q, qd), (&mut *k, kvd)] {
@@ -285,29 +277,29 @@ impl<'m> Session<'m> {
                 backend.attention_head(),
                 |rows, d, f| backend.for_each_row(rows, d, f),
             );
-            norm_rows(&s.att, layer.norm(Norm::AttnSub), eps, &mut s.an, qd);
             bitlinear_group(
                 stats,
                 backend,
                 &[(lin(Proj::O), layer.linear(Proj::O))],
-                &s.an,
+                Input::Norm(&s.att, layer.norm(Norm::AttnSub)),
+                eps,
                 rows,
                 start,
                 &mut s.lin,
             )?;
             add_into(&mut s.h, &s.lin.y[0]);
 
-            norm_rows(&s.h, layer.norm(Norm::PostAttn), eps, &mut s.x, hd);
             let gu = [Proj::Gate, Proj::Up].map(|p| (lin(p), layer.linear(p)));
-            bitlinear_group(stats, backend, &gu, &s.x, rows, start, &mut s.lin)?;
-            // relu(g)^2 * u, as transformers' ReLUSquaredActivation.
-            relu2_gate(&s.lin.y[0], &s.lin.y[1], &mut s.m);
-            norm_rows(&s.m, layer.norm(Norm::FfnSub), eps, &mut s.mn, id_);
+            let input = Input::Norm(&s.h, layer.norm(Norm::PostAttn));
+            bitlinear_group(stats, backend, &gu, input, eps, rows, start, &mut s.lin)?;
+            std::mem::swap(&mut s.gate, &mut s.lin.y[0]);
+            std::mem::swap(&mut s.up, &mut s.lin.y[1]);
             bitlinear_group(
                 stats,
                 backend,
                 &[(lin(Proj::Down), layer.linear(Proj::Down))],
-                &s.mn,
+                Input::GatedNorm(&s.gate, &s.up, layer.norm(Norm::FfnSub)),
+                eps,
                 rows,
                 start,
                 &mut s.lin,
@@ -318,16 +310,50 @@ impl<'m> Session<'m> {
     }
 }
 
+/// The f32 input rows of a BitLinear group, each an RMSNorm computed right
+/// before its row is quantized (no f32 copy of the batch is written and
+/// read back).
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    /// `RMSNorm(x_r) * w`.
+    Norm(&'a [f32], &'a [f32]),
+    /// `RMSNorm(relu(gate_r)^2 * up_r) * w` (transformers'
+    /// ReLUSquaredActivation, then the product with up).
+    GatedNorm(&'a [f32], &'a [f32], &'a [f32]),
+}
+
+thread_local! {
+    /// One row of a group's input, and of the gated product before its norm.
+    static ROWS: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+impl Input<'_> {
+    /// Row `r` (of `k` values) into `out`, with `tmp` for the gated product.
+    fn row(self, r: usize, k: usize, eps: f32, out: &mut [f32], tmp: &mut [f32]) {
+        let at = r * k..(r + 1) * k;
+        match self {
+            Input::Norm(x, w) => rms_norm(&x[at], w, eps, out),
+            Input::GatedNorm(gate, up, w) => {
+                relu2_gate(&gate[at.clone()], &up[at], tmp);
+                rms_norm(tmp, w, eps, out);
+            }
+        }
+    }
+}
+
 /// W1.58A8 BitLinears reading the same input (one, or q/k/v, gate/up): per
-/// row int8 quantization (once for the group: each would compute the same
-/// int8 rows and scales), the integer matmuls on the backend as one
-/// [`Backend::matmul_group`] (which may run them as a single job), per-row
-/// dequantization into `b.y[i]`.
+/// row the input (`input`, an RMSNorm) and its int8 quantization (once for
+/// the group: each would compute the same int8 rows and scales), the
+/// integer matmuls on the backend as one [`Backend::matmul_group`] (which
+/// may run them as a single job), per-row dequantization into `b.y[i]`.
+#[allow(clippy::too_many_arguments)]
 fn bitlinear_group(
     stats: &mut StatsTable,
     backend: &mut dyn Backend,
     group: &[(LinearId, &TernaryMatrix)],
-    x: &[f32],
+    input: Input<'_>,
+    eps: f32,
     rows: usize,
     first_pos: usize,
     b: &mut LinearBufs,
@@ -342,7 +368,12 @@ fn bitlinear_group(
     b.scale_res.clear();
     b.scale_res.extend((0..rows).map(|_| Ok(0.0)));
     each_row2(&mut b.q, k, &mut b.scale_res, 1, |r, qr, sr| {
-        sr[0] = quantize_activations(&x[r * k..(r + 1) * k], qr);
+        ROWS.with_borrow_mut(|(x, tmp)| {
+            x.resize(k, 0.0);
+            tmp.resize(k, 0.0);
+            input.row(r, k, eps, x, tmp);
+            sr[0] = quantize_activations(x, qr);
+        })
     });
     b.scales.clear();
     for (r, res) in b.scale_res.iter_mut().enumerate() {
@@ -376,10 +407,6 @@ fn bitlinear_group(
         });
     }
     Ok(())
-}
-
-fn norm_rows(x: &[f32], w: &[f32], eps: f32, y: &mut [f32], d: usize) {
-    each_row(y, d, |r, yr| rms_norm(&x[r * d..(r + 1) * d], w, eps, yr));
 }
 
 #[cfg_attr(
