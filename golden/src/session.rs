@@ -74,10 +74,14 @@ struct Scratch {
     att: Vec<f32>,
     /// Attention work rows (each head's output and scores).
     att_work: Vec<f32>,
-    /// The gate and up outputs while the down projection runs (swapped
-    /// with the group buffers, so no layer allocates).
-    gate: Vec<f32>,
-    up: Vec<f32>,
+    /// The gate and up accumulators and their rows' activation scales
+    /// while the down projection runs (swapped with the group buffers, so
+    /// no layer allocates).
+    gate: Vec<i32>,
+    up: Vec<i32>,
+    gu_scales: Vec<f32>,
+    /// The dequantized row of a single-row residual add.
+    add_row: Vec<f32>,
     /// RoPE cosines and sines of each row's position ([`Rope::angles`]).
     rope_cs: Vec<f32>,
     lin: LinearBufs,
@@ -92,6 +96,20 @@ struct LinearBufs {
     acc: [Vec<i32>; 3],
     y: [Vec<f32>; 3],
     stats: [ExecStats; 3],
+    /// The row buffers of a single-row call (a decode step runs on the
+    /// calling thread: these, not a worker's, so it allocates nothing).
+    one_row: [Vec<f32>; 4],
+}
+
+impl LinearBufs {
+    /// Output `i` of the last group, as accumulators (weights `w`).
+    fn acc_of(&self, i: usize, w: &TernaryMatrix) -> Acc<'_> {
+        Acc {
+            acc: &self.acc[i],
+            scales: &self.scales,
+            gamma: w.gamma(),
+        }
+    }
 }
 
 impl<'m> Session<'m> {
@@ -238,7 +256,7 @@ impl<'m> Session<'m> {
     ) -> Result<()> {
         let model = self.model;
         let c = model.config();
-        let (qd, kvd) = (c.q_dim(), c.kv_dim());
+        let (hd, qd, kvd) = (c.hidden_size, c.q_dim(), c.kv_dim());
         let eps = c.rms_norm_eps;
         s.att.clear();
         s.att.resize(rows * qd, 0.0);
@@ -253,7 +271,9 @@ impl<'m> Session<'m> {
             let lin = |proj| LinearId { layer: l, proj };
             let qkv = [Proj::Q, Proj::K, Proj::V].map(|p| (lin(p), layer.linear(p)));
             let input = Input::Norm(&s.h, layer.norm(Norm::Input));
-            bitlinear_group(stats, backend, &qkv, input, eps, rows, start, &mut s.lin)?;
+            bitlinear_group(
+                stats, backend, &qkv, input, eps, rows, start, &mut s.lin, true,
+            )?;
             let [q, k, v] = &mut s.lin.y;
             let (rope, cs) = (&self.rope, &s.rope_cs);
             for (t, d) in [(&mut *q, qd), (&mut *k, kvd)] {
@@ -286,27 +306,64 @@ impl<'m> Session<'m> {
                 rows,
                 start,
                 &mut s.lin,
+                false,
             )?;
-            add_into(&mut s.h, &s.lin.y[0]);
+            let o = s.lin.acc_of(0, layer.linear(Proj::O));
+            add_rows(&mut s.h, hd, o, &mut s.add_row);
 
             let gu = [Proj::Gate, Proj::Up].map(|p| (lin(p), layer.linear(p)));
             let input = Input::Norm(&s.h, layer.norm(Norm::PostAttn));
-            bitlinear_group(stats, backend, &gu, input, eps, rows, start, &mut s.lin)?;
-            std::mem::swap(&mut s.gate, &mut s.lin.y[0]);
-            std::mem::swap(&mut s.up, &mut s.lin.y[1]);
+            bitlinear_group(
+                stats, backend, &gu, input, eps, rows, start, &mut s.lin, false,
+            )?;
+            std::mem::swap(&mut s.gate, &mut s.lin.acc[0]);
+            std::mem::swap(&mut s.up, &mut s.lin.acc[1]);
+            std::mem::swap(&mut s.gu_scales, &mut s.lin.scales);
+            let acc = |acc, proj| Acc {
+                acc,
+                scales: &s.gu_scales,
+                gamma: layer.linear(proj).gamma(),
+            };
+            let (gate, up) = (acc(&s.gate, Proj::Gate), acc(&s.up, Proj::Up));
             bitlinear_group(
                 stats,
                 backend,
                 &[(lin(Proj::Down), layer.linear(Proj::Down))],
-                Input::GatedNorm(&s.gate, &s.up, layer.norm(Norm::FfnSub)),
+                Input::GatedNorm(gate, up, layer.norm(Norm::FfnSub)),
                 eps,
                 rows,
                 start,
                 &mut s.lin,
+                false,
             )?;
-            add_into(&mut s.h, &s.lin.y[0]);
+            let down = s.lin.acc_of(0, layer.linear(Proj::Down));
+            add_rows(&mut s.h, hd, down, &mut s.add_row);
         }
         Ok(())
+    }
+}
+
+/// A BitLinear's output kept as its integer accumulators: row `r` is
+/// `dequantize(acc_r, scales[r], gamma)`, computed where it is consumed
+/// (the same two f32 roundings as a dequantized copy, without writing and
+/// reading one).
+#[derive(Clone, Copy)]
+struct Acc<'a> {
+    acc: &'a [i32],
+    scales: &'a [f32],
+    gamma: f32,
+}
+
+impl Acc<'_> {
+    /// Row `r` (`out.len()` values) into `out`.
+    fn row(self, r: usize, out: &mut [f32]) {
+        let n = out.len();
+        dequantize(
+            &self.acc[r * n..(r + 1) * n],
+            self.scales[r],
+            self.gamma,
+            out,
+        );
     }
 }
 
@@ -318,35 +375,68 @@ enum Input<'a> {
     /// `RMSNorm(x_r) * w`.
     Norm(&'a [f32], &'a [f32]),
     /// `RMSNorm(relu(gate_r)^2 * up_r) * w` (transformers'
-    /// ReLUSquaredActivation, then the product with up).
-    GatedNorm(&'a [f32], &'a [f32], &'a [f32]),
+    /// ReLUSquaredActivation, then the product with up), gate and up
+    /// dequantized from their accumulators.
+    GatedNorm(Acc<'a>, Acc<'a>, &'a [f32]),
 }
 
 thread_local! {
-    /// One row of a group's input, and of the gated product before its norm.
-    static ROWS: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    /// Row buffers of one worker for batches of several rows: a group's
+    /// input row, the gated product before its norm, and the gate and up
+    /// rows (the first also the dequantized row of a residual add).
+    static ROWS: std::cell::RefCell<[Vec<f32>; 4]> =
+        const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
+}
+
+/// `bufs`, each resized to `k` values (allocating only when a buffer
+/// grows past what it held before).
+fn sized(bufs: &mut [Vec<f32>; 4], k: usize) -> &mut [Vec<f32>; 4] {
+    for b in bufs.iter_mut() {
+        b.resize(k, 0.0);
+    }
+    bufs
 }
 
 impl Input<'_> {
-    /// Row `r` (of `k` values) into `out`, with `tmp` for the gated product.
-    fn row(self, r: usize, k: usize, eps: f32, out: &mut [f32], tmp: &mut [f32]) {
-        let at = r * k..(r + 1) * k;
+    /// Row `r` (of `k` values) into `out`, with `tmp` for the gated
+    /// product and `g`, `u` for its operands.
+    fn row(self, r: usize, eps: f32, [out, tmp, g, u]: &mut [Vec<f32>; 4]) {
+        let k = out.len();
         match self {
-            Input::Norm(x, w) => rms_norm(&x[at], w, eps, out),
+            Input::Norm(x, w) => rms_norm(&x[r * k..(r + 1) * k], w, eps, out),
             Input::GatedNorm(gate, up, w) => {
-                relu2_gate(&gate[at.clone()], &up[at], tmp);
+                gate.row(r, g);
+                up.row(r, u);
+                relu2_gate(g, u, tmp);
                 rms_norm(tmp, w, eps, out);
             }
         }
     }
 }
 
+/// `h_r += dequantize(acc_r)` for every `d`-sized row (the residual add);
+/// a single row (a decode step, on the calling thread) with `one_row`, a
+/// batch with each worker's row buffer.
+fn add_rows(h: &mut [f32], d: usize, acc: Acc<'_>, one_row: &mut Vec<f32>) {
+    let add = |r: usize, hr: &mut [f32], y: &mut Vec<f32>| {
+        y.resize(hr.len(), 0.0);
+        acc.row(r, y);
+        add_into(hr, y);
+    };
+    if h.len() == d {
+        add(0, h, one_row);
+        return;
+    }
+    each_row(h, d, |r, hr| ROWS.with_borrow_mut(|[y, ..]| add(r, hr, y)));
+}
+
 /// W1.58A8 BitLinears reading the same input (one, or q/k/v, gate/up): per
 /// row the input (`input`, an RMSNorm) and its int8 quantization (once for
 /// the group: each would compute the same int8 rows and scales), the
 /// integer matmuls on the backend as one [`Backend::matmul_group`] (which
-/// may run them as a single job), per-row dequantization into `b.y[i]`.
+/// may run them as a single job) into `b.acc[i]` with the rows' scales in
+/// `b.scales`, and, if `dequant`, per-row dequantization into `b.y[i]`
+/// (otherwise the consumer dequantizes rows as it reads them: [`Acc`]).
 #[allow(clippy::too_many_arguments)]
 fn bitlinear_group(
     stats: &mut StatsTable,
@@ -357,6 +447,7 @@ fn bitlinear_group(
     rows: usize,
     first_pos: usize,
     b: &mut LinearBufs,
+    dequant: bool,
 ) -> Result<()> {
     let g = group.len();
     debug_assert!((1..=3).contains(&g));
@@ -367,14 +458,17 @@ fn bitlinear_group(
     b.q.resize(rows * k, 0);
     b.scale_res.clear();
     b.scale_res.extend((0..rows).map(|_| Ok(0.0)));
-    each_row2(&mut b.q, k, &mut b.scale_res, 1, |r, qr, sr| {
-        ROWS.with_borrow_mut(|(x, tmp)| {
-            x.resize(k, 0.0);
-            tmp.resize(k, 0.0);
-            input.row(r, k, eps, x, tmp);
-            sr[0] = quantize_activations(x, qr);
-        })
-    });
+    let row = |r: usize, qr: &mut [i8], bufs: &mut [Vec<f32>; 4]| {
+        input.row(r, eps, sized(bufs, k));
+        quantize_activations(&bufs[0], qr)
+    };
+    if rows == 1 {
+        b.scale_res[0] = row(0, &mut b.q, &mut b.one_row);
+    } else {
+        each_row2(&mut b.q, k, &mut b.scale_res, 1, |r, qr, sr| {
+            sr[0] = ROWS.with_borrow_mut(|bufs| row(r, qr, bufs));
+        });
+    }
     b.scales.clear();
     for (r, res) in b.scale_res.iter_mut().enumerate() {
         match std::mem::replace(res, Ok(0.0)) {
@@ -398,6 +492,9 @@ fn bitlinear_group(
     backend.matmul_group(&calls[..g], &mut b.acc[..g], &mut b.stats[..g])?;
     for (i, &(id, w)) in group.iter().enumerate() {
         *stats.entry(id).or_default() += b.stats[i];
+        if !dequant {
+            continue;
+        }
         let n = w.n();
         let (acc, y, scales) = (&b.acc[i], &mut b.y[i], &b.scales);
         y.resize(rows * n, 0.0);
