@@ -353,11 +353,21 @@ pub fn run_bench(
                 // serves every row) and, in a forward pass, finds its
                 // activations in cache: timed warm, so "of peak" is the
                 // kernel's own.
+                // Both from a worker of the backend's pool, as in a forward
+                // pass (`model_row`): a call made from outside would also
+                // time waking the pool's threads.
                 let flush: &[u64] = if tokens == 1 { &buf } else { &[] };
-                let dt = time_cold(flush, o.cold_reps, || {
-                    b.matmul(&call, &mut out)?;
-                    Ok(())
-                })?
+                let pool = b.pool();
+                let mut timed = || {
+                    time_cold(flush, o.cold_reps, || {
+                        b.matmul(&call, &mut out)?;
+                        Ok(())
+                    })
+                };
+                let dt = match pool {
+                    Some(p) => p.install(timed),
+                    None => timed(),
+                }?
                 .as_secs_f64();
                 let gb_s = bytes as f64 / dt / 1e9;
                 let gmac_s = (tokens * n * k) as f64 / dt / 1e9;
