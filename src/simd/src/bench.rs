@@ -28,9 +28,10 @@ use tritium_golden::{
 
 use crate::lut::{lut_matvec, LutMatrix};
 use crate::peak::{self, MacOp, PeakRow};
+use crate::select::pool;
 use tritium_golden::BlockType;
 
-use crate::{Error, HeadMode, Isa, PackedTernary, Result, SimdBackend, SimdOptions};
+use crate::{HeadMode, Isa, PackedTernary, Result, SimdBackend, SimdOptions};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -196,13 +197,6 @@ unsafe fn sum_words_avx512(c: &[u64]) -> u64 {
 #[target_feature(enable = "avx2")]
 unsafe fn sum_words_avx2(c: &[u64]) -> u64 {
     sum_words_portable(c)
-}
-
-fn pool(threads: usize) -> Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::threads(threads, e))
 }
 
 /// Times `f` from cold caches: before each of `reps` calls, `flush` (a

@@ -11,7 +11,8 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::{Error, Isa, Result};
+use crate::select::pool;
+use crate::{Isa, Result};
 
 /// A multiply-accumulate instruction with a measurable peak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,10 +92,7 @@ pub fn measure(op: MacOp, threads: usize) -> Result<Option<PeakRow>> {
     if !op.available() {
         return Ok(None);
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::threads(threads, e))?;
+    let pool = pool(threads)?;
     let iters = op.iters();
     let mut best = f64::MAX;
     for _ in 0..3 {
@@ -113,6 +111,8 @@ pub fn measure(op: MacOp, threads: usize) -> Result<Option<PeakRow>> {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::asm;
+
+    use crate::kernels::amx::CONFIG;
 
     /// `iters` x 12 independent `vpdpbusd` (two ports x latency 5 or
     /// so: enough chains to fill them).
@@ -147,22 +147,6 @@ mod x86 {
             options(nostack, nomem),
         );
     }
-
-    /// All eight tiles 16 rows x 64 bytes (palette 1).
-    #[repr(C, align(64))]
-    struct TileConfig([u8; 64]);
-
-    static CONFIG: TileConfig = {
-        let mut c = [0u8; 64];
-        c[0] = 1;
-        let mut t = 0;
-        while t < 8 {
-            c[16 + 2 * t] = 64;
-            c[48 + t] = 16;
-            t += 1;
-        }
-        TileConfig(c)
-    };
 
     /// `iters` x four `tdpbssd` into four accumulators from two `A` and
     /// two `B` tiles, the 2 x 2 block of the prompt kernel without its

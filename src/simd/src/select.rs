@@ -79,6 +79,14 @@ fn check_required(required: &[Isa], present: &[Isa]) -> Result<()> {
     }
 }
 
+/// A rayon pool of `threads` threads (for measurements that size their own).
+pub(crate) fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::threads(threads, e))
+}
+
 /// Parses a kernel name and checks that this CPU has it.
 pub fn parse_isa(s: &str) -> Result<Isa> {
     let isa = Isa::from_name(s).ok_or_else(|| Error::UnknownKernel {

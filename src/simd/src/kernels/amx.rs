@@ -102,9 +102,9 @@ pub fn available() -> bool {
 
 /// The tile configuration (palette 1): all eight tiles 16 rows x 64 bytes.
 #[repr(C, align(64))]
-struct TileConfig([u8; 64]);
+pub(crate) struct TileConfig(pub(crate) [u8; 64]);
 
-static CONFIG: TileConfig = {
+pub(crate) static CONFIG: TileConfig = {
     let mut c = [0u8; 64];
     c[0] = 1; // palette
     let mut t = 0;
@@ -315,11 +315,11 @@ pub struct OutTiles {
 ///
 /// The accumulators start from each token's negated activation sum (one
 /// tile per group, row `m` all `-sums[16g + m]`), so after the last step
-/// they hold `sum_k c_k a_k - sum_k a_k = sum_k t_k a_k`. A tile of 16
-/// whole rows and 16 valid columns lives in the output itself (`tileloadd`
-/// and `tilestored` take the row stride), where it is parked between K
-/// blocks and left at the end; only a partial last group or panel goes
-/// through scratch and has its valid part copied out.
+/// they hold `sum_k c_k a_k - sum_k a_k = sum_k t_k a_k`. Between K blocks
+/// the accumulators are parked in L1 scratch; after the last block a tile
+/// of 16 whole rows and 16 valid columns is stored straight into the
+/// output (`tilestored` takes its row stride), and only a partial last
+/// group or panel goes through scratch and has its valid part copied out.
 ///
 /// # Safety
 /// [`available`], AVX-512 F/BW, `a.check`-style bounds for `w`, `p0`,
