@@ -9,7 +9,8 @@ For each format (TQ2_0, TQ1_0: llama.cpp's ternary types, written by
 `tritium gen-model` under llama.cpp's `bitnet` architecture) and each round,
 interleaved: `tritium bench --model FILE` (memory read bandwidth of the same
 run, whole-model prefill, exact decode, and decode with the approximate
-`--fast-head int4`) and then llama.cpp on the same
+`--fast-head int4`, each also from the lossless base-3 body,
+`--base3-body`) and then llama.cpp on the same
 file (prefill of the same prompt as one batch, then single-token decode
 steps). Both time the prefill as the fastest of three whole-prompt
 forwards from an empty context (the first pays one-time costs). Medians and ranges over the rounds; ratios tritium / llama.cpp.
@@ -22,6 +23,7 @@ repacks the weights into its own memory at load, outside the timings.
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -48,8 +50,14 @@ def tritium_round(tritium, path, threads, prompt, gen):
     ).stdout
     r = json.loads(out)
     models = r["models"]
-    exact = next(m for m in models if not m["backend"].endswith(("q8head", "q4head")))
-    int4 = next(m for m in models if m["backend"].endswith("q4head"))
+    # Backend names are simd-<kernel>[-<mode>], e.g. simd-amx-q4head-b3body.
+    by_name = {re.match(r"simd-(?:avx2-lut|[a-z0-9]+)-?(.*)$", m["backend"]).group(1): m
+               for m in models}
+    exact = by_name[""]
+    int4 = by_name["q4head"]
+    # The same modes decoding from the lossless base-3 body (--base3-body).
+    exact_b3 = by_name["b3body"]
+    int4_b3 = by_name["q4head-b3body"]
     bw = next(b["read_gb_s"] for b in r["bandwidth"] if b["threads"] == threads)
     return {
         "prefill": exact["prefill_tok_s"],
@@ -59,6 +67,11 @@ def tritium_round(tritium, path, threads, prompt, gen):
         "decode_int4_head": int4["decode_tok_s"],
         "int4_bytes_per_token": int4["bytes_per_token"],
         "int4_fraction_of_floor": int4["decode_fraction_of_floor"],
+        "decode_b3": exact_b3["decode_tok_s"],
+        "b3_fraction_of_floor": exact_b3["decode_fraction_of_floor"],
+        "decode_int4_b3": int4_b3["decode_tok_s"],
+        "int4_b3_bytes_per_token": int4_b3["bytes_per_token"],
+        "int4_b3_fraction_of_floor": int4_b3["decode_fraction_of_floor"],
         "bandwidth_gb_s": bw,
     }
 
@@ -145,12 +158,15 @@ def main():
             "bandwidth_gb_s": summary([x["bandwidth_gb_s"] for x in t]),
             "tritium_int4_bytes_per_token": t[0]["int4_bytes_per_token"],
             "tritium": {k: summary([x[k] for x in t])
-                        for k in ("prefill", "decode", "decode_int4_head", "int4_fraction_of_floor")},
+                        for k in ("prefill", "decode", "decode_int4_head", "int4_fraction_of_floor",
+                                  "decode_b3", "b3_fraction_of_floor", "decode_int4_b3",
+                                  "int4_b3_fraction_of_floor")},
+            "tritium_int4_b3_bytes_per_token": t[0]["int4_b3_bytes_per_token"],
             "llama.cpp": {k: summary([x[k] for x in l]) for k in ("prefill", "decode")},
             "ratio": {k: summary([x[k] / y[k] for x, y in zip(t, l)]) for k in ("prefill", "decode")},
         }
-        results[f]["ratio"]["decode_int4_head"] = summary(
-            [x["decode_int4_head"] / y["decode"] for x, y in zip(t, l)])
+        for k in ("decode_int4_head", "decode_b3", "decode_int4_b3"):
+            results[f]["ratio"][k] = summary([x[k] / y["decode"] for x, y in zip(t, l)])
     if a.json:
         print(json.dumps({"preset": a.preset, "threads": a.threads, "prompt": a.prompt,
                           "gen": a.gen, "rounds": a.rounds, "page_cache": "warm",
@@ -163,7 +179,8 @@ def main():
         print(f"\n{f}: {r['file']} ({r['file_bytes'] / 1e6:.1f} MB; tritium reads "
               f"{r['tritium_bytes_per_token'] / 1e6:.1f} MB/token); read bandwidth {bw:.1f} GB/s "
               f"(decode floor of the file's bytes {bw * 1e9 / r['file_bytes']:.2f} tok/s)")
-        for k, peer in (("prefill", "prefill"), ("decode", "decode"), ("decode_int4_head", "decode")):
+        for k, peer in (("prefill", "prefill"), ("decode", "decode"), ("decode_b3", "decode"),
+                        ("decode_int4_head", "decode"), ("decode_int4_b3", "decode")):
             tt, ll, q = r["tritium"][k], r["llama.cpp"][peer], r["ratio"][k]
             print(f"  {k:<16} tritium {tt['median']:8.2f} [{tt['min']:.2f}-{tt['max']:.2f}]  "
                   f"llama.cpp {ll['median']:8.2f} [{ll['min']:.2f}-{ll['max']:.2f}]  "
@@ -171,6 +188,10 @@ def main():
         fl = r["tritium"]["int4_fraction_of_floor"]
         print(f"  (decode_int4_head: tritium --fast-head int4, approximate logits, reads "
               f"{r['tritium_int4_bytes_per_token'] / 1e6:.1f} MB/token at "
+              f"{100 * fl['median']:.0f} % [{100 * fl['min']:.0f}-{100 * fl['max']:.0f}] of its floor)")
+        fl = r["tritium"]["int4_b3_fraction_of_floor"]
+        print(f"  (decode_b3: exact logits from the base-3 body, --base3-body; decode_int4_b3: "
+              f"both, {r['tritium_int4_b3_bytes_per_token'] / 1e6:.1f} MB/token at "
               f"{100 * fl['median']:.0f} % [{100 * fl['min']:.0f}-{100 * fl['max']:.0f}] of its floor)")
 
 

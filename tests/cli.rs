@@ -221,7 +221,8 @@ fn simd_and_golden_write_identical_logits() {
 
 /// `--fast-head` (int8) and `--fast-head int4` run and differ from the
 /// exact logits; a Q8_0 head (`gen-model --gguf-embed q8_0`) is exact on
-/// the SIMD engine (its logits file is golden's, byte for byte).
+/// the SIMD engine (its logits file is golden's, byte for byte), and so is
+/// decoding from the base-3 body (`--base3-body`).
 #[test]
 fn fast_heads_and_a_q8_0_head_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -260,6 +261,11 @@ fn fast_heads_and_a_q8_0_head_from_the_command_line() {
     assert!(
         run("simd", &[]) == golden,
         "Q8_0 head: SIMD logits differ from golden"
+    );
+    // The base-3 body is lossless: the same file, byte for byte.
+    assert!(
+        run("b3", &["--base3-body", "--threads", "2"]) == golden,
+        "--base3-body: logits differ from golden"
     );
     assert!(run("int8", &["--fast-head"]) != golden);
     assert!(run("int4", &["--fast-head", "int4"]) != golden);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use tritium_golden::{Backend, GoldenBackend, Model, Preset};
 use tritium_model::tokenizer::{synthetic_tokenizer_json, TextTokenizer};
-use tritium_simd::{HeadMode, SimdBackend, SimdOptions};
+use tritium_simd::{Body, HeadMode, SimdBackend, SimdOptions};
 
 use super::error::{Error, Result};
 use super::progress::Bar;
@@ -198,6 +198,12 @@ pub struct SimdArgs {
     /// quarter of bf16's bytes: the fastest decode; logits within ~10 %).
     #[arg(long, value_enum, value_name = "BITS", num_args = 0..=1, default_missing_value = "int8")]
     pub fast_head: Option<FastHeadArg>,
+    /// Decode single tokens from a base-3 copy of the ternary weights (five
+    /// per byte, 1.6 bits each: a fifth fewer bytes per token than the
+    /// 2-bit layout). Lossless: logits are unchanged. Costs the copy's
+    /// memory (about 80 % of the 2-bit weights) and its packing at load.
+    #[arg(long)]
+    pub base3_body: bool,
 }
 
 /// The approximate lm_head of `--fast-head`.
@@ -254,6 +260,11 @@ impl SimdArgs {
                 None => HeadMode::Exact,
                 Some(FastHeadArg::Int8) => HeadMode::Q8,
                 Some(FastHeadArg::Int4) => HeadMode::Q4,
+            },
+            body: if self.base3_body {
+                Body::Base3
+            } else {
+                Body::Bit2
             },
         })?)
     }

@@ -3,16 +3,19 @@
 
 use tritium_golden::{Backend, GoldenBackend};
 
-/// Every SIMD kernel path this CPU has, single- and multi-threaded.
+/// Every SIMD kernel path this CPU has, single- and multi-threaded, and
+/// each path decoding from the base-3 body.
 pub fn simd_backends() -> Vec<Box<dyn Backend>> {
+    use tritium_simd::Body;
     let mut b: Vec<Box<dyn Backend>> = Vec::new();
     for isa in tritium_simd::present_kernels().unwrap() {
-        for threads in [1, 2] {
+        for (threads, body) in [(1, Body::Bit2), (2, Body::Bit2), (2, Body::Base3)] {
             b.push(Box::new(
                 tritium_simd::SimdBackend::new(tritium_simd::SimdOptions {
                     isa: Some(isa),
                     threads: Some(threads),
                     head: Default::default(),
+                    body,
                 })
                 .unwrap(),
             ));

@@ -31,7 +31,8 @@ use crate::peak::{self, MacOp, PeakRow};
 use crate::select::pool;
 use tritium_golden::BlockType;
 
-use crate::{HeadMode, Isa, PackedTernary, Result, SimdBackend, SimdOptions};
+use crate::base3::B3Matrix;
+use crate::{Body, HeadMode, Isa, PackedTernary, Result, SimdBackend, SimdOptions};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -278,11 +279,12 @@ fn bench_head(ty: &str, rows: usize, cols: usize) -> Result<Option<DenseMatrix>>
     }))
 }
 
-fn backend(isa: Option<Isa>, threads: usize, head: HeadMode) -> Result<SimdBackend> {
+fn backend(isa: Option<Isa>, threads: usize, head: HeadMode, body: Body) -> Result<SimdBackend> {
     SimdBackend::new(SimdOptions {
         isa,
         threads: Some(threads),
         head,
+        body,
     })
 }
 
@@ -334,10 +336,17 @@ pub fn run_bench(
     for (i, (name, n, k)) in kernel_shapes.into_iter().enumerate() {
         log(&format!("kernels: {name} {n} x {k}"));
         let w = random_matrix(n, k, 7 + i as u64)?;
-        let bytes = PackedTernary::from_matrix(&w).bytes();
+        let bytes2 = PackedTernary::from_matrix(&w).bytes();
+        let bytes3 = B3Matrix::from_matrix(&w).bytes();
         for &t in &o.threads {
-            let mut b = backend(o.isa, t, HeadMode::Exact)?;
-            for tokens in [1, o.prefill_tokens] {
+            // Decode from each body layout; prompts always run on T2P16.
+            for (body, tokens) in [
+                (Body::Bit2, 1),
+                (Body::Base3, 1),
+                (Body::Bit2, o.prefill_tokens),
+            ] {
+                let mut b = backend(o.isa, t, HeadMode::Exact, body)?;
+                let bytes = if body == Body::Base3 { bytes3 } else { bytes2 };
                 let mut r = SplitMix64::new(99);
                 let acts: Vec<i8> = (0..tokens * k).map(|_| r.next_u64() as i8).collect();
                 let mut out = vec![0i32; tokens * n];
@@ -401,7 +410,7 @@ pub fn run_bench(
                     Ok(())
                 })?
                 .as_secs_f64();
-                let mut mad = backend(Some(Isa::Avx2), t, HeadMode::Exact)?;
+                let mut mad = backend(Some(Isa::Avx2), t, HeadMode::Exact, Body::Bit2)?;
                 let call = bench_call(&w, &acts, 1);
                 let dt_mad = time_cold(&buf, o.cold_reps, || {
                     mad.matmul(&call, &mut out)?;
@@ -410,7 +419,7 @@ pub fn run_bench(
                 .as_secs_f64();
                 for (kernel, dt, bytes) in [
                     ("lut-avx2 (L2B32)".to_string(), dt, lut.bytes()),
-                    (format!("{} (T2P16)", mad.name()), dt_mad, bytes),
+                    (format!("{} (T2P16)", mad.name()), dt_mad, bytes2),
                 ] {
                     kernels.push(KernelRow {
                         name: name.clone(),
@@ -456,7 +465,7 @@ pub fn run_bench(
             continue;
         };
         for &t in &o.threads {
-            let mut b = backend(o.isa, t, mode)?;
+            let mut b = backend(o.isa, t, mode, Body::Bit2)?;
             let bytes = b.head_bytes(&head); // (prepares the Q8 copy)
             let dt = time_cold(&buf, o.cold_reps, || {
                 Ok(b.logits(&head, &x, &mut logits)?)
@@ -488,8 +497,8 @@ pub fn run_bench(
     let mut models = Vec::new();
     if let Some(model) = model {
         for &t in &o.threads {
-            for mode in [HeadMode::Exact, HeadMode::Q8, HeadMode::Q4] {
-                let mut b = backend(o.isa, t, mode)?;
+            for (mode, body) in MODEL_MODES {
+                let mut b = backend(o.isa, t, mode, body)?;
                 log(&format!("model: {} with {t} thread(s)", b.name()));
                 b.prepare(model);
                 // The machine is shared: re-measure the bandwidth right
@@ -529,6 +538,16 @@ pub fn run_bench(
         models,
     })
 }
+
+/// The head and body of each whole-model row: exact (as stored, then from
+/// the lossless base-3 body), the int8 head, and the int4 head with each body.
+const MODEL_MODES: [(HeadMode, Body); 5] = [
+    (HeadMode::Exact, Body::Bit2),
+    (HeadMode::Exact, Body::Base3),
+    (HeadMode::Q8, Body::Bit2),
+    (HeadMode::Q4, Body::Bit2),
+    (HeadMode::Q4, Body::Base3),
+];
 
 /// Whole-prompt forwards timed per model row (the fastest is reported).
 const PREFILL_RUNS: usize = 3;

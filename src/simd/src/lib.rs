@@ -22,6 +22,7 @@
 //! kernels.
 
 pub mod attention;
+pub mod base3;
 pub mod bench;
 mod error;
 pub mod head;
@@ -67,6 +68,18 @@ pub enum HeadMode {
     Q4,
 }
 
+/// The layout single-token (decode) jobs read the ternary weights from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Body {
+    /// `T2P16` at 2 bits per weight ([`layout`]), what prompts also use.
+    #[default]
+    Bit2,
+    /// A second, base-3 copy at 1.6 bits per weight ([`base3`]): lossless
+    /// (logits unchanged), a fifth fewer bytes per token, more arithmetic
+    /// per byte. Prompts still run on `T2P16`.
+    Base3,
+}
+
 /// Options of [`SimdBackend::new`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SimdOptions {
@@ -75,6 +88,7 @@ pub struct SimdOptions {
     /// Worker threads; `None` = all cores.
     pub threads: Option<usize>,
     pub head: HeadMode,
+    pub body: Body,
 }
 
 struct Prepared {
@@ -83,22 +97,27 @@ struct Prepared {
     w: PackedTernary,
     /// The `L2B32` copy the `avx2-lut` path decodes from (prompts use `w`).
     lut: Option<lut::LutMatrix>,
+    /// The base-3 copy single rows decode from ([`Body::Base3`]).
+    b3: Option<base3::B3Matrix>,
 }
 
 impl Prepared {
-    fn new(isa: Isa, w: &tritium_golden::TernaryMatrix) -> Prepared {
+    fn new(isa: Isa, body: Body, w: &tritium_golden::TernaryMatrix) -> Prepared {
+        let b3 = body == Body::Base3;
         Prepared {
             src: src_key(w),
             w: PackedTernary::from_matrix(w),
-            lut: (isa == Isa::Avx2Lut).then(|| lut::LutMatrix::from_matrix(w)),
+            lut: (isa == Isa::Avx2Lut && !b3).then(|| lut::LutMatrix::from_matrix(w)),
+            b3: b3.then(|| base3::B3Matrix::from_matrix(w)),
         }
     }
 
     /// The bytes a single-token (decode) job streams: address and length.
     fn decode_range(&self) -> (usize, usize) {
-        match &self.lut {
-            Some(l) => (l.addr(), l.bytes()),
-            None => (self.w.addr(), self.w.bytes()),
+        match (&self.b3, &self.lut) {
+            (Some(b), _) => (b.addr(), b.bytes()),
+            (None, Some(l)) => (l.addr(), l.bytes()),
+            (None, None) => (self.w.addr(), self.w.bytes()),
         }
     }
 }
@@ -109,6 +128,7 @@ pub struct SimdBackend {
     /// Own pool when a thread count was given; else rayon's current pool.
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
     head_mode: HeadMode,
+    body: Body,
     name: String,
     prepared: HashMap<LinearId, Prepared>,
     q8: Option<((u64, usize, usize), Q8Head)>,
@@ -120,6 +140,8 @@ pub struct SimdBackend {
     panel_out: Vec<i32>,
     /// The per-token tables of the `avx2-lut` path's decode jobs.
     lut_tables: Vec<u8>,
+    /// The token's coefficient table of the base-3 decode jobs.
+    b3_table: Vec<i32>,
     /// Runs the decode steps (one token row): see [`spin`].
     spin: spin::SpinPool,
     /// The decode job that ran last (its first matrix, or the head).
@@ -190,15 +212,19 @@ impl SimdBackend {
         };
         let spin =
             spin::SpinPool::new(threads).map_err(|source| Error::Threads { threads, source })?;
-        let name = match opts.head {
+        let mut name = match opts.head {
             HeadMode::Exact => format!("simd-{}", isa.name()),
             HeadMode::Q8 => format!("simd-{}-q8head", isa.name()),
             HeadMode::Q4 => format!("simd-{}-q4head", isa.name()),
         };
+        if opts.body == Body::Base3 {
+            name.push_str("-b3body");
+        }
         Ok(SimdBackend {
             isa,
             pool,
             head_mode: opts.head,
+            body: opts.body,
             name,
             prepared: HashMap::new(),
             q8: None,
@@ -209,6 +235,7 @@ impl SimdBackend {
             sums: Vec::new(),
             panel_out: Vec::new(),
             lut_tables: Vec::new(),
+            b3_table: Vec::new(),
             spin,
             last_step: None,
             next_of: HashMap::new(),
@@ -235,6 +262,9 @@ impl SimdBackend {
     pub fn head_mode(&self) -> HeadMode {
         self.head_mode
     }
+    pub fn body(&self) -> Body {
+        self.body
+    }
 
     /// The backend's own thread pool, if it was given a thread count. Run
     /// the forward pass inside it (`pool.install(|| ...)`) so the shared
@@ -252,10 +282,10 @@ impl SimdBackend {
                 todo.push((LinearId { layer: l, proj }, layer.linear(proj)));
             }
         }
-        let isa = self.isa;
+        let (isa, body) = (self.isa, self.body);
         let packed: Vec<(LinearId, Prepared)> = self.install(|| {
             todo.par_iter()
-                .map(|&(id, w)| (id, Prepared::new(isa, w)))
+                .map(|&(id, w)| (id, Prepared::new(isa, body, w)))
                 .collect()
         });
         self.prepared.extend(packed);
@@ -357,6 +387,17 @@ impl SimdBackend {
             );
         }
         let tables = &self.lut_tables;
+        // So does the base-3 body, from one coefficient table.
+        let b3s: [Option<&base3::B3Matrix>; MAX_GROUP] = std::array::from_fn(|i| {
+            calls
+                .get(i)
+                .and_then(|c| self.prepared[&c.id].b3.as_ref())
+                .filter(|_| rows == 1)
+        });
+        if let Some(b) = b3s[0] {
+            base3::coefficients(&calls[0].acts[..b.k()], b.groups(), &mut self.b3_table);
+        }
+        let b3_table = &self.b3_table;
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (tables, &luts);
         let w0 = ws[0].expect("at least one call");
@@ -457,9 +498,10 @@ impl SimdBackend {
                     np * rows * PANEL,
                 )
             };
-            match luts[i] {
+            match (b3s[i], luts[i]) {
+                (Some(b), _) => base3::panels(isa, b, p0, np, b3_table, a.sums[0], o),
                 #[cfg(target_arch = "x86_64")]
-                Some(l) => {
+                (None, Some(l)) => {
                     kernels::count_run(Isa::Avx2Lut);
                     lut::lut_panels(l, tables, p0, np, o);
                 }
@@ -535,7 +577,7 @@ impl SimdBackend {
         let fresh = self.prepared.get(&call.id).map(|p| p.src) == Some(key);
         if !fresh {
             self.prepared
-                .insert(call.id, Prepared::new(self.isa, call.weights));
+                .insert(call.id, Prepared::new(self.isa, self.body, call.weights));
         }
     }
 }

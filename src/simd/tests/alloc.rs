@@ -28,15 +28,21 @@ static A: Counting = Counting;
 #[test]
 fn decode_steps_do_not_allocate() {
     use tritium_golden::{Logits, Preset, Session};
-    use tritium_simd::{HeadMode, SimdBackend, SimdOptions};
+    use tritium_simd::{Body, HeadMode, SimdBackend, SimdOptions};
     let model = tritium_model::synthetic::preset_model(Preset::Small, 2).unwrap();
     let layers = model.config().num_layers;
     for isa in tritium_simd::present_kernels().unwrap() {
-        for head in [HeadMode::Exact, HeadMode::Q8, HeadMode::Q4] {
+        for (head, body) in [
+            (HeadMode::Exact, Body::Bit2),
+            (HeadMode::Q8, Body::Bit2),
+            (HeadMode::Q4, Body::Bit2),
+            (HeadMode::Exact, Body::Base3),
+        ] {
             let mut b = SimdBackend::new(SimdOptions {
                 isa: Some(isa),
                 threads: Some(2),
                 head,
+                body,
             })
             .unwrap();
             b.prepare(&model);
@@ -55,7 +61,7 @@ fn decode_steps_do_not_allocate() {
                 std::hint::black_box(l);
             }
             let n = ALLOCS.load(Ordering::Relaxed) - before;
-            eprintln!("{isa:?} {head:?}: {n} allocations in {steps} decode steps");
+            eprintln!("{isa:?} {head:?} {body:?}: {n} allocations in {steps} decode steps");
             // Per step: the returned Vec of rows and its logits row; the K and V
             // caches of each layer may double once in 8 steps.
             let allowed = steps as usize * 2 + 2 * layers;

@@ -77,6 +77,7 @@ fn each_present_path_runs_its_own_code() {
             isa: Some(isa),
             threads: Some(2),
             head: HeadMode::Exact,
+            body: Default::default(),
         })
         .unwrap();
         let before = Isa::ALL.map(kernels::runs);

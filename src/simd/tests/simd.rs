@@ -3,13 +3,13 @@
 
 mod common;
 
-use common::{backend, logits};
+use common::{backend, backend_with, logits};
 use proptest::prelude::*;
 use tritium_golden::{
     Backend, DenseMatrix, GoldenBackend, LinearCall, LinearId, Preset, Proj, TernaryMatrix,
 };
 use tritium_model::synthetic::preset_model;
-use tritium_simd::{kernels, Acts, HeadMode, Isa, PackedTernary};
+use tritium_simd::{kernels, Acts, Body, HeadMode, Isa, PackedTernary};
 
 fn call<'a>(w: &'a TernaryMatrix, acts: &'a [i8], rows: usize) -> LinearCall<'a> {
     let id = LinearId::new(0, Proj::Gate);
@@ -311,7 +311,8 @@ fn bits(l: &[Vec<f32>]) -> Vec<Vec<u32>> {
 }
 
 /// Whole-network logits of the tiny and small presets: bitwise equal on
-/// every path, prefill (a batched matmul) and decode steps.
+/// every path, prefill (a batched matmul) and decode steps, decoding from
+/// the 2-bit and the base-3 body.
 #[test]
 fn network_logits_are_bitwise_golden() {
     for preset in [Preset::Tiny, Preset::Small] {
@@ -319,13 +320,13 @@ fn network_logits_are_bitwise_golden() {
         let prompt: Vec<u32> = (0..11).map(|i| (i * 131 + 7) % 500).collect();
         let want = bits(&logits(&model, &mut GoldenBackend, &prompt, 3));
         for isa in tritium_simd::present_kernels().unwrap() {
-            for threads in [1, 2] {
-                let mut b = backend(isa, threads, HeadMode::Exact);
+            for (threads, body) in [(1, Body::Bit2), (2, Body::Bit2), (2, Body::Base3)] {
+                let mut b = backend_with(isa, threads, HeadMode::Exact, body);
                 b.prepare(&model);
                 let got = bits(&logits(&model, &mut b, &prompt, 3));
                 assert!(
                     got == want,
-                    "{preset:?} {isa:?} {threads} threads: logits differ"
+                    "{preset:?} {isa:?} {threads} threads, {body:?}: logits differ"
                 );
             }
         }

@@ -61,6 +61,7 @@ fn simd_logits(m: &Model) -> Vec<Vec<u32>> {
         isa: None,
         threads: None,
         head: tritium_simd::HeadMode::Exact,
+        body: Default::default(),
     })
     .unwrap();
     s.prepare(m);

@@ -70,6 +70,7 @@ fn simd() -> tritium_simd::SimdBackend {
         isa: None,
         threads: None,
         head: tritium_simd::HeadMode::Exact,
+        body: Default::default(),
     })
     .unwrap()
 }

@@ -18,6 +18,8 @@ use super::layout::{PackedTernary, PANEL};
 
 #[cfg(target_arch = "x86_64")]
 pub mod amx;
+#[cfg(target_arch = "x86_64")]
+pub mod base3_x86;
 #[cfg(target_arch = "aarch64")]
 pub mod neon;
 pub mod scalar;

@@ -3,14 +3,20 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 use tritium_golden::{Backend, Logits, Model, Session};
-use tritium_simd::{HeadMode, Isa, SimdBackend, SimdOptions};
+use tritium_simd::{Body, HeadMode, Isa, SimdBackend, SimdOptions};
 
 /// The engine on path `isa` with `threads` workers and head mode `head`.
 pub fn backend(isa: Isa, threads: usize, head: HeadMode) -> SimdBackend {
+    backend_with(isa, threads, head, Body::Bit2)
+}
+
+/// [`backend`] decoding from the weight layout `body`.
+pub fn backend_with(isa: Isa, threads: usize, head: HeadMode, body: Body) -> SimdBackend {
     SimdBackend::new(SimdOptions {
         isa: Some(isa),
         threads: Some(threads),
         head,
+        body,
     })
     .unwrap()
 }

@@ -1,0 +1,200 @@
+//! x86-64 single-token kernels over the base-3 `T3P16` layout
+//! ([`crate::base3`]): per 64-byte chunk (16 rows x 20 inputs) one load, a
+//! shift and an AND split the bytes into the high halves of 16-bit lanes,
+//! then per digit `m` two `vpmulhuw` by `3^(m+1)` give `N_m` and two 16-bit
+//! dot products (`vpdpwssd`; AVX2 `vpmaddwd` and an add) multiply them with
+//! the token's coefficient pairs broadcast to every row.
+
+#![allow(clippy::needless_range_loop)]
+
+use std::arch::x86_64::*;
+
+use crate::base3::{B3Matrix, POW3, TABLE_PER_GROUP};
+use crate::layout::{Chunk, PANEL};
+
+/// `vpmulhuw` as written. Through the intrinsic, LLVM sees the generic
+/// widen-multiply-shift and, knowing the multiplier is a small constant,
+/// rewrote it into 32-bit lane conversions at a third of the speed.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn mulhi512(a: __m512i, b: __m512i) -> __m512i {
+    let o;
+    std::arch::asm!(
+        "vpmulhuw {o}, {a}, {b}",
+        o = lateout(zmm_reg) o, a = in(zmm_reg) a, b = in(zmm_reg) b,
+        options(pure, nomem, nostack, preserves_flags),
+    );
+    o
+}
+
+/// `vpdpwssd` as written: LLVM otherwise splits some of them into
+/// `vpmaddwd` plus `vpaddd` (a quarter more instructions in this loop).
+#[inline]
+#[target_feature(enable = "avx512f,avx512vnni")]
+unsafe fn dpwssd512(acc: __m512i, a: __m512i, b: __m512i) -> __m512i {
+    let mut acc = acc;
+    std::arch::asm!(
+        "vpdpwssd {acc}, {a}, {b}",
+        acc = inout(zmm_reg) acc, a = in(zmm_reg) a, b = in(zmm_reg) b,
+        options(pure, nomem, nostack, preserves_flags),
+    );
+    acc
+}
+
+/// The 256-bit [`mulhi512`].
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn mulhi256(a: __m256i, b: __m256i) -> __m256i {
+    let o;
+    std::arch::asm!(
+        "vpmulhuw {o}, {a}, {b}",
+        o = lateout(ymm_reg) o, a = in(ymm_reg) a, b = in(ymm_reg) b,
+        options(pure, nomem, nostack, preserves_flags),
+    );
+    o
+}
+
+/// Software prefetch distance, in 64-byte chunks per panel stream.
+const PREFETCH_CHUNKS: usize = 16;
+
+/// One token, `P` panels from `p`, two accumulators (even and odd bytes)
+/// per panel.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn gemv512<const P: usize>(w: &B3Matrix, p: usize, table: &[i32], sum: i32, out: *mut i32) {
+    let groups = w.groups();
+    let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr());
+    let hi = _mm512_set1_epi16(0xff00u16 as i16);
+    let pow: [__m512i; 5] = std::array::from_fn(|m| _mm512_set1_epi16(POW3[m] as i16));
+    let mut acc = [[_mm512_setzero_si512(); 2]; P];
+    let tp = table.as_ptr();
+    for g in 0..groups {
+        for q in 0..P {
+            // As in the `T2P16` decode loop: ahead in this stream, and near
+            // its end the start of the stream P panels on (prefetch only, so
+            // an address past the matrix never faults).
+            let ahead = if g + PREFETCH_CHUNKS < groups {
+                wp[q].wrapping_add(g + PREFETCH_CHUNKS)
+            } else {
+                wp[q].wrapping_add((P - 1) * groups + g + PREFETCH_CHUNKS)
+            };
+            _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
+        }
+        let raw: [__m512i; P] =
+            std::array::from_fn(|q| _mm512_load_si512(wp[q].add(g) as *const __m512i));
+        let even: [__m512i; P] = std::array::from_fn(|q| _mm512_slli_epi16::<8>(raw[q]));
+        let odd: [__m512i; P] = std::array::from_fn(|q| _mm512_and_si512(raw[q], hi));
+        let t = tp.add(g * TABLE_PER_GROUP);
+        for m in 0..5 {
+            let ce = _mm512_set1_epi32(*t.add(2 * m));
+            let co = _mm512_set1_epi32(*t.add(2 * m + 1));
+            for q in 0..P {
+                acc[q][0] = dpwssd512(acc[q][0], mulhi512(even[q], pow[m]), ce);
+                acc[q][1] = dpwssd512(acc[q][1], mulhi512(odd[q], pow[m]), co);
+            }
+        }
+    }
+    let s = _mm512_set1_epi32(sum);
+    for (q, a) in acc.iter().enumerate() {
+        let v = _mm512_sub_epi32(_mm512_add_epi32(a[0], a[1]), s);
+        _mm512_storeu_si512(out.add(q * PANEL) as *mut __m512i, v);
+    }
+}
+
+/// Panels `p0 .. p0 + np` of `w` for one token, 4 at a time.
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI present; `p0 + np <= w.panels()`, `table` holds
+/// `w.groups()` groups and `out` `np * 16` values (checked by the caller).
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub unsafe fn panels_avx512(
+    w: &B3Matrix,
+    p0: usize,
+    np: usize,
+    table: &[i32],
+    sum: i32,
+    out: &mut [i32],
+) {
+    let o = out.as_mut_ptr();
+    let mut lp = 0;
+    while lp + 4 <= np {
+        gemv512::<4>(w, p0 + lp, table, sum, o.add(lp * PANEL));
+        lp += 4;
+    }
+    while lp < np {
+        gemv512::<1>(w, p0 + lp, table, sum, o.add(lp * PANEL));
+        lp += 1;
+    }
+}
+
+/// One token, `P` panels from `p`; a chunk is two 256-bit halves (rows
+/// 0-7 and 8-15), each with an even and an odd accumulator.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn gemv256<const P: usize>(w: &B3Matrix, p: usize, table: &[i32], sum: i32, out: *mut i32) {
+    let groups = w.groups();
+    let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr());
+    let hi = _mm256_set1_epi16(0xff00u16 as i16);
+    let mut acc = [[_mm256_setzero_si256(); 4]; P];
+    let tp = table.as_ptr();
+    for g in 0..groups {
+        for q in 0..P {
+            let ahead = if g + PREFETCH_CHUNKS < groups {
+                wp[q].wrapping_add(g + PREFETCH_CHUNKS)
+            } else {
+                wp[q].wrapping_add((P - 1) * groups + g + PREFETCH_CHUNKS)
+            };
+            _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
+        }
+        let t = tp.add(g * TABLE_PER_GROUP);
+        for q in 0..P {
+            let base = wp[q].add(g) as *const __m256i;
+            for h in 0..2 {
+                let raw = _mm256_load_si256(base.add(h));
+                let even = _mm256_slli_epi16::<8>(raw);
+                let odd = _mm256_and_si256(raw, hi);
+                for m in 0..5 {
+                    let pw = _mm256_set1_epi16(POW3[m] as i16);
+                    let ce = _mm256_set1_epi32(*t.add(2 * m));
+                    let co = _mm256_set1_epi32(*t.add(2 * m + 1));
+                    let de = _mm256_madd_epi16(mulhi256(even, pw), ce);
+                    let d_o = _mm256_madd_epi16(mulhi256(odd, pw), co);
+                    acc[q][2 * h] = _mm256_add_epi32(acc[q][2 * h], de);
+                    acc[q][2 * h + 1] = _mm256_add_epi32(acc[q][2 * h + 1], d_o);
+                }
+            }
+        }
+    }
+    let s = _mm256_set1_epi32(sum);
+    for (q, a) in acc.iter().enumerate() {
+        for h in 0..2 {
+            let v = _mm256_sub_epi32(_mm256_add_epi32(a[2 * h], a[2 * h + 1]), s);
+            _mm256_storeu_si256(out.add(q * PANEL + 8 * h) as *mut __m256i, v);
+        }
+    }
+}
+
+/// The AVX2 twin of [`panels_avx512`], 2 panels at a time.
+///
+/// # Safety
+/// AVX2 present; bounds as for [`panels_avx512`].
+#[target_feature(enable = "avx2")]
+pub unsafe fn panels_avx2(
+    w: &B3Matrix,
+    p0: usize,
+    np: usize,
+    table: &[i32],
+    sum: i32,
+    out: &mut [i32],
+) {
+    let o = out.as_mut_ptr();
+    let mut lp = 0;
+    while lp + 2 <= np {
+        gemv256::<2>(w, p0 + lp, table, sum, o.add(lp * PANEL));
+        lp += 2;
+    }
+    while lp < np {
+        gemv256::<1>(w, p0 + lp, table, sum, o.add(lp * PANEL));
+        lp += 1;
+    }
+}
