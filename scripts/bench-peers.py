@@ -10,7 +10,7 @@ For each format (TQ2_0, TQ1_0: llama.cpp's ternary types, written by
 interleaved: `tritium bench --model FILE` (memory read bandwidth of the same
 run, whole-model prefill, exact decode, and decode with the approximate
 `--fast-head int4`, each also from the lossless base-3 body,
-`--base3-body`) and then llama.cpp on the same
+`--body base3`) and then llama.cpp on the same
 file (prefill of the same prompt as one batch, then single-token decode
 steps). Both time the prefill as the fastest of three whole-prompt
 forwards from an empty context (the first pays one-time costs). Medians and ranges over the rounds; ratios tritium / llama.cpp.
@@ -55,7 +55,7 @@ def tritium_round(tritium, path, threads, prompt, gen):
                for m in models}
     exact = by_name[""]
     int4 = by_name["q4head"]
-    # The same modes decoding from the lossless base-3 body (--base3-body).
+    # The same modes decoding from the lossless base-3 body (--body base3).
     exact_b3 = by_name["b3body"]
     int4_b3 = by_name["q4head-b3body"]
     bw = next(b["read_gb_s"] for b in r["bandwidth"] if b["threads"] == threads)
@@ -190,7 +190,7 @@ def main():
               f"{r['tritium_int4_bytes_per_token'] / 1e6:.1f} MB/token at "
               f"{100 * fl['median']:.0f} % [{100 * fl['min']:.0f}-{100 * fl['max']:.0f}] of its floor)")
         fl = r["tritium"]["int4_b3_fraction_of_floor"]
-        print(f"  (decode_b3: exact logits from the base-3 body, --base3-body; decode_int4_b3: "
+        print(f"  (decode_b3: exact logits from the base-3 body, --body base3; decode_int4_b3: "
               f"both, {r['tritium_int4_b3_bytes_per_token'] / 1e6:.1f} MB/token at "
               f"{100 * fl['median']:.0f} % [{100 * fl['min']:.0f}-{100 * fl['max']:.0f}] of its floor)")
 

@@ -222,7 +222,7 @@ fn simd_and_golden_write_identical_logits() {
 /// `--fast-head` (int8) and `--fast-head int4` run and differ from the
 /// exact logits; a Q8_0 head (`gen-model --gguf-embed q8_0`) is exact on
 /// the SIMD engine (its logits file is golden's, byte for byte), and so is
-/// decoding from the base-3 body (`--base3-body`).
+/// decoding from the base-3 body (`--body base3`).
 #[test]
 fn fast_heads_and_a_q8_0_head_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -264,8 +264,8 @@ fn fast_heads_and_a_q8_0_head_from_the_command_line() {
     );
     // The base-3 body is lossless: the same file, byte for byte.
     assert!(
-        run("b3", &["--base3-body", "--threads", "2"]) == golden,
-        "--base3-body: logits differ from golden"
+        run("b3", &["--body", "base3", "--threads", "2"]) == golden,
+        "--body base3: logits differ from golden"
     );
     assert!(run("int8", &["--fast-head"]) != golden);
     assert!(run("int4", &["--fast-head", "int4"]) != golden);
@@ -312,16 +312,22 @@ fn bench_prints_json_for_scripts() {
     assert_eq!(v["schema_version"], 3);
     assert!(v["file_bytes"].is_null());
     assert!(v["bandwidth"][0]["read_gb_s"].as_f64().unwrap() > 0.0);
-    // 4 distinct tiny shapes x (decode, prefill) + the heads (exact bf16,
-    // f16, Q8_0 (Q6_K's 256 blocks do not divide hidden 64), int8, int4),
-    // and with AVX2 the two kernel families side by side (4 shapes x 2).
+    // 4 distinct tiny shapes x (decode from 2 bits, decode from base 3,
+    // prefill) + the heads (exact bf16, f16, Q8_0 (Q6_K's 256 blocks do not
+    // divide hidden 64), int8, int4), and with AVX2 the two 2-bit kernel
+    // families side by side (4 shapes x 2).
     let families = if tritium_simd::Isa::Avx2.available() {
         4 * 2
     } else {
         0
     };
     let kernels = v["kernels"].as_array().unwrap();
-    assert_eq!(kernels.len(), 4 * 2 + 5 + families);
+    assert_eq!(kernels.len(), 4 * 3 + 5 + families);
+    let b3 = kernels
+        .iter()
+        .filter(|k| k["kernel"].as_str().unwrap().ends_with("-b3body"))
+        .count();
+    assert_eq!(b3, 4);
     assert!(kernels.iter().all(|k| k["gb_s"].as_f64().unwrap() > 0.0));
     // The compute peaks of the instructions present (vpdpbusd, tdpbssd),
     // and each prompt row of a path built on one as a fraction of it.
@@ -338,7 +344,7 @@ fn bench_prints_json_for_scripts() {
         assert_eq!(f.is_null(), peaks.is_empty(), "{k}");
     }
     let models = v["models"].as_array().unwrap();
-    assert_eq!(models.len(), 3);
+    assert_eq!(models.len(), 5);
     assert!(models[0]["decode_tok_s"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_fraction_of_floor"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_fraction_of_best_floor"].as_f64().unwrap() > 0.0);
@@ -346,7 +352,7 @@ fn bench_prints_json_for_scripts() {
     // --no-kernels: the bandwidth and the whole model only.
     let v = quick_bench(&["--preset", "tiny", "--no-kernels"]);
     assert_eq!(v["kernels"].as_array().unwrap().len(), 0);
-    assert_eq!(v["models"].as_array().unwrap().len(), 3);
+    assert_eq!(v["models"].as_array().unwrap().len(), 5);
     let out = tritium(&["bench", "--kernels-only", "--no-kernels"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -369,14 +375,26 @@ fn bench_measures_a_model_file() {
     assert_eq!(v["preset"], fs);
     let size = std::fs::metadata(&f).unwrap().len();
     assert_eq!(v["file_bytes"].as_u64(), Some(size));
-    // The file's shapes (tiny: 4 distinct) x (decode, prefill) + 5 heads.
-    assert_eq!(v["kernels"].as_array().unwrap().len(), 4 * 2 + 5);
+    // The file's shapes (tiny: 4 distinct) x (2-bit and base-3 decode,
+    // prefill) + 5 heads.
+    assert_eq!(v["kernels"].as_array().unwrap().len(), 4 * 3 + 5);
     let models = v["models"].as_array().unwrap();
-    assert_eq!(models.len(), 3);
+    let names: Vec<&str> = models
+        .iter()
+        .map(|m| m["backend"].as_str().unwrap())
+        .collect();
+    let modes = ["", "-b3body", "-q8head", "-q4head", "-q4head-b3body"];
+    assert_eq!(names.len(), modes.len(), "{names:?}");
+    for (n, m) in names.iter().zip(modes) {
+        assert!(n.starts_with("simd-") && n.ends_with(m), "{names:?}");
+    }
     // The int8 and int4 heads read fewer bytes than the exact f16 one (tiny's
-    // 64-wide rows pad to one 128-value int4 group: as many bytes as int8).
+    // 64-wide rows pad to one 128-value int4 group: as many bytes as int8),
+    // the base-3 body no more than the 2-bit one (tiny's 64 inputs fill 4
+    // groups of 20 and 4 blocks of 16 alike; 2B4T's 2560 read 80 %).
     let read_of = |i: usize| models[i]["bytes_per_token"].as_u64().unwrap();
-    assert!(read_of(0) > read_of(1) && read_of(1) >= read_of(2));
+    assert!(read_of(0) > read_of(2) && read_of(2) >= read_of(3));
+    assert!(read_of(1) <= read_of(0) && read_of(4) <= read_of(3));
     let read = models[0]["bytes_per_token"].as_u64().unwrap();
     assert!(read > 0 && read < 2 * size, "{read} vs {size}");
     // A preset and a file are one or the other (a usage error, status 2).

@@ -198,12 +198,24 @@ pub struct SimdArgs {
     /// quarter of bf16's bytes: the fastest decode; logits within ~10 %).
     #[arg(long, value_enum, value_name = "BITS", num_args = 0..=1, default_missing_value = "int8")]
     pub fast_head: Option<FastHeadArg>,
-    /// Decode single tokens from a base-3 copy of the ternary weights (five
-    /// per byte, 1.6 bits each: a fifth fewer bytes per token than the
-    /// 2-bit layout). Lossless: logits are unchanged. Costs the copy's
-    /// memory (about 80 % of the 2-bit weights) and its packing at load.
-    #[arg(long)]
-    pub base3_body: bool,
+    /// Layout single-token decode reads the ternary weights from (lossless
+    /// either way: the logits are the same bits).
+    #[arg(long, value_enum, value_name = "LAYOUT", default_value = "auto")]
+    pub body: BodyArg,
+}
+
+/// `--body`: see [`tritium_simd::Body`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BodyArg {
+    /// base3 on the avx2 path (measured fastest there), else 2bit.
+    Auto,
+    /// 2 bits per weight, the layout prompts always use.
+    #[value(name = "2bit")]
+    Bit2,
+    /// A base-3 copy, five weights per byte (1.6 bits each): a fifth fewer
+    /// bytes per token, kept next to the 2-bit weights (about 80 % more
+    /// ternary weight memory, packed at load).
+    Base3,
 }
 
 /// The approximate lm_head of `--fast-head`.
@@ -261,10 +273,10 @@ impl SimdArgs {
                 Some(FastHeadArg::Int8) => HeadMode::Q8,
                 Some(FastHeadArg::Int4) => HeadMode::Q4,
             },
-            body: if self.base3_body {
-                Body::Base3
-            } else {
-                Body::Bit2
+            body: match self.body {
+                BodyArg::Auto => Body::Auto,
+                BodyArg::Bit2 => Body::Bit2,
+                BodyArg::Base3 => Body::Base3,
             },
         })?)
     }

@@ -71,13 +71,30 @@ pub enum HeadMode {
 /// The layout single-token (decode) jobs read the ternary weights from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Body {
-    /// `T2P16` at 2 bits per weight ([`layout`]), what prompts also use.
+    /// The faster of the two on the backend's path, as measured (README):
+    /// [`Body::Base3`] on the AVX2 multiply-add path ([`Isa::Avx2`], the
+    /// default where AVX2 is the best instruction set: 1.3x the decode of
+    /// either 2-bit family), [`Body::Bit2`] elsewhere (on AVX-512 the
+    /// base-3 copy gains 4-8 % for a third more weight memory).
     #[default]
+    Auto,
+    /// `T2P16` at 2 bits per weight ([`layout`]), what prompts also use.
     Bit2,
     /// A second, base-3 copy at 1.6 bits per weight ([`base3`]): lossless
     /// (logits unchanged), a fifth fewer bytes per token, more arithmetic
     /// per byte. Prompts still run on `T2P16`.
     Base3,
+}
+
+impl Body {
+    /// What [`Body::Auto`] means on path `isa`; the others as they are.
+    pub fn resolve(self, isa: Isa) -> Body {
+        match self {
+            Body::Auto if isa == Isa::Avx2 => Body::Base3,
+            Body::Auto => Body::Bit2,
+            b => b,
+        }
+    }
 }
 
 /// Options of [`SimdBackend::new`].
@@ -217,14 +234,15 @@ impl SimdBackend {
             HeadMode::Q8 => format!("simd-{}-q8head", isa.name()),
             HeadMode::Q4 => format!("simd-{}-q4head", isa.name()),
         };
-        if opts.body == Body::Base3 {
+        let body = opts.body.resolve(isa);
+        if body == Body::Base3 {
             name.push_str("-b3body");
         }
         Ok(SimdBackend {
             isa,
             pool,
             head_mode: opts.head,
-            body: opts.body,
+            body,
             name,
             prepared: HashMap::new(),
             q8: None,

@@ -551,3 +551,34 @@ proptest! {
         }
     }
 }
+
+/// `Body::Auto` is the base-3 body on the AVX2 multiply-add path only (the
+/// measured choice, README), and that path, not the lookup tables, is what
+/// a CPU whose best instruction set is AVX2 runs by default.
+#[test]
+fn auto_body_and_best_path_follow_the_measurements() {
+    for isa in Isa::ALL {
+        let want = if isa == Isa::Avx2 {
+            Body::Base3
+        } else {
+            Body::Bit2
+        };
+        assert_eq!(Body::Auto.resolve(isa), want, "{isa:?}");
+        for b in [Body::Bit2, Body::Base3] {
+            assert_eq!(b.resolve(isa), b);
+        }
+    }
+    assert_ne!(Isa::best(), Isa::Avx2Lut);
+    assert_eq!(
+        Isa::best(),
+        *Isa::present()
+            .iter()
+            .rfind(|&&i| i != Isa::Avx2Lut)
+            .unwrap()
+    );
+    if Isa::Avx2.available() {
+        let b = backend_with(Isa::Avx2, 1, HeadMode::Exact, Body::Auto);
+        assert_eq!(b.body(), Body::Base3);
+        assert!(b.name().ends_with("-b3body"), "{}", b.name());
+    }
+}

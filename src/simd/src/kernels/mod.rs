@@ -57,8 +57,9 @@ pub enum Isa {
     /// x86-64 AVX2, the other kernel family for single-token decode:
     /// activation lookup tables (`vpshufb`, layout `L2B32`, [`crate::lut`]);
     /// prompts of several rows, the head and attention on the AVX2 path.
-    /// The default where AVX2 is the best instruction set: it decodes the
-    /// 2B4T shape 7-11 % faster than [`Isa::Avx2`] (README).
+    /// It decodes the 2B4T shape 7-11 % faster than [`Isa::Avx2`] from
+    /// 2-bit weights, but [`Isa::Avx2`] from the base-3 body (its default)
+    /// is faster still (README).
     Avx2Lut,
     /// x86-64 AVX-512 BW + VNNI (`vpdpbusd`).
     Avx512,
@@ -128,9 +129,8 @@ impl Isa {
         }
     }
 
-    /// The paths this CPU can run, fastest last (by measurement: on AVX2
-    /// the lookup-table family decodes faster than the multiply-add one at
-    /// 1 and 2 threads; the README gives the figures).
+    /// The paths this CPU can run, in [`Isa::ALL`] order (see [`Isa::best`]
+    /// for which is fastest).
     pub fn present() -> Vec<Isa> {
         Isa::ALL.into_iter().filter(|i| i.available()).collect()
     }
@@ -147,9 +147,14 @@ impl Isa {
         }
     }
 
-    /// The fastest path present.
+    /// The fastest path present. Where AVX2 is the best instruction set
+    /// that is [`Isa::Avx2`], which decodes from the base-3 body by default
+    /// ([`crate::Body::Auto`]), measured faster than the lookup tables.
     pub fn best() -> Isa {
-        *Isa::present().last().unwrap_or(&Isa::Scalar)
+        Isa::present()
+            .into_iter()
+            .rfind(|&i| i != Isa::Avx2Lut)
+            .unwrap_or(Isa::Scalar)
     }
 }
 
