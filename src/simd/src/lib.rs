@@ -5,6 +5,8 @@
 //! for).
 //!
 //! - [`layout`]: the `T2P16` weight layout and why it is shaped so.
+//! - [`base3`]: the `T3P16` base-3 copy single-token decode can read
+//!   instead ([`Body`]), 1.6 bits per weight, lossless.
 //! - [`kernels`]: the ternary x int8 kernels per instruction set.
 //! - [`head`]: the exact and the Q8 lm_head; [`head_blocks`]: the exact
 //!   head over ggml blocks (Q8_0, Q6_K) as stored; [`head_q4`]: the int4
