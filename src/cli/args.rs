@@ -207,7 +207,8 @@ pub struct SimdArgs {
 /// `--body`: see [`tritium_simd::Body`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BodyArg {
-    /// base3 on the avx2 path (measured fastest there), else 2bit.
+    /// base3 on the avx2, avx512 and amx paths (measured faster there),
+    /// else 2bit.
     Auto,
     /// 2 bits per weight, the layout prompts always use.
     #[value(name = "2bit")]

@@ -74,10 +74,11 @@ pub enum HeadMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Body {
     /// The faster of the two on the backend's path, as measured (README):
-    /// [`Body::Base3`] on the AVX2 multiply-add path ([`Isa::Avx2`], the
+    /// [`Body::Base3`] on the x86 multiply-add paths ([`Isa::Avx2`], the
     /// default where AVX2 is the best instruction set: 1.3x the decode of
-    /// either 2-bit family), [`Body::Bit2`] elsewhere (on AVX-512 the
-    /// base-3 copy gains 4-8 % for a third more weight memory).
+    /// either 2-bit family; [`Isa::Avx512`] and [`Isa::Amx`]: 4-9 %
+    /// faster), [`Body::Bit2`] on the others (the lookup tables are a
+    /// 2-bit family; NEON and the scalar twin have no vector base-3 kernel).
     #[default]
     Auto,
     /// `T2P16` at 2 bits per weight ([`layout`]), what prompts also use.
@@ -92,7 +93,7 @@ impl Body {
     /// What [`Body::Auto`] means on path `isa`; the others as they are.
     pub fn resolve(self, isa: Isa) -> Body {
         match self {
-            Body::Auto if isa == Isa::Avx2 => Body::Base3,
+            Body::Auto if matches!(isa, Isa::Avx2 | Isa::Avx512 | Isa::Amx) => Body::Base3,
             Body::Auto => Body::Bit2,
             b => b,
         }

@@ -552,16 +552,15 @@ proptest! {
     }
 }
 
-/// `Body::Auto` is the base-3 body on the AVX2 multiply-add path only (the
-/// measured choice, README), and that path, not the lookup tables, is what
-/// a CPU whose best instruction set is AVX2 runs by default.
+/// `Body::Auto` is the base-3 body on the x86 multiply-add paths only (the
+/// measured choice, README), and the AVX2 one, not the lookup tables, is
+/// what a CPU whose best instruction set is AVX2 runs by default.
 #[test]
 fn auto_body_and_best_path_follow_the_measurements() {
     for isa in Isa::ALL {
-        let want = if isa == Isa::Avx2 {
-            Body::Base3
-        } else {
-            Body::Bit2
+        let want = match isa {
+            Isa::Avx2 | Isa::Avx512 | Isa::Amx => Body::Base3,
+            _ => Body::Bit2,
         };
         assert_eq!(Body::Auto.resolve(isa), want, "{isa:?}");
         for b in [Body::Bit2, Body::Base3] {
