@@ -345,8 +345,8 @@ mod tests {
         for v in 0..243u32 {
             let d: [u8; 5] = std::array::from_fn(|m| (v / 3u32.pow(4 - m as u32) % 3) as u8);
             let q = encode(d);
-            for m in 0..5 {
-                assert_eq!(digit(q, m), d[m], "v = {v}, digit {m}, byte {q}");
+            for (m, &dm) in d.iter().enumerate() {
+                assert_eq!(digit(q, m), dm, "v = {v}, digit {m}, byte {q}");
             }
         }
     }
