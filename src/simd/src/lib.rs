@@ -520,7 +520,7 @@ impl SimdBackend {
                 )
             };
             match (b3s[i], luts[i]) {
-                (Some(b), _) => base3::panels(isa, b, p0, np, b3_table, a.sums[0], o),
+                (Some(b), _) => kernels::base3_panels(isa, b, p0, np, b3_table, a.sums[0], o),
                 #[cfg(target_arch = "x86_64")]
                 (None, Some(l)) => {
                     kernels::count_run(Isa::Avx2Lut);

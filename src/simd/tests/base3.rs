@@ -6,6 +6,7 @@ mod common;
 use proptest::prelude::*;
 use tritium_golden::{Backend, GoldenBackend, LinearCall, LinearId, Proj, TernaryMatrix};
 use tritium_simd::base3::{self, B3Matrix};
+use tritium_simd::kernels;
 use tritium_simd::layout::PANEL;
 
 fn golden(w: &TernaryMatrix, acts: &[i8]) -> Vec<i32> {
@@ -37,7 +38,7 @@ fn check(n: usize, k: usize, t: &[i8], acts: &[i8]) -> Result<(), TestCaseError>
         for p0 in [0, 1.min(b.panels() - 1)] {
             let np = b.panels() - p0;
             let mut out = vec![i32::MIN; np * PANEL];
-            base3::panels(isa, &b, p0, np, &table, sum, &mut out);
+            kernels::base3_panels(isa, &b, p0, np, &table, sum, &mut out);
             let got = &out[..n - p0 * PANEL];
             prop_assert_eq!(got, &want[p0 * PANEL..], "{:?} from panel {}", isa, p0);
         }
