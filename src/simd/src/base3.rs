@@ -33,7 +33,7 @@
 //! ```
 //!
 //! so each token's activations are turned once into 16-bit coefficients
-//! `c_m = a_m - 3 a_(m+1)` (at most 511 in magnitude, [`coefficients`]) and
+//! `c_m = a_m - 3 a_(m+1)` (at most 511 in magnitude, [`B3Acts`]) and
 //! the kernel is `vpmulhuw` plus a 16-bit dot product (`vpdpwssd`,
 //! `vpmaddwd`) per 32 weights-bytes, with no dependency between the five
 //! digits. A 16-bit lane holds two bytes, so the even bytes are shifted up
@@ -231,25 +231,55 @@ impl B3Matrix {
     }
 }
 
-/// One token's coefficient table for matrices of `groups` groups: for group
-/// `g`, digit `m`, parity `e`, the i32 at `10 g + 2 m + e` holds the 16-bit
-/// pair `(c_m[j = e], c_m[j = e + 2])`, `c_m[j] = a[20g + 4m + j] - 3 a[20g +
-/// 4m + 4 + j]` (the last digit's `a_5` is 0). `a` is the token's `k`
-/// activations; inputs past them are zero. Reuses `out`'s allocation.
-/// Built serially before every decode job, so kept to fixed-size loops the
-/// compiler unrolls (a few microseconds for K = 6912).
-pub fn coefficients(a: &[i8], groups: usize, out: &mut Vec<i32>) {
-    out.clear();
-    out.reserve(groups * TABLE_PER_GROUP);
-    let full = (a.len() / GROUP).min(groups);
-    for g in a.chunks_exact(GROUP).take(full) {
-        out.extend_from_slice(&group_coefficients(g.try_into().expect("GROUP")));
+/// One token's activations as the base-3 kernels read them: the
+/// coefficient table and the activation sum.
+///
+/// For group `g`, digit `m`, parity `e`, the table's i32 at `10 g + 2 m + e`
+/// holds the 16-bit pair `(c_m[j = e], c_m[j = e + 2])`, `c_m[j] = a[20g +
+/// 4m + j] - 3 a[20g + 4m + 4 + j]` (the last digit's `a_5` is 0).
+#[derive(Debug, Clone, Default)]
+pub struct B3Acts {
+    table: Vec<i32>,
+    sum: i32,
+}
+
+impl B3Acts {
+    /// Builds the token `a` (its `k` activations; inputs past them are
+    /// zero) for matrices of `groups` groups, reusing the allocation. Built
+    /// serially before every decode job, so kept to fixed-size loops the
+    /// compiler unrolls (a few microseconds for K = 6912).
+    pub fn set(&mut self, a: &[i8], groups: usize) {
+        let out = &mut self.table;
+        out.clear();
+        out.reserve(groups * TABLE_PER_GROUP);
+        let mut sum = 0;
+        let full = (a.len() / GROUP).min(groups);
+        for g in a.chunks_exact(GROUP).take(full) {
+            let g: &[i8; GROUP] = g.try_into().expect("GROUP");
+            sum += g.iter().map(|&x| i32::from(x)).sum::<i32>();
+            out.extend_from_slice(&group_coefficients(g));
+        }
+        for g in full..groups {
+            let mut pad = [0i8; GROUP];
+            let (lo, hi) = ((g * GROUP).min(a.len()), ((g + 1) * GROUP).min(a.len()));
+            pad[..hi - lo].copy_from_slice(&a[lo..hi]);
+            sum += pad.iter().map(|&x| i32::from(x)).sum::<i32>();
+            out.extend_from_slice(&group_coefficients(&pad));
+        }
+        self.sum = sum;
     }
-    for g in full..groups {
-        let mut pad = [0i8; GROUP];
-        let (lo, hi) = ((g * GROUP).min(a.len()), ((g + 1) * GROUP).min(a.len()));
-        pad[..hi - lo].copy_from_slice(&a[lo..hi]);
-        out.extend_from_slice(&group_coefficients(&pad));
+
+    /// The coefficient table (`TABLE_PER_GROUP` entries per group).
+    pub fn table(&self) -> &[i32] {
+        &self.table
+    }
+    /// The sum of the activations.
+    pub fn sum(&self) -> i32 {
+        self.sum
+    }
+    /// Groups the table covers.
+    pub fn groups(&self) -> usize {
+        self.table.len() / TABLE_PER_GROUP
     }
 }
 

@@ -160,8 +160,8 @@ pub struct SimdBackend {
     panel_out: Vec<i32>,
     /// The per-token tables of the `avx2-lut` path's decode jobs.
     lut_tables: Vec<u8>,
-    /// The token's coefficient table of the base-3 decode jobs.
-    b3_table: Vec<i32>,
+    /// The token as the base-3 decode jobs read it.
+    b3_acts: base3::B3Acts,
     /// Runs the decode steps (one token row): see [`spin`].
     spin: spin::SpinPool,
     /// The decode job that ran last (its first matrix, or the head).
@@ -256,7 +256,7 @@ impl SimdBackend {
             sums: Vec::new(),
             panel_out: Vec::new(),
             lut_tables: Vec::new(),
-            b3_table: Vec::new(),
+            b3_acts: Default::default(),
             spin,
             last_step: None,
             next_of: HashMap::new(),
@@ -416,9 +416,9 @@ impl SimdBackend {
                 .filter(|_| rows == 1)
         });
         if let Some(b) = b3s[0] {
-            base3::coefficients(&calls[0].acts[..b.k()], b.groups(), &mut self.b3_table);
+            self.b3_acts.set(&calls[0].acts[..b.k()], b.groups());
         }
-        let b3_table = &self.b3_table;
+        let b3_acts = &self.b3_acts;
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (tables, &luts);
         let w0 = ws[0].expect("at least one call");
@@ -520,7 +520,7 @@ impl SimdBackend {
                 )
             };
             match (b3s[i], luts[i]) {
-                (Some(b), _) => kernels::base3_panels(isa, b, p0, np, b3_table, a.sums[0], o),
+                (Some(b), _) => kernels::base3_panels(isa, b, p0, np, b3_acts, o),
                 #[cfg(target_arch = "x86_64")]
                 (None, Some(l)) => {
                     kernels::count_run(Isa::Avx2Lut);

@@ -5,7 +5,7 @@ mod common;
 
 use proptest::prelude::*;
 use tritium_golden::{Backend, GoldenBackend, LinearCall, LinearId, Proj, TernaryMatrix};
-use tritium_simd::base3::{self, B3Matrix};
+use tritium_simd::base3::{B3Acts, B3Matrix};
 use tritium_simd::kernels;
 use tritium_simd::layout::PANEL;
 
@@ -31,14 +31,13 @@ fn check(n: usize, k: usize, t: &[i8], acts: &[i8]) -> Result<(), TestCaseError>
     let w = TernaryMatrix::from_ternary("w", n, k, t, 1.0).unwrap();
     let want = golden(&w, acts);
     let b = B3Matrix::from_matrix(&w);
-    let mut table = Vec::new();
-    base3::coefficients(acts, b.groups(), &mut table);
-    let sum = acts.iter().map(|&x| i32::from(x)).sum();
+    let mut a = B3Acts::default();
+    a.set(acts, b.groups());
     for isa in tritium_simd::present_kernels().unwrap() {
         for p0 in [0, 1.min(b.panels() - 1)] {
             let np = b.panels() - p0;
             let mut out = vec![i32::MIN; np * PANEL];
-            kernels::base3_panels(isa, &b, p0, np, &table, sum, &mut out);
+            kernels::base3_panels(isa, &b, p0, np, &a, &mut out);
             let got = &out[..n - p0 * PANEL];
             prop_assert_eq!(got, &want[p0 * PANEL..], "{:?} from panel {}", isa, p0);
         }

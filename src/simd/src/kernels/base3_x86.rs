@@ -9,7 +9,8 @@
 
 use std::arch::x86_64::*;
 
-use crate::base3::{B3Matrix, POW3, TABLE_PER_GROUP};
+use super::x86::prefetch_streams;
+use crate::base3::{B3Acts, B3Matrix, POW3, TABLE_PER_GROUP};
 use crate::layout::{Chunk, PANEL};
 
 /// `vpmulhuw` as written. Through the intrinsic, LLVM sees the generic
@@ -54,32 +55,19 @@ unsafe fn mulhi256(a: __m256i, b: __m256i) -> __m256i {
     o
 }
 
-/// Software prefetch distance, in 64-byte chunks per panel stream.
-const PREFETCH_CHUNKS: usize = 16;
-
 /// One token, `P` panels from `p`, two accumulators (even and odd bytes)
 /// per panel.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn gemv512<const P: usize>(w: &B3Matrix, p: usize, table: &[i32], sum: i32, out: *mut i32) {
+unsafe fn gemv512<const P: usize>(w: &B3Matrix, p: usize, a: &B3Acts, out: *mut i32) {
     let groups = w.groups();
     let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr());
     let hi = _mm512_set1_epi16(0xff00u16 as i16);
     let pow: [__m512i; 5] = std::array::from_fn(|m| _mm512_set1_epi16(POW3[m] as i16));
     let mut acc = [[_mm512_setzero_si512(); 2]; P];
-    let tp = table.as_ptr();
+    let tp = a.table().as_ptr();
     for g in 0..groups {
-        for q in 0..P {
-            // As in the `T2P16` decode loop: ahead in this stream, and near
-            // its end the start of the stream P panels on (prefetch only, so
-            // an address past the matrix never faults).
-            let ahead = if g + PREFETCH_CHUNKS < groups {
-                wp[q].wrapping_add(g + PREFETCH_CHUNKS)
-            } else {
-                wp[q].wrapping_add((P - 1) * groups + g + PREFETCH_CHUNKS)
-            };
-            _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
-        }
+        prefetch_streams(&wp, g, groups);
         let raw: [__m512i; P] =
             std::array::from_fn(|q| _mm512_load_si512(wp[q].add(g) as *const __m512i));
         let even: [__m512i; P] = std::array::from_fn(|q| _mm512_slli_epi16::<8>(raw[q]));
@@ -94,7 +82,7 @@ unsafe fn gemv512<const P: usize>(w: &B3Matrix, p: usize, table: &[i32], sum: i3
             }
         }
     }
-    let s = _mm512_set1_epi32(sum);
+    let s = _mm512_set1_epi32(a.sum());
     for (q, a) in acc.iter().enumerate() {
         let v = _mm512_sub_epi32(_mm512_add_epi32(a[0], a[1]), s);
         _mm512_storeu_si512(out.add(q * PANEL) as *mut __m512i, v);
@@ -104,25 +92,18 @@ unsafe fn gemv512<const P: usize>(w: &B3Matrix, p: usize, table: &[i32], sum: i3
 /// Panels `p0 .. p0 + np` of `w` for one token, 4 at a time.
 ///
 /// # Safety
-/// AVX-512 F/BW/VNNI present; `p0 + np <= w.panels()`, `table` holds
+/// AVX-512 F/BW/VNNI present; `p0 + np <= w.panels()`, `a` holds
 /// `w.groups()` groups and `out` `np * 16` values (checked by the caller).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub unsafe fn panels_avx512(
-    w: &B3Matrix,
-    p0: usize,
-    np: usize,
-    table: &[i32],
-    sum: i32,
-    out: &mut [i32],
-) {
+pub unsafe fn panels_avx512(w: &B3Matrix, p0: usize, np: usize, a: &B3Acts, out: &mut [i32]) {
     let o = out.as_mut_ptr();
     let mut lp = 0;
     while lp + 4 <= np {
-        gemv512::<4>(w, p0 + lp, table, sum, o.add(lp * PANEL));
+        gemv512::<4>(w, p0 + lp, a, o.add(lp * PANEL));
         lp += 4;
     }
     while lp < np {
-        gemv512::<1>(w, p0 + lp, table, sum, o.add(lp * PANEL));
+        gemv512::<1>(w, p0 + lp, a, o.add(lp * PANEL));
         lp += 1;
     }
 }
@@ -131,21 +112,14 @@ pub unsafe fn panels_avx512(
 /// 0-7 and 8-15), each with an even and an odd accumulator.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn gemv256<const P: usize>(w: &B3Matrix, p: usize, table: &[i32], sum: i32, out: *mut i32) {
+unsafe fn gemv256<const P: usize>(w: &B3Matrix, p: usize, a: &B3Acts, out: *mut i32) {
     let groups = w.groups();
     let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr());
     let hi = _mm256_set1_epi16(0xff00u16 as i16);
     let mut acc = [[_mm256_setzero_si256(); 4]; P];
-    let tp = table.as_ptr();
+    let tp = a.table().as_ptr();
     for g in 0..groups {
-        for q in 0..P {
-            let ahead = if g + PREFETCH_CHUNKS < groups {
-                wp[q].wrapping_add(g + PREFETCH_CHUNKS)
-            } else {
-                wp[q].wrapping_add((P - 1) * groups + g + PREFETCH_CHUNKS)
-            };
-            _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
-        }
+        prefetch_streams(&wp, g, groups);
         let t = tp.add(g * TABLE_PER_GROUP);
         for q in 0..P {
             let base = wp[q].add(g) as *const __m256i;
@@ -165,7 +139,7 @@ unsafe fn gemv256<const P: usize>(w: &B3Matrix, p: usize, table: &[i32], sum: i3
             }
         }
     }
-    let s = _mm256_set1_epi32(sum);
+    let s = _mm256_set1_epi32(a.sum());
     for (q, a) in acc.iter().enumerate() {
         for h in 0..2 {
             let v = _mm256_sub_epi32(_mm256_add_epi32(a[2 * h], a[2 * h + 1]), s);
@@ -179,22 +153,15 @@ unsafe fn gemv256<const P: usize>(w: &B3Matrix, p: usize, table: &[i32], sum: i3
 /// # Safety
 /// AVX2 present; bounds as for [`panels_avx512`].
 #[target_feature(enable = "avx2")]
-pub unsafe fn panels_avx2(
-    w: &B3Matrix,
-    p0: usize,
-    np: usize,
-    table: &[i32],
-    sum: i32,
-    out: &mut [i32],
-) {
+pub unsafe fn panels_avx2(w: &B3Matrix, p0: usize, np: usize, a: &B3Acts, out: &mut [i32]) {
     let o = out.as_mut_ptr();
     let mut lp = 0;
     while lp + 2 <= np {
-        gemv256::<2>(w, p0 + lp, table, sum, o.add(lp * PANEL));
+        gemv256::<2>(w, p0 + lp, a, o.add(lp * PANEL));
         lp += 2;
     }
     while lp < np {
-        gemv256::<1>(w, p0 + lp, table, sum, o.add(lp * PANEL));
+        gemv256::<1>(w, p0 + lp, a, o.add(lp * PANEL));
         lp += 1;
     }
 }

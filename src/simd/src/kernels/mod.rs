@@ -14,7 +14,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::base3::{B3Matrix, TABLE_PER_GROUP};
+use super::base3::{B3Acts, B3Matrix};
 use super::layout::{PackedTernary, PANEL};
 
 #[cfg(target_arch = "x86_64")]
@@ -279,21 +279,12 @@ pub fn ternary_panels(
     }
 }
 
-/// Single-token products of panels `p0 .. p0 + np` of the base-3 body `w` with the token
-/// whose coefficient table ([`crate::base3::coefficients`]) is `table` and activation sum
-/// `sum`: `out[16 (p - p0) + i] = sum_k t[16p + i, k] a[k]`. Runs the
-/// `isa` path's kernel (AVX-512 VNNI, AVX2, else portable Rust).
-pub fn base3_panels(
-    isa: Isa,
-    w: &B3Matrix,
-    p0: usize,
-    np: usize,
-    table: &[i32],
-    sum: i32,
-    out: &mut [i32],
-) {
+/// Single-token products of panels `p0 .. p0 + np` of the base-3 body `w`
+/// with the token `a`: `out[16 (p - p0) + i] = sum_k t[16p + i, k] a[k]`.
+/// Runs the `isa` path's kernel (AVX-512 VNNI, AVX2, else portable Rust).
+pub fn base3_panels(isa: Isa, w: &B3Matrix, p0: usize, np: usize, a: &B3Acts, out: &mut [i32]) {
     assert!(p0 + np <= w.panels());
-    assert!(table.len() >= w.groups() * TABLE_PER_GROUP);
+    assert!(a.groups() >= w.groups());
     assert!(out.len() >= np * PANEL);
     assert!(
         isa.available(),
@@ -305,15 +296,15 @@ pub fn base3_panels(
         Isa::Avx512 => {
             count_run(Isa::Avx512);
             // SAFETY: features checked above, bounds by the asserts.
-            return unsafe { base3_x86::panels_avx512(w, p0, np, table, sum, out) };
+            return unsafe { base3_x86::panels_avx512(w, p0, np, a, out) };
         }
         Isa::Avx2 => {
             count_run(Isa::Avx2);
             // SAFETY: as above.
-            return unsafe { base3_x86::panels_avx2(w, p0, np, table, sum, out) };
+            return unsafe { base3_x86::panels_avx2(w, p0, np, a, out) };
         }
         _ => {}
     }
     count_run(Isa::Scalar);
-    scalar::base3_panels(w, p0, np, table, sum, out);
+    scalar::base3_panels(w, p0, np, a, out);
 }

@@ -2,7 +2,7 @@
 //! (`dot4(codes, a) - sum(a)`), plain Rust.
 
 use super::Acts;
-use crate::base3::{n_of, B3Matrix, TABLE_PER_GROUP};
+use crate::base3::{n_of, B3Acts, B3Matrix, TABLE_PER_GROUP};
 use crate::layout::{PackedTernary, KBLOCK, PANEL};
 
 /// See [`super::ternary_panels`].
@@ -32,7 +32,7 @@ pub fn panels(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: &mut [i32]
 
 /// The base-3 twin ([`super::base3_panels`]): the same identity, one byte
 /// at a time.
-pub fn base3_panels(w: &B3Matrix, p0: usize, np: usize, table: &[i32], sum: i32, out: &mut [i32]) {
+pub fn base3_panels(w: &B3Matrix, p0: usize, np: usize, a: &B3Acts, out: &mut [i32]) {
     for lp in 0..np {
         let chunks = w.panel(p0 + lp);
         for i in 0..PANEL {
@@ -41,7 +41,7 @@ pub fn base3_panels(w: &B3Matrix, p0: usize, np: usize, table: &[i32], sum: i32,
                 for j in 0..4 {
                     let q = ch.0[4 * i + j];
                     for m in 0..5 {
-                        let pair = table[g * TABLE_PER_GROUP + 2 * m + j % 2];
+                        let pair = a.table()[g * TABLE_PER_GROUP + 2 * m + j % 2];
                         let c = if j < 2 {
                             pair as i16
                         } else {
@@ -51,7 +51,7 @@ pub fn base3_panels(w: &B3Matrix, p0: usize, np: usize, table: &[i32], sum: i32,
                     }
                 }
             }
-            out[lp * PANEL + i] = acc - sum;
+            out[lp * PANEL + i] = acc - a.sum();
         }
     }
 }

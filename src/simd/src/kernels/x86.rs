@@ -25,6 +25,26 @@ use crate::layout::{Chunk, PackedTernary, KBLOCK, PANEL};
 /// Software prefetch distance of the decode loops, in 64-byte chunks.
 const PREFETCH_CHUNKS: usize = 16;
 
+/// The software prefetch of a decode loop over `P` panel streams of
+/// `len` chunks each, at chunk `i`: [`PREFETCH_CHUNKS`] ahead in each stream,
+/// and near its end the start of the stream `P` panels on (the next GEMV
+/// step's stream, contiguous after this step's panels), so the next step
+/// does not begin with a run of demand misses. The address may lie past the
+/// matrix for its last panels: computed with wrapping arithmetic and only
+/// prefetched (never faults).
+#[inline(always)]
+pub(crate) fn prefetch_streams<const P: usize>(wp: &[*const Chunk; P], i: usize, len: usize) {
+    for w in wp {
+        let ahead = if i + PREFETCH_CHUNKS < len {
+            w.wrapping_add(i + PREFETCH_CHUNKS)
+        } else {
+            w.wrapping_add((P - 1) * len + i + PREFETCH_CHUNKS)
+        };
+        // SAFETY: a prefetch hint never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8) };
+    }
+}
+
 /// Broadcast of the four activations at `p` (unaligned).
 #[inline(always)]
 unsafe fn bcast4(p: *const i8) -> i32 {
@@ -72,20 +92,8 @@ unsafe fn gemv512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: *m
         let b1 = (b0 + SEGMENT_BLOCKS).min(kb);
         let mut acc = [[_mm512_setzero_si512(); 4]; P];
         for b in b0..b1 {
-            // Each panel is its own stream: fetch ~1 KiB ahead of it, and
-            // near its end, the start of the panel P further on (the next
-            // GEMV step's stream q, contiguous after this step's panels), so
-            // the next step does not begin with a run of demand misses. The
-            // address may lie past the matrix for its last panels: computed
-            // with wrapping arithmetic and only prefetched (never faults).
-            for q in 0..P {
-                let ahead = if b + PREFETCH_CHUNKS < kb {
-                    wp[q].wrapping_add(b + PREFETCH_CHUNKS)
-                } else {
-                    wp[q].wrapping_add((P - 1) * kb + b + PREFETCH_CHUNKS)
-                };
-                _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
-            }
+            // Each panel is its own stream: fetch ~1 KiB ahead of it.
+            prefetch_streams(&wp, b, kb);
             let raw: [__m512i; P] =
                 std::array::from_fn(|q| _mm512_load_si512(wp[q].add(b) as *const __m512i));
             for j in 0..4 {
