@@ -36,6 +36,7 @@ mod error;
 mod flow;
 pub mod liberty;
 mod merge;
+mod pnr;
 mod report;
 pub mod yosys;
 
