@@ -10,8 +10,10 @@
 //! - Output: `out[d] += p_j * v_j[d]` for `j` in order, `out` held in
 //!   registers across positions (16 dimensions per register).
 //!
-//! Elsewhere (no AVX-512, or a head size that is not a multiple of 16) the
-//! golden function runs.
+//! AVX2 runs the same with each 16-lane register as two 256-bit halves
+//! (lanes 0-7 and 8-15), the output in passes of 64 dimensions (eight
+//! registers). Elsewhere (no AVX2, or a head size that is not a multiple of
+//! 16) the golden function runs.
 
 // Index loops over small register arrays: they unroll to fixed registers.
 #![allow(clippy::needless_range_loop)]
@@ -26,6 +28,10 @@ pub fn head_fn(isa: Isa) -> HeadFn {
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx512 && isa.available() {
         return x86::attend_head_avx512;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 && isa.available() {
+        return x86::attend_head_avx2;
     }
     let _ = isa;
     attend_head
@@ -50,19 +56,10 @@ mod x86 {
         sc: &mut [f32],
         o: &mut [f32],
     ) {
-        let hd = q.len();
-        let fits = hd.is_multiple_of(DOT_LANES)
-            && hd / DOT_LANES <= MAX_REGS
-            && k.len == hd
-            && v.len == hd
-            && o.len() == hd;
-        let n = sc.len();
-        // Bounds of every position read, checked once for the unchecked loops.
-        let in_bounds =
-            |h: &HeadView<'_>| n == 0 || (n - 1) * h.stride + h.off + h.len <= h.data.len();
-        if !(fits && in_bounds(&k) && in_bounds(&v)) {
+        if !fits(q, &k, &v, sc, o) {
             return attend_head(q, k, v, scale, sc, o);
         }
+        let hd = q.len();
         // SAFETY: AVX-512F is present (head_fn checked it); every position
         // read is in bounds (checked above); q and o have hd elements.
         unsafe {
@@ -76,6 +73,139 @@ mod x86 {
                 7 => run::<7>(q, k, v, scale, sc, o),
                 _ => run::<8>(q, k, v, scale, sc, o),
             }
+        }
+    }
+
+    /// Whether the vector loops can run: a head of whole 16-lane groups,
+    /// at most [`MAX_REGS`] of them, and every position read in bounds
+    /// (checked once, for the unchecked loops).
+    fn fits(q: &[f32], k: &HeadView<'_>, v: &HeadView<'_>, sc: &[f32], o: &[f32]) -> bool {
+        let hd = q.len();
+        let n = sc.len();
+        let in_bounds =
+            |h: &HeadView<'_>| n == 0 || (n - 1) * h.stride + h.off + h.len <= h.data.len();
+        hd.is_multiple_of(DOT_LANES)
+            && hd / DOT_LANES <= MAX_REGS
+            && k.len == hd
+            && v.len == hd
+            && o.len() == hd
+            && in_bounds(k)
+            && in_bounds(v)
+    }
+
+    pub fn attend_head_avx2(
+        q: &[f32],
+        k: HeadView<'_>,
+        v: HeadView<'_>,
+        scale: f32,
+        sc: &mut [f32],
+        o: &mut [f32],
+    ) {
+        if !fits(q, &k, &v, sc, o) {
+            return attend_head(q, k, v, scale, sc, o);
+        }
+        // SAFETY: AVX2 is present (head_fn checked it); `fits` checked the
+        // bounds; q and o have 16 * groups elements.
+        unsafe { run256(q, k, v, scale, sc, o) }
+    }
+
+    /// The 16 lanes of a (low, high) pair of 256-bit registers.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn lanes256(lo: __m256, hi: __m256) -> [f32; DOT_LANES] {
+        let mut l = [0.0f32; DOT_LANES];
+        _mm256_storeu_ps(l.as_mut_ptr(), lo);
+        _mm256_storeu_ps(l.as_mut_ptr().add(8), hi);
+        l
+    }
+
+    /// [`run`] on 256-bit registers: 16-lane group `s` of a head is the pair
+    /// of registers at `16 s` and `16 s + 8`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn run256(
+        q: &[f32],
+        k: HeadView<'_>,
+        v: HeadView<'_>,
+        scale: f32,
+        sc: &mut [f32],
+        o: &mut [f32],
+    ) {
+        let halves = q.len() / 8;
+        let qp = q.as_ptr();
+        let kp = k.data.as_ptr().add(k.off);
+        let n = sc.len();
+        let mut j = 0;
+        while j + 2 <= n {
+            let mut acc = [_mm256_setzero_ps(); 4];
+            for s in 0..halves / 2 {
+                for t in 0..2 {
+                    let row = kp.add((j + t) * k.stride + s * DOT_LANES);
+                    for h in 0..2 {
+                        let qv = _mm256_loadu_ps(qp.add(s * DOT_LANES + 8 * h));
+                        let kv = _mm256_loadu_ps(row.add(8 * h));
+                        acc[2 * t + h] = _mm256_add_ps(acc[2 * t + h], _mm256_mul_ps(qv, kv));
+                    }
+                }
+            }
+            for t in 0..2 {
+                sc[j + t] = reduce_lanes(lanes256(acc[2 * t], acc[2 * t + 1])) * scale;
+            }
+            j += 2;
+        }
+        if j < n {
+            let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            let row = kp.add(j * k.stride);
+            for s in 0..halves / 2 {
+                let at = s * DOT_LANES;
+                lo = _mm256_add_ps(
+                    lo,
+                    _mm256_mul_ps(_mm256_loadu_ps(qp.add(at)), _mm256_loadu_ps(row.add(at))),
+                );
+                hi = _mm256_add_ps(
+                    hi,
+                    _mm256_mul_ps(
+                        _mm256_loadu_ps(qp.add(at + 8)),
+                        _mm256_loadu_ps(row.add(at + 8)),
+                    ),
+                );
+            }
+            sc[j] = reduce_lanes(lanes256(lo, hi)) * scale;
+        }
+        softmax(sc);
+        // Output dimensions in passes of up to eight registers, each pass
+        // over every position in order (each dimension's sum keeps the
+        // golden order).
+        let vp = v.data.as_ptr().add(v.off);
+        let op = o.as_mut_ptr();
+        let mut r0 = 0;
+        while r0 < halves {
+            let rest = halves - r0;
+            let (vr, or) = (vp.add(r0 * 8), op.add(r0 * 8));
+            match rest {
+                2 => out_pass::<2>(sc, vr, v.stride, or),
+                4 => out_pass::<4>(sc, vr, v.stride, or),
+                6 => out_pass::<6>(sc, vr, v.stride, or),
+                _ => out_pass::<8>(sc, vr, v.stride, or),
+            }
+            r0 += rest.min(8);
+        }
+    }
+
+    /// `o[d] += p_j * v_j[d]` for the `8 R` dimensions at `o`, every
+    /// position `j` in order, `o` held in `R` registers.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn out_pass<const R: usize>(p: &[f32], v: *const f32, stride: usize, o: *mut f32) {
+        let mut ov: [__m256; R] = std::array::from_fn(|r| _mm256_loadu_ps(o.add(r * 8)));
+        for (j, &pj) in p.iter().enumerate() {
+            let pv = _mm256_set1_ps(pj);
+            let row = v.add(j * stride);
+            for r in 0..R {
+                ov[r] = _mm256_add_ps(ov[r], _mm256_mul_ps(pv, _mm256_loadu_ps(row.add(r * 8))));
+            }
+        }
+        for r in 0..R {
+            _mm256_storeu_ps(o.add(r * 8), ov[r]);
         }
     }
 
@@ -157,7 +287,7 @@ mod tests {
         };
         for isa in crate::present_kernels().unwrap() {
             let f = head_fn(isa);
-            for &hd in &[16usize, 32, 48, 64, 128, 8, 40, 144] {
+            for &hd in &[16usize, 32, 48, 64, 80, 112, 128, 8, 40, 144] {
                 for &n in &[1usize, 2, 3, 4, 5, 7, 64, 131] {
                     let kvh = 3;
                     let stride = 5 * hd;
