@@ -207,8 +207,9 @@ pub struct SimdArgs {
 /// `--body`: see [`tritium_simd::Body`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BodyArg {
-    /// base3 on the avx2, avx512 and amx paths (measured faster there),
-    /// else 2bit.
+    /// base3 on the avx512 and amx paths (measured faster there); on avx2
+    /// whichever of the two this CPU computes faster (timed at start, about
+    /// a millisecond; `tritium bench` shows it); else 2bit.
     Auto,
     /// 2 bits per weight, the layout prompts always use.
     #[value(name = "2bit")]

@@ -117,6 +117,9 @@ pub struct BenchReport {
     /// Register-only loops of the prompt kernels' instructions
     /// ([`crate::peak`]).
     pub compute_peaks: Vec<PeakRow>,
+    /// What `--body auto` measured on the AVX2 path ([`crate::calibrate`];
+    /// `None` without AVX2).
+    pub avx2_body_probe: Option<crate::calibrate::BodyProbe>,
     pub kernels: Vec<KernelRow>,
     pub models: Vec<ModelRow>,
 }
@@ -534,6 +537,7 @@ pub fn run_bench(
         file_bytes: o.file_bytes,
         bandwidth,
         compute_peaks,
+        avx2_body_probe: crate::calibrate::avx2_probe(),
         kernels,
         models,
     })
@@ -626,6 +630,15 @@ pub fn render(r: &BenchReport) -> String {
     let _ = writeln!(s, "\nmemory read bandwidth");
     for b in &r.bandwidth {
         let _ = writeln!(s, "  {} thread(s): {:6.2} GB/s", b.threads, b.read_gb_s);
+    }
+    if let Some(p) = &r.avx2_body_probe {
+        let _ = writeln!(
+            s,
+            "\nAVX2 decode body (--body auto): {} (1 thread, in cache: 2-bit {:.1}, base-3 {:.1} GMAC/s)",
+            if p.base3_wins() { "base-3" } else { "2-bit" },
+            p.bit2_macs_per_s / 1e9,
+            p.base3_macs_per_s / 1e9
+        );
     }
     if !r.compute_peaks.is_empty() {
         let _ = writeln!(s, "\ncompute peaks (register-only loops)");

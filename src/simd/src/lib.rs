@@ -26,6 +26,7 @@
 pub mod attention;
 pub mod base3;
 pub mod bench;
+pub mod calibrate;
 mod error;
 pub mod head;
 pub mod head_blocks;
@@ -74,11 +75,12 @@ pub enum HeadMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Body {
     /// The faster of the two on the backend's path, as measured (README):
-    /// [`Body::Base3`] on the x86 multiply-add paths ([`Isa::Avx2`], the
-    /// default where AVX2 is the best instruction set: 1.3x the decode of
-    /// either 2-bit family; [`Isa::Avx512`] and [`Isa::Amx`]: 4-9 %
-    /// faster), [`Body::Bit2`] on the others (the lookup tables are a
-    /// 2-bit family; NEON and the scalar twin have no vector base-3 kernel).
+    /// [`Body::Base3`] on [`Isa::Avx512`] and [`Isa::Amx`] (4-9 % faster
+    /// decode); on [`Isa::Avx2`] the one this CPU's core computes faster,
+    /// timed once per process ([`calibrate`]: base-3 on Xeons, 1.3x the
+    /// decode of either 2-bit family; 2-bit on AMD Zen 3); [`Body::Bit2`]
+    /// on the others (the lookup tables are a 2-bit family; NEON and the
+    /// scalar twin have no vector base-3 kernel).
     #[default]
     Auto,
     /// `T2P16` at 2 bits per weight ([`layout`]), what prompts also use.
@@ -93,7 +95,11 @@ impl Body {
     /// What [`Body::Auto`] means on path `isa`; the others as they are.
     pub fn resolve(self, isa: Isa) -> Body {
         match self {
-            Body::Auto if matches!(isa, Isa::Avx2 | Isa::Avx512 | Isa::Amx) => Body::Base3,
+            Body::Auto if matches!(isa, Isa::Avx512 | Isa::Amx) => Body::Base3,
+            Body::Auto if isa == Isa::Avx2 => match calibrate::avx2_probe() {
+                Some(p) if p.base3_wins() => Body::Base3,
+                _ => Body::Bit2,
+            },
             Body::Auto => Body::Bit2,
             b => b,
         }
