@@ -236,6 +236,9 @@ impl SimdBackend {
             Some(p) => p.current_num_threads(),
             None => rayon::current_num_threads(),
         };
+        // Before the spin pool starts: `Body::Auto` may time kernels on this
+        // thread (`calibrate`), and its idle workers would compete.
+        let body = opts.body.resolve(isa);
         let spin =
             spin::SpinPool::new(threads).map_err(|source| Error::Threads { threads, source })?;
         let mut name = match opts.head {
@@ -243,7 +246,6 @@ impl SimdBackend {
             HeadMode::Q8 => format!("simd-{}-q8head", isa.name()),
             HeadMode::Q4 => format!("simd-{}-q4head", isa.name()),
         };
-        let body = opts.body.resolve(isa);
         if body == Body::Base3 {
             name.push_str("-b3body");
         }
