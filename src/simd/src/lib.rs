@@ -77,8 +77,9 @@ pub enum Body {
     /// The faster of the two on the backend's path, as measured (README):
     /// [`Body::Base3`] on [`Isa::Avx512`] and [`Isa::Amx`] (4-9 % faster
     /// decode); on [`Isa::Avx2`] the one this CPU's core computes faster,
-    /// timed once per process ([`calibrate`]: base-3 on Xeons, 1.3x the
-    /// decode of either 2-bit family; 2-bit on AMD Zen 3); [`Body::Bit2`]
+    /// timed once per process ([`calibrate`]: 2-bit as measured on AMD
+    /// Zen 3; base-3 expected on the Xeon whose AVX2 units decoded 1.3x
+    /// faster from it, the probe not yet run there); [`Body::Bit2`]
     /// on the others (the lookup tables are a 2-bit family; NEON and the
     /// scalar twin have no vector base-3 kernel).
     #[default]
