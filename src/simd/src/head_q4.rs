@@ -7,10 +7,16 @@
 //!   the block's value of largest magnitude (sign kept), `q = clamp(rne(w / d),
 //!   -8, 7)`, stored as the nibble `q + 8`; `d` is kept as an f32 (4.5 bits
 //!   per value in all, as Q4_K);
-//! - two blocks share 64 bytes: byte `j` holds value `j` of the even block
-//!   in its low nibble and value `j` of the odd block in its high nibble, so
-//!   one AND and one shift give 64 unsigned codes in input order. Rows are
-//!   padded with zeros to a multiple of 128 values.
+//! - two blocks share 64 bytes (a *group*): byte `j` holds value `j` of the
+//!   even block in its low nibble and value `j` of the odd block in its high
+//!   nibble, so one AND and one shift give 64 unsigned codes in input order.
+//!   Rows are padded with zeros to a multiple of 128 values;
+//! - rows are stored in panels of [`PANEL`] (the last one padded with zero
+//!   rows), group-major inside a panel: group `g` of the panel's rows 0..4,
+//!   then group `g + 1`, and the scales likewise (`2 * PANEL` per group). A
+//!   kernel computing a panel's rows together reads one sequential stream,
+//!   which the hardware prefetcher follows (rows one after another would be
+//!   four short streams per step).
 //!
 //! **Input**: the final hidden row quantized per token to int8 (absmax,
 //! `s = 127 / max|x|`, as a BitLinear input), and per block the 16 sums of
@@ -36,6 +42,9 @@ use super::kernels::{head_path, Isa};
 pub const Q4_BLOCK: usize = 64;
 /// Values per 64-byte group (two blocks).
 const GROUP: usize = 2 * Q4_BLOCK;
+/// Rows per panel (see the module docs); the kernels compute a panel's rows
+/// together.
+pub const PANEL: usize = 4;
 
 /// The int4 head (see the module docs).
 #[derive(Clone)]
@@ -44,6 +53,7 @@ pub struct Q4Head {
     cols: usize,
     /// Values per row as stored: `cols` rounded up to [`GROUP`].
     stride: usize,
+    /// Panel-major codes and scales (see the module docs).
     codes: tritium_util::HugeBuf<u8>,
     scales: tritium_util::HugeBuf<f32>,
 }
@@ -119,26 +129,31 @@ impl Q4Head {
         use rayon::prelude::*;
         let (rows, cols) = (m.rows(), m.cols());
         let stride = cols.div_ceil(GROUP) * GROUP;
-        let blocks = stride / Q4_BLOCK;
-        let mut codes = tritium_util::HugeBuf::filled(rows * stride / 2, 0x88u8);
-        let mut scales = tritium_util::HugeBuf::filled(rows * blocks, 0f32);
+        let (groups, blocks) = (stride / GROUP, stride / Q4_BLOCK);
+        let panels = rows.div_ceil(PANEL);
+        let mut codes = tritium_util::HugeBuf::filled(panels * PANEL * stride / 2, 0x88u8);
+        let mut scales = tritium_util::HugeBuf::filled(panels * PANEL * blocks, 0f32);
         codes
-            .par_chunks_mut(stride / 2)
-            .zip(scales.par_chunks_mut(blocks))
+            .par_chunks_mut(PANEL * stride / 2)
+            .zip(scales.par_chunks_mut(PANEL * blocks))
             .enumerate()
             .for_each_init(
                 || vec![0.0f32; stride],
-                |row, (v, (cr, sr))| {
-                    m.row_into(v, &mut row[..cols]);
-                    let mut q = [[0u8; Q4_BLOCK]; 2];
-                    for (g, bytes) in cr.chunks_exact_mut(Q4_BLOCK).enumerate() {
-                        for h in 0..2 {
-                            let b = 2 * g + h;
-                            let vals = &row[b * Q4_BLOCK..(b + 1) * Q4_BLOCK];
-                            sr[b] = quantize_block(vals, &mut q[h]);
-                        }
-                        for (j, byte) in bytes.iter_mut().enumerate() {
-                            *byte = q[0][j] | (q[1][j] << 4);
+                |row, (p, (cp, sp))| {
+                    for r in 0..PANEL.min(rows - p * PANEL) {
+                        m.row_into(p * PANEL + r, &mut row[..cols]);
+                        let mut q = [[0u8; Q4_BLOCK]; 2];
+                        for g in 0..groups {
+                            let at = g * PANEL + r;
+                            for h in 0..2 {
+                                let b = 2 * g + h;
+                                let vals = &row[b * Q4_BLOCK..(b + 1) * Q4_BLOCK];
+                                sp[2 * at + h] = quantize_block(vals, &mut q[h]);
+                            }
+                            let bytes = &mut cp[at * Q4_BLOCK..(at + 1) * Q4_BLOCK];
+                            for (j, byte) in bytes.iter_mut().enumerate() {
+                                *byte = q[0][j] | (q[1][j] << 4);
+                            }
                         }
                     }
                 },
@@ -150,6 +165,12 @@ impl Q4Head {
             codes,
             scales,
         }
+    }
+
+    /// Where group `g` of row `v` is: the index of its 64 code bytes (in
+    /// units of 64 bytes) and of its first scale (in units of 2).
+    fn group_at(&self, v: usize, g: usize) -> usize {
+        ((v / PANEL) * (self.stride / GROUP) + g) * PANEL + v % PANEL
     }
 
     /// Quantizes the final hidden row `x` (finite, `cols` long) into `xq`.
@@ -177,19 +198,19 @@ impl Q4Head {
     pub fn cols(&self) -> usize {
         self.cols
     }
-    /// Bytes per full read (codes and scales).
+    /// Bytes per full read (codes and scales, with the padding rows of the
+    /// last panel).
     pub fn bytes(&self) -> usize {
         self.codes.len() + 4 * self.scales.len()
     }
 
     /// The values row `v` stands for (`d q` per value; `cols` of them).
     pub fn row_values(&self, v: usize, out: &mut [f32]) {
-        let blocks = self.stride / Q4_BLOCK;
-        let codes = &self.codes[v * self.stride / 2..(v + 1) * self.stride / 2];
         for (c, o) in out[..self.cols].iter_mut().enumerate() {
             let (b, i) = (c / Q4_BLOCK, c % Q4_BLOCK);
-            let q = (codes[(b / 2) * Q4_BLOCK + i] >> (4 * (b % 2))) & 0x0f;
-            *o = self.scales[v * blocks + b] * f32::from(i16::from(q) - 8);
+            let at = self.group_at(v, b / 2);
+            let q = (self.codes[at * Q4_BLOCK + i] >> (4 * (b % 2))) & 0x0f;
+            *o = self.scales[2 * at + b % 2] * f32::from(i16::from(q) - 8);
         }
     }
 
@@ -222,15 +243,15 @@ impl Q4Head {
     /// The portable definition of one logit (see the module docs).
     fn row_scalar(&self, v: usize, xq: &Q4Input) -> f32 {
         let blocks = self.stride / Q4_BLOCK;
-        let codes = &self.codes[v * self.stride / 2..(v + 1) * self.stride / 2];
         let mut acc = [0f32; DOT_LANES];
         for b in 0..blocks {
-            let (g, h) = (b / 2, b % 2);
-            let d = self.scales[v * blocks + b];
+            let (at, h) = (self.group_at(v, b / 2), b % 2);
+            let codes = &self.codes[at * Q4_BLOCK..(at + 1) * Q4_BLOCK];
+            let d = self.scales[2 * at + h];
             for l in 0..DOT_LANES {
                 let mut p = xq.corr[b * DOT_LANES + l];
                 for i in 4 * l..4 * l + 4 {
-                    let q = (codes[g * Q4_BLOCK + i] >> (4 * h)) & 0x0f;
+                    let q = (codes[i] >> (4 * h)) & 0x0f;
                     p += i32::from(q) * i32::from(xq.data[b * Q4_BLOCK + i]);
                 }
                 acc[l] += p as f32 * d;
@@ -244,20 +265,34 @@ impl Q4Head {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{Q4Head, Q4Input, GROUP, Q4_BLOCK};
+    use super::{Q4Head, Q4Input, GROUP, PANEL, Q4_BLOCK};
     use tritium_golden::ops::{reduce_lanes, DOT_LANES};
 
-    /// Rows per step (sharing the input loads).
-    const R: usize = 4;
-
-    /// Row pointers of a step of `n <= R` rows from `v` (repeats the last).
+    /// Calls `panel(codes, scales)` for every panel holding rows
+    /// `v0 .. v0 + out.len()` (the pointers to its first group) and stores
+    /// the logits it returns for the rows in that range.
     #[inline(always)]
-    unsafe fn row_ptrs(h: &Q4Head, v: usize, n: usize) -> ([*const u8; R], [*const f32; R]) {
-        let blocks = h.stride / Q4_BLOCK;
-        (
-            std::array::from_fn(|r| h.codes.as_ptr().add((v + r.min(n - 1)) * h.stride / 2)),
-            std::array::from_fn(|r| h.scales.as_ptr().add((v + r.min(n - 1)) * blocks)),
-        )
+    unsafe fn for_panels(
+        h: &Q4Head,
+        v0: usize,
+        out: &mut [f32],
+        mut panel: impl FnMut(*const u8, *const f32) -> [f32; PANEL],
+    ) {
+        let groups = h.stride / GROUP;
+        let end = v0 + out.len();
+        for p in v0 / PANEL..end.div_ceil(PANEL) {
+            let at = p * groups * PANEL;
+            let logits = panel(
+                h.codes.as_ptr().add(at * Q4_BLOCK),
+                h.scales.as_ptr().add(2 * at),
+            );
+            for (r, l) in logits.into_iter().enumerate() {
+                let v = p * PANEL + r;
+                if (v0..end).contains(&v) {
+                    out[v - v0] = l;
+                }
+            }
+        }
     }
 
     /// AVX-512 VNNI: 16 lanes per register, `vpdpbusd` from the correction.
@@ -266,13 +301,11 @@ mod x86 {
         let groups = h.stride / GROUP;
         let (xp, cp) = (xq.data.as_ptr(), xq.corr.as_ptr());
         let m4 = _mm512_set1_epi8(0x0f);
-        // Prefetch the same group of the next step of R rows.
-        let ahead = R * h.stride / 2;
-        let sahead = R * h.stride / Q4_BLOCK * 4;
-        for (ci, o) in out.chunks_mut(R).enumerate() {
-            let v = v0 + ci * R;
-            let (codes, scales) = row_ptrs(h, v, o.len());
-            let mut acc = [_mm512_setzero_ps(); R];
+        // Prefetch the same group of the next panel.
+        let ahead = PANEL * h.stride / 2;
+        let sahead = PANEL * h.stride / Q4_BLOCK * 4;
+        for_panels(h, v0, out, |codes, scales| {
+            let mut acc = [_mm512_setzero_ps(); PANEL];
             for g in 0..groups {
                 let x = [
                     _mm512_loadu_si512(xp.add(g * GROUP) as *const __m512i),
@@ -282,14 +315,14 @@ mod x86 {
                     _mm512_loadu_si512(cp.add(2 * g * DOT_LANES) as *const __m512i),
                     _mm512_loadu_si512(cp.add((2 * g + 1) * DOT_LANES) as *const __m512i),
                 ];
-                for r in 0..R {
-                    let p = codes[r].add(g * Q4_BLOCK);
+                let sg = scales.add(2 * PANEL * g);
+                if g % 2 == 0 {
+                    // One line of scales per two groups.
+                    _mm_prefetch::<_MM_HINT_T0>((sg as *const u8).wrapping_add(sahead) as *const i8);
+                }
+                for r in 0..PANEL {
+                    let p = codes.add((g * PANEL + r) * Q4_BLOCK);
                     _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(ahead) as *const i8);
-                    if g % 8 == 0 {
-                        // The scales of the same rows, one line per 8 groups.
-                        let sp = scales[r].add(2 * g) as *const u8;
-                        _mm_prefetch::<_MM_HINT_T0>(sp.wrapping_add(sahead) as *const i8);
-                    }
                     let w = _mm512_loadu_si512(p as *const __m512i);
                     let q = [
                         _mm512_and_si512(w, m4),
@@ -297,17 +330,17 @@ mod x86 {
                     ];
                     for b in 0..2 {
                         let dot = _mm512_dpbusd_epi32(c[b], q[b], x[b]);
-                        let d = _mm512_set1_ps(*scales[r].add(2 * g + b));
+                        let d = _mm512_set1_ps(*sg.add(2 * r + b));
                         acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(_mm512_cvtepi32_ps(dot), d));
                     }
                 }
             }
-            for (r, o) in o.iter_mut().enumerate() {
+            std::array::from_fn(|r| {
                 let mut lanes = [0f32; DOT_LANES];
                 _mm512_storeu_ps(lanes.as_mut_ptr(), acc[r]);
-                *o = reduce_lanes(lanes) / xq.scale;
-            }
-        }
+                reduce_lanes(lanes) / xq.scale
+            })
+        });
     }
 
     /// AVX2: lanes 0..8 and 8..16 of a block in two registers;
@@ -319,11 +352,10 @@ mod x86 {
         let (xp, cp) = (xq.data.as_ptr(), xq.corr.as_ptr());
         let m4 = _mm256_set1_epi8(0x0f);
         let ones = _mm256_set1_epi16(1);
-        for (ci, o) in out.chunks_mut(R).enumerate() {
-            let v = v0 + ci * R;
-            let (codes, scales) = row_ptrs(h, v, o.len());
-            let mut acc = [[_mm256_setzero_ps(); 2]; R];
+        for_panels(h, v0, out, |codes, scales| {
+            let mut acc = [[_mm256_setzero_ps(); 2]; PANEL];
             for g in 0..groups {
+                let sg = scales.add(2 * PANEL * g);
                 for half in 0..2 {
                     // Values 32 half .. 32 half + 32 of both blocks.
                     let off = 32 * half;
@@ -337,9 +369,9 @@ mod x86 {
                             cp.add((2 * g + 1) * DOT_LANES + 8 * half) as *const __m256i
                         ),
                     ];
-                    for r in 0..R {
-                        let w =
-                            _mm256_loadu_si256(codes[r].add(g * Q4_BLOCK + off) as *const __m256i);
+                    for r in 0..PANEL {
+                        let p = codes.add((g * PANEL + r) * Q4_BLOCK + off);
+                        let w = _mm256_loadu_si256(p as *const __m256i);
                         let q = [
                             _mm256_and_si256(w, m4),
                             _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4),
@@ -347,7 +379,7 @@ mod x86 {
                         for b in 0..2 {
                             let pairs = _mm256_maddubs_epi16(q[b], x[b]);
                             let dot = _mm256_add_epi32(c[b], _mm256_madd_epi16(pairs, ones));
-                            let d = _mm256_set1_ps(*scales[r].add(2 * g + b));
+                            let d = _mm256_set1_ps(*sg.add(2 * r + b));
                             acc[r][half] = _mm256_add_ps(
                                 acc[r][half],
                                 _mm256_mul_ps(_mm256_cvtepi32_ps(dot), d),
@@ -356,12 +388,12 @@ mod x86 {
                     }
                 }
             }
-            for (r, o) in o.iter_mut().enumerate() {
+            std::array::from_fn(|r| {
                 let mut lanes = [0f32; DOT_LANES];
                 _mm256_storeu_ps(lanes.as_mut_ptr(), acc[r][0]);
                 _mm256_storeu_ps(lanes.as_mut_ptr().add(8), acc[r][1]);
-                *o = reduce_lanes(lanes) / xq.scale;
-            }
-        }
+                reduce_lanes(lanes) / xq.scale
+            })
+        });
     }
 }
