@@ -202,9 +202,47 @@ mod x86 {
         lanes
     }
 
-    /// AVX2: 16 lanes in two registers (lanes 0..8, 8..16), four rows at a time.
+    /// AVX2: 16 lanes in two registers (lanes 0..8, 8..16), four rows at a
+    /// time; one loop per block type (no branch on the type per block).
     #[target_feature(enable = "avx2,f16c")]
     pub(super) unsafe fn rows256(
+        t: BlockType,
+        w: &[u8],
+        cols: usize,
+        x: &[f32],
+        v0: usize,
+        out: &mut [f32],
+    ) {
+        match t {
+            BlockType::Q8_0 => block_rows256::<false>(t, w, cols, x, v0, out),
+            BlockType::Q6K => block_rows256::<true>(t, w, cols, x, v0, out),
+        }
+    }
+
+    /// 16 codes (signed bytes) to two f32 halves times `s`.
+    #[inline(always)]
+    unsafe fn widen(q: __m128i, s: __m256) -> [__m256; 2] {
+        [
+            _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), s),
+            _mm256_mul_ps(
+                _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128::<8>(q))),
+                s,
+            ),
+        ]
+    }
+
+    /// Adds 16 weights times `x[e..e + 16]` into the two lane registers.
+    #[inline(always)]
+    unsafe fn add16(acc: &mut [__m256; 2], wv: [__m256; 2], xb: *const f32, e: usize) {
+        for hh in 0..2 {
+            let xv = _mm256_loadu_ps(xb.add(e + 8 * hh));
+            acc[hh] = _mm256_add_ps(acc[hh], _mm256_mul_ps(wv[hh], xv));
+        }
+    }
+
+    /// [`rows256`] for Q6_K (`Q6`) or Q8_0 blocks (`t`).
+    #[inline(always)]
+    unsafe fn block_rows256<const Q6: bool>(
         t: BlockType,
         w: &[u8],
         cols: usize,
@@ -215,16 +253,8 @@ mod x86 {
         let (eb, bb) = (t.elems(), t.bytes());
         let row_bytes = cols / eb * bb;
         let (base, xp) = (w.as_ptr(), x.as_ptr());
-        // 16 codes (signed bytes) to two f32 halves times `s`.
-        let widen = |q: __m128i, s: __m256| {
-            [
-                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), s),
-                _mm256_mul_ps(
-                    _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128::<8>(q))),
-                    s,
-                ),
-            ]
-        };
+        // Prefetch the same block of the next group of R rows (as rows512).
+        let ahead = R * row_bytes;
         for (ci, o) in out.chunks_mut(R).enumerate() {
             let v = v0 + ci * R;
             let mut acc = [[_mm256_setzero_ps(); 2]; R];
@@ -232,35 +262,30 @@ mod x86 {
                 let xb = xp.add(b * eb);
                 for (r, acc) in acc.iter_mut().enumerate().take(o.len()) {
                     let blk = base.add((v + r) * row_bytes + b * bb);
-                    let mut add16 = |wv: [__m256; 2], e: usize| {
-                        for hh in 0..2 {
-                            let xv = _mm256_loadu_ps(xb.add(e + 8 * hh));
-                            acc[hh] = _mm256_add_ps(acc[hh], _mm256_mul_ps(wv[hh], xv));
-                        }
-                    };
-                    match t {
-                        BlockType::Q8_0 => {
-                            let d = _mm256_set1_ps(f16_at(blk));
-                            for j in 0..2 {
-                                let q = _mm_loadu_si128(blk.add(2 + 16 * j) as *const __m128i);
-                                add16(widen(q, d), 16 * j);
-                            }
-                        }
-                        BlockType::Q6K => {
-                            let s = q6k_scales(blk);
-                            for h in 0..2 {
-                                for k in 0..4 {
-                                    let q = q6k_codes(blk, h, k);
-                                    let halves = [
-                                        _mm256_castsi256_si128(q),
-                                        _mm256_extracti128_si256::<1>(q),
-                                    ];
-                                    for (j, q16) in halves.into_iter().enumerate() {
-                                        let sv = _mm256_set1_ps(s[8 * h + j + 2 * k]);
-                                        add16(widen(q16, sv), 128 * h + 32 * k + 16 * j);
-                                    }
+                    let mut line = 0;
+                    while line < bb {
+                        // A prefetch never faults; past the end it is only wasted.
+                        _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(ahead + line) as *const i8);
+                        line += 64;
+                    }
+                    if Q6 {
+                        let s = q6k_scales(blk);
+                        for h in 0..2 {
+                            for k in 0..4 {
+                                let q = q6k_codes(blk, h, k);
+                                let halves =
+                                    [_mm256_castsi256_si128(q), _mm256_extracti128_si256::<1>(q)];
+                                for (j, q16) in halves.into_iter().enumerate() {
+                                    let sv = _mm256_set1_ps(s[8 * h + j + 2 * k]);
+                                    add16(acc, widen(q16, sv), xb, 128 * h + 32 * k + 16 * j);
                                 }
                             }
+                        }
+                    } else {
+                        let d = _mm256_set1_ps(f16_at(blk));
+                        for j in 0..2 {
+                            let q = _mm_loadu_si128(blk.add(2 + 16 * j) as *const __m128i);
+                            add16(acc, widen(q, d), xb, 16 * j);
                         }
                     }
                 }
