@@ -79,6 +79,18 @@ mod x86 {
         _mm_cvtss_f32(_mm_cvtph_ps(h))
     }
 
+    /// Prefetches the `bytes` of a block at `p` (the same block of the next
+    /// group of R rows). A prefetch never faults; past the end it is only
+    /// wasted.
+    #[inline(always)]
+    unsafe fn prefetch_block(p: *const u8, bytes: usize) {
+        let mut line = 0;
+        while line < bytes {
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(line) as *const i8);
+            line += 64;
+        }
+    }
+
     /// The 16 f32 sub-block scales `d * scale` of a Q6_K block (exact).
     #[inline(always)]
     unsafe fn q6k_scales(blk: *const u8) -> [f32; 16] {
@@ -158,11 +170,7 @@ mod x86 {
             let xb = xp.add(b * eb);
             for r in 0..RR {
                 let blk = base.add((v + r) * row_bytes + b * bb);
-                let mut line = 0;
-                while line < bb {
-                    _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(ahead + line) as *const i8);
-                    line += 64;
-                }
+                prefetch_block(blk.wrapping_add(ahead), bb);
                 match t {
                     BlockType::Q8_0 => {
                         let d = _mm512_set1_ps(f16_at(blk));
@@ -214,8 +222,8 @@ mod x86 {
         out: &mut [f32],
     ) {
         match t {
-            BlockType::Q8_0 => block_rows256::<false>(t, w, cols, x, v0, out),
-            BlockType::Q6K => block_rows256::<true>(t, w, cols, x, v0, out),
+            BlockType::Q8_0 => block_rows256::<false>(w, cols, x, v0, out),
+            BlockType::Q6K => block_rows256::<true>(w, cols, x, v0, out),
         }
     }
 
@@ -240,16 +248,16 @@ mod x86 {
         }
     }
 
-    /// [`rows256`] for Q6_K (`Q6`) or Q8_0 blocks (`t`).
+    /// [`rows256`] for Q6_K (`Q6`) or Q8_0 blocks.
     #[inline(always)]
     unsafe fn block_rows256<const Q6: bool>(
-        t: BlockType,
         w: &[u8],
         cols: usize,
         x: &[f32],
         v0: usize,
         out: &mut [f32],
     ) {
+        let t = if Q6 { BlockType::Q6K } else { BlockType::Q8_0 };
         let (eb, bb) = (t.elems(), t.bytes());
         let row_bytes = cols / eb * bb;
         let (base, xp) = (w.as_ptr(), x.as_ptr());
@@ -262,12 +270,7 @@ mod x86 {
                 let xb = xp.add(b * eb);
                 for (r, acc) in acc.iter_mut().enumerate().take(o.len()) {
                     let blk = base.add((v + r) * row_bytes + b * bb);
-                    let mut line = 0;
-                    while line < bb {
-                        // A prefetch never faults; past the end it is only wasted.
-                        _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(ahead + line) as *const i8);
-                        line += 64;
-                    }
+                    prefetch_block(blk.wrapping_add(ahead), bb);
                     if Q6 {
                         let s = q6k_scales(blk);
                         for h in 0..2 {

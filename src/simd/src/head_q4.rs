@@ -278,10 +278,9 @@ mod x86 {
         out: &mut [f32],
         mut panel: impl FnMut(*const u8, *const f32) -> [f32; PANEL],
     ) {
-        let groups = h.stride / GROUP;
         let end = v0 + out.len();
         for p in v0 / PANEL..end.div_ceil(PANEL) {
-            let at = p * groups * PANEL;
+            let at = h.group_at(p * PANEL, 0);
             let logits = panel(
                 h.codes.as_ptr().add(at * Q4_BLOCK),
                 h.scales.as_ptr().add(2 * at),
