@@ -5,7 +5,7 @@
 //! instruction set: on a Xeon (Sapphire Rapids, AVX2 forced) the base-3
 //! kernel decodes the whole 2B4T model 1.3x faster than either 2-bit family,
 //! while on an AMD EPYC (Zen 3) the 2-bit multiply-add kernel computes
-//! 1.6-1.9x as many weights per second as the base-3 one in cache, and
+//! about 2.2x as many weights per second as the base-3 one in cache, and
 //! base-3 gains nothing on the whole model (README, "Decode families on
 //! AVX2"). So the first AVX2 backend that resolves
 //! [`crate::Body::Auto`] times both kernels once per process, one thread, on

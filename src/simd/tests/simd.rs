@@ -232,7 +232,9 @@ proptest! {
 /// token (the GEMV kernels) and two (the tiles). 600 000 crosses many of the
 /// AVX-512 GEMV's 2^12-block segments; its scaled accumulators grow by up to
 /// 2^16 per 16-input block and would overflow i32 past K = 2^19 if they
-/// were never folded.
+/// were never folded. The all-(+1) rows against -128 reach the exact i16
+/// limit of the AVX2 kernels' segments (8 blocks for one token, 16 for the
+/// tiles): one block more overflows, and this test fails.
 #[test]
 fn worst_case_accumulator_magnitudes() {
     for k in [6912, 8192, 20_000, 600_000] {

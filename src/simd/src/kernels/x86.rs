@@ -4,14 +4,18 @@
 //! `j = 0..4` a shift by `2j` and an AND with `0x03` give the codes of
 //! inputs `4j..4j+4` for all 16 rows, which one `vpdpbusd` multiplies with
 //! the four activations broadcast to every lane (AVX2: `vpmaddubsw` to i16
-//! pairs, then `vpmaddwd` by ones to i32; the pair sums are at most
-//! `2 * 2 * 128` in magnitude, so `vpmaddubsw` never saturates).
+//! pair sums, added up in i16 over a few blocks, then `vpmaddwd` by ones
+//! to i32; a pair sum is at most `2 * 2 * 128` in magnitude, so
+//! `vpmaddubsw` never saturates).
 //!
-//! Decode (one token row) is bandwidth-bound: the GEMV loops keep four
-//! independent accumulators per panel (one per `j`) so the dot-product
-//! latency never limits the load stream, and walk several panels at once.
-//! Prefill (several rows) is compute-bound: the tiles unpack a chunk once
-//! and reuse it for up to 8 (AVX-512) or 4 (AVX2) token rows.
+//! Decode (one token row) is bandwidth-bound where the dot product is
+//! fast: the AVX-512 GEMV keeps four independent accumulators per panel
+//! (one per `j`) so the dot-product latency never limits the load stream,
+//! and walks several panels at once. The AVX2 one is limited by its
+//! multiply ports on some cores and spends as few instructions per product
+//! as it can (see [`gemv256`]). Prefill (several rows) is compute-bound:
+//! the tiles unpack a chunk once and reuse it for up to 8 (AVX-512) or 4
+//! (AVX2) token rows.
 
 // Index loops over small register arrays: they unroll to fixed registers
 // and read closer to the instruction sequence than iterator chains.
@@ -222,67 +226,129 @@ unsafe fn unpack256(raw: __m256i, j: usize) -> __m256i {
     }
 }
 
-/// 4-way u8 x i8 dot product into i32 lanes (what `vpdpbusd` does).
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn dot4_256(acc: __m256i, codes: __m256i, av: __m256i) -> __m256i {
-    let pairs = _mm256_maddubs_epi16(codes, av);
-    _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
-}
-
 /// Loads half `h` (rows `8h..8h+8`) of chunk `c`.
 #[inline(always)]
 unsafe fn half(c: *const Chunk, h: usize) -> __m256i {
     _mm256_load_si256((c as *const u8).add(32 * h) as *const __m256i)
 }
 
-/// One token row, one panel, one accumulator per (half, j).
+/// Blocks per i16 segment of [`gemv256`]. Its scaled i16 sum gains two
+/// `vpmaddubsw` pair sums per block, each within `[-2 * 8 * 128,
+/// 2 * 8 * 127]` (codes `4c <= 8`, activations in `[-128, 127]`), so after
+/// 8 blocks it lies in `[-32768, 32512]`: exactly i16, with no room for a
+/// ninth block (the all-(+1) rows against all -128 activations reach
+/// -32768).
+const GEMV256_SEGMENT: usize = 8;
+/// Blocks per i16 segment of [`tile256`]: four pair sums per block, each
+/// within `[-2 * 2 * 128, 2 * 2 * 127]`, so 16 blocks stay in
+/// `[-32768, 32512]`, with the same tight bound.
+const TILE256_SEGMENT: usize = 16;
+
+/// Adds the i16 pair sums `s` to the i32 total `t` (`vpmaddwd` by ones).
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn widen_add(t: __m256i, s: __m256i) -> __m256i {
+    _mm256_add_epi32(t, _mm256_madd_epi16(s, _mm256_set1_epi16(1)))
+}
+
+/// One token row, one panel.
+///
+/// The multiply ports are the limit of this loop on AVX2 cores (Zen 3
+/// computes it from L2 at about the 2-thread memory bandwidth), so it
+/// spends as few instructions per product as it can:
+/// - one shift per half: `r4 = raw >> 4` (16-bit lanes; the bits moved in
+///   from the neighbouring byte are masked off) gives codes `j = 0, 2` as
+///   `raw & 3` and `r4 & 3`, and codes `j = 1, 3` masked in place as
+///   `raw & 12` and `r4 & 12`, which are `4c` (at most 8, still unsigned);
+/// - the `vpmaddubsw` pair sums stay in i16, unscaled (`j = 0, 2`) and
+///   scaled by 4 (`j = 1, 3`), for [`GEMV256_SEGMENT`] blocks before one
+///   `vpmaddwd` by ones widens them to the i32 totals. The scaled total is
+///   a multiple of 4 and is shifted right by 2 at the end, exactly.
+///
+/// Exact: a pair sum is at most `2 * 8 * 128` in magnitude, the segment's
+/// i16 sums stay below 2^15 (see [`GEMV256_SEGMENT`]) and the i32 totals
+/// below `2^10 K`.
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn gemv256(w: &PackedTernary, p: usize, a: &Acts, out: *mut i32) {
     let wp = w.panel(p).as_ptr();
     let ap = a.data.as_ptr();
-    let mut acc = [[_mm256_setzero_si256(); 4]; 2];
-    for b in 0..w.kblocks() {
-        let raw = [half(wp.add(b), 0), half(wp.add(b), 1)];
-        for j in 0..4 {
-            let av = _mm256_set1_epi32(bcast4(ap.add(b * KBLOCK + 4 * j)));
+    let (m3, m12) = (_mm256_set1_epi8(3), _mm256_set1_epi8(12));
+    let kb = w.kblocks();
+    // [half][unscaled, scaled by 4]
+    let mut total = [[_mm256_setzero_si256(); 2]; 2];
+    let mut b0 = 0;
+    while b0 < kb {
+        let b1 = (b0 + GEMV256_SEGMENT).min(kb);
+        let mut s16 = [[_mm256_setzero_si256(); 2]; 2];
+        for b in b0..b1 {
+            let av: [__m256i; 4] =
+                std::array::from_fn(|j| _mm256_set1_epi32(bcast4(ap.add(b * KBLOCK + 4 * j))));
             for h in 0..2 {
-                acc[h][j] = dot4_256(acc[h][j], unpack256(raw[h], j), av);
+                let raw = half(wp.add(b), h);
+                let r4 = _mm256_srli_epi16::<4>(raw);
+                let lo = _mm256_add_epi16(
+                    _mm256_maddubs_epi16(_mm256_and_si256(raw, m3), av[0]),
+                    _mm256_maddubs_epi16(_mm256_and_si256(r4, m3), av[2]),
+                );
+                let hi = _mm256_add_epi16(
+                    _mm256_maddubs_epi16(_mm256_and_si256(raw, m12), av[1]),
+                    _mm256_maddubs_epi16(_mm256_and_si256(r4, m12), av[3]),
+                );
+                s16[h][0] = _mm256_add_epi16(s16[h][0], lo);
+                s16[h][1] = _mm256_add_epi16(s16[h][1], hi);
             }
         }
+        for h in 0..2 {
+            for s in 0..2 {
+                total[h][s] = widen_add(total[h][s], s16[h][s]);
+            }
+        }
+        b0 = b1;
     }
-    let s = _mm256_set1_epi32(a.sums[0]);
-    for (h, acc) in acc.iter().enumerate() {
-        let v = _mm256_add_epi32(
-            _mm256_add_epi32(acc[0], acc[1]),
-            _mm256_add_epi32(acc[2], acc[3]),
-        );
-        _mm256_storeu_si256(out.add(8 * h) as *mut __m256i, _mm256_sub_epi32(v, s));
+    let sum = _mm256_set1_epi32(a.sums[0]);
+    for (h, t) in total.iter().enumerate() {
+        let v = _mm256_add_epi32(t[0], _mm256_srai_epi32::<2>(t[1]));
+        _mm256_storeu_si256(out.add(8 * h) as *mut __m256i, _mm256_sub_epi32(v, sum));
     }
 }
 
-/// One panel x `T` token rows from `r0`.
+/// One panel x `T` token rows from `r0`: each chunk unpacked once and
+/// reused for the `T` rows, whose `vpmaddubsw` pair sums stay in i16 for
+/// [`TILE256_SEGMENT`] blocks before one `vpmaddwd` widens them (a third
+/// fewer instructions per product than widening every one).
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn tile256<const T: usize>(w: &PackedTernary, p: usize, a: &Acts, r0: usize, out: *mut i32) {
     let wp = w.panel(p).as_ptr();
     let ap: [*const i8; T] = std::array::from_fn(|t| a.data.as_ptr().add((r0 + t) * a.stride));
-    let mut acc = [[_mm256_setzero_si256(); T]; 2];
-    for b in 0..w.kblocks() {
-        let raw = [half(wp.add(b), 0), half(wp.add(b), 1)];
-        for j in 0..4 {
-            let wj = [unpack256(raw[0], j), unpack256(raw[1], j)];
-            for t in 0..T {
-                let av = _mm256_set1_epi32(bcast4(ap[t].add(b * KBLOCK + 4 * j)));
-                for h in 0..2 {
-                    acc[h][t] = dot4_256(acc[h][t], wj[h], av);
+    let kb = w.kblocks();
+    let mut total = [[_mm256_setzero_si256(); T]; 2];
+    let mut b0 = 0;
+    while b0 < kb {
+        let b1 = (b0 + TILE256_SEGMENT).min(kb);
+        let mut s16 = [[_mm256_setzero_si256(); T]; 2];
+        for b in b0..b1 {
+            let raw = [half(wp.add(b), 0), half(wp.add(b), 1)];
+            for j in 0..4 {
+                let wj = [unpack256(raw[0], j), unpack256(raw[1], j)];
+                for t in 0..T {
+                    let av = _mm256_set1_epi32(bcast4(ap[t].add(b * KBLOCK + 4 * j)));
+                    for h in 0..2 {
+                        s16[h][t] = _mm256_add_epi16(s16[h][t], _mm256_maddubs_epi16(wj[h], av));
+                    }
                 }
             }
         }
+        for h in 0..2 {
+            for t in 0..T {
+                total[h][t] = widen_add(total[h][t], s16[h][t]);
+            }
+        }
+        b0 = b1;
     }
-    for (h, acc) in acc.iter().enumerate() {
-        for (t, &v) in acc.iter().enumerate() {
+    for (h, total) in total.iter().enumerate() {
+        for (t, &v) in total.iter().enumerate() {
             let s = _mm256_set1_epi32(a.sums[r0 + t]);
             let dst = out.add((r0 + t) * PANEL + 8 * h);
             _mm256_storeu_si256(dst as *mut __m256i, _mm256_sub_epi32(v, s));
