@@ -127,6 +127,23 @@ mod x86 {
         _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(32))
     }
 
+    /// Calls `f(codes, scale, e)` for the 16 runs of 16 elements of a Q6_K
+    /// block, in order: the codes `q - 32` of elements `e .. e + 16` and
+    /// their f32 sub-block scale `d * scale`.
+    #[inline(always)]
+    unsafe fn q6k_runs(blk: *const u8, mut f: impl FnMut(__m128i, f32, usize)) {
+        let s = q6k_scales(blk);
+        for h in 0..2 {
+            for k in 0..4 {
+                let q = q6k_codes(blk, h, k);
+                let halves = [_mm256_castsi256_si128(q), _mm256_extracti128_si256::<1>(q)];
+                for (j, q16) in halves.into_iter().enumerate() {
+                    f(q16, s[8 * h + j + 2 * k], 128 * h + 32 * k + 16 * j);
+                }
+            }
+        }
+    }
+
     /// AVX-512: 16 lanes in one register, four rows at a time.
     #[target_feature(enable = "avx512f,avx512bw,avx2,f16c")]
     pub(super) unsafe fn rows512(
@@ -181,25 +198,12 @@ mod x86 {
                             acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(wv, xv));
                         }
                     }
-                    BlockType::Q6K => {
-                        let s = q6k_scales(blk);
-                        for h in 0..2 {
-                            for k in 0..4 {
-                                let q = q6k_codes(blk, h, k);
-                                let halves =
-                                    [_mm256_castsi256_si128(q), _mm256_extracti128_si256::<1>(q)];
-                                for (j, q16) in halves.into_iter().enumerate() {
-                                    let sv = _mm512_set1_ps(s[8 * h + j + 2 * k]);
-                                    let wv = _mm512_mul_ps(
-                                        _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q16)),
-                                        sv,
-                                    );
-                                    let xv = _mm512_loadu_ps(xb.add(128 * h + 32 * k + 16 * j));
-                                    acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(wv, xv));
-                                }
-                            }
-                        }
-                    }
+                    BlockType::Q6K => q6k_runs(blk, |q16, scale, e| {
+                        let sv = _mm512_set1_ps(scale);
+                        let wv = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q16)), sv);
+                        let xv = _mm512_loadu_ps(xb.add(e));
+                        acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(wv, xv));
+                    }),
                 }
             }
         }
@@ -248,7 +252,10 @@ mod x86 {
         }
     }
 
-    /// [`rows256`] for Q6_K (`Q6`) or Q8_0 blocks.
+    /// [`rows256`] for Q6_K (`Q6`) or Q8_0 blocks: whole groups of [`R`]
+    /// rows, then the rest, each group's row count a constant (with a
+    /// count known only at run time, the loop branched per block and kept
+    /// some accumulators in memory).
     #[inline(always)]
     unsafe fn block_rows256<const Q6: bool>(
         w: &[u8],
@@ -257,48 +264,58 @@ mod x86 {
         v0: usize,
         out: &mut [f32],
     ) {
+        for (ci, o) in out.chunks_mut(R).enumerate() {
+            let v = v0 + ci * R;
+            let lanes = match o.len() {
+                4 => group256::<Q6, 4>(w, cols, x, v),
+                3 => group256::<Q6, 3>(w, cols, x, v),
+                2 => group256::<Q6, 2>(w, cols, x, v),
+                _ => group256::<Q6, 1>(w, cols, x, v),
+            };
+            for (o, l) in o.iter_mut().zip(lanes) {
+                *o = reduce_lanes(l);
+            }
+        }
+    }
+
+    /// The lanes of `RR` rows from row `v`.
+    #[inline(always)]
+    unsafe fn group256<const Q6: bool, const RR: usize>(
+        w: &[u8],
+        cols: usize,
+        x: &[f32],
+        v: usize,
+    ) -> [[f32; DOT_LANES]; R] {
         let t = if Q6 { BlockType::Q6K } else { BlockType::Q8_0 };
         let (eb, bb) = (t.elems(), t.bytes());
         let row_bytes = cols / eb * bb;
         let (base, xp) = (w.as_ptr(), x.as_ptr());
         // Prefetch the same block of the next group of R rows (as rows512).
         let ahead = R * row_bytes;
-        for (ci, o) in out.chunks_mut(R).enumerate() {
-            let v = v0 + ci * R;
-            let mut acc = [[_mm256_setzero_ps(); 2]; R];
-            for b in 0..cols / eb {
-                let xb = xp.add(b * eb);
-                for (r, acc) in acc.iter_mut().enumerate().take(o.len()) {
-                    let blk = base.add((v + r) * row_bytes + b * bb);
-                    prefetch_block(blk.wrapping_add(ahead), bb);
-                    if Q6 {
-                        let s = q6k_scales(blk);
-                        for h in 0..2 {
-                            for k in 0..4 {
-                                let q = q6k_codes(blk, h, k);
-                                let halves =
-                                    [_mm256_castsi256_si128(q), _mm256_extracti128_si256::<1>(q)];
-                                for (j, q16) in halves.into_iter().enumerate() {
-                                    let sv = _mm256_set1_ps(s[8 * h + j + 2 * k]);
-                                    add16(acc, widen(q16, sv), xb, 128 * h + 32 * k + 16 * j);
-                                }
-                            }
-                        }
-                    } else {
-                        let d = _mm256_set1_ps(f16_at(blk));
-                        for j in 0..2 {
-                            let q = _mm_loadu_si128(blk.add(2 + 16 * j) as *const __m128i);
-                            add16(acc, widen(q, d), xb, 16 * j);
-                        }
+        let mut acc = [[_mm256_setzero_ps(); 2]; RR];
+        for b in 0..cols / eb {
+            let xb = xp.add(b * eb);
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let blk = base.add((v + r) * row_bytes + b * bb);
+                prefetch_block(blk.wrapping_add(ahead), bb);
+                if Q6 {
+                    q6k_runs(blk, |q16, scale, e| {
+                        add16(acc, widen(q16, _mm256_set1_ps(scale)), xb, e)
+                    });
+                } else {
+                    let d = _mm256_set1_ps(f16_at(blk));
+                    for j in 0..2 {
+                        let q = _mm_loadu_si128(blk.add(2 + 16 * j) as *const __m128i);
+                        add16(acc, widen(q, d), xb, 16 * j);
                     }
                 }
             }
-            for (o, a) in o.iter_mut().zip(acc) {
-                let mut l = [0.0f32; DOT_LANES];
-                _mm256_storeu_ps(l.as_mut_ptr(), a[0]);
-                _mm256_storeu_ps(l.as_mut_ptr().add(8), a[1]);
-                *o = reduce_lanes(l);
-            }
         }
+        let mut lanes = [[0.0f32; DOT_LANES]; R];
+        for (l, a) in lanes.iter_mut().zip(acc) {
+            _mm256_storeu_ps(l.as_mut_ptr(), a[0]);
+            _mm256_storeu_ps(l.as_mut_ptr().add(8), a[1]);
+        }
+        lanes
     }
 }
