@@ -142,22 +142,46 @@ impl TernaryMatrix {
             ));
         }
         check_gamma(what, gamma)?;
-        if let Some(index) = t.iter().position(|v| !(-1..=1).contains(v)) {
-            return Err(Error::NotTernary {
-                what: what.to_string(),
-                index,
-                value: t[index] as i32,
+        // Checked and counted in one pass, a chunk at a time: the fold has no
+        // early exit, so it vectorizes, and only a chunk with a bad value is
+        // searched for its position.
+        const CHUNK: usize = 1 << 16;
+        let mut nonzeros = 0u64;
+        for (ci, c) in t.chunks(CHUNK).enumerate() {
+            let (bad, nz) = c.iter().fold((false, 0u32), |(bad, nz), &v| {
+                (bad | !(-1..=1).contains(&v), nz + u32::from(v != 0))
             });
+            if bad {
+                let i = c.iter().position(|v| !(-1..=1).contains(v)).unwrap_or(0);
+                return Err(Error::NotTernary {
+                    what: what.to_string(),
+                    index: ci * CHUNK + i,
+                    value: c[i] as i32,
+                });
+            }
+            nonzeros += u64::from(nz);
         }
         let row_bytes = k.div_ceil(4);
-        let mut packed = vec![0x55u8; n * row_bytes]; // 0b01 everywhere = weight 0
-        let mut nonzeros = 0u64;
-        for r in 0..n {
-            let row = &mut packed[r * row_bytes..(r + 1) * row_bytes];
-            for (c, &v) in t[r * k..(r + 1) * k].iter().enumerate() {
-                let shift = 2 * (c % 4);
-                row[c / 4] = (row[c / 4] & !(3 << shift)) | (encode_code(v) << shift);
-                nonzeros += (v != 0) as u64;
+        let mut packed = vec![0u8; n * row_bytes];
+        // Whole bytes of four codes, then a row's short last byte padded
+        // with code 1 (weight 0). Written once each: a read-modify-write
+        // per value made this the slowest step of loading a checkpoint.
+        let byte = |q: &[i8]| {
+            (0..4).fold(0u8, |b, i| {
+                b | encode_code(q.get(i).copied().unwrap_or(0)) << (2 * i)
+            })
+        };
+        for (row, src) in packed.chunks_exact_mut(row_bytes).zip(t.chunks_exact(k)) {
+            let whole = src.chunks_exact(4);
+            let tail = whole.remainder();
+            for (b, q) in row.iter_mut().zip(whole) {
+                *b = encode_code(q[0])
+                    | encode_code(q[1]) << 2
+                    | encode_code(q[2]) << 4
+                    | encode_code(q[3]) << 6;
+            }
+            if !tail.is_empty() {
+                row[row_bytes - 1] = byte(tail);
             }
         }
         Ok(Self::assemble(n, k, packed, gamma, nonzeros))
@@ -463,6 +487,14 @@ mod tests {
         assert!(TernaryMatrix::from_ternary("w", 0, 2, &[], 1.0).is_err());
         assert!(TernaryMatrix::from_ternary("w", 1, 1, &[0], f32::NAN).is_err());
         assert!(TernaryMatrix::from_ternary("w", 1, 1, &[0], -1.0).is_err());
+        // The first bad value is named, past the first chunk of the check.
+        let mut t = vec![1i8; 2 * 40_000];
+        t[70_001] = 2;
+        t[79_000] = -3;
+        match TernaryMatrix::from_ternary("w", 2, 40_000, &t, 1.0) {
+            Err(Error::NotTernary { index, value, .. }) => assert_eq!((index, value), (70_001, 2)),
+            other => panic!("{other:?}"),
+        }
     }
 
     fn ternary_matrix() -> impl Strategy<Value = (usize, usize, Vec<i8>)> {
@@ -478,6 +510,13 @@ mod tests {
             let m = TernaryMatrix::from_ternary("w", n, k, &t, 0.7).unwrap();
             prop_assert_eq!(m.to_ternary(), t.clone());
             prop_assert_eq!(m.nonzeros(), t.iter().filter(|v| **v != 0).count() as u64);
+            // A short last byte is padded with code 1 (weight 0).
+            let (rb, tail) = (k.div_ceil(4), k % 4);
+            if tail != 0 {
+                for r in 0..n {
+                    prop_assert_eq!(m.packed()[r * rb + rb - 1] >> (2 * tail), 0x55 >> (2 * tail));
+                }
+            }
             for r in 0..n { for c in 0..k { prop_assert_eq!(m.get(r, c), t[r * k + c]); } }
         }
 
