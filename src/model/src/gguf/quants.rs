@@ -34,6 +34,26 @@ pub fn i2s_size(n: usize) -> usize {
     n / 4 + 32
 }
 
+/// Spreads 32 bytes of 2-bit codes into 128 values: value `32 g + j` is
+/// code `(src[j] >> shift(g)) & 3` minus 1 (the I2_S and TQ2_0 layouts differ
+/// only in `shift`). A run of 32 values at a time with no early exit, so
+/// it vectorizes; the first value (in `out` order) whose code is 3, if
+/// any, is looked for afterwards and returned.
+#[inline]
+fn spread_codes(src: &[u8], out: &mut [i8], shift: impl Fn(usize) -> usize) -> Option<usize> {
+    let mut bad = false;
+    for (g, run) in out.chunks_exact_mut(32).enumerate() {
+        let sh = shift(g);
+        for (o, &byte) in run.iter_mut().zip(src) {
+            let q = (byte >> sh) & 3;
+            bad |= q == 3;
+            *o = q as i8 - 1;
+        }
+    }
+    // Code 3 decodes to +2, which no valid code gives.
+    bad.then(|| out.iter().position(|&v| v == 2).unwrap_or(0))
+}
+
 /// Decodes I2_S: the ternary values and the per-tensor scale.
 pub fn i2s_decode(bytes: &[u8], n: usize) -> R<(Vec<i8>, f32)> {
     if !n.is_multiple_of(128) || bytes.len() != i2s_size(n) {
@@ -49,17 +69,11 @@ pub fn i2s_decode(bytes: &[u8], n: usize) -> R<(Vec<i8>, f32)> {
         .zip(t.chunks_exact_mut(128))
         .enumerate()
     {
-        for (j, &byte) in block.iter().enumerate() {
-            for g in 0..4 {
-                let code = (byte >> (6 - 2 * g)) & 3;
-                if code == 3 {
-                    return Err(format!(
-                        "invalid I2_S code 3 at element {} (valid codes: 0, 1, 2 = -1, 0, +1)",
-                        b * 128 + g * 32 + j
-                    ));
-                }
-                out[g * 32 + j] = code as i8 - 1;
-            }
+        if let Some(e) = spread_codes(block, out, |g| 6 - 2 * g) {
+            return Err(format!(
+                "invalid I2_S code 3 at element {} (valid codes: 0, 1, 2 = -1, 0, +1)",
+                b * 128 + e
+            ));
         }
     }
     let s = &bytes[n / 4..n / 4 + 4];
@@ -124,18 +138,16 @@ pub fn tq2_decode(bytes: &[u8], n: usize) -> R<(Vec<i8>, Vec<u16>)> {
         .zip(t.chunks_exact_mut(256))
         .enumerate()
     {
-        for (i, &byte) in blk[..64].iter().enumerate() {
-            let (h, m) = (i / 32, i % 32);
-            for s in 0..4 {
-                let q = (byte >> (2 * s)) & 3;
-                let e = h * 128 + s * 32 + m;
-                if q == 3 {
-                    return Err(format!(
-                        "invalid TQ2_0 code 3 (value +2) at element {}",
-                        b * 256 + e
-                    ));
-                }
-                out[e] = q as i8 - 1;
+        for (h, (src, half)) in blk[..64]
+            .chunks_exact(32)
+            .zip(out.chunks_exact_mut(128))
+            .enumerate()
+        {
+            if let Some(e) = spread_codes(src, half, |s| 2 * s) {
+                return Err(format!(
+                    "invalid TQ2_0 code 3 (value +2) at element {}",
+                    b * 256 + h * 128 + e
+                ));
             }
         }
         d.push(u16::from_le_bytes([blk[64], blk[65]]));
@@ -401,6 +413,25 @@ mod tests {
             let bytes = tq1_encode(&t, &ds).unwrap();
             prop_assert_eq!(bytes.len(), t.len() / 256 * TQ1_BLOCK);
             prop_assert_eq!(tq1_decode(&bytes, t.len()).unwrap(), (t, ds));
+        }
+
+        /// One code 3 anywhere: the error names its element.
+        #[test]
+        fn a_code_3_is_named_by_its_element(
+            t in (1usize..4).prop_flat_map(|b| ternary(b * 256)),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let e = at.index(t.len());
+            let mut i2s = i2s_encode(&t, 1.0).unwrap();
+            let (b, r) = (e / 128, e % 128);
+            i2s[32 * b + r % 32] |= 3 << (6 - 2 * (r / 32));
+            let err = i2s_decode(&i2s, t.len()).unwrap_err();
+            prop_assert!(err.contains(&format!("element {e} ")), "{}", err);
+            let mut tq2 = tq2_encode(&t, &vec![0x3C00; t.len() / 256]).unwrap();
+            let (b, r) = (e / 256, e % 256);
+            tq2[TQ2_BLOCK * b + 32 * (r / 128) + r % 32] |= 3 << (2 * (r % 128 / 32));
+            let err = tq2_decode(&tq2, t.len()).unwrap_err();
+            prop_assert!(err.ends_with(&format!("element {e}")), "{}", err);
         }
 
         #[test]
