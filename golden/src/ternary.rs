@@ -163,25 +163,14 @@ impl TernaryMatrix {
         }
         let row_bytes = k.div_ceil(4);
         let mut packed = vec![0u8; n * row_bytes];
-        // Whole bytes of four codes, then a row's short last byte padded
-        // with code 1 (weight 0). Written once each: a read-modify-write
-        // per value made this the slowest step of loading a checkpoint.
-        let byte = |q: &[i8]| {
-            (0..4).fold(0u8, |b, i| {
-                b | encode_code(q.get(i).copied().unwrap_or(0)) << (2 * i)
-            })
-        };
+        // Each byte written once from its four codes, a row's short last
+        // byte padded with code 1 (weight 0): a read-modify-write per value
+        // made this the slowest step of loading a checkpoint.
         for (row, src) in packed.chunks_exact_mut(row_bytes).zip(t.chunks_exact(k)) {
-            let whole = src.chunks_exact(4);
-            let tail = whole.remainder();
-            for (b, q) in row.iter_mut().zip(whole) {
-                *b = encode_code(q[0])
-                    | encode_code(q[1]) << 2
-                    | encode_code(q[2]) << 4
-                    | encode_code(q[3]) << 6;
-            }
-            if !tail.is_empty() {
-                row[row_bytes - 1] = byte(tail);
+            for (b, q) in row.iter_mut().zip(src.chunks(4)) {
+                *b = (0..4).fold(0u8, |b, i| {
+                    b | encode_code(q.get(i).copied().unwrap_or(0)) << (2 * i)
+                });
             }
         }
         Ok(Self::assemble(n, k, packed, gamma, nonzeros))
