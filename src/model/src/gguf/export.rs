@@ -235,6 +235,10 @@ pub fn model_to_writer(model: &Model, o: &WriteOptions) -> Result<GgufWriter> {
         WeightType::Iq2bn => 137, // LLAMA_FTYPE_MOSTLY_IQ2_BN in ik_llama.cpp
     };
     w.set("general.file_type", Value::U32(file_type));
+    // ggml's GGML_QNT_VERSION, which llama.cpp's and ik_llama.cpp's writers
+    // add to every quantized file (with it, tritium's IQ2_BN/IQ1_BN files
+    // hold exactly the keys ik_llama.cpp's quantizer writes).
+    w.set("general.quantization_version", Value::U32(2));
     if let Some(tok) = &o.tokenizer {
         super::vocab::tokenizer_metadata(&mut w, tok, c)?;
     }
