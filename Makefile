@@ -1,6 +1,6 @@
 # The two commands of the README (`make run`, `make test`) work on a fresh
 # machine: `deps` installs what the project needs that cargo does not fetch.
-.PHONY: run test deps lint lint-rtl formal coverage conformance bench bench-peers test-neon synth fuzz mutate mutate-ci
+.PHONY: run test deps lint lint-rtl formal coverage conformance bench bench-peers check-peers test-neon synth fuzz mutate mutate-ci
 
 CARGO ?= cargo
 
@@ -71,16 +71,24 @@ bench:
 	$(CARGO) bench -p tritium-sim --bench throughput
 	$(CARGO) bench -p tritium-rtl --bench cosim
 
-## tritium against llama.cpp on the same TQ2_0/TQ1_0 files (2B4T shape,
-## written by gen-model), interleaved rounds, medians and ratios with the
-## bandwidth of the same run (opt-in; installs llama-cpp-python, which
-## builds llama.cpp, into target/peers-venv). PEERS_ARGS passes options to
-## scripts/bench-peers.py (e.g. --rounds 5 --json).
+## tritium against llama.cpp (TQ2_0/TQ1_0) and ik_llama.cpp (IQ2_BN/IQ1_BN)
+## on the same files (2B4T shape), interleaved rounds, medians and ratios
+## with the bandwidth of the same run (opt-in; installs llama-cpp-python and
+## ik-llama-cpp-python, which build the engines, into target/peers-venv).
+## PEERS_ARGS passes options to scripts/bench-peers.py (e.g. --rounds 5 --json).
 PEERS_ARGS ?=
 bench-peers:
 	scripts/install-peers.sh
 	$(CARGO) build --release --quiet
 	target/peers-venv/bin/python scripts/bench-peers.py $(PEERS_ARGS)
+
+## Files both ways, checked by the peers themselves (opt-in): tritium's
+## TQ2_0/TQ1_0 in llama.cpp and IQ2_BN/IQ1_BN in ik_llama.cpp, logits
+## compared; ik_llama.cpp's quantizer's IQ2_BN/IQ1_BN/Q6_K files in tritium.
+check-peers:
+	scripts/install-peers.sh
+	$(CARGO) build --release --quiet
+	target/peers-venv/bin/python scripts/check-peers.py $(CHECK_PEERS_ARGS)
 
 ## The SIMD tests on AArch64 under qemu (NEON path; installs qemu-user and
 ## the aarch64 cross toolchain if missing).

@@ -1,21 +1,31 @@
 #!/usr/bin/env python3
-"""tritium against llama.cpp on the same GGUF files, measured in one run.
+"""tritium against llama.cpp and ik_llama.cpp on the same GGUF files, in one run.
 
 `make bench-peers` (opt-in, not in CI) runs this with the interpreter of
 target/peers-venv, where scripts/install-peers.sh put PyPI's
-`llama-cpp-python` (it builds llama.cpp from source with -DGGML_NATIVE=ON).
+`llama-cpp-python` and `ik-llama-cpp-python` (both build their engine from
+source with -DGGML_NATIVE=ON).
 
-For each format (TQ2_0, TQ1_0: llama.cpp's ternary types, written by
-`tritium gen-model` under llama.cpp's `bitnet` architecture) and each round,
-interleaved: `tritium bench --model FILE` (memory read bandwidth of the same
-run, whole-model prefill, exact decode, and decode with the approximate
-`--fast-head int4`, each also from the lossless base-3 body,
-`--body base3`) and then llama.cpp on the same
-file (prefill of the same prompt as one batch, then single-token decode
-steps). Both time the prefill as the fastest of three whole-prompt
-forwards from an empty context (the first pays one-time costs). Medians and ranges over the rounds; ratios tritium / llama.cpp.
+Each format goes to the engine it belongs to:
+- tq2, tq1: llama.cpp's TQ2_0 and TQ1_0, written by `tritium gen-model`
+  under llama.cpp's `bitnet` architecture;
+- iq2bn, iq1bn: ik_llama.cpp's IQ2_BN and IQ1_BN, written by `tritium
+  gen-model` (`bitnet-b1.58`, F16 embedding);
+- iq2bn-q6k: IQ2_BN with a Q6_K embedding and head, written by
+  ik_llama.cpp's own `llama-quantize` from tritium's I2_S file (the layout
+  of microsoft's 2B4T GGUF, which neither peer computes): ik_llama.cpp's
+  fastest ternary setup.
+For each format and each round, interleaved: `tritium bench --model FILE`
+(memory read bandwidth of the same run, whole-model prefill, exact decode,
+and decode with the approximate `--fast-head int4`, each also from the
+lossless base-3 body, `--body base3`) and then the peer on the same file
+(scripts/peer_round.py in its own process: prefill of the same prompt as
+one batch, then single-token decode steps). Both time the prefill as the
+fastest of three whole-prompt forwards from an empty context (the first
+pays one-time costs). Medians and ranges over the rounds; ratios tritium /
+peer.
 
-Page cache: each file is read once before the rounds, so llama.cpp (which
+Page cache: each file is read once before the rounds, so the peer (which
 memory-maps the file) starts warm in every round; tritium copies and
 repacks the weights into its own memory at load, outside the timings.
 """
@@ -27,7 +37,9 @@ import re
 import statistics
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peer_files  # noqa: E402
 
 
 def log(msg):
@@ -76,30 +88,26 @@ def tritium_round(tritium, path, threads, prompt, gen):
     }
 
 
-PREFILL_RUNS = 3
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# format (a file of peer_files.FILES) -> the engine it belongs to
+FORMATS = {
+    "tq2": "llama.cpp",
+    "tq1": "llama.cpp",
+    "iq2bn": "ik_llama.cpp",
+    "iq1bn": "ik_llama.cpp",
+    "iq2bn-q6k": "ik_llama.cpp",
+}
 
 
-def llama_round(path, threads, prompt_ids, gen):
-    from llama_cpp import Llama
-
-    llm = Llama(model_path=path, n_threads=threads, n_threads_batch=threads,
-                n_ctx=len(prompt_ids) + gen + 8, n_batch=len(prompt_ids),
-                n_ubatch=len(prompt_ids), logits_all=False, verbose=False)
-    # The fastest of PREFILL_RUNS whole-prompt evaluations from an empty
-    # context, as `tritium bench` times its prefill.
-    prefill = 0.0
-    for _ in range(PREFILL_RUNS):
-        llm.reset()
-        t = time.perf_counter()
-        llm.eval(prompt_ids)
-        prefill = max(prefill, len(prompt_ids) / (time.perf_counter() - t))
-    tok = prompt_ids[-1]
-    t = time.perf_counter()
-    for i in range(gen):
-        llm.eval([(tok * 31 + 5 + i) % llm.n_vocab()])
-    decode = gen / (time.perf_counter() - t)
-    del llm
-    return {"prefill": prefill, "decode": decode}
+def peer_round(engine, path, threads, prompt_ids, gen):
+    out = subprocess.run(
+        [sys.executable, os.path.join(HERE, "peer_round.py"), "--engine", engine,
+         "--model", path, "--threads", str(threads),
+         "--tokens", ",".join(map(str, prompt_ids)), "--gen", str(gen)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out)
 
 
 def summary(xs):
@@ -112,13 +120,16 @@ def main():
                     help="the tritium binary (default: %(default)s)")
     ap.add_argument("--preset", default="2b4t", choices=["2b4t", "tiny256"],
                     help="model shape written by gen-model (default: %(default)s)")
-    ap.add_argument("--formats", default="tq2,tq1",
-                    help="comma-separated: tq2, tq1 (default: %(default)s)")
+    ap.add_argument("--formats", default=",".join(FORMATS),
+                    help="comma-separated, from: " + ", ".join(FORMATS) + " (default: %(default)s)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default: 3)")
     ap.add_argument("--threads", type=int, default=2, help="threads of both engines (default: 2)")
     ap.add_argument("--prompt", type=int, default=128, help="prompt tokens (default: 128)")
     ap.add_argument("--gen", type=int, default=32, help="decode steps timed (default: 32)")
     ap.add_argument("--dir", default="target/peers", help="where the GGUF files go (default: %(default)s)")
+    ap.add_argument("--no-ik-repack", dest="ik_repack", action="store_false",
+                    help="time ik_llama.cpp only as it loads by default, not also with its "
+                         "run-time repacking (-rtr)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     a = ap.parse_args()
     for name, v, hi in [("--rounds", a.rounds, 100), ("--threads", a.threads, 256),
@@ -127,8 +138,13 @@ def main():
             ap.error(f"{name} {v}: expected 1..={hi}")
     formats = [f.strip() for f in a.formats.split(",") if f.strip()]
     for f in formats:
-        if f not in ("tq2", "tq1"):
-            ap.error(f"--formats: unknown format `{f}` (tq2, tq1)")
+        if f not in FORMATS:
+            ap.error(f"--formats: unknown format `{f}` ({', '.join(FORMATS)})")
+    ik = [f for f in formats if FORMATS[f] == "ik_llama.cpp"]
+    if a.preset != "2b4t" and ik:
+        ap.error(f"--formats {','.join(ik)}: ik_llama.cpp computes ternary rows of at least "
+                 f"512 values only (it aborts on --preset {a.preset}); use --preset 2b4t "
+                 f"or --formats tq2,tq1")
     if not os.access(a.tritium, os.X_OK):
         ap.error(f"--tritium {a.tritium}: not an executable (cargo build --release first)")
     os.makedirs(a.dir, exist_ok=True)
@@ -137,23 +153,25 @@ def main():
     prompt_ids = [(i * 7919 + 13) % vocab for i in range(a.prompt)]
     results = {}
     for f in formats:
-        path = os.path.join(a.dir, f"{a.preset}-{f}.gguf")
-        if not os.path.exists(path):
-            log(f"writing {path}")
-            subprocess.run([a.tritium, "gen-model", "--preset", a.preset,
-                            "--format", f"gguf-{f}", "--out", path], check=True)
+        engine = FORMATS[f]
+        # ik_llama.cpp runs as it loads by default and with its run-time
+        # repacking (-rtr); the faster of the two (median decode) is the peer.
+        variants = [engine] + ([engine + "-rtr"] if engine == "ik_llama.cpp" and a.ik_repack else [])
+        path = peer_files.ensure(a.tritium, a.preset, f, a.dir, log)
         warm(path)
-        rounds = {"tritium": [], "llama.cpp": []}
+        t, p = [], {v: [] for v in variants}
         for r in range(a.rounds):
             log(f"{f} round {r + 1}/{a.rounds}: tritium")
-            rounds["tritium"].append(tritium_round(a.tritium, path, a.threads, a.prompt, a.gen))
-            log(f"{f} round {r + 1}/{a.rounds}: llama.cpp")
-            rounds["llama.cpp"].append(llama_round(path, a.threads, prompt_ids, a.gen))
-        size = os.path.getsize(path)
-        t, l = rounds["tritium"], rounds["llama.cpp"]
+            t.append(tritium_round(a.tritium, path, a.threads, a.prompt, a.gen))
+            for v in variants:
+                log(f"{f} round {r + 1}/{a.rounds}: {v}")
+                p[v].append(peer_round(v, path, a.threads, prompt_ids, a.gen))
+        peers = {v: {k: summary([x[k] for x in p[v]]) for k in ("prefill", "decode")} for v in p}
+        best = max(peers, key=lambda v: peers[v]["decode"]["median"])
         results[f] = {
             "file": path,
-            "file_bytes": size,
+            "file_bytes": os.path.getsize(path),
+            "engine": best,
             "tritium_bytes_per_token": t[0]["bytes_per_token"],
             "bandwidth_gb_s": summary([x["bandwidth_gb_s"] for x in t]),
             "tritium_int4_bytes_per_token": t[0]["int4_bytes_per_token"],
@@ -162,28 +180,36 @@ def main():
                                   "decode_b3", "b3_fraction_of_floor", "decode_int4_b3",
                                   "int4_b3_fraction_of_floor")},
             "tritium_int4_b3_bytes_per_token": t[0]["int4_b3_bytes_per_token"],
-            "llama.cpp": {k: summary([x[k] for x in l]) for k in ("prefill", "decode")},
-            "ratio": {k: summary([x[k] / y[k] for x, y in zip(t, l)]) for k in ("prefill", "decode")},
+            "peer": peers[best],
+            "peer_variants": peers,
+            "ratio": {k: summary([x[k] / y[k] for x, y in zip(t, p[best])])
+                      for k in ("prefill", "decode")},
         }
         for k in ("decode_int4_head", "decode_b3", "decode_int4_b3"):
-            results[f]["ratio"][k] = summary([x[k] / y["decode"] for x, y in zip(t, l)])
+            results[f]["ratio"][k] = summary([x[k] / y["decode"] for x, y in zip(t, p[best])])
+    fastest = {k: max(results, key=lambda f: results[f]["peer"][k]["median"])
+               for k in ("prefill", "decode")}
     if a.json:
         print(json.dumps({"preset": a.preset, "threads": a.threads, "prompt": a.prompt,
                           "gen": a.gen, "rounds": a.rounds, "page_cache": "warm",
-                          "formats": results}, indent=2))
+                          "formats": results, "fastest_peer": fastest}, indent=2))
         return
     print(f"{a.preset}, {a.threads} threads, {a.prompt}-token prompt, {a.gen} decode steps, "
           f"{a.rounds} interleaved rounds (median [min-max]); files warm in the page cache")
     for f, r in results.items():
         bw = r["bandwidth_gb_s"]["median"]
+        others = ", ".join(f"{v} {x['decode']['median']:.2f}" for v, x in r["peer_variants"].items()
+                           if v != r["engine"])
         print(f"\n{f}: {r['file']} ({r['file_bytes'] / 1e6:.1f} MB; tritium reads "
               f"{r['tritium_bytes_per_token'] / 1e6:.1f} MB/token); read bandwidth {bw:.1f} GB/s "
               f"(decode floor of the file's bytes {bw * 1e9 / r['file_bytes']:.2f} tok/s)")
+        if others:
+            print(f"  (peer: {r['engine']}, the faster decode; also timed: {others} tok/s decode)")
         for k, peer in (("prefill", "prefill"), ("decode", "decode"), ("decode_b3", "decode"),
                         ("decode_int4_head", "decode"), ("decode_int4_b3", "decode")):
-            tt, ll, q = r["tritium"][k], r["llama.cpp"][peer], r["ratio"][k]
+            tt, ll, q = r["tritium"][k], r["peer"][peer], r["ratio"][k]
             print(f"  {k:<16} tritium {tt['median']:8.2f} [{tt['min']:.2f}-{tt['max']:.2f}]  "
-                  f"llama.cpp {ll['median']:8.2f} [{ll['min']:.2f}-{ll['max']:.2f}]  "
+                  f"{r['engine']} {ll['median']:8.2f} [{ll['min']:.2f}-{ll['max']:.2f}]  "
                   f"ratio {q['median']:.2f}x [{q['min']:.2f}-{q['max']:.2f}]")
         fl = r["tritium"]["int4_fraction_of_floor"]
         print(f"  (decode_int4_head: tritium --fast-head int4, approximate logits, reads "
@@ -193,6 +219,15 @@ def main():
         print(f"  (decode_b3: exact logits from the base-3 body, --body base3; decode_int4_b3: "
               f"both, {r['tritium_int4_b3_bytes_per_token'] / 1e6:.1f} MB/token at "
               f"{100 * fl['median']:.0f} % [{100 * fl['min']:.0f}-{100 * fl['max']:.0f}] of its floor)")
+    print()
+    for k, f in fastest.items():
+        r = results[f]
+        print(f"fastest peer {k}: {r['engine']} on {f}, {r['peer'][k]['median']:.2f} tok/s")
+    best = results[fastest["decode"]]["peer"]["decode"]["median"]
+    for k in ("decode", "decode_b3", "decode_int4_head", "decode_int4_b3"):
+        f = max(results, key=lambda f: results[f]["tritium"][k]["median"])
+        print(f"  tritium {k:<16} best on {f}: {results[f]['tritium'][k]['median']:.2f} tok/s "
+              f"= {results[f]['tritium'][k]['median'] / best:.2f}x the fastest peer decode")
 
 
 if __name__ == "__main__":
