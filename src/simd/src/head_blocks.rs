@@ -295,17 +295,48 @@ mod x86 {
         let mut acc = [[_mm256_setzero_ps(); 2]; RR];
         for b in 0..cols / eb {
             let xb = xp.add(b * eb);
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let blk = base.add((v + r) * row_bytes + b * bb);
-                prefetch_block(blk.wrapping_add(ahead), bb);
-                if Q6 {
-                    q6k_runs(blk, |q16, scale, e| {
-                        add16(acc, widen(q16, _mm256_set1_ps(scale)), xb, e)
-                    });
-                } else {
-                    let d = _mm256_set1_ps(f16_at(blk));
+            let blk: [*const u8; RR] =
+                std::array::from_fn(|r| base.add((v + r) * row_bytes + b * bb));
+            for p in blk {
+                prefetch_block(p.wrapping_add(ahead), bb);
+            }
+            if Q6 {
+                // Run by run across the rows, so that each step feeds 2 x RR
+                // independent sums (row by row, each row's 32 adds of a block
+                // form two chains of 16 and the loop waits on the add
+                // latency). Every row still adds its runs in element order.
+                // Plain loops, not `array::from_fn`: its closure would not
+                // inherit this function's target features, and the
+                // intrinsics in it would become calls.
+                let mut s = [[0f32; 16]; RR];
+                for r in 0..RR {
+                    s[r] = q6k_scales(blk[r]);
+                }
+                for h in 0..2 {
+                    for k in 0..4 {
+                        let mut q = [_mm256_setzero_si256(); RR];
+                        for r in 0..RR {
+                            q[r] = q6k_codes(blk[r], h, k);
+                        }
+                        for j in 0..2 {
+                            let e = 128 * h + 32 * k + 16 * j;
+                            for r in 0..RR {
+                                let q16 = if j == 0 {
+                                    _mm256_castsi256_si128(q[r])
+                                } else {
+                                    _mm256_extracti128_si256::<1>(q[r])
+                                };
+                                let sc = _mm256_set1_ps(s[r][8 * h + j + 2 * k]);
+                                add16(&mut acc[r], widen(q16, sc), xb, e);
+                            }
+                        }
+                    }
+                }
+            } else {
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let d = _mm256_set1_ps(f16_at(blk[r]));
                     for j in 0..2 {
-                        let q = _mm_loadu_si128(blk.add(2 + 16 * j) as *const __m128i);
+                        let q = _mm_loadu_si128(blk[r].add(2 + 16 * j) as *const __m128i);
                         add16(acc, widen(q, d), xb, 16 * j);
                     }
                 }
