@@ -127,18 +127,40 @@ mod x86 {
         _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(32))
     }
 
-    /// Calls `f(codes, scale, e)` for the 16 runs of 16 elements of a Q6_K
-    /// block, in order: the codes `q - 32` of elements `e .. e + 16` and
-    /// their f32 sub-block scale `d * scale`.
+    /// Calls `f(r, codes, scale, e)` for the 16 runs of 16 elements of the
+    /// Q6_K blocks `blk[r]` of `RR` rows: the codes `q - 32` of elements
+    /// `e .. e + 16` of row `r` and their f32 sub-block scale `d * scale`.
+    /// Run by run across the rows, so that consecutive calls feed
+    /// independent sums (row by row, a row's 32 adds of a block form two
+    /// chains of 16 and a loop waits on the add latency); each row's runs
+    /// come in element order.
     #[inline(always)]
-    unsafe fn q6k_runs(blk: *const u8, mut f: impl FnMut(__m128i, f32, usize)) {
-        let s = q6k_scales(blk);
+    unsafe fn q6k_runs<const RR: usize>(
+        blk: [*const u8; RR],
+        mut f: impl FnMut(usize, __m128i, f32, usize),
+    ) {
+        // Plain loops, not `array::from_fn`: its closure would not inherit
+        // the caller's target features, and the intrinsics in it would
+        // become calls (10x slower).
+        let mut s = [[0f32; 16]; RR];
+        for r in 0..RR {
+            s[r] = q6k_scales(blk[r]);
+        }
         for h in 0..2 {
             for k in 0..4 {
-                let q = q6k_codes(blk, h, k);
-                let halves = [_mm256_castsi256_si128(q), _mm256_extracti128_si256::<1>(q)];
-                for (j, q16) in halves.into_iter().enumerate() {
-                    f(q16, s[8 * h + j + 2 * k], 128 * h + 32 * k + 16 * j);
+                let mut q = [_mm256_setzero_si256(); RR];
+                for r in 0..RR {
+                    q[r] = q6k_codes(blk[r], h, k);
+                }
+                for j in 0..2 {
+                    for r in 0..RR {
+                        let q16 = if j == 0 {
+                            _mm256_castsi256_si128(q[r])
+                        } else {
+                            _mm256_extracti128_si256::<1>(q[r])
+                        };
+                        f(r, q16, s[r][8 * h + j + 2 * k], 128 * h + 32 * k + 16 * j);
+                    }
                 }
             }
         }
@@ -198,7 +220,7 @@ mod x86 {
                             acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(wv, xv));
                         }
                     }
-                    BlockType::Q6K => q6k_runs(blk, |q16, scale, e| {
+                    BlockType::Q6K => q6k_runs([blk], |_, q16, scale, e| {
                         let sv = _mm512_set1_ps(scale);
                         let wv = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q16)), sv);
                         let xv = _mm512_loadu_ps(xb.add(e));
@@ -301,37 +323,9 @@ mod x86 {
                 prefetch_block(p.wrapping_add(ahead), bb);
             }
             if Q6 {
-                // Run by run across the rows, so that each step feeds 2 x RR
-                // independent sums (row by row, each row's 32 adds of a block
-                // form two chains of 16 and the loop waits on the add
-                // latency). Every row still adds its runs in element order.
-                // Plain loops, not `array::from_fn`: its closure would not
-                // inherit this function's target features, and the
-                // intrinsics in it would become calls.
-                let mut s = [[0f32; 16]; RR];
-                for r in 0..RR {
-                    s[r] = q6k_scales(blk[r]);
-                }
-                for h in 0..2 {
-                    for k in 0..4 {
-                        let mut q = [_mm256_setzero_si256(); RR];
-                        for r in 0..RR {
-                            q[r] = q6k_codes(blk[r], h, k);
-                        }
-                        for j in 0..2 {
-                            let e = 128 * h + 32 * k + 16 * j;
-                            for r in 0..RR {
-                                let q16 = if j == 0 {
-                                    _mm256_castsi256_si128(q[r])
-                                } else {
-                                    _mm256_extracti128_si256::<1>(q[r])
-                                };
-                                let sc = _mm256_set1_ps(s[r][8 * h + j + 2 * k]);
-                                add16(&mut acc[r], widen(q16, sc), xb, e);
-                            }
-                        }
-                    }
-                }
+                q6k_runs(blk, |r, q16, scale, e| {
+                    add16(&mut acc[r], widen(q16, _mm256_set1_ps(scale)), xb, e)
+                });
             } else {
                 for (r, acc) in acc.iter_mut().enumerate() {
                     let d = _mm256_set1_ps(f16_at(blk[r]));
