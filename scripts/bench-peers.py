@@ -88,26 +88,8 @@ def tritium_round(tritium, path, threads, prompt, gen):
     }
 
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-# format (a file of peer_files.FILES) -> the engine it belongs to
-FORMATS = {
-    "tq2": "llama.cpp",
-    "tq1": "llama.cpp",
-    "iq2bn": "ik_llama.cpp",
-    "iq1bn": "ik_llama.cpp",
-    "iq2bn-q6k": "ik_llama.cpp",
-}
-
-
-def peer_round(engine, path, threads, prompt_ids, gen):
-    out = subprocess.run(
-        [sys.executable, os.path.join(HERE, "peer_round.py"), "--engine", engine,
-         "--model", path, "--threads", str(threads),
-         "--tokens", ",".join(map(str, prompt_ids)), "--gen", str(gen)],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    return json.loads(out)
+# format -> the engine it belongs to
+FORMATS = peer_files.ENGINE
 
 
 def summary(xs):
@@ -165,7 +147,7 @@ def main():
             t.append(tritium_round(a.tritium, path, a.threads, a.prompt, a.gen))
             for v in variants:
                 log(f"{f} round {r + 1}/{a.rounds}: {v}")
-                p[v].append(peer_round(v, path, a.threads, prompt_ids, a.gen))
+                p[v].append(peer_files.run_peer(v, path, a.threads, prompt_ids, a.gen))
         peers = {v: {k: summary([x[k] for x in p[v]]) for k in ("prefill", "decode")} for v in p}
         best = max(peers, key=lambda v: peers[v]["decode"]["median"])
         results[f] = {

@@ -43,8 +43,7 @@ import tempfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peer_files  # noqa: E402
 
 # Agreement of two implementations that quantize activations differently.
@@ -77,9 +76,7 @@ def tritium_logits(tritium, path, ids, work):
 
 def peer_logits(engine, path, ids, threads, work):
     out = os.path.join(work, os.path.basename(path) + f".{engine}.f32")
-    run([sys.executable, os.path.join(HERE, "peer_round.py"), "--engine", engine,
-         "--model", path, "--threads", str(threads), "--tokens", ",".join(map(str, ids)),
-         "--logits", out])
+    peer_files.run_peer(engine, path, threads, ids, logits=out)
     return np.fromfile(out, dtype="<f4")
 
 
@@ -143,7 +140,9 @@ def same_tensors(x, y):
 
 
 def gguf_tensors(path):
-    """name -> (dims, type, bytes) of a GGUF v2/v3 file."""
+    """name -> (dims, type, bytes) of a GGUF v2/v3 file. (llama.cpp's `gguf`
+    package, which scripts/gguf_crosscheck.py uses, refuses the ik_llama.cpp
+    type ids 134 and 135.)"""
     import struct
 
     with open(path, "rb") as f:
@@ -204,9 +203,7 @@ def check(a, work):
         log(f"tritium logits: {p}")
         logits[f] = tritium_logits(a.tritium, p, ids, work)
     results = []
-    for f, engine in (("tq2", "llama.cpp"), ("tq1", "llama.cpp"),
-                      ("iq2bn", "ik_llama.cpp"), ("iq1bn", "ik_llama.cpp"),
-                      ("iq2bn-q6k", "ik_llama.cpp")):
+    for f, engine in peer_files.ENGINE.items():
         log(f"{f}: {engine}")
         theirs = peer_logits(engine, files[f], ids, a.threads, work)
         r = compare(logits[f], theirs)

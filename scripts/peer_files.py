@@ -1,4 +1,5 @@
-"""The GGUF files scripts/bench-peers.py and scripts/check-peers.py share.
+"""What scripts/bench-peers.py and scripts/check-peers.py share: the GGUF
+files, the engine each format belongs to, and running a peer round.
 
 Each is written once into a directory (target/peers by default) and
 reused: by `tritium gen-model`, or by ik_llama.cpp's own `llama-quantize`
@@ -7,8 +8,12 @@ neither peer computes; ik_llama.cpp converts it). A file is written under
 a temporary name and renamed, so an interrupted run leaves no half file.
 """
 
+import json
 import os
 import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 # name -> ("gen", gen-model format) or ("ik", target type, embedding type)
 FILES = {
@@ -21,6 +26,29 @@ FILES = {
     "ik-iq1bn": ("ik", "IQ1_BN", "f16"),
     "iq2bn-q6k": ("ik", "IQ2_BN", "q6_k"),
 }
+
+
+# file -> the peer engine that computes it (scripts/peer_round.py --engine)
+ENGINE = {
+    "tq2": "llama.cpp",
+    "tq1": "llama.cpp",
+    "iq2bn": "ik_llama.cpp",
+    "iq1bn": "ik_llama.cpp",
+    "iq2bn-q6k": "ik_llama.cpp",
+}
+
+
+def run_peer(engine, path, threads, ids, gen=0, logits=None):
+    """scripts/peer_round.py in its own process (see there); its JSON."""
+    cmd = [sys.executable, os.path.join(HERE, "peer_round.py"), "--engine", engine,
+           "--model", path, "--threads", str(threads), "--tokens", ",".join(map(str, ids)),
+           "--gen", str(gen)]
+    if logits:
+        cmd += ["--logits", logits]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{engine} on {path} failed ({r.returncode}):\n{r.stderr[-2000:]}")
+    return json.loads(r.stdout)
 
 
 def quantize_bin():
