@@ -133,6 +133,8 @@ def main():
         ap.error(f"--tokens {a.tokens!r}: expected comma-separated integers")
     if not ids:
         ap.error("--tokens: no token ids")
+    if min(ids) < 0:
+        ap.error(f"--tokens: id {min(ids)} is negative")
     if not 1 <= a.threads <= 256:
         ap.error(f"--threads {a.threads}: expected 1..=256")
     if not 0 <= a.gen <= 4096:
