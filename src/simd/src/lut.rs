@@ -157,6 +157,9 @@ pub fn lut_matvec(w: &LutMatrix, acts: &[i8], tables: &mut Vec<u8>, out: &mut [i
 mod x86 {
     use std::arch::x86_64::*;
 
+    /// Bytes of the weight stream prefetched ahead of the step computed.
+    const LUT_AHEAD: usize = 2048;
+
     /// One block of 32 rows over all steps into `out` (row order).
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn block(blk: &[u8], tables: &[u8], steps: usize, out: &mut [i32; 32]) {
@@ -169,6 +172,10 @@ mod x86 {
             // i16: a = rows 0-7 | 16-23, b = rows 8-15 | 24-31 (lane-wise unpack).
             let (mut a16, mut b16) = (_mm256_setzero_si256(), _mm256_setzero_si256());
             while m < end {
+                // The weight stream, 2 KiB ahead (as `kernels::x86`'s
+                // GEMV); a prefetch never faults, past the end it is wasted.
+                let ahead = blk.as_ptr().wrapping_add(m * 32 + LUT_AHEAD);
+                _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
                 let w = _mm256_loadu_si256(blk.as_ptr().add(m * 32) as *const __m256i);
                 let idx = [
                     _mm256_and_si256(w, nib),
