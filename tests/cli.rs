@@ -329,13 +329,15 @@ fn bench_prints_json_for_scripts() {
         .count();
     assert_eq!(b3, 4);
     assert!(kernels.iter().all(|k| k["gb_s"].as_f64().unwrap() > 0.0));
-    // The compute peaks of the instructions present (vpdpbusd, tdpbssd),
-    // and each prompt row of a path built on one as a fraction of it.
+    // The compute peaks of the instructions present (vpdpbusd, tdpbssd,
+    // vpmaddubsw), and each prompt row of a path built on one as a
+    // fraction of it.
     let peaks = v["compute_peaks"].as_array().unwrap();
     assert_eq!(
         peaks.len(),
         usize::from(tritium_simd::Isa::Avx512.available())
             + usize::from(tritium_simd::Isa::Amx.available())
+            + usize::from(tritium_simd::Isa::Avx2.available())
     );
     assert!(peaks.iter().all(|p| p["gmac_s"].as_f64().unwrap() > 0.0));
     let prompt_rows = kernels.iter().filter(|k| k["tokens"].as_u64().unwrap() > 1);

@@ -320,8 +320,8 @@ pub fn run_bench(
     }
     let mut compute_peaks = Vec::new();
     if o.kernels {
-        log("measuring the compute peaks (vpdpbusd, tdpbssd)");
-        for op in [MacOp::Vpdpbusd, MacOp::Tdpbssd] {
+        log("measuring the compute peaks (vpdpbusd, tdpbssd, vpmaddubsw)");
+        for op in [MacOp::Vpdpbusd, MacOp::Tdpbssd, MacOp::Vpmaddubsw] {
             for &t in &o.threads {
                 compute_peaks.extend(peak::measure(op, t)?);
             }

@@ -1,8 +1,11 @@
 //! Compute peaks of the multiply-accumulate instructions the prompt
 //! kernels are built on, measured on this machine: register-only loops of
-//! independent `vpdpbusd` (AVX-512 VNNI, 64 byte products per instruction)
-//! and `tdpbssd` (AMX-INT8, 16 x 16 x 64 = 16,384 per instruction) with
-//! nothing else in them. `tritium bench` reports each prompt kernel's
+//! independent `vpdpbusd` (AVX-512 VNNI, 64 byte products per instruction),
+//! `tdpbssd` (AMX-INT8, 16 x 16 x 64 = 16,384 per instruction) and, on
+//! AVX2, `vpmaddubsw` (32 byte products summed in pairs) with nothing else
+//! in them. The AVX2 prompt kernel also needs one `vpaddw` per
+//! `vpmaddubsw` to accumulate (a 4-way dot product has the add built in),
+//! so its peak is an upper bound it cannot quite reach. `tritium bench` reports each prompt kernel's
 //! GMAC/s as a fraction of the peak of the instruction it uses, measured in
 //! the same run with as many threads.
 
@@ -21,6 +24,8 @@ pub enum MacOp {
     Vpdpbusd,
     /// `tdpbssd`: 16 x 16 tiles, 64 byte products each.
     Tdpbssd,
+    /// `vpmaddubsw ymm`: 32 byte products, summed in pairs (AVX2).
+    Vpmaddubsw,
 }
 
 impl MacOp {
@@ -28,6 +33,7 @@ impl MacOp {
         match self {
             MacOp::Vpdpbusd => "vpdpbusd (zmm)",
             MacOp::Tdpbssd => "tdpbssd",
+            MacOp::Vpmaddubsw => "vpmaddubsw (ymm)",
         }
     }
 
@@ -37,6 +43,8 @@ impl MacOp {
         match isa {
             Isa::Amx => Some(MacOp::Tdpbssd),
             Isa::Avx512 => Some(MacOp::Vpdpbusd),
+            // Both AVX2 paths run prompts on the multiply-add tiles.
+            Isa::Avx2 | Isa::Avx2Lut => Some(MacOp::Vpmaddubsw),
             _ => None,
         }
     }
@@ -45,6 +53,7 @@ impl MacOp {
         match self {
             MacOp::Vpdpbusd => Isa::Avx512.available(),
             MacOp::Tdpbssd => Isa::Amx.available(),
+            MacOp::Vpmaddubsw => Isa::Avx2.available(),
         }
     }
 
@@ -53,6 +62,7 @@ impl MacOp {
         match self {
             MacOp::Vpdpbusd => 12 * 64,
             MacOp::Tdpbssd => 4 * 16 * 16 * 64,
+            MacOp::Vpmaddubsw => 12 * 32,
         }
     }
 
@@ -61,6 +71,7 @@ impl MacOp {
         match self {
             MacOp::Vpdpbusd => 1 << 20,
             MacOp::Tdpbssd => 1 << 17,
+            MacOp::Vpmaddubsw => 1 << 20,
         }
     }
 
@@ -71,6 +82,7 @@ impl MacOp {
             match self {
                 MacOp::Vpdpbusd => x86::vpdpbusd_loop(iters),
                 MacOp::Tdpbssd => x86::tdpbssd_loop(iters),
+                MacOp::Vpmaddubsw => x86::vpmaddubsw_loop(iters),
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -148,6 +160,40 @@ mod x86 {
         );
     }
 
+    /// `iters` x 12 independent `vpmaddubsw` on ymm registers (two or
+    /// three ports x latency 3 or so on current cores: enough chains).
+    ///
+    /// # Safety
+    /// AVX2 present.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn vpmaddubsw_loop(iters: u64) {
+        asm!(
+            "vpxor ymm0, ymm0, ymm0",
+            "vpcmpeqb ymm1, ymm1, ymm1",
+            "2:",
+            "vpmaddubsw ymm2, ymm0, ymm1",
+            "vpmaddubsw ymm3, ymm0, ymm1",
+            "vpmaddubsw ymm4, ymm0, ymm1",
+            "vpmaddubsw ymm5, ymm0, ymm1",
+            "vpmaddubsw ymm6, ymm0, ymm1",
+            "vpmaddubsw ymm7, ymm0, ymm1",
+            "vpmaddubsw ymm8, ymm0, ymm1",
+            "vpmaddubsw ymm9, ymm0, ymm1",
+            "vpmaddubsw ymm10, ymm0, ymm1",
+            "vpmaddubsw ymm11, ymm0, ymm1",
+            "vpmaddubsw ymm12, ymm0, ymm1",
+            "vpmaddubsw ymm13, ymm0, ymm1",
+            "dec {n}",
+            "jnz 2b",
+            n = inout(reg) iters.max(1) => _,
+            out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
+            out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
+            out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
+            out("ymm12") _, out("ymm13") _,
+            options(nostack, nomem),
+        );
+    }
+
     /// `iters` x four `tdpbssd` into four accumulators from two `A` and
     /// two `B` tiles, the 2 x 2 block of the prompt kernel without its
     /// loads.
@@ -189,7 +235,7 @@ mod tests {
 
     #[test]
     fn peaks_are_positive_where_present() {
-        for op in [MacOp::Vpdpbusd, MacOp::Tdpbssd] {
+        for op in [MacOp::Vpdpbusd, MacOp::Tdpbssd, MacOp::Vpmaddubsw] {
             match measure(op, 1).unwrap() {
                 Some(p) => assert!(p.gmac_s > 1.0, "{}: {}", op.name(), p.gmac_s),
                 None => assert!(!op.available()),
