@@ -342,6 +342,9 @@ mod x86 {
         });
     }
 
+    /// Bytes of codes the AVX2 loop prefetches ahead (scales: an eighth).
+    const Q4_AHEAD: usize = 2048;
+
     /// AVX2: lanes 0..8 and 8..16 of a block in two registers;
     /// `vpmaddubsw` (pairs of `(q + 8) x`, at most 2 * 15 * 128: no
     /// saturation) then `vpmaddwd` by ones gives the same lane integers.
@@ -355,6 +358,17 @@ mod x86 {
             let mut acc = [[_mm256_setzero_ps(); 2]; PANEL];
             for g in 0..groups {
                 let sg = scales.add(2 * PANEL * g);
+                // The codes and the scales are two sequential streams;
+                // prefetched ahead as the 2-bit GEMV's (`kernels::x86`).
+                // A prefetch never faults; past the end it is only wasted.
+                if g % 2 == 0 {
+                    let s = (sg as *const u8).wrapping_add(Q4_AHEAD / 8);
+                    _mm_prefetch::<_MM_HINT_T0>(s as *const i8);
+                }
+                for r in 0..PANEL {
+                    let p = codes.add((g * PANEL + r) * Q4_BLOCK);
+                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(Q4_AHEAD) as *const i8);
+                }
                 for half in 0..2 {
                     // Values 32 half .. 32 half + 32 of both blocks.
                     let off = 32 * half;
