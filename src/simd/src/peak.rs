@@ -5,9 +5,9 @@
 //! AVX2, `vpmaddubsw` (32 byte products summed in pairs) with nothing else
 //! in them. The AVX2 prompt kernel also needs one `vpaddw` per
 //! `vpmaddubsw` to accumulate (a 4-way dot product has the add built in),
-//! so its peak is an upper bound it cannot quite reach. `tritium bench` reports each prompt kernel's
-//! GMAC/s as a fraction of the peak of the instruction it uses, measured in
-//! the same run with as many threads.
+//! so its peak is an upper bound it cannot quite reach. `tritium bench`
+//! reports each prompt kernel's GMAC/s as a fraction of the peak of the
+//! instruction it uses, measured in the same run with as many threads.
 
 use std::time::Instant;
 
