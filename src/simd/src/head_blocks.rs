@@ -129,7 +129,10 @@ mod x86 {
 
     /// Calls `f(r, codes, scale, e)` for the 16 runs of 16 elements of the
     /// Q6_K blocks `blk[r]` of `RR` rows: the codes `q - 32` of elements
-    /// `e .. e + 16` of row `r` and their f32 sub-block scale `d * scale`.
+    /// `e .. e + 16` of row `r` (16 signed bytes at `codes`, in a small
+    /// stack buffer, so the AVX2 caller widens them with the memory form
+    /// of `vpmovsxbd`, see [`sx8`]) and their f32 sub-block scale
+    /// `d * scale`.
     /// Run by run across the rows, so that consecutive calls feed
     /// independent sums (row by row, a row's 32 adds of a block form two
     /// chains of 16 and a loop waits on the add latency); each row's runs
@@ -137,7 +140,7 @@ mod x86 {
     #[inline(always)]
     unsafe fn q6k_runs<const RR: usize>(
         blk: [*const u8; RR],
-        mut f: impl FnMut(usize, __m128i, f32, usize),
+        mut f: impl FnMut(usize, *const i8, f32, usize),
     ) {
         // Plain loops, not `array::from_fn`: its closure would not inherit
         // the caller's target features, and the intrinsics in it would
@@ -148,18 +151,15 @@ mod x86 {
         }
         for h in 0..2 {
             for k in 0..4 {
-                let mut q = [_mm256_setzero_si256(); RR];
+                let mut q = [[0i8; 32]; RR];
                 for r in 0..RR {
-                    q[r] = q6k_codes(blk[r], h, k);
+                    let codes = q6k_codes(blk[r], h, k);
+                    _mm256_storeu_si256(q[r].as_mut_ptr() as *mut __m256i, codes);
                 }
                 for j in 0..2 {
                     for r in 0..RR {
-                        let q16 = if j == 0 {
-                            _mm256_castsi256_si128(q[r])
-                        } else {
-                            _mm256_extracti128_si256::<1>(q[r])
-                        };
-                        f(r, q16, s[r][8 * h + j + 2 * k], 128 * h + 32 * k + 16 * j);
+                        let codes = q[r].as_ptr().add(16 * j);
+                        f(r, codes, s[r][8 * h + j + 2 * k], 128 * h + 32 * k + 16 * j);
                     }
                 }
             }
@@ -220,8 +220,9 @@ mod x86 {
                             acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(wv, xv));
                         }
                     }
-                    BlockType::Q6K => q6k_runs([blk], |_, q16, scale, e| {
+                    BlockType::Q6K => q6k_runs([blk], |_, codes, scale, e| {
                         let sv = _mm512_set1_ps(scale);
+                        let q16 = _mm_loadu_si128(codes as *const __m128i);
                         let wv = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q16)), sv);
                         let xv = _mm512_loadu_ps(xb.add(e));
                         acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(wv, xv));
@@ -253,15 +254,30 @@ mod x86 {
         }
     }
 
-    /// 16 codes (signed bytes) to two f32 halves times `s`.
+    /// The 8 signed bytes at `p` widened to i32 lanes by the memory form
+    /// of `vpmovsxbd`. Zen 3 runs that form at two per cycle and the
+    /// register form at 0.8 (register-only loops of each, 2026-12-05), and
+    /// LLVM keeps a 16-byte load and widens its halves from the register,
+    /// hence the asm.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn sx8(p: *const i8) -> __m256i {
+        let r: __m256i;
+        std::arch::asm!(
+            "vpmovsxbd {r}, qword ptr [{p}]",
+            r = lateout(ymm_reg) r,
+            p = in(reg) p,
+            options(pure, readonly, nostack, preserves_flags),
+        );
+        r
+    }
+
+    /// 16 codes (signed bytes at `q`) to two f32 halves times `s`.
     #[inline(always)]
-    unsafe fn widen(q: __m128i, s: __m256) -> [__m256; 2] {
+    unsafe fn widen(q: *const i8, s: __m256) -> [__m256; 2] {
         [
-            _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), s),
-            _mm256_mul_ps(
-                _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128::<8>(q))),
-                s,
-            ),
+            _mm256_mul_ps(_mm256_cvtepi32_ps(sx8(q)), s),
+            _mm256_mul_ps(_mm256_cvtepi32_ps(sx8(q.add(8))), s),
         ]
     }
 
@@ -323,14 +339,14 @@ mod x86 {
                 prefetch_block(p.wrapping_add(ahead), bb);
             }
             if Q6 {
-                q6k_runs(blk, |r, q16, scale, e| {
-                    add16(&mut acc[r], widen(q16, _mm256_set1_ps(scale)), xb, e)
+                q6k_runs(blk, |r, codes, scale, e| {
+                    add16(&mut acc[r], widen(codes, _mm256_set1_ps(scale)), xb, e)
                 });
             } else {
                 for (r, acc) in acc.iter_mut().enumerate() {
                     let d = _mm256_set1_ps(f16_at(blk[r]));
                     for j in 0..2 {
-                        let q = _mm_loadu_si128(blk[r].add(2 + 16 * j) as *const __m128i);
+                        let q = blk[r].add(2 + 16 * j) as *const i8;
                         add16(acc, widen(q, d), xb, 16 * j);
                     }
                 }
