@@ -9,7 +9,7 @@
 
 use std::arch::x86_64::*;
 
-use super::x86::prefetch_streams;
+use super::x86::{prefetch_streams, PREFETCH_CHUNKS};
 use crate::base3::{B3Acts, B3Matrix, POW3, TABLE_PER_GROUP};
 use crate::layout::{Chunk, PANEL};
 
@@ -67,7 +67,7 @@ unsafe fn gemv512<const P: usize>(w: &B3Matrix, p: usize, a: &B3Acts, out: *mut 
     let mut acc = [[_mm512_setzero_si512(); 2]; P];
     let tp = a.table().as_ptr();
     for g in 0..groups {
-        prefetch_streams(&wp, g, groups);
+        prefetch_streams::<P, PREFETCH_CHUNKS>(&wp, g, groups);
         let raw: [__m512i; P] =
             std::array::from_fn(|q| _mm512_load_si512(wp[q].add(g) as *const __m512i));
         let even: [__m512i; P] = std::array::from_fn(|q| _mm512_slli_epi16::<8>(raw[q]));
@@ -119,7 +119,7 @@ unsafe fn gemv256<const P: usize>(w: &B3Matrix, p: usize, a: &B3Acts, out: *mut 
     let mut acc = [[_mm256_setzero_si256(); 4]; P];
     let tp = a.table().as_ptr();
     for g in 0..groups {
-        prefetch_streams(&wp, g, groups);
+        prefetch_streams::<P, PREFETCH_CHUNKS>(&wp, g, groups);
         let t = tp.add(g * TABLE_PER_GROUP);
         for q in 0..P {
             let base = wp[q].add(g) as *const __m256i;

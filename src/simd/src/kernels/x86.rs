@@ -26,23 +26,37 @@ use std::arch::x86_64::*;
 use super::Acts;
 use crate::layout::{Chunk, PackedTernary, KBLOCK, PANEL};
 
-/// Software prefetch distance of the decode loops, in 64-byte chunks.
-const PREFETCH_CHUNKS: usize = 16;
+/// Software prefetch distance of the AVX-512 and base-3 decode loops, in
+/// 64-byte chunks.
+pub(crate) const PREFETCH_CHUNKS: usize = 16;
+
+/// The AVX2 2-bit decode loop's distance (2 KiB). That loop needs about
+/// as many cycles per chunk as the memory takes to deliver it, and without
+/// the prefetch the two hardly overlapped: 2B4T's decode kernels ran at
+/// 53-67 % of one Zen 3 thread's read bandwidth, and at 75-98 % with it
+/// (1 KiB ahead was 10-20 % slower on one thread in interleaved runs, 4 KiB
+/// no better, 8 KiB worse); whole-model exact decode went from 21.7-24.7
+/// to 27.8-28.1 tok/s (2 threads).
+const GEMV256_AHEAD: usize = 32;
 
 /// The software prefetch of a decode loop over `P` panel streams of
-/// `len` chunks each, at chunk `i`: [`PREFETCH_CHUNKS`] ahead in each stream,
+/// `len` chunks each, at chunk `i`: `AHEAD` chunks ahead in each stream,
 /// and near its end the start of the stream `P` panels on (the next GEMV
 /// step's stream, contiguous after this step's panels), so the next step
 /// does not begin with a run of demand misses. The address may lie past the
 /// matrix for its last panels: computed with wrapping arithmetic and only
 /// prefetched (never faults).
 #[inline(always)]
-pub(crate) fn prefetch_streams<const P: usize>(wp: &[*const Chunk; P], i: usize, len: usize) {
+pub(crate) fn prefetch_streams<const P: usize, const AHEAD: usize>(
+    wp: &[*const Chunk; P],
+    i: usize,
+    len: usize,
+) {
     for w in wp {
-        let ahead = if i + PREFETCH_CHUNKS < len {
-            w.wrapping_add(i + PREFETCH_CHUNKS)
+        let ahead = if i + AHEAD < len {
+            w.wrapping_add(i + AHEAD)
         } else {
-            w.wrapping_add((P - 1) * len + i + PREFETCH_CHUNKS)
+            w.wrapping_add((P - 1) * len + i + AHEAD)
         };
         // SAFETY: a prefetch hint never faults, whatever the address.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8) };
@@ -97,7 +111,7 @@ unsafe fn gemv512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: *m
         let mut acc = [[_mm512_setzero_si512(); 4]; P];
         for b in b0..b1 {
             // Each panel is its own stream: fetch ~1 KiB ahead of it.
-            prefetch_streams(&wp, b, kb);
+            prefetch_streams::<P, PREFETCH_CHUNKS>(&wp, b, kb);
             let raw: [__m512i; P] =
                 std::array::from_fn(|q| _mm512_load_si512(wp[q].add(b) as *const __m512i));
             for j in 0..4 {
@@ -244,16 +258,6 @@ const GEMV256_SEGMENT: usize = 8;
 /// `[-32768, 32512]`, with the same tight bound.
 const TILE256_SEGMENT: usize = 16;
 
-/// Chunks [`gemv256`] prefetches ahead of the one it computes (2 KiB; the
-/// panels of a task are one contiguous stream, so past a panel's end this
-/// is the next panel). The loop needs about as many cycles per chunk as the
-/// memory takes to deliver it, and without the prefetch the two hardly
-/// overlapped: 2B4T's decode kernels ran at 53-67 % of the read bandwidth on
-/// one Zen 3 thread and 75-98 % with it (16 and 64 chunks were no better,
-/// 128 worse); whole-model exact decode went from 21.7-24.7 to 27.8-28.1
-/// tok/s (2 threads, interleaved runs).
-const GEMV256_AHEAD: usize = 32;
-
 /// Adds the i16 pair sums `s` to the i32 total `t` (`vpmaddwd` by ones).
 #[inline]
 #[target_feature(enable = "avx2")]
@@ -292,8 +296,8 @@ unsafe fn gemv256(w: &PackedTernary, p: usize, a: &Acts, out: *mut i32) {
         let b1 = (b0 + GEMV256_SEGMENT).min(kb);
         let mut s16 = [[_mm256_setzero_si256(); 2]; 2];
         for b in b0..b1 {
-            // A prefetch never faults; past the end it is only wasted.
-            _mm_prefetch::<_MM_HINT_T0>(wp.wrapping_add(b + GEMV256_AHEAD) as *const i8);
+            // One stream (a task's panels are contiguous), 2 KiB ahead.
+            prefetch_streams::<1, GEMV256_AHEAD>(&[wp], b, kb);
             let av: [__m256i; 4] =
                 std::array::from_fn(|j| _mm256_set1_epi32(bcast4(ap.add(b * KBLOCK + 4 * j))));
             for h in 0..2 {
