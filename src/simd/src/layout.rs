@@ -89,15 +89,26 @@ impl PackedTernary {
             .par_chunks_mut(kblocks.max(1))
             .enumerate()
             .for_each(|(p, panel)| {
-                for i in 0..PANEL.min(n - p * PANEL) {
-                    let src = w.packed_row(p * PANEL + i);
-                    for (b, chunk) in panel.iter_mut().enumerate() {
+                let rows = PANEL.min(n - p * PANEL);
+                let src: [&[u8]; PANEL] =
+                    std::array::from_fn(|i| w.packed_row(p * PANEL + i.min(rows - 1)));
+                // Chunk by chunk (each written whole, once), with the
+                // bytes of whole quads read directly: per row and
+                // through a padded copy of every quad, this was the
+                // slowest step of preparing a model (2026-12-05).
+                for (b, chunk) in panel.iter_mut().enumerate() {
+                    for (i, src) in src.iter().enumerate().take(rows) {
                         // The row's canonical bytes 4b..4b+4 hold inputs
                         // 16b..16b+16 (padded with code 1 past the row).
-                        let mut v = [0x55u8; 4];
-                        let lo = (4 * b).min(row_bytes);
-                        let hi = (4 * b + 4).min(row_bytes);
-                        v[..hi - lo].copy_from_slice(&src[lo..hi]);
+                        let v = match src.get(4 * b..4 * b + 4) {
+                            Some(q) => [q[0], q[1], q[2], q[3]],
+                            None => {
+                                let mut v = [0x55u8; 4];
+                                let tail = &src[(4 * b).min(row_bytes)..];
+                                v[..tail.len()].copy_from_slice(tail);
+                                v
+                            }
+                        };
                         let t = transpose_code_quad(u32::from_le_bytes(v));
                         chunk.0[4 * i..4 * i + 4].copy_from_slice(&t.to_le_bytes());
                     }
