@@ -147,23 +147,33 @@ pub fn assemble(
     c.validate()
         .map_err(|e| Error::config(src.origin(), e.to_string()))?;
     check_unexpected(src, &expected_names(c, q))?;
-    let embed = load_dense(src, HF_EMBED, c.vocab_size, c.hidden_size)?;
-    let lm_head = if c.tie_word_embeddings {
-        None
-    } else {
-        Some(load_dense(src, HF_LM_HEAD, c.vocab_size, c.hidden_size)?)
-    };
+    // The embedding and head alongside the layers, as the GGUF loader.
+    let (dense, layers) = rayon::join(
+        || -> Result<_> {
+            let embed = load_dense(src, HF_EMBED, c.vocab_size, c.hidden_size)?;
+            let lm_head = if c.tie_word_embeddings {
+                None
+            } else {
+                Some(load_dense(src, HF_LM_HEAD, c.vocab_size, c.hidden_size)?)
+            };
+            Ok((embed, lm_head))
+        },
+        || {
+            (0..c.num_layers)
+                .into_par_iter()
+                .map(|l| {
+                    let layer = load_layer(src, c, q, l);
+                    if let Some(p) = progress {
+                        p.advance(1);
+                    }
+                    layer
+                })
+                .collect::<Result<Vec<_>>>()
+        },
+    );
+    let (embed, lm_head) = dense?;
+    let layers = layers?;
     let final_norm = load_norm(src, HF_FINAL_NORM, c.hidden_size)?;
-    let layers = (0..c.num_layers)
-        .into_par_iter()
-        .map(|l| {
-            let layer = load_layer(src, c, q, l);
-            if let Some(p) = progress {
-                p.advance(1);
-            }
-            layer
-        })
-        .collect::<Result<Vec<_>>>()?;
     Model::new(c.clone(), embed, lm_head, final_norm, layers)
         .map_err(|e| tensor_err(src.origin(), e))
 }
