@@ -201,7 +201,13 @@ proptest! {
                 prop_assert!(!has3);
                 prop_assert_eq!(t, reference_iq2bn_block(&blk));
             }
-            Err(e) => prop_assert!(has3 && e.contains("code 3"), "{}", e),
+            Err(e) => {
+                // Named at the first element (in element order) with code 3.
+                let first = (0..64).find(|e| (blk[e % 16] >> (2 * (e / 16))) & 3 == 3);
+                prop_assert!(has3 && e.contains("code 3"), "{}", e);
+                let at = format!("element {} ", first.unwrap_or(usize::MAX));
+                prop_assert!(e.contains(&at), "{}", e);
+            }
         }
     }
 }
