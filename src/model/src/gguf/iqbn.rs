@@ -33,7 +33,7 @@
 
 use half::f16;
 
-use super::quants::pack_trits;
+use super::quants::{pack_trits, unpack_trit};
 
 type R<T> = std::result::Result<T, String>;
 
@@ -163,7 +163,7 @@ pub fn iq2bn_encode(t: &[i8], k: usize, scales: &[f32]) -> R<Vec<u8>> {
 }
 
 /// The elements of an IQ1_BN block held by byte `i` (0..13), as
-/// (element, trit position for [`super::quants::unpack_trit`]) pairs.
+/// (element, trit position for [`unpack_trit`]) pairs.
 fn iq1bn_byte_elements(i: usize) -> impl Iterator<Item = (usize, usize)> {
     let (g, sub) = (i / 3, i % 3);
     let ql = (i < 12).then_some(0..5).into_iter().flatten();
@@ -171,15 +171,6 @@ fn iq1bn_byte_elements(i: usize) -> impl Iterator<Item = (usize, usize)> {
     // Digit of weight 3^j is trit position 4 - j (0 = most significant).
     ql.map(move |j| (16 * g + 5 * sub + j, 4 - j))
         .chain(extra.map(|g| (16 * g + 15, 4 - g)))
-}
-
-/// The weight [`super::quants::unpack_trit`]`(byte, pos) - 1`, in 16-bit arithmetic (the
-/// byte product is the low byte of the 16-bit one).
-#[inline]
-fn trit(byte: u8, pos: usize) -> i8 {
-    const POW3: [u16; 5] = [1, 3, 9, 27, 81];
-    let q = (u16::from(byte) * POW3[pos]) & 0xff;
-    ((q * 3) >> 8) as i8 - 1
 }
 
 /// Decodes IQ1_BN: `rows` x `k` ternary values and each row's fp16 scale (bits).
@@ -194,19 +185,18 @@ pub fn iq1bn_decode(bytes: &[u8], rows: usize, k: usize) -> R<(Vec<i8>, Vec<u16>
             .chunks_exact(IQ1BN_BLOCK)
             .zip(out.chunks_exact_mut(BLOCK_ELEMS))
         {
-            // Fixed loops (no iterator chain per byte): that chain and
-            // byte multiplies made this the slowest step of loading an
-            // IQ1_BN file (2026-12-05). The element order of
-            // `iq1bn_byte_elements`; checked against an independent
-            // decoder in the tests.
+            // Fixed loops (no iterator chain per byte): that chain made
+            // this the slowest step of loading an IQ1_BN file
+            // (2026-12-05). The element order of `iq1bn_byte_elements`;
+            // checked against an independent decoder in the tests.
             for (g, o) in o.chunks_exact_mut(16).enumerate() {
                 for i in 0..3 {
                     let byte = blk[3 * g + i];
                     for j in 0..5 {
-                        o[5 * i + j] = trit(byte, 4 - j);
+                        o[5 * i + j] = unpack_trit(byte, 4 - j) as i8 - 1;
                     }
                 }
-                o[15] = trit(blk[12], 4 - g);
+                o[15] = unpack_trit(blk[12], 4 - g) as i8 - 1;
             }
         }
     }
