@@ -1,8 +1,10 @@
 //! The fuzz campaign over tritium's model loaders, as one command (stable
 //! Rust; no cargo-fuzz). Targets (see `tritium_model::fuzz`):
 //!
-//! - `gguf`: mutants of small GGUF files (tiny I2_S, tiny256 TQ2_0 and
-//!   TQ1_0), parsed, loaded, tokenizer built from metadata;
+//! - `gguf`: mutants of small GGUF files (tiny I2_S; tiny256 TQ2_0, TQ1_0,
+//!   IQ2_BN, IQ1_BN; BF16, F32 and Q8_0 embeddings; ik_llama.cpp's own
+//!   IQ2_BN + Q6_K and IQ1_BN files), parsed, loaded, tokenizer built from
+//!   metadata;
 //! - `safetensors`: mutants of the tiny preset's model.safetensors (packed
 //!   and bf16), parsed as a shard and assembled as a checkpoint directory;
 //! - `config`: mutants of config.json, through parse_config, validate and
@@ -23,8 +25,8 @@
 //!
 //! Options: `--target gguf|safetensors|config|all` (all), `--inputs N`
 //! (1000000 per target), `--seed S` (1), `--skip K` (0), `--seconds T` (a
-//! time budget per target), `--weights i2s|tq2|tq1` (one GGUF base only,
-//! as the old fuzz_gguf example), `--progress N` (a line every N inputs;
+//! time budget per target), `--base NAME` (one GGUF base only, e.g.
+//! `tiny256-tq2` or `ik-iq2bn-q6k`; a wrong name lists them), `--progress N` (a line every N inputs;
 //! 100000), `--max-input-ms MS` (1000), `--out DIR`, `--threads N` (rayon
 //! threads; 1), `--trace` (print every input's number to stderr first).
 
@@ -33,13 +35,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tritium_model::fuzz::{config::ConfigTarget, run, shard::SafetensorsTarget, Campaign, Target};
-use tritium_model::gguf::export::WeightType;
-use tritium_model::gguf::fuzz::GgufTarget;
+use tritium_model::gguf::fuzz::{GgufBase, GgufTarget, ALL_BASES};
 
 /// The command line.
 struct Args {
     targets: Vec<String>,
-    weights: Vec<WeightType>,
+    bases: Vec<GgufBase>,
     campaign: Campaign,
     progress: u64,
     threads: usize,
@@ -49,13 +50,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let mut a = Args {
         targets: vec!["gguf".into(), "safetensors".into(), "config".into()],
-        weights: vec![
-            WeightType::I2S,
-            WeightType::Tq2,
-            WeightType::Tq1,
-            WeightType::Iq2bn,
-            WeightType::Iq1bn,
-        ],
+        bases: ALL_BASES.to_vec(),
         campaign: Campaign::new(1, 1_000_000),
         progress: 100_000,
         threads: 1,
@@ -86,15 +81,15 @@ fn parse_args() -> Result<Args, String> {
                     }
                 }
             }
-            "--weights" => {
-                a.weights = vec![match value.as_str() {
-                    "i2s" => WeightType::I2S,
-                    "tq2" => WeightType::Tq2,
-                    "tq1" => WeightType::Tq1,
-                    "iq2bn" => WeightType::Iq2bn,
-                    "iq1bn" => WeightType::Iq1bn,
-                    _ => return Err(format!("--weights {value}: i2s, tq2, tq1, iq2bn or iq1bn")),
-                }]
+            "--base" => {
+                let base = ALL_BASES
+                    .iter()
+                    .find(|b| b.name() == value)
+                    .ok_or_else(|| {
+                        let names: Vec<String> = ALL_BASES.iter().map(|b| b.name()).collect();
+                        format!("--base {value}: one of {}", names.join(", "))
+                    })?;
+                a.bases = vec![*base];
             }
             "--inputs" => a.campaign.inputs = num()?,
             "--seed" => a.campaign.seed = num()?,
@@ -140,7 +135,7 @@ fn main() -> ExitCode {
     let mut summaries = Vec::new();
     for name in &a.targets {
         let target: Box<dyn Target> = match name.as_str() {
-            "gguf" => Box::new(GgufTarget::new(&a.weights).expect("GGUF base files")),
+            "gguf" => Box::new(GgufTarget::new(&a.bases).expect("GGUF base files")),
             "safetensors" => Box::new(SafetensorsTarget::new().expect("safetensors bases")),
             _ => Box::new(ConfigTarget::new().expect("config bases")),
         };

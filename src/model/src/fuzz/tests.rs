@@ -5,8 +5,7 @@
 use super::config::ConfigTarget;
 use super::shard::SafetensorsTarget;
 use super::*;
-use crate::gguf::export::WeightType;
-use crate::gguf::fuzz::GgufTarget;
+use crate::gguf::fuzz::{GgufTarget, ALL_BASES};
 
 /// Runs `inputs` inputs of `target` (seed 7) and fails on any panic or
 /// input slower than 1 s.
@@ -18,18 +17,9 @@ fn ci_run(target: &dyn Target, inputs: u64) -> Report {
     r
 }
 
-/// Every GGUF weight type the fuzz target has a base file of.
-const ALL_WEIGHTS: &[WeightType] = &[
-    WeightType::I2S,
-    WeightType::Tq2,
-    WeightType::Tq1,
-    WeightType::Iq2bn,
-    WeightType::Iq1bn,
-];
-
 #[test]
 fn ci_subset_gguf() {
-    let t = GgufTarget::new(ALL_WEIGHTS).unwrap();
+    let t = GgufTarget::new(ALL_BASES).unwrap();
     let r = ci_run(&t, 2000);
     assert!(r.parsed > 100, "{}", r.summary());
 }
@@ -50,12 +40,13 @@ fn ci_subset_config() {
 
 #[test]
 fn unmutated_bases_load() {
-    let t = GgufTarget::new(ALL_WEIGHTS).unwrap();
-    for i in 0..ALL_WEIGHTS.len() {
+    let t = GgufTarget::new(ALL_BASES).unwrap();
+    for (i, base) in ALL_BASES.iter().enumerate() {
         assert_eq!(
             t.check(i, t.base_bytes(i).to_vec()),
             Outcome::Loaded,
-            "base {i}"
+            "base {}",
+            base.name()
         );
     }
 }
