@@ -135,3 +135,59 @@ fn ik_llama_cpp_iq2bn_with_a_q6k_head_loads_the_i2s_body() {
         assert_eq!(bits(&got), bits(&want), "Q6_K head on {}", b.name());
     }
 }
+
+/// `--fast-head` on ik_llama.cpp's Q6_K head (the embedding, tied): the
+/// int8 head computed from the stored blocks is identical on every SIMD
+/// path, within 2 % of the largest |logit| of the exact head, and closer
+/// to it than an int8 copy of the same values (measured on this file:
+/// 0.43 % against 0.84 %).
+#[test]
+fn fast_head_over_ik_llama_cpps_q6k_blocks_beats_an_int8_copy() {
+    use tritium_simd::{HeadMode, SimdBackend, SimdOptions};
+    let ik = load(&fixture("ik-iq2bn-q6k.gguf"));
+    let head = ik.embed();
+    assert!(head.as_blocks().is_some());
+    let (vocab, hidden) = (head.rows(), head.cols());
+    let mut wide = vec![0f32; vocab * hidden];
+    for (r, row) in wide.chunks_exact_mut(hidden).enumerate() {
+        head.row_into(r, row);
+    }
+    let copy = tritium_golden::DenseMatrix::from_f32("copy", vocab, hidden, wide).unwrap();
+    let x: Vec<f32> = (0..hidden)
+        .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.021)
+        .collect();
+    let mut want = vec![0f32; vocab];
+    tritium_golden::GoldenBackend
+        .logits(head, &x, &mut want)
+        .unwrap();
+    let range = want.iter().fold(0f32, |a, v| a.max(v.abs()));
+    let dev = |got: &[f32]| {
+        got.iter()
+            .zip(&want)
+            .fold(0f32, |a, (g, w)| a.max((g - w).abs()))
+            / range
+    };
+    let mut first: Option<Vec<u32>> = None;
+    for isa in tritium_simd::present_kernels().unwrap() {
+        let mut b = SimdBackend::new(SimdOptions {
+            isa: Some(isa),
+            threads: Some(2),
+            head: HeadMode::Q8,
+            body: Default::default(),
+        })
+        .unwrap();
+        let mut got = vec![0f32; vocab];
+        b.logits(head, &x, &mut got).unwrap();
+        let blocks = dev(&got);
+        let bits: Vec<u32> = got.iter().map(|v| v.to_bits()).collect();
+        match &first {
+            None => first = Some(bits),
+            Some(f) => assert!(f == &bits, "{isa:?}: fast Q6_K logits differ between paths"),
+        }
+        b.logits(&copy, &x, &mut got).unwrap();
+        let int8_copy = dev(&got);
+        eprintln!("{isa:?}: deviation {blocks:.4} (int8 copy {int8_copy:.4})");
+        assert!(blocks > 0.0 && blocks <= 0.02, "{isa:?}: {blocks}");
+        assert!(blocks < int8_copy, "{isa:?}: {blocks} vs {int8_copy}");
+    }
+}

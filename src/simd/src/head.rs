@@ -107,12 +107,6 @@ impl<'a> HeadRows<'a> {
     }
 }
 
-/// Whether this CPU converts f16 to f32 in AVX2 registers (F16C).
-#[cfg(target_arch = "x86_64")]
-fn has_f16c() -> bool {
-    std::arch::is_x86_feature_detected!("f16c")
-}
-
 /// Exact logits of rows `v0 .. v0 + out.len()` (pinned order).
 pub fn exact_rows(isa: Isa, w: HeadRows, cols: usize, x: &[f32], v0: usize, out: &mut [f32]) {
     if let HeadRows::Blocks(t, b) = w {
@@ -124,7 +118,7 @@ pub fn exact_rows(isa: Isa, w: HeadRows, cols: usize, x: &[f32], v0: usize, out:
     let isa = isa.vector();
     let ran = if isa.available() { isa } else { Isa::Scalar };
     #[cfg(target_arch = "x86_64")]
-    let ran = if ran == Isa::Avx2 && matches!(w, HeadRows::F16(_)) && !has_f16c() {
+    let ran = if ran == Isa::Avx2 && matches!(w, HeadRows::F16(_)) && !super::kernels::has_f16c() {
         Isa::Scalar
     } else {
         ran

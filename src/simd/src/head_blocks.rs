@@ -24,7 +24,7 @@
 use tritium_golden::dense::blocks_dot;
 use tritium_golden::BlockType;
 
-use super::kernels::{head_path, Isa};
+use super::kernels::{has_f16c, head_path, Isa};
 
 /// Exact logits of block rows `v0 .. v0 + out.len()` of a `cols`-wide head.
 pub fn exact_rows(
@@ -40,12 +40,8 @@ pub fn exact_rows(
     assert!(cols.is_multiple_of(t.elems()));
     let row_bytes = cols / t.elems() * t.bytes();
     assert!(w.len() >= (v0 + out.len()) * row_bytes);
-    // Both x86 kernels widen `d` with F16C (reported apart from AVX2).
-    #[cfg(target_arch = "x86_64")]
-    let f16c = std::arch::is_x86_feature_detected!("f16c");
-    #[cfg(not(target_arch = "x86_64"))]
-    let f16c = false;
-    match head_path(isa, f16c) {
+    // Both x86 kernels widen `d` with F16C.
+    match head_path(isa, has_f16c()) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the features are present (`head_path`); bounds above.
         Isa::Avx512 => unsafe { x86::rows512(t, w, cols, x, v0, out) },
@@ -62,7 +58,7 @@ pub fn exact_rows(
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     use std::arch::x86_64::*;
 
     use tritium_golden::ops::{reduce_lanes, DOT_LANES};
@@ -74,7 +70,7 @@ mod x86 {
     /// The fp16 at `p` widened to f32 (F16C `vcvtph2ps`: exact, as
     /// [`tritium_golden::ops::f16_to_f32`] for every finite pattern).
     #[inline(always)]
-    unsafe fn f16_at(p: *const u8) -> f32 {
+    pub(crate) unsafe fn f16_at(p: *const u8) -> f32 {
         let h = _mm_cvtsi32_si128(i32::from(u16::from_le_bytes([*p, *p.add(1)])));
         _mm_cvtss_f32(_mm_cvtph_ps(h))
     }
@@ -83,7 +79,7 @@ mod x86 {
     /// group of R rows). A prefetch never faults; past the end it is only
     /// wasted.
     #[inline(always)]
-    unsafe fn prefetch_block(p: *const u8, bytes: usize) {
+    pub(crate) unsafe fn prefetch_block(p: *const u8, bytes: usize) {
         let mut line = 0;
         while line < bytes {
             _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(line) as *const i8);
@@ -108,6 +104,14 @@ mod x86 {
     /// a Q6_K block: elements `128 h + 32 k + l`, `l < 32`.
     #[inline(always)]
     unsafe fn q6k_codes(blk: *const u8, h: usize, k: usize) -> __m256i {
+        _mm256_sub_epi8(q6k_codes_u(blk, h, k), _mm256_set1_epi8(32))
+    }
+
+    /// The 32 6-bit codes `q` (bytes 0..=63) of quarter `k` of half `h` of
+    /// a Q6_K block: elements `128 h + 32 k + l`, `l < 32` (the low 16 in
+    /// sub-block `8 h + 2 k`, the high 16 in the next).
+    #[inline(always)]
+    pub(crate) unsafe fn q6k_codes_u(blk: *const u8, h: usize, k: usize) -> __m256i {
         let ql = _mm256_loadu_si256(blk.add(64 * h + 32 * (k & 1)) as *const __m256i);
         let qh = _mm256_loadu_si256(blk.add(128 + 32 * h) as *const __m256i);
         let m4 = _mm256_set1_epi8(0x0f);
@@ -124,7 +128,7 @@ mod x86 {
             2 => _mm256_and_si256(qh, _mm256_set1_epi8(0x30)),
             _ => _mm256_srli_epi16::<2>(_mm256_and_si256(qh, _mm256_set1_epi8(-64))),
         };
-        _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(32))
+        _mm256_or_si256(lo, hi)
     }
 
     /// Calls `f(r, codes, scale, e)` for the 16 runs of 16 elements of the

@@ -31,6 +31,7 @@ mod error;
 pub mod head;
 pub mod head_blocks;
 pub mod head_q4;
+pub mod head_q6k;
 pub mod kernels;
 pub mod layout;
 mod lut;
@@ -58,6 +59,16 @@ pub use select::{
     ENV_REQUIRE_KERNELS,
 };
 
+/// The blocks of `head` when it is stored as Q6_K: the int8 fast head
+/// ([`HeadMode::Q8`]) computes from them ([`head_q6k`]) instead of an int8
+/// copy.
+fn q6k_blocks(head: &DenseMatrix) -> Option<&[u8]> {
+    match head.as_blocks() {
+        Some((tritium_golden::BlockType::Q6K, w)) => Some(w),
+        _ => None,
+    }
+}
+
 /// How the lm_head is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HeadMode {
@@ -65,6 +76,8 @@ pub enum HeadMode {
     #[default]
     Exact,
     /// Int8 rows with per-row scales: half the bytes of bf16, approximate.
+    /// A head stored as Q6_K is computed from its blocks with an int8
+    /// input instead ([`head_q6k`]).
     Q8,
     /// Int4 blocks of 64 with f32 scales ([`head_q4`]): 4.5 bits per
     /// weight, a quarter of bf16's bytes; approximate (the fastest decode).
@@ -160,6 +173,8 @@ pub struct SimdBackend {
     prepared: HashMap<LinearId, Prepared>,
     q8: Option<((u64, usize, usize), Q8Head)>,
     q8_input: Q8Input,
+    /// The input of the int8 head over stored Q6_K blocks.
+    q6k_input: head_q6k::Q6kInput,
     q4: Option<((u64, usize, usize), Q4Head)>,
     q4_input: Q4Input,
     acts: Vec<i8>,
@@ -259,6 +274,7 @@ impl SimdBackend {
             prepared: HashMap::new(),
             q8: None,
             q8_input: Q8Input::default(),
+            q6k_input: Default::default(),
             q4: None,
             q4_input: Q4Input::default(),
             acts: Vec::new(),
@@ -320,9 +336,10 @@ impl SimdBackend {
         });
         self.prepared.extend(packed);
         match self.head_mode {
-            HeadMode::Q8 => {
+            HeadMode::Q8 if q6k_blocks(model.head()).is_none() => {
                 self.q8_head(model.head());
             }
+            HeadMode::Q8 => {}
             HeadMode::Q4 => {
                 self.q4_head(model.head());
             }
@@ -343,7 +360,10 @@ impl SimdBackend {
     pub fn head_bytes(&mut self, head: &DenseMatrix) -> usize {
         match self.head_mode {
             HeadMode::Exact => HeadRows::of(head).bytes(),
-            HeadMode::Q8 => self.q8_head(head).bytes(),
+            HeadMode::Q8 => match q6k_blocks(head) {
+                Some(_) => head_q6k::head_bytes(head.rows(), head.cols()),
+                None => self.q8_head(head).bytes(),
+            },
             HeadMode::Q4 => self.q4_head(head).bytes(),
         }
     }
@@ -741,6 +761,17 @@ impl Backend for SimdBackend {
                             head::Q8_MAX_COLS
                         ),
                     ));
+                }
+                if let Some(w) = q6k_blocks(head) {
+                    // Stored Q6_K blocks: computed from them (head_q6k).
+                    self.head_range = Some((w.as_ptr() as usize, w.len()));
+                    let pf = self.decode_step(Step::Head, Step::Head);
+                    self.q6k_input.quantize(x);
+                    let xq = &self.q6k_input;
+                    spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                        head_q6k::rows_into(isa, w, cols, xq, t * HEAD_ROWS, o)
+                    });
+                    return Ok(());
                 }
                 self.head_range = Some(self.q8_head(head).code_range());
                 let pf = self.decode_step(Step::Head, Step::Head);

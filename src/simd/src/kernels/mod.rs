@@ -168,6 +168,15 @@ pub(crate) fn count_run(isa: Isa) {
     RUNS[isa as usize].fetch_add(1, Ordering::Relaxed);
 }
 
+/// Whether this CPU converts f16 to f32 in vector registers (F16C, which
+/// CPUID reports apart from AVX2); false off x86.
+pub(crate) fn has_f16c() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("f16c");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// The path a head kernel family with an AVX-512 and an AVX2 version and a
 /// portable loop runs for `isa`: its vector path where that is one of the
 /// two, present, and `also` holds (a feature the kernels need besides),

@@ -1,0 +1,251 @@
+//! The int8 fast head (`--fast-head`) over a head stored as Q6_K: the
+//! stored blocks times an int8 input, with integer dot products, as
+//! llama.cpp computes a Q6_K matrix (`ggml_vec_dot_q6_K_q8_K`), instead of
+//! re-quantizing the head to int8 rows ([`crate::Q8Head`]). It reads the
+//! head at its stored 6.5625 bits per weight (the int8 copy: 8 bits and a
+//! scale per row) and keeps every stored weight exactly; the input is
+//! quantized per block of 256, so that side's error is smaller too.
+//!
+//! The definition, per row (blocks `b`, sub-blocks `j` of 16 elements,
+//! codes `q` in 0..=63, sub-block scales `sc_j`, the block's fp16 `d`):
+//! - the input: per block of 256, `m = max|x|`, `d_x = m / 127`,
+//!   `xq = round_clamp_i8(x * (127 / m))` (all zero when `m = 0`), and the
+//!   sums `bsum_j` of `xq` per sub-block;
+//! - `isum_b = sum_j sc_j * (sum_{i in j} q_i xq_i - 32 bsum_j)`: exact in
+//!   i32 (`|isum_b| < 2^29`);
+//! - `logit = sum_b (d_b * d_x[b]) * f32(isum_b)`, in block order, f32, no
+//!   fused multiply-add.
+//!
+//! The integers are exact and the f32 steps are the same on every path, so
+//! every path gives the same logits: the AVX2 kernel (also used where the
+//! CPU has AVX-512), and the portable loop elsewhere. Not bit-exact with
+//! the golden model: the deviation is measured by the tests and given in
+//! the README.
+
+// Index loops over small register arrays: they unroll to fixed registers.
+#![allow(clippy::needless_range_loop)]
+
+use tritium_golden::ops::f16_to_f32;
+use tritium_golden::quant::round_clamp_i8;
+use tritium_golden::BlockType;
+
+use super::kernels::{has_f16c, head_path, Isa};
+
+/// Elements and bytes of a Q6_K block, and its sub-blocks.
+const QK: usize = 256;
+const BLOCK: usize = 210;
+const SUBS: usize = 16;
+
+/// The final hidden row quantized for the Q6_K head: int8 per block of 256
+/// with an f32 scale each, and the sums per sub-block of 16.
+#[derive(Debug, Clone, Default)]
+pub struct Q6kInput {
+    pub q: Vec<i8>,
+    pub d: Vec<f32>,
+    pub bsums: Vec<i16>,
+}
+
+impl Q6kInput {
+    /// Quantizes `x` (finite, a multiple of 256 long) into `self`.
+    pub fn quantize(&mut self, x: &[f32]) {
+        assert!(x.len().is_multiple_of(QK));
+        self.q.clear();
+        self.d.clear();
+        self.bsums.clear();
+        for blk in x.chunks_exact(QK) {
+            let m = blk.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
+            if m > 0.0 {
+                let s = 127.0 / m;
+                self.q.extend(blk.iter().map(|&v| round_clamp_i8(v * s)));
+                self.d.push(m / 127.0);
+            } else {
+                self.q.extend(std::iter::repeat_n(0, QK));
+                self.d.push(0.0);
+            }
+            let at = self.q.len() - QK;
+            for sub in self.q[at..].chunks_exact(16) {
+                // |sum| <= 16 * 128: exact in i16.
+                self.bsums.push(sub.iter().map(|&v| i16::from(v)).sum());
+            }
+        }
+    }
+}
+
+/// Bytes one full read of a `rows x cols` Q6_K head takes.
+pub fn head_bytes(rows: usize, cols: usize) -> usize {
+    rows * cols / QK * BLOCK
+}
+
+/// Logits of rows `v0 .. v0 + out.len()` of the Q6_K head `w` (`cols`
+/// wide, row-major blocks) for the input `xq` (quantized from a row of
+/// `cols`).
+pub fn rows_into(isa: Isa, w: &[u8], cols: usize, xq: &Q6kInput, v0: usize, out: &mut [f32]) {
+    assert!(cols.is_multiple_of(QK) && xq.q.len() == cols);
+    let row_bytes = cols / QK * BLOCK;
+    assert!(w.len() >= (v0 + out.len()) * row_bytes);
+    // The kernel widens each block's fp16 `d` with F16C.
+    match head_path(isa, has_f16c()) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX2 and F16C are present (`head_path`; an AVX-512 CPU
+        // has AVX2); bounds above.
+        Isa::Avx2 | Isa::Avx512 => unsafe { x86::rows256(w, cols, xq, v0, out) },
+        _ => {
+            for (i, o) in out.iter_mut().enumerate() {
+                let row = &w[(v0 + i) * row_bytes..(v0 + i + 1) * row_bytes];
+                *o = row_scalar(row, xq);
+            }
+        }
+    }
+}
+
+/// One row, portable: the definition.
+fn row_scalar(row: &[u8], xq: &Q6kInput) -> f32 {
+    let mut acc = 0.0f32;
+    for (b, blk) in row.chunks_exact(BLOCK).enumerate() {
+        let isum = block_isum(
+            blk,
+            &xq.q[b * QK..(b + 1) * QK],
+            &xq.bsums[b * SUBS..(b + 1) * SUBS],
+        );
+        let d = f16_to_f32(BlockType::Q6K.d_bits(blk));
+        acc += (d * xq.d[b]) * isum as f32;
+    }
+    acc
+}
+
+/// `sum_j sc_j * (sum_{i in j} q_i xq_i - 32 bsum_j)` of one block, from
+/// the layout of ggml's `dequantize_row_q6_K`: element `128 h + 32 k + l`
+/// has the low nibble (`k < 2`) or high nibble of `ql[64 h + 32 (k & 1) +
+/// l]` and bits `2k+1:2k` of `qh[32 h + l]`.
+pub fn block_isum(blk: &[u8], xq: &[i8], bsums: &[i16]) -> i32 {
+    let (ql, rest) = blk.split_at(128);
+    let (qh, sc) = rest.split_at(64);
+    let mut dots = [0i32; SUBS];
+    for i in 0..QK {
+        let (h, k, l) = (i / 128, (i % 128) / 32, i % 32);
+        let byte = ql[64 * h + 32 * (k & 1) + l];
+        let lo = if k < 2 { byte & 0xf } else { byte >> 4 };
+        let hi = (qh[32 * h + l] >> (2 * k)) & 3;
+        dots[i / 16] += i32::from(lo | hi << 4) * i32::from(xq[i]);
+    }
+    (0..SUBS)
+        .map(|j| i32::from(sc[j] as i8) * (dots[j] - 32 * i32::from(bsums[j])))
+        .sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{Q6kInput, BLOCK, QK};
+    use crate::head_blocks::x86::{f16_at, prefetch_block, q6k_codes_u};
+
+    /// Rows per step (independent accumulators sharing the input loads).
+    const R: usize = 4;
+
+    /// `vpshufb` patterns: within each 128-bit lane, i16 element `2k` (low
+    /// lane) or `2k + 1` (high lane) of a half's eight scales, repeated:
+    /// the scales of quarter `k`'s sub-blocks `8h + 2k` (codes `l < 16`)
+    /// and `8h + 2k + 1` (`l >= 16`).
+    const PICK: [[i8; 32]; 4] = {
+        let mut p = [[0i8; 32]; 4];
+        let mut k = 0;
+        while k < 4 {
+            let mut i = 0;
+            while i < 32 {
+                let elem = if i < 16 { 2 * k } else { 2 * k + 1 };
+                p[k][i] = (2 * elem + i % 2) as i8;
+                i += 1;
+            }
+            k += 1;
+        }
+        p
+    };
+
+    /// AVX2 rows, four at a time (then the rest one by one).
+    #[target_feature(enable = "avx2,f16c")]
+    pub(super) unsafe fn rows256(w: &[u8], cols: usize, xq: &Q6kInput, v0: usize, out: &mut [f32]) {
+        let mut i = 0;
+        while i < out.len() {
+            let n = (out.len() - i).min(R);
+            let o = &mut out[i..i + n];
+            match n {
+                4 => group::<4>(w, cols, xq, v0 + i, o),
+                3 => group::<3>(w, cols, xq, v0 + i, o),
+                2 => group::<2>(w, cols, xq, v0 + i, o),
+                _ => group::<1>(w, cols, xq, v0 + i, o),
+            }
+            i += n;
+        }
+    }
+
+    /// Rows `v .. v + RR`: per block, each row's `isum` in i32 lanes
+    /// (`vpmaddubsw` of the codes with the input, `vpmaddwd` by the
+    /// sub-block scales), the `-32 bsum` correction by one more `vpmaddwd`,
+    /// lanes summed, then the f32 steps of [`super::row_scalar`].
+    #[inline(always)]
+    unsafe fn group<const RR: usize>(
+        w: &[u8],
+        cols: usize,
+        xq: &Q6kInput,
+        v: usize,
+        out: &mut [f32],
+    ) {
+        let nb = cols / QK;
+        let row_bytes = nb * BLOCK;
+        let base = w.as_ptr();
+        let ahead = R * row_bytes;
+        // Plain loops, not `array::from_fn`: its closure would not inherit
+        // the target features, and the intrinsics in it would become calls.
+        let mut pick = [_mm256_setzero_si256(); 4];
+        for k in 0..4 {
+            pick[k] = _mm256_loadu_si256(PICK[k].as_ptr() as *const __m256i);
+        }
+        let mut acc = [0.0f32; RR];
+        for b in 0..nb {
+            let x = xq.q.as_ptr().add(b * QK);
+            let bs = _mm256_loadu_si256(xq.bsums.as_ptr().add(b * 16) as *const __m256i);
+            let mut isum = [_mm256_setzero_si256(); RR];
+            let mut blk = [std::ptr::null::<u8>(); RR];
+            for r in 0..RR {
+                blk[r] = base.add((v + r) * row_bytes + b * BLOCK);
+            }
+            for r in 0..RR {
+                // Each row's prefetch next to its work: all RR at the start
+                // of the block measured 1.3x slower from memory, one thread.
+                prefetch_block(blk[r].wrapping_add(ahead), BLOCK);
+                let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(blk[r].add(192) as *const __m128i));
+                // -32 sum_j sc_j bsum_j, in lanes.
+                isum[r] = _mm256_slli_epi32::<5>(_mm256_madd_epi16(sc16, bs));
+                isum[r] = _mm256_sub_epi32(_mm256_setzero_si256(), isum[r]);
+                for h in 0..2 {
+                    // The half's eight scales in both 128-bit lanes.
+                    let s = if h == 0 {
+                        _mm256_permute2x128_si256::<0x00>(sc16, sc16)
+                    } else {
+                        _mm256_permute2x128_si256::<0x11>(sc16, sc16)
+                    };
+                    for k in 0..4 {
+                        let q = q6k_codes_u(blk[r], h, k);
+                        let xv = _mm256_loadu_si256(x.add(128 * h + 32 * k) as *const __m256i);
+                        // u8 codes <= 63 times i8: pair sums within i16.
+                        let p = _mm256_maddubs_epi16(q, xv);
+                        let sk = _mm256_shuffle_epi8(s, pick[k]);
+                        isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(p, sk));
+                    }
+                }
+            }
+            for r in 0..RR {
+                let t = _mm_add_epi32(
+                    _mm256_castsi256_si128(isum[r]),
+                    _mm256_extracti128_si256::<1>(isum[r]),
+                );
+                let t = _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
+                let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b01>(t));
+                let s = _mm_cvtsi128_si32(t);
+                acc[r] += (f16_at(blk[r].add(208)) * xq.d[b]) * s as f32;
+            }
+        }
+        out.copy_from_slice(&acc);
+    }
+}
