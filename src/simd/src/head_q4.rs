@@ -83,15 +83,28 @@ const DIVISORS: [f32; 4] = [8.0, 9.0, 10.0, 11.0];
 /// One block quantized: its scale and its 64 codes `q + 8`. For each
 /// divisor the codes `q = clamp(rne(w / d), -8, 7)`, then the least-squares
 /// scale of those codes `d = sum w q / sum q^2`; the pair with the smallest
-/// squared error is kept (as ggml's `make_qx_quants` searches scales).
-fn quantize_block(w: &[f32], codes: &mut [u8; Q4_BLOCK]) -> f32 {
-    let m = w
-        .iter()
-        .fold(0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
+/// squared error is kept (as ggml's `make_qx_quants` searches scales). The
+/// sums are taken in 8 lanes (element `i` into lane `i % 8`, lanes added in
+/// order), so the loops vectorize: one running sum per block measured 1.9 s
+/// of CPU time for the 2B4T head.
+fn quantize_block(w: &[f32; Q4_BLOCK], codes: &mut [u8; Q4_BLOCK]) -> f32 {
+    // The first value of largest magnitude, sign kept: the largest |w| in
+    // lanes (exact, any order), then its first occurrence.
+    let mut amax = [0f32; 8];
+    for wc in w.chunks_exact(8) {
+        for j in 0..8 {
+            amax[j] = amax[j].max(wc[j].abs());
+        }
+    }
+    let amax = amax.iter().fold(0f32, |a, &b| a.max(b));
     codes.fill(8);
-    if m == 0.0 {
+    if amax == 0.0 {
         return 0.0;
     }
+    let m = *w
+        .iter()
+        .find(|v| v.abs() == amax)
+        .expect("amax is one of them");
     let mut best = (f32::INFINITY, 0f32);
     let mut q = [0f32; Q4_BLOCK];
     // |w * id| <= f <= 11: adding and subtracting 1.5 * 2^23 rounds to the
@@ -99,20 +112,26 @@ fn quantize_block(w: &[f32], codes: &mut [u8; Q4_BLOCK]) -> f32 {
     // inline: without SSE4.1 enabled that is a call to libm's `rintf`,
     // which made preparing a 2B4T head take seconds).
     const RNE: f32 = 12_582_912.0;
+    let lanes = |l: [f32; 8]| l.iter().sum::<f32>();
     for f in DIVISORS {
         let id = -f / m;
-        let (mut wq, mut qq) = (0f32, 0f32);
-        for (q, &v) in q.iter_mut().zip(w) {
-            *q = ((v * id + RNE) - RNE).clamp(-8.0, 7.0);
-            wq += v * *q;
-            qq += *q * *q;
+        let (mut wq, mut qq) = ([0f32; 8], [0f32; 8]);
+        for (qc, wc) in q.chunks_exact_mut(8).zip(w.chunks_exact(8)) {
+            for j in 0..8 {
+                qc[j] = ((wc[j] * id + RNE) - RNE).clamp(-8.0, 7.0);
+                wq[j] += wc[j] * qc[j];
+                qq[j] += qc[j] * qc[j];
+            }
         }
-        let d = wq / qq;
-        let err: f32 = q
-            .iter()
-            .zip(w)
-            .map(|(&q, &v)| (v - d * q) * (v - d * q))
-            .sum();
+        let d = lanes(wq) / lanes(qq);
+        let mut err = [0f32; 8];
+        for (qc, wc) in q.chunks_exact(8).zip(w.chunks_exact(8)) {
+            for j in 0..8 {
+                let e = wc[j] - d * qc[j];
+                err[j] += e * e;
+            }
+        }
+        let err = lanes(err);
         if err < best.0 {
             best = (err, d);
             for (c, &q) in codes.iter_mut().zip(&q) {
@@ -147,7 +166,9 @@ impl Q4Head {
                             let at = g * PANEL + r;
                             for h in 0..2 {
                                 let b = 2 * g + h;
-                                let vals = &row[b * Q4_BLOCK..(b + 1) * Q4_BLOCK];
+                                let vals = row[b * Q4_BLOCK..(b + 1) * Q4_BLOCK]
+                                    .try_into()
+                                    .expect("rows are padded to whole blocks");
                                 sp[2 * at + h] = quantize_block(vals, &mut q[h]);
                             }
                             let bytes = &mut cp[at * Q4_BLOCK..(at + 1) * Q4_BLOCK];
