@@ -752,6 +752,18 @@ impl Backend for SimdBackend {
                 // Int8 quantization would turn a NaN/Inf hidden state into
                 // finite logits: reject it, as the exact head's logits would.
                 tritium_golden::error::check_finite("lm_head input (final hidden state)", x)?;
+                if let Some(w) = q6k_blocks(head) {
+                    // Stored Q6_K blocks: computed from them (head_q6k; its
+                    // i32 sums are per block, so any width).
+                    self.head_range = Some((w.as_ptr() as usize, w.len()));
+                    let pf = self.decode_step(Step::Head, Step::Head);
+                    self.q6k_input.quantize(x);
+                    let xq = &self.q6k_input;
+                    spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                        head_q6k::rows_into(isa, w, cols, xq, t * HEAD_ROWS, o)
+                    });
+                    return Ok(());
+                }
                 if cols > head::Q8_MAX_COLS {
                     return Err(tritium_golden::Error::backend(
                         self.name.clone(),
@@ -761,17 +773,6 @@ impl Backend for SimdBackend {
                             head::Q8_MAX_COLS
                         ),
                     ));
-                }
-                if let Some(w) = q6k_blocks(head) {
-                    // Stored Q6_K blocks: computed from them (head_q6k).
-                    self.head_range = Some((w.as_ptr() as usize, w.len()));
-                    let pf = self.decode_step(Step::Head, Step::Head);
-                    self.q6k_input.quantize(x);
-                    let xq = &self.q6k_input;
-                    spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
-                        head_q6k::rows_into(isa, w, cols, xq, t * HEAD_ROWS, o)
-                    });
-                    return Ok(());
                 }
                 self.head_range = Some(self.q8_head(head).code_range());
                 let pf = self.decode_step(Step::Head, Step::Head);
