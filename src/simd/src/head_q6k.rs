@@ -27,7 +27,7 @@
 
 use tritium_golden::ops::f16_to_f32;
 use tritium_golden::quant::round_clamp_i8;
-use tritium_golden::BlockType;
+use tritium_golden::{BlockType, DenseMatrix};
 
 use super::kernels::{has_f16c, head_path, Isa};
 
@@ -68,6 +68,15 @@ impl Q6kInput {
                 self.bsums.push(sub.iter().map(|&v| i16::from(v)).sum());
             }
         }
+    }
+}
+
+/// The blocks of `head` when it is stored as Q6_K: the int8 fast head
+/// ([`crate::HeadMode::Q8`]) computes from them instead of an int8 copy.
+pub fn blocks_of(head: &DenseMatrix) -> Option<&[u8]> {
+    match head.as_blocks() {
+        Some((BlockType::Q6K, w)) => Some(w),
+        _ => None,
     }
 }
 

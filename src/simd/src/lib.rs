@@ -59,16 +59,6 @@ pub use select::{
     ENV_REQUIRE_KERNELS,
 };
 
-/// The blocks of `head` when it is stored as Q6_K: the int8 fast head
-/// ([`HeadMode::Q8`]) computes from them ([`head_q6k`]) instead of an int8
-/// copy.
-fn q6k_blocks(head: &DenseMatrix) -> Option<&[u8]> {
-    match head.as_blocks() {
-        Some((tritium_golden::BlockType::Q6K, w)) => Some(w),
-        _ => None,
-    }
-}
-
 /// How the lm_head is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HeadMode {
@@ -336,7 +326,7 @@ impl SimdBackend {
         });
         self.prepared.extend(packed);
         match self.head_mode {
-            HeadMode::Q8 if q6k_blocks(model.head()).is_none() => {
+            HeadMode::Q8 if head_q6k::blocks_of(model.head()).is_none() => {
                 self.q8_head(model.head());
             }
             HeadMode::Q8 => {}
@@ -360,7 +350,7 @@ impl SimdBackend {
     pub fn head_bytes(&mut self, head: &DenseMatrix) -> usize {
         match self.head_mode {
             HeadMode::Exact => HeadRows::of(head).bytes(),
-            HeadMode::Q8 => match q6k_blocks(head) {
+            HeadMode::Q8 => match head_q6k::blocks_of(head) {
                 Some(_) => head_q6k::head_bytes(head.rows(), head.cols()),
                 None => self.q8_head(head).bytes(),
             },
@@ -752,7 +742,7 @@ impl Backend for SimdBackend {
                 // Int8 quantization would turn a NaN/Inf hidden state into
                 // finite logits: reject it, as the exact head's logits would.
                 tritium_golden::error::check_finite("lm_head input (final hidden state)", x)?;
-                if let Some(w) = q6k_blocks(head) {
+                if let Some(w) = head_q6k::blocks_of(head) {
                     // Stored Q6_K blocks: computed from them (head_q6k; its
                     // i32 sums are per block, so any width).
                     self.head_range = Some((w.as_ptr() as usize, w.len()));
