@@ -17,8 +17,9 @@ Each format goes to the engine it belongs to:
   fastest ternary setup.
 For each format and each round, interleaved: `tritium bench --model FILE`
 (memory read bandwidth of the same run, whole-model prefill, exact decode,
-and decode with the approximate `--fast-head int4`, each also from the
-lossless base-3 body, `--body base3`) and then the peer on the same file
+decode with the approximate `--fast-head` (int8 input, as the peers) and
+`--fast-head int4`, the exact and int4 ones also from the lossless base-3
+body, `--body base3`) and then the peer on the same file
 (scripts/peer_round.py in its own process: prefill of the same prompt as
 one batch, then single-token decode steps). Both time the prefill as the
 fastest of three whole-prompt forwards from an empty context (the first
@@ -67,6 +68,7 @@ def tritium_round(tritium, path, threads, prompt, gen):
                for m in models}
     exact = by_name[""]
     int4 = by_name["q4head"]
+    int8 = by_name["q8head"]
     # The same modes decoding from the lossless base-3 body (--body base3).
     exact_b3 = by_name["b3body"]
     int4_b3 = by_name["q4head-b3body"]
@@ -75,6 +77,11 @@ def tritium_round(tritium, path, threads, prompt, gen):
         "prefill": exact["prefill_tok_s"],
         "decode": exact["decode_tok_s"],
         "bytes_per_token": exact["bytes_per_token"],
+        # --fast-head (int8): the head from an int8 input, as the peers
+        # compute theirs (a Q6_K head from its stored blocks).
+        "decode_int8_head": int8["decode_tok_s"],
+        "int8_bytes_per_token": int8["bytes_per_token"],
+        "int8_fraction_of_floor": int8["decode_fraction_of_floor"],
         # The fastest (approximate) decode mode, --fast-head int4.
         "decode_int4_head": int4["decode_tok_s"],
         "int4_bytes_per_token": int4["bytes_per_token"],
@@ -158,16 +165,18 @@ def main():
             "bandwidth_gb_s": summary([x["bandwidth_gb_s"] for x in t]),
             "tritium_int4_bytes_per_token": t[0]["int4_bytes_per_token"],
             "tritium": {k: summary([x[k] for x in t])
-                        for k in ("prefill", "decode", "decode_int4_head", "int4_fraction_of_floor",
+                        for k in ("prefill", "decode", "decode_int8_head", "int8_fraction_of_floor",
+                                  "decode_int4_head", "int4_fraction_of_floor",
                                   "decode_b3", "b3_fraction_of_floor", "decode_int4_b3",
                                   "int4_b3_fraction_of_floor")},
             "tritium_int4_b3_bytes_per_token": t[0]["int4_b3_bytes_per_token"],
+            "tritium_int8_bytes_per_token": t[0]["int8_bytes_per_token"],
             "peer": peers[best],
             "peer_variants": peers,
             "ratio": {k: summary([x[k] / y[k] for x, y in zip(t, p[best])])
                       for k in ("prefill", "decode")},
         }
-        for k in ("decode_int4_head", "decode_b3", "decode_int4_b3"):
+        for k in ("decode_int8_head", "decode_int4_head", "decode_b3", "decode_int4_b3"):
             results[f]["ratio"][k] = summary([x[k] / y["decode"] for x, y in zip(t, p[best])])
     fastest = {k: max(results, key=lambda f: results[f]["peer"][k]["median"])
                for k in ("prefill", "decode")}
@@ -188,11 +197,17 @@ def main():
         if others:
             print(f"  (peer: {r['engine']}, the faster decode; also timed: {others} tok/s decode)")
         for k, peer in (("prefill", "prefill"), ("decode", "decode"), ("decode_b3", "decode"),
-                        ("decode_int4_head", "decode"), ("decode_int4_b3", "decode")):
+                        ("decode_int8_head", "decode"), ("decode_int4_head", "decode"),
+                        ("decode_int4_b3", "decode")):
             tt, ll, q = r["tritium"][k], r["peer"][peer], r["ratio"][k]
             print(f"  {k:<16} tritium {tt['median']:8.2f} [{tt['min']:.2f}-{tt['max']:.2f}]  "
                   f"{r['engine']} {ll['median']:8.2f} [{ll['min']:.2f}-{ll['max']:.2f}]  "
                   f"ratio {q['median']:.2f}x [{q['min']:.2f}-{q['max']:.2f}]")
+        fl = r["tritium"]["int8_fraction_of_floor"]
+        print(f"  (decode_int8_head: tritium --fast-head, the head from an int8 input as the "
+              f"peers compute it (a Q6_K head from its blocks), reads "
+              f"{r['tritium_int8_bytes_per_token'] / 1e6:.1f} MB/token at "
+              f"{100 * fl['median']:.0f} % [{100 * fl['min']:.0f}-{100 * fl['max']:.0f}] of its floor)")
         fl = r["tritium"]["int4_fraction_of_floor"]
         print(f"  (decode_int4_head: tritium --fast-head int4, approximate logits, reads "
               f"{r['tritium_int4_bytes_per_token'] / 1e6:.1f} MB/token at "
@@ -206,7 +221,7 @@ def main():
         r = results[f]
         print(f"fastest peer {k}: {r['engine']} on {f}, {r['peer'][k]['median']:.2f} tok/s")
     best = results[fastest["decode"]]["peer"]["decode"]["median"]
-    for k in ("decode", "decode_b3", "decode_int4_head", "decode_int4_b3"):
+    for k in ("decode", "decode_b3", "decode_int8_head", "decode_int4_head", "decode_int4_b3"):
         f = max(results, key=lambda f: results[f]["tritium"][k]["median"])
         print(f"  tritium {k:<16} best on {f}: {results[f]['tritium'][k]['median']:.2f} tok/s "
               f"= {results[f]['tritium'][k]['median'] / best:.2f}x the fastest peer decode")
