@@ -8,8 +8,9 @@
 //!
 //! The definition, per row (blocks `b`, sub-blocks `j` of 16 elements,
 //! codes `q` in 0..=63, sub-block scales `sc_j`, the block's fp16 `d`):
-//! - the input: per block of 256, `m = max|x|`, `d_x = m / 127`,
-//!   `xq = round_clamp_i8(x * (127 / m))` (all zero when `m = 0`), and the
+//! - the input: per block of 256, `m = max(max|x|, 1e-5)` (the activation
+//!   scale floor of BitLinear, so a block of zeros or of subnormals is
+//!   safe), `d_x = m / 127`, `xq = round_clamp_i8(x * (127 / m))`, and the
 //!   sums `bsum_j` of `xq` per sub-block;
 //! - `isum_b = sum_j sc_j * (sum_{i in j} q_i xq_i - 32 bsum_j)`: exact in
 //!   i32 (`|isum_b| < 2^29`);
@@ -26,7 +27,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use tritium_golden::ops::f16_to_f32;
-use tritium_golden::quant::round_clamp_i8;
+use tritium_golden::quant::{round_clamp_i8, SCALE_FLOOR};
 use tritium_golden::{BlockType, DenseMatrix};
 
 use super::kernels::{has_f16c, head_path, Isa};
@@ -53,15 +54,13 @@ impl Q6kInput {
         self.d.clear();
         self.bsums.clear();
         for blk in x.chunks_exact(QK) {
-            let m = blk.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
-            if m > 0.0 {
-                let s = 127.0 / m;
-                self.q.extend(blk.iter().map(|&v| round_clamp_i8(v * s)));
-                self.d.push(m / 127.0);
-            } else {
-                self.q.extend(std::iter::repeat_n(0, QK));
-                self.d.push(0.0);
-            }
+            let m = blk
+                .iter()
+                .fold(0.0f32, |a, &v| a.max(v.abs()))
+                .max(SCALE_FLOOR);
+            let s = 127.0 / m;
+            self.q.extend(blk.iter().map(|&v| round_clamp_i8(v * s)));
+            self.d.push(m / 127.0);
             let at = self.q.len() - QK;
             for sub in self.q[at..].chunks_exact(16) {
                 // |sum| <= 16 * 128: exact in i16.

@@ -88,17 +88,21 @@ proptest! {
 }
 
 /// The input quantization: per block of 256, absmax to 127, the sums per
-/// sub-block, an all-zero block kept zero with scale 0.
+/// sub-block; a block of zeros, or of subnormals, gets zero codes (its
+/// scale floored as BitLinear's, 1e-5).
 #[test]
 fn input_is_quantized_per_block_of_256() {
-    let mut x = vec![0f32; 512];
-    for (i, v) in x[256..].iter_mut().enumerate() {
+    let mut x = vec![0f32; 768];
+    for (i, v) in x[256..512].iter_mut().enumerate() {
         *v = i as f32 - 100.0;
     }
+    x[600] = 1e-40;
+    x[601] = -3e-39;
     let mut xq = Q6kInput::default();
     xq.quantize(&x);
-    assert_eq!((xq.q.len(), xq.d.len(), xq.bsums.len()), (512, 2, 32));
-    assert!(xq.q[..256].iter().all(|&v| v == 0) && xq.d[0] == 0.0);
+    assert_eq!((xq.q.len(), xq.d.len(), xq.bsums.len()), (768, 3, 48));
+    assert!(xq.q[..256].iter().all(|&v| v == 0) && xq.d[0] == 1e-5 / 127.0);
+    assert!(xq.q[512..].iter().all(|&v| v == 0) && xq.d[2] == 1e-5 / 127.0);
     assert_eq!(xq.d[1], 155.0 / 127.0);
     assert_eq!(xq.q[511], 127);
     assert_eq!(xq.q[256], (-100.0f32 * 127.0 / 155.0).round() as i8);
