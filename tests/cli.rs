@@ -314,7 +314,7 @@ fn bench_prints_json_for_scripts() {
     assert!(v["bandwidth"][0]["read_gb_s"].as_f64().unwrap() > 0.0);
     // 4 distinct tiny shapes x (decode from 2 bits, decode from base 3,
     // prefill) + the heads (exact bf16, f16, Q8_0 (Q6_K's 256 blocks do not
-    // divide hidden 64), int8, int4), and with AVX2 the two 2-bit kernel
+    // divide hidden 64), int8 of bf16 and of Q8_0, int4), and with AVX2 the two 2-bit kernel
     // families side by side (4 shapes x 2).
     let families = if tritium_simd::Isa::Avx2.available() {
         4 * 2
@@ -322,7 +322,7 @@ fn bench_prints_json_for_scripts() {
         0
     };
     let kernels = v["kernels"].as_array().unwrap();
-    assert_eq!(kernels.len(), 4 * 3 + 5 + families);
+    assert_eq!(kernels.len(), 4 * 3 + 6 + families);
     let b3 = kernels
         .iter()
         .filter(|k| k["kernel"].as_str().unwrap().ends_with("-b3body"))
@@ -378,8 +378,8 @@ fn bench_measures_a_model_file() {
     let size = std::fs::metadata(&f).unwrap().len();
     assert_eq!(v["file_bytes"].as_u64(), Some(size));
     // The file's shapes (tiny: 4 distinct) x (2-bit and base-3 decode,
-    // prefill) + 5 heads.
-    assert_eq!(v["kernels"].as_array().unwrap().len(), 4 * 3 + 5);
+    // prefill) + 6 heads.
+    assert_eq!(v["kernels"].as_array().unwrap().len(), 4 * 3 + 6);
     let models = v["models"].as_array().unwrap();
     let names: Vec<&str> = models
         .iter()

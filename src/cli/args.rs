@@ -194,8 +194,8 @@ pub struct SimdArgs {
     /// Fast, approximate lm_head (logits differ from the golden model):
     /// `int8` (the default of a bare --fast-head) re-quantizes each head row
     /// to int8 with one scale (half the bytes of bf16; logits within ~1 %),
-    /// or, for a head stored as Q6_K, computes from its stored blocks with
-    /// an int8 input per 256 values (as llama.cpp does);
+    /// or, for a head stored as Q6_K or Q8_0 blocks, computes from them
+    /// with an int8 input per block (as llama.cpp does);
     /// `int4` to 4-bit blocks of 64 with a scale each (4.5 bits per weight, a
     /// quarter of bf16's bytes: the fastest decode; logits within ~10 %).
     #[arg(long, value_enum, value_name = "BITS", num_args = 0..=1, default_missing_value = "int8")]
@@ -225,7 +225,7 @@ pub enum BodyArg {
 /// The approximate lm_head of `--fast-head`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FastHeadArg {
-    /// int8 rows, one f32 scale per row (W8A8); a Q6_K head as stored.
+    /// int8 rows, one f32 scale per row (W8A8); a Q6_K or Q8_0 head as stored.
     Int8,
     /// int4 blocks of 64 values, one f32 scale per block (W4A8).
     Int4,

@@ -445,7 +445,7 @@ pub fn run_bench(
     // The lm_head, one token: exact over each stored type (bf16 as the HF
     // checkpoints, f16 as microsoft's GGUF, Q8_0 and Q6_K blocks as other
     // GGUFs), the fast int8 head (an int8 copy of a bf16 head; computed
-    // from the blocks of a Q6_K one) and the int4 head.
+    // from the blocks of a Q8_0 or Q6_K one) and the int4 head.
     if o.kernels {
         log(&format!(
             "kernels: lm_head {} x {}",
@@ -462,6 +462,7 @@ pub fn run_bench(
         ("Q8_0", HeadMode::Exact),
         ("Q6_K", HeadMode::Exact),
         ("bf16", HeadMode::Q8),
+        ("Q8_0", HeadMode::Q8),
         ("Q6_K", HeadMode::Q8),
         ("bf16", HeadMode::Q4),
     ];

@@ -75,6 +75,41 @@ pub(crate) mod x86 {
         _mm_cvtss_f32(_mm_cvtph_ps(h))
     }
 
+    /// A fast head over stored blocks ([`crate::head_q6k`],
+    /// [`crate::head_q80`]) computing up to four rows at a time, the row
+    /// count a constant (so the accumulators stay in registers).
+    pub(crate) trait RowGroups {
+        /// Rows `v .. v + RR` into `out` (`RR` long).
+        unsafe fn group<const RR: usize>(&self, v: usize, out: &mut [f32]);
+    }
+
+    /// The operands of a fast head over stored blocks: the blocks of the
+    /// whole head (`cols` wide, row-major) and the quantized input `xq`.
+    pub(crate) struct Rows<'a, X> {
+        pub w: &'a [u8],
+        pub cols: usize,
+        pub xq: &'a X,
+    }
+
+    /// Rows `v0 .. v0 + out.len()` of `k`, four at a time, then the rest.
+    /// Generic, not a function pointer: the groups inline into the
+    /// caller, with its target features.
+    #[inline(always)]
+    pub(crate) unsafe fn in_fours<K: RowGroups>(k: &K, v0: usize, out: &mut [f32]) {
+        let mut i = 0;
+        while i < out.len() {
+            let n = (out.len() - i).min(4);
+            let o = &mut out[i..i + n];
+            match n {
+                4 => k.group::<4>(v0 + i, o),
+                3 => k.group::<3>(v0 + i, o),
+                2 => k.group::<2>(v0 + i, o),
+                _ => k.group::<1>(v0 + i, o),
+            }
+            i += n;
+        }
+    }
+
     /// Prefetches the `bytes` of a block at `p` (the same block of the next
     /// group of R rows). A prefetch never faults; past the end it is only
     /// wasted.

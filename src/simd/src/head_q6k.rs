@@ -27,8 +27,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use tritium_golden::ops::f16_to_f32;
-use tritium_golden::quant::{round_clamp_i8, SCALE_FLOOR};
-use tritium_golden::{BlockType, DenseMatrix};
+use tritium_golden::BlockType;
 
 use super::kernels::{has_f16c, head_path, Isa};
 
@@ -49,33 +48,14 @@ pub struct Q6kInput {
 impl Q6kInput {
     /// Quantizes `x` (finite, a multiple of 256 long) into `self`.
     pub fn quantize(&mut self, x: &[f32]) {
-        assert!(x.len().is_multiple_of(QK));
-        self.q.clear();
-        self.d.clear();
+        crate::head_q80::quantize_blocks(x, QK, &mut self.q, &mut self.d);
         self.bsums.clear();
-        for blk in x.chunks_exact(QK) {
-            let m = blk
-                .iter()
-                .fold(0.0f32, |a, &v| a.max(v.abs()))
-                .max(SCALE_FLOOR);
-            let s = 127.0 / m;
-            self.q.extend(blk.iter().map(|&v| round_clamp_i8(v * s)));
-            self.d.push(m / 127.0);
-            let at = self.q.len() - QK;
-            for sub in self.q[at..].chunks_exact(16) {
-                // |sum| <= 16 * 128: exact in i16.
-                self.bsums.push(sub.iter().map(|&v| i16::from(v)).sum());
-            }
-        }
-    }
-}
-
-/// The blocks of `head` when it is stored as Q6_K: the int8 fast head
-/// ([`crate::HeadMode::Q8`]) computes from them instead of an int8 copy.
-pub fn blocks_of(head: &DenseMatrix) -> Option<&[u8]> {
-    match head.as_blocks() {
-        Some((BlockType::Q6K, w)) => Some(w),
-        _ => None,
+        // |sum| <= 16 * 128: exact in i16.
+        self.bsums.extend(
+            self.q
+                .chunks_exact(16)
+                .map(|sub| sub.iter().map(|&v| i16::from(v)).sum::<i16>()),
+        );
     }
 }
 
@@ -155,7 +135,7 @@ mod x86 {
     use std::arch::x86_64::*;
 
     use super::{Q6kInput, BLOCK, QK};
-    use crate::head_blocks::x86::{f16_at, prefetch_block, q6k_codes_u};
+    use crate::head_blocks::x86::{f16_at, in_fours, prefetch_block, q6k_codes_u, RowGroups, Rows};
 
     /// Rows per step (independent accumulators sharing the input loads).
     const R: usize = 4;
@@ -182,87 +162,74 @@ mod x86 {
     /// AVX2 rows, four at a time (then the rest one by one).
     #[target_feature(enable = "avx2,f16c")]
     pub(super) unsafe fn rows256(w: &[u8], cols: usize, xq: &Q6kInput, v0: usize, out: &mut [f32]) {
-        let mut i = 0;
-        while i < out.len() {
-            let n = (out.len() - i).min(R);
-            let o = &mut out[i..i + n];
-            match n {
-                4 => group::<4>(w, cols, xq, v0 + i, o),
-                3 => group::<3>(w, cols, xq, v0 + i, o),
-                2 => group::<2>(w, cols, xq, v0 + i, o),
-                _ => group::<1>(w, cols, xq, v0 + i, o),
-            }
-            i += n;
-        }
+        in_fours(&Rows { w, cols, xq }, v0, out)
     }
 
-    /// Rows `v .. v + RR`: per block, each row's `isum` in i32 lanes
-    /// (`vpmaddubsw` of the codes with the input, `vpmaddwd` by the
-    /// sub-block scales), the `-32 bsum` correction by one more `vpmaddwd`,
-    /// lanes summed, then the f32 steps of [`super::row_scalar`].
-    #[inline(always)]
-    unsafe fn group<const RR: usize>(
-        w: &[u8],
-        cols: usize,
-        xq: &Q6kInput,
-        v: usize,
-        out: &mut [f32],
-    ) {
-        let nb = cols / QK;
-        let row_bytes = nb * BLOCK;
-        let base = w.as_ptr();
-        let ahead = R * row_bytes;
-        // Plain loops, not `array::from_fn`: its closure would not inherit
-        // the target features, and the intrinsics in it would become calls.
-        let mut pick = [_mm256_setzero_si256(); 4];
-        for k in 0..4 {
-            pick[k] = _mm256_loadu_si256(PICK[k].as_ptr() as *const __m256i);
-        }
-        let mut acc = [0.0f32; RR];
-        for b in 0..nb {
-            let x = xq.q.as_ptr().add(b * QK);
-            let bs = _mm256_loadu_si256(xq.bsums.as_ptr().add(b * 16) as *const __m256i);
-            let mut isum = [_mm256_setzero_si256(); RR];
-            let mut blk = [std::ptr::null::<u8>(); RR];
-            for r in 0..RR {
-                blk[r] = base.add((v + r) * row_bytes + b * BLOCK);
+    impl RowGroups for Rows<'_, Q6kInput> {
+        /// Rows `v .. v + RR`: per block, each row's `isum` in i32 lanes
+        /// (`vpmaddubsw` of the codes with the input, `vpmaddwd` by the
+        /// sub-block scales), the `-32 bsum` correction by one more `vpmaddwd`,
+        /// lanes summed, then the f32 steps of [`super::row_scalar`].
+        #[inline(always)]
+        unsafe fn group<const RR: usize>(&self, v: usize, out: &mut [f32]) {
+            let (w, cols, xq) = (self.w, self.cols, self.xq);
+            let nb = cols / QK;
+            let row_bytes = nb * BLOCK;
+            let base = w.as_ptr();
+            let ahead = R * row_bytes;
+            // Plain loops, not `array::from_fn`: its closure would not inherit
+            // the target features, and the intrinsics in it would become calls.
+            let mut pick = [_mm256_setzero_si256(); 4];
+            for k in 0..4 {
+                pick[k] = _mm256_loadu_si256(PICK[k].as_ptr() as *const __m256i);
             }
-            for r in 0..RR {
-                // Each row's prefetch next to its work: all RR at the start
-                // of the block measured 1.3x slower from memory, one thread.
-                prefetch_block(blk[r].wrapping_add(ahead), BLOCK);
-                let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(blk[r].add(192) as *const __m128i));
-                // -32 sum_j sc_j bsum_j, in lanes.
-                isum[r] = _mm256_slli_epi32::<5>(_mm256_madd_epi16(sc16, bs));
-                isum[r] = _mm256_sub_epi32(_mm256_setzero_si256(), isum[r]);
-                for h in 0..2 {
-                    // The half's eight scales in both 128-bit lanes.
-                    let s = if h == 0 {
-                        _mm256_permute2x128_si256::<0x00>(sc16, sc16)
-                    } else {
-                        _mm256_permute2x128_si256::<0x11>(sc16, sc16)
-                    };
-                    for k in 0..4 {
-                        let q = q6k_codes_u(blk[r], h, k);
-                        let xv = _mm256_loadu_si256(x.add(128 * h + 32 * k) as *const __m256i);
-                        // u8 codes <= 63 times i8: pair sums within i16.
-                        let p = _mm256_maddubs_epi16(q, xv);
-                        let sk = _mm256_shuffle_epi8(s, pick[k]);
-                        isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(p, sk));
+            let mut acc = [0.0f32; RR];
+            for b in 0..nb {
+                let x = xq.q.as_ptr().add(b * QK);
+                let bs = _mm256_loadu_si256(xq.bsums.as_ptr().add(b * 16) as *const __m256i);
+                let mut isum = [_mm256_setzero_si256(); RR];
+                let mut blk = [std::ptr::null::<u8>(); RR];
+                for r in 0..RR {
+                    blk[r] = base.add((v + r) * row_bytes + b * BLOCK);
+                }
+                for r in 0..RR {
+                    // Each row's prefetch next to its work: all RR at the start
+                    // of the block measured 1.3x slower from memory, one thread.
+                    prefetch_block(blk[r].wrapping_add(ahead), BLOCK);
+                    let sc16 =
+                        _mm256_cvtepi8_epi16(_mm_loadu_si128(blk[r].add(192) as *const __m128i));
+                    // -32 sum_j sc_j bsum_j, in lanes.
+                    isum[r] = _mm256_slli_epi32::<5>(_mm256_madd_epi16(sc16, bs));
+                    isum[r] = _mm256_sub_epi32(_mm256_setzero_si256(), isum[r]);
+                    for h in 0..2 {
+                        // The half's eight scales in both 128-bit lanes.
+                        let s = if h == 0 {
+                            _mm256_permute2x128_si256::<0x00>(sc16, sc16)
+                        } else {
+                            _mm256_permute2x128_si256::<0x11>(sc16, sc16)
+                        };
+                        for k in 0..4 {
+                            let q = q6k_codes_u(blk[r], h, k);
+                            let xv = _mm256_loadu_si256(x.add(128 * h + 32 * k) as *const __m256i);
+                            // u8 codes <= 63 times i8: pair sums within i16.
+                            let p = _mm256_maddubs_epi16(q, xv);
+                            let sk = _mm256_shuffle_epi8(s, pick[k]);
+                            isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(p, sk));
+                        }
                     }
                 }
+                for r in 0..RR {
+                    let t = _mm_add_epi32(
+                        _mm256_castsi256_si128(isum[r]),
+                        _mm256_extracti128_si256::<1>(isum[r]),
+                    );
+                    let t = _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
+                    let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b01>(t));
+                    let s = _mm_cvtsi128_si32(t);
+                    acc[r] += (f16_at(blk[r].add(208)) * xq.d[b]) * s as f32;
+                }
             }
-            for r in 0..RR {
-                let t = _mm_add_epi32(
-                    _mm256_castsi256_si128(isum[r]),
-                    _mm256_extracti128_si256::<1>(isum[r]),
-                );
-                let t = _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
-                let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b01>(t));
-                let s = _mm_cvtsi128_si32(t);
-                acc[r] += (f16_at(blk[r].add(208)) * xq.d[b]) * s as f32;
-            }
+            out.copy_from_slice(&acc);
         }
-        out.copy_from_slice(&acc);
     }
 }

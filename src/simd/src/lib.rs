@@ -32,6 +32,7 @@ pub mod head;
 pub mod head_blocks;
 pub mod head_q4;
 pub mod head_q6k;
+pub mod head_q80;
 pub mod kernels;
 pub mod layout;
 mod lut;
@@ -66,8 +67,8 @@ pub enum HeadMode {
     #[default]
     Exact,
     /// Int8 rows with per-row scales: half the bytes of bf16, approximate.
-    /// A head stored as Q6_K is computed from its blocks with an int8
-    /// input instead ([`head_q6k`]).
+    /// A head stored as Q6_K or Q8_0 blocks is computed from them with an
+    /// int8 input instead ([`head_q6k`], [`head_q80`]).
     Q8,
     /// Int4 blocks of 64 with f32 scales ([`head_q4`]): 4.5 bits per
     /// weight, a quarter of bf16's bytes; approximate (the fastest decode).
@@ -165,6 +166,7 @@ pub struct SimdBackend {
     q8_input: Q8Input,
     /// The input of the int8 head over stored Q6_K blocks.
     q6k_input: head_q6k::Q6kInput,
+    q80_input: head_q80::Q80Input,
     q4: Option<((u64, usize, usize), Q4Head)>,
     q4_input: Q4Input,
     acts: Vec<i8>,
@@ -265,6 +267,7 @@ impl SimdBackend {
             q8: None,
             q8_input: Q8Input::default(),
             q6k_input: Default::default(),
+            q80_input: Default::default(),
             q4: None,
             q4_input: Q4Input::default(),
             acts: Vec::new(),
@@ -326,7 +329,7 @@ impl SimdBackend {
         });
         self.prepared.extend(packed);
         match self.head_mode {
-            HeadMode::Q8 if head_q6k::blocks_of(model.head()).is_none() => {
+            HeadMode::Q8 if model.head().as_blocks().is_none() => {
                 self.q8_head(model.head());
             }
             HeadMode::Q8 => {}
@@ -350,8 +353,8 @@ impl SimdBackend {
     pub fn head_bytes(&mut self, head: &DenseMatrix) -> usize {
         match self.head_mode {
             HeadMode::Exact => HeadRows::of(head).bytes(),
-            HeadMode::Q8 => match head_q6k::blocks_of(head) {
-                Some(_) => head_q6k::head_bytes(head.rows(), head.cols()),
+            HeadMode::Q8 => match head.as_blocks() {
+                Some(_) => HeadRows::of(head).bytes(),
                 None => self.q8_head(head).bytes(),
             },
             HeadMode::Q4 => self.q4_head(head).bytes(),
@@ -742,16 +745,23 @@ impl Backend for SimdBackend {
                 // Int8 quantization would turn a NaN/Inf hidden state into
                 // finite logits: reject it, as the exact head's logits would.
                 tritium_golden::error::check_finite("lm_head input (final hidden state)", x)?;
-                if let Some(w) = head_q6k::blocks_of(head) {
-                    // Stored Q6_K blocks: computed from them (head_q6k; its
-                    // i32 sums are per block, so any width).
+                if let Some((ty, w)) = head.as_blocks() {
+                    // Stored Q6_K / Q8_0 blocks, computed from (any width).
                     self.head_range = Some((w.as_ptr() as usize, w.len()));
                     let pf = self.decode_step(Step::Head, Step::Head);
-                    self.q6k_input.quantize(x);
-                    let xq = &self.q6k_input;
-                    spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
-                        head_q6k::rows_into(isa, w, cols, xq, t * HEAD_ROWS, o)
-                    });
+                    if ty == tritium_golden::BlockType::Q6K {
+                        self.q6k_input.quantize(x);
+                        let xq = &self.q6k_input;
+                        spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                            head_q6k::rows_into(isa, w, cols, xq, t * HEAD_ROWS, o)
+                        });
+                    } else {
+                        self.q80_input.quantize(x);
+                        let xq = &self.q80_input;
+                        spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                            head_q80::rows_into(isa, w, cols, xq, t * HEAD_ROWS, o)
+                        });
+                    }
                     return Ok(());
                 }
                 if cols > head::Q8_MAX_COLS {
