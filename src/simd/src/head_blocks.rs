@@ -65,7 +65,7 @@ pub(crate) mod x86 {
     use tritium_golden::BlockType;
 
     /// Rows per step (independent accumulators sharing the `x` loads).
-    const R: usize = 4;
+    pub(crate) const R: usize = 4;
 
     /// The fp16 at `p` widened to f32 (F16C `vcvtph2ps`: exact, as
     /// [`tritium_golden::ops::f16_to_f32`] for every finite pattern).
@@ -98,7 +98,7 @@ pub(crate) mod x86 {
     pub(crate) unsafe fn in_fours<K: RowGroups>(k: &K, v0: usize, out: &mut [f32]) {
         let mut i = 0;
         while i < out.len() {
-            let n = (out.len() - i).min(4);
+            let n = (out.len() - i).min(R);
             let o = &mut out[i..i + n];
             match n {
                 4 => k.group::<4>(v0 + i, o),

@@ -32,9 +32,9 @@ use tritium_golden::BlockType;
 use super::kernels::{has_f16c, head_path, Isa};
 
 /// Elements and bytes of a Q6_K block, and its sub-blocks.
-const QK: usize = 256;
-const BLOCK: usize = 210;
-const SUBS: usize = 16;
+const QK: usize = BlockType::Q6K.elems();
+const BLOCK: usize = BlockType::Q6K.bytes();
+const SUBS: usize = QK / 16;
 
 /// The final hidden row quantized for the Q6_K head: int8 per block of 256
 /// with an f32 scale each, and the sums per sub-block of 16.
@@ -57,11 +57,6 @@ impl Q6kInput {
                 .map(|sub| sub.iter().map(|&v| i16::from(v)).sum::<i16>()),
         );
     }
-}
-
-/// Bytes one full read of a `rows x cols` Q6_K head takes.
-pub fn head_bytes(rows: usize, cols: usize) -> usize {
-    rows * cols / QK * BLOCK
 }
 
 /// Logits of rows `v0 .. v0 + out.len()` of the Q6_K head `w` (`cols`
@@ -135,10 +130,9 @@ mod x86 {
     use std::arch::x86_64::*;
 
     use super::{Q6kInput, BLOCK, QK};
-    use crate::head_blocks::x86::{f16_at, in_fours, prefetch_block, q6k_codes_u, RowGroups, Rows};
-
-    /// Rows per step (independent accumulators sharing the input loads).
-    const R: usize = 4;
+    use crate::head_blocks::x86::{
+        f16_at, in_fours, prefetch_block, q6k_codes_u, RowGroups, Rows, R,
+    };
 
     /// `vpshufb` patterns: within each 128-bit lane, i16 element `2k` (low
     /// lane) or `2k + 1` (high lane) of a half's eight scales, repeated:

@@ -29,8 +29,8 @@ use tritium_golden::BlockType;
 use super::kernels::{has_f16c, head_path, Isa};
 
 /// Elements and bytes of a Q8_0 block.
-const QK: usize = 32;
-const BLOCK: usize = 34;
+const QK: usize = BlockType::Q8_0.elems();
+const BLOCK: usize = BlockType::Q8_0.bytes();
 
 /// The final hidden row quantized for the Q8_0 head: int8 per block of 32
 /// with an f32 scale each.
@@ -63,11 +63,6 @@ pub(crate) fn quantize_blocks(x: &[f32], qk: usize, q: &mut Vec<i8>, d: &mut Vec
         q.extend(blk.iter().map(|&v| round_clamp_i8(v * s)));
         d.push(m / 127.0);
     }
-}
-
-/// Bytes one full read of a `rows x cols` Q8_0 head takes.
-pub fn head_bytes(rows: usize, cols: usize) -> usize {
-    rows * cols / QK * BLOCK
 }
 
 /// Logits of rows `v0 .. v0 + out.len()` of the Q8_0 head `w` (`cols`
@@ -118,10 +113,7 @@ mod x86 {
     use std::arch::x86_64::*;
 
     use super::{Q80Input, BLOCK, QK};
-    use crate::head_blocks::x86::{f16_at, in_fours, prefetch_block, RowGroups, Rows};
-
-    /// Rows per step (independent accumulators sharing the input loads).
-    const R: usize = 4;
+    use crate::head_blocks::x86::{f16_at, in_fours, prefetch_block, RowGroups, Rows, R};
 
     /// AVX2 rows, four at a time (then the rest one by one).
     #[target_feature(enable = "avx2,f16c")]

@@ -35,13 +35,15 @@ pub fn logits(model: &Model, b: &mut dyn Backend, prompt: &[u32], steps: u32) ->
 
 /// The fast head (`HeadMode::Q8`) on a head stored as blocks, against its
 /// exact logits, for three inputs from `seed`, on every path: asserts that
-/// every path gives the same bits, that it reads `bytes` per token, that
-/// it is not exact, that its largest deviation is at most `bound` of the
-/// largest |logit|, and that it is smaller than that of the int8 copy of
-/// the same values (what the fast mode computed before for such a head).
-pub fn check_fast_head(head: &tritium_golden::DenseMatrix, bytes: usize, seed: u64, bound: f32) {
+/// every path gives the same bits, that it reads the stored bytes per
+/// token, that it is not exact, that its largest deviation is at most
+/// `bound` of the largest |logit|, and that it is smaller than that of the
+/// int8 copy of the same values (what the fast mode computed before for
+/// such a head).
+pub fn check_fast_head(head: &tritium_golden::DenseMatrix, seed: u64, bound: f32) {
     use tritium_golden::{DenseMatrix, GoldenBackend, SplitMix64};
     let (rows, cols) = (head.rows(), head.cols());
+    let bytes = head.as_blocks().expect("a head stored as blocks").1.len();
     let mut wide = vec![0f32; rows * cols];
     for (v, row) in wide.chunks_exact_mut(cols).enumerate() {
         head.row_into(v, row);
