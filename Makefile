@@ -25,10 +25,12 @@ deps:
 ## between files or crates, no crate depending on a higher layer). Clippy
 ## links nothing: TRITIUM_SIM_CHECK_ONLY=1 spares it the Verilator models
 ## (its build-script output is not the one `test` uses; sim/build.rs).
+## The SIMD engine is also linted for AArch64 (scripts/lint-aarch64.sh).
 lint: lint-rtl
 	$(CARGO) fmt --all --check
 	TRITIUM_SIM_CHECK_ONLY=1 $(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p tritium-model --all-targets --features fuzzing -- -D warnings
+	CARGO="$(CARGO)" scripts/lint-aarch64.sh
 	scripts/import-graph.py
 
 ## verilator --lint-only -Wall over several array parameter sets.

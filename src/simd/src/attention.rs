@@ -18,7 +18,7 @@
 // Index loops over small register arrays: they unroll to fixed registers.
 #![allow(clippy::needless_range_loop)]
 
-use tritium_golden::attention::{attend_head, HeadFn, HeadView};
+use tritium_golden::attention::{attend_head, HeadFn};
 
 use super::kernels::Isa;
 
@@ -41,6 +41,7 @@ pub fn head_fn(isa: Isa) -> HeadFn {
 mod x86 {
     use std::arch::x86_64::*;
 
+    use tritium_golden::attention::HeadView;
     use tritium_golden::ops::{reduce_lanes, softmax, DOT_LANES};
 
     use super::*;
@@ -272,6 +273,8 @@ mod x86 {
 
 #[cfg(test)]
 mod tests {
+    use tritium_golden::attention::HeadView;
+
     use super::*;
 
     /// Random heads of several sizes and lengths: the ISA's function and

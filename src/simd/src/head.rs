@@ -667,6 +667,7 @@ mod neon {
                         HeadRows::F32(f) => {
                             std::array::from_fn(|u| vld1q_f32(f.as_ptr().add(off + 4 * u)))
                         }
+                        HeadRows::Blocks(..) => unreachable!("blocks have their own kernels"),
                     };
                     for u in 0..4 {
                         acc[u] = vaddq_f32(acc[u], vmulq_f32(wv[u], xv[u]));

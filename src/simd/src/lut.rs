@@ -1,9 +1,11 @@
 //! The second kernel family: activation lookup tables (T-MAC / TL1 style),
 //! the decode kernel of the `avx2-lut` path ([`lut_panels`], called per job
-//! item by the engine), which is the default where AVX2 is the best
-//! instruction set: on the whole 2B4T shape it decodes 7-11 % faster than
-//! the multiply-add family (`T2P16`) at 1 and 2 threads (the README's
-//! engine section has the figures). `tritium bench` also times
+//! item by the engine), chosen with `--kernel avx2-lut`. On the Xeon it
+//! decoded the whole 2B4T shape 7-11 % faster than the multiply-add family
+//! (`T2P16`), but the base-3 body was faster still, and on AMD Zen 3 the
+//! multiply-add kernel is; so the default `avx2` path picks its body by a
+//! run-time probe instead ([`crate::calibrate`]; the README's "Decode
+//! families on AVX2" has the figures). `tritium bench` also times
 //! [`lut_matvec`] against the multiply-add kernel per matrix shape.
 //!
 //! # Layout `L2B32`

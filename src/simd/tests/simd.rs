@@ -170,6 +170,7 @@ proptest! {
         // The AMX tiles read whole 64-input steps of 16 rows: the same
         // activations in their tile layout (as the backend lays them out).
         let (kp64, rows16) = (kp.next_multiple_of(64), rows.next_multiple_of(16));
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut padded = vec![0i8; rows16 * kp64];
         #[cfg(target_arch = "x86_64")]
         kernels::amx::tile_acts(&flat, k, rows, kp64, &mut padded);

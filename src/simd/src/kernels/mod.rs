@@ -149,8 +149,10 @@ impl Isa {
     }
 
     /// The fastest path present. Where AVX2 is the best instruction set
-    /// that is [`Isa::Avx2`], which decodes from the base-3 body by default
-    /// ([`crate::Body::Auto`]), measured faster than the lookup tables.
+    /// that is [`Isa::Avx2`], not the lookup tables: its decode body
+    /// ([`crate::Body::Auto`]) is the 2-bit or the base-3 one, whichever a
+    /// run-time probe finds faster on this core, and either was measured
+    /// faster than the lookup tables where it was picked.
     pub fn best() -> Isa {
         Isa::present()
             .into_iter()
