@@ -99,7 +99,8 @@ pub struct PeakRow {
 }
 
 /// The peak of `op` with `threads` threads each running the loop (best of
-/// three passes), or `None` where this CPU lacks the instruction.
+/// five passes of a few milliseconds), or `None` where this CPU lacks the
+/// instruction.
 pub fn measure(op: MacOp, threads: usize) -> Result<Option<PeakRow>> {
     if !op.available() {
         return Ok(None);
@@ -107,7 +108,7 @@ pub fn measure(op: MacOp, threads: usize) -> Result<Option<PeakRow>> {
     let pool = pool(threads)?;
     let iters = op.iters();
     let mut best = f64::MAX;
-    for _ in 0..3 {
+    for _ in 0..5 {
         let t = Instant::now();
         pool.install(|| (0..threads).into_par_iter().for_each(|_| op.run(iters)));
         best = best.min(t.elapsed().as_secs_f64());
