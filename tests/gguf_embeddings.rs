@@ -3,8 +3,8 @@
 //! `gguf.quants.dequantize` on files its `GGUFWriter` wrote
 //! (tests/vectors/gguf/, by make_f32_vectors.py). Bitwise: every one of
 //! these dequantizations is one exact product or a single f32 rounding of
-//! one (Q6_K: `d * scale` is exact, times the 6-bit code rounds once,
-//! whichever order), so any difference is a layout bug, not rounding.
+//! one (Q6_K: `d * scale` and its product with the 6-bit code are both
+//! exact, whichever order), so any difference is a layout bug, not rounding.
 //!
 //! The loader keeps Q8_0 and Q6_K as stored blocks; each backend's head
 //! over them (the SIMD engine's in-register decode included) gives the

@@ -16,8 +16,11 @@ const Q6K_ELEMS: usize = 256;
 ///   significand, so exact.
 /// - **Q6_K**: 256 elements in 210 bytes: `ql[128]` (low 4 bits), `qh[64]`
 ///   (high 2 bits), 16 int8 sub-block `scales`, an fp16 `d`;
-///   `w = (d * scale) * (q - 32)`: the first product is exact, the second
-///   rounds once (a SIMD kernel must keep this order).
+///   `w = (d * scale) * (q - 32)`. Both products are exact in f32: `d`
+///   has at most 11 significant bits, the scale 7 and `q - 32` 5, so `w`
+///   needs at most 23 of f32's 24; `w` is the exact real product and any
+///   order of the three factors gives its bits (a test checks every finite
+///   `d` and scale).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BlockType {
     Q8_0,
@@ -509,6 +512,30 @@ mod tests {
         assert_eq!(w[200], (0.25 * 7.0) * 31.0);
         // Every other element of sub-block 0 is q = 0 - 32 with scale -3.
         assert_eq!(w[1], (0.25 * -3.0) * -32.0);
+    }
+
+    /// `(d * scale) * q`, `d * (scale * q)` and `(d * q) * scale` are all
+    /// the exact product, in f32, for every finite f16 `d`, every int8
+    /// scale and the q with the most significant bits (odd magnitudes up
+    /// to 31) and the extremes.
+    #[test]
+    fn q6_k_weights_are_exact_products() {
+        let qs = [-32i32, -31, -29, -27, -23, -17, -1, 1, 17, 23, 27, 29, 31];
+        for h in (0..=u16::MAX).filter(|h| h & 0x7c00 != 0x7c00) {
+            let d = f16_to_f32(h);
+            for sc in -128i32..=127 {
+                let scf = sc as f32;
+                for &q in &qs {
+                    let exact = f64::from(d) * f64::from(sc) * f64::from(q);
+                    let qf = q as f32;
+                    let orders = [(d * scf) * qf, d * (scf * qf), (d * qf) * scf];
+                    assert!(
+                        orders.iter().all(|&w| f64::from(w) == exact),
+                        "d {h:#06x} scale {sc} q {q}: {orders:?} vs {exact}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
