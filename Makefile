@@ -25,10 +25,13 @@ deps:
 ## between files or crates, no crate depending on a higher layer). Clippy
 ## links nothing: TRITIUM_SIM_CHECK_ONLY=1 spares it the Verilator models
 ## (its build-script output is not the one `test` uses; sim/build.rs).
-## The SIMD engine is also linted for AArch64 (scripts/lint-aarch64.sh).
+## The SIMD engine is also linted for AArch64 (scripts/lint-aarch64.sh), and
+## the binary without its default features (the build without Verilator
+## the README offers), whose cfg'd-out code once left unused items behind.
 lint: lint-rtl
 	$(CARGO) fmt --all --check
 	TRITIUM_SIM_CHECK_ONLY=1 $(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --no-default-features --bin tritium -- -D warnings
 	$(CARGO) clippy -p tritium-model --all-targets --features fuzzing -- -D warnings
 	CARGO="$(CARGO)" scripts/lint-aarch64.sh
 	scripts/import-graph.py

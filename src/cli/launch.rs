@@ -83,6 +83,7 @@ impl LaunchArgs {
 
     /// Launcher options without the option that uses them (`needs`) are a
     /// mistake, not silently ignored.
+    #[cfg(feature = "rtl")]
     pub fn refuse_without(&self, needs: &str) -> Result<()> {
         let set = self.launcher != LauncherKind::Local
             || self.jobs.is_some()

@@ -1,6 +1,7 @@
 //! `tritium cosim --shards N` (the parts of a whole-network co-simulation
 //! fanned out by a launcher, then merged) and `tritium cosim-merge`.
 
+#[cfg(feature = "rtl")]
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +71,7 @@ pub fn run_merge(_: &MergeArgs) -> Result<ExitCode> {
 }
 
 /// Options a part's command line does not repeat from the parent's.
+#[cfg(feature = "rtl")]
 const PARENT_ONLY: [&str; 4] = ["--shards", "--out", "--mismatch-wave", "--shard"];
 
 /// Runs `n` parts of the co-simulation `a` describes with its launcher and
