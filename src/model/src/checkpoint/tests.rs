@@ -297,6 +297,35 @@ fn invalid_code_three_is_located() {
     );
 }
 
+/// A bf16 checkpoint quantized at load (widened a chunk at a time): a
+/// non-finite weight is named with its index, and bytes that do not match
+/// the shape are an error, not a panic.
+#[test]
+fn online_weights_are_checked_as_they_are_widened() {
+    let o = opts(CheckpointFormat::HfBf16, LinearClass::Autobitlinear);
+    let err = |edit: &dyn Fn(&mut MemTensors)| {
+        let mut t = synth_tensors(&o, None).unwrap();
+        t.origin = "ckpt".into();
+        edit(&mut t);
+        assemble(&t, &o.config, o.quant(), None)
+            .unwrap_err()
+            .to_string()
+    };
+    let name = Proj::Gate.hf_tensor(1);
+    let e = err(&|t| {
+        let w = t.tensors.get_mut(&name).unwrap();
+        w.bytes[2000..2002].copy_from_slice(&0x7fc0u16.to_le_bytes());
+    });
+    for n in [name.as_str(), "index 1000", "NaN"] {
+        assert!(e.contains(n), "error {e:?} lacks {n:?}");
+    }
+    let e = err(&|t| {
+        let w = t.tensors.get_mut(&name).unwrap();
+        w.bytes.truncate(w.bytes.len() - 2);
+    });
+    assert!(e.contains(name.as_str()) && e.contains("bytes"), "{e}");
+}
+
 #[test]
 fn non_finite_and_non_positive_values_are_named() {
     assemble_err(
