@@ -284,6 +284,33 @@ pub fn tq1_encode(t: &[i8], d: &[u16]) -> R<Vec<u8>> {
     Ok(out)
 }
 
+/// Elements `start .. start + out.len()` of F32 / F16 / BF16 data widened
+/// to f32 into `out` (exact). The caller checks the range against the
+/// bytes (as [`to_f32`] does); any other type leaves `out` alone.
+pub fn widen_floats_into(ty: super::GgmlType, bytes: &[u8], start: usize, out: &mut [f32]) {
+    use super::GgmlType as T;
+    let size = if ty == T::F32 { 4 } else { 2 };
+    let b = &bytes[start * size..(start + out.len()) * size];
+    match ty {
+        T::F32 => {
+            for (o, c) in out.iter_mut().zip(b.chunks_exact(4)) {
+                *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+        }
+        T::F16 => {
+            for (o, c) in out.iter_mut().zip(b.chunks_exact(2)) {
+                *o = f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32();
+            }
+        }
+        T::BF16 => {
+            for (o, c) in out.iter_mut().zip(b.chunks_exact(2)) {
+                *o = tritium_golden::ops::bf16_to_f32(u16::from_le_bytes([c[0], c[1]]));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Widens F32 / F16 / BF16 / Q8_0 / Q6_K data of `n` elements to f32.
 pub fn to_f32(ty: super::GgmlType, bytes: &[u8], n: usize) -> R<Vec<f32>> {
     use super::GgmlType as T;
@@ -302,18 +329,11 @@ pub fn to_f32(ty: super::GgmlType, bytes: &[u8], n: usize) -> R<Vec<f32>> {
         ));
     }
     Ok(match ty {
-        T::F32 => bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        T::F16 => bytes
-            .chunks_exact(2)
-            .map(|c| f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32())
-            .collect(),
-        T::BF16 => bytes
-            .chunks_exact(2)
-            .map(|c| tritium_golden::ops::bf16_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect(),
+        T::F32 | T::F16 | T::BF16 => {
+            let mut out = vec![0f32; n];
+            widen_floats_into(ty, bytes, 0, &mut out);
+            out
+        }
         T::Q8_0 | T::Q6_K => {
             // The golden model's definition of the block values.
             let bt = block_type(ty).expect("a block type");

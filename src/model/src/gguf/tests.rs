@@ -577,3 +577,54 @@ fn values_in_messages_read_as_type_and_value() {
 fn tensor_mut<'a>(w: &'a mut GgufWriter, name: &str) -> &'a mut super::writer::RawTensor {
     w.tensors.iter_mut().find(|t| t.name == name).unwrap()
 }
+
+/// BitLinears stored as F32 / F16 / BF16 masters are quantized at load,
+/// widened a chunk at a time: masters `t * 0.25` give back the codes `t`
+/// (and the absmean gamma); a NaN is named with its index. (The parser
+/// sizes every tensor's data from its dims and type, so it cannot be
+/// short here.)
+#[test]
+fn float_master_bitlinears_are_quantized_at_load() {
+    use tritium_golden::Proj;
+    let hf = synth_model(&opts(Preset::Tiny, CheckpointFormat::HfPacked)).unwrap();
+    let name = Proj::Gate.gguf_tensor(1);
+    let want = hf.layers()[1].linear(Proj::Gate).to_ternary();
+    let nonzero = want.iter().filter(|&&t| t != 0).count();
+    let gamma = (0.25 * nonzero as f64 / want.len() as f64) as f32;
+    let with = |ty: GgmlType, edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut w = bare_writer(&hf, WeightType::I2S).unwrap();
+        let t = tensor_mut(&mut w, &name);
+        t.type_id = ty.id();
+        t.bytes = want
+            .iter()
+            .flat_map(|&c| {
+                let v = f32::from(c) * 0.25;
+                match ty {
+                    GgmlType::F32 => v.to_le_bytes().to_vec(),
+                    GgmlType::F16 => f16::from_f32(v).to_le_bytes().to_vec(),
+                    _ => ((v.to_bits() >> 16) as u16).to_le_bytes().to_vec(),
+                }
+            })
+            .collect();
+        edit(&mut t.bytes);
+        load(w.to_bytes())
+    };
+    for ty in [GgmlType::F32, GgmlType::F16, GgmlType::BF16] {
+        let m = with(ty, &|_| {}).unwrap();
+        let got = m.layers()[1].linear(Proj::Gate);
+        assert_eq!(got.to_ternary(), want, "{ty:?}");
+        assert_eq!(got.gamma(), gamma, "{ty:?}");
+        let size = if ty == GgmlType::F32 { 4 } else { 2 };
+        let e = with(ty, &|b| {
+            let nan: Vec<u8> = match ty {
+                GgmlType::F32 => f32::NAN.to_le_bytes().to_vec(),
+                GgmlType::F16 => 0x7e00u16.to_le_bytes().to_vec(),
+                _ => 0x7fc0u16.to_le_bytes().to_vec(),
+            };
+            b[7 * size..8 * size].copy_from_slice(&nan);
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(&name) && e.contains("index 7"), "{ty:?}: {e}");
+    }
+}
