@@ -23,6 +23,7 @@
 
 pub mod checkpoint;
 mod error;
+mod floats;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
 pub mod gguf;

@@ -17,7 +17,6 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use tritium_golden::model::{HF_EMBED, HF_FINAL_NORM, HF_LM_HEAD};
-use tritium_golden::quant::quantize_weights_absmean_chunked;
 use tritium_golden::{
     DenseMatrix, Layer, Model, ModelConfig, Norm, Proj, ScaleConvention, TernaryMatrix,
 };
@@ -26,6 +25,7 @@ use tritium_util::Progress;
 pub use store::{MemTensors, OwnedTensor, SafetensorsDir, TensorRef, TensorSource};
 
 use crate::error::{Error, Result};
+use crate::floats;
 use crate::hfconfig::{read_config, QuantMode, QuantSpec};
 use crate::loaded::{LoadedModel, SourceFormat};
 
@@ -107,19 +107,7 @@ fn load_linear(
         }
         QuantMode::Online => {
             t.expect_shape(&[n, k])?;
-            // Widened a chunk at a time, never copied whole to f32.
-            let size = t.float_size()?;
-            if n.checked_mul(k).and_then(|v| v.checked_mul(size)) != Some(t.bytes.len()) {
-                return Err(tensor_err(
-                    t.path,
-                    tritium_golden::Error::Shape {
-                        what: name.clone(),
-                        expected: format!("{n} x {k} values of {size} bytes"),
-                        got: format!("{} bytes", t.bytes.len()),
-                    },
-                ));
-            }
-            quantize_weights_absmean_chunked(&name, n, k, &|start, out| t.widen_into(start, out))
+            floats::quantize_masters(&name, t.float_kind()?, t.bytes, n, k)
                 .map_err(|e| tensor_err(t.path, e))
         }
     }

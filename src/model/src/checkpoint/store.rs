@@ -10,6 +10,7 @@ use safetensors::tensor::TensorInfo;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Error, Result};
+use crate::floats::{self, FloatKind};
 use tritium_util::AtPath;
 
 /// A borrowed view of one tensor: dtype, shape and little-endian bytes.
@@ -45,51 +46,20 @@ impl TensorRef<'_> {
         }
     }
 
-    /// Bytes per value of a float tensor (BF16, F16 or F32), else the
+    /// The element type of a float tensor (BF16, F16 or F32), else the
     /// error [`Self::to_f32`] gives.
-    pub fn float_size(&self) -> Result<usize> {
+    pub(crate) fn float_kind(&self) -> Result<FloatKind> {
         match self.dtype {
-            Dtype::F32 => Ok(4),
-            Dtype::BF16 | Dtype::F16 => Ok(2),
+            Dtype::F32 => Ok(FloatKind::F32),
+            Dtype::F16 => Ok(FloatKind::F16),
+            Dtype::BF16 => Ok(FloatKind::Bf16),
             _ => Err(self.dtype_err("BF16, F16 or F32")),
-        }
-    }
-
-    /// Values `start .. start + out.len()` widened to f32 into `out`
-    /// (exact). The caller checks the range against the bytes with
-    /// [`Self::float_size`].
-    pub fn widen_into(&self, start: usize, out: &mut [f32]) {
-        let size = if self.dtype == Dtype::F32 { 4 } else { 2 };
-        let b = &self.bytes[start * size..(start + out.len()) * size];
-        match self.dtype {
-            Dtype::F32 => {
-                for (o, c) in out.iter_mut().zip(b.chunks_exact(4)) {
-                    *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-                }
-            }
-            // A 16-bit shift (as `ops::bf16_to_f32`): `half`'s conversion
-            // branches on NaN per value, which kept this loop scalar (21 %
-            // of loading a bf16 2B4T checkpoint). NaN stays NaN either way,
-            // and the loaders reject it.
-            Dtype::BF16 => {
-                for (o, c) in out.iter_mut().zip(b.chunks_exact(2)) {
-                    *o = tritium_golden::ops::bf16_to_f32(u16::from_le_bytes([c[0], c[1]]));
-                }
-            }
-            _ => {
-                for (o, c) in out.iter_mut().zip(b.chunks_exact(2)) {
-                    *o = half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32();
-                }
-            }
         }
     }
 
     /// The values widened to f32 (BF16, F16 or F32 tensors; widening is exact).
     pub fn to_f32(&self) -> Result<Vec<f32>> {
-        let size = self.float_size()?;
-        let mut v = vec![0.0f32; self.bytes.len() / size];
-        self.widen_into(0, &mut v);
-        Ok(v)
+        Ok(floats::widen(self.float_kind()?, self.bytes))
     }
 
     /// The raw bf16 bit patterns of a BF16 tensor.

@@ -49,14 +49,14 @@ use std::path::Path;
 
 use half::f16;
 use rayon::prelude::*;
-use tritium_golden::quant::quantize_weights_absmean_chunked;
 use tritium_golden::{DenseMatrix, Layer, Model, ModelConfig, Norm, Proj, TernaryMatrix};
 use tritium_util::Progress;
 
 use super::iqbn::{common_row_scale, iq1bn_decode, iq2bn_decode, widen_f16};
-use super::quants::{block_type, i2s_decode, to_f32, tq1_decode, tq2_decode, widen_floats_into};
+use super::quants::{block_type, float_kind, i2s_decode, to_f32, tq1_decode, tq2_decode};
 use super::{GgmlType, GgufFile, TensorInfo, BITNET_ARCHS};
 use crate::error::{Error, Result};
+use crate::floats::quantize_masters;
 use crate::hfconfig::{LinearClass, QuantMode, QuantSpec};
 use crate::loaded::{LoadedModel, SourceFormat};
 
@@ -301,17 +301,9 @@ fn load_linear(f: &GgufFile, c: &ModelConfig, l: usize, p: Proj) -> Result<Terna
             (codes, g)
         }
         GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => {
-            // Master weights quantized at load, widened a chunk at a time
-            // (never copied whole to f32), once the bytes match the shape.
-            let size = if t.ty == GgmlType::F32 { 4 } else { 2 };
-            if n.checked_mul(k).and_then(|v| v.checked_mul(size)) != Some(bytes.len()) {
-                return Err(msg(format!(
-                    "data of {n} x {k} elements has {} bytes",
-                    bytes.len()
-                )));
-            }
-            let widen = |start: usize, out: &mut [f32]| widen_floats_into(t.ty, bytes, start, out);
-            return quantize_weights_absmean_chunked(&name, n, k, &widen).map_err(|e| golden(f, e));
+            // Master weights, quantized at load.
+            let kind = float_kind(t.ty).expect("a float type");
+            return quantize_masters(&name, kind, bytes, n, k).map_err(|e| golden(f, e));
         }
         other => {
             return Err(f.err(format!(

@@ -25,6 +25,7 @@
 //! - F32, F16, BF16 widen exactly; Q8_0 (`d` fp16 + 32 i8) and Q6_K (210
 //!   bytes per 256) dequantize in ggml's reference order.
 
+use crate::floats::{self, FloatKind};
 use half::f16;
 
 type R<T> = std::result::Result<T, String>;
@@ -284,30 +285,14 @@ pub fn tq1_encode(t: &[i8], d: &[u16]) -> R<Vec<u8>> {
     Ok(out)
 }
 
-/// Elements `start .. start + out.len()` of F32 / F16 / BF16 data widened
-/// to f32 into `out` (exact). The caller checks the range against the
-/// bytes (as [`to_f32`] does); any other type leaves `out` alone.
-pub fn widen_floats_into(ty: super::GgmlType, bytes: &[u8], start: usize, out: &mut [f32]) {
+/// The float element type of `ty` (F32, F16, BF16), if it is one.
+pub(crate) fn float_kind(ty: super::GgmlType) -> Option<FloatKind> {
     use super::GgmlType as T;
-    let size = if ty == T::F32 { 4 } else { 2 };
-    let b = &bytes[start * size..(start + out.len()) * size];
     match ty {
-        T::F32 => {
-            for (o, c) in out.iter_mut().zip(b.chunks_exact(4)) {
-                *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            }
-        }
-        T::F16 => {
-            for (o, c) in out.iter_mut().zip(b.chunks_exact(2)) {
-                *o = f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32();
-            }
-        }
-        T::BF16 => {
-            for (o, c) in out.iter_mut().zip(b.chunks_exact(2)) {
-                *o = tritium_golden::ops::bf16_to_f32(u16::from_le_bytes([c[0], c[1]]));
-            }
-        }
-        _ => {}
+        T::F32 => Some(FloatKind::F32),
+        T::F16 => Some(FloatKind::F16),
+        T::BF16 => Some(FloatKind::Bf16),
+        _ => None,
     }
 }
 
@@ -329,11 +314,7 @@ pub fn to_f32(ty: super::GgmlType, bytes: &[u8], n: usize) -> R<Vec<f32>> {
         ));
     }
     Ok(match ty {
-        T::F32 | T::F16 | T::BF16 => {
-            let mut out = vec![0f32; n];
-            widen_floats_into(ty, bytes, 0, &mut out);
-            out
-        }
+        T::F32 | T::F16 | T::BF16 => floats::widen(float_kind(ty).expect("a float type"), bytes),
         T::Q8_0 | T::Q6_K => {
             // The golden model's definition of the block values.
             let bt = block_type(ty).expect("a block type");
