@@ -84,9 +84,6 @@ pub fn dequantize(acc: &[i32], s_a: f32, gamma: f32, y: &mut [f32]) {
 /// `gamma = max(mean |W|, 1e-5)`, the mean summed in f64 (a sequential f32 sum
 /// over a 2B4T-sized tensor comes out ~2 % low) and rounded once to f32.
 pub fn absmean_gamma(w: &[f32]) -> f32 {
-    if w.is_empty() {
-        return SCALE_FLOOR;
-    }
     gamma_of_sum(add_abs(0.0, w), w.len())
 }
 
@@ -96,7 +93,11 @@ fn add_abs(acc: f64, w: &[f32]) -> f64 {
     w.iter().fold(acc, |a, v| a + v.abs() as f64)
 }
 
+/// The absmean of `len` values summing to `sum` (the floor when empty).
 fn gamma_of_sum(sum: f64, len: usize) -> f32 {
+    if len == 0 {
+        return SCALE_FLOOR;
+    }
     ((sum / len as f64) as f32).max(SCALE_FLOOR)
 }
 
@@ -160,11 +161,7 @@ pub fn quantize_weights_absmean_chunked(
         })?;
         sum = add_abs(sum, chunk);
     }
-    let gamma = if len == 0 {
-        SCALE_FLOOR
-    } else {
-        gamma_of_sum(sum, len)
-    };
+    let gamma = gamma_of_sum(sum, len);
     let inv = 1.0f32 / gamma;
     // `round_clamp_i8` then the ternary clamp: the same codes as
     // `round_half_even(v * inv).clamp(-1.0, 1.0)` for every finite value,
