@@ -42,6 +42,23 @@ fn own(dir: &Path, format: CheckpointFormat) -> PathBuf {
     path
 }
 
+/// `head`'s rows widened to an f32 matrix (its dequantized values).
+fn widened(head: &tritium_golden::DenseMatrix) -> tritium_golden::DenseMatrix {
+    let (rows, cols) = (head.rows(), head.cols());
+    let mut wide = vec![0f32; rows * cols];
+    for (r, row) in wide.chunks_exact_mut(cols).enumerate() {
+        head.row_into(r, row);
+    }
+    tritium_golden::DenseMatrix::from_f32("wide", rows, cols, wide).unwrap()
+}
+
+/// A fixed head input of `hidden` values.
+fn head_input(hidden: usize) -> Vec<f32> {
+    (0..hidden)
+        .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.021)
+        .collect()
+}
+
 fn load(path: &Path) -> tritium_golden::Model {
     tritium_model::load(path, None)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -113,17 +130,8 @@ fn ik_llama_cpp_iq2bn_with_a_q6k_head_loads_the_i2s_body() {
 
     // The head over the stored Q6_K blocks: the golden logits of the
     // dequantized values, on every backend.
-    let wide: Vec<f32> = (0..vocab)
-        .flat_map(|r| {
-            let mut row = vec![0f32; hidden];
-            ik.embed().row_into(r, &mut row);
-            row
-        })
-        .collect();
-    let wide = tritium_golden::DenseMatrix::from_f32("wide", vocab, hidden, wide).unwrap();
-    let x: Vec<f32> = (0..hidden)
-        .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.021)
-        .collect();
+    let wide = widened(ik.embed());
+    let x = head_input(hidden);
     let mut want = vec![0f32; vocab];
     tritium_golden::GoldenBackend
         .logits(&wide, &x, &mut want)
@@ -148,14 +156,8 @@ fn fast_head_over_ik_llama_cpps_q6k_blocks_beats_an_int8_copy() {
     let head = ik.embed();
     assert!(head.as_blocks().is_some());
     let (vocab, hidden) = (head.rows(), head.cols());
-    let mut wide = vec![0f32; vocab * hidden];
-    for (r, row) in wide.chunks_exact_mut(hidden).enumerate() {
-        head.row_into(r, row);
-    }
-    let copy = tritium_golden::DenseMatrix::from_f32("copy", vocab, hidden, wide).unwrap();
-    let x: Vec<f32> = (0..hidden)
-        .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.021)
-        .collect();
+    let copy = widened(head);
+    let x = head_input(hidden);
     let mut want = vec![0f32; vocab];
     tritium_golden::GoldenBackend
         .logits(head, &x, &mut want)
