@@ -146,6 +146,17 @@ fn bad(field: &'static str, value: impl ToString, reason: impl Into<String>) -> 
 pub const MAX_LAYERS: usize = 1024;
 
 impl ModelConfig {
+    /// Whether a prompt of `prompt` tokens and `new` tokens after it fit the
+    /// context (checked without overflow: `new` may be anything a user
+    /// typed).
+    pub fn check_request(&self, prompt: usize, new: usize) -> Result<()> {
+        let max = self.max_position_embeddings;
+        match prompt.checked_add(new) {
+            Some(total) if total <= max => Ok(()),
+            _ => Err(Error::RequestTooLong { prompt, new, max }),
+        }
+    }
+
     /// Output width of the q projection (`num_heads * head_dim`).
     pub fn q_dim(&self) -> usize {
         self.num_heads * self.head_dim

@@ -58,6 +58,14 @@ pub enum Error {
     /// More tokens than the model's context holds.
     #[error("sequence of {len} tokens exceeds the context length {max}")]
     ContextOverflow { len: usize, max: usize },
+    /// A request (a prompt and tokens to add after it) longer than the
+    /// model's context, refused before anything runs.
+    #[error("{prompt} + {new} tokens (prompt + new) exceed the context length {max}: at most {} new tokens fit after this prompt", max.saturating_sub(*prompt))]
+    RequestTooLong {
+        prompt: usize,
+        new: usize,
+        max: usize,
+    },
     /// A sampling parameter out of range.
     #[error("invalid sampling parameter {param} = {value}: {reason}")]
     Sampling {

@@ -68,14 +68,7 @@ pub fn generate<E: From<Error>>(
     if prompt.is_empty() {
         return Err(Error::EmptyPrompt.into());
     }
-    let total = prompt.len() + opts.max_new;
-    if total > c.max_position_embeddings {
-        return Err(Error::ContextOverflow {
-            len: total,
-            max: c.max_position_embeddings,
-        }
-        .into());
-    }
+    c.check_request(prompt.len(), opts.max_new)?;
     let mut sampler = Sampler::new(opts.sampler)?;
     let mut session = Session::new(model);
     let want = if opts.keep_logits {
@@ -185,10 +178,35 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.to_string()
-                .contains("257 tokens exceeds the context length 256"),
+            e.to_string().contains(
+                "250 + 7 tokens (prompt + new) exceed the context length 256: at most 6 new"
+            ),
             "{e}"
         );
+        // Regression: `prompt + max_new` was added unchecked, so a budget
+        // near usize::MAX wrapped around, passed, and ran until the session
+        // refused the 257th token (or panicked on overflow in debug builds).
+        for new in [usize::MAX, usize::MAX - 2] {
+            let e = generate(
+                &m,
+                &mut GoldenBackend,
+                &[1, 2, 3],
+                opts(new, false),
+                &mut |_| -> Result<(), Error> { panic!("generated a token") },
+            )
+            .unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    Error::RequestTooLong {
+                        prompt: 3,
+                        max: 256,
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+        }
         let e = generate(&m, &mut GoldenBackend, &[], opts(1, false), &mut |_| {
             Ok::<_, Error>(())
         })

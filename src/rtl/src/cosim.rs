@@ -115,6 +115,7 @@ pub fn run_cosim_shard(
             });
         }
     }
+    c.check_request(prompt.len(), opts.decode_steps)?;
     let calls = (1 + opts.decode_steps) * c.num_layers * Proj::ALL.len();
     if let Some(p) = progress {
         p.set_total(calls as u64);
