@@ -149,7 +149,15 @@ fn bad_requests_are_clear_errors() {
     let long: Vec<String> = (0..300).map(|i| (i % 500).to_string()).collect();
     let err = fails(&["infer", "--tokens", &long.join(","), "-n", "1"]);
     assert!(
-        err.contains("301 tokens exceeds the context length 256"),
+        err.contains("--max-new-tokens 1")
+            && err.contains("300 + 1 tokens (prompt + new) exceed the context length 256"),
+        "{err}"
+    );
+    // Regression: a budget near usize::MAX wrapped around and generated
+    // until the context ran out.
+    let err = fails(&["infer", "--tokens", "1,2", "-n", &u64::MAX.to_string()]);
+    assert!(
+        err.contains("exceed the context length 256: at most 254 new tokens"),
         "{err}"
     );
     let err = fails(&["infer", "--tokens", "1,2,9999"]);
@@ -169,7 +177,7 @@ fn bad_requests_are_clear_errors() {
         "--linear-class",
         "bitlinear",
     ]);
-    assert!(err.contains("hf-packed only"), "{err}");
+    assert!(err.contains("only to --format hf-packed"), "{err}");
 }
 
 #[test]
@@ -280,7 +288,7 @@ fn simd_options_are_checked() {
     let err = fails(&["infer", "--kernel", "sse9"]);
     assert!(err.contains("unknown kernel `sse9`"), "{err}");
     let err = fails(&["infer", "--backend", "golden", "--threads", "2"]);
-    assert!(err.contains("--backend simd only"), "{err}");
+    assert!(err.contains("only to --backend simd"), "{err}");
     let err = fails(&["infer", "--threads", "0"]);
     assert!(err.contains("at least 1"), "{err}");
     let err = fails(&["bench", "--threads", "0"]);

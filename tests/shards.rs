@@ -181,7 +181,7 @@ fn the_merge_refuses_missing_duplicated_and_foreign_parts() {
     let e = fails(&["cosim", "--shard", "4/3"]);
     assert!(e.contains("--shard") && e.contains("expected I/N"), "{e}");
     let e = fails(&["cosim", "--jobs", "2"]);
-    assert!(e.contains("apply to --shards"), "{e}");
+    assert!(e.contains("--jobs applies only to --shards"), "{e}");
     let e = fails(&["cosim", "--shards", "0"]);
     assert!(e.contains("--shards 0"), "{e}");
     // An existing run directory is never reused.

@@ -116,6 +116,16 @@ pub struct RtlArgs {
 }
 
 impl RtlArgs {
+    /// The ids of these flags ([`super::applies`]).
+    pub const IDS: &'static [&'static str] = &[
+        "array",
+        "weight_format",
+        "batch",
+        "mem_bytes_per_cycle",
+        "mem_latency",
+        "clock_mhz",
+    ];
+
     /// Name of the built model (`tritium_sim::ACCEL_CONFIGS`).
     #[cfg_attr(not(feature = "rtl"), allow(dead_code))]
     pub fn config_name(&self) -> &'static str {
@@ -143,7 +153,7 @@ pub struct ModelArgs {
     /// *.safetensors [+ tokenizer.json]) or a GGUF file (bitnet.cpp I2_S or
     /// llama.cpp TQ1_0/TQ2_0; its tokenizer comes from a tokenizer.json next
     /// to it, else from the file's tokenizer.ggml.* metadata).
-    #[arg(long, value_name = "DIR|FILE.gguf", conflicts_with = "preset")]
+    #[arg(long, value_name = "DIR|FILE.gguf", conflicts_with_all = ["preset", "preset_seed"])]
     pub model: Option<PathBuf>,
     /// Built-in synthetic model (used when --model is not given).
     #[arg(long, value_enum, default_value = "tiny")]
@@ -242,6 +252,9 @@ pub fn kernel_arg(kernel: Option<&str>) -> Result<Option<tritium_simd::Isa>> {
 }
 
 impl SimdArgs {
+    /// The ids of these flags ([`super::applies`]).
+    pub const IDS: &'static [&'static str] = &["kernel", "threads", "fast_head", "body"];
+
     /// `--threads` sizes rayon's global pool (once per process, before
     /// anything uses it), which both the kernels and the shared network code
     /// (rows, heads) run on.
@@ -360,13 +373,6 @@ pub fn make_backend(
     simd: &SimdArgs,
     model: &Model,
 ) -> Result<Box<dyn Backend>> {
-    if b != BackendArg::Simd
-        && (simd.kernel.is_some() || simd.threads.is_some() || simd.fast_head.is_some())
-    {
-        return Err(Error::Usage(
-            "--kernel, --threads and --fast-head apply to --backend simd only".into(),
-        ));
-    }
     match b {
         BackendArg::Simd => {
             let mut s = simd.backend()?;

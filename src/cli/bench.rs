@@ -5,6 +5,7 @@ use clap::Args;
 use tritium_simd::bench::{render, run_bench, BenchOptions};
 use tritium_util::Progress;
 
+use super::applies::Needs;
 use super::args::{kernel_arg, PresetArg};
 use super::error::{Error, Result};
 use super::output::{print, print_json};
@@ -76,6 +77,24 @@ pub struct BenchArgs {
 /// context is 4096).
 const MAX_BENCH_TOKENS: usize = 4096;
 
+impl BenchArgs {
+    /// See [`super::applies`].
+    pub fn needs(&self) -> Vec<Needs> {
+        vec![
+            Needs::new(
+                "--backend gpu",
+                self.backend == BenchBackend::Gpu,
+                &["gpu_bandwidth"],
+            ),
+            Needs::new(
+                "--backend simd (the GPU kernel: TRITIUM_GPU_KERNEL=dot4|shifts)",
+                self.backend == BenchBackend::Simd,
+                &["threads", "kernel", "no_families", "no_kernels"],
+            ),
+        ]
+    }
+}
+
 pub fn run(a: &BenchArgs) -> Result<()> {
     if a.threads.is_empty() || a.threads.len() > 16 {
         return Err(Error::Usage("--threads: give 1 to 16 thread counts".into()));
@@ -94,11 +113,6 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     }
     if a.backend == BenchBackend::Gpu {
         return run_gpu(a);
-    }
-    if a.gpu_bandwidth.is_some() {
-        return Err(Error::Usage(
-            "--gpu-bandwidth applies to --backend gpu only".into(),
-        ));
     }
     let isa = kernel_arg(a.kernel.as_deref())?;
     let preset = a.preset.preset();
@@ -177,11 +191,6 @@ fn file_bytes(path: &std::path::Path) -> Result<u64> {
 /// `bench --backend gpu` (the SIMD-only flags refused).
 #[cfg(feature = "gpu")]
 fn run_gpu(a: &BenchArgs) -> Result<()> {
-    if a.kernel.is_some() || a.no_families || a.no_kernels {
-        return Err(Error::Usage(
-            "--kernel, --no-families and --no-kernels apply to --backend simd only (the GPU kernel: TRITIUM_GPU_KERNEL=dot4|shifts)".into(),
-        ));
-    }
     let preset = a.preset.preset();
     let bar = Bar::spinner(a.json);
     let (model, name) = match &a.model {

@@ -11,6 +11,7 @@ use tritium_model::synthetic::{write_checkpoint, write_gguf, CheckpointFormat, S
 use tritium_util::output::{check_output_dir, check_output_file};
 use tritium_util::Inputs;
 
+use super::applies::Needs;
 use super::args::PresetArg;
 use super::error::{Error, Result};
 use super::progress::Bar;
@@ -149,6 +150,36 @@ pub struct ConvertArgs {
     pub force: bool,
 }
 
+impl GenModelArgs {
+    /// See [`super::applies`].
+    pub fn needs(&self) -> Vec<Needs> {
+        let format = self.format.format();
+        vec![
+            Needs::new(
+                "the GGUF formats (--format gguf-*)",
+                format.gguf_weights().is_some(),
+                &["gguf_embed"],
+            ),
+            Needs::new(
+                "--format hf-packed (GGUF stores the scale itself; hf-bf16 is quantized online by transformers' AutoBitLinear)",
+                format == CheckpointFormat::HfPacked,
+                &["linear_class"],
+            ),
+        ]
+    }
+}
+
+impl ConvertArgs {
+    /// See [`super::applies`].
+    pub fn needs(&self) -> Vec<Needs> {
+        vec![Needs::new(
+            "writing GGUF (--from a checkpoint directory)",
+            self.from.is_dir(),
+            &["weights", "embed"],
+        )]
+    }
+}
+
 /// `tritium gen-model`.
 pub fn run_gen_model(a: &GenModelArgs) -> Result<()> {
     let out = &a.out;
@@ -165,11 +196,6 @@ pub fn run_gen_model(a: &GenModelArgs) -> Result<()> {
         LinearClassArg::Autobitlinear => LinearClass::Autobitlinear,
         LinearClassArg::Bitlinear => LinearClass::Bitlinear,
     };
-    if format == CheckpointFormat::HfBf16 && linear_class == LinearClass::Bitlinear {
-        return Err(Error::Usage(
-            "--format hf-bf16 is quantized online by transformers' AutoBitLinear; --linear-class bitlinear applies to hf-packed only".into(),
-        ));
-    }
     let opts = SynthOptions {
         config: config.clone(),
         seed: a.seed,
@@ -221,12 +247,6 @@ fn check_checkpoint_dir(flag: &str, dir: &Path, force: bool, inputs: &Inputs) ->
 
 fn run_gen_gguf(a: &GenModelArgs) -> Result<()> {
     check_output_file("--out", &a.out, a.force, &Inputs::new())?;
-    if a.linear_class != LinearClassArg::Autobitlinear {
-        return Err(Error::Usage(
-            "--linear-class applies to --format hf-packed only (GGUF stores the scale itself)"
-                .into(),
-        ));
-    }
     let mut config = a.preset.preset().config();
     if a.untied {
         config.tie_word_embeddings = false;

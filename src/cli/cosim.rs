@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use tritium_golden::Proj;
 
+use super::applies::Needs;
 use super::args::{ModelArgs, PromptArgs, RtlArgs};
 #[cfg(feature = "rtl")]
 use super::cosim_report::{show, write_json};
@@ -83,6 +84,35 @@ pub struct CosimArgs {
     /// as NOT EXERCISED with exit 2. The layer must be one --layers runs.
     #[arg(long, value_name = "LAYER,PROJ,ROW,COL")]
     pub inject_fault: Option<String>,
+}
+
+impl CosimArgs {
+    /// See [`super::applies`].
+    pub fn needs(&self) -> Vec<Needs> {
+        vec![
+            Needs::new(
+                "single-layer mode (--layer)",
+                self.layer,
+                &["n_out", "k", "rows", "seed"],
+            ),
+            Needs::new(
+                "whole-network mode (without --layer)",
+                !self.layer,
+                &[
+                    "model",
+                    "preset",
+                    "preset_seed",
+                    "prompt",
+                    "tokens",
+                    "decode_steps",
+                    "layers",
+                ],
+            ),
+        ]
+        .into_iter()
+        .chain(self.launch.needs("--shards", self.shards.is_some()))
+        .collect()
+    }
 }
 
 #[cfg_attr(not(feature = "rtl"), allow(dead_code))]
@@ -193,7 +223,6 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
     use super::progress::Bar;
     use tritium_util::output::check_stream_output_file;
 
-    a.launch.refuse_without("--shards")?;
     let shard = a
         .shard
         .as_deref()
@@ -255,11 +284,11 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
             }
             rtl.plant_fault(PlantedFault { id, row, col });
         }
-        let total = prompt.len() + a.decode_steps;
-        let max = run.model.config().max_position_embeddings;
-        if total > max {
-            return Err(tritium_golden::Error::ContextOverflow { len: total, max }.into());
-        }
+        let n = a.decode_steps;
+        run.model
+            .config()
+            .check_request(prompt.len(), n)
+            .map_err(|e| Error::arg(format!("--decode-steps {n}"), e))?;
         let num_layers = run.model.config().num_layers;
         let layers = a
             .layers

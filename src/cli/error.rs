@@ -43,7 +43,6 @@ pub enum Error {
     /// command ends quietly.
     #[error("stdout was closed")]
     StdoutClosed,
-    /// Writing an output file or stdout.
     /// Reading or writing a file.
     #[error(transparent)]
     File(#[from] tritium_util::FileError),

@@ -7,11 +7,12 @@ use serde_json::json;
 use tritium_golden::{generate, GenerateOptions, Generation, SamplerConfig};
 use tritium_model::tokenizer::StreamDecoder;
 
+use super::applies::Needs;
 use super::args::{
     load_model_args, make_backend, prompt_tokens, BackendArg, ModelArgs, PromptArgs, RtlArgs,
     SimdArgs,
 };
-use super::error::Result;
+use super::error::{Error, Result};
 use super::output::{print, print_json};
 use tritium_util::output::check_output_file;
 use tritium_util::{AtPath, AtomicFile};
@@ -60,6 +61,24 @@ pub struct InferArgs {
     pub force: bool,
 }
 
+impl InferArgs {
+    /// See [`super::applies`].
+    pub fn needs(&self) -> Vec<Needs> {
+        vec![
+            Needs::new(
+                "--backend simd",
+                self.backend == BackendArg::Simd,
+                SimdArgs::IDS,
+            ),
+            Needs::new(
+                "--backend rtl",
+                self.backend == BackendArg::Rtl,
+                RtlArgs::IDS,
+            ),
+        ]
+    }
+}
+
 pub fn run(a: &InferArgs) -> Result<()> {
     if a.backend == BackendArg::Simd {
         a.simd.configure_threads()?;
@@ -70,6 +89,11 @@ pub fn run(a: &InferArgs) -> Result<()> {
     }
     let run = load_model_args(&a.model, a.json)?;
     let prompt = prompt_tokens(&run, &a.prompt)?;
+    let n = a.max_new_tokens;
+    run.model
+        .config()
+        .check_request(prompt.len(), n)
+        .map_err(|e| Error::arg(format!("--max-new-tokens {n}"), e))?;
     let opts = GenerateOptions {
         max_new: a.max_new_tokens,
         sampler: SamplerConfig {

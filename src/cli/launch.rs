@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use tritium_launch::{Launcher, LocalLauncher, SlurmLauncher};
 
+use super::applies::Needs;
 use super::error::{Error, Result};
 
 /// Where the tasks of a run execute.
@@ -48,6 +49,23 @@ const MAX_JOBS: usize = 100_000;
 const MAX_TIMEOUT: u64 = 365 * 24 * 3600;
 
 impl LaunchArgs {
+    /// What these flags need ([`super::applies`]): `enabled` says whether
+    /// the command runs a launcher at all (`what` is the flag that makes it).
+    pub fn needs(&self, what: &'static str, enabled: bool) -> [Needs; 2] {
+        [
+            Needs::new(
+                what,
+                enabled,
+                &["launcher", "jobs", "run_dir", "sbatch_arg", "timeout"],
+            ),
+            Needs::new(
+                "--launcher slurm",
+                self.launcher == LauncherKind::Slurm,
+                &["sbatch_arg", "timeout"],
+            ),
+        ]
+    }
+
     /// The launcher these options describe (checked).
     pub fn launcher(&self) -> Result<Box<dyn Launcher>> {
         if let Some(j) = self.jobs {
@@ -64,14 +82,7 @@ impl LaunchArgs {
             t => t.map(Duration::from_secs),
         };
         match self.launcher {
-            LauncherKind::Local => {
-                if !self.sbatch_arg.is_empty() || timeout.is_some() {
-                    return Err(Error::Usage(
-                        "--sbatch-arg and --timeout apply to --launcher slurm".into(),
-                    ));
-                }
-                Ok(Box::new(LocalLauncher::new(self.jobs)))
-            }
+            LauncherKind::Local => Ok(Box::new(LocalLauncher::new(self.jobs))),
             LauncherKind::Slurm => Ok(Box::new(SlurmLauncher {
                 timeout,
                 max_parallel: self.jobs,
@@ -79,23 +90,6 @@ impl LaunchArgs {
                 ..SlurmLauncher::default()
             })),
         }
-    }
-
-    /// Launcher options without the option that uses them (`needs`) are a
-    /// mistake, not silently ignored.
-    #[cfg(feature = "rtl")]
-    pub fn refuse_without(&self, needs: &str) -> Result<()> {
-        let set = self.launcher != LauncherKind::Local
-            || self.jobs.is_some()
-            || self.run_dir.is_some()
-            || !self.sbatch_arg.is_empty()
-            || self.timeout.is_some();
-        if set {
-            return Err(Error::Usage(format!(
-                "--launcher, --jobs, --run-dir, --sbatch-arg and --timeout apply to {needs}"
-            )));
-        }
-        Ok(())
     }
 
     /// The run directory (absolute): --run-dir, or a fresh

@@ -1,6 +1,7 @@
 //! The `tritium` command line: one module per command, each turning its
 //! arguments into calls of the library crates. `main.rs` only calls [`main`].
 
+mod applies;
 mod args;
 mod bench;
 #[cfg(feature = "gpu")]
@@ -22,7 +23,7 @@ mod synth;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// tritium: golden model, co-simulation and CPU inference of ternary
 /// (BitNet b1.58, W1.58A8) LLMs.
@@ -80,26 +81,30 @@ pub enum Command {
     SweepPoint(sweep_point::SweepPointArgs),
 }
 
-/// Parses the command line, runs it, and maps errors to a message (with
-/// every cause) and exit code 1.
+impl Command {
+    /// The flags of this command that mean something in one of its modes
+    /// only ([`applies`]).
+    fn needs(&self) -> Vec<applies::Needs> {
+        match self {
+            Command::Infer(a) => a.needs(),
+            Command::GenModel(a) => a.needs(),
+            Command::Convert(a) => a.needs(),
+            Command::Cosim(a) => a.needs(),
+            Command::Bench(a) => a.needs(),
+            Command::Report(a) => a.needs(),
+            Command::Synth(a) => a.needs(),
+            Command::Sweep(a) => a.launch.needs("tritium sweep", true).into(),
+            Command::CosimMerge(_) | Command::SweepPoint(_) => Vec::new(),
+        }
+    }
+}
+
+/// Parses the command line (refusing flags given where they mean nothing),
+/// runs it, and maps errors to a message (with every cause) and exit code 1.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let ok = |r: error::Result<()>| r.map(|()| ExitCode::SUCCESS);
-    let r = match &cli.command {
-        Command::Infer(a) => ok(infer::run(a)),
-        Command::GenModel(a) => ok(checkpoint::run_gen_model(a)),
-        Command::Convert(a) => ok(checkpoint::run_convert(a)),
-        Command::Cosim(a) => match a.shards {
-            Some(n) => shards::run_sharded(a, n),
-            None => cosim::run(a),
-        },
-        Command::CosimMerge(a) => shards::run_merge(a),
-        Command::Bench(a) => ok(bench::run(a)),
-        Command::Report(a) => ok(report::run(a)),
-        Command::Synth(a) => ok(synth::run(a)),
-        Command::Sweep(a) => ok(sweep::run(a)),
-        Command::SweepPoint(a) => ok(sweep_point::run(a)),
-    };
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let r = applies(&matches, &cli.command).and_then(|()| run(&cli.command));
     match r {
         Ok(code) => code,
         // The reader of our output is gone: what it read was complete.
@@ -113,5 +118,37 @@ pub fn main() -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// [`applies::check`] of the subcommand given.
+fn applies(matches: &clap::ArgMatches, command: &Command) -> error::Result<()> {
+    let cli = Cli::command();
+    match matches.subcommand() {
+        Some((name, sub)) => match cli.find_subcommand(name) {
+            Some(cmd) => applies::check(cmd, sub, &command.needs()),
+            None => Ok(()),
+        },
+        None => Ok(()),
+    }
+}
+
+/// Runs one command.
+fn run(command: &Command) -> error::Result<ExitCode> {
+    let ok = |r: error::Result<()>| r.map(|()| ExitCode::SUCCESS);
+    match command {
+        Command::Infer(a) => ok(infer::run(a)),
+        Command::GenModel(a) => ok(checkpoint::run_gen_model(a)),
+        Command::Convert(a) => ok(checkpoint::run_convert(a)),
+        Command::Cosim(a) => match a.shards {
+            Some(n) => shards::run_sharded(a, n),
+            None => cosim::run(a),
+        },
+        Command::CosimMerge(a) => shards::run_merge(a),
+        Command::Bench(a) => ok(bench::run(a)),
+        Command::Report(a) => ok(report::run(a)),
+        Command::Synth(a) => ok(synth::run(a)),
+        Command::Sweep(a) => ok(sweep::run(a)),
+        Command::SweepPoint(a) => ok(sweep_point::run(a)),
     }
 }

@@ -16,6 +16,7 @@ use tritium_golden::{ArrayConfig, ModelConfig, Preset};
 use tritium_util::output::check_output_dir;
 use tritium_util::Inputs;
 
+use super::applies::Needs;
 use super::args::PresetArg;
 use super::error::{Error, Result};
 use super::output::{print, println};
@@ -70,7 +71,7 @@ pub struct ReportArgs {
     pub node: NodeArg,
     /// Your own energy table (TOML or JSON, the schema of
     /// reports/energy/7nm.toml); replaces --node's table.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "node")]
     pub energy: Option<PathBuf>,
     /// Which mode the energy-per-token plot and the summary line show
     /// (report.md and report.json always hold both).
@@ -83,7 +84,8 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = DEFAULT_OPTIONS.workload.decode_tokens, value_name = "N")]
     pub decode_tokens: usize,
     /// Array output columns: the FP16/INT8 array and the 2-bit
-    /// accelerator's (ignored with --from-cosim: the co-simulated one is used).
+    /// accelerator's (not with --from-cosim, which brings the co-simulated
+    /// accelerator).
     #[arg(long, default_value_t = DEFAULT_OPTIONS.array.cols, value_name = "N")]
     pub cols: usize,
     /// Array activation lanes (int8 per cycle).
@@ -125,8 +127,10 @@ pub struct ReportArgs {
     /// `tritium cosim --json` (schema 2; the report's model must be the
     /// co-simulated one). Repeatable: a one-token prompt gives decode
     /// figures, a prompt without decode steps prefill figures. The
-    /// co-simulated accelerator, memory, batch, clock and prompt length
-    /// replace the flags'.
+    /// co-simulated accelerator, memory, batch, clock and prompt length are
+    /// used (--cols, --lanes, --k-max, --buffer-tokens, --batch,
+    /// --bus-bytes, --mem-latency, --clock-mhz and --bandwidth-gbs are then
+    /// refused).
     #[arg(long, value_name = "FILE")]
     pub from_cosim: Vec<PathBuf>,
     /// Set a published design's figures next to this report's: `kv260`.
@@ -134,7 +138,7 @@ pub struct ReportArgs {
     pub published: Option<String>,
     /// FPGA synthesis results to include (default: fpga/results/results.json
     /// if it exists).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_fpga")]
     pub fpga: Option<PathBuf>,
     /// Leave the FPGA area out even if results exist.
     #[arg(long)]
@@ -151,6 +155,27 @@ pub struct ReportArgs {
     /// Replace the report files already in --out.
     #[arg(long)]
     pub force: bool,
+}
+
+impl ReportArgs {
+    /// See [`super::applies`].
+    pub fn needs(&self) -> Vec<Needs> {
+        vec![Needs::new(
+            "reports without --from-cosim (with it, the co-simulated accelerator, memory and clock are used)",
+            self.from_cosim.is_empty(),
+            &[
+                "cols",
+                "lanes",
+                "k_max",
+                "buffer_tokens",
+                "batch",
+                "bus_bytes",
+                "mem_latency",
+                "clock_mhz",
+                "bandwidth_gbs",
+            ],
+        )]
+    }
 }
 
 fn check_range(flag: &str, v: f64, lo: f64, hi: f64) -> Result<()> {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use tritium_fpga::{ArraySize, Family, SweepConfig};
 
+use super::applies::Needs;
 use super::error::{Error, Result};
 use super::progress::Bar;
 
@@ -89,6 +90,18 @@ pub struct SynthArgs {
     /// refreshing part of the sweep, e.g. --sizes '' --no-pnr --families xcup.
     #[arg(long)]
     pub update: bool,
+}
+
+impl SynthArgs {
+    /// See [`super::applies`].
+    pub fn needs(&self) -> Vec<Needs> {
+        let asic = self.families.iter().any(|f| f.trim() == "asic");
+        vec![Needs::new(
+            "the asic family (--families with asic)",
+            asic,
+            &["liberty"],
+        )]
+    }
 }
 
 fn size_arg(flag: &str, s: &str) -> Result<ArraySize> {
