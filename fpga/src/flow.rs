@@ -185,11 +185,12 @@ pub fn run_sweep(cfg: &SweepConfig, progress: Option<&dyn Progress>) -> Result<S
         p.set_total(jobs.len() as u64);
     }
 
-    // A small pool: `cfg.jobs` threads take jobs in order (largest first).
+    // A small pool: `cfg.jobs` threads (no more than there are jobs) take
+    // jobs in order (largest first).
     let next = AtomicUsize::new(0);
     let done: Mutex<Vec<Result<Done>>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..cfg.jobs.max(1) {
+        for _ in 0..cfg.jobs.clamp(1, jobs.len().max(1)) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(job) = jobs.get(i) else { break };

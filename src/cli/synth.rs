@@ -116,7 +116,16 @@ const RESULT_FILES: [&str; 4] = [
     "resources.png",
 ];
 
+/// Most tool processes `--jobs` runs at once.
+const MAX_JOBS: usize = 256;
+
 pub fn run(a: &SynthArgs) -> Result<()> {
+    if !(1..=MAX_JOBS).contains(&a.jobs) {
+        return Err(Error::Usage(format!(
+            "--jobs {}: expected 1..={MAX_JOBS} (tool processes at once)",
+            a.jobs
+        )));
+    }
     let inputs = tritium_util::Inputs::new().with(&a.root.join("rtl"));
     tritium_util::output::check_output_dir(
         "--out",
@@ -175,7 +184,7 @@ pub fn run(a: &SynthArgs) -> Result<()> {
         )));
     }
     cfg.k_max = a.k_max;
-    cfg.jobs = a.jobs.max(1);
+    cfg.jobs = a.jobs;
     cfg.work_dir = a.work.clone();
     let out_dir = a.out.clone();
     let results = {
