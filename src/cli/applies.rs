@@ -124,6 +124,70 @@ mod tests {
         assert!(checked > 40, "{checked} ids checked");
     }
 
+    /// Splits an example line as a shell would (words, double quotes).
+    fn words(line: &str) -> Vec<String> {
+        let (mut out, mut cur, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
+        for c in line.chars() {
+            if c == '"' {
+                quoted = !quoted;
+                any = true;
+            } else if c == ' ' && !quoted {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            } else {
+                cur.push(c);
+                any = true;
+            }
+        }
+        if any {
+            out.push(cur);
+        }
+        out
+    }
+
+    /// The examples of every command's --help parse, and none types a flag
+    /// its mode refuses (`DIR` stands for an existing directory).
+    #[test]
+    fn help_examples_are_valid_command_lines() {
+        let dir = std::env::temp_dir();
+        let dir = dir.to_str().unwrap();
+        let cli = Cli::command();
+        let mut seen = 0;
+        for cmd in cli.get_subcommands() {
+            let Some(help) = cmd.get_after_help() else {
+                continue;
+            };
+            let help = help.to_string();
+            // A command line, up to its comment (after two spaces) or a
+            // redirection; `&&` starts the next one.
+            let lines = help
+                .lines()
+                .filter(|l| l.trim_start().starts_with("tritium "))
+                .flat_map(|l| l.split(" && "))
+                .map(|l| l.split("  ").find(|p| !p.is_empty()).unwrap_or(""))
+                .map(|l| l.split(['>', '|']).next().unwrap());
+            for line in lines {
+                let argv: Vec<String> = words(line)
+                    .into_iter()
+                    .map(|w| if w == "DIR" { dir.to_string() } else { w })
+                    .collect();
+                assert_eq!(argv[0], "tritium", "{line}");
+                let m = Cli::command()
+                    .try_get_matches_from(&argv)
+                    .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+                let parsed = Cli::from_arg_matches(&m).unwrap();
+                let (name, sub) = m.subcommand().unwrap();
+                let cmd = cli.find_subcommand(name).unwrap();
+                check(cmd, sub, &parsed.command.needs())
+                    .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 20, "{seen} examples");
+    }
+
     #[test]
     fn typed_flags_are_named_defaults_are_not() {
         let cmd = Command::new("t")

@@ -150,9 +150,10 @@ impl RtlArgs {
 #[derive(Debug, Args)]
 pub struct ModelArgs {
     /// The model: a Hugging Face checkpoint directory (config.json +
-    /// *.safetensors [+ tokenizer.json]) or a GGUF file (bitnet.cpp I2_S or
-    /// llama.cpp TQ1_0/TQ2_0; its tokenizer comes from a tokenizer.json next
-    /// to it, else from the file's tokenizer.ggml.* metadata).
+    /// *.safetensors [+ tokenizer.json]) or a GGUF file (bitnet.cpp I2_S,
+    /// llama.cpp TQ1_0/TQ2_0 or ik_llama.cpp IQ2_BN/IQ1_BN; its tokenizer
+    /// comes from a tokenizer.json next to it, else from the file's
+    /// tokenizer.ggml.* metadata).
     #[arg(long, value_name = "DIR|FILE.gguf", conflicts_with_all = ["preset", "preset_seed"])]
     pub model: Option<PathBuf>,
     /// Built-in synthetic model (used when --model is not given).

@@ -19,6 +19,12 @@ pub enum BenchBackend {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tritium bench                                   (2B4T-shaped synthetic weights, 1 and 2 threads)
+  tritium bench --model FILE.gguf --threads 2 --no-kernels   (a file, the whole model only)
+  tritium bench --preset small --kernels-only --kernel avx2-lut
+  tritium bench --backend gpu --preset small")]
 pub struct BenchArgs {
     /// The engine measured: the SIMD CPU engine or the GPU kernels.
     #[arg(long, value_enum, default_value = "simd")]

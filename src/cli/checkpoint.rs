@@ -99,6 +99,11 @@ pub enum GgufWeightArg {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tritium gen-model --out /tmp/tiny               (Hugging Face packed, tiny preset)
+  tritium gen-model --preset 2b4t --format hf-bf16 --out /tmp/2b4t-bf16
+  tritium gen-model --preset tiny256 --format gguf-tq2 --out /tmp/tq2.gguf")]
 pub struct GenModelArgs {
     /// Model shape.
     #[arg(long, value_enum, default_value = "tiny")]
@@ -130,6 +135,11 @@ pub struct GenModelArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tritium convert --from DIR --to model.gguf      (I2_S, lossless)
+  tritium convert --from DIR --to tq1.gguf --weights tq1 --embed f16   (K a multiple of 256)
+  tritium convert --from model.gguf --to DIR      (back to Hugging Face packed)")]
 pub struct ConvertArgs {
     /// Input: a Hugging Face checkpoint directory (packed or bf16), or a GGUF file.
     #[arg(long, value_name = "DIR|FILE.gguf")]

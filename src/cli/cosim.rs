@@ -15,6 +15,21 @@ use super::error::{Error, Result};
 use super::launch::LaunchArgs;
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Two modes: the whole network (a preset or --model, a prompt, -n decode
+steps; --layers picks the layers whose BitLinears run on the RTL), or one
+random BitLinear (--layer, with --n-out, --k, --rows and --seed). Exit
+status: 0 PASS, 1 a divergence (located: layer, projection, token, output
+row, K tile and cycle; the tile's waveform in --mismatch-wave) or an error,
+2 an injected fault the workload never exercises.
+
+Examples:
+  tritium cosim                                   (tiny preset, small accelerator: seconds)
+  tritium cosim --config kv260 --weight-format 2bit -n 8
+  tritium cosim --model DIR --layers 0-3 --trace run.vcd
+  tritium cosim --layer --n-out 300 --k 2560 --rows 4
+  tritium cosim --inject-fault 1,up,5,17          (checker self-test: must fail and locate it)
+  tritium cosim --shards 4 --launcher slurm       (parts in parallel, merged into one report)")]
 pub struct CosimArgs {
     #[command(flatten)]
     pub model: ModelArgs,

@@ -18,6 +18,13 @@ use tritium_util::output::check_output_file;
 use tritium_util::{AtPath, AtomicFile};
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tritium infer                                   (the built-in tiny preset: no files needed)
+  tritium infer --model ggml-model-i2_s.gguf --prompt \"The capital of France is\" -n 16
+  tritium infer --model DIR --tokens 128000,791 -n 0 --logits l.json   (logits, for scripts)
+  tritium infer --model FILE --fast-head int4     (approximate head: the fastest decode)
+  tritium infer --backend rtl --config kv260 -n 2   (every BitLinear on the simulated accelerator)")]
 pub struct InferArgs {
     #[command(flatten)]
     pub model: ModelArgs,
