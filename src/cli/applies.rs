@@ -124,21 +124,23 @@ mod tests {
         assert!(checked > 40, "{checked} ids checked");
     }
 
-    /// Splits an example line as a shell would (words, double quotes).
+    /// Splits an example line as a shell would (words, quotes).
     fn words(line: &str) -> Vec<String> {
-        let (mut out, mut cur, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
+        let (mut out, mut cur, mut quote, mut any) = (Vec::new(), String::new(), None, false);
         for c in line.chars() {
-            if c == '"' {
-                quoted = !quoted;
-                any = true;
-            } else if c == ' ' && !quoted {
-                if any {
-                    out.push(std::mem::take(&mut cur));
+            match (c, quote) {
+                ('"' | '\'', None) => (quote, any) = (Some(c), true),
+                (c, Some(q)) if c == q => quote = None,
+                (' ', None) => {
+                    if any {
+                        out.push(std::mem::take(&mut cur));
+                    }
+                    any = false;
                 }
-                any = false;
-            } else {
-                cur.push(c);
-                any = true;
+                (c, _) => {
+                    cur.push(c);
+                    any = true;
+                }
             }
         }
         if any {
@@ -147,45 +149,76 @@ mod tests {
         out
     }
 
-    /// The examples of every command's --help parse, and none types a flag
-    /// its mode refuses (`DIR` stands for an existing directory).
-    #[test]
-    fn help_examples_are_valid_command_lines() {
-        let dir = std::env::temp_dir();
-        let dir = dir.to_str().unwrap();
-        let cli = Cli::command();
-        let mut seen = 0;
-        for cmd in cli.get_subcommands() {
-            let Some(help) = cmd.get_after_help() else {
-                continue;
-            };
-            let help = help.to_string();
-            // A command line, up to its comment (after two spaces) or a
-            // redirection; `&&` starts the next one.
-            let lines = help
-                .lines()
-                .filter(|l| l.trim_start().starts_with("tritium "))
-                .flat_map(|l| l.split(" && "))
-                .map(|l| l.split("  ").find(|p| !p.is_empty()).unwrap_or(""))
-                .map(|l| l.split(['>', '|']).next().unwrap());
-            for line in lines {
-                let argv: Vec<String> = words(line)
-                    .into_iter()
-                    .map(|w| if w == "DIR" { dir.to_string() } else { w })
-                    .collect();
-                assert_eq!(argv[0], "tritium", "{line}");
-                let m = Cli::command()
-                    .try_get_matches_from(&argv)
-                    .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
-                let parsed = Cli::from_arg_matches(&m).unwrap();
-                let (name, sub) = m.subcommand().unwrap();
-                let cmd = cli.find_subcommand(name).unwrap();
-                check(cmd, sub, &parsed.command.needs())
-                    .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
-                seen += 1;
+    /// `text`'s `tritium` command lines: each up to its comment (`#`, or
+    /// two spaces then a parenthesis in --help) or redirection, `&&` and
+    /// `\`-continued lines handled; lines with shell variables skipped.
+    fn command_lines(text: &str) -> Vec<Vec<String>> {
+        let text = text.replace("\\\n", " ");
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("tritium ") && !l.contains('$'))
+            .flat_map(|l| l.split(" && "))
+            .map(|l| l.split('#').next().unwrap().split("  (").next().unwrap())
+            .map(|l| l.split(['>', '|']).next().unwrap())
+            .map(words)
+            .collect()
+    }
+
+    /// Parses `argv` and checks it against the rules; `DIR` and the value
+    /// of a `--from` that is not a GGUF file stand for an existing
+    /// directory.
+    fn valid(argv: &[String], dir: &str) {
+        let mut argv = argv.to_vec();
+        for i in 0..argv.len() {
+            let from_dir = i > 0 && argv[i - 1] == "--from" && !argv[i].ends_with(".gguf");
+            if argv[i] == "DIR" || from_dir {
+                argv[i] = dir.to_string();
             }
         }
-        assert!(seen >= 20, "{seen} examples");
+        assert_eq!(argv[0], "tritium", "{argv:?}");
+        let cli = Cli::command();
+        let m = match Cli::command().try_get_matches_from(&argv) {
+            Ok(m) => m,
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => return,
+            Err(e) => panic!("{argv:?}: {e}"),
+        };
+        let parsed = Cli::from_arg_matches(&m).unwrap();
+        let (name, sub) = m.subcommand().unwrap();
+        let cmd = cli.find_subcommand(name).unwrap();
+        check(cmd, sub, &parsed.command.needs()).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    }
+
+    /// The examples of every command's --help and of the README's shell
+    /// blocks parse, and none types a flag its mode refuses.
+    #[test]
+    fn help_and_readme_examples_are_valid_command_lines() {
+        let dir = std::env::temp_dir();
+        let dir = dir.to_str().unwrap();
+        let mut help = 0;
+        for cmd in Cli::command().get_subcommands() {
+            if let Some(h) = cmd.get_after_help() {
+                for argv in command_lines(&h.to_string()) {
+                    valid(&argv, dir);
+                    help += 1;
+                }
+            }
+        }
+        assert!(help >= 20, "{help} --help examples");
+        // The READMEs' shell blocks: every other part between fences.
+        let docs = [
+            include_str!("../../README.md"),
+            include_str!("../../fpga/README.md"),
+            include_str!("../../scripts/SLURM.md"),
+        ];
+        let blocks: Vec<&str> = docs
+            .iter()
+            .flat_map(|d| d.split("```").skip(1).step_by(2))
+            .filter(|b| b.starts_with("sh\n") || b.starts_with('\n'))
+            .collect();
+        let readme = command_lines(&blocks.concat());
+        for argv in &readme {
+            valid(argv, dir);
+        }
+        assert!(readme.len() >= 30, "{} README examples", readme.len());
     }
 
     #[test]
