@@ -184,6 +184,17 @@ fn the_merge_refuses_missing_duplicated_and_foreign_parts() {
     assert!(e.contains("--jobs applies only to --shards"), "{e}");
     let e = fails(&["cosim", "--shards", "0"]);
     assert!(e.contains("--shards 0"), "{e}");
+    // More parts than groups on the RTL: parts without work are refused
+    // before a run directory is made (65,537 task directories and
+    // processes, each repeating the golden pass, were made before).
+    let e = fails(&["cosim", "--shards", "41", "--run-dir", "many"]);
+    assert!(
+        e.contains("40 groups") && e.contains("(5 forward passes x 2 layers x 4)"),
+        "{e}"
+    );
+    let e = fails(&["cosim", "--shards", "5", "--layers", "1", "-n", "0"]);
+    assert!(e.contains("at most 4 parts"), "{e}");
+    assert!(!d.join("many").exists());
     // An existing run directory is never reused.
     std::fs::create_dir(d.join("taken")).unwrap();
     let e = fails(&["cosim", "--shards", "2", "--run-dir", "taken"]);
@@ -192,15 +203,19 @@ fn the_merge_refuses_missing_duplicated_and_foreign_parts() {
 
 #[test]
 fn a_shard_that_fails_fails_the_run() {
-    // The model file disappears: every part fails to load it.
+    // The weights are missing: the parent reads the shape (config.json)
+    // alone, every part fails to load the model.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    let out = tritium_in(d, &["gen-model", "--out", "broken"]);
+    assert!(out.status.success(), "{out:?}");
+    std::fs::remove_file(d.join("broken/model.safetensors")).unwrap();
     let out = tritium_in(
         d,
         &[
             "cosim",
             "--model",
-            "no-such-model",
+            "broken",
             "--shards",
             "2",
             "--run-dir",
@@ -210,7 +225,15 @@ fn a_shard_that_fails_fails_the_run() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{e}");
     assert!(
-        e.contains("2 of 2 tasks failed") && e.contains("no-such-model"),
+        e.contains("2 of 2 tasks failed") && e.contains("no model.safetensors"),
+        "{e}"
+    );
+    // A model that is not there at all is the parent's error.
+    let out = tritium_in(d, &["cosim", "--model", "no-such-model", "--shards", "2"]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("no-such-model") && !e.contains("tasks failed"),
         "{e}"
     );
 }

@@ -22,6 +22,11 @@ use crate::ops::{relu2_gate, rms_norm, Rope};
 use crate::quant::{dequantize, quantize_activations};
 use crate::ternary::TernaryMatrix;
 
+/// [`Backend::matmul_group`] calls of one layer in one forward pass, of any
+/// number of rows: q/k/v, o, gate/up, down. A sharded co-simulation cuts a
+/// run into parts along these groups.
+pub const GROUPS_PER_LAYER: usize = 4;
+
 /// Which positions of a forward pass need logits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Logits {
@@ -548,6 +553,38 @@ pub(crate) mod tests {
             .collect();
         let embed = DenseMatrix::from_f32("embed", c.vocab_size, c.hidden_size, embed).unwrap();
         Model::new(c.clone(), embed, None, vec![1.0; c.hidden_size], layers).unwrap()
+    }
+
+    /// [`GROUPS_PER_LAYER`] is what a forward pass does, prompt or decode
+    /// step (sharded co-simulation bounds its parts with it).
+    #[test]
+    fn each_layer_runs_groups_per_layer_groups_per_forward() {
+        struct Count(usize);
+        impl Backend for Count {
+            fn name(&self) -> &str {
+                "count"
+            }
+            fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> Result<ExecStats> {
+                GoldenBackend.matmul(call, out)
+            }
+            fn matmul_group(
+                &mut self,
+                calls: &[LinearCall<'_>],
+                outs: &mut [Vec<i32>],
+                stats: &mut [ExecStats],
+            ) -> Result<()> {
+                self.0 += 1;
+                GoldenBackend.matmul_group(calls, outs, stats)
+            }
+        }
+        let m = model();
+        let layers = m.config().num_layers;
+        let mut s = Session::new(&m);
+        let mut b = Count(0);
+        s.forward(&mut b, &[1, 2, 3], Logits::Last).unwrap();
+        assert_eq!(b.0, layers * GROUPS_PER_LAYER, "prompt");
+        s.forward(&mut b, &[4], Logits::Last).unwrap();
+        assert_eq!(b.0, 2 * layers * GROUPS_PER_LAYER, "decode step");
     }
 
     #[test]

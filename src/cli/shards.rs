@@ -94,6 +94,7 @@ pub fn run_sharded(a: &super::cosim::CosimArgs, n: usize) -> Result<ExitCode> {
                 .into(),
         ));
     }
+    check_shards_have_work(a, n)?;
     let inputs = a.model.inputs();
     if let Some(out) = &a.out {
         tritium_util::output::check_output_file("--out", out, a.force, &inputs)?;
@@ -148,6 +149,31 @@ pub fn run_sharded(a: &super::cosim::CosimArgs, n: usize) -> Result<ExitCode> {
         super::cosim_report::write_json(out, &report, a.force, &inputs)?;
     }
     super::cosim_report::show(&report, a.json)
+}
+
+/// Refuses more parts than the run has groups of BitLinear calls on the
+/// RTL (each part repeats the whole golden pass: one without a group is a
+/// process, or a Slurm node, spent on nothing). The model's shape only is
+/// read.
+#[cfg(feature = "rtl")]
+fn check_shards_have_work(a: &super::cosim::CosimArgs, n: usize) -> Result<()> {
+    let config = match &a.model.model {
+        Some(path) => tritium_model::load_config(path)?,
+        None => a.model.preset.preset().config(),
+    };
+    let layers = match &a.layers {
+        Some(s) => super::cosim::parse_layers(s, config.num_layers)?.len(),
+        None => config.num_layers,
+    };
+    let forwards = a.decode_steps.saturating_add(1);
+    let per = tritium_golden::session::GROUPS_PER_LAYER;
+    let groups = forwards.saturating_mul(layers).saturating_mul(per);
+    if n > groups {
+        return Err(Error::Usage(format!(
+            "--shards {n}: the run has {groups} groups of BitLinear calls on the RTL ({forwards} forward passes x {layers} layers x {per}), so at most {groups} parts have any work"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(not(feature = "rtl"))]

@@ -34,5 +34,5 @@ pub mod synthetic;
 pub mod tokenizer;
 
 pub use error::{Error, Result};
-pub use load::{load, load_tokenizer};
+pub use load::{load, load_config, load_tokenizer};
 pub use loaded::{LoadedModel, SourceFormat};

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use tritium_golden::ModelConfig;
 use tritium_util::Progress;
 
 use crate::error::{Error, Result};
@@ -38,6 +39,20 @@ pub fn load(path: &Path, progress: Option<&dyn Progress>) -> Result<LoadedModel>
     }
 }
 
+/// The shape of the model at `path` without its weights: a checkpoint
+/// directory's config.json, or a GGUF file's metadata and tensor list (the
+/// file is mapped, its data not read). The same checks as [`load`]'s.
+pub fn load_config(path: &Path) -> Result<ModelConfig> {
+    if path.is_dir() {
+        Ok(crate::hfconfig::read_config(&path.join("config.json"))?.0)
+    } else if crate::gguf::is_gguf(path) {
+        crate::gguf::load::read_config(&GgufFile::open(path)?)
+    } else {
+        // Whatever `load` says about it (missing, not a model, a FIFO).
+        load(path, None).map(|m| m.model.config().clone())
+    }
+}
+
 /// The tokenizer of the model at `path`: `tokenizer.json` in the directory
 /// (or next to a GGUF file), else a GGUF file's `tokenizer.ggml.*`
 /// metadata; `None` when there is neither.
@@ -54,5 +69,47 @@ pub fn load_tokenizer(path: &Path) -> Result<Option<TextTokenizer>> {
             crate::gguf::vocab::load_tokenizer(&f)
         }
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::export::EmbedType;
+    use crate::hfconfig::LinearClass;
+    use crate::synthetic::{write_checkpoint, write_gguf, CheckpointFormat, SynthOptions};
+    use tritium_golden::Preset;
+
+    /// `load_config` gives the shape `load` gives, from either format, and
+    /// the same errors for what is not a model.
+    #[test]
+    fn load_config_is_the_loaded_models_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = |format| SynthOptions {
+            config: Preset::Tiny.config(),
+            seed: 3,
+            format,
+            linear_class: LinearClass::Autobitlinear,
+        };
+        let hf = dir.path().join("hf");
+        write_checkpoint(&hf, &opts(CheckpointFormat::HfPacked), None).unwrap();
+        let gguf = dir.path().join("m.gguf");
+        write_gguf(
+            &gguf,
+            &opts(CheckpointFormat::GgufI2s),
+            EmbedType::F16,
+            None,
+        )
+        .unwrap();
+        for p in [&hf, &gguf] {
+            let c = load_config(p).unwrap();
+            assert_eq!(&c, load(p, None).unwrap().model.config(), "{}", p.display());
+        }
+        let missing = dir.path().join("nothing");
+        let e = load_config(&missing).unwrap_err().to_string();
+        assert!(e.contains("nothing"), "{e}");
+        let junk = dir.path().join("junk.bin");
+        std::fs::write(&junk, b"not a model").unwrap();
+        assert!(load_config(&junk).is_err());
     }
 }
