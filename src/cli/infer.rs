@@ -143,16 +143,25 @@ pub fn run(a: &InferArgs) -> Result<()> {
         print_json(&infer_json(&run.name, backend.name(), &g, text.as_deref()))?;
     } else {
         print("\n")?;
+        let decode = match g.decode_steps {
+            0 => "no decode steps".to_string(),
+            n => format!(
+                "decode {n} tokens in {:.1} ms ({:.2} tok/s)",
+                g.decode_time.as_secs_f64() * 1e3,
+                g.decode_tokens_per_s()
+            ),
+        };
         eprintln!(
-            "[{}] prefill {} tokens in {:.1} ms ({:.1} tok/s); decode {} tokens in {:.1} ms ({:.2} tok/s){}",
+            "[{}] prefill {} tokens in {:.1} ms ({:.1} tok/s); {decode}{}",
             backend.name(),
             g.prompt.len(),
             g.prefill_time.as_secs_f64() * 1e3,
             g.prefill_tokens_per_s(),
-            g.decode_steps,
-            g.decode_time.as_secs_f64() * 1e3,
-            g.decode_tokens_per_s(),
-            if g.stopped_at_eos { "; stopped at end-of-text" } else { "" }
+            if g.stopped_at_eos {
+                "; stopped at end-of-text"
+            } else {
+                ""
+            }
         );
     }
     Ok(())
