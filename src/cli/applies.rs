@@ -33,13 +33,13 @@ impl Needs {
 /// typed on the command line, naming those flags as the user spells them.
 pub fn check(cmd: &Command, m: &ArgMatches, rules: &[Needs]) -> Result<()> {
     for r in rules.iter().filter(|r| !r.holds) {
-        let typed: Vec<String> = r
+        let given: Vec<String> = r
             .ids
             .iter()
             .filter(|id| typed(cmd, m, id))
             .map(|id| flag(cmd, id))
             .collect();
-        if let Some((last, rest)) = typed.split_last() {
+        if let Some((last, rest)) = given.split_last() {
             let (flags, verb) = if rest.is_empty() {
                 (last.clone(), "applies")
             } else {
