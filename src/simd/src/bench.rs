@@ -680,9 +680,18 @@ pub fn render(r: &BenchReport) -> String {
             );
         }
     }
+    // Name columns as wide as their longest entry (backend names such as
+    // simd-avx2-lut-q4head-b3body outgrow a fixed width).
+    let kw = r
+        .kernels
+        .iter()
+        .map(|k| k.kernel.len())
+        .max()
+        .unwrap_or(0)
+        .max(20);
     let _ = writeln!(
         s,
-        "\nkernels ({} shapes)\n  {:<22} {:<20} {:>6} {:>6} {:>6} {:>3} {:>10} {:>8} {:>8} {:>7} {:>7}",
+        "\nkernels ({} shapes)\n  {:<22} {:<kw$} {:>6} {:>6} {:>6} {:>3} {:>10} {:>8} {:>8} {:>7} {:>7}",
         r.preset,
         "matrix",
         "kernel",
@@ -702,7 +711,7 @@ pub fn render(r: &BenchReport) -> String {
             .map_or(String::new(), |f| format!("{:.0}%", f * 100.0));
         let _ = writeln!(
             s,
-            "  {:<22} {:<20} {:>6} {:>6} {:>6} {:>3} {:>10.3} {:>8.2} {:>8.1} {:>6.0}% {:>7}",
+            "  {:<22} {:<kw$} {:>6} {:>6} {:>6} {:>3} {:>10.3} {:>8.2} {:>8.1} {:>6.0}% {:>7}",
             k.name,
             k.kernel,
             k.n,
@@ -717,9 +726,16 @@ pub fn render(r: &BenchReport) -> String {
         );
     }
     if !r.models.is_empty() {
+        let bw = r
+            .models
+            .iter()
+            .map(|m| m.backend.len())
+            .max()
+            .unwrap_or(0)
+            .max(20);
         let _ = writeln!(
             s,
-            "\nwhole model ({}{})\n  {:<20} {:>3} {:>10} {:>10} {:>10} {:>9} {:>9} {:>12}",
+            "\nwhole model ({}{})\n  {:<bw$} {:>3} {:>10} {:>10} {:>10} {:>9} {:>9} {:>12}",
             r.preset,
             match r.file_bytes {
                 Some(b) => format!(
@@ -740,7 +756,7 @@ pub fn render(r: &BenchReport) -> String {
         for m in &r.models {
             let _ = writeln!(
                 s,
-                "  {:<20} {:>3} {:>10.1} {:>10.2} {:>10.2} {:>8.0}% {:>8.0}% {:>8.1} ({})",
+                "  {:<bw$} {:>3} {:>10.1} {:>10.2} {:>10.2} {:>8.0}% {:>8.0}% {:>8.1} ({})",
                 m.backend,
                 m.threads,
                 m.bytes_per_token as f64 / 1e6,
