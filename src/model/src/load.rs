@@ -13,11 +13,17 @@ use crate::gguf::GgufFile;
 use crate::loaded::LoadedModel;
 use crate::tokenizer::TextTokenizer;
 
-/// Loads `path`: a checkpoint directory (config.json + safetensors) or a
-/// GGUF file. `progress` hears the number of layers, then each one loaded.
-pub fn load(path: &Path, progress: Option<&dyn Progress>) -> Result<LoadedModel> {
+/// What a model path is, once it is known to be one of the two formats.
+enum Source {
+    Dir,
+    Gguf,
+}
+
+/// Classifies `path`: a checkpoint directory or a GGUF file (recognized by
+/// its magic, whatever its name); anything else is the error naming it.
+fn source(path: &Path) -> Result<Source> {
     if path.is_dir() {
-        crate::checkpoint::load_dir(path, progress)
+        Ok(Source::Dir)
     } else if path.exists() && !path.is_file() {
         // A FIFO, a socket or a device: refused by name, never opened.
         Err(tritium_util::file::check_regular(path).err().map_or(
@@ -27,7 +33,7 @@ pub fn load(path: &Path, progress: Option<&dyn Progress>) -> Result<LoadedModel>
             Error::from,
         ))
     } else if crate::gguf::is_gguf(path) {
-        crate::gguf::load::load_gguf(path, progress)
+        Ok(Source::Gguf)
     } else if !path.exists() {
         Err(Error::NotFound {
             path: path.to_path_buf(),
@@ -39,17 +45,22 @@ pub fn load(path: &Path, progress: Option<&dyn Progress>) -> Result<LoadedModel>
     }
 }
 
+/// Loads `path`: a checkpoint directory (config.json + safetensors) or a
+/// GGUF file. `progress` hears the number of layers, then each one loaded.
+pub fn load(path: &Path, progress: Option<&dyn Progress>) -> Result<LoadedModel> {
+    match source(path)? {
+        Source::Dir => crate::checkpoint::load_dir(path, progress),
+        Source::Gguf => crate::gguf::load::load_gguf(path, progress),
+    }
+}
+
 /// The shape of the model at `path` without its weights: a checkpoint
 /// directory's config.json, or a GGUF file's metadata and tensor list (the
 /// file is mapped, its data not read). The same checks as [`load`]'s.
 pub fn load_config(path: &Path) -> Result<ModelConfig> {
-    if path.is_dir() {
-        Ok(crate::hfconfig::read_config(&path.join("config.json"))?.0)
-    } else if crate::gguf::is_gguf(path) {
-        crate::gguf::load::read_config(&GgufFile::open(path)?)
-    } else {
-        // Whatever `load` says about it (missing, not a model, a FIFO).
-        load(path, None).map(|m| m.model.config().clone())
+    match source(path)? {
+        Source::Dir => Ok(crate::hfconfig::read_config(&path.join("config.json"))?.0),
+        Source::Gguf => crate::gguf::load::read_config(&GgufFile::open(path)?),
     }
 }
 
