@@ -102,9 +102,10 @@ impl Command {
 /// Parses the command line (refusing flags given where they mean nothing),
 /// runs it, and maps errors to a message (with every cause) and exit code 1.
 pub fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let mut cmd = Cli::command();
+    let matches = cmd.get_matches_mut();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let r = applies(&matches, &cli.command).and_then(|()| run(&cli.command));
+    let r = applies(&cmd, &matches, &cli.command).and_then(|()| run(&cli.command));
     match r {
         Ok(code) => code,
         // The reader of our output is gone: what it read was complete.
@@ -122,8 +123,11 @@ pub fn main() -> ExitCode {
 }
 
 /// [`applies::check`] of the subcommand given.
-fn applies(matches: &clap::ArgMatches, command: &Command) -> error::Result<()> {
-    let cli = Cli::command();
+fn applies(
+    cli: &clap::Command,
+    matches: &clap::ArgMatches,
+    command: &Command,
+) -> error::Result<()> {
     match matches.subcommand() {
         Some((name, sub)) => match cli.find_subcommand(name) {
             Some(cmd) => applies::check(cmd, sub, &command.needs()),
