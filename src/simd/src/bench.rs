@@ -646,6 +646,12 @@ fn model_row(
     Ok((row, best_bw))
 }
 
+/// Width of a name column: its longest entry, at least 20 (backend names
+/// such as simd-avx2-lut-q4head-b3body outgrow a fixed width).
+fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    names.map(str::len).max().unwrap_or(0).max(20)
+}
+
 /// The report as the text tables `tritium bench` prints.
 pub fn render(r: &BenchReport) -> String {
     use std::fmt::Write;
@@ -680,15 +686,7 @@ pub fn render(r: &BenchReport) -> String {
             );
         }
     }
-    // Name columns as wide as their longest entry (backend names such as
-    // simd-avx2-lut-q4head-b3body outgrow a fixed width).
-    let kw = r
-        .kernels
-        .iter()
-        .map(|k| k.kernel.len())
-        .max()
-        .unwrap_or(0)
-        .max(20);
+    let kw = name_width(r.kernels.iter().map(|k| k.kernel.as_str()));
     let _ = writeln!(
         s,
         "\nkernels ({} shapes)\n  {:<22} {:<kw$} {:>6} {:>6} {:>6} {:>3} {:>10} {:>8} {:>8} {:>7} {:>7}",
@@ -726,13 +724,7 @@ pub fn render(r: &BenchReport) -> String {
         );
     }
     if !r.models.is_empty() {
-        let bw = r
-            .models
-            .iter()
-            .map(|m| m.backend.len())
-            .max()
-            .unwrap_or(0)
-            .max(20);
+        let bw = name_width(r.models.iter().map(|m| m.backend.as_str()));
         let _ = writeln!(
             s,
             "\nwhole model ({}{})\n  {:<bw$} {:>3} {:>10} {:>10} {:>10} {:>9} {:>9} {:>12}",
