@@ -12,13 +12,15 @@ fn tritium(args: &[&str]) -> Output {
         .expect("run tritium")
 }
 
-/// `args` fail with exit code `code` and a message containing `want`.
-fn refused(args: &[&str], code: i32, want: &str) {
+/// `args` fail with exit code `code` and a message containing `want`;
+/// returns the message.
+fn refused(args: &[&str], code: i32, want: &str) -> String {
     let out = tritium(args);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(code), "tritium {args:?}: {err}");
     assert!(err.contains(want), "tritium {args:?}: {err}");
     assert!(!err.contains("panicked"), "{err}");
+    err
 }
 
 #[test]
@@ -186,8 +188,7 @@ fn exclusive_flags_are_clap_conflicts() {
             "--no-fpga",
         ),
     ] {
-        refused(args, 2, "cannot be used with");
-        let err = String::from_utf8_lossy(&tritium(args).stderr).to_string();
+        let err = refused(args, 2, "cannot be used with");
         assert!(err.contains(a) && err.contains(b), "{err}");
     }
 }
