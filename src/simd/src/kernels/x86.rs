@@ -14,8 +14,10 @@
 //! and walks several panels at once. The AVX2 one is limited by its
 //! multiply ports on some cores and spends as few instructions per product
 //! as it can (see [`gemv256`]). Prefill (several rows) is compute-bound:
-//! the tiles unpack a chunk once and reuse it for up to 8 (AVX-512) or 4
-//! (AVX2) token rows.
+//! the AVX-512 kernel unpacks K segments of two panels once into an L1
+//! buffer and reuses them for every token row ([`prompt512`]; prompts of up
+//! to 8 rows unpack each chunk in registers, [`tile512`]); the AVX2 tiles
+//! unpack a chunk once and reuse it for up to 4 token rows.
 
 // Index loops over small register arrays: they unroll to fixed registers
 // and read closer to the instruction sequence than iterator chains.
@@ -176,6 +178,120 @@ unsafe fn tile512<const P: usize, const T: usize>(
     }
 }
 
+/// K blocks per segment of the prompt kernel [`prompt512`]: two panels'
+/// unpacked segment is `2 * 32 * 4 * 64` bytes = 16 KiB, which stays in L1
+/// next to a token group's 4 KiB of activations.
+const PROMPT_SEG_BLOCKS: usize = 32;
+
+/// Unpacked operands of one segment, `(b * 4 + j) * P + q` for block `b`,
+/// step `j`, panel `q` (see [`prompt512`]).
+type PromptSeg = [__m512i; PROMPT_SEG_BLOCKS * 4 * 2];
+
+/// Unpacks blocks `b0 .. b0 + nb` of panels `p .. p + P` into `buf`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn unpack_seg<const P: usize>(
+    w: &PackedTernary,
+    p: usize,
+    b0: usize,
+    nb: usize,
+    buf: &mut PromptSeg,
+) {
+    debug_assert!(P <= 2 && nb <= PROMPT_SEG_BLOCKS);
+    let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr().add(b0));
+    let dst = buf.as_mut_ptr();
+    for b in 0..nb {
+        for q in 0..P {
+            let raw = _mm512_load_si512(wp[q].add(b) as *const __m512i);
+            for j in 0..4 {
+                _mm512_store_si512(dst.add((b * 4 + j) * P + q), unpack512(raw, j));
+            }
+        }
+    }
+}
+
+/// `P` panels x `T` token rows from row `r0` over one unpacked segment
+/// (`nb` blocks from block `b0`): the accumulators start from the tokens'
+/// negated activation sums in the first segment and from `out` after it,
+/// and go back to `out` (panel `p`'s block, as in [`tile512`]).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn seg512<const P: usize, const T: usize>(
+    buf: &PromptSeg,
+    b0: usize,
+    nb: usize,
+    a: &Acts,
+    r0: usize,
+    out: *mut i32,
+) {
+    let ap: [*const i8; T] =
+        std::array::from_fn(|t| a.data.as_ptr().add((r0 + t) * a.stride + b0 * KBLOCK));
+    let dst = |q: usize, t: usize| out.add((q * a.rows + r0 + t) * PANEL);
+    let mut acc = [[_mm512_setzero_si512(); T]; P];
+    for q in 0..P {
+        for t in 0..T {
+            acc[q][t] = if b0 == 0 {
+                _mm512_set1_epi32(a.sums[r0 + t].wrapping_neg())
+            } else {
+                _mm512_loadu_si512(dst(q, t) as *const __m512i)
+            };
+        }
+    }
+    let src = buf.as_ptr();
+    for b in 0..nb {
+        for j in 0..4 {
+            let wj: [__m512i; P] =
+                std::array::from_fn(|q| _mm512_load_si512(src.add((b * 4 + j) * P + q)));
+            for t in 0..T {
+                let av = _mm512_set1_epi32(bcast4(ap[t].add(b * KBLOCK + 4 * j)));
+                for q in 0..P {
+                    acc[q][t] = _mm512_dpbusd_epi32(acc[q][t], wj[q], av);
+                }
+            }
+        }
+    }
+    for q in 0..P {
+        for t in 0..T {
+            _mm512_storeu_si512(dst(q, t) as *mut __m512i, acc[q][t]);
+        }
+    }
+}
+
+/// Panels `p .. p + P` for every token row, K in segments of
+/// [`PROMPT_SEG_BLOCKS`] blocks: each segment's chunks are unpacked once
+/// into an L1 buffer and reused by every group of 8 token rows, so the
+/// vector ports run `vpdpbusd` and little else (the shifts and masks of
+/// [`tile512`], 14 per 64 dot products, are paid once per segment instead
+/// of once per token group). The partial sums park in `out` between
+/// segments.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn prompt512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: *mut i32) {
+    let kb = w.kblocks();
+    let mut buf: PromptSeg = [_mm512_setzero_si512(); PROMPT_SEG_BLOCKS * 4 * 2];
+    let mut b0 = 0;
+    while b0 < kb {
+        let nb = PROMPT_SEG_BLOCKS.min(kb - b0);
+        unpack_seg::<P>(w, p, b0, nb, &mut buf);
+        let mut r = 0;
+        while r < a.rows {
+            let t = (a.rows - r).min(8);
+            match t {
+                8 => seg512::<P, 8>(&buf, b0, nb, a, r, out),
+                7 => seg512::<P, 7>(&buf, b0, nb, a, r, out),
+                6 => seg512::<P, 6>(&buf, b0, nb, a, r, out),
+                5 => seg512::<P, 5>(&buf, b0, nb, a, r, out),
+                4 => seg512::<P, 4>(&buf, b0, nb, a, r, out),
+                3 => seg512::<P, 3>(&buf, b0, nb, a, r, out),
+                2 => seg512::<P, 2>(&buf, b0, nb, a, r, out),
+                _ => seg512::<P, 1>(&buf, b0, nb, a, r, out),
+            }
+            r += t;
+        }
+        b0 += nb;
+    }
+}
+
 /// See [`super::ternary_panels`].
 ///
 /// # Safety
@@ -193,6 +309,18 @@ pub unsafe fn panels_avx512(w: &PackedTernary, p0: usize, np: usize, a: &Acts, o
         while q < np {
             gemv512::<1>(w, p0 + q, a, o.add(q * blk));
             q += 1;
+        }
+        return;
+    }
+    // More than one token group: unpack once per segment, reuse for all.
+    if a.rows > 8 {
+        let mut q = 0;
+        while q + 2 <= np {
+            prompt512::<2>(w, p0 + q, a, o.add(q * blk));
+            q += 2;
+        }
+        if q < np {
+            prompt512::<1>(w, p0 + q, a, o.add(q * blk));
         }
         return;
     }
