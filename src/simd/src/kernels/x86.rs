@@ -178,6 +178,23 @@ unsafe fn tile512<const P: usize, const T: usize>(
     }
 }
 
+/// Runs `$e` with the const `$T` set to `$t` (1..=8: the row count of a
+/// token group of the AVX-512 prompt kernels).
+macro_rules! token_group {
+    ($t:expr, $T:ident => $e:expr) => {
+        match $t {
+            8 => { const $T: usize = 8; $e }
+            7 => { const $T: usize = 7; $e }
+            6 => { const $T: usize = 6; $e }
+            5 => { const $T: usize = 5; $e }
+            4 => { const $T: usize = 4; $e }
+            3 => { const $T: usize = 3; $e }
+            2 => { const $T: usize = 2; $e }
+            _ => { const $T: usize = 1; $e }
+        }
+    };
+}
+
 /// K blocks per segment of the prompt kernel [`prompt512`]: two panels'
 /// unpacked segment is `2 * 32 * 4 * 64` bytes = 16 KiB, which stays in L1
 /// next to a token group's 4 KiB of activations.
@@ -276,16 +293,7 @@ unsafe fn prompt512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: 
         let mut r = 0;
         while r < a.rows {
             let t = (a.rows - r).min(8);
-            match t {
-                8 => seg512::<P, 8>(&buf, b0, nb, a, r, out),
-                7 => seg512::<P, 7>(&buf, b0, nb, a, r, out),
-                6 => seg512::<P, 6>(&buf, b0, nb, a, r, out),
-                5 => seg512::<P, 5>(&buf, b0, nb, a, r, out),
-                4 => seg512::<P, 4>(&buf, b0, nb, a, r, out),
-                3 => seg512::<P, 3>(&buf, b0, nb, a, r, out),
-                2 => seg512::<P, 2>(&buf, b0, nb, a, r, out),
-                _ => seg512::<P, 1>(&buf, b0, nb, a, r, out),
-            }
+            token_group!(t, T => seg512::<P, T>(&buf, b0, nb, a, r, out));
             r += t;
         }
         b0 += nb;
@@ -312,35 +320,15 @@ pub unsafe fn panels_avx512(w: &PackedTernary, p0: usize, np: usize, a: &Acts, o
         }
         return;
     }
-    // More than one token group: unpack once per segment, reuse for all.
-    if a.rows > 8 {
-        let mut q = 0;
-        while q + 2 <= np {
-            prompt512::<2>(w, p0 + q, a, o.add(q * blk));
-            q += 2;
-        }
-        if q < np {
-            prompt512::<1>(w, p0 + q, a, o.add(q * blk));
-        }
-        return;
-    }
+    // Two panels at a time. More than one token group: unpack once per
+    // segment and reuse for all (`prompt512`); else in registers.
     macro_rules! tiles {
         ($P:literal, $q:expr) => {{
-            let mut r = 0;
-            while r < a.rows {
-                let t = (a.rows - r).min(8);
-                let (p, dst) = (p0 + $q, o.add($q * blk));
-                match t {
-                    8 => tile512::<$P, 8>(w, p, a, r, dst),
-                    7 => tile512::<$P, 7>(w, p, a, r, dst),
-                    6 => tile512::<$P, 6>(w, p, a, r, dst),
-                    5 => tile512::<$P, 5>(w, p, a, r, dst),
-                    4 => tile512::<$P, 4>(w, p, a, r, dst),
-                    3 => tile512::<$P, 3>(w, p, a, r, dst),
-                    2 => tile512::<$P, 2>(w, p, a, r, dst),
-                    _ => tile512::<$P, 1>(w, p, a, r, dst),
-                }
-                r += t;
+            let (p, dst) = (p0 + $q, o.add($q * blk));
+            if a.rows > 8 {
+                prompt512::<$P>(w, p, a, dst);
+            } else {
+                token_group!(a.rows, T => tile512::<$P, T>(w, p, a, 0, dst));
             }
         }};
     }
