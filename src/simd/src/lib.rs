@@ -288,7 +288,13 @@ impl SimdBackend {
     }
     /// Worker threads the kernels run on.
     pub fn threads(&self) -> usize {
-        self.install(rayon::current_num_threads)
+        // Not `install(rayon::current_num_threads)`: from outside the pool
+        // that is a job sent to a sleeping worker and waited for (~8 us,
+        // paid by every decode matmul).
+        match &self.pool {
+            Some(p) => p.current_num_threads(),
+            None => rayon::current_num_threads(),
+        }
     }
 
     /// Runs `f` in the backend's pool (its own, or the current one).

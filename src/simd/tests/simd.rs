@@ -591,3 +591,37 @@ fn auto_body_and_best_path_follow_the_measurements() {
         assert_eq!(b.name().ends_with("-b3body"), base3, "{}", b.name());
     }
 }
+
+/// Regression: `threads()` (asked by every decode matmul) used to run
+/// `rayon::current_num_threads` *inside* the backend's pool, a job sent to a
+/// sleeping worker and waited for (~8 us per matmul, 1 ms per 2B4T token
+/// for callers outside the pool). With every worker of the pool busy it
+/// must still answer at once.
+#[test]
+fn thread_count_does_not_wait_for_the_pool() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let b = backend_with(Isa::Scalar, 2, HeadMode::Exact, Body::Bit2);
+    let pool = b.pool().expect("own pool");
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = std::sync::Arc::new(std::sync::Mutex::new(release_rx));
+    let (busy_tx, busy_rx) = mpsc::channel::<()>();
+    for _ in 0..2 {
+        let (rx, busy) = (release_rx.clone(), busy_tx.clone());
+        pool.spawn(move || {
+            busy.send(()).unwrap();
+            let _ = rx.lock().unwrap().recv();
+        });
+    }
+    busy_rx.recv().unwrap();
+    busy_rx.recv().unwrap();
+    // Both workers are blocked: a count that needs one would never come.
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| done_tx.send(b.threads()).unwrap());
+        let got = done_rx.recv_timeout(Duration::from_secs(10));
+        release_tx.send(()).unwrap();
+        release_tx.send(()).unwrap();
+        assert_eq!(got, Ok(2), "threads() waited for a busy pool");
+    });
+}
