@@ -523,11 +523,27 @@ impl SimdBackend {
         };
         let out = SharedOut(panel_out.as_mut_ptr());
         let out = &out;
-        let task = |t: usize| {
+        let tasks = first[m];
+        // Task t: its matrix and first panel.
+        let locate = |t: usize| {
             let i = (0..m).find(|&i| t < first[i + 1]).expect("task in range");
+            (i, (t - first[i]) * per[i])
+        };
+        let task = |t: usize, end: spin::End| {
+            let (i, p0) = locate(t);
             let w = ws[i].expect("call");
-            let p0 = (t - first[i]) * per[i];
             let np = per[i].min(w.panels() - p0);
+            // The task this thread most likely runs next (decode jobs hand
+            // out items from both ends): the kernel prefetches its start.
+            let then = match end {
+                spin::End::Front => (t + 1 < tasks).then_some(t + 1),
+                spin::End::Back => t.checked_sub(1),
+            };
+            let (j, p) = then.map_or((i, p0 + np), locate);
+            let next = match b3s[j] {
+                Some(b) => kernels::NextStep::of_base3(b, p),
+                None => kernels::NextStep::of(ws[j].expect("call"), p),
+            };
             let (d, n) = (dst[i].0 .0, dst[i].1);
             // AMX tiles go straight into the row-major output.
             #[cfg(target_arch = "x86_64")]
@@ -548,13 +564,13 @@ impl SimdBackend {
                 )
             };
             match (b3s[i], luts[i]) {
-                (Some(b), _) => kernels::base3_panels(isa, b, p0, np, b3_acts, o),
+                (Some(b), _) => kernels::base3_panels(isa, b, p0, np, b3_acts, o, next),
                 #[cfg(target_arch = "x86_64")]
                 (None, Some(l)) => {
                     kernels::count_run(Isa::Avx2Lut);
                     lut::lut_panels(l, tables, p0, np, o);
                 }
-                _ => kernels::ternary_panels(isa, w, p0, np, &a, o),
+                _ => kernels::ternary_panels(isa, w, p0, np, &a, o, next),
             }
             for lp in 0..np {
                 let c0 = (p0 + lp) * PANEL;
@@ -578,13 +594,16 @@ impl SimdBackend {
                 }
             }
         };
-        let tasks = first[m];
         if rows == 1 {
             self.spin.run(tasks, &task, &prefetch);
         } else if threads <= 1 || tasks == 1 {
-            (0..tasks).for_each(task);
+            (0..tasks).for_each(|t| task(t, spin::End::Front));
         } else {
-            let work = || (0..tasks).into_par_iter().for_each(task);
+            let work = || {
+                (0..tasks)
+                    .into_par_iter()
+                    .for_each(|t| task(t, spin::End::Front))
+            };
             match &self.pool {
                 Some(p) => p.install(work),
                 None => work(),
@@ -641,39 +660,6 @@ struct SharedOut<T>(*mut T);
 // of a job that completes before the buffer is touched again.
 unsafe impl<T> Sync for SharedOut<T> {}
 
-/// Runs `f(i, row)` for every `d`-sized row of `rows` (the last one may be
-/// shorter) on the spin pool, each item owning its own row; workers then
-/// prefetch `prefetch`.
-fn spin_rows(
-    spin: &mut spin::SpinPool,
-    rows: &mut [f32],
-    d: usize,
-    prefetch: &[spin::Prefetch],
-    f: &RowFn<'_>,
-) {
-    if d == 0 {
-        if !rows.is_empty() {
-            f(0, rows);
-        }
-        return;
-    }
-    let len = rows.len();
-    let base = SharedOut(rows.as_mut_ptr());
-    let base = &base;
-    spin.run(
-        len.div_ceil(d),
-        &|i| {
-            // SAFETY: item i owns row i (`d` values inside `rows`, fewer for
-            // a short last row), disjoint from every other item's; `rows`
-            // outlives the job.
-            let row =
-                unsafe { std::slice::from_raw_parts_mut(base.0.add(i * d), d.min(len - i * d)) };
-            f(i, row);
-        },
-        prefetch,
-    );
-}
-
 /// Logit rows per item of the head's job.
 const HEAD_ROWS: usize = 512;
 
@@ -726,7 +712,7 @@ impl Backend for SimdBackend {
     /// ones, for every layer).
     fn for_each_row(&mut self, rows: &mut [f32], d: usize, f: &RowFn<'_>) {
         let pf = self.pending_prefetch;
-        spin_rows(&mut self.spin, rows, d, &pf, f);
+        self.spin.rows(rows, d, &pf, f);
     }
 
     fn attention_head(&self) -> tritium_golden::attention::HeadFn {
@@ -743,7 +729,7 @@ impl Backend for SimdBackend {
                 let w = HeadRows::of(head);
                 self.head_range = Some((w.addr(), w.bytes()));
                 let pf = self.decode_step(Step::Head, Step::Head);
-                spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                self.spin.rows(out, HEAD_ROWS, &pf, &|t, o| {
                     head::exact_rows(isa, w, cols, x, t * HEAD_ROWS, o)
                 });
             }
@@ -758,13 +744,13 @@ impl Backend for SimdBackend {
                     if ty == tritium_golden::BlockType::Q6K {
                         self.q6k_input.quantize(x);
                         let xq = &self.q6k_input;
-                        spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                        self.spin.rows(out, HEAD_ROWS, &pf, &|t, o| {
                             head_q6k::rows_into(isa, w, cols, xq, t * HEAD_ROWS, o)
                         });
                     } else {
                         self.q80_input.quantize(x);
                         let xq = &self.q80_input;
-                        spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                        self.spin.rows(out, HEAD_ROWS, &pf, &|t, o| {
                             head_q80::rows_into(isa, w, cols, xq, t * HEAD_ROWS, o)
                         });
                     }
@@ -785,7 +771,7 @@ impl Backend for SimdBackend {
                 let q8 = &self.q8.as_ref().expect("prepared").1;
                 q8.quantize_input(x, &mut self.q8_input);
                 let xq = &self.q8_input;
-                spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                self.spin.rows(out, HEAD_ROWS, &pf, &|t, o| {
                     q8.rows_into(isa, xq, t * HEAD_ROWS, o)
                 });
             }
@@ -796,7 +782,7 @@ impl Backend for SimdBackend {
                 let q4 = &self.q4.as_ref().expect("prepared").1;
                 q4.quantize_input(x, &mut self.q4_input);
                 let xq = &self.q4_input;
-                spin_rows(&mut self.spin, out, HEAD_ROWS, &pf, &|t, o| {
+                self.spin.rows(out, HEAD_ROWS, &pf, &|t, o| {
                     q4.rows_into(isa, xq, t * HEAD_ROWS, o)
                 });
             }

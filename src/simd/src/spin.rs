@@ -31,7 +31,17 @@ pub struct Prefetch {
     pub len: usize,
 }
 
-type JobFn = dyn Fn(usize) + Sync;
+/// The end of a job's item range an item was taken from: the calling
+/// thread takes items from the front (in order), the workers from the back
+/// (in reverse), so a thread's next item is the one after or the one before
+/// (what a kernel prefetching its next item's weights needs to know).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    Front,
+    Back,
+}
+
+type JobFn = dyn Fn(usize, End) + Sync;
 
 struct Job {
     /// The item function, its lifetime erased: valid until `pending` is 0.
@@ -136,13 +146,14 @@ impl SpinPool {
         self.workers.len() + 1
     }
 
-    /// Runs `f(i)` for every `i` in `0..items` (each exactly once, on any
-    /// of the pool's threads) and returns when all are done. Worker `w`
-    /// then prefetches `prefetch[w]` (if given) until the next job comes.
-    pub fn run(&mut self, items: usize, f: &(dyn Fn(usize) + Sync), prefetch: &[Prefetch]) {
+    /// Runs `f(i, end)` for every `i` in `0..items` (each exactly once, on
+    /// any of the pool's threads; `end` says which end of the range it was
+    /// taken from) and returns when all are done. Worker `w` then prefetches
+    /// `prefetch[w]` (if given) until the next job comes.
+    pub fn run(&mut self, items: usize, f: &(dyn Fn(usize, End) + Sync), prefetch: &[Prefetch]) {
         assert!(items < 1 << 31, "too many items for one job");
         if self.workers.is_empty() || items <= 1 {
-            (0..items).for_each(f);
+            (0..items).for_each(|i| f(i, End::Front));
             return;
         }
         let sh = &*self.shared;
@@ -152,9 +163,9 @@ impl SpinPool {
             // SAFETY: only the lifetime is erased; `f` outlives the job
             // because this function does not return (or unwind) before
             // every worker has left it.
-            let f: *const (dyn Fn(usize) + Sync + '_) = f;
+            let f: *const (dyn Fn(usize, End) + Sync + '_) = f;
             job.f = unsafe {
-                std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), *const JobFn>(f)
+                std::mem::transmute::<*const (dyn Fn(usize, End) + Sync + '_), *const JobFn>(f)
             };
             for (w, d) in job.prefetch.iter_mut().enumerate() {
                 *d = prefetch.get(w).copied().unwrap_or_default();
@@ -169,7 +180,7 @@ impl SpinPool {
         }
         let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             while let Some(i) = sh.claim(true) {
-                f(i);
+                f(i, End::Front);
             }
         }));
         while sh.pending.load(Acquire) != 0 {
@@ -181,6 +192,46 @@ impl SpinPool {
         if sh.panicked.swap(false, AcqRel) {
             panic!("a tritium-spin worker panicked");
         }
+    }
+}
+
+impl SpinPool {
+    /// Runs `f(i, row)` for every `d`-sized row of `rows` (the last one may
+    /// be shorter), each item owning its own row; workers then prefetch
+    /// `prefetch`.
+    pub fn rows(
+        &mut self,
+        rows: &mut [f32],
+        d: usize,
+        prefetch: &[Prefetch],
+        f: &(dyn Fn(usize, &mut [f32]) + Sync),
+    ) {
+        if d == 0 {
+            if !rows.is_empty() {
+                f(0, rows);
+            }
+            return;
+        }
+        struct Base(*mut f32);
+        // SAFETY: hands disjoint rows of one live buffer to the items of a
+        // job that completes before the buffer is touched again.
+        unsafe impl Sync for Base {}
+        let len = rows.len();
+        let base = Base(rows.as_mut_ptr());
+        let base = &base;
+        self.run(
+            len.div_ceil(d),
+            &|i, _| {
+                // SAFETY: item i owns row i (`d` values inside `rows`, fewer
+                // for a short last row), disjoint from every other item's;
+                // `rows` outlives the job.
+                let row = unsafe {
+                    std::slice::from_raw_parts_mut(base.0.add(i * d), d.min(len - i * d))
+                };
+                f(i, row);
+            },
+            prefetch,
+        );
     }
 }
 
@@ -197,7 +248,7 @@ impl Drop for SpinPool {
     }
 }
 
-fn noop(_: usize) {}
+fn noop(_: usize, _: End) {}
 
 fn worker(sh: &Shared, w: usize) {
     let mut seen = 0u64;
@@ -214,7 +265,7 @@ fn worker(sh: &Shared, w: usize) {
         };
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             while let Some(i) = sh.claim(false) {
-                f(i);
+                f(i, End::Back);
             }
         }));
         if r.is_err() {
@@ -298,7 +349,7 @@ mod tests {
                 }; 4];
                 pool.run(
                     items,
-                    &|i| {
+                    &|i, _| {
                         hits[i].fetch_add(1, Relaxed);
                     },
                     &pf,
@@ -311,6 +362,34 @@ mod tests {
         }
     }
 
+    /// The calling thread's items come from the front in order, every
+    /// worker's from the back in reverse, and each says so.
+    #[test]
+    fn items_say_which_end_they_came_from() {
+        let mut pool = SpinPool::new(3).unwrap();
+        let main = std::thread::current().id();
+        let log = Mutex::new(Vec::new());
+        pool.run(
+            400,
+            &|i, end| {
+                let on_main = std::thread::current().id() == main;
+                log.lock().unwrap().push((i, end, on_main));
+                // Long enough for the workers to take some items too.
+                std::thread::sleep(Duration::from_micros(50));
+            },
+            &[],
+        );
+        let log = log.into_inner().unwrap();
+        assert_eq!(log.len(), 400);
+        let front: Vec<usize> = log.iter().filter(|e| e.2).map(|e| e.0).collect();
+        assert!(log.iter().all(|e| (e.1 == End::Front) == e.2));
+        assert!(front.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(front.first(), Some(&0));
+        let back_min = log.iter().filter(|e| !e.2).map(|e| e.0).min();
+        assert!(back_min.is_some(), "no worker took an item");
+        assert!(front.iter().all(|&i| Some(i) < back_min));
+    }
+
     /// Regression: the pool once capped itself at 64 threads without a word
     /// (its prefetch hints were a fixed array).
     #[test]
@@ -320,7 +399,7 @@ mod tests {
         let n = AtomicU32::new(0);
         pool.run(
             500,
-            &|_| {
+            &|_, _| {
                 n.fetch_add(1, Relaxed);
             },
             &[],
@@ -335,7 +414,7 @@ mod tests {
         let seen = AtomicU32::new(0);
         pool.run(
             100,
-            &|_| {
+            &|_, _| {
                 seen.fetch_add(1, Relaxed);
             },
             &[],
@@ -347,13 +426,13 @@ mod tests {
     fn a_panicking_item_propagates_and_the_pool_stays_usable() {
         let mut pool = SpinPool::new(2).unwrap();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pool.run(64, &|i| assert!(i != 40, "item 40"), &[]);
+            pool.run(64, &|i, _| assert!(i != 40, "item 40"), &[]);
         }));
         assert!(r.is_err());
         let n = AtomicU32::new(0);
         pool.run(
             10,
-            &|_| {
+            &|_, _| {
                 n.fetch_add(1, Relaxed);
             },
             &[],
@@ -368,7 +447,7 @@ mod tests {
             addr: 16,
             len: 1 << 20,
         }];
-        pool.run(8, &|_| {}, &pf);
-        pool.run(8, &|_| {}, &pf);
+        pool.run(8, &|_, _| {}, &pf);
+        pool.run(8, &|_, _| {}, &pf);
     }
 }

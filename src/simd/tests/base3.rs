@@ -37,7 +37,9 @@ fn check(n: usize, k: usize, t: &[i8], acts: &[i8]) -> Result<(), TestCaseError>
         for p0 in [0, 1.min(b.panels() - 1)] {
             let np = b.panels() - p0;
             let mut out = vec![i32::MIN; np * PANEL];
-            kernels::base3_panels(isa, &b, p0, np, &a, &mut out);
+            // Whatever comes next (a worker's next step lies before p0).
+            let next = kernels::NextStep::of_base3(&b, p0.wrapping_sub(4));
+            kernels::base3_panels(isa, &b, p0, np, &a, &mut out, next);
             let got = &out[..n - p0 * PANEL];
             prop_assert_eq!(got, &want[p0 * PANEL..], "{:?} from panel {}", isa, p0);
         }

@@ -181,7 +181,9 @@ proptest! {
         for isa in tritium_simd::present_kernels().unwrap() {
             let mut out = vec![0i32; np * rows * 16];
             let a = if isa == Isa::Amx && rows > 1 { &a_amx } else { &a };
-            kernels::ternary_panels(isa, &p, p0, np, a, &mut out);
+            // Whatever this thread streams next (a worker's step lies before).
+            let next = kernels::NextStep::of(&p, p0.wrapping_sub(4));
+            kernels::ternary_panels(isa, &p, p0, np, a, &mut out, next);
             for q in 0..np {
                 for r in 0..rows {
                     for i in 0..16 {

@@ -9,7 +9,7 @@
 
 use std::arch::x86_64::*;
 
-use super::x86::{prefetch_streams, PREFETCH_CHUNKS};
+use super::x86::{prefetch_streams, step_after, PREFETCH_CHUNKS};
 use crate::base3::{B3Acts, B3Matrix, POW3, TABLE_PER_GROUP};
 use crate::layout::{Chunk, PANEL};
 
@@ -59,7 +59,13 @@ unsafe fn mulhi256(a: __m256i, b: __m256i) -> __m256i {
 /// per panel.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn gemv512<const P: usize>(w: &B3Matrix, p: usize, a: &B3Acts, out: *mut i32) {
+unsafe fn gemv512<const P: usize>(
+    w: &B3Matrix,
+    p: usize,
+    a: &B3Acts,
+    out: *mut i32,
+    next: *const Chunk,
+) {
     let groups = w.groups();
     let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr());
     let hi = _mm512_set1_epi16(0xff00u16 as i16);
@@ -67,7 +73,7 @@ unsafe fn gemv512<const P: usize>(w: &B3Matrix, p: usize, a: &B3Acts, out: *mut 
     let mut acc = [[_mm512_setzero_si512(); 2]; P];
     let tp = a.table().as_ptr();
     for g in 0..groups {
-        prefetch_streams::<P, PREFETCH_CHUNKS>(&wp, g, groups);
+        prefetch_streams::<P, PREFETCH_CHUNKS>(&wp, g, groups, next);
         let raw: [__m512i; P] =
             std::array::from_fn(|q| _mm512_load_si512(wp[q].add(g) as *const __m512i));
         let even: [__m512i; P] = std::array::from_fn(|q| _mm512_slli_epi16::<8>(raw[q]));
@@ -89,21 +95,32 @@ unsafe fn gemv512<const P: usize>(w: &B3Matrix, p: usize, a: &B3Acts, out: *mut 
     }
 }
 
-/// Panels `p0 .. p0 + np` of `w` for one token, 4 at a time.
+/// Panels `p0 .. p0 + np` of `w` for one token, 4 at a time; then the
+/// thread streams from `next` ([`crate::kernels::NextStep`]).
 ///
 /// # Safety
 /// AVX-512 F/BW/VNNI present; `p0 + np <= w.panels()`, `a` holds
 /// `w.groups()` groups and `out` `np * 16` values (checked by the caller).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub unsafe fn panels_avx512(w: &B3Matrix, p0: usize, np: usize, a: &B3Acts, out: &mut [i32]) {
+pub unsafe fn panels_avx512(
+    w: &B3Matrix,
+    p0: usize,
+    np: usize,
+    a: &B3Acts,
+    out: &mut [i32],
+    next: *const Chunk,
+) {
     let o = out.as_mut_ptr();
+    let panel = |p: usize| w.panel(p).as_ptr();
     let mut lp = 0;
     while lp + 4 <= np {
-        gemv512::<4>(w, p0 + lp, a, o.add(lp * PANEL));
+        let then = step_after(panel, p0 + lp + 4, p0 + np, next);
+        gemv512::<4>(w, p0 + lp, a, o.add(lp * PANEL), then);
         lp += 4;
     }
     while lp < np {
-        gemv512::<1>(w, p0 + lp, a, o.add(lp * PANEL));
+        let then = step_after(panel, p0 + lp + 1, p0 + np, next);
+        gemv512::<1>(w, p0 + lp, a, o.add(lp * PANEL), then);
         lp += 1;
     }
 }
@@ -112,14 +129,20 @@ pub unsafe fn panels_avx512(w: &B3Matrix, p0: usize, np: usize, a: &B3Acts, out:
 /// 0-7 and 8-15), each with an even and an odd accumulator.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn gemv256<const P: usize>(w: &B3Matrix, p: usize, a: &B3Acts, out: *mut i32) {
+unsafe fn gemv256<const P: usize>(
+    w: &B3Matrix,
+    p: usize,
+    a: &B3Acts,
+    out: *mut i32,
+    next: *const Chunk,
+) {
     let groups = w.groups();
     let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr());
     let hi = _mm256_set1_epi16(0xff00u16 as i16);
     let mut acc = [[_mm256_setzero_si256(); 4]; P];
     let tp = a.table().as_ptr();
     for g in 0..groups {
-        prefetch_streams::<P, PREFETCH_CHUNKS>(&wp, g, groups);
+        prefetch_streams::<P, PREFETCH_CHUNKS>(&wp, g, groups, next);
         let t = tp.add(g * TABLE_PER_GROUP);
         for q in 0..P {
             let base = wp[q].add(g) as *const __m256i;
@@ -153,15 +176,25 @@ unsafe fn gemv256<const P: usize>(w: &B3Matrix, p: usize, a: &B3Acts, out: *mut 
 /// # Safety
 /// AVX2 present; bounds as for [`panels_avx512`].
 #[target_feature(enable = "avx2")]
-pub unsafe fn panels_avx2(w: &B3Matrix, p0: usize, np: usize, a: &B3Acts, out: &mut [i32]) {
+pub unsafe fn panels_avx2(
+    w: &B3Matrix,
+    p0: usize,
+    np: usize,
+    a: &B3Acts,
+    out: &mut [i32],
+    next: *const Chunk,
+) {
     let o = out.as_mut_ptr();
+    let panel = |p: usize| w.panel(p).as_ptr();
     let mut lp = 0;
     while lp + 2 <= np {
-        gemv256::<2>(w, p0 + lp, a, o.add(lp * PANEL));
+        let then = step_after(panel, p0 + lp + 2, p0 + np, next);
+        gemv256::<2>(w, p0 + lp, a, o.add(lp * PANEL), then);
         lp += 2;
     }
     while lp < np {
-        gemv256::<1>(w, p0 + lp, a, o.add(lp * PANEL));
+        let then = step_after(panel, p0 + lp + 1, p0 + np, next);
+        gemv256::<1>(w, p0 + lp, a, o.add(lp * PANEL), then);
         lp += 1;
     }
 }

@@ -15,7 +15,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::base3::{B3Acts, B3Matrix};
-use super::layout::{PackedTernary, PANEL};
+use super::layout::{Chunk, PackedTernary, PANEL};
 
 #[cfg(target_arch = "x86_64")]
 pub mod amx;
@@ -45,6 +45,39 @@ impl Acts<'_> {
         assert!(self.sums.len() >= self.rows);
         assert!(p0 + np <= w.panels());
         assert!(out.len() >= np * self.rows * PANEL);
+    }
+}
+
+/// Where the calling thread streams weights after a kernel call: the first
+/// chunk of its next decode step's first panel. The single-token loops
+/// prefetch the start of each of that step's panel streams while they
+/// finish their own, so it does not begin with a run of demand misses. A
+/// thread taking a job's items in order goes on with the panels after its
+/// own; a worker taking them from the back ([`crate::spin::End::Back`])
+/// with the ones before (or another matrix of the job). Only ever
+/// prefetched, never read: any address is harmless. The prompt kernels
+/// and the portable and NEON loops ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextStep(*const Chunk);
+
+impl NextStep {
+    /// Panel `p` of a matrix whose `len`-chunk panels start at `addr` (`p`
+    /// may lie past the last panel: wrapping arithmetic, never read).
+    fn at(addr: usize, len: usize, p: usize) -> NextStep {
+        NextStep((addr as *const Chunk).wrapping_add(p.wrapping_mul(len)))
+    }
+    /// Panel `p` of the 2-bit matrix `w`.
+    pub fn of(w: &PackedTernary, p: usize) -> NextStep {
+        Self::at(w.addr(), w.kblocks(), p)
+    }
+    /// Panel `p` of the base-3 matrix `w`.
+    pub fn of_base3(w: &B3Matrix, p: usize) -> NextStep {
+        Self::at(w.addr(), w.groups(), p)
+    }
+    /// The chunk address (x86 loops prefetch from it).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn ptr(self) -> *const Chunk {
+        self.0
     }
 }
 
@@ -243,7 +276,8 @@ pub unsafe fn amx_rows(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: *
     amx::panels_amx(w, p0, np, a, out)
 }
 
-/// Runs the ternary kernel of `isa` (which must be [`Isa::available`]).
+/// Runs the ternary kernel of `isa` (which must be [`Isa::available`]);
+/// `next` is where this thread streams afterwards ([`NextStep`]).
 pub fn ternary_panels(
     isa: Isa,
     w: &PackedTernary,
@@ -251,6 +285,7 @@ pub fn ternary_panels(
     np: usize,
     a: &Acts,
     out: &mut [i32],
+    next: NextStep,
 ) {
     a.check(w, p0, np, out);
     assert!(
@@ -279,21 +314,33 @@ pub fn ternary_panels(
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: features checked above; bounds checked by `a.check`.
-        Isa::Avx512 => unsafe { x86::panels_avx512(w, p0, np, a, out) },
+        Isa::Avx512 => unsafe { x86::panels_avx512(w, p0, np, a, out, next.ptr()) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
-        Isa::Avx2 => unsafe { x86::panels_avx2(w, p0, np, a, out) },
+        Isa::Avx2 => unsafe { x86::panels_avx2(w, p0, np, a, out, next.ptr()) },
         #[cfg(target_arch = "aarch64")]
         // SAFETY: as above.
         Isa::Neon => unsafe { neon::panels_neon(w, p0, np, a, out) },
-        _ => scalar::panels(w, p0, np, a, out),
+        _ => {
+            let _ = next;
+            scalar::panels(w, p0, np, a, out)
+        }
     }
 }
 
 /// Single-token products of panels `p0 .. p0 + np` of the base-3 body `w`
 /// with the token `a`: `out[16 (p - p0) + i] = sum_k t[16p + i, k] a[k]`.
-/// Runs the `isa` path's kernel (AVX-512 VNNI, AVX2, else portable Rust).
-pub fn base3_panels(isa: Isa, w: &B3Matrix, p0: usize, np: usize, a: &B3Acts, out: &mut [i32]) {
+/// Runs the `isa` path's kernel (AVX-512 VNNI, AVX2, else portable Rust);
+/// `next` as for [`ternary_panels`].
+pub fn base3_panels(
+    isa: Isa,
+    w: &B3Matrix,
+    p0: usize,
+    np: usize,
+    a: &B3Acts,
+    out: &mut [i32],
+    next: NextStep,
+) {
     assert!(p0 + np <= w.panels());
     assert!(a.groups() >= w.groups());
     assert!(out.len() >= np * PANEL);
@@ -307,15 +354,16 @@ pub fn base3_panels(isa: Isa, w: &B3Matrix, p0: usize, np: usize, a: &B3Acts, ou
         Isa::Avx512 => {
             count_run(Isa::Avx512);
             // SAFETY: features checked above, bounds by the asserts.
-            return unsafe { base3_x86::panels_avx512(w, p0, np, a, out) };
+            return unsafe { base3_x86::panels_avx512(w, p0, np, a, out, next.ptr()) };
         }
         Isa::Avx2 => {
             count_run(Isa::Avx2);
             // SAFETY: as above.
-            return unsafe { base3_x86::panels_avx2(w, p0, np, a, out) };
+            return unsafe { base3_x86::panels_avx2(w, p0, np, a, out, next.ptr()) };
         }
         _ => {}
     }
+    let _ = next;
     count_run(Isa::Scalar);
     scalar::base3_panels(w, p0, np, a, out);
 }

@@ -43,22 +43,23 @@ const GEMV256_AHEAD: usize = 32;
 
 /// The software prefetch of a decode loop over `P` panel streams of
 /// `len` chunks each, at chunk `i`: `AHEAD` chunks ahead in each stream,
-/// and near its end the start of the stream `P` panels on (the next GEMV
-/// step's stream, contiguous after this step's panels), so the next step
-/// does not begin with a run of demand misses. The address may lie past the
-/// matrix for its last panels: computed with wrapping arithmetic and only
-/// prefetched (never faults).
+/// and near its end the start of stream `q` of the thread's next GEMV step,
+/// whose first panel starts at `next` ([`super::NextStep`]), so that step
+/// does not begin with a run of demand misses. The address may lie outside
+/// any matrix: computed with wrapping arithmetic and only prefetched (never
+/// faults).
 #[inline(always)]
 pub(crate) fn prefetch_streams<const P: usize, const AHEAD: usize>(
     wp: &[*const Chunk; P],
     i: usize,
     len: usize,
+    next: *const Chunk,
 ) {
-    for w in wp {
+    for (q, w) in wp.iter().enumerate() {
         let ahead = if i + AHEAD < len {
             w.wrapping_add(i + AHEAD)
         } else {
-            w.wrapping_add((P - 1) * len + i + AHEAD)
+            next.wrapping_add(q * len + i + AHEAD - len)
         };
         // SAFETY: a prefetch hint never faults, whatever the address.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8) };
@@ -102,7 +103,13 @@ const SEGMENT_BLOCKS: usize = 1 << 12;
 /// arithmetic shift right by `2j` at the end recovers it without rounding.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn gemv512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: *mut i32) {
+unsafe fn gemv512<const P: usize>(
+    w: &PackedTernary,
+    p: usize,
+    a: &Acts,
+    out: *mut i32,
+    next: *const Chunk,
+) {
     let kb = w.kblocks();
     let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr());
     let ap = a.data.as_ptr();
@@ -113,7 +120,7 @@ unsafe fn gemv512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: *m
         let mut acc = [[_mm512_setzero_si512(); 4]; P];
         for b in b0..b1 {
             // Each panel is its own stream: fetch ~1 KiB ahead of it.
-            prefetch_streams::<P, PREFETCH_CHUNKS>(&wp, b, kb);
+            prefetch_streams::<P, PREFETCH_CHUNKS>(&wp, b, kb, next);
             let raw: [__m512i; P] =
                 std::array::from_fn(|q| _mm512_load_si512(wp[q].add(b) as *const __m512i));
             for j in 0..4 {
@@ -300,22 +307,48 @@ unsafe fn prompt512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: 
     }
 }
 
-/// See [`super::ternary_panels`].
+/// The start of the step after panels `p .. p + step` of a call over
+/// panels `.. end`: the following panel inside the call, else `next`.
+#[inline(always)]
+pub(crate) fn step_after(
+    panel: impl Fn(usize) -> *const Chunk,
+    p: usize,
+    end: usize,
+    next: *const Chunk,
+) -> *const Chunk {
+    if p < end {
+        panel(p)
+    } else {
+        next
+    }
+}
+
+/// See [`super::ternary_panels`] (`next`: [`super::NextStep`]).
 ///
 /// # Safety
 /// AVX-512 F/BW/VNNI present; `a.check(w, p0, np, out)` holds.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub unsafe fn panels_avx512(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: &mut [i32]) {
+pub unsafe fn panels_avx512(
+    w: &PackedTernary,
+    p0: usize,
+    np: usize,
+    a: &Acts,
+    out: &mut [i32],
+    next: *const Chunk,
+) {
     let o = out.as_mut_ptr();
     let blk = a.rows * PANEL;
     if a.rows == 1 {
+        let panel = |p: usize| w.panel(p).as_ptr();
         let mut q = 0;
         while q + 4 <= np {
-            gemv512::<4>(w, p0 + q, a, o.add(q * blk));
+            let then = step_after(panel, p0 + q + 4, p0 + np, next);
+            gemv512::<4>(w, p0 + q, a, o.add(q * blk), then);
             q += 4;
         }
         while q < np {
-            gemv512::<1>(w, p0 + q, a, o.add(q * blk));
+            let then = step_after(panel, p0 + q + 1, p0 + np, next);
+            gemv512::<1>(w, p0 + q, a, o.add(q * blk), then);
             q += 1;
         }
         return;
@@ -400,7 +433,7 @@ unsafe fn widen_add(t: __m256i, s: __m256i) -> __m256i {
 /// below `2^10 K`.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn gemv256(w: &PackedTernary, p: usize, a: &Acts, out: *mut i32) {
+unsafe fn gemv256(w: &PackedTernary, p: usize, a: &Acts, out: *mut i32, next: *const Chunk) {
     let wp = w.panel(p).as_ptr();
     let ap = a.data.as_ptr();
     let (m3, m12) = (_mm256_set1_epi8(3), _mm256_set1_epi8(12));
@@ -412,8 +445,8 @@ unsafe fn gemv256(w: &PackedTernary, p: usize, a: &Acts, out: *mut i32) {
         let b1 = (b0 + GEMV256_SEGMENT).min(kb);
         let mut s16 = [[_mm256_setzero_si256(); 2]; 2];
         for b in b0..b1 {
-            // One stream (a task's panels are contiguous), 2 KiB ahead.
-            prefetch_streams::<1, GEMV256_AHEAD>(&[wp], b, kb);
+            // One stream, 2 KiB ahead.
+            prefetch_streams::<1, GEMV256_AHEAD>(&[wp], b, kb, next);
             let av: [__m256i; 4] =
                 std::array::from_fn(|j| _mm256_set1_epi32(bcast4(ap.add(b * KBLOCK + 4 * j))));
             for h in 0..2 {
@@ -488,18 +521,27 @@ unsafe fn tile256<const T: usize>(w: &PackedTernary, p: usize, a: &Acts, r0: usi
     }
 }
 
-/// See [`super::ternary_panels`].
+/// See [`super::ternary_panels`] (`next`: [`super::NextStep`]).
 ///
 /// # Safety
 /// AVX2 present; `a.check(w, p0, np, out)` holds.
 #[target_feature(enable = "avx2")]
-pub unsafe fn panels_avx2(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: &mut [i32]) {
+pub unsafe fn panels_avx2(
+    w: &PackedTernary,
+    p0: usize,
+    np: usize,
+    a: &Acts,
+    out: &mut [i32],
+    next: *const Chunk,
+) {
     let o = out.as_mut_ptr();
     let blk = a.rows * PANEL;
+    let panel = |p: usize| w.panel(p).as_ptr();
     for q in 0..np {
         let dst = o.add(q * blk);
         if a.rows == 1 {
-            gemv256(w, p0 + q, a, dst);
+            let then = step_after(panel, p0 + q + 1, p0 + np, next);
+            gemv256(w, p0 + q, a, dst, then);
             continue;
         }
         let mut r = 0;
