@@ -1,7 +1,7 @@
 //! The base-3 body of the fast decode mode, layout `T3P16`: five ternary
 //! weights per byte (1.6 bits per weight, 80 % of `T2P16`'s bytes), decoded
-//! with two 16-bit multiplies per 32 bytes and no division, lookup or
-//! per-digit extraction. Lossless: the single-token kernels over it are
+//! with two 16-bit multiplies per 32 bytes (or, on AVX-512, two byte adds
+//! per 64) and no division, lookup or per-digit extraction. Lossless: the single-token kernels over it are
 //! exact and equal to the golden model with `==`.
 //!
 //! # Layout
@@ -40,13 +40,29 @@
 //! (`vpsllw 8`) and the odd ones masked (`& 0xff00`) first; the
 //! coefficients of bytes `j = 0, 2` and `j = 1, 3` are paired to match.
 //! `sum t a = sum d a - sum a` as in `T2P16`.
-//! The kernels are [`crate::kernels::base3_panels`] (AVX-512, AVX2 and
-//! the portable twin).
+//!
+//! # The byte form (AVX-512)
+//! With `r_0 = q` and `r_(m+1) = 3 r_m mod 256`, digit `m` is
+//! `floor(3 r_m / 256)` (it equals `N_m - 3 N_(m-1)`), so
+//! `256 d_m = 3 r_m - r_(m+1)` exactly and
+//!
+//! ```text
+//! 256 sum_m d_m a_m = 3 sum_m r_m a_m - sum_m r_(m+1) a_m
+//! ```
+//!
+//! where each `r` is a byte stepped by two wrapping byte adds and each
+//! product an unsigned byte times the int8 activation itself: `vpdpbusd`
+//! over all 64 bytes of a chunk, no split and no coefficient table.
+//!
+//! The kernels are [`crate::kernels::base3_panels`] (AVX-512 in the byte
+//! form, AVX2 and the portable twin in the 16-bit one).
 //!
 //! Exact in i32: a product `N_m c_m` is at most `242 * 511 < 2^17` in
 //! magnitude, and after every whole chunk an accumulator holds an exact
 //! partial dot product (at most `2 * 128` per input), so nothing overflows
-//! for any K the configs allow.
+//! for any K the configs allow. The byte form's two sums may wrap, but
+//! their combination is exact per segment of 20,480 inputs (see
+//! [`crate::kernels::base3_x86`]).
 
 use tritium_golden::TernaryMatrix;
 
@@ -237,49 +253,64 @@ impl B3Matrix {
 /// For group `g`, digit `m`, parity `e`, the table's i32 at `10 g + 2 m + e`
 /// holds the 16-bit pair `(c_m[j = e], c_m[j = e + 2])`, `c_m[j] = a[20g +
 /// 4m + j] - 3 a[20g + 4m + 4 + j]` (the last digit's `a_5` is 0).
+///
+/// It also keeps the activations themselves, zero-padded to whole groups
+/// (`groups * GROUP` bytes), for the AVX-512 kernel's byte form of the
+/// identity ([`crate::kernels::base3_x86`]).
 #[derive(Debug, Clone, Default)]
 pub struct B3Acts {
     table: Vec<i32>,
+    raw: Vec<i8>,
     sum: i32,
+    groups: usize,
 }
 
 impl B3Acts {
     /// Builds the token `a` (its `k` activations; inputs past them are
-    /// zero) for matrices of `groups` groups, reusing the allocation. Built
-    /// serially before every decode job, so kept to fixed-size loops the
-    /// compiler unrolls (a few microseconds for K = 6912).
-    pub fn set(&mut self, a: &[i8], groups: usize) {
+    /// zero) for matrices of `groups` groups, reusing the allocations: the
+    /// padded activations and their sum, and the coefficient table if
+    /// `with_table` (the AVX2 and portable kernels read it, the AVX-512 one
+    /// does not: [`crate::kernels::base3_needs_table`]). Built serially
+    /// before every decode job, so kept to fixed-size loops the compiler
+    /// unrolls (a few microseconds for K = 6912).
+    pub fn set(&mut self, a: &[i8], groups: usize, with_table: bool) {
+        let a = &a[..a.len().min(groups * GROUP)];
+        self.raw.clear();
+        self.raw.extend_from_slice(a);
+        self.raw.resize(groups * GROUP, 0);
+        self.sum = a.iter().map(|&x| i32::from(x)).sum();
+        self.groups = groups;
         let out = &mut self.table;
         out.clear();
+        if !with_table {
+            return;
+        }
         out.reserve(groups * TABLE_PER_GROUP);
-        let mut sum = 0;
-        let full = (a.len() / GROUP).min(groups);
-        for g in a.chunks_exact(GROUP).take(full) {
-            let g: &[i8; GROUP] = g.try_into().expect("GROUP");
-            sum += g.iter().map(|&x| i32::from(x)).sum::<i32>();
-            out.extend_from_slice(&group_coefficients(g));
+        for g in self.raw.chunks_exact(GROUP) {
+            out.extend_from_slice(&group_coefficients(g.try_into().expect("GROUP")));
         }
-        for g in full..groups {
-            let mut pad = [0i8; GROUP];
-            let (lo, hi) = ((g * GROUP).min(a.len()), ((g + 1) * GROUP).min(a.len()));
-            pad[..hi - lo].copy_from_slice(&a[lo..hi]);
-            sum += pad.iter().map(|&x| i32::from(x)).sum::<i32>();
-            out.extend_from_slice(&group_coefficients(&pad));
-        }
-        self.sum = sum;
     }
 
-    /// The coefficient table (`TABLE_PER_GROUP` entries per group).
+    /// Whether [`B3Acts::set`] built the coefficient table.
+    pub fn has_table(&self) -> bool {
+        self.table.len() == self.groups * TABLE_PER_GROUP
+    }
+    /// The coefficient table (`TABLE_PER_GROUP` entries per group; empty
+    /// unless built).
     pub fn table(&self) -> &[i32] {
         &self.table
+    }
+    /// The activations, zero-padded to `groups() * GROUP` bytes.
+    pub fn raw(&self) -> &[i8] {
+        &self.raw
     }
     /// The sum of the activations.
     pub fn sum(&self) -> i32 {
         self.sum
     }
-    /// Groups the table covers.
+    /// Groups the activations cover.
     pub fn groups(&self) -> usize {
-        self.table.len() / TABLE_PER_GROUP
+        self.groups
     }
 }
 

@@ -85,7 +85,7 @@ fn probe(isa: Isa) -> BodyProbe {
         rows: 1,
     };
     let mut b3 = B3Acts::default();
-    b3.set(&a, p3.groups());
+    b3.set(&a, p3.groups(), true);
     let mut out = vec![0i32; N];
     let mut time = |f: &mut dyn FnMut(&mut [i32])| {
         f(&mut out);

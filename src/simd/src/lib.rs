@@ -444,7 +444,8 @@ impl SimdBackend {
                 .filter(|_| rows == 1)
         });
         if let Some(b) = b3s[0] {
-            self.b3_acts.set(&calls[0].acts[..b.k()], b.groups());
+            let table = kernels::base3_needs_table(self.isa);
+            self.b3_acts.set(&calls[0].acts[..b.k()], b.groups(), table);
         }
         let b3_acts = &self.b3_acts;
         #[cfg(not(target_arch = "x86_64"))]

@@ -31,15 +31,22 @@ fn check(n: usize, k: usize, t: &[i8], acts: &[i8]) -> Result<(), TestCaseError>
     let w = TernaryMatrix::from_ternary("w", n, k, t, 1.0).unwrap();
     let want = golden(&w, acts);
     let b = B3Matrix::from_matrix(&w);
-    let mut a = B3Acts::default();
-    a.set(acts, b.groups());
+    let (mut with, mut without) = (B3Acts::default(), B3Acts::default());
+    with.set(acts, b.groups(), true);
+    // Paths that read no table get none (as the backend builds them).
+    without.set(acts, b.groups(), false);
     for isa in tritium_simd::present_kernels().unwrap() {
+        let a = if kernels::base3_needs_table(isa) {
+            &with
+        } else {
+            &without
+        };
         for p0 in [0, 1.min(b.panels() - 1)] {
             let np = b.panels() - p0;
             let mut out = vec![i32::MIN; np * PANEL];
             // Whatever comes next (a worker's next step lies before p0).
             let next = kernels::NextStep::of_base3(&b, p0.wrapping_sub(4));
-            kernels::base3_panels(isa, &b, p0, np, &a, &mut out, next);
+            kernels::base3_panels(isa, &b, p0, np, a, &mut out, next);
             let got = &out[..n - p0 * PANEL];
             prop_assert_eq!(got, &want[p0 * PANEL..], "{:?} from panel {}", isa, p0);
         }
@@ -79,5 +86,25 @@ fn model_widths_with_extreme_values_equal_golden() {
                 .collect();
             check(n, k, &t, &acts).unwrap();
         }
+    }
+}
+
+/// K across several of the AVX-512 kernel's exact segments (1024 groups,
+/// 20,480 inputs) with the largest magnitudes a segment can hold: all-(+1)
+/// and all-(-1) rows against -128 and 127 activations (a segment's
+/// `256 D` is then within a few percent of 2^31).
+#[test]
+fn segments_at_worst_case_magnitudes_equal_golden() {
+    let k = 2 * 20_480 + 333;
+    let n = 33;
+    let t: Vec<i8> = (0..n * k)
+        .map(|i| match (i / k) % 3 {
+            0 => 1,
+            1 => -1,
+            _ => ((i * 5 + i / 7) % 3) as i8 - 1,
+        })
+        .collect();
+    for a in [-128i8, 127] {
+        check(n, k, &t, &vec![a; k]).unwrap();
     }
 }

@@ -328,6 +328,12 @@ pub fn ternary_panels(
     }
 }
 
+/// Whether [`base3_panels`] on `isa` reads the activations' coefficient
+/// table ([`B3Acts::set`]): every path but AVX-512's byte form.
+pub fn base3_needs_table(isa: Isa) -> bool {
+    isa.vector() != Isa::Avx512
+}
+
 /// Single-token products of panels `p0 .. p0 + np` of the base-3 body `w`
 /// with the token `a`: `out[16 (p - p0) + i] = sum_k t[16p + i, k] a[k]`.
 /// Runs the `isa` path's kernel (AVX-512 VNNI, AVX2, else portable Rust);
@@ -343,6 +349,7 @@ pub fn base3_panels(
 ) {
     assert!(p0 + np <= w.panels());
     assert!(a.groups() >= w.groups());
+    assert!(!base3_needs_table(isa) || a.has_table());
     assert!(out.len() >= np * PANEL);
     assert!(
         isa.available(),
