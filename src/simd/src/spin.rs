@@ -193,9 +193,7 @@ impl SpinPool {
             panic!("a tritium-spin worker panicked");
         }
     }
-}
 
-impl SpinPool {
     /// Runs `f(i, row)` for every `d`-sized row of `rows` (the last one may
     /// be shorter), each item owning its own row; workers then prefetch
     /// `prefetch`.
@@ -362,6 +360,23 @@ mod tests {
         }
     }
 
+    #[test]
+    fn rows_cover_a_buffer_once_with_a_short_last_row() {
+        let mut pool = SpinPool::new(2).unwrap();
+        let mut v = vec![0f32; 10];
+        pool.rows(&mut v, 4, &[], &|i, r| {
+            r.iter_mut().for_each(|x| *x += 1.0 + i as f32);
+        });
+        assert_eq!(v, [1., 1., 1., 1., 2., 2., 2., 2., 3., 3.]);
+        // d = 0: the whole buffer as one row.
+        let mut w = vec![0f32; 3];
+        pool.rows(&mut w, 0, &[], &|i, r| {
+            assert_eq!((i, r.len()), (0, 3));
+            r[0] = 7.0;
+        });
+        assert_eq!(w, [7.0, 0.0, 0.0]);
+    }
+
     /// The calling thread's items come from the front in order, every
     /// worker's from the back in reverse, and each says so.
     #[test]
@@ -370,7 +385,7 @@ mod tests {
         let main = std::thread::current().id();
         let log = Mutex::new(Vec::new());
         pool.run(
-            400,
+            1000,
             &|i, end| {
                 let on_main = std::thread::current().id() == main;
                 log.lock().unwrap().push((i, end, on_main));
@@ -380,7 +395,7 @@ mod tests {
             &[],
         );
         let log = log.into_inner().unwrap();
-        assert_eq!(log.len(), 400);
+        assert_eq!(log.len(), 1000);
         let front: Vec<usize> = log.iter().filter(|e| e.2).map(|e| e.0).collect();
         assert!(log.iter().all(|e| (e.1 == End::Front) == e.2));
         assert!(front.windows(2).all(|w| w[0] < w[1]));

@@ -307,8 +307,9 @@ unsafe fn prompt512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: 
     }
 }
 
-/// The start of the step after panels `p .. p + step` of a call over
-/// panels `.. end`: the following panel inside the call, else `next`.
+/// Where a decode loop streams after its current step: panel `p` (the
+/// next step's first) while the call still covers it (`p < end`), else
+/// the caller's `next`.
 #[inline(always)]
 pub(crate) fn step_after(
     panel: impl Fn(usize) -> *const Chunk,
