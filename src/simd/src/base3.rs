@@ -262,7 +262,6 @@ pub struct B3Acts {
     table: Vec<i32>,
     raw: Vec<i8>,
     sum: i32,
-    groups: usize,
 }
 
 impl B3Acts {
@@ -279,7 +278,6 @@ impl B3Acts {
         self.raw.extend_from_slice(a);
         self.raw.resize(groups * GROUP, 0);
         self.sum = a.iter().map(|&x| i32::from(x)).sum();
-        self.groups = groups;
         let out = &mut self.table;
         out.clear();
         if !with_table {
@@ -293,7 +291,7 @@ impl B3Acts {
 
     /// Whether [`B3Acts::set`] built the coefficient table.
     pub fn has_table(&self) -> bool {
-        self.table.len() == self.groups * TABLE_PER_GROUP
+        self.table.len() == self.groups() * TABLE_PER_GROUP
     }
     /// The coefficient table (`TABLE_PER_GROUP` entries per group; empty
     /// unless built).
@@ -310,7 +308,7 @@ impl B3Acts {
     }
     /// Groups the activations cover.
     pub fn groups(&self) -> usize {
-        self.groups
+        self.raw.len() / GROUP
     }
 }
 

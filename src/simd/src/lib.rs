@@ -504,16 +504,16 @@ impl SimdBackend {
         }
         // Each task also copies its panels' columns into the row-major
         // outputs (disjoint column ranges), while they are still in cache.
-        let dst: [(SharedOut<i32>, usize); MAX_GROUP] =
+        let dst: [(spin::SharedOut<i32>, usize); MAX_GROUP] =
             std::array::from_fn(|i| match outs.get_mut(i) {
                 Some(o) => {
                     let (o, n) = (o.as_mut(), calls[i].weights.n());
                     // Checked by the callers (`LinearCall::check`); the copies
                     // below rely on it.
                     assert_eq!(o.len(), rows * n, "output of {}", calls[i].id);
-                    (SharedOut(o.as_mut_ptr()), n)
+                    (spin::SharedOut(o.as_mut_ptr()), n)
                 }
-                None => (SharedOut(std::ptr::null_mut()), 0),
+                None => (spin::SharedOut(std::ptr::null_mut()), 0),
             });
         let dst = &dst;
         let a = Acts {
@@ -522,7 +522,7 @@ impl SimdBackend {
             sums,
             rows,
         };
-        let out = SharedOut(panel_out.as_mut_ptr());
+        let out = spin::SharedOut(panel_out.as_mut_ptr());
         let out = &out;
         let tasks = first[m];
         // Task t: its matrix and first panel.
@@ -653,13 +653,6 @@ impl SimdBackend {
 
 /// Most BitLinears run as one job by [`SimdBackend`] (q/k/v).
 const MAX_GROUP: usize = 4;
-
-/// The panel-major output buffer shared by the tasks of one job, each
-/// writing its own disjoint range.
-struct SharedOut<T>(*mut T);
-// SAFETY: only used to hand disjoint ranges of one live buffer to the tasks
-// of a job that completes before the buffer is touched again.
-unsafe impl<T> Sync for SharedOut<T> {}
 
 /// Logit rows per item of the head's job.
 const HEAD_ROWS: usize = 512;

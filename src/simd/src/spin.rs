@@ -43,6 +43,13 @@ pub enum End {
 
 type JobFn = dyn Fn(usize, End) + Sync;
 
+/// A buffer shared by the items of one job, each writing its own disjoint
+/// range (a matmul's panel-major outputs; the rows of [`SpinPool::rows`]).
+pub(crate) struct SharedOut<T>(pub(crate) *mut T);
+// SAFETY: only used to hand disjoint ranges of one live buffer to the items
+// of a job that completes before the buffer is touched again.
+unsafe impl<T> Sync for SharedOut<T> {}
+
 struct Job {
     /// The item function, its lifetime erased: valid until `pending` is 0.
     f: *const JobFn,
@@ -210,12 +217,8 @@ impl SpinPool {
             }
             return;
         }
-        struct Base(*mut f32);
-        // SAFETY: hands disjoint rows of one live buffer to the items of a
-        // job that completes before the buffer is touched again.
-        unsafe impl Sync for Base {}
         let len = rows.len();
-        let base = Base(rows.as_mut_ptr());
+        let base = SharedOut(rows.as_mut_ptr());
         let base = &base;
         self.run(
             len.div_ceil(d),
