@@ -166,7 +166,9 @@ pub trait Backend {
     }
 
     /// The logits of one final-normed hidden row: `out[v] = head row v . x`
-    /// for every vocabulary row. The default is the golden pinned order
+    /// for every vocabulary row (every value of `out` is written: it may
+    /// hold anything before, e.g. the previous step's logits when a caller
+    /// reuses its rows). The default is the golden pinned order
     /// ([`DenseMatrix::dot_row`]); a backend that overrides it must produce
     /// the same bits, unless it is explicitly an approximate mode (which
     /// then reports itself in [`Backend::name`]).

@@ -73,6 +73,10 @@ pub enum Error {
         value: String,
         reason: String,
     },
+    /// Memory for a buffer the caller asked for could not be allocated.
+    #[error("cannot allocate {bytes} bytes for {what}")]
+    Alloc { what: String, bytes: usize },
+
     /// A backend failed to execute a BitLinear (or the head); its own error
     /// is the source.
     #[error("backend {backend} failed on {site}")]
@@ -120,10 +124,14 @@ pub(crate) fn shape_err(
 
 /// Fails on the first NaN or infinity of `xs`, naming `what` and the index.
 pub fn check_finite(what: &str, xs: &[f32]) -> Result<()> {
-    // Fast path first (branch-free, vectorizes): any all-ones exponent?
-    let any = xs.chunks(16).fold(0u32, |a, c| {
-        a | c.iter().fold(0u32, |b, v| b | u32::from(!v.is_finite()))
-    });
+    // Fast path first (branch-free, on the bits: vectorizes even for
+    // baseline x86-64): any all-ones exponent? Fixed 64-value chunks, so
+    // the inner fold unrolls into whole vectors (over `chunks` it ran at
+    // ~1.5 cycles a value: 60 us per 128,256 logits, every decode step).
+    let bad = |v: &f32| i32::from((v.to_bits() & 0x7fff_ffff) as i32 > 0x7f7f_ffff);
+    let chunks = xs.chunks_exact(64);
+    let tail = chunks.remainder().iter().fold(0, |a, v| a | bad(v));
+    let any = chunks.fold(tail, |a, c| a | c.iter().fold(0, |b, v| b | bad(v)));
     if any == 0 {
         return Ok(());
     }
@@ -134,5 +142,43 @@ pub fn check_finite(what: &str, xs: &[f32]) -> Result<()> {
             index,
             value: xs[index],
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every non-finite value is found wherever it sits (inside the
+    /// 64-value chunks of the fast path or in their remainder), the first
+    /// one is named, and the largest finite values pass.
+    #[test]
+    fn check_finite_finds_every_non_finite_value_at_every_index() {
+        for len in [1usize, 63, 64, 65, 130, 200] {
+            let ok: Vec<f32> = (0..len)
+                .map(|i| match i % 4 {
+                    0 => f32::MAX,
+                    1 => -f32::MAX,
+                    2 => f32::from_bits(1),
+                    _ => -0.0,
+                })
+                .collect();
+            assert!(check_finite("x", &ok).is_ok(), "len {len}");
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -f32::NAN] {
+                for at in 0..len {
+                    let mut v = ok.clone();
+                    v[at] = bad;
+                    if at + 1 < len {
+                        v[len - 1] = f32::INFINITY;
+                    }
+                    match check_finite("x", &v) {
+                        Err(Error::NonFinite { index, what, .. }) => {
+                            assert_eq!((index, what.as_str()), (at, "x"), "len {len}")
+                        }
+                        other => panic!("len {len}, {bad} at {at}: {other:?}"),
+                    }
+                }
+            }
+        }
     }
 }

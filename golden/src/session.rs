@@ -144,6 +144,38 @@ impl<'m> Session<'m> {
     pub fn stats(&self) -> &StatsTable {
         &self.stats
     }
+    /// Makes room in the KV cache for `positions` more positions (at most
+    /// up to the model's context) and writes it once now, so that the steps
+    /// filling it neither reallocate nor fault fresh pages in: a page fault
+    /// in a decode step stalls the backend's workers while the calling
+    /// thread waits for the kernel (tens of microseconds each on a busy
+    /// VM, measured). A hint: [`Session::forward`] grows the cache as
+    /// needed either way. Fails (nothing allocated past what fit) when the
+    /// memory cannot be had.
+    pub fn reserve(&mut self, positions: usize) -> Result<()> {
+        let c = self.model.config();
+        let kvd = c.kv_dim();
+        let len = self.cache.len * kvd;
+        let total = self
+            .cache
+            .len
+            .saturating_add(positions)
+            .min(c.max_position_embeddings);
+        let upto = total.saturating_mul(kvd).max(len);
+        for v in self.cache.k.iter_mut().chain(&mut self.cache.v) {
+            v.try_reserve_exact(upto - v.len())
+                .map_err(|_| Error::Alloc {
+                    what: format!("a KV cache of {total} positions"),
+                    bytes: upto
+                        .saturating_mul(std::mem::size_of::<f32>())
+                        .saturating_mul(2 * c.num_layers),
+                })?;
+            v.resize(upto, 0.0);
+            v.truncate(len);
+        }
+        Ok(())
+    }
+
     /// Forgets all positions (the statistics are kept).
     pub fn reset(&mut self) {
         for (k, v) in self.cache.k.iter_mut().zip(&mut self.cache.v) {
@@ -164,6 +196,23 @@ impl<'m> Session<'m> {
         tokens: &[u32],
         want: Logits,
     ) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::new();
+        self.forward_into(backend, tokens, want, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Session::forward`] into `out`, reusing its rows: a decode loop
+    /// that passes the same `out` every step allocates no logits row (a
+    /// fresh 128,256-float row per token cost page faults and a zero-fill
+    /// on the calling thread while the backend's workers waited). On error
+    /// `out`'s contents are unspecified; the cache is left as it was.
+    pub fn forward_into(
+        &mut self,
+        backend: &mut dyn Backend,
+        tokens: &[u32],
+        want: Logits,
+        out: &mut Vec<Vec<f32>>,
+    ) -> Result<()> {
         let c = self.model.config();
         if tokens.is_empty() {
             return Err(Error::EmptyPrompt);
@@ -196,12 +245,12 @@ impl<'m> Session<'m> {
         }
         let result = self
             .run_layers(backend, &mut s, rows, start)
-            .and_then(|()| self.head_logits(backend, &mut s, rows, start, want));
+            .and_then(|()| self.head_logits(backend, &mut s, rows, start, want, out));
         self.scratch = s;
         match result {
-            Ok(out) => {
+            Ok(()) => {
                 self.cache.len = start + rows;
-                Ok(out)
+                Ok(())
             }
             Err(e) => {
                 // Every layer's cache holds `len * kv_dim` values: back to
@@ -224,7 +273,8 @@ impl<'m> Session<'m> {
         rows: usize,
         start: usize,
         want: Logits,
-    ) -> Result<Vec<Vec<f32>>> {
+        out: &mut Vec<Vec<f32>>,
+    ) -> Result<()> {
         let c = self.model.config();
         let hd = c.hidden_size;
         let first = match want {
@@ -234,22 +284,28 @@ impl<'m> Session<'m> {
         let head = self.model.head();
         s.normed.clear();
         s.normed.resize(hd, 0.0);
-        let mut out = Vec::with_capacity(rows - first);
-        for r in first..rows {
+        out.truncate(rows - first);
+        out.resize_with(rows - first, Vec::new);
+        for (r, logits) in (first..rows).zip(out.iter_mut()) {
             rms_norm(
                 &s.h[r * hd..(r + 1) * hd],
                 self.model.final_norm(),
                 c.rms_norm_eps,
                 &mut s.normed,
             );
-            let mut logits = vec![0.0f32; c.vocab_size];
-            backend.logits(head, &s.normed, &mut logits)?;
-            if !logits.iter().all(|v| v.is_finite()) {
-                check_finite(&format!("logits at position {}", start + r), &logits)?;
-            }
-            out.push(logits);
+            // A reused row keeps its values: the backend writes every one.
+            logits.resize(c.vocab_size, 0.0);
+            backend.logits(head, &s.normed, logits)?;
+            check_finite("logits", logits).map_err(|e| match e {
+                Error::NonFinite { index, value, .. } => Error::NonFinite {
+                    what: format!("logits at position {}", start + r),
+                    index,
+                    value,
+                },
+                e => e,
+            })?;
         }
-        Ok(out)
+        Ok(())
     }
 
     fn run_layers(
@@ -585,6 +641,75 @@ pub(crate) mod tests {
         assert_eq!(b.0, layers * GROUPS_PER_LAYER, "prompt");
         s.forward(&mut b, &[4], Logits::Last).unwrap();
         assert_eq!(b.0, 2 * layers * GROUPS_PER_LAYER, "decode step");
+    }
+
+    /// Reused rows (of another length, holding other values, more or fewer
+    /// of them) give the logits of a fresh `forward`, bit for bit.
+    #[test]
+    fn forward_into_reused_rows_equals_forward() {
+        let m = model();
+        let bits = |rows: &[Vec<f32>]| -> Vec<Vec<u32>> {
+            rows.iter()
+                .map(|r| r.iter().map(|v| v.to_bits()).collect())
+                .collect()
+        };
+        let (mut a, mut b) = (Session::new(&m), Session::new(&m));
+        let mut rows = vec![vec![f32::NAN; 3]; 5];
+        let steps: [(&[u32], Logits); 4] = [
+            (&[5, 6, 7], Logits::All),
+            (&[8], Logits::Last),
+            (&[9, 10], Logits::All),
+            (&[11], Logits::Last),
+        ];
+        for (tokens, want) in steps {
+            let fresh = a.forward(&mut GoldenBackend, tokens, want).unwrap();
+            b.forward_into(&mut GoldenBackend, tokens, want, &mut rows)
+                .unwrap();
+            assert_eq!(bits(&rows), bits(&fresh), "{tokens:?}");
+        }
+    }
+
+    /// `reserve` makes room for its positions (clamped to the context) up
+    /// front: the steps that fill it move no cache row, and the logits are
+    /// those of a session that grew as it went.
+    #[test]
+    fn reserved_positions_fill_without_reallocating() {
+        let m = model();
+        let c = m.config();
+        let mut plain = Session::new(&m);
+        let mut s = Session::new(&m);
+        s.reserve(usize::MAX).unwrap();
+        let cap = c.max_position_embeddings * c.kv_dim();
+        assert!(s
+            .cache
+            .k
+            .iter()
+            .chain(&s.cache.v)
+            .all(|v| v.capacity() >= cap));
+        s.forward(&mut GoldenBackend, &[1, 2], Logits::Last)
+            .unwrap();
+        plain
+            .forward(&mut GoldenBackend, &[1, 2], Logits::Last)
+            .unwrap();
+        s.reserve(4).unwrap();
+        let at = |s: &Session| {
+            s.cache
+                .k
+                .iter()
+                .chain(&s.cache.v)
+                .map(|v| v.as_ptr())
+                .collect::<Vec<_>>()
+        };
+        let before = at(&s);
+        for t in 3..7 {
+            let x = s.forward(&mut GoldenBackend, &[t], Logits::Last).unwrap();
+            let y = plain
+                .forward(&mut GoldenBackend, &[t], Logits::Last)
+                .unwrap();
+            assert!(x == y, "token {t}");
+        }
+        assert_eq!(at(&s), before);
+        assert_eq!(s.position(), 6);
     }
 
     #[test]

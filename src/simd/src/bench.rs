@@ -613,9 +613,15 @@ fn model_row(
     // bandwidth pass and TOKENS_PER_PAIR tokens.
     let bytes = b.bytes_per_token(model) as f64;
     let threads = b.threads();
-    let mut s = Session::new(model);
-    s.forward(b, &prompt[..8.min(prompt.len())], Logits::Last)?;
     let pairs = o.decode_tokens.div_ceil(TOKENS_PER_PAIR).max(1);
+    let context = 8.min(prompt.len());
+    let mut s = Session::new(model);
+    // The whole run's KV cache up front, and one logits row reused: as a
+    // peer allocates its context once (a decode step that faults fresh
+    // pages in waits for the kernel with every worker idle).
+    s.reserve(context + pairs * TOKENS_PER_PAIR)?;
+    let mut logits = Vec::new();
+    s.forward_into(b, &prompt[..context], Logits::Last, &mut logits)?;
     let (mut decode, mut best_bw, mut ratios) = (0.0, 0.0f64, Vec::with_capacity(pairs));
     let mut token = 0u32;
     for _ in 0..pairs {
@@ -623,7 +629,7 @@ fn model_row(
         best_bw = best_bw.max(bw);
         let t = Instant::now();
         for _ in 0..TOKENS_PER_PAIR {
-            s.forward(b, &[(token * 31 + 5) % vocab], Logits::Last)?;
+            s.forward_into(b, &[(token * 31 + 5) % vocab], Logits::Last, &mut logits)?;
             token += 1;
         }
         let dt = t.elapsed().as_secs_f64();
