@@ -1,5 +1,6 @@
-//! Golden-model benchmarks: integer matvec on the 2B4T matrix shapes, and one
-//! decode step of the whole 2B4T-shaped network (synthetic weights).
+//! Golden-model benchmarks: integer matvec on the 2B4T matrix shapes, one
+//! decode step of the whole 2B4T-shaped network (synthetic weights), and
+//! sampling one token from a 2B4T-sized logits row.
 //!
 //! Run: `cargo bench --bench golden`. Throughput is reported in MACs/s
 //! (criterion "elements"); the golden backend is the scalar reference, so
@@ -7,6 +8,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use tritium_golden::backend::golden_matvec;
+use tritium_golden::sample::{Sampler, SamplerConfig};
 use tritium_golden::{GoldenBackend, Logits, Preset, Session, TernaryMatrix};
 use tritium_model::synthetic::random_model;
 
@@ -54,5 +56,29 @@ fn decode_step(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, matvec, decode_step);
+/// One token from 128,256 logits: greedy, temperature alone (the whole
+/// vocabulary ranked), and llama.cpp's defaults (top-k 40, top-p 0.95).
+fn sample(c: &mut Criterion) {
+    let logits: Vec<f32> = (0..128_256u32)
+        .map(|i| ((i.wrapping_mul(2_654_435_761) >> 8) % 10_000) as f32 * 0.002 - 10.0)
+        .collect();
+    let mut g = c.benchmark_group("sample_128256");
+    for (name, temperature, top_k, top_p) in [
+        ("greedy", 0.0, 0, 1.0),
+        ("t0.8", 0.8, 0, 1.0),
+        ("t0.8_k40_p0.95", 0.8, 40, 0.95),
+    ] {
+        let cfg = SamplerConfig {
+            temperature,
+            top_k,
+            top_p,
+            seed: 1,
+        };
+        let mut s = Sampler::new(cfg).unwrap();
+        g.bench_function(name, |b| b.iter(|| s.sample(&logits).unwrap()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, matvec, decode_step, sample);
 criterion_main!(benches);
