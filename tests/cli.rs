@@ -64,6 +64,10 @@ fn json_output_and_logits_file() {
     assert_eq!(v["prompt_tokens"], serde_json::json!([510, 1, 2, 3]));
     let generated = v["generated_tokens"].as_array().unwrap();
     assert_eq!(generated.len(), 4);
+    // Sampling is timed apart from the forward passes.
+    let t = &v["timings"];
+    assert_eq!(t["decode_steps"], 4);
+    assert!(t["sample_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{t}");
     let rows: Vec<Vec<f32>> =
         serde_json::from_str(&std::fs::read_to_string(&logits).unwrap()).unwrap();
     assert_eq!(rows.len(), 4 + 4);

@@ -34,6 +34,9 @@ pub struct Generation {
     pub decode_time: Duration,
     /// Single-token forward passes timed in `decode_time`.
     pub decode_steps: usize,
+    /// Choosing the generated tokens from their logits rows (not part of
+    /// `decode_time`, as peers report sampling apart from evaluation).
+    pub sample_time: Duration,
     pub stats: StatsTable,
 }
 
@@ -93,9 +96,12 @@ pub fn generate<E: From<Error>>(
     let mut stopped_at_eos = false;
     let mut decode_time = Duration::ZERO;
     let mut decode_steps = 0;
+    let mut sample_time = Duration::ZERO;
     for i in 0..opts.max_new {
         let last = rows.last().map_or(&[][..], Vec::as_slice);
+        let t = Instant::now();
         let tok = sampler.sample(last)?;
+        sample_time += t.elapsed();
         generated.push(tok);
         on_token(tok)?;
         stopped_at_eos = opts.stop_at_eos && Some(tok) == c.eos_token_id;
@@ -121,6 +127,7 @@ pub fn generate<E: From<Error>>(
         prefill_time,
         decode_time,
         decode_steps,
+        sample_time,
         stats: session.stats().clone(),
     })
 }

@@ -151,8 +151,13 @@ pub fn run(a: &InferArgs) -> Result<()> {
                 g.decode_tokens_per_s()
             ),
         };
+        let sample = format!(
+            "; sampling {} tokens in {:.1} ms",
+            g.generated.len(),
+            g.sample_time.as_secs_f64() * 1e3
+        );
         eprintln!(
-            "[{}] prefill {} tokens in {:.1} ms ({:.1} tok/s); {decode}{}",
+            "[{}] prefill {} tokens in {:.1} ms ({:.1} tok/s); {decode}{sample}{}",
             backend.name(),
             g.prompt.len(),
             g.prefill_time.as_secs_f64() * 1e3,
@@ -188,6 +193,7 @@ fn infer_json(model: &str, backend: &str, g: &Generation, text: Option<&str>) ->
             "decode_steps": g.decode_steps,
             "decode_ms": g.decode_time.as_secs_f64() * 1e3,
             "decode_tokens_per_s": g.decode_tokens_per_s(),
+            "sample_ms": g.sample_time.as_secs_f64() * 1e3,
         },
         "bitlinear": { "macs": macs, "adds": adds, "zero_skips": skips },
     })
