@@ -467,20 +467,21 @@ impl SimdBackend {
         } else {
             (w0.k_padded(), rows)
         };
-        // A base-3 decode job reads only `b3_acts`: no padded copy.
-        let copy = !b3s[..m].iter().all(Option::is_some);
+        // A base-3 decode job reads only `b3_acts` (its own padded copy and
+        // sum): no padded copy here and no row sums.
+        let reads_acts = !b3s[..m].iter().all(Option::is_some);
         let (acts, sums, panel_out) = (&mut self.acts, &mut self.sums, &mut self.panel_out);
         acts.clear();
-        if copy {
-            acts.resize(rows_padded * kp, 0);
-        }
         sums.clear();
-        for r in 0..rows {
-            let src = &calls[0].acts[r * k..(r + 1) * k];
-            if copy && !tiled {
-                acts[r * kp..r * kp + k].copy_from_slice(src);
+        if reads_acts {
+            acts.resize(rows_padded * kp, 0);
+            for r in 0..rows {
+                let src = &calls[0].acts[r * k..(r + 1) * k];
+                if !tiled {
+                    acts[r * kp..r * kp + k].copy_from_slice(src);
+                }
+                sums.push(kernels::act_sum(src));
             }
-            sums.push(kernels::act_sum(src));
         }
         #[cfg(target_arch = "x86_64")]
         if tiled {
