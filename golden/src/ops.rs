@@ -8,7 +8,7 @@ pub const DOT_LANES: usize = 16;
 /// separate f32 multiply then add, no fused multiply-add), combined by the
 /// tree `l += l + 8`, `l += l + 4`, `l += l + 2`, `l += l + 1`. A 16-lane
 /// (or 2 x 8-lane) SIMD loop without FMA reproduces it exactly.
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0.0f32; DOT_LANES];
@@ -26,7 +26,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Combines 16 lane sums in the pinned tree order.
-#[inline]
+#[inline(always)]
 pub fn reduce_lanes(mut acc: [f32; DOT_LANES]) -> f32 {
     let mut w = DOT_LANES / 2;
     while w > 0 {

@@ -18,8 +18,8 @@ use crate::attention::{attention, each_row, each_row2};
 use crate::backend::{Backend, ExecStats, LinearCall};
 use crate::error::{check_finite, Error, Result};
 use crate::model::{LinearId, Model, Norm, Proj};
-use crate::ops::{relu2_gate, rms_norm, Rope};
-use crate::quant::{dequantize, quantize_activations};
+use crate::ops::{rms_norm, Rope};
+use crate::quant::{add_dequantized, dequantize, quantize_activations, relu2_gate_acc};
 use crate::ternary::TernaryMatrix;
 
 /// [`Backend::matmul_group`] calls of one layer in one forward pass, of any
@@ -85,8 +85,6 @@ struct Scratch {
     gate: Vec<i32>,
     up: Vec<i32>,
     gu_scales: Vec<f32>,
-    /// The dequantized row of a single-row residual add.
-    add_row: Vec<f32>,
     /// RoPE cosines and sines of each row's position ([`Rope::angles`]).
     rope_cs: Vec<f32>,
     lin: LinearBufs,
@@ -103,7 +101,7 @@ struct LinearBufs {
     stats: [ExecStats; 3],
     /// The row buffers of a single-row call (a decode step runs on the
     /// calling thread: these, not a worker's, so it allocates nothing).
-    one_row: [Vec<f32>; 4],
+    one_row: [Vec<f32>; 2],
 }
 
 impl LinearBufs {
@@ -370,7 +368,7 @@ impl<'m> Session<'m> {
                 false,
             )?;
             let o = s.lin.acc_of(0, layer.linear(Proj::O));
-            add_rows(&mut s.h, hd, o, &mut s.add_row);
+            add_rows(&mut s.h, hd, o);
 
             let gu = [Proj::Gate, Proj::Up].map(|p| (lin(p), layer.linear(p)));
             let input = Input::Norm(&s.h, layer.norm(Norm::PostAttn));
@@ -398,7 +396,7 @@ impl<'m> Session<'m> {
                 false,
             )?;
             let down = s.lin.acc_of(0, layer.linear(Proj::Down));
-            add_rows(&mut s.h, hd, down, &mut s.add_row);
+            add_rows(&mut s.h, hd, down);
         }
         Ok(())
     }
@@ -415,16 +413,10 @@ struct Acc<'a> {
     gamma: f32,
 }
 
-impl Acc<'_> {
-    /// Row `r` (`out.len()` values) into `out`.
-    fn row(self, r: usize, out: &mut [f32]) {
-        let n = out.len();
-        dequantize(
-            &self.acc[r * n..(r + 1) * n],
-            self.scales[r],
-            self.gamma,
-            out,
-        );
+impl<'a> Acc<'a> {
+    /// The accumulators of row `r` (of `n`), its scale and gamma.
+    fn row(self, r: usize, n: usize) -> (&'a [i32], f32, f32) {
+        (&self.acc[r * n..(r + 1) * n], self.scales[r], self.gamma)
     }
 }
 
@@ -443,18 +435,18 @@ enum Input<'a> {
 
 thread_local! {
     /// Row buffers of one worker for batches of several rows: a group's
-    /// input row, the gated product before its norm, and the gate and up
-    /// rows (the first also the dequantized row of a residual add).
-    static ROWS: std::cell::RefCell<[Vec<f32>; 4]> =
-        const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
+    /// input row and the gated product before its norm.
+    static ROWS: std::cell::RefCell<[Vec<f32>; 2]> =
+        const { std::cell::RefCell::new([Vec::new(), Vec::new()]) };
 }
 
 /// The first `k` values of each of `bufs`: a buffer grows (zero-filled
 /// once) when shorter and never shrinks. Resized to `k` instead, the
 /// buffers of a layer's 2,560- and 6,912-value groups were zero-filled
-/// again at every switch (~110 KB before each down projection: the serial
-/// gap before it went from 18.5-19.7 to 16.5-16.7 us, 2B4T, measured).
-fn sized(bufs: &mut [Vec<f32>; 4], k: usize) -> [&mut [f32]; 4] {
+/// again at every switch (~110 KB before each down projection, when there
+/// were four: the serial gap before it went from 18.5-19.7 to 16.5-16.7 us,
+/// 2B4T, measured).
+fn sized(bufs: &mut [Vec<f32>; 2], k: usize) -> [&mut [f32]; 2] {
     bufs.each_mut().map(|b| {
         if b.len() < k {
             b.resize(k, 0.0);
@@ -465,35 +457,27 @@ fn sized(bufs: &mut [Vec<f32>; 4], k: usize) -> [&mut [f32]; 4] {
 
 impl Input<'_> {
     /// Row `r` (of `k` values) into `out`, with `tmp` for the gated
-    /// product and `g`, `u` for its operands.
-    fn row(self, r: usize, eps: f32, [out, tmp, g, u]: [&mut [f32]; 4]) {
+    /// product.
+    fn row(self, r: usize, eps: f32, [out, tmp]: [&mut [f32]; 2]) {
         let k = out.len();
         match self {
             Input::Norm(x, w) => rms_norm(&x[r * k..(r + 1) * k], w, eps, out),
             Input::GatedNorm(gate, up, w) => {
-                gate.row(r, g);
-                up.row(r, u);
-                relu2_gate(g, u, tmp);
+                let (ga, gs, gg) = gate.row(r, k);
+                let (ua, us, ug) = up.row(r, k);
+                relu2_gate_acc(ga, gs, gg, ua, us, ug, tmp);
                 rms_norm(tmp, w, eps, out);
             }
         }
     }
 }
 
-/// `h_r += dequantize(acc_r)` for every `d`-sized row (the residual add);
-/// a single row (a decode step, on the calling thread) with `one_row`, a
-/// batch with each worker's row buffer.
-fn add_rows(h: &mut [f32], d: usize, acc: Acc<'_>, one_row: &mut Vec<f32>) {
-    let add = |r: usize, hr: &mut [f32], y: &mut Vec<f32>| {
-        y.resize(hr.len(), 0.0);
-        acc.row(r, y);
-        add_into(hr, y);
-    };
-    if h.len() == d {
-        add(0, h, one_row);
-        return;
-    }
-    each_row(h, d, |r, hr| ROWS.with_borrow_mut(|[y, ..]| add(r, hr, y)));
+/// `h_r += dequantize(acc_r)` for every `d`-sized row (the residual add).
+fn add_rows(h: &mut [f32], d: usize, acc: Acc<'_>) {
+    each_row(h, d, |r, hr| {
+        let (a, s, gamma) = acc.row(r, d);
+        add_dequantized(hr, a, s, gamma);
+    });
 }
 
 /// W1.58A8 BitLinears reading the same input (one, or q/k/v, gate/up): per
@@ -524,9 +508,9 @@ fn bitlinear_group(
     b.q.resize(rows * k, 0);
     b.scale_res.clear();
     b.scale_res.extend((0..rows).map(|_| Ok(0.0)));
-    let row = |r: usize, qr: &mut [i8], bufs: &mut [Vec<f32>; 4]| {
-        let [out, tmp, g, u] = sized(bufs, k);
-        input.row(r, eps, [&mut *out, tmp, g, u]);
+    let row = |r: usize, qr: &mut [i8], bufs: &mut [Vec<f32>; 2]| {
+        let [out, tmp] = sized(bufs, k);
+        input.row(r, eps, [&mut *out, tmp]);
         quantize_activations(out, qr)
     };
     if rows == 1 {
@@ -571,16 +555,6 @@ fn bitlinear_group(
         });
     }
     Ok(())
-}
-
-#[cfg_attr(
-    feature = "dispatch",
-    multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl", "x86_64+avx2"))
-)]
-fn add_into(h: &mut [f32], d: &[f32]) {
-    for (a, b) in h.iter_mut().zip(d) {
-        *a += b;
-    }
 }
 
 #[cfg(test)]

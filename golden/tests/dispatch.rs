@@ -7,7 +7,8 @@
 use proptest::prelude::*;
 use tritium_golden::ops::{dot, relu2_gate, rms_norm};
 use tritium_golden::quant::{
-    dequantize, quantize_activations, round_clamp_i8, ACT_QP, SCALE_FLOOR,
+    add_dequantized, dequantize, quantize_activations, relu2_gate_acc, round_clamp_i8, ACT_QP,
+    SCALE_FLOOR,
 };
 
 /// Finite f32 values over many magnitudes (zeros, subnormals, large).
@@ -73,6 +74,37 @@ proptest! {
         for i in 0..n {
             let r = y[i].max(0.0);
             prop_assert_eq!(m[i].to_bits(), ((r * r) * up[i]).to_bits());
+        }
+    }
+
+    /// The fused passes compute what the separate ones do, bit for bit.
+    #[test]
+    fn fused_dequantizing_passes_equal_the_separate_ones(
+        accs in proptest::collection::vec((-(1i32 << 22)..(1 << 22), -(1i32 << 22)..(1 << 22)), 1..300),
+        (sg, su) in (1e-3f32..1e4, 1e-3f32..1e4),
+        (gg, gu) in (1e-5f32..10.0, 1e-5f32..10.0),
+        h in row(300),
+    ) {
+        let (ga, ua): (Vec<i32>, Vec<i32>) = accs.into_iter().unzip();
+        let n = ga.len();
+        let (mut g, mut u, mut want) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        dequantize(&ga, sg, gg, &mut g);
+        dequantize(&ua, su, gu, &mut u);
+        relu2_gate(&g, &u, &mut want);
+        let mut got = vec![f32::NAN; n];
+        relu2_gate_acc(&ga, sg, gg, &ua, su, gu, &mut got);
+        for i in 0..n {
+            prop_assert_eq!(got[i].to_bits(), want[i].to_bits(), "gated, index {}", i);
+        }
+        let n = n.min(h.len());
+        let mut want = h[..n].to_vec();
+        for (w, y) in want.iter_mut().zip(&g) {
+            *w += y;
+        }
+        let mut got = h[..n].to_vec();
+        add_dequantized(&mut got, &ga[..n], sg, gg);
+        for i in 0..n {
+            prop_assert_eq!(got[i].to_bits(), want[i].to_bits(), "residual, index {}", i);
         }
     }
 }
