@@ -78,6 +78,27 @@ fn json_output_and_logits_file() {
         let best = (0..row.len()).fold(0, |b, j| if row[j] > row[b] { j } else { b });
         assert_eq!(t.as_u64().unwrap() as usize, best);
     }
+    assert_eq!(v["kv_cache"], "f32");
+    // --kv f16: other logits (keys and values rounded as they are cached),
+    // named in the JSON.
+    let logits16 = dir.path().join("logits16.json");
+    let args = [
+        "infer",
+        "--tokens",
+        "510,1,2,3",
+        "-n",
+        "4",
+        "--json",
+        "--kv",
+        "f16",
+    ];
+    let out = ok(&[&args[..], &["--logits", logits16.to_str().unwrap()]].concat());
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["kv_cache"], "f16");
+    let rows16: Vec<Vec<f32>> =
+        serde_json::from_str(&std::fs::read_to_string(&logits16).unwrap()).unwrap();
+    assert_eq!(rows16.len(), rows.len());
+    assert!(rows16 != rows, "--kv f16 changed nothing");
 }
 
 #[test]
@@ -297,6 +318,22 @@ fn simd_options_are_checked() {
     assert!(err.contains("at least 1"), "{err}");
     let err = fails(&["bench", "--threads", "0"]);
     assert!(err.contains("at least 1"), "{err}");
+    let err = fails(&["bench", "--context", "0"]);
+    assert!(err.contains("--context 0: expected 1..=4096"), "{err}");
+    let err = fails(&[
+        "bench",
+        "--preset",
+        "tiny",
+        "--context",
+        "251",
+        "--decode-tokens",
+        "5",
+    ]);
+    assert!(
+        err.contains("--context 251 with --decode-tokens 5: 257 positions")
+            && err.contains("context of 256"),
+        "{err}"
+    );
 }
 
 /// A short `tritium bench --json` run (1 thread, 4 prompt tokens, 2 decode
@@ -321,7 +358,7 @@ fn quick_bench(extra: &[&str]) -> serde_json::Value {
 #[test]
 fn bench_prints_json_for_scripts() {
     let v = quick_bench(&["--preset", "tiny"]);
-    assert_eq!(v["schema_version"], 3);
+    assert_eq!(v["schema_version"], 4);
     assert!(v["file_bytes"].is_null());
     assert!(v["bandwidth"][0]["read_gb_s"].as_f64().unwrap() > 0.0);
     // 4 distinct tiny shapes x (decode from 2 bits, decode from base 3,
@@ -358,7 +395,24 @@ fn bench_prints_json_for_scripts() {
         assert_eq!(f.is_null(), peaks.is_empty(), "{k}");
     }
     let models = v["models"].as_array().unwrap();
-    assert_eq!(models.len(), 5);
+    assert_eq!(models.len(), 6);
+    // The last row: the int4 + base-3 one again, with an f16 KV cache
+    // (half the cache bytes per step: 8 cached positions, 2 steps).
+    let (f32_row, f16_row) = (&models[4], &models[5]);
+    assert_eq!(
+        (&f32_row["kv_cache"], &f16_row["kv_cache"]),
+        (&serde_json::json!("f32"), &serde_json::json!("f16"))
+    );
+    let name = f32_row["backend"].as_str().unwrap();
+    assert_eq!(
+        f16_row["backend"],
+        serde_json::json!(format!("{name}-kv16"))
+    );
+    assert_eq!(f16_row["context"], 8);
+    let kv = |m: &serde_json::Value| m["kv_bytes_per_token"].as_u64().unwrap();
+    assert_eq!(kv(f32_row), 2 * kv(f16_row));
+    // tiny: kv_dim 32, 2 layers; steps attend to 9 and 10 positions.
+    assert_eq!(kv(f32_row), (9 + 10) * 32 * 2 * 2 * 4 / 2);
     assert!(models[0]["decode_tok_s"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_fraction_of_floor"].as_f64().unwrap() > 0.0);
     assert!(models[0]["decode_fraction_of_best_floor"].as_f64().unwrap() > 0.0);
@@ -366,7 +420,7 @@ fn bench_prints_json_for_scripts() {
     // --no-kernels: the bandwidth and the whole model only.
     let v = quick_bench(&["--preset", "tiny", "--no-kernels"]);
     assert_eq!(v["kernels"].as_array().unwrap().len(), 0);
-    assert_eq!(v["models"].as_array().unwrap().len(), 5);
+    assert_eq!(v["models"].as_array().unwrap().len(), 6);
     let out = tritium(&["bench", "--kernels-only", "--no-kernels"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -397,7 +451,14 @@ fn bench_measures_a_model_file() {
         .iter()
         .map(|m| m["backend"].as_str().unwrap())
         .collect();
-    let modes = ["", "-b3body", "-q8head", "-q4head", "-q4head-b3body"];
+    let modes = [
+        "",
+        "-b3body",
+        "-q8head",
+        "-q4head",
+        "-q4head-b3body",
+        "-q4head-b3body-kv16",
+    ];
     assert_eq!(names.len(), modes.len(), "{names:?}");
     for (n, m) in names.iter().zip(modes) {
         assert!(n.starts_with("simd-") && n.ends_with(m), "{names:?}");

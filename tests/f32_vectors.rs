@@ -29,6 +29,7 @@ mod support;
 use serde::Deserialize;
 use support::backends::backends;
 use tritium_golden::attention::attention;
+use tritium_golden::kv::LayerKv;
 use tritium_golden::ops::{relu2_gate, rms_norm, Rope};
 use tritium_golden::quant::dequantize;
 use tritium_golden::{ModelConfig, Preset};
@@ -264,17 +265,16 @@ fn attention_matches_transformers_on_every_backend() {
         for c in &cases {
             let cfg = attn_config(c);
             let (mut out, mut work) = (Vec::new(), Vec::new());
-            let head = backend.attention_head();
+            let heads = backend.attention_heads();
             attention(
                 &cfg,
                 &c.q,
-                &c.k,
-                &c.v,
+                LayerKv::F32(&c.k, &c.v),
                 c.rows,
                 c.start,
                 &mut out,
                 &mut work,
-                head,
+                heads,
                 |rows, d, f| backend.for_each_row(rows, d, f),
             );
             let vmax = c.v.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64));

@@ -5,8 +5,11 @@
 //! The golden order of one head is [`attend_head`]; [`attention`] applies it
 //! to every (query row, head) pair of a batch, causal and grouped-query.
 
+use half::f16;
+
 use crate::config::ModelConfig;
-use crate::ops::{dot, softmax};
+use crate::kv::{KvElem, LayerKv};
+use crate::ops::{dot_widened, softmax};
 
 /// Runs `f(i, row)` for every `d`-sized row of `out`: on rayon's current
 /// pool with the `parallel` feature, in order without it. Rows are
@@ -46,53 +49,73 @@ pub fn each_row2<A: Send, B: Send>(
     }
 }
 
-/// One attention head's view of the KV cache: position `j`'s vector is
+/// One attention head's view of the KV cache (f32 or f16 values,
+/// [`crate::kv`]): position `j`'s vector is
 /// `data[j * stride + off..j * stride + off + len]`.
 #[derive(Debug, Clone, Copy)]
-pub struct HeadView<'a> {
-    pub data: &'a [f32],
+pub struct HeadView<'a, T = f32> {
+    pub data: &'a [T],
     pub stride: usize,
     pub off: usize,
     pub len: usize,
 }
 
-impl<'a> HeadView<'a> {
+impl<'a, T> HeadView<'a, T> {
     /// The vector of position `j`.
     #[inline]
-    pub fn at(&self, j: usize) -> &'a [f32] {
+    pub fn at(&self, j: usize) -> &'a [T] {
         &self.data[j * self.stride + self.off..j * self.stride + self.off + self.len]
     }
 }
 
 /// The work of one (query row, head) pair: `scores` (length = positions
 /// attended) and `out` (head_dim, zeroed) are written. See [`attend_head`].
-pub type HeadFn = fn(
+/// `T` is the cache's element type.
+pub type HeadFn<T = f32> = fn(
     q: &[f32],
-    k: HeadView<'_>,
-    v: HeadView<'_>,
+    k: HeadView<'_, T>,
+    v: HeadView<'_, T>,
     scale: f32,
     scores: &mut [f32],
     out: &mut [f32],
 );
 
-/// The golden order of one head: `s_j = dot(q, k_j) * scale` ([`dot`]'s
-/// pinned order, f32 scale), [`softmax`], then `out[d] += p_j * v_j[d]`
-/// sequentially over `j` (multiply, then add; `out` starts at zero).
-pub fn attend_head(
+/// The golden order of one head: `s_j = dot(q, k_j) * scale`
+/// ([`crate::ops::dot`]'s pinned order, f32 scale), [`softmax`], then
+/// `out[d] += p_j * v_j[d]` sequentially over `j` (multiply, then add;
+/// `out` starts at zero). Cached f16 values are widened exactly first.
+pub fn attend_head<T: KvElem>(
     q: &[f32],
-    k: HeadView<'_>,
-    v: HeadView<'_>,
+    k: HeadView<'_, T>,
+    v: HeadView<'_, T>,
     scale: f32,
     sc: &mut [f32],
     o: &mut [f32],
 ) {
     for (j, s) in sc.iter_mut().enumerate() {
-        *s = dot(q, k.at(j)) * scale;
+        *s = dot_widened(q, k.at(j)) * scale;
     }
     softmax(sc);
     for (j, &p) in sc.iter().enumerate() {
         for (od, &vd) in o.iter_mut().zip(v.at(j)) {
-            *od += p * vd;
+            *od += p * vd.widen();
+        }
+    }
+}
+
+/// The per-head functions of a backend, one per cache element type.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadFns {
+    pub f32: HeadFn<f32>,
+    pub f16: HeadFn<f16>,
+}
+
+impl Default for HeadFns {
+    /// The golden ones.
+    fn default() -> HeadFns {
+        HeadFns {
+            f32: attend_head::<f32>,
+            f16: attend_head::<f16>,
         }
     }
 }
@@ -102,10 +125,11 @@ pub fn attend_head(
 pub type RowFn<'a> = dyn Fn(usize, &mut [f32]) + Sync + 'a;
 
 /// Causal grouped-query attention of `rows` new queries (positions
-/// `start..start + rows`) against all cached keys/values (which already hold
-/// the new rows). Query head `h` reads KV head `h / (heads / kv_heads)`.
-/// Each (row, head) is computed by `head` (the golden [`attend_head`] or a
-/// backend's bit-identical version); `run_rows(work, w, f)` runs `f` over
+/// `start..start + rows`) against all cached keys/values `kv` (which
+/// already hold the new rows). Query head `h` reads KV head
+/// `h / (heads / kv_heads)`. Each (row, head) is computed by `heads`' function
+/// for the cache's element type (the golden [`attend_head`] or a backend's
+/// bit-identical version); `run_rows(work, w, f)` runs `f` over
 /// the independent `w`-sized work rows, one per (row, head), in any order
 /// and on any threads ([`each_row`], or a backend's
 /// [`crate::Backend::for_each_row`]).
@@ -113,13 +137,12 @@ pub type RowFn<'a> = dyn Fn(usize, &mut [f32]) + Sync + 'a;
 pub fn attention(
     c: &ModelConfig,
     q: &[f32],
-    kc: &[f32],
-    vc: &[f32],
+    kv: LayerKv<'_>,
     rows: usize,
     start: usize,
     out: &mut Vec<f32>,
     work: &mut Vec<f32>,
-    head: HeadFn,
+    heads: HeadFns,
     run_rows: impl FnOnce(&mut [f32], usize, &RowFn<'_>),
 ) {
     let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
@@ -128,6 +151,14 @@ pub fn attention(
     let max_len = start + rows;
     // One work row per (token row, head): its output, then its scores.
     let w = hd + max_len;
+    fn head_view<T>(data: &[T], kvd: usize, kvh: usize, hd: usize) -> HeadView<'_, T> {
+        HeadView {
+            data,
+            stride: kvd,
+            off: kvh * hd,
+            len: hd,
+        }
+    }
     work.clear();
     work.resize(rows * c.num_heads * w, 0.0);
     run_rows(work, w, &|i, row| {
@@ -135,14 +166,18 @@ pub fn attention(
         let len = start + r + 1;
         let kvh = h / group;
         let qh = &q[r * qd + h * hd..r * qd + (h + 1) * hd];
-        let view = |data| HeadView {
-            data,
-            stride: kvd,
-            off: kvh * hd,
-            len: hd,
-        };
         let (o, sc) = row.split_at_mut(hd);
-        head(qh, view(kc), view(vc), scale, &mut sc[..len], o);
+        let sc = &mut sc[..len];
+        match kv {
+            LayerKv::F32(kc, vc) => {
+                let view = |d| head_view(d, kvd, kvh, hd);
+                (heads.f32)(qh, view(kc), view(vc), scale, sc, o)
+            }
+            LayerKv::F16(kc, vc) => {
+                let view = |d| head_view(d, kvd, kvh, hd);
+                (heads.f16)(qh, view(kc), view(vc), scale, sc, o)
+            }
+        }
     });
     out.clear();
     out.resize(rows * qd, 0.0);
@@ -167,13 +202,12 @@ mod tests {
         attention(
             &c,
             &q,
-            &k,
-            &v,
+            LayerKv::F32(&k, &v),
             1,
             0,
             &mut out,
             &mut work,
-            attend_head,
+            HeadFns::default(),
             |w, d, f| each_row(w, d, f),
         );
         for h in 0..c.num_heads {

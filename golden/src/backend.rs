@@ -5,7 +5,7 @@
 //! accumulators plus execution statistics. Dequantization stays outside, in
 //! shared code, so backends are compared on integers with `==`.
 
-use crate::attention::{attend_head, each_row, HeadFn, RowFn};
+use crate::attention::{each_row, HeadFns, RowFn};
 use crate::dense::DenseMatrix;
 use crate::error::{shape_err, Result};
 use crate::model::LinearId;
@@ -148,12 +148,12 @@ pub trait Backend {
         matmul_each(self, calls, outs, stats)
     }
 
-    /// The function computing one (query row, head) of attention. The
-    /// default is the golden order ([`attend_head`]); an override must
-    /// produce the same bits (it is a faster schedule of the same f32
-    /// operations, never an approximation).
-    fn attention_head(&self) -> HeadFn {
-        attend_head
+    /// The functions computing one (query row, head) of attention, one per
+    /// KV cache element type. The default is the golden order
+    /// ([`attend_head`]); an override must produce the same bits (it is a
+    /// faster schedule of the same f32 operations, never an approximation).
+    fn attention_heads(&self) -> HeadFns {
+        HeadFns::default()
     }
 
     /// Runs `f(i, row)` for every `d`-sized row of `rows` (`rows.len()` a

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
 use crate::error::Error;
+use crate::kv::KvPrecision;
 use crate::model::Model;
 use crate::sample::{Sampler, SamplerConfig};
 use crate::session::{Logits, Session, StatsTable};
@@ -20,6 +21,9 @@ pub struct GenerateOptions {
     /// Keep the logits of every position (prompt and generated); every
     /// generated token is then also run through the network.
     pub keep_logits: bool,
+    /// The KV cache's element type (f16: not the golden model's logits,
+    /// half the bytes attention reads; [`crate::kv`]).
+    pub kv: KvPrecision,
 }
 
 /// What a generation produced, with timings.
@@ -73,7 +77,7 @@ pub fn generate<E: From<Error>>(
     }
     c.check_request(prompt.len(), opts.max_new)?;
     let mut sampler = Sampler::new(opts.sampler)?;
-    let mut session = Session::new(model);
+    let mut session = Session::with_kv(model, opts.kv);
     // The whole run's KV cache now, outside the timed steps (as a peer
     // allocates its context up front); check_request bounded the sum.
     session.reserve(prompt.len().saturating_add(opts.max_new))?;
@@ -147,6 +151,7 @@ mod tests {
             sampler: SamplerConfig::default(),
             stop_at_eos: false,
             keep_logits,
+            kv: KvPrecision::F32,
         }
     }
 

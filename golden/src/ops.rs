@@ -1,6 +1,8 @@
 //! The f32 operations outside BitLinear, with their reduction orders pinned.
 //! Every backend shares this code, so "bit-exact" holds for logits too.
 
+use crate::kv::KvElem;
+
 /// Lanes of the pinned dot product: element `i` adds into lane `i % 16`.
 pub const DOT_LANES: usize = 16;
 
@@ -10,17 +12,25 @@ pub const DOT_LANES: usize = 16;
 /// (or 2 x 8-lane) SIMD loop without FMA reproduces it exactly.
 #[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    dot_widened(a, b)
+}
+
+/// [`dot`] of `a` and `b` widened to f32 element by element (exactly: a
+/// cached f16 key, [`crate::kv`]): the same bits as `dot` of the widened
+/// copy.
+#[inline(always)]
+pub fn dot_widened<T: KvElem>(a: &[f32], b: &[T]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0.0f32; DOT_LANES];
     let mut ca = a.chunks_exact(DOT_LANES);
     let mut cb = b.chunks_exact(DOT_LANES);
     for (x, y) in (&mut ca).zip(&mut cb) {
         for l in 0..DOT_LANES {
-            acc[l] += x[l] * y[l];
+            acc[l] += x[l] * y[l].widen();
         }
     }
     for (l, (x, y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
-        acc[l] += x * y;
+        acc[l] += x * y.widen();
     }
     reduce_lanes(acc)
 }

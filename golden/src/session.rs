@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use crate::attention::{attention, each_row, each_row2};
 use crate::backend::{Backend, ExecStats, LinearCall};
 use crate::error::{check_finite, Error, Result};
+use crate::kv::{KvCache, KvPrecision};
 use crate::model::{LinearId, Model, Norm, Proj};
 use crate::ops::{rms_norm, Rope};
 use crate::quant::{add_dequantized, dequantize, quantize_activations, relu2_gate_acc};
@@ -34,24 +35,6 @@ pub enum Logits {
     All,
     /// Logits of the last token only (decoding).
     Last,
-}
-
-/// Keys and values of past positions, per layer (`len * kv_dim` f32 each).
-#[derive(Debug, Clone, Default)]
-pub struct KvCache {
-    k: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
-    len: usize,
-}
-
-impl KvCache {
-    /// Number of cached positions.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 /// Per-BitLinear execution statistics of a session.
@@ -116,19 +99,28 @@ impl LinearBufs {
 }
 
 impl<'m> Session<'m> {
+    /// A session with an f32 KV cache (the golden model's definition).
     pub fn new(model: &'m Model) -> Session<'m> {
+        Session::with_kv(model, KvPrecision::F32)
+    }
+
+    /// A session whose KV cache holds `kv` values ([`crate::kv`]: f16 is
+    /// opt-in, half the bytes attention reads, not the golden model's
+    /// logits).
+    pub fn with_kv(model: &'m Model, kv: KvPrecision) -> Session<'m> {
         let c = model.config();
         Session {
             model,
             rope: Rope::new(c.head_dim, c.rope_theta),
-            cache: KvCache {
-                k: vec![Vec::new(); c.num_layers],
-                v: vec![Vec::new(); c.num_layers],
-                len: 0,
-            },
+            cache: KvCache::new(c.num_layers, kv),
             stats: StatsTable::new(),
             scratch: Scratch::default(),
         }
+    }
+
+    /// The KV cache's element type.
+    pub fn kv_precision(&self) -> KvPrecision {
+        self.cache.precision()
     }
 
     pub fn model(&self) -> &'m Model {
@@ -136,7 +128,7 @@ impl<'m> Session<'m> {
     }
     /// Tokens processed so far (the next token's position).
     pub fn position(&self) -> usize {
-        self.cache.len
+        self.cache.len()
     }
     /// Statistics per BitLinear since the session started.
     pub fn stats(&self) -> &StatsTable {
@@ -152,35 +144,18 @@ impl<'m> Session<'m> {
     /// memory cannot be had.
     pub fn reserve(&mut self, positions: usize) -> Result<()> {
         let c = self.model.config();
-        let kvd = c.kv_dim();
-        let len = self.cache.len * kvd;
         let total = self
             .cache
-            .len
+            .len()
             .saturating_add(positions)
             .min(c.max_position_embeddings);
-        let upto = total.saturating_mul(kvd).max(len);
-        for v in self.cache.k.iter_mut().chain(&mut self.cache.v) {
-            v.try_reserve_exact(upto - v.len())
-                .map_err(|_| Error::Alloc {
-                    what: format!("a KV cache of {total} positions"),
-                    bytes: upto
-                        .saturating_mul(std::mem::size_of::<f32>())
-                        .saturating_mul(2 * c.num_layers),
-                })?;
-            v.resize(upto, 0.0);
-            v.truncate(len);
-        }
-        Ok(())
+        self.cache.reserve(total.saturating_mul(c.kv_dim()), total)
     }
 
     /// Forgets all positions (the statistics are kept).
     pub fn reset(&mut self) {
-        for (k, v) in self.cache.k.iter_mut().zip(&mut self.cache.v) {
-            k.clear();
-            v.clear();
-        }
-        self.cache.len = 0;
+        self.cache.truncate(0);
+        self.cache.set_len(0);
     }
 
     /// Runs `tokens` at the next positions, appending to the KV cache, and
@@ -215,7 +190,7 @@ impl<'m> Session<'m> {
         if tokens.is_empty() {
             return Err(Error::EmptyPrompt);
         }
-        let start = self.cache.len;
+        let start = self.cache.len();
         if start + tokens.len() > c.max_position_embeddings {
             return Err(Error::ContextOverflow {
                 len: start + tokens.len(),
@@ -247,17 +222,13 @@ impl<'m> Session<'m> {
         self.scratch = s;
         match result {
             Ok(()) => {
-                self.cache.len = start + rows;
+                self.cache.set_len(start + rows);
                 Ok(())
             }
             Err(e) => {
                 // Every layer's cache holds `len * kv_dim` values: back to
                 // `start`, whether the layers or the head failed.
-                let kvd = c.kv_dim();
-                for (k, v) in self.cache.k.iter_mut().zip(&mut self.cache.v) {
-                    k.truncate(start * kvd);
-                    v.truncate(start * kvd);
-                }
+                self.cache.truncate(start * c.kv_dim());
                 Err(e)
             }
         }
@@ -342,18 +313,16 @@ impl<'m> Session<'m> {
                     }
                 });
             }
-            self.cache.k[l].extend_from_slice(k);
-            self.cache.v[l].extend_from_slice(v);
+            self.cache.push(l, k, v);
             attention(
                 c,
                 q,
-                &self.cache.k[l],
-                &self.cache.v[l],
+                self.cache.layer(l),
                 rows,
                 start,
                 &mut s.att,
                 &mut s.att_work,
-                backend.attention_head(),
+                backend.attention_heads(),
                 |rows, d, f| backend.for_each_row(rows, d, f),
             );
             bitlinear_group(
@@ -656,40 +625,30 @@ pub(crate) mod tests {
     fn reserved_positions_fill_without_reallocating() {
         let m = model();
         let c = m.config();
-        let mut plain = Session::new(&m);
-        let mut s = Session::new(&m);
-        s.reserve(usize::MAX).unwrap();
-        let cap = c.max_position_embeddings * c.kv_dim();
-        assert!(s
-            .cache
-            .k
-            .iter()
-            .chain(&s.cache.v)
-            .all(|v| v.capacity() >= cap));
-        s.forward(&mut GoldenBackend, &[1, 2], Logits::Last)
-            .unwrap();
-        plain
-            .forward(&mut GoldenBackend, &[1, 2], Logits::Last)
-            .unwrap();
-        s.reserve(4).unwrap();
-        let at = |s: &Session| {
-            s.cache
-                .k
-                .iter()
-                .chain(&s.cache.v)
-                .map(|v| v.as_ptr())
-                .collect::<Vec<_>>()
-        };
-        let before = at(&s);
-        for t in 3..7 {
-            let x = s.forward(&mut GoldenBackend, &[t], Logits::Last).unwrap();
-            let y = plain
-                .forward(&mut GoldenBackend, &[t], Logits::Last)
+        for kv in [KvPrecision::F32, KvPrecision::F16] {
+            let mut plain = Session::with_kv(&m, kv);
+            let mut s = Session::with_kv(&m, kv);
+            s.reserve(usize::MAX).unwrap();
+            let cap = c.max_position_embeddings * c.kv_dim();
+            assert!(s.cache.capacities().iter().all(|&n| n >= cap), "{kv:?}");
+            s.forward(&mut GoldenBackend, &[1, 2], Logits::Last)
                 .unwrap();
-            assert!(x == y, "token {t}");
+            plain
+                .forward(&mut GoldenBackend, &[1, 2], Logits::Last)
+                .unwrap();
+            s.reserve(4).unwrap();
+            let before = s.cache.addrs();
+            for t in 3..7 {
+                let x = s.forward(&mut GoldenBackend, &[t], Logits::Last).unwrap();
+                let y = plain
+                    .forward(&mut GoldenBackend, &[t], Logits::Last)
+                    .unwrap();
+                assert!(x == y, "{kv:?} token {t}");
+            }
+            assert_eq!(s.cache.addrs(), before, "{kv:?}");
+            assert_eq!(s.position(), 6);
+            assert_eq!(s.kv_precision(), kv);
         }
-        assert_eq!(at(&s), before);
-        assert_eq!(s.position(), 6);
     }
 
     #[test]

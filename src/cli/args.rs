@@ -233,6 +233,15 @@ pub enum BodyArg {
     Base3,
 }
 
+/// `--kv`: the KV cache's element type ([`tritium_golden::KvPrecision`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KvArg {
+    /// f32, the golden model's cache (bit-exact logits).
+    F32,
+    /// IEEE binary16, rounded to nearest even as keys and values are cached.
+    F16,
+}
+
 /// The approximate lm_head of `--fast-head`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FastHeadArg {

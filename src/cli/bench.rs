@@ -59,6 +59,12 @@ pub struct BenchArgs {
     /// best" is mean speed against the best bandwidth of the whole run).
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub decode_tokens: usize,
+    /// Positions cached (one prompt forward) before the timed decode steps:
+    /// each step's attention reads their keys and values (the "KV MB"
+    /// column; a longer context shows what the f16 cache, row `-kv16`,
+    /// saves).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub context: usize,
     /// Timed calls per kernel measurement (each from cold caches; the
     /// fastest is reported).
     #[arg(long, default_value_t = 5, value_name = "N")]
@@ -95,7 +101,7 @@ impl BenchArgs {
             Needs::new(
                 "--backend simd (the GPU kernel: TRITIUM_GPU_KERNEL=dot4|shifts)",
                 self.backend == BenchBackend::Simd,
-                &["threads", "kernel", "no_families", "no_kernels"],
+                &["threads", "kernel", "no_families", "no_kernels", "context"],
             ),
         ]
     }
@@ -111,6 +117,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     for (flag, v, max) in [
         ("--prefill-tokens", a.prefill_tokens, MAX_BENCH_TOKENS),
         ("--decode-tokens", a.decode_tokens, MAX_BENCH_TOKENS),
+        ("--context", a.context, MAX_BENCH_TOKENS),
         ("--reps", a.reps, 1000),
     ] {
         if !(1..=max).contains(&v) {
@@ -147,11 +154,21 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         isa,
         prefill_tokens: a.prefill_tokens,
         decode_tokens: a.decode_tokens,
+        context: a.context,
         cold_reps: a.reps,
         kernels: !a.no_kernels,
         families: !a.no_families,
         progress: !a.json,
     };
+    // Decode steps run in pairs: an odd count rounds up.
+    let positions = a.context + a.decode_tokens.next_multiple_of(2);
+    let max = opts.config.max_position_embeddings;
+    if !a.kernels_only && positions > max {
+        return Err(Error::Usage(format!(
+            "--context {} with --decode-tokens {}: {positions} positions, more than the model's context of {max}",
+            a.context, a.decode_tokens
+        )));
+    }
     let model = if a.kernels_only {
         None
     } else if let Some((m, _)) = loaded {

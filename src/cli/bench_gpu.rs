@@ -87,6 +87,7 @@ pub fn run(b: &GpuBench<'_>) -> Result<()> {
             },
             stop_at_eos: false,
             keep_logits: false,
+            kv: tritium_golden::KvPrecision::F32,
         };
         let g = generate(b.model, &mut gpu, &prompt, opts, &mut |_| -> Result<()> {
             Ok(())

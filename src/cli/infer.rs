@@ -4,13 +4,13 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::json;
-use tritium_golden::{generate, GenerateOptions, Generation, SamplerConfig};
+use tritium_golden::{generate, GenerateOptions, Generation, KvPrecision, SamplerConfig};
 use tritium_model::tokenizer::StreamDecoder;
 
 use super::applies::Needs;
 use super::args::{
-    load_model_args, make_backend, prompt_tokens, BackendArg, ModelArgs, PromptArgs, RtlArgs,
-    SimdArgs,
+    load_model_args, make_backend, prompt_tokens, BackendArg, KvArg, ModelArgs, PromptArgs,
+    RtlArgs, SimdArgs,
 };
 use super::error::{Error, Result};
 use super::output::{print, print_json};
@@ -56,6 +56,12 @@ pub struct InferArgs {
     /// Keep generating after the end-of-text token.
     #[arg(long)]
     pub ignore_eos: bool,
+    /// Element type of the KV cache: `f32` is the golden model's (bit-exact
+    /// logits); `f16` rounds keys and values once as they are cached (half
+    /// the bytes each decode step reads from the cache, what llama.cpp
+    /// holds by default; logits differ slightly), on every backend.
+    #[arg(long, value_enum, value_name = "TYPE", default_value = "f32")]
+    pub kv: KvArg,
     /// Print one JSON object (tokens, text, timings) instead of streaming text.
     #[arg(long)]
     pub json: bool,
@@ -111,6 +117,10 @@ pub fn run(a: &InferArgs) -> Result<()> {
         },
         stop_at_eos: !a.ignore_eos,
         keep_logits: a.logits.is_some(),
+        kv: match a.kv {
+            KvArg::F32 => KvPrecision::F32,
+            KvArg::F16 => KvPrecision::F16,
+        },
     };
     let mut backend = make_backend(a.backend, &a.rtl, &a.simd, &run.model)?;
     let mut stream = StreamDecoder::default();
@@ -140,7 +150,13 @@ pub fn run(a: &InferArgs) -> Result<()> {
         None => None,
     };
     if a.json {
-        print_json(&infer_json(&run.name, backend.name(), &g, text.as_deref()))?;
+        print_json(&infer_json(
+            &run.name,
+            backend.name(),
+            opts.kv,
+            &g,
+            text.as_deref(),
+        ))?;
     } else {
         print("\n")?;
         let decode = match g.decode_steps {
@@ -172,7 +188,13 @@ pub fn run(a: &InferArgs) -> Result<()> {
     Ok(())
 }
 
-fn infer_json(model: &str, backend: &str, g: &Generation, text: Option<&str>) -> serde_json::Value {
+fn infer_json(
+    model: &str,
+    backend: &str,
+    kv: KvPrecision,
+    g: &Generation,
+    text: Option<&str>,
+) -> serde_json::Value {
     let (mut macs, mut adds, mut skips) = (0u64, 0u64, 0u64);
     for s in g.stats.values() {
         macs += s.macs;
@@ -183,6 +205,7 @@ fn infer_json(model: &str, backend: &str, g: &Generation, text: Option<&str>) ->
         "schema_version": 1,
         "model": model,
         "backend": backend,
+        "kv_cache": kv.name(),
         "prompt_tokens": g.prompt,
         "generated_tokens": g.generated,
         "text": text,

@@ -76,6 +76,7 @@ fn whole_tiny_network_is_bit_exact_on_the_rtl() {
                 sampler: Default::default(),
                 stop_at_eos: false,
                 keep_logits: false,
+                kv: tritium_golden::KvPrecision::F32,
             },
             &mut |_| Ok::<_, tritium_golden::Error>(()),
         )

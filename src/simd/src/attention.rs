@@ -14,27 +14,47 @@
 //! (lanes 0-7 and 8-15), the output in passes of 64 dimensions (eight
 //! registers). Elsewhere (no AVX2, or a head size that is not a multiple of
 //! 16) the golden function runs.
+//!
+//! An f16 cache ([`tritium_golden::kv`]) runs the same loops with each
+//! load widened in the register (`vcvtph2ps`, exact): the golden order on
+//! the widened values, from half the bytes (AVX2 needs F16C for it).
 
 // Index loops over small register arrays: they unroll to fixed registers.
 #![allow(clippy::needless_range_loop)]
 
 use tritium_golden::attention::{attend_head, HeadFn};
+use tritium_golden::kv::f16;
 
 use super::kernels::Isa;
 
-/// The per-head attention function for `isa`.
+/// The per-head attention function for `isa` (an f32 cache).
 pub fn head_fn(isa: Isa) -> HeadFn {
     let isa = isa.vector();
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx512 && isa.available() {
-        return x86::attend_head_avx512;
+        return x86::attend_head_avx512::<f32>;
     }
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 && isa.available() {
-        return x86::attend_head_avx2;
+        return x86::attend_head_avx2::<f32>;
     }
     let _ = isa;
-    attend_head
+    attend_head::<f32>
+}
+
+/// The per-head attention function for `isa` and an f16 cache.
+pub fn head_fn_f16(isa: Isa) -> HeadFn<f16> {
+    let isa = isa.vector();
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 && isa.available() {
+        return x86::attend_head_avx512::<f16>;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 && isa.available() && std::arch::is_x86_feature_detected!("f16c") {
+        return x86::attend_head_avx2::<f16>;
+    }
+    let _ = isa;
+    attend_head::<f16>
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -42,17 +62,51 @@ mod x86 {
     use std::arch::x86_64::*;
 
     use tritium_golden::attention::HeadView;
+    use tritium_golden::kv::KvElem;
     use tritium_golden::ops::{reduce_lanes, softmax, DOT_LANES};
 
     use super::*;
 
+    /// A cache element the vector loops load: 16 (or 8) values at `p`,
+    /// widened to f32 lanes.
+    pub trait Lanes: KvElem {
+        /// # Safety
+        /// AVX-512F present; 16 values readable at `p`.
+        unsafe fn load16(p: *const Self) -> __m512;
+        /// # Safety
+        /// AVX2 and F16C present; 8 values readable at `p`.
+        unsafe fn load8(p: *const Self) -> __m256;
+    }
+
+    impl Lanes for f32 {
+        #[inline(always)]
+        unsafe fn load16(p: *const f32) -> __m512 {
+            _mm512_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn load8(p: *const f32) -> __m256 {
+            _mm256_loadu_ps(p)
+        }
+    }
+
+    impl Lanes for f16 {
+        #[inline(always)]
+        unsafe fn load16(p: *const f16) -> __m512 {
+            _mm512_cvtph_ps(_mm256_loadu_si256(p.cast()))
+        }
+        #[inline(always)]
+        unsafe fn load8(p: *const f16) -> __m256 {
+            _mm256_cvtph_ps(_mm_loadu_si128(p.cast()))
+        }
+    }
+
     /// Largest head dimension kept in registers (8 x 16).
     const MAX_REGS: usize = 8;
 
-    pub fn attend_head_avx512(
+    pub fn attend_head_avx512<T: Lanes>(
         q: &[f32],
-        k: HeadView<'_>,
-        v: HeadView<'_>,
+        k: HeadView<'_, T>,
+        v: HeadView<'_, T>,
         scale: f32,
         sc: &mut [f32],
         o: &mut [f32],
@@ -65,14 +119,14 @@ mod x86 {
         // read is in bounds (checked above); q and o have hd elements.
         unsafe {
             match hd / DOT_LANES {
-                1 => run::<1>(q, k, v, scale, sc, o),
-                2 => run::<2>(q, k, v, scale, sc, o),
-                3 => run::<3>(q, k, v, scale, sc, o),
-                4 => run::<4>(q, k, v, scale, sc, o),
-                5 => run::<5>(q, k, v, scale, sc, o),
-                6 => run::<6>(q, k, v, scale, sc, o),
-                7 => run::<7>(q, k, v, scale, sc, o),
-                _ => run::<8>(q, k, v, scale, sc, o),
+                1 => run::<T, 1>(q, k, v, scale, sc, o),
+                2 => run::<T, 2>(q, k, v, scale, sc, o),
+                3 => run::<T, 3>(q, k, v, scale, sc, o),
+                4 => run::<T, 4>(q, k, v, scale, sc, o),
+                5 => run::<T, 5>(q, k, v, scale, sc, o),
+                6 => run::<T, 6>(q, k, v, scale, sc, o),
+                7 => run::<T, 7>(q, k, v, scale, sc, o),
+                _ => run::<T, 8>(q, k, v, scale, sc, o),
             }
         }
     }
@@ -80,11 +134,11 @@ mod x86 {
     /// Whether the vector loops can run: a head of whole 16-lane groups,
     /// at most [`MAX_REGS`] of them, and every position read in bounds
     /// (checked once, for the unchecked loops).
-    fn fits(q: &[f32], k: &HeadView<'_>, v: &HeadView<'_>, sc: &[f32], o: &[f32]) -> bool {
+    fn fits<T>(q: &[f32], k: &HeadView<'_, T>, v: &HeadView<'_, T>, sc: &[f32], o: &[f32]) -> bool {
         let hd = q.len();
         let n = sc.len();
         let in_bounds =
-            |h: &HeadView<'_>| n == 0 || (n - 1) * h.stride + h.off + h.len <= h.data.len();
+            |h: &HeadView<'_, T>| n == 0 || (n - 1) * h.stride + h.off + h.len <= h.data.len();
         hd.is_multiple_of(DOT_LANES)
             && hd / DOT_LANES <= MAX_REGS
             && k.len == hd
@@ -94,10 +148,10 @@ mod x86 {
             && in_bounds(v)
     }
 
-    pub fn attend_head_avx2(
+    pub fn attend_head_avx2<T: Lanes>(
         q: &[f32],
-        k: HeadView<'_>,
-        v: HeadView<'_>,
+        k: HeadView<'_, T>,
+        v: HeadView<'_, T>,
         scale: f32,
         sc: &mut [f32],
         o: &mut [f32],
@@ -105,8 +159,9 @@ mod x86 {
         if !fits(q, &k, &v, sc, o) {
             return attend_head(q, k, v, scale, sc, o);
         }
-        // SAFETY: AVX2 is present (head_fn checked it); `fits` checked the
-        // bounds; q and o have 16 * groups elements.
+        // SAFETY: AVX2 (and F16C for an f16 cache) is present (head_fn /
+        // head_fn_f16 checked it); `fits` checked the bounds; q and o have
+        // 16 * groups elements.
         unsafe { run256(q, k, v, scale, sc, o) }
     }
 
@@ -122,11 +177,11 @@ mod x86 {
 
     /// [`run`] on 256-bit registers: 16-lane group `s` of a head is the pair
     /// of registers at `16 s` and `16 s + 8`.
-    #[target_feature(enable = "avx2")]
-    unsafe fn run256(
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn run256<T: Lanes>(
         q: &[f32],
-        k: HeadView<'_>,
-        v: HeadView<'_>,
+        k: HeadView<'_, T>,
+        v: HeadView<'_, T>,
         scale: f32,
         sc: &mut [f32],
         o: &mut [f32],
@@ -143,7 +198,7 @@ mod x86 {
                     let row = kp.add((j + t) * k.stride + s * DOT_LANES);
                     for h in 0..2 {
                         let qv = _mm256_loadu_ps(qp.add(s * DOT_LANES + 8 * h));
-                        let kv = _mm256_loadu_ps(row.add(8 * h));
+                        let kv = T::load8(row.add(8 * h));
                         acc[2 * t + h] = _mm256_add_ps(acc[2 * t + h], _mm256_mul_ps(qv, kv));
                     }
                 }
@@ -160,14 +215,11 @@ mod x86 {
                 let at = s * DOT_LANES;
                 lo = _mm256_add_ps(
                     lo,
-                    _mm256_mul_ps(_mm256_loadu_ps(qp.add(at)), _mm256_loadu_ps(row.add(at))),
+                    _mm256_mul_ps(_mm256_loadu_ps(qp.add(at)), T::load8(row.add(at))),
                 );
                 hi = _mm256_add_ps(
                     hi,
-                    _mm256_mul_ps(
-                        _mm256_loadu_ps(qp.add(at + 8)),
-                        _mm256_loadu_ps(row.add(at + 8)),
-                    ),
+                    _mm256_mul_ps(_mm256_loadu_ps(qp.add(at + 8)), T::load8(row.add(at + 8))),
                 );
             }
             sc[j] = reduce_lanes(lanes256(lo, hi)) * scale;
@@ -183,10 +235,10 @@ mod x86 {
             let rest = halves - r0;
             let (vr, or) = (vp.add(r0 * 8), op.add(r0 * 8));
             match rest {
-                2 => out_pass::<2>(sc, vr, v.stride, or),
-                4 => out_pass::<4>(sc, vr, v.stride, or),
-                6 => out_pass::<6>(sc, vr, v.stride, or),
-                _ => out_pass::<8>(sc, vr, v.stride, or),
+                2 => out_pass::<T, 2>(sc, vr, v.stride, or),
+                4 => out_pass::<T, 4>(sc, vr, v.stride, or),
+                6 => out_pass::<T, 6>(sc, vr, v.stride, or),
+                _ => out_pass::<T, 8>(sc, vr, v.stride, or),
             }
             r0 += rest.min(8);
         }
@@ -195,14 +247,19 @@ mod x86 {
     /// `o[d] += p_j * v_j[d]` for the `8 R` dimensions at `o`, every
     /// position `j` in order, `o` held in `R` registers.
     #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn out_pass<const R: usize>(p: &[f32], v: *const f32, stride: usize, o: *mut f32) {
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn out_pass<T: Lanes, const R: usize>(
+        p: &[f32],
+        v: *const T,
+        stride: usize,
+        o: *mut f32,
+    ) {
         let mut ov: [__m256; R] = std::array::from_fn(|r| _mm256_loadu_ps(o.add(r * 8)));
         for (j, &pj) in p.iter().enumerate() {
             let pv = _mm256_set1_ps(pj);
             let row = v.add(j * stride);
             for r in 0..R {
-                ov[r] = _mm256_add_ps(ov[r], _mm256_mul_ps(pv, _mm256_loadu_ps(row.add(r * 8))));
+                ov[r] = _mm256_add_ps(ov[r], _mm256_mul_ps(pv, T::load8(row.add(r * 8))));
             }
         }
         for r in 0..R {
@@ -219,10 +276,10 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx512f")]
-    unsafe fn run<const S: usize>(
+    unsafe fn run<T: Lanes, const S: usize>(
         q: &[f32],
-        k: HeadView<'_>,
-        v: HeadView<'_>,
+        k: HeadView<'_, T>,
+        v: HeadView<'_, T>,
         scale: f32,
         sc: &mut [f32],
         o: &mut [f32],
@@ -236,7 +293,7 @@ mod x86 {
             let mut acc = [_mm512_setzero_ps(); 4];
             for s in 0..S {
                 for (t, a) in acc.iter_mut().enumerate() {
-                    let kv = _mm512_loadu_ps(kp.add((j + t) * k.stride + s * DOT_LANES));
+                    let kv = T::load16(kp.add((j + t) * k.stride + s * DOT_LANES));
                     *a = _mm512_add_ps(*a, _mm512_mul_ps(qv[s], kv));
                 }
             }
@@ -248,7 +305,7 @@ mod x86 {
         while j < n {
             let mut a = _mm512_setzero_ps();
             for s in 0..S {
-                let kv = _mm512_loadu_ps(kp.add(j * k.stride + s * DOT_LANES));
+                let kv = T::load16(kp.add(j * k.stride + s * DOT_LANES));
                 a = _mm512_add_ps(a, _mm512_mul_ps(qv[s], kv));
             }
             sc[j] = reduce_lanes(lanes(a)) * scale;
@@ -261,7 +318,7 @@ mod x86 {
         for (j, &p) in sc.iter().enumerate() {
             let pv = _mm512_set1_ps(p);
             for s in 0..S {
-                let vv = _mm512_loadu_ps(vp.add(j * v.stride + s * DOT_LANES));
+                let vv = T::load16(vp.add(j * v.stride + s * DOT_LANES));
                 ov[s] = _mm512_add_ps(ov[s], _mm512_mul_ps(pv, vv));
             }
         }
@@ -274,6 +331,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use tritium_golden::attention::HeadView;
+    use tritium_golden::kv::KvElem;
 
     use super::*;
 
@@ -311,6 +369,32 @@ mod tests {
                     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     assert_eq!(bits(&s1), bits(&s2), "{isa:?} hd {hd} n {n} scores");
                     assert_eq!(bits(&o1), bits(&o2), "{isa:?} hd {hd} n {n} out");
+                    // The same from an f16 cache (values rounded once).
+                    let half = |c: &[f32]| c.iter().map(|&x| f16::narrow(x)).collect::<Vec<_>>();
+                    let (kh, vh) = (half(&kc), half(&vc));
+                    let view = |data| HeadView {
+                        data,
+                        stride,
+                        off: kvh * hd,
+                        len: hd,
+                    };
+                    let (mut s1, mut o1) = (vec![0.0; n], vec![0.0; hd]);
+                    let (mut s2, mut o2) = (vec![0.0; n], vec![0.0; hd]);
+                    head_fn_f16(isa)(&q, view(&kh[..]), view(&vh[..]), scale, &mut s1, &mut o1);
+                    attend_head(&q, view(&kh[..]), view(&vh[..]), scale, &mut s2, &mut o2);
+                    assert_eq!(bits(&s1), bits(&s2), "{isa:?} f16 hd {hd} n {n} scores");
+                    assert_eq!(bits(&o1), bits(&o2), "{isa:?} f16 hd {hd} n {n} out");
+                    // ... which is the f32 attention of the widened values.
+                    let wide = |c: &[f16]| c.iter().map(|x| x.widen()).collect::<Vec<_>>();
+                    let (kw, vw) = (wide(&kh), wide(&vh));
+                    let view = |data| HeadView {
+                        data,
+                        stride,
+                        off: kvh * hd,
+                        len: hd,
+                    };
+                    attend_head(&q, view(&kw[..]), view(&vw[..]), scale, &mut s2, &mut o2);
+                    assert_eq!(bits(&s1), bits(&s2), "{isa:?} widened hd {hd} n {n} scores");
                 }
             }
         }

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 use tritium_golden::{
-    Backend, DenseMatrix, LinearCall, LinearId, Logits, Model, ModelConfig, Proj, Session,
-    SplitMix64, TernaryMatrix,
+    Backend, DenseMatrix, KvPrecision, LinearCall, LinearId, Logits, Model, ModelConfig, Proj,
+    Session, SplitMix64, TernaryMatrix,
 };
 
 use crate::lut::{lut_matvec, LutMatrix};
@@ -48,6 +48,8 @@ pub struct BenchOptions {
     pub isa: Option<Isa>,
     pub prefill_tokens: usize,
     pub decode_tokens: usize,
+    /// Positions cached (one prompt forward) before the timed decode steps.
+    pub context: usize,
     /// Timed calls per kernel measurement (each from cold caches; the
     /// fastest is reported).
     pub cold_reps: usize,
@@ -102,6 +104,13 @@ pub struct ModelRow {
     pub decode_pairs: usize,
     pub prefill_tokens: usize,
     pub prefill_tok_s: f64,
+    /// The KV cache's element type (`f32`, `f16`).
+    pub kv_cache: String,
+    /// Positions cached before the timed decode steps.
+    pub context: usize,
+    /// KV cache bytes a timed decode step reads on average (besides
+    /// `bytes_per_token`, which the floor counts).
+    pub kv_bytes_per_token: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -527,10 +536,24 @@ pub fn run_bench(
 
     let mut models = Vec::new();
     if let Some(model) = model {
+        let c = model.config();
+        let steps = o.decode_tokens.div_ceil(TOKENS_PER_PAIR).max(1) * TOKENS_PER_PAIR;
+        let positions = o.context.saturating_add(steps);
+        if positions > c.max_position_embeddings {
+            return Err(tritium_golden::Error::ContextOverflow {
+                len: positions,
+                max: c.max_position_embeddings,
+            }
+            .into());
+        }
         for &t in &o.threads {
-            for (mode, body) in MODEL_MODES {
+            for (mode, body, kv) in MODEL_MODES {
                 let mut b = backend(o.isa, t, mode, body)?;
-                log(&format!("model: {} with {t} thread(s)", b.name()));
+                log(&format!(
+                    "model: {} with {t} thread(s), {} KV cache",
+                    b.name(),
+                    kv.name()
+                ));
                 b.prepare(model);
                 // The machine is shared: re-measure the bandwidth right
                 // before each model run (and during its decode pairs) and
@@ -538,8 +561,8 @@ pub fn run_bench(
                 // never flattered by a slow moment.
                 let again = read_bandwidth(&buf, t, 3)?;
                 let row = match b.pool() {
-                    Some(pool) => pool.install(|| model_row(model, &mut b, o, &buf)),
-                    None => model_row(model, &mut b, o, &buf),
+                    Some(pool) => pool.install(|| model_row(model, &mut b, kv, o, &buf)),
+                    None => model_row(model, &mut b, kv, o, &buf),
                 };
                 let (row, pairs_bw) = row?;
                 if let Some(bw) = bandwidth.iter_mut().find(|b| b.threads == t) {
@@ -559,7 +582,7 @@ pub fn run_bench(
         m.decode_fraction_of_best_floor = m.decode_tok_s / m.floor_tok_s;
     }
     Ok(BenchReport {
-        schema_version: 3,
+        schema_version: 4,
         cpu_kernels_present: Isa::present().iter().map(|i| i.name().into()).collect(),
         preset: o.model_name.clone(),
         file_bytes: o.file_bytes,
@@ -571,14 +594,16 @@ pub fn run_bench(
     })
 }
 
-/// The head and body of each whole-model row: exact (as stored, then from
-/// the lossless base-3 body), the int8 head, and the int4 head with each body.
-const MODEL_MODES: [(HeadMode, Body); 5] = [
-    (HeadMode::Exact, Body::Bit2),
-    (HeadMode::Exact, Body::Base3),
-    (HeadMode::Q8, Body::Bit2),
-    (HeadMode::Q4, Body::Bit2),
-    (HeadMode::Q4, Body::Base3),
+/// The head, body and KV cache of each whole-model row: exact (as stored,
+/// then from the lossless base-3 body), the int8 head, the int4 head with
+/// each body, and the fastest of these with an f16 KV cache.
+const MODEL_MODES: [(HeadMode, Body, KvPrecision); 6] = [
+    (HeadMode::Exact, Body::Bit2, KvPrecision::F32),
+    (HeadMode::Exact, Body::Base3, KvPrecision::F32),
+    (HeadMode::Q8, Body::Bit2, KvPrecision::F32),
+    (HeadMode::Q4, Body::Bit2, KvPrecision::F32),
+    (HeadMode::Q4, Body::Base3, KvPrecision::F32),
+    (HeadMode::Q4, Body::Base3, KvPrecision::F16),
 ];
 
 /// Whole-prompt forwards timed per model row (the fastest is reported).
@@ -591,20 +616,22 @@ const TOKENS_PER_PAIR: usize = 2;
 fn model_row(
     model: &Model,
     b: &mut SimdBackend,
+    kv: KvPrecision,
     o: &BenchOptions,
     buf: &[u64],
 ) -> Result<(ModelRow, f64)> {
-    let vocab = model.config().vocab_size as u32;
-    let prompt: Vec<u32> = (0..o.prefill_tokens as u32)
-        .map(|i| (i * 7919 + 13) % vocab)
-        .collect();
+    let c = model.config();
+    let vocab = c.vocab_size as u32;
+    let tokens =
+        |n: usize| -> Vec<u32> { (0..n as u32).map(|i| (i * 7919 + 13) % vocab).collect() };
+    let prompt = tokens(o.prefill_tokens);
     // Prefill: the whole prompt as one batched forward, logits of the last,
     // PREFILL_RUNS times on fresh sessions; the fastest counts (the first
     // also pays one-time costs: scratch growth, each thread's first AMX
     // use, the pool waking up).
     let mut prefill = f64::MAX;
     for _ in 0..PREFILL_RUNS {
-        let mut s = Session::new(model);
+        let mut s = Session::with_kv(model, kv);
         let t = Instant::now();
         s.forward(b, &prompt, Logits::Last)?;
         prefill = prefill.min(t.elapsed().as_secs_f64());
@@ -614,14 +641,14 @@ fn model_row(
     let bytes = b.bytes_per_token(model) as f64;
     let threads = b.threads();
     let pairs = o.decode_tokens.div_ceil(TOKENS_PER_PAIR).max(1);
-    let context = 8.min(prompt.len());
-    let mut s = Session::new(model);
+    let context = tokens(o.context);
+    let mut s = Session::with_kv(model, kv);
     // The whole run's KV cache up front, and one logits row reused: as a
     // peer allocates its context once (a decode step that faults fresh
     // pages in waits for the kernel with every worker idle).
-    s.reserve(context + pairs * TOKENS_PER_PAIR)?;
+    s.reserve(context.len() + pairs * TOKENS_PER_PAIR)?;
     let mut logits = Vec::new();
-    s.forward_into(b, &prompt[..context], Logits::Last, &mut logits)?;
+    s.forward_into(b, &context, Logits::Last, &mut logits)?;
     let (mut decode, mut best_bw, mut ratios) = (0.0, 0.0f64, Vec::with_capacity(pairs));
     let mut token = 0u32;
     for _ in 0..pairs {
@@ -638,7 +665,10 @@ fn model_row(
     }
     ratios.sort_by(f64::total_cmp);
     let row = ModelRow {
-        backend: b.name().to_string(),
+        backend: match kv {
+            KvPrecision::F32 => b.name().to_string(),
+            KvPrecision::F16 => format!("{}-kv16", b.name()),
+        },
         threads,
         bytes_per_token: bytes as usize,
         decode_tok_s: token as f64 / decode,
@@ -648,6 +678,16 @@ fn model_row(
         decode_pairs: pairs,
         prefill_tokens: prompt.len(),
         prefill_tok_s: prompt.len() as f64 / prefill,
+        kv_cache: kv.name().into(),
+        context: context.len(),
+        // Step i attends to context + i + 1 positions (keys and values of
+        // every layer).
+        kv_bytes_per_token: (2 * context.len() + token as usize + 1)
+            * c.kv_dim()
+            * 2
+            * c.num_layers
+            * kv.bytes()
+            / 2,
     };
     Ok((row, best_bw))
 }
@@ -733,7 +773,7 @@ pub fn render(r: &BenchReport) -> String {
         let bw = name_width(r.models.iter().map(|m| m.backend.as_str()));
         let _ = writeln!(
             s,
-            "\nwhole model ({}{})\n  {:<bw$} {:>3} {:>10} {:>10} {:>10} {:>9} {:>9} {:>12}",
+            "\nwhole model ({}{}; decode after {} cached positions, KV MB: what a step reads from the cache besides, not in the floor)\n  {:<bw$} {:>3} {:>10} {:>7} {:>10} {:>10} {:>9} {:>9} {:>12}",
             r.preset,
             match r.file_bytes {
                 Some(b) => format!(
@@ -742,9 +782,11 @@ pub fn render(r: &BenchReport) -> String {
                 ),
                 None => ", synthetic weights".into(),
             },
+            r.models[0].context,
             "backend",
             "thr",
             "MB/token",
+            "KV MB",
             "decode t/s",
             "floor t/s",
             "of floor",
@@ -754,10 +796,11 @@ pub fn render(r: &BenchReport) -> String {
         for m in &r.models {
             let _ = writeln!(
                 s,
-                "  {:<bw$} {:>3} {:>10.1} {:>10.2} {:>10.2} {:>8.0}% {:>8.0}% {:>8.1} ({})",
+                "  {:<bw$} {:>3} {:>10.1} {:>7.1} {:>10.2} {:>10.2} {:>8.0}% {:>8.0}% {:>8.1} ({})",
                 m.backend,
                 m.threads,
                 m.bytes_per_token as f64 / 1e6,
+                m.kv_bytes_per_token as f64 / 1e6,
                 m.decode_tok_s,
                 m.floor_tok_s,
                 m.decode_fraction_of_floor * 100.0,

@@ -719,8 +719,11 @@ impl Backend for SimdBackend {
         self.spin.rows(rows, d, &pf, f);
     }
 
-    fn attention_head(&self) -> tritium_golden::attention::HeadFn {
-        attention::head_fn(self.isa)
+    fn attention_heads(&self) -> tritium_golden::attention::HeadFns {
+        tritium_golden::attention::HeadFns {
+            f32: attention::head_fn(self.isa),
+            f16: attention::head_fn_f16(self.isa),
+        }
     }
 
     fn logits(&mut self, head: &DenseMatrix, x: &[f32], out: &mut [f32]) -> GResult<()> {

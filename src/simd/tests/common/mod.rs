@@ -2,7 +2,7 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
-use tritium_golden::{Backend, Logits, Model, Session};
+use tritium_golden::{Backend, KvPrecision, Logits, Model, Session};
 use tritium_simd::{Body, HeadMode, Isa, SimdBackend, SimdOptions};
 
 /// The engine on path `isa` with `threads` workers and head mode `head`.
@@ -24,7 +24,18 @@ pub fn backend_with(isa: Isa, threads: usize, head: HeadMode, body: Body) -> Sim
 /// Every position's logits of `prompt` (one batched forward), then of
 /// `steps` single-token decode steps.
 pub fn logits(model: &Model, b: &mut dyn Backend, prompt: &[u32], steps: u32) -> Vec<Vec<f32>> {
-    let mut s = Session::new(model);
+    logits_kv(model, b, prompt, steps, KvPrecision::F32)
+}
+
+/// [`logits`] with a KV cache of `kv` values.
+pub fn logits_kv(
+    model: &Model,
+    b: &mut dyn Backend,
+    prompt: &[u32],
+    steps: u32,
+    kv: KvPrecision,
+) -> Vec<Vec<f32>> {
+    let mut s = Session::with_kv(model, kv);
     let mut all = s.forward(b, prompt, Logits::All).unwrap();
     for i in 0..steps {
         let next = (i * 37 + 11) % model.config().vocab_size as u32;
