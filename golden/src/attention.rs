@@ -103,19 +103,36 @@ pub fn attend_head<T: KvElem>(
     }
 }
 
-/// The per-head functions of a backend, one per cache element type.
+/// Two query heads of one KV head at once: `q` holds both (`2 * head_dim`
+/// values), `sc[i]` and `out[i]` are head `i`'s. Each head's result must be
+/// [`HeadFn`]'s bits; a pair reads the shared keys and values once.
+pub type PairFn<T = f32> = fn(
+    q: &[f32],
+    k: HeadView<'_, T>,
+    v: HeadView<'_, T>,
+    scale: f32,
+    scores: [&mut [f32]; 2],
+    out: [&mut [f32]; 2],
+);
+
+/// The per-head functions of a backend, one per cache element type, and
+/// optionally per pair of query heads sharing a KV head.
 #[derive(Debug, Clone, Copy)]
 pub struct HeadFns {
     pub f32: HeadFn<f32>,
     pub f16: HeadFn<f16>,
+    /// With grouped-query attention (an even number of query heads per KV
+    /// head), the work items are pairs of heads run by these, when given.
+    pub pairs: Option<(PairFn<f32>, PairFn<f16>)>,
 }
 
 impl Default for HeadFns {
-    /// The golden ones.
+    /// The golden ones (one head per item).
     fn default() -> HeadFns {
         HeadFns {
             f32: attend_head::<f32>,
             f16: attend_head::<f16>,
+            pairs: None,
         }
     }
 }
@@ -129,10 +146,12 @@ pub type RowFn<'a> = dyn Fn(usize, &mut [f32]) + Sync + 'a;
 /// already hold the new rows). Query head `h` reads KV head
 /// `h / (heads / kv_heads)`. Each (row, head) is computed by `heads`' function
 /// for the cache's element type (the golden [`attend_head`] or a backend's
-/// bit-identical version); `run_rows(work, w, f)` runs `f` over
-/// the independent `w`-sized work rows, one per (row, head), in any order
-/// and on any threads ([`each_row`], or a backend's
-/// [`crate::Backend::for_each_row`]).
+/// bit-identical version), or with `heads.pairs` by its function for two
+/// query heads of one KV head at once (where the group size is even: the
+/// shared keys and values are read half as often); `run_rows(work, w, f)`
+/// runs `f` over the independent `w`-sized work rows, one per (row, head)
+/// or (row, pair of heads), in any order and on any threads ([`each_row`],
+/// or a backend's [`crate::Backend::for_each_row`]).
 #[allow(clippy::too_many_arguments)]
 pub fn attention(
     c: &ModelConfig,
@@ -161,12 +180,35 @@ pub fn attention(
     }
     work.clear();
     work.resize(rows * c.num_heads * w, 0.0);
-    run_rows(work, w, &|i, row| {
-        let (r, h) = (i / c.num_heads, i % c.num_heads);
+    // Query heads per work item: 2 (consecutive heads, one KV head, and
+    // adjacent work rows) where the backend has a pair function.
+    let per = match heads.pairs {
+        Some(_) if group.is_multiple_of(2) => 2,
+        _ => 1,
+    };
+    run_rows(work, per * w, &|i, item| {
+        let (r, h) = (i * per / c.num_heads, i * per % c.num_heads);
         let len = start + r + 1;
         let kvh = h / group;
-        let qh = &q[r * qd + h * hd..r * qd + (h + 1) * hd];
-        let (o, sc) = row.split_at_mut(hd);
+        let qh = &q[r * qd + h * hd..r * qd + (h + per) * hd];
+        if let (2, Some((p32, p16))) = (per, heads.pairs) {
+            let (a, b) = item.split_at_mut(w);
+            let (oa, sa) = a.split_at_mut(hd);
+            let (ob, sb) = b.split_at_mut(hd);
+            let (sc, o) = ([&mut sa[..len], &mut sb[..len]], [oa, ob]);
+            match kv {
+                LayerKv::F32(kc, vc) => {
+                    let view = |d| head_view(d, kvd, kvh, hd);
+                    p32(qh, view(kc), view(vc), scale, sc, o)
+                }
+                LayerKv::F16(kc, vc) => {
+                    let view = |d| head_view(d, kvd, kvh, hd);
+                    p16(qh, view(kc), view(vc), scale, sc, o)
+                }
+            }
+            return;
+        }
+        let (o, sc) = item.split_at_mut(hd);
         let sc = &mut sc[..len];
         match kv {
             LayerKv::F32(kc, vc) => {
@@ -190,6 +232,80 @@ pub fn attention(
 mod tests {
     use super::*;
     use crate::config::Preset;
+
+    /// A pair function as two golden heads.
+    fn golden_pair<T: KvElem>(
+        q: &[f32],
+        k: HeadView<'_, T>,
+        v: HeadView<'_, T>,
+        scale: f32,
+        [sa, sb]: [&mut [f32]; 2],
+        [oa, ob]: [&mut [f32]; 2],
+    ) {
+        let (qa, qb) = q.split_at(q.len() / 2);
+        attend_head(qa, k, v, scale, sa, oa);
+        attend_head(qb, k, v, scale, sb, ob);
+    }
+
+    /// Items of two heads give every head's output in its place: the same
+    /// bits as one head per item, for batches of rows after a cached
+    /// prefix, with 2 and 4 query heads per KV head, and one (where the
+    /// pairs are not used).
+    #[test]
+    fn pairs_of_heads_give_the_per_head_outputs() {
+        for (heads, kv_heads) in [(4, 2), (8, 2), (3, 3)] {
+            let c = ModelConfig {
+                num_heads: heads,
+                num_kv_heads: kv_heads,
+                head_dim: 16,
+                hidden_size: 16 * heads,
+                ..Preset::Tiny.config()
+            };
+            let (rows, start) = (3, 5);
+            let n = start + rows;
+            let f = |i: usize| ((i * 7919 % 211) as f32 - 105.0) / 50.0;
+            let q: Vec<f32> = (0..rows * c.q_dim()).map(f).collect();
+            let k: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 3)).collect();
+            let v: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 11)).collect();
+            let run = |heads: HeadFns| {
+                let (mut out, mut work) = (Vec::new(), Vec::new());
+                attention(
+                    &c,
+                    &q,
+                    LayerKv::F32(&k, &v),
+                    rows,
+                    start,
+                    &mut out,
+                    &mut work,
+                    heads,
+                    |w, d, f| each_row(w, d, f),
+                );
+                out
+            };
+            let want = run(HeadFns::default());
+            let pairs = HeadFns {
+                pairs: Some((golden_pair::<f32>, golden_pair::<f16>)),
+                ..HeadFns::default()
+            };
+            assert!(run(pairs) == want, "{heads} heads, {kv_heads} KV heads");
+            // A pair function that swaps its heads' outputs is caught.
+            fn swapped(
+                q: &[f32],
+                k: HeadView<'_>,
+                v: HeadView<'_>,
+                s: f32,
+                [sa, sb]: [&mut [f32]; 2],
+                [oa, ob]: [&mut [f32]; 2],
+            ) {
+                golden_pair(q, k, v, s, [sa, sb], [ob, oa]);
+            }
+            let wrong = HeadFns {
+                pairs: Some((swapped, golden_pair::<f16>)),
+                ..HeadFns::default()
+            };
+            assert_eq!(run(wrong) == want, heads == kv_heads, "{heads} heads");
+        }
+    }
 
     #[test]
     fn gqa_query_heads_share_kv_heads_in_groups() {

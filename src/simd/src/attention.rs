@@ -22,7 +22,7 @@
 // Index loops over small register arrays: they unroll to fixed registers.
 #![allow(clippy::needless_range_loop)]
 
-use tritium_golden::attention::{attend_head, HeadFn};
+use tritium_golden::attention::{attend_head, HeadFn, PairFn};
 use tritium_golden::kv::f16;
 
 use super::kernels::Isa;
@@ -40,6 +40,22 @@ pub fn head_fn(isa: Isa) -> HeadFn {
     }
     let _ = isa;
     attend_head::<f32>
+}
+
+/// Functions for two query heads of one KV head at once (f32 and f16
+/// caches), where `isa` has them: AVX-512, each key and value row loaded
+/// once for both heads (each head's operations in its own golden order).
+pub fn pair_fns(isa: Isa) -> Option<(PairFn<f32>, PairFn<f16>)> {
+    let isa = isa.vector();
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 && isa.available() {
+        return Some((
+            x86::attend_pair_avx512::<f32>,
+            x86::attend_pair_avx512::<f16>,
+        ));
+    }
+    let _ = isa;
+    None
 }
 
 /// The per-head attention function for `isa` and an f16 cache.
@@ -127,6 +143,132 @@ mod x86 {
                 6 => run::<T, 6>(q, k, v, scale, sc, o),
                 7 => run::<T, 7>(q, k, v, scale, sc, o),
                 _ => run::<T, 8>(q, k, v, scale, sc, o),
+            }
+        }
+    }
+
+    pub fn attend_pair_avx512<T: Lanes>(
+        q: &[f32],
+        k: HeadView<'_, T>,
+        v: HeadView<'_, T>,
+        scale: f32,
+        [sa, sb]: [&mut [f32]; 2],
+        [oa, ob]: [&mut [f32]; 2],
+    ) {
+        let hd = q.len() / 2;
+        let (qa, qb) = q.split_at(hd);
+        if q.len() != 2 * hd || sa.len() != sb.len() || !fits(qa, &k, &v, sa, oa) || ob.len() != hd
+        {
+            attend_head(qa, k, v, scale, sa, oa);
+            attend_head(qb, k, v, scale, sb, ob);
+            return;
+        }
+        // SAFETY: AVX-512F is present (pair_fns checked it); `fits` checked
+        // the bounds for both heads (the same views and lengths); q holds
+        // two heads of hd, each o has hd elements.
+        unsafe {
+            let (s, o) = ([sa, sb], [oa, ob]);
+            match hd / DOT_LANES {
+                1 => run_pair::<T, 1>(q, k, v, scale, s, o),
+                2 => run_pair::<T, 2>(q, k, v, scale, s, o),
+                3 => run_pair::<T, 3>(q, k, v, scale, s, o),
+                4 => run_pair::<T, 4>(q, k, v, scale, s, o),
+                5 => run_pair::<T, 5>(q, k, v, scale, s, o),
+                6 => run_pair::<T, 6>(q, k, v, scale, s, o),
+                7 => run_pair::<T, 7>(q, k, v, scale, s, o),
+                _ => run_pair::<T, 8>(q, k, v, scale, s, o),
+            }
+        }
+    }
+
+    /// [`run`] for two heads sharing `k` and `v`: each key row's 16-value
+    /// groups are loaded once and multiplied into both heads' accumulators
+    /// (two positions at a time: 4 accumulators and 2 x S query registers),
+    /// each value row's once and added into both heads' outputs.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn run_pair<T: Lanes, const S: usize>(
+        q: &[f32],
+        k: HeadView<'_, T>,
+        v: HeadView<'_, T>,
+        scale: f32,
+        [sa, sb]: [&mut [f32]; 2],
+        [oa, ob]: [&mut [f32]; 2],
+    ) {
+        let hd = S * DOT_LANES;
+        let qa: [__m512; S] =
+            std::array::from_fn(|s| _mm512_loadu_ps(q.as_ptr().add(s * DOT_LANES)));
+        let qb: [__m512; S] =
+            std::array::from_fn(|s| _mm512_loadu_ps(q.as_ptr().add(hd + s * DOT_LANES)));
+        let kp = k.data.as_ptr().add(k.off);
+        let n = sa.len();
+        let row_bytes = hd * std::mem::size_of::<T>();
+        let mut j = 0;
+        while j + 2 <= n {
+            if j + AHEAD + 2 <= n {
+                prefetch_rows(kp.add((j + AHEAD) * k.stride), k.stride, row_bytes);
+            }
+            let mut acc = [_mm512_setzero_ps(); 4];
+            for s in 0..S {
+                for t in 0..2 {
+                    let kv = T::load16(kp.add((j + t) * k.stride + s * DOT_LANES));
+                    acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(qa[s], kv));
+                    acc[2 + t] = _mm512_add_ps(acc[2 + t], _mm512_mul_ps(qb[s], kv));
+                }
+            }
+            for t in 0..2 {
+                sa[j + t] = reduce_lanes(lanes(acc[t])) * scale;
+                sb[j + t] = reduce_lanes(lanes(acc[2 + t])) * scale;
+            }
+            j += 2;
+        }
+        if j < n {
+            let (mut a, mut b) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+            for s in 0..S {
+                let kv = T::load16(kp.add(j * k.stride + s * DOT_LANES));
+                a = _mm512_add_ps(a, _mm512_mul_ps(qa[s], kv));
+                b = _mm512_add_ps(b, _mm512_mul_ps(qb[s], kv));
+            }
+            sa[j] = reduce_lanes(lanes(a)) * scale;
+            sb[j] = reduce_lanes(lanes(b)) * scale;
+        }
+        softmax(sa);
+        softmax(sb);
+        let vp = v.data.as_ptr().add(v.off);
+        let mut va: [__m512; S] =
+            std::array::from_fn(|s| _mm512_loadu_ps(oa.as_ptr().add(s * DOT_LANES)));
+        let mut vb: [__m512; S] =
+            std::array::from_fn(|s| _mm512_loadu_ps(ob.as_ptr().add(s * DOT_LANES)));
+        for (j, (&pa, &pb)) in sa.iter().zip(sb.iter()).enumerate() {
+            if j % 2 == 0 && j + AHEAD + 2 <= n {
+                prefetch_rows(vp.add((j + AHEAD) * v.stride), v.stride, row_bytes);
+            }
+            let (pa, pb) = (_mm512_set1_ps(pa), _mm512_set1_ps(pb));
+            for s in 0..S {
+                let vv = T::load16(vp.add(j * v.stride + s * DOT_LANES));
+                va[s] = _mm512_add_ps(va[s], _mm512_mul_ps(pa, vv));
+                vb[s] = _mm512_add_ps(vb[s], _mm512_mul_ps(pb, vv));
+            }
+        }
+        for s in 0..S {
+            _mm512_storeu_ps(oa.as_mut_ptr().add(s * DOT_LANES), va[s]);
+            _mm512_storeu_ps(ob.as_mut_ptr().add(s * DOT_LANES), vb[s]);
+        }
+    }
+
+    /// Positions ahead whose key and value rows a pair prefetches: a long
+    /// context's rows come from memory (a head's rows are strided, one
+    /// short run per position, which the hardware prefetchers follow late).
+    const AHEAD: usize = 16;
+
+    /// Prefetches two rows of `bytes` at `p` and `p + stride` elements.
+    #[inline(always)]
+    unsafe fn prefetch_rows<T>(p: *const T, stride: usize, bytes: usize) {
+        for r in 0..2 {
+            let row = p.add(r * stride).cast::<i8>();
+            let mut off = 0;
+            while off < bytes {
+                _mm_prefetch::<_MM_HINT_T0>(row.add(off));
+                off += 64;
             }
         }
     }
@@ -395,6 +537,46 @@ mod tests {
                     };
                     attend_head(&q, view(&kw[..]), view(&vw[..]), scale, &mut s2, &mut o2);
                     assert_eq!(bits(&s1), bits(&s2), "{isa:?} widened hd {hd} n {n} scores");
+                    // Two heads at once: each head's bits, both cache types.
+                    if let Some((p32, p16)) = pair_fns(isa) {
+                        let q2: Vec<f32> = (0..2 * hd).map(|_| rnd()).collect();
+                        let (qa, qb) = q2.split_at(hd);
+                        let view = |data| HeadView {
+                            data,
+                            stride,
+                            off: kvh * hd,
+                            len: hd,
+                        };
+                        let (mut sa, mut sb) = (vec![0.0; n], vec![0.0; n]);
+                        let (mut oa, mut ob) = (vec![0.0; hd], vec![0.0; hd]);
+                        let (k1, v1) = (view(&kc[..]), view(&vc[..]));
+                        p32(&q2, k1, v1, scale, [&mut sa, &mut sb], [&mut oa, &mut ob]);
+                        for (qh, sc, o, name) in [(qa, &sa, &oa, "a"), (qb, &sb, &ob, "b")] {
+                            let (mut s2, mut o2) = (vec![0.0; n], vec![0.0; hd]);
+                            attend_head(qh, k1, v1, scale, &mut s2, &mut o2);
+                            assert_eq!(bits(sc), bits(&s2), "{isa:?} pair {name} hd {hd} n {n}");
+                            assert_eq!(bits(o), bits(&o2), "{isa:?} pair {name} hd {hd} n {n}");
+                        }
+                        let view = |data| HeadView {
+                            data,
+                            stride,
+                            off: kvh * hd,
+                            len: hd,
+                        };
+                        let (k1, v1) = (view(&kh[..]), view(&vh[..]));
+                        let (mut oa, mut ob) = (vec![0.0; hd], vec![0.0; hd]);
+                        p16(&q2, k1, v1, scale, [&mut sa, &mut sb], [&mut oa, &mut ob]);
+                        for (qh, sc, o, name) in [(qa, &sa, &oa, "a"), (qb, &sb, &ob, "b")] {
+                            let (mut s2, mut o2) = (vec![0.0; n], vec![0.0; hd]);
+                            attend_head(qh, k1, v1, scale, &mut s2, &mut o2);
+                            assert_eq!(
+                                bits(sc),
+                                bits(&s2),
+                                "{isa:?} f16 pair {name} hd {hd} n {n}"
+                            );
+                            assert_eq!(bits(o), bits(&o2), "{isa:?} f16 pair {name} hd {hd} n {n}");
+                        }
+                    }
                 }
             }
         }

@@ -723,6 +723,7 @@ impl Backend for SimdBackend {
         tritium_golden::attention::HeadFns {
             f32: attention::head_fn(self.isa),
             f16: attention::head_fn_f16(self.isa),
+            pairs: attention::pair_fns(self.isa),
         }
     }
 
