@@ -59,7 +59,8 @@ pub struct InferArgs {
     /// Element type of the KV cache: `f32` is the golden model's (bit-exact
     /// logits); `f16` rounds keys and values once as they are cached (half
     /// the bytes each decode step reads from the cache, what llama.cpp
-    /// holds by default; logits differ slightly), on every backend.
+    /// holds by default; the logits are not the golden model's: the README
+    /// gives what was measured), on every backend.
     #[arg(long, value_enum, value_name = "TYPE", default_value = "f32")]
     pub kv: KvArg,
     /// Print one JSON object (tokens, text, timings) instead of streaming text.
