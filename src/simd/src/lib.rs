@@ -26,6 +26,7 @@
 pub mod attention;
 pub mod base3;
 pub mod bench;
+mod bench_report;
 pub mod calibrate;
 mod error;
 pub mod head;
