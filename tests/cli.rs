@@ -49,16 +49,8 @@ fn default_infer_streams_text_and_reports_speed() {
 fn json_output_and_logits_file() {
     let dir = tempfile::tempdir().unwrap();
     let logits = dir.path().join("logits.json");
-    let out = ok(&[
-        "infer",
-        "--tokens",
-        "510,1,2,3",
-        "-n",
-        "4",
-        "--json",
-        "--logits",
-        logits.to_str().unwrap(),
-    ]);
+    let infer = ["infer", "--tokens", "510,1,2,3", "-n", "4", "--json"];
+    let out = ok(&[&infer[..], &["--logits", logits.to_str().unwrap()]].concat());
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["prompt_tokens"], serde_json::json!([510, 1, 2, 3]));
@@ -82,17 +74,8 @@ fn json_output_and_logits_file() {
     // --kv f16: other logits (keys and values rounded as they are cached),
     // named in the JSON.
     let logits16 = dir.path().join("logits16.json");
-    let args = [
-        "infer",
-        "--tokens",
-        "510,1,2,3",
-        "-n",
-        "4",
-        "--json",
-        "--kv",
-        "f16",
-    ];
-    let out = ok(&[&args[..], &["--logits", logits16.to_str().unwrap()]].concat());
+    let kv16 = ["--kv", "f16", "--logits", logits16.to_str().unwrap()];
+    let out = ok(&[&infer[..], &kv16].concat());
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["kv_cache"], "f16");
     let rows16: Vec<Vec<f32>> =

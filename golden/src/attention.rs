@@ -61,6 +61,17 @@ pub struct HeadView<'a, T = f32> {
 }
 
 impl<'a, T> HeadView<'a, T> {
+    /// KV head `kvh`'s view of a layer's cache rows (`kv_dim` values per
+    /// position, heads of `head_dim` side by side).
+    pub fn kv_head(data: &'a [T], kv_dim: usize, kvh: usize, head_dim: usize) -> HeadView<'a, T> {
+        HeadView {
+            data,
+            stride: kv_dim,
+            off: kvh * head_dim,
+            len: head_dim,
+        }
+    }
+
     /// The vector of position `j`.
     #[inline]
     pub fn at(&self, j: usize) -> &'a [T] {
@@ -114,6 +125,21 @@ pub type PairFn<T = f32> = fn(
     scores: [&mut [f32]; 2],
     out: [&mut [f32]; 2],
 );
+
+/// The golden [`PairFn`]: [`attend_head`] for each of the two heads (what
+/// a pair function must reproduce, and a kernel's fallback).
+pub fn attend_pair<T: KvElem>(
+    q: &[f32],
+    k: HeadView<'_, T>,
+    v: HeadView<'_, T>,
+    scale: f32,
+    [sa, sb]: [&mut [f32]; 2],
+    [oa, ob]: [&mut [f32]; 2],
+) {
+    let (qa, qb) = q.split_at(q.len() / 2);
+    attend_head(qa, k, v, scale, sa, oa);
+    attend_head(qb, k, v, scale, sb, ob);
+}
 
 /// The per-head functions of a backend, one per cache element type, and
 /// optionally per pair of query heads sharing a KV head.
@@ -170,14 +196,6 @@ pub fn attention(
     let max_len = start + rows;
     // One work row per (token row, head): its output, then its scores.
     let w = hd + max_len;
-    fn head_view<T>(data: &[T], kvd: usize, kvh: usize, hd: usize) -> HeadView<'_, T> {
-        HeadView {
-            data,
-            stride: kvd,
-            off: kvh * hd,
-            len: hd,
-        }
-    }
     work.clear();
     work.resize(rows * c.num_heads * w, 0.0);
     // Query heads per work item: 2 (consecutive heads, one KV head, and
@@ -186,38 +204,37 @@ pub fn attention(
         Some(_) if group.is_multiple_of(2) => 2,
         _ => 1,
     };
+    let pairs = heads.pairs.filter(|_| per == 2);
     run_rows(work, per * w, &|i, item| {
         let (r, h) = (i * per / c.num_heads, i * per % c.num_heads);
         let len = start + r + 1;
         let kvh = h / group;
         let qh = &q[r * qd + h * hd..r * qd + (h + per) * hd];
-        if let (2, Some((p32, p16))) = (per, heads.pairs) {
-            let (a, b) = item.split_at_mut(w);
-            let (oa, sa) = a.split_at_mut(hd);
-            let (ob, sb) = b.split_at_mut(hd);
-            let (sc, o) = ([&mut sa[..len], &mut sb[..len]], [oa, ob]);
-            match kv {
-                LayerKv::F32(kc, vc) => {
-                    let view = |d| head_view(d, kvd, kvh, hd);
-                    p32(qh, view(kc), view(vc), scale, sc, o)
-                }
-                LayerKv::F16(kc, vc) => {
-                    let view = |d| head_view(d, kvd, kvh, hd);
-                    p16(qh, view(kc), view(vc), scale, sc, o)
-                }
-            }
-            return;
-        }
-        let (o, sc) = item.split_at_mut(hd);
-        let sc = &mut sc[..len];
+        let wr = WorkRows { hd, w, len };
         match kv {
             LayerKv::F32(kc, vc) => {
-                let view = |d| head_view(d, kvd, kvh, hd);
-                (heads.f32)(qh, view(kc), view(vc), scale, sc, o)
+                let view = |d| HeadView::kv_head(d, kvd, kvh, hd);
+                wr.attend(
+                    heads.f32,
+                    pairs.map(|p| p.0),
+                    qh,
+                    view(kc),
+                    view(vc),
+                    scale,
+                    item,
+                )
             }
             LayerKv::F16(kc, vc) => {
-                let view = |d| head_view(d, kvd, kvh, hd);
-                (heads.f16)(qh, view(kc), view(vc), scale, sc, o)
+                let view = |d| HeadView::kv_head(d, kvd, kvh, hd);
+                wr.attend(
+                    heads.f16,
+                    pairs.map(|p| p.1),
+                    qh,
+                    view(kc),
+                    view(vc),
+                    scale,
+                    item,
+                )
             }
         }
     });
@@ -228,24 +245,49 @@ pub fn attention(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Preset;
+/// The shape of one work item's rows: each `w` values, a head's output
+/// (`hd`) then its scores (the first `len` used).
+#[derive(Clone, Copy)]
+struct WorkRows {
+    hd: usize,
+    w: usize,
+    len: usize,
+}
 
-    /// A pair function as two golden heads.
-    fn golden_pair<T: KvElem>(
+impl WorkRows {
+    /// Runs one item: two heads with `pair` when given (two rows), else
+    /// one head with `head` (one row).
+    #[allow(clippy::too_many_arguments)]
+    fn attend<T>(
+        self,
+        head: HeadFn<T>,
+        pair: Option<PairFn<T>>,
         q: &[f32],
         k: HeadView<'_, T>,
         v: HeadView<'_, T>,
         scale: f32,
-        [sa, sb]: [&mut [f32]; 2],
-        [oa, ob]: [&mut [f32]; 2],
+        item: &mut [f32],
     ) {
-        let (qa, qb) = q.split_at(q.len() / 2);
-        attend_head(qa, k, v, scale, sa, oa);
-        attend_head(qb, k, v, scale, sb, ob);
+        let WorkRows { hd, w, len } = self;
+        match pair {
+            Some(pair) => {
+                let (a, b) = item.split_at_mut(w);
+                let (oa, sa) = a.split_at_mut(hd);
+                let (ob, sb) = b.split_at_mut(hd);
+                pair(q, k, v, scale, [&mut sa[..len], &mut sb[..len]], [oa, ob])
+            }
+            None => {
+                let (o, sc) = item.split_at_mut(hd);
+                head(q, k, v, scale, &mut sc[..len], o)
+            }
+        }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Preset;
 
     /// Items of two heads give every head's output in its place: the same
     /// bits as one head per item, for batches of rows after a cached
@@ -284,7 +326,7 @@ mod tests {
             };
             let want = run(HeadFns::default());
             let pairs = HeadFns {
-                pairs: Some((golden_pair::<f32>, golden_pair::<f16>)),
+                pairs: Some((attend_pair::<f32>, attend_pair::<f16>)),
                 ..HeadFns::default()
             };
             assert!(run(pairs) == want, "{heads} heads, {kv_heads} KV heads");
@@ -297,10 +339,10 @@ mod tests {
                 [sa, sb]: [&mut [f32]; 2],
                 [oa, ob]: [&mut [f32]; 2],
             ) {
-                golden_pair(q, k, v, s, [sa, sb], [ob, oa]);
+                attend_pair(q, k, v, s, [sa, sb], [ob, oa]);
             }
             let wrong = HeadFns {
-                pairs: Some((swapped, golden_pair::<f16>)),
+                pairs: Some((swapped, attend_pair::<f16>)),
                 ..HeadFns::default()
             };
             assert_eq!(run(wrong) == want, heads == kv_heads, "{heads} heads");

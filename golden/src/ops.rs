@@ -86,9 +86,15 @@ pub fn softmax(s: &mut [f32]) {
 pub fn relu2_gate(gate: &[f32], up: &[f32], m: &mut [f32]) {
     debug_assert!(gate.len() == up.len() && up.len() == m.len());
     for ((mi, &gi), &ui) in m.iter_mut().zip(gate).zip(up) {
-        let r = gi.max(0.0);
-        *mi = (r * r) * ui;
+        *mi = relu2_times(gi, ui);
     }
+}
+
+/// One value of [`relu2_gate`]: `r = max(g, 0)`, `(r * r) * u`.
+#[inline(always)]
+pub fn relu2_times(g: f32, u: f32) -> f32 {
+    let r = g.max(0.0);
+    (r * r) * u
 }
 
 /// Rotary position embedding tables (transformers' default rope type).

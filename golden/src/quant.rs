@@ -2,6 +2,7 @@
 //! activations, and the one dequantization step. Every rounding is pinned here.
 
 use crate::error::{check_finite, shape_err, Error, Result};
+use crate::ops::relu2_times;
 use crate::ternary::TernaryMatrix;
 
 /// Floor of the activation absmax and of the weight absmean (as transformers).
@@ -83,8 +84,14 @@ pub fn quantize_activations(x: &[f32], q: &mut [i8]) -> Result<f32> {
 )]
 pub fn dequantize(acc: &[i32], s_a: f32, gamma: f32, y: &mut [f32]) {
     for (yn, &a) in y.iter_mut().zip(acc) {
-        *yn = ((a as f32) / s_a) * gamma;
+        *yn = dequantize_one(a, s_a, gamma);
     }
+}
+
+/// One value of [`dequantize`]: `((a as f32) / s_a) * gamma`.
+#[inline(always)]
+pub fn dequantize_one(a: i32, s_a: f32, gamma: f32) -> f32 {
+    ((a as f32) / s_a) * gamma
 }
 
 /// The residual add of a BitLinear's output: `h_n += y_n` with
@@ -97,7 +104,7 @@ pub fn dequantize(acc: &[i32], s_a: f32, gamma: f32, y: &mut [f32]) {
 pub fn add_dequantized(h: &mut [f32], acc: &[i32], s_a: f32, gamma: f32) {
     debug_assert_eq!(h.len(), acc.len());
     for (hn, &a) in h.iter_mut().zip(acc) {
-        *hn += ((a as f32) / s_a) * gamma;
+        *hn += dequantize_one(a, s_a, gamma);
     }
 }
 
@@ -122,10 +129,8 @@ pub fn relu2_gate_acc(
 ) {
     debug_assert!(gate.len() == up.len() && up.len() == m.len());
     for ((mi, &a), &b) in m.iter_mut().zip(gate).zip(up) {
-        let g = ((a as f32) / s_gate) * gamma_gate;
-        let u = ((b as f32) / s_up) * gamma_up;
-        let r = g.max(0.0);
-        *mi = (r * r) * u;
+        let g = dequantize_one(a, s_gate, gamma_gate);
+        *mi = relu2_times(g, dequantize_one(b, s_up, gamma_up));
     }
 }
 

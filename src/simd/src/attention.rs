@@ -77,7 +77,7 @@ pub fn head_fn_f16(isa: Isa) -> HeadFn<f16> {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use tritium_golden::attention::HeadView;
+    use tritium_golden::attention::{attend_pair, HeadView};
     use tritium_golden::kv::KvElem;
     use tritium_golden::ops::{reduce_lanes, softmax, DOT_LANES};
 
@@ -156,12 +156,10 @@ mod x86 {
         [oa, ob]: [&mut [f32]; 2],
     ) {
         let hd = q.len() / 2;
-        let (qa, qb) = q.split_at(hd);
+        let qa = &q[..hd];
         if q.len() != 2 * hd || sa.len() != sb.len() || !fits(qa, &k, &v, sa, oa) || ob.len() != hd
         {
-            attend_head(qa, k, v, scale, sa, oa);
-            attend_head(qb, k, v, scale, sb, ob);
-            return;
+            return attend_pair(q, k, v, scale, [sa, sb], [oa, ob]);
         }
         // SAFETY: AVX-512F is present (pair_fns checked it); `fits` checked
         // the bounds for both heads (the same views and lengths); q holds
@@ -497,86 +495,80 @@ mod tests {
                     let kc: Vec<f32> = (0..n * stride).map(|_| rnd()).collect();
                     let vc: Vec<f32> = (0..n * stride).map(|_| rnd()).collect();
                     let q: Vec<f32> = (0..hd).map(|_| rnd()).collect();
-                    let view = |data| HeadView {
-                        data,
-                        stride,
-                        off: kvh * hd,
-                        len: hd,
-                    };
-                    let (mut s1, mut o1) = (vec![0.0; n], vec![0.0; hd]);
-                    let (mut s2, mut o2) = (vec![0.0; n], vec![0.0; hd]);
                     let scale = (1.0 / (hd as f64).sqrt()) as f32;
-                    f(&q, view(&kc[..]), view(&vc[..]), scale, &mut s1, &mut o1);
-                    attend_head(&q, view(&kc[..]), view(&vc[..]), scale, &mut s2, &mut o2);
                     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                    assert_eq!(bits(&s1), bits(&s2), "{isa:?} hd {hd} n {n} scores");
-                    assert_eq!(bits(&o1), bits(&o2), "{isa:?} hd {hd} n {n} out");
-                    // The same from an f16 cache (values rounded once).
+                    // One head through `f` and through the golden loop:
+                    // the same scores and outputs, bit for bit.
+                    fn check<T: KvElem>(
+                        f: HeadFn<T>,
+                        q: &[f32],
+                        (k, v): (HeadView<'_, T>, HeadView<'_, T>),
+                        scale: f32,
+                        what: &str,
+                    ) -> (Vec<f32>, Vec<f32>) {
+                        let (n, hd) = (k.data.len() / k.stride, q.len());
+                        let (mut s1, mut o1) = (vec![0.0; n], vec![0.0; hd]);
+                        let (mut s2, mut o2) = (vec![0.0; n], vec![0.0; hd]);
+                        f(q, k, v, scale, &mut s1, &mut o1);
+                        attend_head(q, k, v, scale, &mut s2, &mut o2);
+                        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&s1), bits(&s2), "{what} scores");
+                        assert_eq!(bits(&o1), bits(&o2), "{what} out");
+                        (s1, o1)
+                    }
+                    let views = |k, v| {
+                        (
+                            HeadView::kv_head(k, stride, kvh, hd),
+                            HeadView::kv_head(v, stride, kvh, hd),
+                        )
+                    };
+                    let kv32 = views(&kc[..], &vc[..]);
+                    check(f, &q, kv32, scale, &format!("{isa:?} hd {hd} n {n}"));
+                    // The same from an f16 cache (values rounded once)...
                     let half = |c: &[f32]| c.iter().map(|&x| f16::narrow(x)).collect::<Vec<_>>();
                     let (kh, vh) = (half(&kc), half(&vc));
-                    let view = |data| HeadView {
-                        data,
-                        stride,
-                        off: kvh * hd,
-                        len: hd,
-                    };
-                    let (mut s1, mut o1) = (vec![0.0; n], vec![0.0; hd]);
-                    let (mut s2, mut o2) = (vec![0.0; n], vec![0.0; hd]);
-                    head_fn_f16(isa)(&q, view(&kh[..]), view(&vh[..]), scale, &mut s1, &mut o1);
-                    attend_head(&q, view(&kh[..]), view(&vh[..]), scale, &mut s2, &mut o2);
-                    assert_eq!(bits(&s1), bits(&s2), "{isa:?} f16 hd {hd} n {n} scores");
-                    assert_eq!(bits(&o1), bits(&o2), "{isa:?} f16 hd {hd} n {n} out");
+                    let kv16 = (
+                        HeadView::kv_head(&kh[..], stride, kvh, hd),
+                        HeadView::kv_head(&vh[..], stride, kvh, hd),
+                    );
+                    let what = format!("{isa:?} f16 hd {hd} n {n}");
+                    let (s1, o1) = check(head_fn_f16(isa), &q, kv16, scale, &what);
                     // ... which is the f32 attention of the widened values.
                     let wide = |c: &[f16]| c.iter().map(|x| x.widen()).collect::<Vec<_>>();
                     let (kw, vw) = (wide(&kh), wide(&vh));
-                    let view = |data| HeadView {
-                        data,
-                        stride,
-                        off: kvh * hd,
-                        len: hd,
-                    };
-                    attend_head(&q, view(&kw[..]), view(&vw[..]), scale, &mut s2, &mut o2);
-                    assert_eq!(bits(&s1), bits(&s2), "{isa:?} widened hd {hd} n {n} scores");
+                    let (mut s2, mut o2) = (vec![0.0; n], vec![0.0; hd]);
+                    let (k, v) = views(&kw[..], &vw[..]);
+                    attend_head(&q, k, v, scale, &mut s2, &mut o2);
+                    let what = format!("{isa:?} widened hd {hd} n {n}");
+                    assert_eq!((bits(&s1), bits(&o1)), (bits(&s2), bits(&o2)), "{what}");
                     // Two heads at once: each head's bits, both cache types.
-                    if let Some((p32, p16)) = pair_fns(isa) {
-                        let q2: Vec<f32> = (0..2 * hd).map(|_| rnd()).collect();
-                        let (qa, qb) = q2.split_at(hd);
-                        let view = |data| HeadView {
-                            data,
-                            stride,
-                            off: kvh * hd,
-                            len: hd,
-                        };
+                    let Some((p32, p16)) = pair_fns(isa) else {
+                        continue;
+                    };
+                    let q2: Vec<f32> = (0..2 * hd).map(|_| rnd()).collect();
+                    fn check_pair<T: KvElem>(
+                        pair: PairFn<T>,
+                        q2: &[f32],
+                        (k, v): (HeadView<'_, T>, HeadView<'_, T>),
+                        scale: f32,
+                        what: &str,
+                    ) {
+                        let (n, hd) = (k.data.len() / k.stride, q2.len() / 2);
                         let (mut sa, mut sb) = (vec![0.0; n], vec![0.0; n]);
                         let (mut oa, mut ob) = (vec![0.0; hd], vec![0.0; hd]);
-                        let (k1, v1) = (view(&kc[..]), view(&vc[..]));
-                        p32(&q2, k1, v1, scale, [&mut sa, &mut sb], [&mut oa, &mut ob]);
+                        pair(q2, k, v, scale, [&mut sa, &mut sb], [&mut oa, &mut ob]);
+                        let (qa, qb) = q2.split_at(hd);
                         for (qh, sc, o, name) in [(qa, &sa, &oa, "a"), (qb, &sb, &ob, "b")] {
                             let (mut s2, mut o2) = (vec![0.0; n], vec![0.0; hd]);
-                            attend_head(qh, k1, v1, scale, &mut s2, &mut o2);
-                            assert_eq!(bits(sc), bits(&s2), "{isa:?} pair {name} hd {hd} n {n}");
-                            assert_eq!(bits(o), bits(&o2), "{isa:?} pair {name} hd {hd} n {n}");
-                        }
-                        let view = |data| HeadView {
-                            data,
-                            stride,
-                            off: kvh * hd,
-                            len: hd,
-                        };
-                        let (k1, v1) = (view(&kh[..]), view(&vh[..]));
-                        let (mut oa, mut ob) = (vec![0.0; hd], vec![0.0; hd]);
-                        p16(&q2, k1, v1, scale, [&mut sa, &mut sb], [&mut oa, &mut ob]);
-                        for (qh, sc, o, name) in [(qa, &sa, &oa, "a"), (qb, &sb, &ob, "b")] {
-                            let (mut s2, mut o2) = (vec![0.0; n], vec![0.0; hd]);
-                            attend_head(qh, k1, v1, scale, &mut s2, &mut o2);
-                            assert_eq!(
-                                bits(sc),
-                                bits(&s2),
-                                "{isa:?} f16 pair {name} hd {hd} n {n}"
-                            );
-                            assert_eq!(bits(o), bits(&o2), "{isa:?} f16 pair {name} hd {hd} n {n}");
+                            attend_head(qh, k, v, scale, &mut s2, &mut o2);
+                            let bits =
+                                |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                            assert_eq!(bits(sc), bits(&s2), "{what} pair {name} scores");
+                            assert_eq!(bits(o), bits(&o2), "{what} pair {name} out");
                         }
                     }
+                    check_pair(p32, &q2, kv32, scale, &format!("{isa:?} hd {hd} n {n}"));
+                    check_pair(p16, &q2, kv16, scale, &format!("{isa:?} f16 hd {hd} n {n}"));
                 }
             }
         }
