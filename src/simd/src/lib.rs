@@ -457,9 +457,10 @@ impl SimdBackend {
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (tables, &luts);
         let w0 = ws[0].expect("at least one call");
-        // The AMX tiles read 64 inputs x 16 rows at a time: the buffer is
-        // zero-padded to whole tiles, in their layout (`kernels::amx`).
-        let tiled = isa == Isa::Amx && rows > 1;
+        // The AMX and AVX-512 prompt kernels read 64 inputs x 16 rows at a
+        // time: the buffer is zero-padded to whole tiles, in their layout
+        // (`kernels::tile_acts`).
+        let tiled = kernels::tiled_prompt(isa, rows);
         let (kp, rows_padded) = if tiled {
             (
                 w0.k_padded().next_multiple_of(64),
@@ -484,31 +485,24 @@ impl SimdBackend {
                 sums.push(kernels::act_sum(src));
             }
         }
-        #[cfg(target_arch = "x86_64")]
         if tiled {
-            kernels::amx::tile_acts(calls[0].acts, k, rows, kp, acts);
+            kernels::tile_acts(calls[0].acts, k, rows, kp, acts);
         }
-        // Panel offsets, panels per task and task offsets of each matrix.
-        let (mut base, mut per, mut first) = (
+        // Panel offsets, task splits and task offsets of each matrix.
+        let (mut base, mut split, mut first) = (
             [0usize; MAX_GROUP + 1],
-            [1usize; MAX_GROUP],
+            [Split::default(); MAX_GROUP],
             [0usize; MAX_GROUP + 1],
         );
         for i in 0..m {
             let p = ws[i].expect("call").panels();
             base[i + 1] = base[i] + p;
-            // A decode job's items are single GEMV steps (4 panels), handed
-            // out one at a time by the spin pool.
-            per[i] = if rows == 1 {
-                4
-            } else {
-                panels_per_task(p, threads)
-            };
-            first[i + 1] = first[i] + p.div_ceil(per[i]);
+            split[i] = Split::new(p, rows, threads);
+            first[i + 1] = first[i] + split[i].tasks;
         }
         // Grown, never cleared: the kernels write every value of their
         // panels (padding rows included) before anything reads them. The
-        // AMX tiles need none of it.
+        // tiled prompt kernels need none of it.
         let need = if tiled { 0 } else { base[m] * rows * PANEL };
         if panel_out.len() < need {
             panel_out.resize(need, 0);
@@ -539,31 +533,35 @@ impl SimdBackend {
         // Task t: its matrix and first panel.
         let locate = |t: usize| {
             let i = (0..m).find(|&i| t < first[i + 1]).expect("task in range");
-            (i, (t - first[i]) * per[i])
+            let (p0, np) = split[i].span(t - first[i]);
+            (i, p0, np)
         };
         let task = |t: usize, end: spin::End| {
-            let (i, p0) = locate(t);
+            let (i, p0, np) = locate(t);
             let w = ws[i].expect("call");
-            let np = per[i].min(w.panels() - p0);
             // The task this thread most likely runs next (decode jobs hand
             // out items from both ends): the kernel prefetches its start.
             let then = match end {
                 spin::End::Front => (t + 1 < tasks).then_some(t + 1),
                 spin::End::Back => t.checked_sub(1),
             };
-            let (j, p) = then.map_or((i, p0 + np), locate);
+            let (j, p) = then.map_or((i, p0 + np), |t| {
+                let (j, p, _) = locate(t);
+                (j, p)
+            });
             let next = match b3s[j] {
                 Some(b) => kernels::NextStep::of_base3(b, p),
                 None => kernels::NextStep::of(ws[j].expect("call"), p),
             };
             let (d, n) = (dst[i].0 .0, dst[i].1);
-            // AMX tiles go straight into the row-major output.
+            // The tiled prompt kernels go straight into the row-major
+            // output.
             #[cfg(target_arch = "x86_64")]
             if tiled {
                 // SAFETY: `d` is output i (`rows * n` values, checked by
                 // the caller); this task alone writes its columns (its
                 // own panels).
-                unsafe { kernels::amx_rows(w, p0, np, &a, d, n) };
+                unsafe { kernels::prompt_rows(isa, w, p0, np, &a, d, n) };
                 return;
             }
             // SAFETY: task t owns panels base[i] + p0 .. + np of panel_out,
@@ -668,18 +666,42 @@ const MAX_GROUP: usize = 4;
 /// Logit rows per item of the head's job.
 const HEAD_ROWS: usize = 512;
 
-/// Panels per parallel task of a prompt (several rows): enough tasks to
-/// balance `threads` workers, whole groups of 4 panels where possible.
-fn panels_per_task(panels: usize, threads: usize) -> usize {
-    if threads <= 1 {
-        return panels.max(1);
+/// How a matrix's panels are cut into the parallel tasks of a job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Split {
+    panels: usize,
+    /// Panels per unit: tasks start at whole units.
+    unit: usize,
+    tasks: usize,
+}
+
+impl Split {
+    /// A decode job (one token row): single GEMV steps of 4 panels, handed
+    /// out one at a time by the spin pool. A prompt: whole pairs of panels
+    /// (the AVX-512 and AMX prompt kernels' unit), spread evenly over up to
+    /// 8 tasks per thread, enough to balance `threads` workers. (Tasks of
+    /// a fixed size, rounded up to whole GEMV steps, left one thread 4-5 %
+    /// more panels than the other at 2 threads on the 2B4T shapes.)
+    fn new(panels: usize, rows: usize, threads: usize) -> Split {
+        let (unit, tasks) = if rows == 1 {
+            (4, panels.div_ceil(4))
+        } else if threads <= 1 {
+            (panels.max(1), 1)
+        } else {
+            (2, (threads * 8).min(panels.div_ceil(2)))
+        };
+        Split {
+            panels,
+            unit,
+            tasks: tasks.max(1),
+        }
     }
-    let tasks = threads * 8;
-    let per = panels.div_ceil(tasks).max(1);
-    if per >= 4 {
-        per.div_ceil(4) * 4
-    } else {
-        per
+
+    /// The panels of task `j` (`< tasks`): first panel and count.
+    fn span(&self, j: usize) -> (usize, usize) {
+        let units = self.panels.div_ceil(self.unit);
+        let at = |j: usize| (self.unit * (j * units / self.tasks)).min(self.panels);
+        (at(j), at(j + 1) - at(j))
     }
 }
 

@@ -168,20 +168,19 @@ proptest! {
         }
         let want = golden(&w, &flat, rows);
         let a = Acts { data: &data, stride: kp, sums: &sums, rows };
-        // The AMX tiles read whole 64-input steps of 16 rows: the same
-        // activations in their tile layout (as the backend lays them out).
+        // The tiled prompt kernels read whole 64-input steps of 16 rows:
+        // the same activations in the tile layout (as the backend lays
+        // them out).
         let (kp64, rows16) = (kp.next_multiple_of(64), rows.next_multiple_of(16));
-        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut padded = vec![0i8; rows16 * kp64];
-        #[cfg(target_arch = "x86_64")]
-        kernels::amx::tile_acts(&flat, k, rows, kp64, &mut padded);
-        let a_amx = Acts { data: &padded, stride: kp64, sums: &sums, rows };
+        kernels::tile_acts(&flat, k, rows, kp64, &mut padded);
+        let a_tiled = Acts { data: &padded, stride: kp64, sums: &sums, rows };
         let panels = p.panels();
         let p0 = (next() as usize) % panels;
         let np = 1 + (next() as usize) % (panels - p0);
         for isa in tritium_simd::present_kernels().unwrap() {
             let mut out = vec![0i32; np * rows * 16];
-            let a = if isa == Isa::Amx && rows > 1 { &a_amx } else { &a };
+            let a = if kernels::tiled_prompt(isa, rows) { &a_tiled } else { &a };
             // Whatever this thread streams next (a worker's step lies before).
             let next = kernels::NextStep::of(&p, p0.wrapping_sub(4));
             kernels::ternary_panels(isa, &p, p0, np, a, &mut out, next);

@@ -32,7 +32,7 @@
 //! so the last block leaves `sum_k c_k a_k - sum_k a_k = sum_k t_k a_k`
 //! (`|c a| <= 256`, K < 2^20: exact in i32), `==` the golden accumulators,
 //! and stores each whole tile straight into the caller's output
-//! ([`OutTiles`]: panel-major, or a BitLinear's row-major accumulators, no
+//! ([`super::OutTiles`]: panel-major, or a BitLinear's row-major accumulators, no
 //! copy in between). Against the first version (whole-K `B` buffers of 40
 //! KiB, a separate pass subtracting the sums, a panel-major copy scattered
 //! afterwards) a 2560 x 2560 x 128-token call went from 1.3 to 1.0 ms on
@@ -54,13 +54,13 @@ use std::arch::x86_64::*;
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
-use super::Acts;
+use super::{Acts, OutTiles};
 use crate::layout::{PackedTernary, KBLOCK, PANEL};
 
 /// Inputs per tile step (bytes of one `A` row, 16 rows of `B` x 4).
-pub const KTILE: usize = 64;
+pub const KTILE: usize = super::TILE_K;
 /// Token rows per `A` tile.
-pub const MTILE: usize = 16;
+pub const MTILE: usize = super::TILE_ROWS;
 /// Bytes of one tile.
 const TILE_BYTES: usize = MTILE * KTILE;
 /// Chunks (of [`KBLOCK`] inputs) per tile step.
@@ -115,27 +115,6 @@ pub(crate) static CONFIG: TileConfig = {
     }
     TileConfig(c)
 };
-
-/// Copies `rows` activation rows of `k` inputs (`src`, row-major) into
-/// `dst` in the AMX layout: whole `A` tiles, each 16 rows x 64 inputs
-/// contiguous (1 KiB), tile `(g, kt)` (rows `16g ..`, inputs `64kt ..`) at
-/// byte `16 g kp + 1024 kt`, row `m` of it at `+ 64 m`. So every tile load
-/// reads one contiguous KiB (the hardware prefetcher streams it from L2)
-/// instead of 16 rows a whole activation row apart. `dst` must hold
-/// `rows.next_multiple_of(16) * kp` zeros (`kp` a multiple of 64, `>= k`):
-/// the padding stays zero.
-pub fn tile_acts(src: &[i8], k: usize, rows: usize, kp: usize, dst: &mut [i8]) {
-    assert!(kp.is_multiple_of(KTILE) && kp >= k && src.len() >= rows * k);
-    assert!(dst.len() >= rows.next_multiple_of(MTILE) * kp);
-    for r in 0..rows {
-        let (g, m) = (r / MTILE, r % MTILE);
-        let row = &src[r * k..(r + 1) * k];
-        for (kt, piece) in row.chunks(KTILE).enumerate() {
-            let at = g * MTILE * kp + kt * MTILE * KTILE + m * KTILE;
-            dst[at..at + piece.len()].copy_from_slice(piece);
-        }
-    }
-}
 
 /// One `B` tile: 16 rows of 64 bytes.
 #[derive(Clone, Copy)]
@@ -295,20 +274,6 @@ struct Tiles {
 #[repr(C, align(64))]
 struct CTile([i32; 256]);
 
-/// Where [`panels_amx`] puts its results: the value of token row `r`,
-/// column `c` of the call's panel `q` (relative to `p0`) goes to
-/// `base + q * panel_step + r * ld + c`, for the `cols` valid columns of
-/// the call (`c + 16 q < cols`). Panel-major (`ld` 16, `panel_step`
-/// `rows * 16`, every column valid) is [`super::ternary_panels`]' output;
-/// row-major (`ld` the row width, `panel_step` 16) is a BitLinear's.
-#[derive(Debug, Clone, Copy)]
-pub struct OutTiles {
-    pub base: *mut i32,
-    pub ld: usize,
-    pub panel_step: usize,
-    pub cols: usize,
-}
-
 /// Accumulates the ternary panels `p0 .. p0 + np` of `w` times the token
 /// rows of `a` (several: a single row is a GEMV, which the caller gives to
 /// the AVX-512 kernel) into `out`.
@@ -384,7 +349,7 @@ pub unsafe fn panels_amx(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out:
                     for pair in 0..pairs {
                         let g = 2 * pair;
                         let gn = (groups - g).min(2);
-                        // The [`tile_acts`] layout: group g's tiles start at
+                        // The [`super::tile_acts`] layout: group g's tiles start at
                         // 16 g kp, step k0's at + 1024 k0.
                         let a0 = a.data.as_ptr().add(g * MTILE * a.stride + k0 * TILE_BYTES);
                         let a = (a0, a0.wrapping_add(MTILE * a.stride));

@@ -48,6 +48,75 @@ impl Acts<'_> {
     }
 }
 
+/// Token rows per tile of the tile layout of activations ([`tile_acts`]).
+pub const TILE_ROWS: usize = 16;
+/// Inputs per tile of the tile layout of activations ([`tile_acts`]).
+pub const TILE_K: usize = 64;
+
+/// Whether `isa` runs a call of `rows` token rows on a tiled prompt
+/// kernel: the AMX kernel for every prompt, the AVX-512 one for prompts of
+/// more than 8 rows (the unpacked-segment kernel, `x86::prompt512`). Such
+/// a kernel reads its activations in the tile layout ([`tile_acts`])
+/// instead of row by row (row `r` at `r * stride`), and [`prompt_rows`]
+/// runs it straight into a BitLinear's row-major output.
+pub fn tiled_prompt(isa: Isa, rows: usize) -> bool {
+    match isa {
+        Isa::Amx => rows > 1,
+        Isa::Avx512 => rows > 8,
+        _ => false,
+    }
+}
+
+/// Copies `rows` activation rows of `k` inputs (`src`, row-major) into
+/// `dst` in the tile layout: whole tiles of 16 rows x 64 inputs, each
+/// contiguous (1 KiB), tile `(g, kt)` (rows `16g ..`, inputs `64kt ..`) at
+/// byte `16 g kp + 1024 kt`, row `m` of it at `+ 64 m`. An AMX `A` tile
+/// load reads one contiguous KiB (the hardware prefetcher streams it from
+/// L2) instead of 16 rows a whole activation row apart, and the AVX-512
+/// prompt kernel finds the four activations of every row of a token group
+/// at fixed offsets from one pointer (row-major, its loop spent as many
+/// scalar instructions per block on row addresses as it has rows, on the
+/// ports of its dot products). `dst` must hold
+/// `rows.next_multiple_of(16) * kp` zeros (`kp` a multiple of 64, `>= k`):
+/// the padding stays zero.
+pub fn tile_acts(src: &[i8], k: usize, rows: usize, kp: usize, dst: &mut [i8]) {
+    assert!(kp.is_multiple_of(TILE_K) && kp >= k && src.len() >= rows * k);
+    assert!(dst.len() >= rows.next_multiple_of(TILE_ROWS) * kp);
+    for r in 0..rows {
+        let (g, m) = (r / TILE_ROWS, r % TILE_ROWS);
+        let row = &src[r * k..(r + 1) * k];
+        for (kt, piece) in row.chunks(TILE_K).enumerate() {
+            let at = g * TILE_ROWS * kp + kt * TILE_ROWS * TILE_K + m * TILE_K;
+            dst[at..at + piece.len()].copy_from_slice(piece);
+        }
+    }
+}
+
+/// Where a tiled prompt kernel puts its results: the value of token row
+/// `r`, column `c` of the call's panel `q` (relative to `p0`) goes to
+/// `base + q * panel_step + r * ld + c`, for the `cols` valid columns of
+/// the call (`c + 16 q < cols`). Panel-major (`ld` 16, `panel_step`
+/// `rows * 16`, every column valid) is [`ternary_panels`]' output;
+/// row-major (`ld` the row width, `panel_step` 16) is a BitLinear's.
+#[derive(Debug, Clone, Copy)]
+pub struct OutTiles {
+    pub base: *mut i32,
+    pub ld: usize,
+    pub panel_step: usize,
+    pub cols: usize,
+}
+
+impl OutTiles {
+    /// The same output seen from the call's panel `q` on.
+    pub fn from_panel(self, q: usize) -> OutTiles {
+        OutTiles {
+            base: self.base.wrapping_add(q * self.panel_step),
+            cols: self.cols.saturating_sub(q * PANEL),
+            ..self
+        }
+    }
+}
+
 /// Where the calling thread streams weights after a kernel call: the first
 /// chunk of its next decode step's first panel. The single-token loops
 /// prefetch the start of each of that step's panel streams while they
@@ -244,40 +313,72 @@ pub fn act_sum(a: &[i8]) -> i32 {
     a.iter().map(|&x| i32::from(x)).sum()
 }
 
-/// Checks (and counts) an AMX call of several rows: the tile loads read
-/// whole 64-input steps of 16 rows.
+/// Checks activations in the tile layout ([`tile_acts`]): the kernels
+/// read whole 64-input steps of 16 rows.
 #[cfg(target_arch = "x86_64")]
-fn check_amx(a: &Acts) {
-    assert!(Isa::Amx.available(), "kernel amx not available on this CPU");
-    assert_eq!(a.stride % amx::KTILE, 0, "AMX activation stride");
-    assert!(a.data.len() >= a.rows.div_ceil(amx::MTILE) * amx::MTILE * a.stride);
-    count_run(Isa::Amx);
+fn check_tiled(a: &Acts) {
+    assert_eq!(a.stride % TILE_K, 0, "tiled activation stride");
+    assert!(a.data.len() >= a.rows.div_ceil(TILE_ROWS) * TILE_ROWS * a.stride);
 }
 
-/// The AMX kernel of several token rows writing straight into a row-major
-/// output of row width `n` (a BitLinear's accumulators): panels `p0 ..
-/// p0 + np` are its columns `16 p0 ..`, no panel-major copy in between.
+/// The tiled prompt kernel of `isa` ([`tiled_prompt`] holds) writing
+/// straight into a row-major output of row width `n` (a BitLinear's
+/// accumulators): panels `p0 .. p0 + np` are its columns `16 p0 ..`, no
+/// panel-major copy in between.
 ///
 /// # Safety
 /// `out` points at `a.rows * n` writable `i32`s, and no one else reads or
 /// writes its columns `16 p0 .. min(16 (p0 + np), n)` during the call.
 #[cfg(target_arch = "x86_64")]
-pub unsafe fn amx_rows(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: *mut i32, n: usize) {
-    assert!(a.rows > 1 && n == w.n() && p0 + np <= w.panels());
+pub unsafe fn prompt_rows(
+    isa: Isa,
+    w: &PackedTernary,
+    p0: usize,
+    np: usize,
+    a: &Acts,
+    out: *mut i32,
+    n: usize,
+) {
+    assert!(tiled_prompt(isa, a.rows), "no tiled prompt kernel");
+    assert!(n == w.n() && p0 + np <= w.panels());
     assert!(a.stride >= w.k_padded() && a.sums.len() >= a.rows);
-    check_amx(a);
-    let out = amx::OutTiles {
+    check_tiled(a);
+    let out = OutTiles {
         base: out.add(p0 * PANEL),
         ld: n,
         panel_step: PANEL,
         cols: n - p0 * PANEL,
     };
     // SAFETY: as documented, plus the checks above.
-    amx::panels_amx(w, p0, np, a, out)
+    prompt_tiles(isa, w, p0, np, a, out)
 }
 
-/// Runs the ternary kernel of `isa` (which must be [`Isa::available`]);
-/// `next` is where this thread streams afterwards ([`NextStep`]).
+/// Runs the tiled prompt kernel of `isa` into `out`.
+///
+/// # Safety
+/// [`tiled_prompt`] and the checks of [`prompt_rows`]; `out` addresses
+/// writable memory for every value it names, not used by anyone else
+/// during the call.
+#[cfg(target_arch = "x86_64")]
+unsafe fn prompt_tiles(isa: Isa, w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: OutTiles) {
+    if isa == Isa::Amx {
+        assert!(Isa::Amx.available(), "kernel amx not available on this CPU");
+        count_run(Isa::Amx);
+        amx::panels_amx(w, p0, np, a, out)
+    } else {
+        assert!(
+            Isa::Avx512.available(),
+            "kernel avx512 not available on this CPU"
+        );
+        count_run(Isa::Avx512);
+        x86::prompt_avx512(w, p0, np, a, out)
+    }
+}
+
+/// Runs the ternary kernel of `isa` (which must be [`Isa::available`]) on
+/// activations `a` in the tile layout where [`tiled_prompt`] says so, row by
+/// row elsewhere; `next` is where this thread streams afterwards
+/// ([`NextStep`]).
 pub fn ternary_panels(
     isa: Isa,
     w: &PackedTernary,
@@ -294,19 +395,19 @@ pub fn ternary_panels(
         isa.name()
     );
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Amx && a.rows > 1 {
-        check_amx(a);
-        let out = amx::OutTiles {
+    if tiled_prompt(isa, a.rows) {
+        check_tiled(a);
+        let out = OutTiles {
             base: out.as_mut_ptr(),
             ld: PANEL,
             panel_step: a.rows * PANEL,
             cols: np * PANEL,
         };
-        // SAFETY: features checked above; the activations by `a.check` and
-        // `check_amx` (the rest of the padding is zero by contract); `out`
-        // holds `np * rows * 16` values (`a.check`), exactly what the
+        // SAFETY: checked above; the activations by `a.check` and
+        // `check_tiled` (the rest of the padding is zero by contract);
+        // `out` holds `np * rows * 16` values (`a.check`), exactly what the
         // panel-major `OutTiles` names, and is borrowed mutably.
-        unsafe { amx::panels_amx(w, p0, np, a, out) };
+        unsafe { prompt_tiles(isa, w, p0, np, a, out) };
         return;
     }
     let isa = isa.vector();

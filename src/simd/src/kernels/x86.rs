@@ -24,8 +24,9 @@
 #![allow(clippy::needless_range_loop)]
 
 use std::arch::x86_64::*;
+use std::cell::RefCell;
 
-use super::Acts;
+use super::{Acts, OutTiles, TILE_K, TILE_ROWS};
 use crate::layout::{Chunk, PackedTernary, KBLOCK, PANEL};
 
 /// Software prefetch distance of the AVX-512 and base-3 decode loops, in
@@ -207,9 +208,17 @@ macro_rules! token_group {
 /// next to a token group's 4 KiB of activations.
 const PROMPT_SEG_BLOCKS: usize = 32;
 
+/// K blocks per 64-input step of the tile layout of activations.
+const BLOCKS_PER_STEP: usize = TILE_K / KBLOCK;
+
+// Segments start at whole tile steps (see [`seg512`]).
+const _: () = assert!(PROMPT_SEG_BLOCKS.is_multiple_of(BLOCKS_PER_STEP));
+
 /// Unpacked operands of one segment, `(b * 4 + j) * P + q` for block `b`,
 /// step `j`, panel `q` (see [`prompt512`]).
-type PromptSeg = [__m512i; PROMPT_SEG_BLOCKS * 4 * 2];
+type PromptSeg = [__m512i; SEG_VECTORS];
+/// Vectors of a [`PromptSeg`].
+const SEG_VECTORS: usize = PROMPT_SEG_BLOCKS * 4 * 2;
 
 /// Unpacks blocks `b0 .. b0 + nb` of panels `p .. p + P` into `buf`.
 #[inline]
@@ -235,48 +244,88 @@ unsafe fn unpack_seg<const P: usize>(
 }
 
 /// `P` panels x `T` token rows from row `r0` over one unpacked segment
-/// (`nb` blocks from block `b0`): the accumulators start from the tokens'
-/// negated activation sums in the first segment and from `out` after it,
-/// and go back to `out` (panel `p`'s block, as in [`tile512`]).
+/// (`nb` of the `kb` blocks, from block `b0`): the accumulators start from
+/// the tokens' negated activation sums in the first segment and from
+/// `park` (panel `q`, row `r` at `q * a.rows + r`) after it, and go back
+/// to `park`, or after the last segment to `out` (seen from the first
+/// panel), masked to its valid columns.
+///
+/// The activations are in the tile layout ([`super::tile_acts`]): `r0` is
+/// a multiple of 8, so the `T <= 8` rows lie in one tile row group, and the
+/// four activations of row `t` for block `b` sit at a fixed offset from
+/// the block's pointer (`b0` is a multiple of 4: a 64-input tile step holds
+/// blocks `4s .. 4s + 4`). Only that pointer moves.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn seg512<const P: usize, const T: usize>(
     buf: &PromptSeg,
-    b0: usize,
-    nb: usize,
+    (b0, nb, kb): (usize, usize, usize),
     a: &Acts,
     r0: usize,
-    out: *mut i32,
+    park: *mut __m512i,
+    out: OutTiles,
 ) {
-    let ap: [*const i8; T] =
-        std::array::from_fn(|t| a.data.as_ptr().add((r0 + t) * a.stride + b0 * KBLOCK));
-    let dst = |q: usize, t: usize| out.add((q * a.rows + r0 + t) * PANEL);
+    debug_assert!(r0.is_multiple_of(8) && T <= 8 && b0.is_multiple_of(BLOCKS_PER_STEP));
+    let group = a
+        .data
+        .as_ptr()
+        .add(r0 / TILE_ROWS * TILE_ROWS * a.stride + r0 % TILE_ROWS * TILE_K);
+    let dst = |q: usize, t: usize| out.base.add(q * out.panel_step + (r0 + t) * out.ld);
+    // The valid columns of each panel (a partial last panel of the matrix
+    // is stored masked: its row-major neighbours belong to the next row).
+    let valid: [__mmask16; P] = std::array::from_fn(|q| {
+        let cols = out.cols.saturating_sub(q * PANEL).min(PANEL);
+        ((1u32 << cols) - 1) as __mmask16
+    });
     let mut acc = [[_mm512_setzero_si512(); T]; P];
     for q in 0..P {
         for t in 0..T {
             acc[q][t] = if b0 == 0 {
                 _mm512_set1_epi32(a.sums[r0 + t].wrapping_neg())
             } else {
-                _mm512_loadu_si512(dst(q, t) as *const __m512i)
+                _mm512_load_si512(park.add(q * a.rows + r0 + t))
             };
         }
     }
     let src = buf.as_ptr();
-    for b in 0..nb {
-        for j in 0..4 {
-            let wj: [__m512i; P] =
-                std::array::from_fn(|q| _mm512_load_si512(src.add((b * 4 + j) * P + q)));
-            for t in 0..T {
-                let av = _mm512_set1_epi32(bcast4(ap[t].add(b * KBLOCK + 4 * j)));
-                for q in 0..P {
-                    acc[q][t] = _mm512_dpbusd_epi32(acc[q][t], wj[q], av);
+    // Block `b` of the segment: its unpacked operands and, at `ap`, its
+    // 16 inputs of row `r0` (row `r0 + t` at `+ 64 t`).
+    macro_rules! block {
+        ($b:expr, $ap:expr) => {
+            for j in 0..4 {
+                let wj: [__m512i; P] =
+                    std::array::from_fn(|q| _mm512_load_si512(src.add(($b * 4 + j) * P + q)));
+                for t in 0..T {
+                    let av = _mm512_set1_epi32(bcast4($ap.add(t * TILE_K + 4 * j)));
+                    for q in 0..P {
+                        acc[q][t] = _mm512_dpbusd_epi32(acc[q][t], wj[q], av);
+                    }
                 }
             }
+        };
+    }
+    let mut b = 0;
+    while b < nb {
+        // The tile step holding blocks b0 + b .. b0 + b + 4.
+        let step = group.add((b0 + b) / BLOCKS_PER_STEP * TILE_ROWS * TILE_K);
+        if nb - b >= BLOCKS_PER_STEP {
+            for u in 0..BLOCKS_PER_STEP {
+                block!(b + u, step.add(u * KBLOCK));
+            }
+        } else {
+            for u in 0..nb - b {
+                block!(b + u, step.add(u * KBLOCK));
+            }
         }
+        b += BLOCKS_PER_STEP;
     }
     for q in 0..P {
         for t in 0..T {
-            _mm512_storeu_si512(dst(q, t) as *mut __m512i, acc[q][t]);
+            if b0 + nb == kb {
+                _mm512_mask_storeu_epi32(dst(q, t), valid[q], acc[q][t]);
+            } else {
+                _mm512_store_si512(park.add(q * a.rows + r0 + t), acc[q][t]);
+            }
         }
     }
 }
@@ -286,22 +335,51 @@ unsafe fn seg512<const P: usize, const T: usize>(
 /// into an L1 buffer and reused by every group of 8 token rows, so the
 /// vector ports run `vpdpbusd` and little else (the shifts and masks of
 /// [`tile512`], 14 per 64 dot products, are paid once per segment instead
-/// of once per token group). The partial sums park in `out` between
-/// segments.
+/// of once per token group). The partial sums park in `park` (`P` x
+/// `a.rows` vectors, panel-major and in cache: parked in a row-major
+/// output, 256 lines a row apart, the kernel ran 2-3 % slower than with
+/// the copy it saves) between segments.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn prompt512<const P: usize>(w: &PackedTernary, p: usize, a: &Acts, out: *mut i32) {
+unsafe fn prompt512<const P: usize>(
+    w: &PackedTernary,
+    p: usize,
+    a: &Acts,
+    (buf, park): (&mut PromptSeg, *mut __m512i),
+    out: OutTiles,
+) {
     let kb = w.kblocks();
-    let mut buf: PromptSeg = [_mm512_setzero_si512(); PROMPT_SEG_BLOCKS * 4 * 2];
+    let groups = a.rows.div_ceil(8);
     let mut b0 = 0;
     while b0 < kb {
         let nb = PROMPT_SEG_BLOCKS.min(kb - b0);
-        unpack_seg::<P>(w, p, b0, nb, &mut buf);
+        unpack_seg::<P>(w, p, b0, nb, buf);
+        // The chunks the next unpack reads (this pair's next segment, or
+        // the next pair's first), fetched a part per token group: in a
+        // forward pass a prompt's weights come from memory (whole-model
+        // prefill 1-3 % faster with it, interleaved runs).
+        let (np, nb0) = if b0 + nb < kb {
+            (p, b0 + nb)
+        } else {
+            (p + P, 0)
+        };
+        let lines = P * PROMPT_SEG_BLOCKS.min(kb - nb0);
+        let line = |i: usize| {
+            let (q, b) = (i / (lines / P), i % (lines / P));
+            // Only prefetched, never read: wrapping arithmetic (the next
+            // pair may lie past the matrix).
+            (w.addr() as *const Chunk).wrapping_add((np + q) * kb + nb0 + b)
+        };
         let mut r = 0;
+        let mut g = 0;
         while r < a.rows {
+            for i in g * lines / groups..(g + 1) * lines / groups {
+                _mm_prefetch::<_MM_HINT_T0>(line(i) as *const i8);
+            }
             let t = (a.rows - r).min(8);
-            token_group!(t, T => seg512::<P, T>(&buf, b0, nb, a, r, out));
+            token_group!(t, T => seg512::<P, T>(buf, (b0, nb, kb), a, r, park, out));
             r += t;
+            g += 1;
         }
         b0 += nb;
     }
@@ -354,26 +432,54 @@ pub unsafe fn panels_avx512(
         }
         return;
     }
-    // Two panels at a time. More than one token group: unpack once per
-    // segment and reuse for all (`prompt512`); else in registers.
-    macro_rules! tiles {
-        ($P:literal, $q:expr) => {{
-            let (p, dst) = (p0 + $q, o.add($q * blk));
-            if a.rows > 8 {
-                prompt512::<$P>(w, p, a, dst);
-            } else {
-                token_group!(a.rows, T => tile512::<$P, T>(w, p, a, 0, dst));
-            }
-        }};
-    }
+    // Up to 8 token rows (more run `prompt_avx512`): two panels at a
+    // time, each chunk unpacked in registers.
+    debug_assert!(a.rows <= 8);
     let mut q = 0;
-    while q + 2 <= np {
-        tiles!(2, q);
+    while q < np {
+        let dst = o.add(q * blk);
+        if q + 2 <= np {
+            token_group!(a.rows, T => tile512::<2, T>(w, p0 + q, a, 0, dst));
+        } else {
+            token_group!(a.rows, T => tile512::<1, T>(w, p0 + q, a, 0, dst));
+        }
         q += 2;
     }
-    if q < np {
-        tiles!(1, q);
-    }
+}
+
+/// Panels `p0 .. p0 + np` for a prompt of more than 8 token rows, two
+/// panels at a time ([`prompt512`]), into `out`.
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI present; `a` in the tile layout
+/// ([`super::tile_acts`]) with the checks of [`super::prompt_rows`]; `out`
+/// addresses writable memory for every value it names.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub unsafe fn prompt_avx512(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: OutTiles) {
+    SCRATCH.with_borrow_mut(|(seg, park)| {
+        let seg = seg.get_or_insert_with(|| Box::new([_mm512_setzero_si512(); SEG_VECTORS]));
+        if park.len() < 2 * a.rows {
+            park.resize(2 * a.rows, _mm512_setzero_si512());
+        }
+        let park = park.as_mut_ptr();
+        let mut q = 0;
+        while q < np {
+            if q + 2 <= np {
+                prompt512::<2>(w, p0 + q, a, (seg, park), out.from_panel(q));
+            } else {
+                prompt512::<1>(w, p0 + q, a, (seg, park), out.from_panel(q));
+            }
+            q += 2;
+        }
+    })
+}
+
+thread_local! {
+    /// The unpacked segment of [`prompt512`] and its partial sums between
+    /// K segments, kept per thread (instead of a fresh, zeroed 16 KiB
+    /// segment on the stack for every pair of panels).
+    static SCRATCH: RefCell<(Option<Box<PromptSeg>>, Vec<__m512i>)> =
+        const { RefCell::new((None, Vec::new())) };
 }
 
 // ---------------------------------------------------------------- AVX2
