@@ -200,8 +200,8 @@ mod x86 {
         let kp = k.data.as_ptr().add(k.off);
         let n = sa.len();
         let row_bytes = hd * std::mem::size_of::<T>();
-        let mut j = 0;
-        while j + 2 <= n {
+        // Positions j, j + 1: both heads' lane sums.
+        let dots2 = |j: usize| {
             if j + AHEAD + 2 <= n {
                 prefetch_rows(kp.add((j + AHEAD) * k.stride), k.stride, row_bytes);
             }
@@ -213,6 +213,22 @@ mod x86 {
                     acc[2 + t] = _mm512_add_ps(acc[2 + t], _mm512_mul_ps(qb[s], kv));
                 }
             }
+            acc
+        };
+        let mut j = 0;
+        let sv = _mm512_set1_ps(scale);
+        while j + BLOCK <= n {
+            let (mut pa, mut pb) = ([_mm512_setzero_ps(); BLOCK], [_mm512_setzero_ps(); BLOCK]);
+            for t in (0..BLOCK).step_by(2) {
+                let acc = dots2(j + t);
+                (pa[t], pa[t + 1], pb[t], pb[t + 1]) = (acc[0], acc[1], acc[2], acc[3]);
+            }
+            _mm512_storeu_ps(sa.as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&pa), sv));
+            _mm512_storeu_ps(sb.as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&pb), sv));
+            j += BLOCK;
+        }
+        while j + 2 <= n {
+            let acc = dots2(j);
             for t in 0..2 {
                 sa[j + t] = reduce_lanes(lanes(acc[t])) * scale;
                 sb[j + t] = reduce_lanes(lanes(acc[2 + t])) * scale;
@@ -415,6 +431,55 @@ mod x86 {
         l
     }
 
+    /// Positions whose scores the vector loops reduce at once ([`reduce16`]).
+    const BLOCK: usize = 16;
+
+    /// The 16 lane sums of 16 dot products (`acc[d]`: dot `d`'s lanes),
+    /// each combined in the golden model's pinned tree order
+    /// (`reduce_lanes`: lanes `l + 8`, then `l + 4`, `l + 2`, `l + 1` added
+    /// into lane `l`), all at once: the same f32 additions of the same
+    /// operands, on vectors that hold several dots' partial sums (15 adds
+    /// and 30 shuffles, where one dot at a time took 15 scalar adds and 16
+    /// loads each). Returns the sums in dot order.
+    ///
+    /// Level by level: two dots' halves (`shuffle_f32x4` 0x44 / 0xEE), then
+    /// quarters (0x88 / 0xDD), then pairs within each 128-bit lane
+    /// (`shuffle_ps` 0x44 / 0xEE), then single lanes (0x88 / 0xDD). The
+    /// result comes out as a 4 x 4 transpose of the inputs' order, so dot
+    /// `TRANSPOSE[s]` goes in as input `s` (the transpose is its own
+    /// inverse).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn reduce16(acc: &[__m512; BLOCK]) -> __m512 {
+        const TRANSPOSE: [usize; BLOCK] = [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15];
+        let a: [__m512; BLOCK] = std::array::from_fn(|s| acc[TRANSPOSE[s]]);
+        let s1: [__m512; 8] = std::array::from_fn(|p| {
+            let (x, y) = (a[2 * p], a[2 * p + 1]);
+            _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0x44>(x, y),
+                _mm512_shuffle_f32x4::<0xEE>(x, y),
+            )
+        });
+        let s2: [__m512; 4] = std::array::from_fn(|p| {
+            let (x, y) = (s1[2 * p], s1[2 * p + 1]);
+            _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0x88>(x, y),
+                _mm512_shuffle_f32x4::<0xDD>(x, y),
+            )
+        });
+        let s3: [__m512; 2] = std::array::from_fn(|p| {
+            let (x, y) = (s2[2 * p], s2[2 * p + 1]);
+            _mm512_add_ps(
+                _mm512_shuffle_ps::<0x44>(x, y),
+                _mm512_shuffle_ps::<0xEE>(x, y),
+            )
+        });
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0x88>(s3[0], s3[1]),
+            _mm512_shuffle_ps::<0xDD>(s3[0], s3[1]),
+        )
+    }
+
     #[target_feature(enable = "avx512f")]
     unsafe fn run<T: Lanes, const S: usize>(
         q: &[f32],
@@ -428,8 +493,8 @@ mod x86 {
             std::array::from_fn(|s| _mm512_loadu_ps(q.as_ptr().add(s * DOT_LANES)));
         let kp = k.data.as_ptr().add(k.off);
         let n = sc.len();
-        let mut j = 0;
-        while j + 4 <= n {
+        // Positions j .. j + 4: their lane sums.
+        let dots4 = |j: usize| {
             let mut acc = [_mm512_setzero_ps(); 4];
             for s in 0..S {
                 for (t, a) in acc.iter_mut().enumerate() {
@@ -437,7 +502,20 @@ mod x86 {
                     *a = _mm512_add_ps(*a, _mm512_mul_ps(qv[s], kv));
                 }
             }
-            for (t, a) in acc.iter().enumerate() {
+            acc
+        };
+        let mut j = 0;
+        let sv = _mm512_set1_ps(scale);
+        while j + BLOCK <= n {
+            let mut pend = [_mm512_setzero_ps(); BLOCK];
+            for t in (0..BLOCK).step_by(4) {
+                pend[t..t + 4].copy_from_slice(&dots4(j + t));
+            }
+            _mm512_storeu_ps(sc.as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&pend), sv));
+            j += BLOCK;
+        }
+        while j + 4 <= n {
+            for (t, a) in dots4(j).iter().enumerate() {
                 sc[j + t] = reduce_lanes(lanes(*a)) * scale;
             }
             j += 4;
@@ -489,7 +567,7 @@ mod tests {
         for isa in crate::present_kernels().unwrap() {
             let f = head_fn(isa);
             for &hd in &[16usize, 32, 48, 64, 80, 112, 128, 8, 40, 144] {
-                for &n in &[1usize, 2, 3, 4, 5, 7, 64, 131] {
+                for &n in &[1usize, 2, 3, 4, 5, 7, 16, 17, 34, 64, 131] {
                     let kvh = 3;
                     let stride = 5 * hd;
                     let kc: Vec<f32> = (0..n * stride).map(|_| rnd()).collect();
