@@ -83,6 +83,9 @@ fn prompts_across_k_blocks_equal_golden() {
         (32, 520, 47),
         (17, 1024, 64),
         (80, 2100, 2),
+        // Long rows: the backend runs 16 token rows per call
+        // (`prompt_chunk_rows`), three calls here.
+        (20, 70_000, 40),
     ] {
         let t: Vec<i8> = (0..n * k)
             .map(|i| ((i * 7 + i / 13) % 3) as i8 - 1)
