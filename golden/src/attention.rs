@@ -141,8 +141,36 @@ pub fn attend_pair<T: KvElem>(
     attend_head(qb, k, v, scale, sb, ob);
 }
 
+/// Two consecutive token rows of a [`PairFn`]'s two heads at once: `q[r]`
+/// holds row `r`'s two heads, `scores[2 r + i]` and `out[2 r + i]` are row
+/// `r`'s head `i`'s, and row 1 attends to one position more than row 0 (its
+/// scores are one longer). Each head's result must be [`HeadFn`]'s bits; a
+/// prompt's keys and values are read once for the four.
+pub type QuadFn<T = f32> = fn(
+    q: [&[f32]; 2],
+    k: HeadView<'_, T>,
+    v: HeadView<'_, T>,
+    scale: f32,
+    scores: [&mut [f32]; 4],
+    out: [&mut [f32]; 4],
+);
+
+/// The golden [`QuadFn`]: [`attend_pair`] for each of the two rows.
+pub fn attend_quad<T: KvElem>(
+    q: [&[f32]; 2],
+    k: HeadView<'_, T>,
+    v: HeadView<'_, T>,
+    scale: f32,
+    [s0, s1, s2, s3]: [&mut [f32]; 4],
+    [o0, o1, o2, o3]: [&mut [f32]; 4],
+) {
+    attend_pair(q[0], k, v, scale, [s0, s1], [o0, o1]);
+    attend_pair(q[1], k, v, scale, [s2, s3], [o2, o3]);
+}
+
 /// The per-head functions of a backend, one per cache element type, and
-/// optionally per pair of query heads sharing a KV head.
+/// optionally per pair of query heads sharing a KV head, and per two token
+/// rows of such a pair.
 #[derive(Debug, Clone, Copy)]
 pub struct HeadFns {
     pub f32: HeadFn<f32>,
@@ -150,6 +178,32 @@ pub struct HeadFns {
     /// With grouped-query attention (an even number of query heads per KV
     /// head), the work items are pairs of heads run by these, when given.
     pub pairs: Option<(PairFn<f32>, PairFn<f16>)>,
+    /// With pairs, a prompt's items are two token rows of a pair run by
+    /// these, when given (a last odd row by the pair function), once a KV
+    /// head's keys and values take more than `min_kv_bytes`.
+    pub quads: Option<Quads>,
+}
+
+/// A backend's [`QuadFn`]s and from what size of a KV head's keys and
+/// values (bytes, both) on they pay: each key and value row serves four
+/// heads' rows instead of two, which saves the trips to memory once they
+/// no longer stay in a core's cache, and costs a little where they do.
+#[derive(Debug, Clone, Copy)]
+pub struct Quads {
+    pub f32: QuadFn<f32>,
+    pub f16: QuadFn<f16>,
+    pub min_kv_bytes: usize,
+}
+
+impl Quads {
+    /// The golden ones, from any size on (for tests).
+    pub fn golden() -> Quads {
+        Quads {
+            f32: attend_quad::<f32>,
+            f16: attend_quad::<f16>,
+            min_kv_bytes: 0,
+        }
+    }
 }
 
 impl Default for HeadFns {
@@ -159,6 +213,7 @@ impl Default for HeadFns {
             f32: attend_head::<f32>,
             f16: attend_head::<f16>,
             pairs: None,
+            quads: None,
         }
     }
 }
@@ -199,99 +254,134 @@ pub fn attention(
     // every score is written before it is read, so the scores are not
     // cleared (a 1,024-token prompt's work rows are 94 MB per layer).
     let w = hd + max_len;
-    work.resize(rows * c.num_heads * w, 0.0);
-    for row in work.chunks_exact_mut(w) {
-        row[..hd].fill(0.0);
-    }
     // Query heads per work item: 2 (consecutive heads, one KV head, and
-    // adjacent work rows) where the backend has a pair function.
+    // adjacent work rows) where the backend has a pair function; token rows
+    // per item: 2 where it also has a quad function (the rows padded to
+    // whole items; a last odd row runs alone).
     let per = match heads.pairs {
         Some(_) if group.is_multiple_of(2) => 2,
         _ => 1,
     };
     let pairs = heads.pairs.filter(|_| per == 2);
-    // Items head by head (item i: head i / rows, token row i % rows):
-    // items taken in order share their KV head's keys and values, which a
-    // long prompt's thread then finds in its cache (row by row, each item
-    // read another KV head's, and at 1,024 positions the five of 2B4T,
-    // 5 MB, streamed from memory for every row).
-    run_rows(work, per * w, &|i, item| {
-        let (r, h) = (i % rows, i / rows * per);
-        let len = start + r + 1;
+    let elem = match kv {
+        LayerKv::F32(..) => std::mem::size_of::<f32>(),
+        LayerKv::F16(..) => std::mem::size_of::<f16>(),
+    };
+    let kv_bytes = 2 * max_len * hd * elem;
+    let quads = heads
+        .quads
+        .filter(|qf| per == 2 && kv_bytes > qf.min_kv_bytes);
+    let rb = if quads.is_some() { 2 } else { 1 };
+    let blocks = rows.div_ceil(rb);
+    let size = rb * per * w;
+    work.resize(c.num_heads / per * blocks * size, 0.0);
+    for row in work.chunks_exact_mut(w) {
+        row[..hd].fill(0.0);
+    }
+    // Items head by head (item i: heads from i / blocks * per, token rows
+    // from i % blocks * rb): items taken in order share their KV head's
+    // keys and values, which a long prompt's thread then finds in its
+    // cache (row by row, each item read another KV head's, and at 1,024
+    // positions the five of 2B4T, 5 MB, streamed from memory for every row).
+    run_rows(work, size, &|i, item| {
+        let (h, r0) = (i / blocks * per, i % blocks * rb);
+        let nr = rb.min(rows - r0);
         let kvh = h / group;
-        let qh = &q[r * qd + h * hd..r * qd + (h + per) * hd];
-        let wr = WorkRows { hd, w, len };
+        let qr = |r: usize| &q[r * qd + h * hd..r * qd + (h + per) * hd];
+        let qs = [qr(r0), qr(r0 + nr - 1)];
+        let wr = WorkRows {
+            hd,
+            w,
+            len: start + r0 + 1,
+            rows: nr,
+        };
         match kv {
             LayerKv::F32(kc, vc) => {
                 let view = |d| HeadView::kv_head(d, kvd, kvh, hd);
-                wr.attend(
-                    heads.f32,
-                    pairs.map(|p| p.0),
-                    qh,
-                    view(kc),
-                    view(vc),
-                    scale,
-                    item,
-                )
+                let fns = (heads.f32, pairs.map(|p| p.0), quads.map(|p| p.f32));
+                wr.attend(fns, qs, view(kc), view(vc), scale, item)
             }
             LayerKv::F16(kc, vc) => {
                 let view = |d| HeadView::kv_head(d, kvd, kvh, hd);
-                wr.attend(
-                    heads.f16,
-                    pairs.map(|p| p.1),
-                    qh,
-                    view(kc),
-                    view(vc),
-                    scale,
-                    item,
-                )
+                let fns = (heads.f16, pairs.map(|p| p.1), quads.map(|p| p.f16));
+                wr.attend(fns, qs, view(kc), view(vc), scale, item)
             }
         }
     });
     out.clear();
     out.resize(rows * qd, 0.0);
     for (j, row) in work.chunks_exact(w).enumerate() {
-        // Work row j: head p of item j / per.
-        let (i, p) = (j / per, j % per);
-        let (r, h) = (i % rows, i / rows * per + p);
-        out[r * qd + h * hd..][..hd].copy_from_slice(&row[..hd]);
+        // Work row j: token row rr, head p of item j / (rb * per).
+        let (i, rr, p) = (j / (rb * per), j / per % rb, j % per);
+        let (r, h) = (i % blocks * rb + rr, i / blocks * per + p);
+        if r < rows {
+            out[r * qd + h * hd..][..hd].copy_from_slice(&row[..hd]);
+        }
     }
 }
 
 /// The shape of one work item's rows: each `w` values, a head's output
-/// (`hd`) then its scores (the first `len` used).
+/// (`hd`) then its scores (the first `len` used by the item's first token
+/// row, one more by each next); `rows` token rows (of one or two heads).
 #[derive(Clone, Copy)]
 struct WorkRows {
     hd: usize,
     w: usize,
     len: usize,
+    rows: usize,
 }
 
+/// A cache type's head, pair and quad functions.
+type Fns<T> = (HeadFn<T>, Option<PairFn<T>>, Option<QuadFn<T>>);
+
 impl WorkRows {
-    /// Runs one item: two heads with `pair` when given (two rows), else
-    /// one head with `head` (one row).
-    #[allow(clippy::too_many_arguments)]
+    /// Runs one item: two rows of two heads with the quad function when
+    /// given and the item has two rows, two heads with the pair function
+    /// when given, else one head with the head function (`q[0]`, and for
+    /// a second row `q[1]`, hold the item's heads of each row).
     fn attend<T>(
         self,
-        head: HeadFn<T>,
-        pair: Option<PairFn<T>>,
-        q: &[f32],
+        (head, pair, quad): Fns<T>,
+        q: [&[f32]; 2],
         k: HeadView<'_, T>,
         v: HeadView<'_, T>,
         scale: f32,
         item: &mut [f32],
     ) {
-        let WorkRows { hd, w, len } = self;
-        match pair {
-            Some(pair) => {
+        let WorkRows { hd, w, len, rows } = self;
+        match (pair, quad) {
+            (Some(_), Some(quad)) if rows == 2 => {
+                let (r0, r1) = item.split_at_mut(2 * w);
+                let (a, b) = r0.split_at_mut(w);
+                let (c, d) = r1.split_at_mut(w);
+                let (oa, sa) = a.split_at_mut(hd);
+                let (ob, sb) = b.split_at_mut(hd);
+                let (oc, sc) = c.split_at_mut(hd);
+                let (od, sd) = d.split_at_mut(hd);
+                let scores = [
+                    &mut sa[..len],
+                    &mut sb[..len],
+                    &mut sc[..len + 1],
+                    &mut sd[..len + 1],
+                ];
+                quad(q, k, v, scale, scores, [oa, ob, oc, od])
+            }
+            (Some(pair), _) => {
                 let (a, b) = item.split_at_mut(w);
                 let (oa, sa) = a.split_at_mut(hd);
                 let (ob, sb) = b.split_at_mut(hd);
-                pair(q, k, v, scale, [&mut sa[..len], &mut sb[..len]], [oa, ob])
+                pair(
+                    q[0],
+                    k,
+                    v,
+                    scale,
+                    [&mut sa[..len], &mut sb[..len]],
+                    [oa, ob],
+                )
             }
-            None => {
+            (None, _) => {
                 let (o, sc) = item.split_at_mut(hd);
-                head(q, k, v, scale, &mut sc[..len], o)
+                head(q[0], k, v, scale, &mut sc[..len], o)
             }
         }
     }
@@ -359,6 +449,87 @@ mod tests {
                 ..HeadFns::default()
             };
             assert_eq!(run(wrong) == want, heads == kv_heads, "{heads} heads");
+            // Two token rows per item (3 rows: one item of two, one of a
+            // single row through the pair function), and 1, 2 and 4 rows.
+            let quads = HeadFns {
+                quads: Some(Quads::golden()),
+                ..pairs
+            };
+            assert!(run(quads) == want, "{heads} heads, quads");
+            // A quad function that swaps its rows' outputs is caught.
+            let wrong = HeadFns {
+                quads: Some(Quads {
+                    f32: swap_rows,
+                    ..Quads::golden()
+                }),
+                ..pairs
+            };
+            assert_eq!(
+                run(wrong) == want,
+                heads == kv_heads,
+                "{heads} heads, quads"
+            );
+        }
+    }
+
+    /// A quad function that swaps its two rows' outputs.
+    fn swap_rows(
+        q: [&[f32]; 2],
+        k: HeadView<'_>,
+        v: HeadView<'_>,
+        s: f32,
+        sc: [&mut [f32]; 4],
+        [o0, o1, o2, o3]: [&mut [f32]; 4],
+    ) {
+        attend_quad(q, k, v, s, sc, [o2, o3, o0, o1]);
+    }
+
+    /// Two-row items over 1, 2, 4 and 5 rows after 0 and 3 cached
+    /// positions: the per-head bits, from the quad function's size on.
+    #[test]
+    fn two_row_items_give_the_per_head_outputs() {
+        let c = ModelConfig {
+            num_heads: 4,
+            num_kv_heads: 2,
+            head_dim: 16,
+            hidden_size: 64,
+            ..Preset::Tiny.config()
+        };
+        for (rows, start) in [(1, 0), (2, 0), (4, 3), (5, 3)] {
+            let n = start + rows;
+            let f = |i: usize| ((i * 7919 % 211) as f32 - 105.0) / 50.0;
+            let q: Vec<f32> = (0..rows * c.q_dim()).map(f).collect();
+            let k: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 3)).collect();
+            let v: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 11)).collect();
+            let run = |heads: HeadFns| {
+                let (mut out, mut work) = (Vec::new(), Vec::new());
+                let kv = LayerKv::F32(&k, &v);
+                let each = |w: &mut [f32], d, f: &RowFn<'_>| each_row(w, d, f);
+                attention(&c, &q, kv, rows, start, &mut out, &mut work, heads, each);
+                out
+            };
+            let quads = |min_kv_bytes| HeadFns {
+                pairs: Some((attend_pair::<f32>, attend_pair::<f16>)),
+                quads: Some(Quads {
+                    min_kv_bytes,
+                    ..Quads::golden()
+                }),
+                ..HeadFns::default()
+            };
+            assert!(run(quads(0)) == run(HeadFns::default()), "{rows} rows");
+            // Below its size the quad function is not used: one that swaps
+            // its rows changes nothing there, and is caught above it.
+            let kv_bytes = 2 * n * c.head_dim * 4;
+            let wrong = |min_kv_bytes| HeadFns {
+                quads: Some(Quads {
+                    f32: swap_rows,
+                    ..quads(min_kv_bytes).quads.unwrap()
+                }),
+                ..quads(0)
+            };
+            let caught = rows >= 2;
+            assert_eq!(run(wrong(kv_bytes - 1)) == run(HeadFns::default()), !caught);
+            assert!(run(wrong(kv_bytes)) == run(HeadFns::default()));
         }
     }
 

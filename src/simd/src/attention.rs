@@ -22,7 +22,7 @@
 // Index loops over small register arrays: they unroll to fixed registers.
 #![allow(clippy::needless_range_loop)]
 
-use tritium_golden::attention::{attend_head, HeadFn, PairFn};
+use tritium_golden::attention::{attend_head, HeadFn, PairFn, Quads};
 use tritium_golden::kv::f16;
 
 use super::kernels::Isa;
@@ -58,6 +58,30 @@ pub fn pair_fns(isa: Isa) -> Option<(PairFn<f32>, PairFn<f16>)> {
     None
 }
 
+/// From what size of a KV head's keys and values (bytes) on the quad
+/// functions run: on the 2B4T shape (amx prefill, 2 threads, f32 cache)
+/// prompts of 512 and 1,024 tokens (0.5 and 1 MB per KV head, in a core's
+/// L2) took 7-9 % longer with them, 2,048 tokens (2 MB) 23 % less.
+pub const QUAD_MIN_KV_BYTES: usize = 3 << 19;
+
+/// Functions for two token rows of two query heads of one KV head at once
+/// (a long prompt's items; f32 and f16 caches), where `isa` has them:
+/// AVX-512, each key and value row loaded once for the four (each head's
+/// operations in its own golden order).
+pub fn quad_fns(isa: Isa) -> Option<Quads> {
+    let isa = isa.vector();
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 && isa.available() {
+        return Some(Quads {
+            f32: x86::attend_quad_avx512::<f32>,
+            f16: x86::attend_quad_avx512::<f16>,
+            min_kv_bytes: QUAD_MIN_KV_BYTES,
+        });
+    }
+    let _ = isa;
+    None
+}
+
 /// The per-head attention function for `isa` and an f16 cache.
 pub fn head_fn_f16(isa: Isa) -> HeadFn<f16> {
     let isa = isa.vector();
@@ -74,484 +98,62 @@ pub fn head_fn_f16(isa: Isa) -> HeadFn<f16> {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
-    use std::arch::x86_64::*;
-
-    use tritium_golden::attention::{attend_pair, HeadView};
-    use tritium_golden::kv::KvElem;
-    use tritium_golden::ops::{reduce_lanes, softmax, DOT_LANES};
-
-    use super::*;
-
-    /// A cache element the vector loops load: 16 (or 8) values at `p`,
-    /// widened to f32 lanes.
-    pub trait Lanes: KvElem {
-        /// # Safety
-        /// AVX-512F present; 16 values readable at `p`.
-        unsafe fn load16(p: *const Self) -> __m512;
-        /// # Safety
-        /// AVX2 and F16C present; 8 values readable at `p`.
-        unsafe fn load8(p: *const Self) -> __m256;
-    }
-
-    impl Lanes for f32 {
-        #[inline(always)]
-        unsafe fn load16(p: *const f32) -> __m512 {
-            _mm512_loadu_ps(p)
-        }
-        #[inline(always)]
-        unsafe fn load8(p: *const f32) -> __m256 {
-            _mm256_loadu_ps(p)
-        }
-    }
-
-    impl Lanes for f16 {
-        #[inline(always)]
-        unsafe fn load16(p: *const f16) -> __m512 {
-            _mm512_cvtph_ps(_mm256_loadu_si256(p.cast()))
-        }
-        #[inline(always)]
-        unsafe fn load8(p: *const f16) -> __m256 {
-            _mm256_cvtph_ps(_mm_loadu_si128(p.cast()))
-        }
-    }
-
-    /// Largest head dimension kept in registers (8 x 16).
-    const MAX_REGS: usize = 8;
-
-    pub fn attend_head_avx512<T: Lanes>(
-        q: &[f32],
-        k: HeadView<'_, T>,
-        v: HeadView<'_, T>,
-        scale: f32,
-        sc: &mut [f32],
-        o: &mut [f32],
-    ) {
-        if !fits(q, &k, &v, sc, o) {
-            return attend_head(q, k, v, scale, sc, o);
-        }
-        let hd = q.len();
-        // SAFETY: AVX-512F is present (head_fn checked it); every position
-        // read is in bounds (checked above); q and o have hd elements.
-        unsafe {
-            match hd / DOT_LANES {
-                1 => run::<T, 1>(q, k, v, scale, sc, o),
-                2 => run::<T, 2>(q, k, v, scale, sc, o),
-                3 => run::<T, 3>(q, k, v, scale, sc, o),
-                4 => run::<T, 4>(q, k, v, scale, sc, o),
-                5 => run::<T, 5>(q, k, v, scale, sc, o),
-                6 => run::<T, 6>(q, k, v, scale, sc, o),
-                7 => run::<T, 7>(q, k, v, scale, sc, o),
-                _ => run::<T, 8>(q, k, v, scale, sc, o),
-            }
-        }
-    }
-
-    pub fn attend_pair_avx512<T: Lanes>(
-        q: &[f32],
-        k: HeadView<'_, T>,
-        v: HeadView<'_, T>,
-        scale: f32,
-        [sa, sb]: [&mut [f32]; 2],
-        [oa, ob]: [&mut [f32]; 2],
-    ) {
-        let hd = q.len() / 2;
-        let qa = &q[..hd];
-        if q.len() != 2 * hd || sa.len() != sb.len() || !fits(qa, &k, &v, sa, oa) || ob.len() != hd
-        {
-            return attend_pair(q, k, v, scale, [sa, sb], [oa, ob]);
-        }
-        // SAFETY: AVX-512F is present (pair_fns checked it); `fits` checked
-        // the bounds for both heads (the same views and lengths); q holds
-        // two heads of hd, each o has hd elements.
-        unsafe {
-            let (s, o) = ([sa, sb], [oa, ob]);
-            match hd / DOT_LANES {
-                1 => run_pair::<T, 1>(q, k, v, scale, s, o),
-                2 => run_pair::<T, 2>(q, k, v, scale, s, o),
-                3 => run_pair::<T, 3>(q, k, v, scale, s, o),
-                4 => run_pair::<T, 4>(q, k, v, scale, s, o),
-                5 => run_pair::<T, 5>(q, k, v, scale, s, o),
-                6 => run_pair::<T, 6>(q, k, v, scale, s, o),
-                7 => run_pair::<T, 7>(q, k, v, scale, s, o),
-                _ => run_pair::<T, 8>(q, k, v, scale, s, o),
-            }
-        }
-    }
-
-    /// [`run`] for two heads sharing `k` and `v`: each key row's 16-value
-    /// groups are loaded once and multiplied into both heads' accumulators
-    /// (two positions at a time: 4 accumulators and 2 x S query registers),
-    /// each value row's once and added into both heads' outputs.
-    #[target_feature(enable = "avx512f")]
-    unsafe fn run_pair<T: Lanes, const S: usize>(
-        q: &[f32],
-        k: HeadView<'_, T>,
-        v: HeadView<'_, T>,
-        scale: f32,
-        [sa, sb]: [&mut [f32]; 2],
-        [oa, ob]: [&mut [f32]; 2],
-    ) {
-        let hd = S * DOT_LANES;
-        let qa: [__m512; S] =
-            std::array::from_fn(|s| _mm512_loadu_ps(q.as_ptr().add(s * DOT_LANES)));
-        let qb: [__m512; S] =
-            std::array::from_fn(|s| _mm512_loadu_ps(q.as_ptr().add(hd + s * DOT_LANES)));
-        let kp = k.data.as_ptr().add(k.off);
-        let n = sa.len();
-        let row_bytes = hd * std::mem::size_of::<T>();
-        // Positions j, j + 1: both heads' lane sums.
-        let dots2 = |j: usize| {
-            if j + AHEAD + 2 <= n {
-                prefetch_rows(kp.add((j + AHEAD) * k.stride), k.stride, row_bytes);
-            }
-            let mut acc = [_mm512_setzero_ps(); 4];
-            for s in 0..S {
-                for t in 0..2 {
-                    let kv = T::load16(kp.add((j + t) * k.stride + s * DOT_LANES));
-                    acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(qa[s], kv));
-                    acc[2 + t] = _mm512_add_ps(acc[2 + t], _mm512_mul_ps(qb[s], kv));
-                }
-            }
-            acc
-        };
-        let mut j = 0;
-        let sv = _mm512_set1_ps(scale);
-        while j + BLOCK <= n {
-            let (mut pa, mut pb) = ([_mm512_setzero_ps(); BLOCK], [_mm512_setzero_ps(); BLOCK]);
-            for t in (0..BLOCK).step_by(2) {
-                let acc = dots2(j + t);
-                (pa[t], pa[t + 1], pb[t], pb[t + 1]) = (acc[0], acc[1], acc[2], acc[3]);
-            }
-            _mm512_storeu_ps(sa.as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&pa), sv));
-            _mm512_storeu_ps(sb.as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&pb), sv));
-            j += BLOCK;
-        }
-        while j + 2 <= n {
-            let acc = dots2(j);
-            for t in 0..2 {
-                sa[j + t] = reduce_lanes(lanes(acc[t])) * scale;
-                sb[j + t] = reduce_lanes(lanes(acc[2 + t])) * scale;
-            }
-            j += 2;
-        }
-        if j < n {
-            let (mut a, mut b) = (_mm512_setzero_ps(), _mm512_setzero_ps());
-            for s in 0..S {
-                let kv = T::load16(kp.add(j * k.stride + s * DOT_LANES));
-                a = _mm512_add_ps(a, _mm512_mul_ps(qa[s], kv));
-                b = _mm512_add_ps(b, _mm512_mul_ps(qb[s], kv));
-            }
-            sa[j] = reduce_lanes(lanes(a)) * scale;
-            sb[j] = reduce_lanes(lanes(b)) * scale;
-        }
-        softmax(sa);
-        softmax(sb);
-        let vp = v.data.as_ptr().add(v.off);
-        let mut va: [__m512; S] =
-            std::array::from_fn(|s| _mm512_loadu_ps(oa.as_ptr().add(s * DOT_LANES)));
-        let mut vb: [__m512; S] =
-            std::array::from_fn(|s| _mm512_loadu_ps(ob.as_ptr().add(s * DOT_LANES)));
-        for (j, (&pa, &pb)) in sa.iter().zip(sb.iter()).enumerate() {
-            if j % 2 == 0 && j + AHEAD + 2 <= n {
-                prefetch_rows(vp.add((j + AHEAD) * v.stride), v.stride, row_bytes);
-            }
-            let (pa, pb) = (_mm512_set1_ps(pa), _mm512_set1_ps(pb));
-            for s in 0..S {
-                let vv = T::load16(vp.add(j * v.stride + s * DOT_LANES));
-                va[s] = _mm512_add_ps(va[s], _mm512_mul_ps(pa, vv));
-                vb[s] = _mm512_add_ps(vb[s], _mm512_mul_ps(pb, vv));
-            }
-        }
-        for s in 0..S {
-            _mm512_storeu_ps(oa.as_mut_ptr().add(s * DOT_LANES), va[s]);
-            _mm512_storeu_ps(ob.as_mut_ptr().add(s * DOT_LANES), vb[s]);
-        }
-    }
-
-    /// Positions ahead whose key and value rows a pair prefetches: a long
-    /// context's rows come from memory (a head's rows are strided, one
-    /// short run per position, which the hardware prefetchers follow late).
-    const AHEAD: usize = 16;
-
-    /// Prefetches two rows of `bytes` at `p` and `p + stride` elements.
-    #[inline(always)]
-    unsafe fn prefetch_rows<T>(p: *const T, stride: usize, bytes: usize) {
-        for r in 0..2 {
-            let row = p.add(r * stride).cast::<i8>();
-            let mut off = 0;
-            while off < bytes {
-                _mm_prefetch::<_MM_HINT_T0>(row.add(off));
-                off += 64;
-            }
-        }
-    }
-
-    /// Whether the vector loops can run: a head of whole 16-lane groups,
-    /// at most [`MAX_REGS`] of them, and every position read in bounds
-    /// (checked once, for the unchecked loops).
-    fn fits<T>(q: &[f32], k: &HeadView<'_, T>, v: &HeadView<'_, T>, sc: &[f32], o: &[f32]) -> bool {
-        let hd = q.len();
-        let n = sc.len();
-        let in_bounds =
-            |h: &HeadView<'_, T>| n == 0 || (n - 1) * h.stride + h.off + h.len <= h.data.len();
-        hd.is_multiple_of(DOT_LANES)
-            && hd / DOT_LANES <= MAX_REGS
-            && k.len == hd
-            && v.len == hd
-            && o.len() == hd
-            && in_bounds(k)
-            && in_bounds(v)
-    }
-
-    pub fn attend_head_avx2<T: Lanes>(
-        q: &[f32],
-        k: HeadView<'_, T>,
-        v: HeadView<'_, T>,
-        scale: f32,
-        sc: &mut [f32],
-        o: &mut [f32],
-    ) {
-        if !fits(q, &k, &v, sc, o) {
-            return attend_head(q, k, v, scale, sc, o);
-        }
-        // SAFETY: AVX2 (and F16C for an f16 cache) is present (head_fn /
-        // head_fn_f16 checked it); `fits` checked the bounds; q and o have
-        // 16 * groups elements.
-        unsafe { run256(q, k, v, scale, sc, o) }
-    }
-
-    /// The 16 lanes of a (low, high) pair of 256-bit registers.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn lanes256(lo: __m256, hi: __m256) -> [f32; DOT_LANES] {
-        let mut l = [0.0f32; DOT_LANES];
-        _mm256_storeu_ps(l.as_mut_ptr(), lo);
-        _mm256_storeu_ps(l.as_mut_ptr().add(8), hi);
-        l
-    }
-
-    /// [`run`] on 256-bit registers: 16-lane group `s` of a head is the pair
-    /// of registers at `16 s` and `16 s + 8`.
-    #[target_feature(enable = "avx2,f16c")]
-    unsafe fn run256<T: Lanes>(
-        q: &[f32],
-        k: HeadView<'_, T>,
-        v: HeadView<'_, T>,
-        scale: f32,
-        sc: &mut [f32],
-        o: &mut [f32],
-    ) {
-        let halves = q.len() / 8;
-        let qp = q.as_ptr();
-        let kp = k.data.as_ptr().add(k.off);
-        let n = sc.len();
-        let mut j = 0;
-        while j + 2 <= n {
-            let mut acc = [_mm256_setzero_ps(); 4];
-            for s in 0..halves / 2 {
-                for t in 0..2 {
-                    let row = kp.add((j + t) * k.stride + s * DOT_LANES);
-                    for h in 0..2 {
-                        let qv = _mm256_loadu_ps(qp.add(s * DOT_LANES + 8 * h));
-                        let kv = T::load8(row.add(8 * h));
-                        acc[2 * t + h] = _mm256_add_ps(acc[2 * t + h], _mm256_mul_ps(qv, kv));
-                    }
-                }
-            }
-            for t in 0..2 {
-                sc[j + t] = reduce_lanes(lanes256(acc[2 * t], acc[2 * t + 1])) * scale;
-            }
-            j += 2;
-        }
-        if j < n {
-            let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-            let row = kp.add(j * k.stride);
-            for s in 0..halves / 2 {
-                let at = s * DOT_LANES;
-                lo = _mm256_add_ps(
-                    lo,
-                    _mm256_mul_ps(_mm256_loadu_ps(qp.add(at)), T::load8(row.add(at))),
-                );
-                hi = _mm256_add_ps(
-                    hi,
-                    _mm256_mul_ps(_mm256_loadu_ps(qp.add(at + 8)), T::load8(row.add(at + 8))),
-                );
-            }
-            sc[j] = reduce_lanes(lanes256(lo, hi)) * scale;
-        }
-        softmax(sc);
-        // Output dimensions in passes of up to eight registers, each pass
-        // over every position in order (each dimension's sum keeps the
-        // golden order).
-        let vp = v.data.as_ptr().add(v.off);
-        let op = o.as_mut_ptr();
-        let mut r0 = 0;
-        while r0 < halves {
-            let rest = halves - r0;
-            let (vr, or) = (vp.add(r0 * 8), op.add(r0 * 8));
-            match rest {
-                2 => out_pass::<T, 2>(sc, vr, v.stride, or),
-                4 => out_pass::<T, 4>(sc, vr, v.stride, or),
-                6 => out_pass::<T, 6>(sc, vr, v.stride, or),
-                _ => out_pass::<T, 8>(sc, vr, v.stride, or),
-            }
-            r0 += rest.min(8);
-        }
-    }
-
-    /// `o[d] += p_j * v_j[d]` for the `8 R` dimensions at `o`, every
-    /// position `j` in order, `o` held in `R` registers.
-    #[inline]
-    #[target_feature(enable = "avx2,f16c")]
-    unsafe fn out_pass<T: Lanes, const R: usize>(
-        p: &[f32],
-        v: *const T,
-        stride: usize,
-        o: *mut f32,
-    ) {
-        let mut ov: [__m256; R] = std::array::from_fn(|r| _mm256_loadu_ps(o.add(r * 8)));
-        for (j, &pj) in p.iter().enumerate() {
-            let pv = _mm256_set1_ps(pj);
-            let row = v.add(j * stride);
-            for r in 0..R {
-                ov[r] = _mm256_add_ps(ov[r], _mm256_mul_ps(pv, T::load8(row.add(r * 8))));
-            }
-        }
-        for r in 0..R {
-            _mm256_storeu_ps(o.add(r * 8), ov[r]);
-        }
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn lanes(acc: __m512) -> [f32; DOT_LANES] {
-        let mut l = [0.0f32; DOT_LANES];
-        _mm512_storeu_ps(l.as_mut_ptr(), acc);
-        l
-    }
-
-    /// Positions whose scores the vector loops reduce at once ([`reduce16`]).
-    const BLOCK: usize = 16;
-
-    /// The 16 lane sums of 16 dot products (`acc[d]`: dot `d`'s lanes),
-    /// each combined in the golden model's pinned tree order
-    /// (`reduce_lanes`: lanes `l + 8`, then `l + 4`, `l + 2`, `l + 1` added
-    /// into lane `l`), all at once: the same f32 additions of the same
-    /// operands, on vectors that hold several dots' partial sums (15 adds
-    /// and 30 shuffles, where one dot at a time took 15 scalar adds and 16
-    /// loads each). Returns the sums in dot order.
-    ///
-    /// Level by level: two dots' halves (`shuffle_f32x4` 0x44 / 0xEE), then
-    /// quarters (0x88 / 0xDD), then pairs within each 128-bit lane
-    /// (`shuffle_ps` 0x44 / 0xEE), then single lanes (0x88 / 0xDD). The
-    /// result comes out as a 4 x 4 transpose of the inputs' order, so dot
-    /// `TRANSPOSE[s]` goes in as input `s` (the transpose is its own
-    /// inverse).
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn reduce16(acc: &[__m512; BLOCK]) -> __m512 {
-        const TRANSPOSE: [usize; BLOCK] = [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15];
-        let a: [__m512; BLOCK] = std::array::from_fn(|s| acc[TRANSPOSE[s]]);
-        let s1: [__m512; 8] = std::array::from_fn(|p| {
-            let (x, y) = (a[2 * p], a[2 * p + 1]);
-            _mm512_add_ps(
-                _mm512_shuffle_f32x4::<0x44>(x, y),
-                _mm512_shuffle_f32x4::<0xEE>(x, y),
-            )
-        });
-        let s2: [__m512; 4] = std::array::from_fn(|p| {
-            let (x, y) = (s1[2 * p], s1[2 * p + 1]);
-            _mm512_add_ps(
-                _mm512_shuffle_f32x4::<0x88>(x, y),
-                _mm512_shuffle_f32x4::<0xDD>(x, y),
-            )
-        });
-        let s3: [__m512; 2] = std::array::from_fn(|p| {
-            let (x, y) = (s2[2 * p], s2[2 * p + 1]);
-            _mm512_add_ps(
-                _mm512_shuffle_ps::<0x44>(x, y),
-                _mm512_shuffle_ps::<0xEE>(x, y),
-            )
-        });
-        _mm512_add_ps(
-            _mm512_shuffle_ps::<0x88>(s3[0], s3[1]),
-            _mm512_shuffle_ps::<0xDD>(s3[0], s3[1]),
-        )
-    }
-
-    #[target_feature(enable = "avx512f")]
-    unsafe fn run<T: Lanes, const S: usize>(
-        q: &[f32],
-        k: HeadView<'_, T>,
-        v: HeadView<'_, T>,
-        scale: f32,
-        sc: &mut [f32],
-        o: &mut [f32],
-    ) {
-        let qv: [__m512; S] =
-            std::array::from_fn(|s| _mm512_loadu_ps(q.as_ptr().add(s * DOT_LANES)));
-        let kp = k.data.as_ptr().add(k.off);
-        let n = sc.len();
-        // Positions j .. j + 4: their lane sums.
-        let dots4 = |j: usize| {
-            let mut acc = [_mm512_setzero_ps(); 4];
-            for s in 0..S {
-                for (t, a) in acc.iter_mut().enumerate() {
-                    let kv = T::load16(kp.add((j + t) * k.stride + s * DOT_LANES));
-                    *a = _mm512_add_ps(*a, _mm512_mul_ps(qv[s], kv));
-                }
-            }
-            acc
-        };
-        let mut j = 0;
-        let sv = _mm512_set1_ps(scale);
-        while j + BLOCK <= n {
-            let mut pend = [_mm512_setzero_ps(); BLOCK];
-            for t in (0..BLOCK).step_by(4) {
-                pend[t..t + 4].copy_from_slice(&dots4(j + t));
-            }
-            _mm512_storeu_ps(sc.as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&pend), sv));
-            j += BLOCK;
-        }
-        while j + 4 <= n {
-            for (t, a) in dots4(j).iter().enumerate() {
-                sc[j + t] = reduce_lanes(lanes(*a)) * scale;
-            }
-            j += 4;
-        }
-        while j < n {
-            let mut a = _mm512_setzero_ps();
-            for s in 0..S {
-                let kv = T::load16(kp.add(j * k.stride + s * DOT_LANES));
-                a = _mm512_add_ps(a, _mm512_mul_ps(qv[s], kv));
-            }
-            sc[j] = reduce_lanes(lanes(a)) * scale;
-            j += 1;
-        }
-        softmax(sc);
-        let vp = v.data.as_ptr().add(v.off);
-        let mut ov: [__m512; S] =
-            std::array::from_fn(|s| _mm512_loadu_ps(o.as_ptr().add(s * DOT_LANES)));
-        for (j, &p) in sc.iter().enumerate() {
-            let pv = _mm512_set1_ps(p);
-            for s in 0..S {
-                let vv = T::load16(vp.add(j * v.stride + s * DOT_LANES));
-                ov[s] = _mm512_add_ps(ov[s], _mm512_mul_ps(pv, vv));
-            }
-        }
-        for s in 0..S {
-            _mm512_storeu_ps(o.as_mut_ptr().add(s * DOT_LANES), ov[s]);
-        }
-    }
-}
+mod x86;
 
 #[cfg(test)]
 mod tests {
-    use tritium_golden::attention::HeadView;
-    use tritium_golden::kv::KvElem;
+    use tritium_golden::attention::{attention, each_row, HeadFns, HeadView, QuadFn};
+    use tritium_golden::kv::{KvElem, LayerKv};
+    use tritium_golden::{ModelConfig, Preset};
 
     use super::*;
+
+    /// A prompt's attention (rows after cached positions) with every
+    /// function of the ISA, the quad functions from any size on: the
+    /// golden bits, f32 and f16 caches, odd and even row counts.
+    #[test]
+    fn prompt_attention_with_the_isa_functions_is_bitwise_golden() {
+        let c = ModelConfig {
+            num_heads: 8,
+            num_kv_heads: 2,
+            head_dim: 64,
+            hidden_size: 512,
+            ..Preset::Tiny.config()
+        };
+        let f = |i: usize| ((i * 7919 % 211) as f32 - 105.0) / 50.0;
+        for isa in crate::present_kernels().unwrap() {
+            let heads = HeadFns {
+                f32: head_fn(isa),
+                f16: head_fn_f16(isa),
+                pairs: pair_fns(isa),
+                quads: quad_fns(isa).map(|q| Quads {
+                    min_kv_bytes: 0,
+                    ..q
+                }),
+            };
+            for (rows, start) in [(5, 20), (6, 11), (2, 0)] {
+                let n = start + rows;
+                let q: Vec<f32> = (0..rows * c.q_dim()).map(f).collect();
+                let k: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 3)).collect();
+                let v: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 11)).collect();
+                let (kh, vh): (Vec<f16>, Vec<f16>) = (
+                    k.iter().map(|&x| f16::narrow(x)).collect(),
+                    v.iter().map(|&x| f16::narrow(x)).collect(),
+                );
+                for kv in [LayerKv::F32(&k, &v), LayerKv::F16(&kh, &vh)] {
+                    let run = |heads: HeadFns| {
+                        let (mut out, mut work) = (Vec::new(), Vec::new());
+                        let (o, w) = (&mut out, &mut work);
+                        attention(&c, &q, kv, rows, start, o, w, heads, |w, d, f| {
+                            each_row(w, d, f)
+                        });
+                        out.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+                    };
+                    assert_eq!(run(heads), run(HeadFns::default()), "{isa:?} {rows} rows");
+                }
+            }
+        }
+    }
 
     /// Random heads of several sizes and lengths: the ISA's function and
     /// the golden one give the same bits (scores and outputs).
@@ -647,6 +249,44 @@ mod tests {
                     }
                     check_pair(p32, &q2, kv32, scale, &format!("{isa:?} hd {hd} n {n}"));
                     check_pair(p16, &q2, kv16, scale, &format!("{isa:?} f16 hd {hd} n {n}"));
+                    // Two rows of the pair (n - 1 and n positions).
+                    let (Some(quads), true) = (quad_fns(isa), n >= 2) else {
+                        continue;
+                    };
+                    let (q32, q16) = (quads.f32, quads.f16);
+                    let q3: Vec<f32> = (0..2 * hd).map(|_| rnd()).collect();
+                    fn check_quad<T: KvElem>(
+                        quad: QuadFn<T>,
+                        q: [&[f32]; 2],
+                        (k, v): (HeadView<'_, T>, HeadView<'_, T>),
+                        scale: f32,
+                        what: &str,
+                    ) {
+                        let (n, hd) = (k.data.len() / k.stride, q[0].len() / 2);
+                        let len = |h: usize| if h < 2 { n - 1 } else { n };
+                        let mut sc: Vec<Vec<f32>> = (0..4).map(|h| vec![0.0; len(h)]).collect();
+                        let mut o = vec![vec![0.0f32; hd]; 4];
+                        {
+                            let [s0, s1, s2, s3] = &mut sc[..] else {
+                                unreachable!()
+                            };
+                            let [o0, o1, o2, o3] = &mut o[..] else {
+                                unreachable!()
+                            };
+                            quad(q, k, v, scale, [s0, s1, s2, s3], [o0, o1, o2, o3]);
+                        }
+                        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        for h in 0..4 {
+                            let qh = &q[h / 2][h % 2 * hd..][..hd];
+                            let (mut s2, mut o2) = (vec![0.0; len(h)], vec![0.0; hd]);
+                            attend_head(qh, k, v, scale, &mut s2, &mut o2);
+                            assert_eq!(bits(&sc[h]), bits(&s2), "{what} quad {h} scores");
+                            assert_eq!(bits(&o[h]), bits(&o2), "{what} quad {h} out");
+                        }
+                    }
+                    let q4 = [&q2[..], &q3[..]];
+                    check_quad(q32, q4, kv32, scale, &format!("{isa:?} hd {hd} n {n}"));
+                    check_quad(q16, q4, kv16, scale, &format!("{isa:?} f16 hd {hd} n {n}"));
                 }
             }
         }

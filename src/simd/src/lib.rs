@@ -799,6 +799,7 @@ impl Backend for SimdBackend {
             f32: attention::head_fn(self.isa),
             f16: attention::head_fn_f16(self.isa),
             pairs: attention::pair_fns(self.isa),
+            quads: attention::quad_fns(self.isa),
         }
     }
 
