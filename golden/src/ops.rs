@@ -64,8 +64,29 @@ pub fn rms_norm(x: &[f32], weight: &[f32], eps: f32, y: &mut [f32]) {
 
 /// Softmax in place: `m = max`, `e_i = exp(s_i - m)`, sum sequentially from
 /// index 0, `p_i = e_i / sum`.
+///
+/// The maximum ignores NaN (as `f32::max` does) and is taken in 16 lanes,
+/// which vectorize: a maximum is exact, so any order gives the same value,
+/// up to the sign of a zero, which changes no `s_i - m` that `exp` could
+/// tell apart (`x - 0 = x - (-0)` for every nonzero `x`, and both give
+/// `±0` with `exp(±0) = 1` for a zero `x`). The division is elementwise.
+#[cfg_attr(
+    feature = "dispatch",
+    multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl", "x86_64+avx2"))
+)]
 pub fn softmax(s: &mut [f32]) {
-    let m = s.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut lanes = [f32::NEG_INFINITY; DOT_LANES];
+    let chunks = s.chunks_exact(DOT_LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..DOT_LANES {
+            lanes[l] = lanes[l].max(c[l]);
+        }
+    }
+    let m = lanes
+        .iter()
+        .chain(tail)
+        .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     let mut sum = 0.0f32;
     for v in s.iter_mut() {
         *v = (*v - m).exp();

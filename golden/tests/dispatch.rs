@@ -5,7 +5,7 @@
 //! against the same references.
 
 use proptest::prelude::*;
-use tritium_golden::ops::{dot, relu2_gate, rms_norm};
+use tritium_golden::ops::{dot, relu2_gate, rms_norm, softmax};
 use tritium_golden::quant::{
     add_dequantized, dequantize, quantize_activations, relu2_gate_acc, round_clamp_i8, ACT_QP,
     SCALE_FLOOR,
@@ -27,8 +27,81 @@ fn row(max: usize) -> impl Strategy<Value = Vec<f32>> {
     proptest::collection::vec(value(), 1..max)
 }
 
+/// The sequential softmax formula (NaN results as one value).
+fn plain_softmax_bits(x: &[f32]) -> Vec<u32> {
+    let mut p = x.to_vec();
+    let m = p.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0f32;
+    for v in p.iter_mut() {
+        *v = (*v - m).exp();
+        sum += *v;
+    }
+    for v in p.iter_mut() {
+        *v /= sum;
+    }
+    nan_as_one(&p)
+}
+
+fn softmax_bits(x: &[f32]) -> Vec<u32> {
+    let mut p = x.to_vec();
+    softmax(&mut p);
+    nan_as_one(&p)
+}
+
+fn nan_as_one(v: &[f32]) -> Vec<u32> {
+    v.iter()
+        .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
+        .collect()
+}
+
+/// Rows around the 16-lane chunks whose maximum is negative, sits in the
+/// tail or in a chunk, or is a zero of either sign, with NaN and
+/// infinities at chunk edges: the plain formula's bits.
+#[test]
+fn softmax_edge_rows_equal_the_scalar_formula() {
+    for n in [1usize, 2, 15, 16, 17, 31, 32, 33, 50] {
+        let falling: Vec<f32> = (0..n).map(|i| -3.0 - i as f32 * 0.37).collect();
+        let rising: Vec<f32> = falling.iter().rev().copied().collect();
+        let mut rows = vec![falling.clone(), rising, vec![f32::NEG_INFINITY; n]];
+        for (at, v) in [(0, f32::NAN), (n - 1, f32::NAN), (n / 2, f32::INFINITY)] {
+            let mut r = falling.clone();
+            r[at] = v;
+            rows.push(r);
+        }
+        for z in [0.0f32, -0.0] {
+            let mut r = falling.clone();
+            r[n - 1] = z;
+            rows.push(r);
+        }
+        for r in rows {
+            assert_eq!(softmax_bits(&r), plain_softmax_bits(&r), "{r:?}");
+        }
+    }
+}
+
+/// Scores for softmax: finite values, and sometimes NaN, infinities and
+/// zeros of both signs (the maximum ignores NaN; a zero maximum's sign).
+fn score() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        8 => value(),
+        1 => Just(f32::NAN),
+        1 => Just(f32::INFINITY),
+        1 => Just(f32::NEG_INFINITY),
+        1 => Just(-0.0f32),
+        1 => Just(0.0f32),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The lane-wise maximum and the elementwise division give the plain
+    /// sequential formula's bits (NaN as NaN), every length around the
+    /// 16-lane chunks.
+    #[test]
+    fn softmax_equals_the_scalar_formula(x in proptest::collection::vec(score(), 1..70)) {
+        prop_assert_eq!(softmax_bits(&x), plain_softmax_bits(&x), "{:?}", x);
+    }
 
     #[test]
     fn rms_norm_equals_the_scalar_formula(x in row(300), seed in any::<u32>()) {
