@@ -283,8 +283,9 @@ pub fn attention(
     // keys and values, which a long prompt's thread then finds in its
     // cache (row by row, each item read another KV head's, and at 1,024
     // positions the five of 2B4T, 5 MB, streamed from memory for every row).
+    let first = |i: usize| (i / blocks * per, i % blocks * rb);
     run_rows(work, size, &|i, item| {
-        let (h, r0) = (i / blocks * per, i % blocks * rb);
+        let (h, r0) = first(i);
         let nr = rb.min(rows - r0);
         let kvh = h / group;
         let qr = |r: usize| &q[r * qd + h * hd..r * qd + (h + per) * hd];
@@ -313,7 +314,8 @@ pub fn attention(
     for (j, row) in work.chunks_exact(w).enumerate() {
         // Work row j: token row rr, head p of item j / (rb * per).
         let (i, rr, p) = (j / (rb * per), j / per % rb, j % per);
-        let (r, h) = (i % blocks * rb + rr, i / blocks * per + p);
+        let (h, r) = first(i);
+        let (r, h) = (r + rr, h + p);
         if r < rows {
             out[r * qd + h * hd..][..hd].copy_from_slice(&row[..hd]);
         }
@@ -349,39 +351,25 @@ impl WorkRows {
         item: &mut [f32],
     ) {
         let WorkRows { hd, w, len, rows } = self;
+        // Work row j of the item (of head j % 2 with two heads) as its
+        // output and the scores of its `len + r` positions (token row r).
+        let mut parts = item.chunks_exact_mut(w).map(|row| row.split_at_mut(hd));
+        let mut next = |r: usize| {
+            let (o, sc) = parts.next().expect("the item's work rows");
+            (o, &mut sc[..len + r])
+        };
         match (pair, quad) {
             (Some(_), Some(quad)) if rows == 2 => {
-                let (r0, r1) = item.split_at_mut(2 * w);
-                let (a, b) = r0.split_at_mut(w);
-                let (c, d) = r1.split_at_mut(w);
-                let (oa, sa) = a.split_at_mut(hd);
-                let (ob, sb) = b.split_at_mut(hd);
-                let (oc, sc) = c.split_at_mut(hd);
-                let (od, sd) = d.split_at_mut(hd);
-                let scores = [
-                    &mut sa[..len],
-                    &mut sb[..len],
-                    &mut sc[..len + 1],
-                    &mut sd[..len + 1],
-                ];
-                quad(q, k, v, scale, scores, [oa, ob, oc, od])
+                let (a, b, c, d) = (next(0), next(0), next(1), next(1));
+                quad(q, k, v, scale, [a.1, b.1, c.1, d.1], [a.0, b.0, c.0, d.0])
             }
             (Some(pair), _) => {
-                let (a, b) = item.split_at_mut(w);
-                let (oa, sa) = a.split_at_mut(hd);
-                let (ob, sb) = b.split_at_mut(hd);
-                pair(
-                    q[0],
-                    k,
-                    v,
-                    scale,
-                    [&mut sa[..len], &mut sb[..len]],
-                    [oa, ob],
-                )
+                let ((oa, sa), (ob, sb)) = (next(0), next(0));
+                pair(q[0], k, v, scale, [sa, sb], [oa, ob])
             }
             (None, _) => {
-                let (o, sc) = item.split_at_mut(hd);
-                head(q[0], k, v, scale, &mut sc[..len], o)
+                let (o, sc) = next(0);
+                head(q[0], k, v, scale, sc, o)
             }
         }
     }

@@ -467,8 +467,8 @@ impl SimdBackend {
         let tiled = kernels::tiled_prompt(isa, rows);
         let (kp, rows_padded) = if tiled {
             (
-                w0.k_padded().next_multiple_of(64),
-                rows.next_multiple_of(16),
+                w0.k_padded().next_multiple_of(kernels::TILE_K),
+                rows.next_multiple_of(kernels::TILE_ROWS),
             )
         } else {
             (w0.k_padded(), rows)
@@ -715,7 +715,8 @@ const HEAD_ROWS: usize = 512;
 /// activations per panel pair from L3.)
 fn prompt_chunk_rows(k: usize) -> usize {
     const ACT_BYTES: usize = 1 << 20;
-    (ACT_BYTES / k.max(1) / 16 * 16).max(16)
+    let tiles = ACT_BYTES / k.max(1) / kernels::TILE_ROWS;
+    tiles.max(1) * kernels::TILE_ROWS
 }
 
 /// How a matrix's panels are cut into the parallel tasks of a job.

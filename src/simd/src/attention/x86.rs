@@ -121,36 +121,21 @@ unsafe fn run_pair<T: Lanes, const S: usize>(
         std::array::from_fn(|s| _mm512_loadu_ps(q.as_ptr().add(hd + s * DOT_LANES)));
     let kp = k.data.as_ptr().add(k.off);
     let n = sa.len();
-    let row_bytes = hd * std::mem::size_of::<T>();
-    // Positions j, j + 1: both heads' lane sums.
-    let dots2 = |j: usize| {
-        if j + AHEAD + 2 <= n {
-            prefetch_rows(kp.add((j + AHEAD) * k.stride), k.stride, row_bytes);
-        }
-        let mut acc = [_mm512_setzero_ps(); 4];
-        for s in 0..S {
-            for t in 0..2 {
-                let kv = T::load16(kp.add((j + t) * k.stride + s * DOT_LANES));
-                acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(qa[s], kv));
-                acc[2 + t] = _mm512_add_ps(acc[2 + t], _mm512_mul_ps(qb[s], kv));
-            }
-        }
-        acc
+    let keys = Keys {
+        p: kp,
+        stride: k.stride,
+        n,
     };
     let mut j = 0;
     let sv = _mm512_set1_ps(scale);
     while j + BLOCK <= n {
-        let (mut pa, mut pb) = ([_mm512_setzero_ps(); BLOCK], [_mm512_setzero_ps(); BLOCK]);
-        for t in (0..BLOCK).step_by(2) {
-            let acc = dots2(j + t);
-            (pa[t], pa[t + 1], pb[t], pb[t + 1]) = (acc[0], acc[1], acc[2], acc[3]);
-        }
-        _mm512_storeu_ps(sa.as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&pa), sv));
-        _mm512_storeu_ps(sb.as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&pb), sv));
+        let [a, b] = keys.block::<S>(&qa, &qb, j, true);
+        _mm512_storeu_ps(sa.as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&a), sv));
+        _mm512_storeu_ps(sb.as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&b), sv));
         j += BLOCK;
     }
     while j + 2 <= n {
-        let acc = dots2(j);
+        let acc = keys.dots2::<S>(&qa, &qb, j, true);
         for t in 0..2 {
             sa[j + t] = reduce_lanes(lanes(acc[t])) * scale;
             sb[j + t] = reduce_lanes(lanes(acc[2 + t])) * scale;
@@ -170,6 +155,7 @@ unsafe fn run_pair<T: Lanes, const S: usize>(
     softmax(sa);
     softmax(sb);
     let vp = v.data.as_ptr().add(v.off);
+    let row_bytes = hd * std::mem::size_of::<T>();
     let mut va: [__m512; S] =
         std::array::from_fn(|s| _mm512_loadu_ps(oa.as_ptr().add(s * DOT_LANES)));
     let mut vb: [__m512; S] =
@@ -188,6 +174,66 @@ unsafe fn run_pair<T: Lanes, const S: usize>(
     for s in 0..S {
         _mm512_storeu_ps(oa.as_mut_ptr().add(s * DOT_LANES), va[s]);
         _mm512_storeu_ps(ob.as_mut_ptr().add(s * DOT_LANES), vb[s]);
+    }
+}
+
+/// A head's keys as the pair and quad loops read them: `n` positions
+/// (the dot products' length), `stride` values apart from `p`.
+#[derive(Clone, Copy)]
+struct Keys<T> {
+    p: *const T,
+    stride: usize,
+    n: usize,
+}
+
+impl<T: Lanes> Keys<T> {
+    /// Positions `j`, `j + 1`: the lane sums of heads `a` (0, 1) and `b`
+    /// (2, 3), each key group loaded once for both; with `prefetch`, the
+    /// rows [`AHEAD`] positions on are fetched.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn dots2<const S: usize>(
+        self,
+        qa: &[__m512; S],
+        qb: &[__m512; S],
+        j: usize,
+        prefetch: bool,
+    ) -> [__m512; 4] {
+        let row_bytes = S * DOT_LANES * std::mem::size_of::<T>();
+        if prefetch && j + AHEAD + 2 <= self.n {
+            prefetch_rows(
+                self.p.add((j + AHEAD) * self.stride),
+                self.stride,
+                row_bytes,
+            );
+        }
+        let mut acc = [_mm512_setzero_ps(); 4];
+        for s in 0..S {
+            for t in 0..2 {
+                let kv = T::load16(self.p.add((j + t) * self.stride + s * DOT_LANES));
+                acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(qa[s], kv));
+                acc[2 + t] = _mm512_add_ps(acc[2 + t], _mm512_mul_ps(qb[s], kv));
+            }
+        }
+        acc
+    }
+
+    /// Positions `j .. j + 16`: both heads' lane sums, for [`reduce16`].
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn block<const S: usize>(
+        self,
+        qa: &[__m512; S],
+        qb: &[__m512; S],
+        j: usize,
+        prefetch: bool,
+    ) -> [[__m512; BLOCK]; 2] {
+        let mut p = [[_mm512_setzero_ps(); BLOCK]; 2];
+        for t in (0..BLOCK).step_by(2) {
+            let acc = self.dots2::<S>(qa, qb, j + t, prefetch);
+            (p[0][t], p[0][t + 1], p[1][t], p[1][t + 1]) = (acc[0], acc[1], acc[2], acc[3]);
+        }
+        p
     }
 }
 
@@ -241,7 +287,6 @@ unsafe fn run_quad<T: Lanes, const S: usize>(
     ];
     let kp = k.data.as_ptr().add(k.off);
     let n = s[0].len();
-    let row_bytes = hd * std::mem::size_of::<T>();
     // Position j's lane sums for heads `from..4` (the tail positions).
     let dots = |j: usize, from: usize| {
         let mut acc = [_mm512_setzero_ps(); 4];
@@ -256,7 +301,12 @@ unsafe fn run_quad<T: Lanes, const S: usize>(
     };
     // Blocks of 16 positions, one row's two heads at a time with their
     // queries in registers: the second row finds the block's 16 key
-    // rows in L1.
+    // rows in L1 (only the first prefetches).
+    let keys = Keys {
+        p: kp,
+        stride: k.stride,
+        n,
+    };
     let sv = _mm512_set1_ps(scale);
     let mut j = 0;
     while j + BLOCK <= n {
@@ -266,21 +316,9 @@ unsafe fn run_quad<T: Lanes, const S: usize>(
                 std::array::from_fn(|g| _mm512_loadu_ps(qp[ha].add(g * DOT_LANES)));
             let qb: [__m512; S] =
                 std::array::from_fn(|g| _mm512_loadu_ps(qp[hb].add(g * DOT_LANES)));
-            let (mut pa, mut pb) = ([_mm512_setzero_ps(); BLOCK], [_mm512_setzero_ps(); BLOCK]);
-            for t in (0..BLOCK).step_by(2) {
-                if r == 0 && j + t + AHEAD + 2 <= n {
-                    prefetch_rows(kp.add((j + t + AHEAD) * k.stride), k.stride, row_bytes);
-                }
-                for g in 0..S {
-                    for u in 0..2 {
-                        let kv = T::load16(kp.add((j + t + u) * k.stride + g * DOT_LANES));
-                        pa[t + u] = _mm512_add_ps(pa[t + u], _mm512_mul_ps(qa[g], kv));
-                        pb[t + u] = _mm512_add_ps(pb[t + u], _mm512_mul_ps(qb[g], kv));
-                    }
-                }
-            }
-            _mm512_storeu_ps(s[ha].as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&pa), sv));
-            _mm512_storeu_ps(s[hb].as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&pb), sv));
+            let [a, b] = keys.block::<S>(&qa, &qb, j, r == 0);
+            _mm512_storeu_ps(s[ha].as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&a), sv));
+            _mm512_storeu_ps(s[hb].as_mut_ptr().add(j), _mm512_mul_ps(reduce16(&b), sv));
         }
         j += BLOCK;
     }
@@ -367,14 +405,8 @@ const AHEAD: usize = 16;
 /// Prefetches two rows of `bytes` at `p` and `p + stride` elements.
 #[inline(always)]
 unsafe fn prefetch_rows<T>(p: *const T, stride: usize, bytes: usize) {
-    for r in 0..2 {
-        let row = p.add(r * stride).cast::<i8>();
-        let mut off = 0;
-        while off < bytes {
-            _mm_prefetch::<_MM_HINT_T0>(row.add(off));
-            off += 64;
-        }
-    }
+    prefetch_row(p, bytes);
+    prefetch_row(p.add(stride), bytes);
 }
 
 /// Whether the vector loops can run: a head of whole 16-lane groups,
