@@ -501,7 +501,7 @@ impl SimdBackend {
         for i in 0..m {
             let p = ws[i].expect("call").panels();
             base[i + 1] = base[i] + p;
-            split[i] = Split::new(p, rows, threads);
+            split[i] = Split::new(p, rows, threads, kernels::prompt_unit(isa, rows));
             first[i + 1] = first[i] + split[i].tasks;
         }
         // Grown, never cleared: the kernels write every value of their
@@ -730,18 +730,19 @@ struct Split {
 
 impl Split {
     /// A decode job (one token row): single GEMV steps of 4 panels, handed
-    /// out one at a time by the spin pool. A prompt: whole pairs of panels
-    /// (the AVX-512 and AMX prompt kernels' unit), spread evenly over up to
+    /// out one at a time by the spin pool. A prompt: whole runs of `unit`
+    /// panels (the prompt kernel's pass, [`kernels::prompt_unit`]: 3 for
+    /// the AVX-512 one, 2 for AMX and the rest), spread evenly over up to
     /// 8 tasks per thread, enough to balance `threads` workers. (Tasks of
     /// a fixed size, rounded up to whole GEMV steps, left one thread 4-5 %
     /// more panels than the other at 2 threads on the 2B4T shapes.)
-    fn new(panels: usize, rows: usize, threads: usize) -> Split {
+    fn new(panels: usize, rows: usize, threads: usize, unit: usize) -> Split {
         let (unit, tasks) = if rows == 1 {
             (4, panels.div_ceil(4))
         } else if threads <= 1 {
             (panels.max(1), 1)
         } else {
-            (2, (threads * 8).min(panels.div_ceil(2)))
+            (unit, (threads * 8).min(panels.div_ceil(unit)))
         };
         Split {
             panels,

@@ -71,10 +71,11 @@ fn decode_rows_of_every_panel_count_equal_golden() {
 
 /// Prompts whose K spans several of the AMX kernel's K blocks (8 steps
 /// of 64 inputs: 512) with a ragged tail, over whole and partial token
-/// groups, pairs of groups and a single one, odd and even panel counts and
-/// a ragged last panel: the accumulators are parked between blocks and the
-/// tiles of a partial group or panel go through scratch. Every path ==
-/// golden, at 1 and 2 threads.
+/// groups, pairs of groups and a single one, panel counts of every
+/// remainder by 2 and 3 (the AMX and AVX-512 kernels' runs) and a ragged
+/// last panel: the accumulators are parked between blocks and the tiles of
+/// a partial group or panel go through scratch. Every path == golden, at 1
+/// and 2 threads.
 #[test]
 fn prompts_across_k_blocks_equal_golden() {
     for (n, k, rows) in [
@@ -83,6 +84,9 @@ fn prompts_across_k_blocks_equal_golden() {
         (32, 520, 47),
         (17, 1024, 64),
         (80, 2100, 2),
+        // Seven panels: the AVX-512 kernel's runs of three and a single
+        // one left over.
+        (112, 600, 24),
         // Long rows: the backend runs 16 token rows per call
         // (`prompt_chunk_rows`), three calls here.
         (20, 70_000, 40),

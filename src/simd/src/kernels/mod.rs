@@ -67,6 +67,17 @@ pub fn tiled_prompt(isa: Isa, rows: usize) -> bool {
     }
 }
 
+/// Panels the prompt kernel of `isa` computes per pass over K for
+/// `rows` token rows: a task's share is a whole number of them.
+pub fn prompt_unit(isa: Isa, rows: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 && tiled_prompt(isa, rows) {
+        return x86::PROMPT_PANELS;
+    }
+    let _ = (isa, rows);
+    2
+}
+
 /// Copies `rows` activation rows of `k` inputs (`src`, row-major) into
 /// `dst` in the tile layout: whole tiles of 16 rows x 64 inputs, each
 /// contiguous (1 KiB), tile `(g, kt)` (rows `16g ..`, inputs `64kt ..`) at

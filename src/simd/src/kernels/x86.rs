@@ -14,7 +14,7 @@
 //! and walks several panels at once. The AVX2 one is limited by its
 //! multiply ports on some cores and spends as few instructions per product
 //! as it can (see [`gemv256`]). Prefill (several rows) is compute-bound:
-//! the AVX-512 kernel unpacks K segments of two panels once into an L1
+//! the AVX-512 kernel unpacks K segments of three panels once into an L1
 //! buffer and reuses them for every token row ([`prompt512`]; prompts of up
 //! to 8 rows unpack each chunk in registers, [`tile512`]); the AVX2 tiles
 //! unpack a chunk once and reuse it for up to 4 token rows.
@@ -203,8 +203,8 @@ macro_rules! token_group {
     };
 }
 
-/// K blocks per segment of the prompt kernel [`prompt512`]: two panels'
-/// unpacked segment is `2 * 32 * 4 * 64` bytes = 16 KiB, which stays in L1
+/// K blocks per segment of the prompt kernel [`prompt512`]: three panels'
+/// unpacked segment is `3 * 32 * 4 * 64` bytes = 24 KiB, which stays in L1
 /// next to a token group's 4 KiB of activations.
 const PROMPT_SEG_BLOCKS: usize = 32;
 
@@ -218,7 +218,15 @@ const _: () = assert!(PROMPT_SEG_BLOCKS.is_multiple_of(BLOCKS_PER_STEP));
 /// step `j`, panel `q` (see [`prompt512`]).
 type PromptSeg = [__m512i; SEG_VECTORS];
 /// Vectors of a [`PromptSeg`].
-const SEG_VECTORS: usize = PROMPT_SEG_BLOCKS * 4 * 2;
+const SEG_VECTORS: usize = PROMPT_SEG_BLOCKS * 4 * PROMPT_PANELS;
+
+/// Panels per pass of [`prompt512`]: 3 panels x 8 token rows are 24
+/// accumulators, each 64-byte weight load serving 8 `vpdpbusd` and each
+/// broadcast 3 (with 2 panels, 16 and 2). A loop of that mix alone, data in
+/// L1, ran at 98-99 % of the register-only `vpdpbusd` peak against 92-97 %
+/// for 2 x 8 (best of 15 rounds, Sapphire Rapids-class Xeon); whole calls
+/// on one thread gained 2-5 points (interleaved runs).
+pub(crate) const PROMPT_PANELS: usize = 3;
 
 /// Unpacks blocks `b0 .. b0 + nb` of panels `p .. p + P` into `buf`.
 #[inline]
@@ -230,7 +238,7 @@ unsafe fn unpack_seg<const P: usize>(
     nb: usize,
     buf: &mut PromptSeg,
 ) {
-    debug_assert!(P <= 2 && nb <= PROMPT_SEG_BLOCKS);
+    debug_assert!(P <= PROMPT_PANELS && nb <= PROMPT_SEG_BLOCKS);
     let wp: [*const Chunk; P] = std::array::from_fn(|q| w.panel(p + q).as_ptr().add(b0));
     let dst = buf.as_mut_ptr();
     for b in 0..nb {
@@ -354,8 +362,8 @@ unsafe fn prompt512<const P: usize>(
     while b0 < kb {
         let nb = PROMPT_SEG_BLOCKS.min(kb - b0);
         unpack_seg::<P>(w, p, b0, nb, buf);
-        // The chunks the next unpack reads (this pair's next segment, or
-        // the next pair's first), fetched a part per token group: in a
+        // The chunks the next unpack reads (these panels' next segment, or
+        // the next run's first), fetched a part per token group: in a
         // forward pass a prompt's weights come from memory (whole-model
         // prefill 1-3 % faster with it, interleaved runs).
         let (np, nb0) = if b0 + nb < kb {
@@ -367,7 +375,7 @@ unsafe fn prompt512<const P: usize>(
         let line = |i: usize| {
             let (q, b) = (i / (lines / P), i % (lines / P));
             // Only prefetched, never read: wrapping arithmetic (the next
-            // pair may lie past the matrix).
+            // run may lie past the matrix).
             (w.addr() as *const Chunk).wrapping_add((np + q) * kb + nb0 + b)
         };
         let mut r = 0;
@@ -447,8 +455,8 @@ pub unsafe fn panels_avx512(
     }
 }
 
-/// Panels `p0 .. p0 + np` for a prompt of more than 8 token rows, two
-/// panels at a time ([`prompt512`]), into `out`.
+/// Panels `p0 .. p0 + np` for a prompt of more than 8 token rows,
+/// [`PROMPT_PANELS`] at a time ([`prompt512`]), into `out`.
 ///
 /// # Safety
 /// AVX-512 F/BW/VNNI present; `a` in the tile layout
@@ -458,18 +466,19 @@ pub unsafe fn panels_avx512(
 pub unsafe fn prompt_avx512(w: &PackedTernary, p0: usize, np: usize, a: &Acts, out: OutTiles) {
     SCRATCH.with_borrow_mut(|(seg, park)| {
         let seg = seg.get_or_insert_with(|| Box::new([_mm512_setzero_si512(); SEG_VECTORS]));
-        if park.len() < 2 * a.rows {
-            park.resize(2 * a.rows, _mm512_setzero_si512());
+        if park.len() < PROMPT_PANELS * a.rows {
+            park.resize(PROMPT_PANELS * a.rows, _mm512_setzero_si512());
         }
         let park = park.as_mut_ptr();
         let mut q = 0;
         while q < np {
-            if q + 2 <= np {
-                prompt512::<2>(w, p0 + q, a, (seg, park), out.from_panel(q));
-            } else {
-                prompt512::<1>(w, p0 + q, a, (seg, park), out.from_panel(q));
+            let o = out.from_panel(q);
+            match np - q {
+                1 => prompt512::<1>(w, p0 + q, a, (seg, park), o),
+                2 => prompt512::<2>(w, p0 + q, a, (seg, park), o),
+                _ => prompt512::<PROMPT_PANELS>(w, p0 + q, a, (seg, park), o),
             }
-            q += 2;
+            q += PROMPT_PANELS;
         }
     })
 }
@@ -477,7 +486,7 @@ pub unsafe fn prompt_avx512(w: &PackedTernary, p0: usize, np: usize, a: &Acts, o
 thread_local! {
     /// The unpacked segment of [`prompt512`] and its partial sums between
     /// K segments, kept per thread (instead of a fresh, zeroed 16 KiB
-    /// segment on the stack for every pair of panels).
+    /// segment on the stack for every run of panels).
     static SCRATCH: RefCell<(Option<Box<PromptSeg>>, Vec<__m512i>)> =
         const { RefCell::new((None, Vec::new())) };
 }
