@@ -477,20 +477,18 @@ impl SimdBackend {
         // sum): no padded copy here and no row sums.
         let reads_acts = !b3s[..m].iter().all(Option::is_some);
         let (acts, sums, panel_out) = (&mut self.acts, &mut self.sums, &mut self.panel_out);
-        acts.clear();
         sums.clear();
-        if reads_acts {
+        if tiled {
+            let pool = (threads, self.pool.as_deref());
+            kernels::tile_prompt(calls[0].acts, (rows, k, kp), acts, sums, pool);
+        } else if reads_acts {
+            acts.clear();
             acts.resize(rows_padded * kp, 0);
             for r in 0..rows {
                 let src = &calls[0].acts[r * k..(r + 1) * k];
-                if !tiled {
-                    acts[r * kp..r * kp + k].copy_from_slice(src);
-                }
+                acts[r * kp..r * kp + k].copy_from_slice(src);
                 sums.push(kernels::act_sum(src));
             }
-        }
-        if tiled {
-            kernels::tile_acts(calls[0].acts, k, rows, kp, acts);
         }
         // Panel offsets, task splits and task offsets of each matrix.
         let (mut base, mut split, mut first) = (

@@ -117,6 +117,30 @@ fn prompts_across_k_blocks_equal_golden() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
+    /// The tile layout of activations, from its definition: row `r`, input
+    /// `c` at byte `16 g kp + 1024 kt + 64 m + c % 64` (`g, m` = `r / 16,
+    /// r % 16`, `kt = c / 64`), every other byte zero, whatever the
+    /// buffer held before (the backend reuses it without clearing).
+    #[test]
+    fn tile_layout_is_its_definition(
+        rows in 1usize..40, k in 1usize..200, fill in any::<i8>(), seed in any::<u64>(),
+    ) {
+        let kp = k.next_multiple_of(64);
+        let src: Vec<i8> = (0..rows * k)
+            .map(|i| (seed.wrapping_mul(i as u64 + 1) >> 56) as i8)
+            .collect();
+        let len = rows.next_multiple_of(16) * kp;
+        let mut want = vec![0i8; len];
+        for r in 0..rows {
+            for c in 0..k {
+                want[r / 16 * 16 * kp + c / 64 * 1024 + r % 16 * 64 + c % 64] = src[r * k + c];
+            }
+        }
+        let mut got = vec![fill; len];
+        kernels::tile_acts(&src, k, rows, kp, &mut got);
+        prop_assert_eq!(got, want);
+    }
+
     /// The row sum every kernel subtracts: the vectorized sum == the
     /// plain one, for every length (whole 32-byte steps and tails) and the
     /// extreme rows (all -128: the bias of the unsigned sums).
