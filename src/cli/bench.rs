@@ -65,8 +65,9 @@ pub struct BenchArgs {
     /// saves).
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub context: usize,
-    /// Timed calls per kernel measurement (each from cold caches; the
-    /// fastest is reported).
+    /// Timed calls per kernel measurement, the fastest reported: decode
+    /// rows each from cold caches; prompt rows warm, and at least a quarter
+    /// second of them.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub reps: usize,
     /// Only the kernels and the bandwidth, not the whole model.
