@@ -42,7 +42,7 @@ const WARM_SECONDS: f64 = 0.25;
 /// least [`WARM_SECONDS`]. Returns the fastest call. A prompt call takes
 /// about a millisecond; the fastest of 5 moved by 10-20 points of the peak
 /// between runs on a shared 2-vCPU host, the fastest of a quarter second
-/// of calls by a few.
+/// of calls by about one.
 fn time_warm(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
     f()?;
     let mut best = Duration::MAX;

@@ -146,7 +146,7 @@ pub fn tile_prompt(
 /// Group `g`'s `TILE_ROWS * kp` bytes of [`tile_acts`] from its `rows`
 /// (`<= 16`) token rows `src`: one group's tiles (the backend lays out the
 /// groups of a prompt in parallel).
-pub fn tile_group(src: &[i8], rows: usize, k: usize, kp: usize, dst: &mut [i8]) {
+fn tile_group(src: &[i8], rows: usize, k: usize, kp: usize, dst: &mut [i8]) {
     assert!(kp.is_multiple_of(TILE_K) && kp >= k && rows <= TILE_ROWS);
     assert!(src.len() >= rows * k && dst.len() == TILE_ROWS * kp);
     for m in 0..TILE_ROWS {

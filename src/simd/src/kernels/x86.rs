@@ -713,7 +713,7 @@ unsafe fn seg256<const T: usize>(
 /// in segments of [`SEG256_BLOCKS`] blocks: each segment's chunks are
 /// unpacked once into an L1 buffer and reused by every group of
 /// [`SEG256_ROWS`] token rows, so the shifts and masks of [`tile256`] (14
-/// per 64 `vpmaddubsw` with 4 rows) are paid once per segment instead of
+/// per 32 `vpmaddubsw` with 4 rows) are paid once per segment instead of
 /// once per token group.
 #[inline]
 #[target_feature(enable = "avx2")]
