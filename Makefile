@@ -28,6 +28,8 @@ deps:
 ## The SIMD engine is also linted for AArch64 (scripts/lint-aarch64.sh), and
 ## the binary without its default features (the build without Verilator
 ## the README offers), whose cfg'd-out code once left unused items behind.
+## The API documentation builds without a warning (no broken or ambiguous
+## links, none into private items).
 lint: lint-rtl
 	$(CARGO) fmt --all --check
 	TRITIUM_SIM_CHECK_ONLY=1 $(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -35,6 +37,7 @@ lint: lint-rtl
 	$(CARGO) clippy -p tritium-model --all-targets --features fuzzing -- -D warnings
 	CARGO="$(CARGO)" scripts/lint-aarch64.sh
 	scripts/import-graph.py
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 
 ## verilator --lint-only -Wall over several array parameter sets.
 lint-rtl: deps

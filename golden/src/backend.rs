@@ -150,7 +150,7 @@ pub trait Backend {
 
     /// The functions computing one (query row, head) of attention, one per
     /// KV cache element type. The default is the golden order
-    /// ([`attend_head`]); an override must produce the same bits (it is a
+    /// ([`attend_head`](crate::attention::attend_head)); an override must produce the same bits (it is a
     /// faster schedule of the same f32 operations, never an approximation).
     fn attention_heads(&self) -> HeadFns {
         HeadFns::default()

@@ -88,7 +88,7 @@ pub enum Error {
     },
 }
 
-/// A backend's own error, shared so that [`Error`] stays `Clone`.
+/// A backend's own error, shared so that [`enum@Error`] stays `Clone`.
 pub type BackendError = std::sync::Arc<dyn std::error::Error + Send + Sync>;
 
 impl Error {

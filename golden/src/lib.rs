@@ -51,7 +51,7 @@
 //! - [`ternary`], [`quant`]: the packed weight layouts and the quantizers.
 //! - [`model`]: [`Model`], [`Layer`] and the names of its parts ([`Proj`],
 //!   [`Norm`], their Hugging Face and GGUF tensor names).
-//! - [`array`]: [`ArrayConfig`], the shape of the RTL MAC array;
+//! - [`mod@array`]: [`ArrayConfig`], the shape of the RTL MAC array;
 //!   [`stream`]: the beat format in which a BitLinear is streamed to it
 //!   (tiling, padding, wire bits).
 //! - [`accel`]: [`AccelConfig`], the accelerator around the array (weight
@@ -63,7 +63,7 @@
 //! - [`backend`]: the [`Backend`] trait every BitLinear goes through, and
 //!   [`GoldenBackend`].
 //! - [`session`]: [`Session`], the forward pass with its KV cache.
-//! - [`sample`], [`generate`]: greedy and seeded temperature / top-k /
+//! - [`sample`], [`mod@generate`]: greedy and seeded temperature / top-k /
 //!   top-p sampling; prefill + decode with timings.
 //!
 //! Bad input (wrong shapes, invalid codes, non-finite values, empty or

@@ -203,7 +203,7 @@ const F16_SUBNORMAL_UNIT: f32 = 1.0 / 16_777_216.0;
 /// below 2^10 times a power of two); infinity and NaN (exponent 31): the
 /// f32 exponent all ones, the mantissa (NaN payload) moved up 13 places and
 /// a NaN made quiet, as F16C, AVX-512 and AArch64 `fcvtl` do. The sign is
-/// copied last. (A [`DenseMatrix`] never holds infinity or NaN: its
+/// copied last. (A [`DenseMatrix`](crate::DenseMatrix) never holds infinity or NaN: its
 /// constructors reject them.)
 #[inline]
 pub fn f16_to_f32(h: u16) -> f32 {

@@ -116,7 +116,7 @@ pub struct RtlArgs {
 }
 
 impl RtlArgs {
-    /// The ids of these flags ([`super::applies`]).
+    /// The ids of these flags ([`super::applies()`]).
     pub const IDS: &'static [&'static str] = &[
         "array",
         "weight_format",
@@ -262,7 +262,7 @@ pub fn kernel_arg(kernel: Option<&str>) -> Result<Option<tritium_simd::Isa>> {
 }
 
 impl SimdArgs {
-    /// The ids of these flags ([`super::applies`]).
+    /// The ids of these flags ([`super::applies()`]).
     pub const IDS: &'static [&'static str] = &["kernel", "threads", "fast_head", "body"];
 
     /// `--threads` sizes rayon's global pool (once per process, before

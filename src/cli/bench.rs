@@ -91,7 +91,7 @@ pub struct BenchArgs {
 const MAX_BENCH_TOKENS: usize = 4096;
 
 impl BenchArgs {
-    /// See [`super::applies`].
+    /// See [`super::applies()`].
     pub fn needs(&self) -> Vec<Needs> {
         vec![
             Needs::new(

@@ -161,7 +161,7 @@ pub struct ConvertArgs {
 }
 
 impl GenModelArgs {
-    /// See [`super::applies`].
+    /// See [`super::applies()`].
     pub fn needs(&self) -> Vec<Needs> {
         let format = self.format.format();
         vec![
@@ -180,7 +180,7 @@ impl GenModelArgs {
 }
 
 impl ConvertArgs {
-    /// See [`super::applies`].
+    /// See [`super::applies()`].
     pub fn needs(&self) -> Vec<Needs> {
         vec![Needs::new(
             "writing GGUF (--from a checkpoint directory)",

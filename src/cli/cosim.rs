@@ -102,7 +102,7 @@ pub struct CosimArgs {
 }
 
 impl CosimArgs {
-    /// See [`super::applies`].
+    /// See [`super::applies()`].
     pub fn needs(&self) -> Vec<Needs> {
         vec![
             Needs::new(

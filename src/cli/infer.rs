@@ -76,7 +76,7 @@ pub struct InferArgs {
 }
 
 impl InferArgs {
-    /// See [`super::applies`].
+    /// See [`super::applies()`].
     pub fn needs(&self) -> Vec<Needs> {
         vec![
             Needs::new(

@@ -49,7 +49,7 @@ const MAX_JOBS: usize = 100_000;
 const MAX_TIMEOUT: u64 = 365 * 24 * 3600;
 
 impl LaunchArgs {
-    /// What these flags need ([`super::applies`]): `enabled` says whether
+    /// What these flags need ([`super::applies()`]): `enabled` says whether
     /// the command runs a launcher at all (`what` is the flag that makes it).
     pub fn needs(&self, what: &'static str, enabled: bool) -> [Needs; 2] {
         [

@@ -83,7 +83,7 @@ pub enum Command {
 
 impl Command {
     /// The flags of this command that mean something in one of its modes
-    /// only ([`applies`]).
+    /// only ([`applies()`]).
     fn needs(&self) -> Vec<applies::Needs> {
         match self {
             Command::Infer(a) => a.needs(),

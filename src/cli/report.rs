@@ -158,7 +158,7 @@ pub struct ReportArgs {
 }
 
 impl ReportArgs {
-    /// See [`super::applies`].
+    /// See [`super::applies()`].
     pub fn needs(&self) -> Vec<Needs> {
         vec![Needs::new(
             "reports without --from-cosim (with it, the co-simulated accelerator, memory and clock are used)",

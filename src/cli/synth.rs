@@ -93,7 +93,7 @@ pub struct SynthArgs {
 }
 
 impl SynthArgs {
-    /// See [`super::applies`].
+    /// See [`super::applies()`].
     pub fn needs(&self) -> Vec<Needs> {
         let asic = self.families.iter().any(|f| f.trim() == "asic");
         vec![Needs::new(

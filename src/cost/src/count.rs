@@ -8,7 +8,7 @@
 //! and how long they take comes from the accelerator: its analytic model
 //! ([`crate::accel`]) or, where the RTL was co-simulated, its measured
 //! counters ([`Measured`]). FP16 and INT8 run on a MAC array of the
-//! options' geometry ([`ArrayConfig`], the old `tri_mac_array` model) with
+//! options' geometry ([`ArrayConfig`](tritium_golden::ArrayConfig), the old `tri_mac_array` model) with
 //! the same weight reuse: weights are streamed once per job of `batch`
 //! token rows in every variant.
 //!
@@ -60,7 +60,7 @@
 //! included: the memory is the options' bandwidth over the clock, at most
 //! the weight port's bus bytes per cycle), measured or from the analytic
 //! model, at the clock. FP16 and INT8: cycles of the array from
-//! [`ArrayConfig::cycles_per_row`], and each call takes
+//! [`ArrayConfig::cycles_per_row`](tritium_golden::ArrayConfig::cycles_per_row), and each call takes
 //! `max(cycles / f, DRAM bytes / bandwidth)` (weights streamed while the
 //! array computes). Attention, the head and the embedding are taken as
 //! memory bound: their DRAM bytes over the bandwidth.

@@ -21,7 +21,7 @@
 //!   weights from `tritium cosim --json`; [`published`]: published designs
 //!   to compare with.
 //! - Rendering: [`markdown`] (report.md), [`plots`] (the figures),
-//!   [`write`] (the files); [`fpga_plot`]: the FPGA flow's resource plot.
+//!   [`mod@write`] (the files); [`fpga_plot`]: the FPGA flow's resource plot.
 //!   This crate is the only one of tritium that draws (plotters, with the
 //!   system's fontconfig and freetype).
 //! - [`sweep`]: design points priced from their RTL-measured cycles, with

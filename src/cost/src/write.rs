@@ -14,7 +14,7 @@ pub struct Written {
     pub plots: Vec<PathBuf>,
 }
 
-/// The names of the files [`write`] writes into its directory.
+/// The names of the files [`write()`] writes into its directory.
 pub fn file_names(plots: bool) -> Vec<String> {
     let mut names = vec!["report.json".to_string(), "report.md".to_string()];
     if plots {

@@ -26,7 +26,7 @@
 //! errors naming the limit ([`Error::TooLarge`]), checked before anything
 //! is dispatched.
 //!
-//! Behind the feature `cuda`, [`CudaBackend`] is the same design in CUDA C
+//! Behind the feature `cuda`, `CudaBackend` is the same design in CUDA C
 //! (compiled by NVRTC at run time, `__dp4a`) for NVIDIA devices.
 
 // Only the CUDA variant (feature `cuda`) has `unsafe`: kernel launches.

@@ -279,7 +279,7 @@ pub fn merge(parts: &[(String, ShardReport)]) -> Result<CosimReport> {
     Ok(report)
 }
 
-/// Node counts of [`project`].
+/// Node counts of `project`.
 pub const PROJECTED_NODES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
 
 /// Projected wall time of the same run on more nodes (one shard each):

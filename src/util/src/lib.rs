@@ -8,7 +8,7 @@
 //!   replace an existing file, and are written atomically.
 //! - [`progress`]: the [`Progress`] callback long operations report to; the
 //!   command line draws it with indicatif, libraries never do.
-//! - [`file`]: [`FileError`], a failed read or write with its path.
+//! - [`mod@file`]: [`FileError`], a failed read or write with its path.
 //! - [`filelist`]: the reader of `rtl/files.f`, for every tool that reads the RTL.
 
 #![deny(unsafe_code)]

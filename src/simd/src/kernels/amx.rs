@@ -9,7 +9,7 @@
 //! which is 16,384 multiply-accumulates in one instruction, eight times the
 //! work of a 512-bit `vpdpbusd` in the time of about sixteen. Here `A` is
 //! 16 token rows x 64 inputs of the int8 activations, stored as whole
-//! contiguous tiles by [`tile_acts`] when the activations are copied for
+//! contiguous tiles by [`tile_acts`](super::tile_acts) when the activations are copied for
 //! the call (one 1 KiB load instead of 16 rows a whole activation row
 //! apart: about 20 % faster from L2), and `B` is 64 inputs x 16
 //! weight rows of codes (`t + 1`, in 0..=2) in the "four inputs per
@@ -24,7 +24,7 @@
 //! The loop keeps the eight tile registers busy: two panels (`B0`, `B1`)
 //! x two groups of 16 token rows (`A0`, `A1`) into four accumulators
 //! (`C00 .. C11`), 64 inputs per step, loads interleaved with the
-//! multiplies that need them. K is cut into blocks of [`KSTEPS`] steps,
+//! multiplies that need them. K is cut into blocks of `KSTEPS` steps,
 //! token groups inside: a block's `B` tiles of both panels (2 x 8 KiB) are
 //! unpacked into a thread-local buffer that stays in L1 while every group
 //! passes over them, and the accumulators are parked in L1 scratch between
@@ -40,7 +40,7 @@
 //! ms).
 //!
 //! Preconditions beyond [`super::Acts::check`] (asserted by
-//! [`super::ternary_panels`]): the activations are in the [`tile_acts`]
+//! [`super::ternary_panels`]): the activations are in the [`tile_acts`](super::tile_acts)
 //! layout, `stride` (`kp`) a multiple of 64 and the buffer whole groups of
 //! 16 rows, zero past `k` and past the last row, so that every tile load
 //! stays inside it and reads zeros in the padding.

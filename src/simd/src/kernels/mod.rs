@@ -230,7 +230,7 @@ pub enum Isa {
     /// x86-64 AVX2 (`vpmaddubsw` + `vpmaddwd`).
     Avx2,
     /// x86-64 AVX2, the other kernel family for single-token decode:
-    /// activation lookup tables (`vpshufb`, layout `L2B32`, [`crate::lut`]);
+    /// activation lookup tables (`vpshufb`, layout `L2B32`, `crate::lut`);
     /// prompts of several rows, the head and attention on the AVX2 path.
     /// It decodes the 2B4T shape 7-11 % faster than [`Isa::Avx2`] from
     /// 2-bit weights, but [`Isa::Avx2`] from the base-3 body (its default)

@@ -13,13 +13,13 @@
 //! (one per `j`) so the dot-product latency never limits the load stream,
 //! and walks several panels at once. The AVX2 one is limited by its
 //! multiply ports on some cores and spends as few instructions per product
-//! as it can (see [`gemv256`]). Prefill (several rows) is compute-bound:
+//! as it can (see `gemv256`). Prefill (several rows) is compute-bound:
 //! the AVX-512 kernel unpacks K segments of three panels once into an L1
-//! buffer and reuses them for every token row ([`prompt512`]; prompts of up
-//! to 8 rows unpack each chunk in registers, [`tile512`]); the AVX2 one
+//! buffer and reuses them for every token row (`prompt512`; prompts of up
+//! to 8 rows unpack each chunk in registers, `tile512`); the AVX2 one
 //! likewise unpacks K segments of a panel into L1 for prompts of more than
-//! 16 rows ([`prompt256`]) and otherwise unpacks a chunk in registers for
-//! up to 4 token rows ([`tile256`]).
+//! 16 rows (`prompt256`) and otherwise unpacks a chunk in registers for
+//! up to 4 token rows (`tile256`).
 
 // Index loops over small register arrays: they unroll to fixed registers
 // and read closer to the instruction sequence than iterator chains.
@@ -458,7 +458,7 @@ pub unsafe fn panels_avx512(
 }
 
 /// Panels `p0 .. p0 + np` for a prompt of more than 8 token rows,
-/// [`PROMPT_PANELS`] at a time ([`prompt512`]), into `out`.
+/// `PROMPT_PANELS` at a time (`prompt512`), into `out`.
 ///
 /// # Safety
 /// AVX-512 F/BW/VNNI present; `a` in the tile layout
