@@ -37,7 +37,7 @@ lint: lint-rtl
 	$(CARGO) clippy -p tritium-model --all-targets --features fuzzing -- -D warnings
 	CARGO="$(CARGO)" scripts/lint-aarch64.sh
 	scripts/import-graph.py
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
+	TRITIUM_SIM_CHECK_ONLY=1 RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 
 ## verilator --lint-only -Wall over several array parameter sets.
 lint-rtl: deps
