@@ -232,9 +232,10 @@ pub enum Isa {
     /// x86-64 AVX2, the other kernel family for single-token decode:
     /// activation lookup tables (`vpshufb`, layout `L2B32`, `crate::lut`);
     /// prompts of several rows, the head and attention on the AVX2 path.
-    /// It decodes the 2B4T shape 7-11 % faster than [`Isa::Avx2`] from
-    /// 2-bit weights, but [`Isa::Avx2`] from the base-3 body (its default)
-    /// is faster still (README).
+    /// Since both 2-bit families prefetch their weight stream, it decodes
+    /// the 2B4T shape slower than [`Isa::Avx2`] (Zen 3, 2026-12-05: 0.89-0.93x
+    /// with 1 and 2 threads and the exact head; README, "Decode families on
+    /// AVX2"), so it is never the default.
     Avx2Lut,
     /// x86-64 AVX-512 BW + VNNI (`vpdpbusd`).
     Avx512,
