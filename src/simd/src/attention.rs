@@ -36,7 +36,7 @@ pub fn head_fn(isa: Isa) -> HeadFn {
     }
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 && isa.available() {
-        return x86::attend_head_avx2::<f32>;
+        return avx2::attend_head_avx2::<f32>;
     }
     let _ = isa;
     attend_head::<f32>
@@ -53,6 +53,10 @@ pub fn pair_fns(isa: Isa) -> Option<(PairFn<f32>, PairFn<f16>)> {
             x86::attend_pair_avx512::<f32>,
             x86::attend_pair_avx512::<f16>,
         ));
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 && isa.available() && std::arch::is_x86_feature_detected!("f16c") {
+        return Some((avx2::attend_pair_avx2::<f32>, avx2::attend_pair_avx2::<f16>));
     }
     let _ = isa;
     None
@@ -91,12 +95,14 @@ pub fn head_fn_f16(isa: Isa) -> HeadFn<f16> {
     }
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 && isa.available() && std::arch::is_x86_feature_detected!("f16c") {
-        return x86::attend_head_avx2::<f16>;
+        return avx2::attend_head_avx2::<f16>;
     }
     let _ = isa;
     attend_head::<f16>
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

@@ -1,6 +1,7 @@
-//! The x86-64 attention loops (AVX-512 and AVX2): each head's operations
-//! in the golden order ([`tritium_golden::attention::attend_head`]), with
-//! the keys and values of f32 or f16 caches.
+//! The AVX-512 attention loops: each head's operations in the golden
+//! order ([`tritium_golden::attention::attend_head`]), with the keys and
+//! values of f32 or f16 caches; the cache element trait and bounds check
+//! the AVX2 loops ([`super::avx2`]) share.
 
 use std::arch::x86_64::*;
 
@@ -388,7 +389,7 @@ unsafe fn out_quad<T: Lanes, const G: usize>(
 
 /// Prefetches one row of `bytes` at `p`.
 #[inline(always)]
-unsafe fn prefetch_row<T>(p: *const T, bytes: usize) {
+pub(super) unsafe fn prefetch_row<T>(p: *const T, bytes: usize) {
     let row = p.cast::<i8>();
     let mut off = 0;
     while off < bytes {
@@ -400,7 +401,7 @@ unsafe fn prefetch_row<T>(p: *const T, bytes: usize) {
 /// Positions ahead whose key and value rows a pair prefetches: a long
 /// context's rows come from memory (a head's rows are strided, one
 /// short run per position, which the hardware prefetchers follow late).
-const AHEAD: usize = 16;
+pub(super) const AHEAD: usize = 16;
 
 /// Prefetches two rows of `bytes` at `p` and `p + stride` elements.
 #[inline(always)]
@@ -412,7 +413,13 @@ unsafe fn prefetch_rows<T>(p: *const T, stride: usize, bytes: usize) {
 /// Whether the vector loops can run: a head of whole 16-lane groups,
 /// at most [`MAX_REGS`] of them, and every position read in bounds
 /// (checked once, for the unchecked loops).
-fn fits<T>(q: &[f32], k: &HeadView<'_, T>, v: &HeadView<'_, T>, sc: &[f32], o: &[f32]) -> bool {
+pub(super) fn fits<T>(
+    q: &[f32],
+    k: &HeadView<'_, T>,
+    v: &HeadView<'_, T>,
+    sc: &[f32],
+    o: &[f32],
+) -> bool {
     let hd = q.len();
     let n = sc.len();
     let in_bounds =
@@ -424,120 +431,6 @@ fn fits<T>(q: &[f32], k: &HeadView<'_, T>, v: &HeadView<'_, T>, sc: &[f32], o: &
         && o.len() == hd
         && in_bounds(k)
         && in_bounds(v)
-}
-
-pub fn attend_head_avx2<T: Lanes>(
-    q: &[f32],
-    k: HeadView<'_, T>,
-    v: HeadView<'_, T>,
-    scale: f32,
-    sc: &mut [f32],
-    o: &mut [f32],
-) {
-    if !fits(q, &k, &v, sc, o) {
-        return attend_head(q, k, v, scale, sc, o);
-    }
-    // SAFETY: AVX2 (and F16C for an f16 cache) is present (head_fn /
-    // head_fn_f16 checked it); `fits` checked the bounds; q and o have
-    // 16 * groups elements.
-    unsafe { run256(q, k, v, scale, sc, o) }
-}
-
-/// The 16 lanes of a (low, high) pair of 256-bit registers.
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn lanes256(lo: __m256, hi: __m256) -> [f32; DOT_LANES] {
-    let mut l = [0.0f32; DOT_LANES];
-    _mm256_storeu_ps(l.as_mut_ptr(), lo);
-    _mm256_storeu_ps(l.as_mut_ptr().add(8), hi);
-    l
-}
-
-/// [`run`] on 256-bit registers: 16-lane group `s` of a head is the pair
-/// of registers at `16 s` and `16 s + 8`.
-#[target_feature(enable = "avx2,f16c")]
-unsafe fn run256<T: Lanes>(
-    q: &[f32],
-    k: HeadView<'_, T>,
-    v: HeadView<'_, T>,
-    scale: f32,
-    sc: &mut [f32],
-    o: &mut [f32],
-) {
-    let halves = q.len() / 8;
-    let qp = q.as_ptr();
-    let kp = k.data.as_ptr().add(k.off);
-    let n = sc.len();
-    let mut j = 0;
-    while j + 2 <= n {
-        let mut acc = [_mm256_setzero_ps(); 4];
-        for s in 0..halves / 2 {
-            for t in 0..2 {
-                let row = kp.add((j + t) * k.stride + s * DOT_LANES);
-                for h in 0..2 {
-                    let qv = _mm256_loadu_ps(qp.add(s * DOT_LANES + 8 * h));
-                    let kv = T::load8(row.add(8 * h));
-                    acc[2 * t + h] = _mm256_add_ps(acc[2 * t + h], _mm256_mul_ps(qv, kv));
-                }
-            }
-        }
-        for t in 0..2 {
-            sc[j + t] = reduce_lanes(lanes256(acc[2 * t], acc[2 * t + 1])) * scale;
-        }
-        j += 2;
-    }
-    if j < n {
-        let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        let row = kp.add(j * k.stride);
-        for s in 0..halves / 2 {
-            let at = s * DOT_LANES;
-            lo = _mm256_add_ps(
-                lo,
-                _mm256_mul_ps(_mm256_loadu_ps(qp.add(at)), T::load8(row.add(at))),
-            );
-            hi = _mm256_add_ps(
-                hi,
-                _mm256_mul_ps(_mm256_loadu_ps(qp.add(at + 8)), T::load8(row.add(at + 8))),
-            );
-        }
-        sc[j] = reduce_lanes(lanes256(lo, hi)) * scale;
-    }
-    softmax(sc);
-    // Output dimensions in passes of up to eight registers, each pass
-    // over every position in order (each dimension's sum keeps the
-    // golden order).
-    let vp = v.data.as_ptr().add(v.off);
-    let op = o.as_mut_ptr();
-    let mut r0 = 0;
-    while r0 < halves {
-        let rest = halves - r0;
-        let (vr, or) = (vp.add(r0 * 8), op.add(r0 * 8));
-        match rest {
-            2 => out_pass::<T, 2>(sc, vr, v.stride, or),
-            4 => out_pass::<T, 4>(sc, vr, v.stride, or),
-            6 => out_pass::<T, 6>(sc, vr, v.stride, or),
-            _ => out_pass::<T, 8>(sc, vr, v.stride, or),
-        }
-        r0 += rest.min(8);
-    }
-}
-
-/// `o[d] += p_j * v_j[d]` for the `8 R` dimensions at `o`, every
-/// position `j` in order, `o` held in `R` registers.
-#[inline]
-#[target_feature(enable = "avx2,f16c")]
-unsafe fn out_pass<T: Lanes, const R: usize>(p: &[f32], v: *const T, stride: usize, o: *mut f32) {
-    let mut ov: [__m256; R] = std::array::from_fn(|r| _mm256_loadu_ps(o.add(r * 8)));
-    for (j, &pj) in p.iter().enumerate() {
-        let pv = _mm256_set1_ps(pj);
-        let row = v.add(j * stride);
-        for r in 0..R {
-            ov[r] = _mm256_add_ps(ov[r], _mm256_mul_ps(pv, T::load8(row.add(r * 8))));
-        }
-    }
-    for r in 0..R {
-        _mm256_storeu_ps(o.add(r * 8), ov[r]);
-    }
 }
 
 #[inline]
