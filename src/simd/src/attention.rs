@@ -12,8 +12,8 @@
 //!
 //! AVX2 runs the same with each 16-lane register as two 256-bit halves
 //! (lanes 0-7 and 8-15), the output in passes of 64 dimensions (eight
-//! registers). Elsewhere (no AVX2, or a head size that is not a multiple of
-//! 16) the golden function runs.
+//! registers; 32 per head for a pair of heads). Elsewhere (no AVX2, or a
+//! head size that is not a multiple of 16) the golden function runs.
 //!
 //! An f16 cache ([`tritium_golden::kv`]) runs the same loops with each
 //! load widened in the register (`vcvtph2ps`, exact): the golden order on
@@ -43,8 +43,9 @@ pub fn head_fn(isa: Isa) -> HeadFn {
 }
 
 /// Functions for two query heads of one KV head at once (f32 and f16
-/// caches), where `isa` has them: AVX-512, each key and value row loaded
-/// once for both heads (each head's operations in its own golden order).
+/// caches), where `isa` has them: AVX-512, and AVX2 with F16C, each key
+/// and value row loaded once for both heads (each head's operations in
+/// its own golden order).
 pub fn pair_fns(isa: Isa) -> Option<(PairFn<f32>, PairFn<f16>)> {
     let isa = isa.vector();
     #[cfg(target_arch = "x86_64")]
