@@ -34,8 +34,10 @@ pub fn head_fn(isa: Isa) -> HeadFn {
     if isa == Isa::Avx512 && isa.available() {
         return x86::attend_head_avx512::<f32>;
     }
+    // The AVX2 loops are compiled with F16C (for the f16 cache), so they
+    // run only where the CPU has it, whatever the cache type.
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 && isa.available() {
+    if isa == Isa::Avx2 && isa.available() && std::arch::is_x86_feature_detected!("f16c") {
         return avx2::attend_head_avx2::<f32>;
     }
     let _ = isa;

@@ -40,8 +40,8 @@ pub fn attend_head_avx2<T: Lanes>(
     if !fits(q, &k, &v, sc, o) {
         return attend_head(q, k, v, scale, sc, o);
     }
-    // SAFETY: AVX2 (and F16C) is present (head_fn / head_fn_f16 checked
-    // it); `fits` checked that every position read is in bounds and that
+    // SAFETY: AVX2 and F16C are present (head_fn / head_fn_f16 checked
+    // them); `fits` checked that every position read is in bounds and that
     // q and o have k.len elements, a multiple of 16.
     unsafe { run::<T, 1, 2>([q.as_ptr()], k, v, scale, [sc], [o.as_mut_ptr()]) }
 }
