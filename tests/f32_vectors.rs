@@ -29,7 +29,7 @@ mod support;
 use serde::Deserialize;
 use support::backends::backends;
 use tritium_golden::attention::attention;
-use tritium_golden::kv::LayerKv;
+use tritium_golden::kv::{KvData, KvLayout, LayerKv};
 use tritium_golden::ops::{relu2_gate, rms_norm, Rope};
 use tritium_golden::quant::dequantize;
 use tritium_golden::{ModelConfig, Preset};
@@ -269,7 +269,10 @@ fn attention_matches_transformers_on_every_backend() {
             attention(
                 &cfg,
                 &c.q,
-                LayerKv::F32(&c.k, &c.v),
+                LayerKv {
+                    data: KvData::F32(&c.k, &c.v),
+                    layout: KvLayout::positions(c.kv_heads, c.head_dim),
+                },
                 c.rows,
                 c.start,
                 &mut out,

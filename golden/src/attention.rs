@@ -8,7 +8,7 @@
 use half::f16;
 
 use crate::config::ModelConfig;
-use crate::kv::{KvElem, LayerKv};
+use crate::kv::{KvData, KvElem, LayerKv};
 use crate::ops::{dot_widened, softmax};
 
 /// Runs `f(i, row)` for every `d`-sized row of `out`: on rayon's current
@@ -61,17 +61,6 @@ pub struct HeadView<'a, T = f32> {
 }
 
 impl<'a, T> HeadView<'a, T> {
-    /// KV head `kvh`'s view of a layer's cache rows (`kv_dim` values per
-    /// position, heads of `head_dim` side by side).
-    pub fn kv_head(data: &'a [T], kv_dim: usize, kvh: usize, head_dim: usize) -> HeadView<'a, T> {
-        HeadView {
-            data,
-            stride: kv_dim,
-            off: kvh * head_dim,
-            len: head_dim,
-        }
-    }
-
     /// The vector of position `j`.
     #[inline]
     pub fn at(&self, j: usize) -> &'a [T] {
@@ -245,7 +234,7 @@ pub fn attention(
     heads: HeadFns,
     run_rows: impl FnOnce(&mut [f32], usize, &RowFn<'_>),
 ) {
-    let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
+    let (hd, qd) = (c.head_dim, c.q_dim());
     let group = c.num_heads / c.num_kv_heads;
     let scale = (1.0 / (hd as f64).sqrt()) as f32;
     let max_len = start + rows;
@@ -263,9 +252,9 @@ pub fn attention(
         _ => 1,
     };
     let pairs = heads.pairs.filter(|_| per == 2);
-    let elem = match kv {
-        LayerKv::F32(..) => std::mem::size_of::<f32>(),
-        LayerKv::F16(..) => std::mem::size_of::<f16>(),
+    let elem = match kv.data {
+        KvData::F32(..) => std::mem::size_of::<f32>(),
+        KvData::F16(..) => std::mem::size_of::<f16>(),
     };
     let kv_bytes = 2 * max_len * hd * elem;
     let quads = heads
@@ -296,14 +285,14 @@ pub fn attention(
             len: start + r0 + 1,
             rows: nr,
         };
-        match kv {
-            LayerKv::F32(kc, vc) => {
-                let view = |d| HeadView::kv_head(d, kvd, kvh, hd);
+        match kv.data {
+            KvData::F32(kc, vc) => {
+                let view = |d| kv.layout.view(d, kvh);
                 let fns = (heads.f32, pairs.map(|p| p.0), quads.map(|p| p.f32));
                 wr.attend(fns, qs, view(kc), view(vc), scale, item)
             }
-            LayerKv::F16(kc, vc) => {
-                let view = |d| HeadView::kv_head(d, kvd, kvh, hd);
+            KvData::F16(kc, vc) => {
+                let view = |d| kv.layout.view(d, kvh);
                 let fns = (heads.f16, pairs.map(|p| p.1), quads.map(|p| p.f16));
                 wr.attend(fns, qs, view(kc), view(vc), scale, item)
             }
@@ -379,6 +368,29 @@ impl WorkRows {
 mod tests {
     use super::*;
     use crate::config::Preset;
+    use crate::kv::KvLayout;
+
+    /// Position-major keys and values `k`, `v` of `c`'s layers as attention
+    /// reads them.
+    fn by_pos<'a>(c: &ModelConfig, k: &'a [f32], v: &'a [f32]) -> LayerKv<'a> {
+        LayerKv {
+            data: KvData::F32(k, v),
+            layout: KvLayout::positions(c.num_kv_heads, c.head_dim),
+        }
+    }
+
+    /// The same keys (or values) head-major, `spare` positions of room
+    /// past the `n` there are.
+    fn by_head(c: &ModelConfig, x: &[f32], n: usize, spare: usize) -> Vec<f32> {
+        let (hd, cap) = (c.head_dim, n + spare);
+        let mut out = vec![f32::NAN; c.num_kv_heads * cap * hd];
+        for (j, row) in x.chunks_exact(c.kv_dim()).enumerate() {
+            for (h, head) in row.chunks_exact(hd).enumerate() {
+                out[(h * cap + j) * hd..][..hd].copy_from_slice(head);
+            }
+        }
+        out
+    }
 
     /// Items of two heads give every head's output in its place: the same
     /// bits as one head per item, for batches of rows after a cached
@@ -400,27 +412,27 @@ mod tests {
             let q: Vec<f32> = (0..rows * c.q_dim()).map(f).collect();
             let k: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 3)).collect();
             let v: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 11)).collect();
-            let run = |heads: HeadFns| {
+            let run_on = |kv: LayerKv<'_>, heads: HeadFns| {
                 let (mut out, mut work) = (Vec::new(), Vec::new());
-                attention(
-                    &c,
-                    &q,
-                    LayerKv::F32(&k, &v),
-                    rows,
-                    start,
-                    &mut out,
-                    &mut work,
-                    heads,
-                    |w, d, f| each_row(w, d, f),
-                );
+                let each = |w: &mut [f32], d, f: &RowFn<'_>| each_row(w, d, f);
+                attention(&c, &q, kv, rows, start, &mut out, &mut work, heads, each);
                 out
             };
+            let run = |heads: HeadFns| run_on(by_pos(&c, &k, &v), heads);
             let want = run(HeadFns::default());
+            // The same keys and values head-major (the cache's layout).
+            let (kh, vh) = (by_head(&c, &k, n, 2), by_head(&c, &v, n, 2));
+            let heads_kv = LayerKv {
+                data: KvData::F32(&kh, &vh),
+                layout: KvLayout::heads(n + 2, c.head_dim),
+            };
+            assert!(run_on(heads_kv, HeadFns::default()) == want, "head-major");
             let pairs = HeadFns {
                 pairs: Some((attend_pair::<f32>, attend_pair::<f16>)),
                 ..HeadFns::default()
             };
             assert!(run(pairs) == want, "{heads} heads, {kv_heads} KV heads");
+            assert!(run_on(heads_kv, pairs) == want, "{heads} heads, head-major");
             // A pair function that swaps its heads' outputs is caught.
             fn swapped(
                 q: &[f32],
@@ -444,6 +456,7 @@ mod tests {
                 ..pairs
             };
             assert!(run(quads) == want, "{heads} heads, quads");
+            assert!(run_on(heads_kv, quads) == want, "{heads} heads, quads");
             // A quad function that swaps its rows' outputs is caught.
             let wrong = HeadFns {
                 quads: Some(Quads {
@@ -491,7 +504,7 @@ mod tests {
             let v: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 11)).collect();
             let run = |heads: HeadFns| {
                 let (mut out, mut work) = (Vec::new(), Vec::new());
-                let kv = LayerKv::F32(&k, &v);
+                let kv = by_pos(&c, &k, &v);
                 let each = |w: &mut [f32], d, f: &RowFn<'_>| each_row(w, d, f);
                 attention(&c, &q, kv, rows, start, &mut out, &mut work, heads, each);
                 out
@@ -532,7 +545,7 @@ mod tests {
         attention(
             &c,
             &q,
-            LayerKv::F32(&k, &v),
+            by_pos(&c, &k, &v),
             1,
             0,
             &mut out,

@@ -112,7 +112,13 @@ impl<'m> Session<'m> {
         Session {
             model,
             rope: Rope::new(c.head_dim, c.rope_theta),
-            cache: KvCache::new(c.num_layers, kv),
+            cache: KvCache::new(
+                c.num_layers,
+                c.num_kv_heads,
+                c.head_dim,
+                c.max_position_embeddings,
+                kv,
+            ),
             stats: StatsTable::new(),
             scratch: Scratch::default(),
         }
@@ -149,12 +155,11 @@ impl<'m> Session<'m> {
             .len()
             .saturating_add(positions)
             .min(c.max_position_embeddings);
-        self.cache.reserve(total.saturating_mul(c.kv_dim()), total)
+        self.cache.reserve(total, true)
     }
 
     /// Forgets all positions (the statistics are kept).
     pub fn reset(&mut self) {
-        self.cache.truncate(0);
         self.cache.set_len(0);
     }
 
@@ -207,6 +212,7 @@ impl<'m> Session<'m> {
             }
         }
         let rows = tokens.len();
+        self.cache.reserve(start + rows, false)?;
         let hd = c.hidden_size;
         let mut s = std::mem::take(&mut self.scratch);
         s.h.clear();
@@ -220,18 +226,13 @@ impl<'m> Session<'m> {
             .run_layers(backend, &mut s, rows, start)
             .and_then(|()| self.head_logits(backend, &mut s, rows, start, want, out));
         self.scratch = s;
-        match result {
-            Ok(()) => {
-                self.cache.set_len(start + rows);
-                Ok(())
-            }
-            Err(e) => {
-                // Every layer's cache holds `len * kv_dim` values: back to
-                // `start`, whether the layers or the head failed.
-                self.cache.truncate(start * c.kv_dim());
-                Err(e)
-            }
+        // The cache's length moves only when every layer and the head
+        // succeeded: after a failure the rows the layers pushed lie past it,
+        // and the next batch writes over them.
+        if result.is_ok() {
+            self.cache.set_len(start + rows);
         }
+        result
     }
 
     /// The logits rows asked for, from the final hidden rows in `s.h`.
@@ -629,8 +630,8 @@ pub(crate) mod tests {
             let mut plain = Session::with_kv(&m, kv);
             let mut s = Session::with_kv(&m, kv);
             s.reserve(usize::MAX).unwrap();
-            let cap = c.max_position_embeddings * c.kv_dim();
-            assert!(s.cache.capacities().iter().all(|&n| n >= cap), "{kv:?}");
+            let cap = c.max_position_embeddings;
+            assert!(s.cache.capacities().iter().all(|&n| n == cap), "{kv:?}");
             s.forward(&mut GoldenBackend, &[1, 2], Logits::Last)
                 .unwrap();
             plain
@@ -648,6 +649,29 @@ pub(crate) mod tests {
             assert_eq!(s.cache.addrs(), before, "{kv:?}");
             assert_eq!(s.position(), 6);
             assert_eq!(s.kv_precision(), kv);
+        }
+    }
+
+    /// A session fed a token at a time grows its cache by doubling (the
+    /// head-major runs copied to larger buffers five times here) and gives
+    /// the logits of one batch, bit for bit, in both element types.
+    #[test]
+    fn a_cache_grown_token_by_token_gives_the_batch_logits() {
+        let m = model();
+        let tokens = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3];
+        for kv in [KvPrecision::F32, KvPrecision::F16] {
+            let batch = Session::with_kv(&m, kv)
+                .forward(&mut GoldenBackend, &tokens, Logits::All)
+                .unwrap();
+            let mut s = Session::with_kv(&m, kv);
+            let mut caps = Vec::new();
+            for (i, &t) in tokens.iter().enumerate() {
+                let row = s.forward(&mut GoldenBackend, &[t], Logits::Last).unwrap();
+                assert!(row[0] == batch[i], "{kv:?} position {i}");
+                caps.push(s.cache.capacities()[0]);
+            }
+            caps.dedup();
+            assert_eq!(caps, [1, 2, 4, 8, 16, 32], "{kv:?}");
         }
     }
 

@@ -112,7 +112,7 @@ mod x86;
 #[cfg(test)]
 mod tests {
     use tritium_golden::attention::{attention, each_row, HeadFns, HeadView, QuadFn};
-    use tritium_golden::kv::{KvElem, LayerKv};
+    use tritium_golden::kv::{KvData, KvElem, KvLayout, LayerKv};
     use tritium_golden::{ModelConfig, Preset};
 
     use super::*;
@@ -149,7 +149,31 @@ mod tests {
                     k.iter().map(|&x| f16::narrow(x)).collect(),
                     v.iter().map(|&x| f16::narrow(x)).collect(),
                 );
-                for kv in [LayerKv::F32(&k, &v), LayerKv::F16(&kh, &vh)] {
+                // Position-major as the projections write them, and
+                // head-major with room to spare as the cache holds them.
+                let by_pos = KvLayout::positions(c.num_kv_heads, c.head_dim);
+                let cap = n + 3;
+                let by_head = KvLayout::heads(cap, c.head_dim);
+                fn head_major<T: Copy + Default>(x: &[T], c: &ModelConfig, cap: usize) -> Vec<T> {
+                    let hd = c.head_dim;
+                    let mut out = vec![T::default(); c.num_kv_heads * cap * hd];
+                    for (j, row) in x.chunks_exact(c.kv_dim()).enumerate() {
+                        for (h, head) in row.chunks_exact(hd).enumerate() {
+                            out[(h * cap + j) * hd..][..hd].copy_from_slice(head);
+                        }
+                    }
+                    out
+                }
+                let (k2, v2) = (head_major(&k, &c, cap), head_major(&v, &c, cap));
+                let (kh2, vh2) = (head_major(&kh, &c, cap), head_major(&vh, &c, cap));
+                let layers = [
+                    (KvData::F32(&k, &v), by_pos),
+                    (KvData::F16(&kh, &vh), by_pos),
+                    (KvData::F32(&k2, &v2), by_head),
+                    (KvData::F16(&kh2, &vh2), by_head),
+                ];
+                for (data, layout) in layers {
+                    let kv = LayerKv { data, layout };
                     let run = |heads: HeadFns| {
                         let (mut out, mut work) = (Vec::new(), Vec::new());
                         let (o, w) = (&mut out, &mut work);
@@ -158,7 +182,8 @@ mod tests {
                         });
                         out.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
                     };
-                    assert_eq!(run(heads), run(HeadFns::default()), "{isa:?} {rows} rows");
+                    let what = format!("{isa:?} {rows} rows {layout:?}");
+                    assert_eq!(run(heads), run(HeadFns::default()), "{what}");
                 }
             }
         }
@@ -205,21 +230,14 @@ mod tests {
                         assert_eq!(bits(&o1), bits(&o2), "{what} out");
                         (s1, o1)
                     }
-                    let views = |k, v| {
-                        (
-                            HeadView::kv_head(k, stride, kvh, hd),
-                            HeadView::kv_head(v, stride, kvh, hd),
-                        )
-                    };
+                    let layout = KvLayout::positions(5, hd);
+                    let views = |k, v| (layout.view(k, kvh), layout.view(v, kvh));
                     let kv32 = views(&kc[..], &vc[..]);
                     check(f, &q, kv32, scale, &format!("{isa:?} hd {hd} n {n}"));
                     // The same from an f16 cache (values rounded once)...
                     let half = |c: &[f32]| c.iter().map(|&x| f16::narrow(x)).collect::<Vec<_>>();
                     let (kh, vh) = (half(&kc), half(&vc));
-                    let kv16 = (
-                        HeadView::kv_head(&kh[..], stride, kvh, hd),
-                        HeadView::kv_head(&vh[..], stride, kvh, hd),
-                    );
+                    let kv16 = (layout.view(&kh[..], kvh), layout.view(&vh[..], kvh));
                     let what = format!("{isa:?} f16 hd {hd} n {n}");
                     let (s1, o1) = check(head_fn_f16(isa), &q, kv16, scale, &what);
                     // ... which is the f32 attention of the widened values.
