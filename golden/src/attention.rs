@@ -8,6 +8,7 @@
 use half::f16;
 
 use crate::config::ModelConfig;
+pub use crate::kv::HeadView;
 use crate::kv::{KvData, KvElem, LayerKv};
 use crate::ops::{dot_widened, softmax};
 
@@ -46,25 +47,6 @@ pub fn each_row2<A: Send, B: Send>(
     }
     for (i, (x, y)) in a.chunks_mut(da).zip(b.chunks_mut(db)).enumerate() {
         f(i, x, y);
-    }
-}
-
-/// One attention head's view of the KV cache (f32 or f16 values,
-/// [`crate::kv`]): position `j`'s vector is
-/// `data[j * stride + off..j * stride + off + len]`.
-#[derive(Debug, Clone, Copy)]
-pub struct HeadView<'a, T = f32> {
-    pub data: &'a [T],
-    pub stride: usize,
-    pub off: usize,
-    pub len: usize,
-}
-
-impl<'a, T> HeadView<'a, T> {
-    /// The vector of position `j`.
-    #[inline]
-    pub fn at(&self, j: usize) -> &'a [T] {
-        &self.data[j * self.stride + self.off..j * self.stride + self.off + self.len]
     }
 }
 

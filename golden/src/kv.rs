@@ -21,7 +21,6 @@
 
 pub use half::f16;
 
-use crate::attention::HeadView;
 use crate::error::{Error, Result};
 
 /// Element type of a KV cache.
@@ -78,6 +77,25 @@ impl KvElem for f16 {
     #[inline(always)]
     fn narrow(x: f32) -> f16 {
         f16::from_f32(x)
+    }
+}
+
+/// One attention head's view of a layer's keys or values (f32 or f16,
+/// in a [`KvLayout`]): position `j`'s vector is
+/// `data[j * stride + off..j * stride + off + len]`.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadView<'a, T = f32> {
+    pub data: &'a [T],
+    pub stride: usize,
+    pub off: usize,
+    pub len: usize,
+}
+
+impl<'a, T> HeadView<'a, T> {
+    /// The vector of position `j`.
+    #[inline]
+    pub fn at(&self, j: usize) -> &'a [T] {
+        &self.data[j * self.stride + self.off..j * self.stride + self.off + self.len]
     }
 }
 

@@ -1,4 +1,4 @@
-//! The SIMD CPU engine: a [`Backend`] running every BitLinear on
+//! The SIMD CPU engine: a [`tritium_golden::Backend`] running every BitLinear on
 //! AVX-512 VNNI, AVX2, NEON or the portable scalar twin, threaded with
 //! rayon, bit-exact with the golden backend (integer accumulators, and the
 //! lm_head in the golden pinned f32 order unless the fast Q8 head is asked
@@ -24,6 +24,7 @@
 //! kernels.
 
 pub mod attention;
+mod backend;
 pub mod base3;
 pub mod bench;
 mod bench_report;
@@ -44,10 +45,7 @@ pub mod spin;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
-use tritium_golden::attention::RowFn;
-use tritium_golden::{
-    Backend, DenseMatrix, ExecStats, LinearCall, LinearId, Model, Result as GResult,
-};
+use tritium_golden::{DenseMatrix, LinearCall, LinearId, Model, Result as GResult};
 
 pub use head::{HeadRows, Q8Head, Q8Input};
 pub use head_q4::{Q4Head, Q4Input};
@@ -701,9 +699,6 @@ impl SimdBackend {
 /// Most BitLinears run as one job by [`SimdBackend`] (q/k/v).
 const MAX_GROUP: usize = 4;
 
-/// Logit rows per item of the head's job.
-const HEAD_ROWS: usize = 512;
-
 /// Token rows per call of a long prompt's matmuls over `k` inputs: every
 /// panel pair of the prompt kernels reads all the call's activation rows,
 /// which stay in a core's L2 (2 MB on the Xeons measured) next to the
@@ -754,123 +749,5 @@ impl Split {
         let units = self.panels.div_ceil(self.unit);
         let at = |j: usize| (self.unit * (j * units / self.tasks)).min(self.panels);
         (at(j), at(j + 1) - at(j))
-    }
-}
-
-impl Backend for SimdBackend {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn matmul(&mut self, call: &LinearCall<'_>, out: &mut [i32]) -> GResult<ExecStats> {
-        call.check(out)?;
-        self.run(std::slice::from_ref(call), &mut [out])?;
-        Ok(call.counted_stats())
-    }
-
-    /// q/k/v and gate/up as one parallel job: one activation copy, one
-    /// fork-join, every thread streaming a contiguous run of panels.
-    fn matmul_group(
-        &mut self,
-        calls: &[LinearCall<'_>],
-        outs: &mut [Vec<i32>],
-        stats: &mut [ExecStats],
-    ) -> GResult<()> {
-        tritium_golden::backend::matmul_as_one_job(
-            self,
-            calls,
-            outs,
-            stats,
-            MAX_GROUP,
-            |b, c, o| b.run(c, o),
-        )
-    }
-
-    /// On the spin pool (the attention heads between two decode matmuls;
-    /// rayon's sleeping workers would wake up, and compete with the spinning
-    /// ones, for every layer).
-    fn for_each_row(&mut self, rows: &mut [f32], d: usize, f: &RowFn<'_>) {
-        let pf = self.pending_prefetch;
-        self.spin.rows(rows, d, &pf, f);
-    }
-
-    fn attention_heads(&self) -> tritium_golden::attention::HeadFns {
-        tritium_golden::attention::HeadFns {
-            f32: attention::head_fn(self.isa),
-            f16: attention::head_fn_f16(self.isa),
-            pairs: attention::pair_fns(self.isa),
-            quads: attention::quad_fns(self.isa),
-        }
-    }
-
-    fn logits(&mut self, head: &DenseMatrix, x: &[f32], out: &mut [f32]) -> GResult<()> {
-        if x.len() != head.cols() || out.len() != head.rows() {
-            return tritium_golden::GoldenBackend.logits(head, x, out);
-        }
-        let (isa, cols) = (self.isa, head.cols());
-        match self.head_mode {
-            HeadMode::Exact => {
-                let w = HeadRows::of(head);
-                self.head_range = Some((w.addr(), w.bytes()));
-                let pf = self.decode_step(Step::Head, Step::Head);
-                self.spin.rows(out, HEAD_ROWS, &pf, &|t, o| {
-                    head::exact_rows(isa, w, cols, x, t * HEAD_ROWS, o)
-                });
-            }
-            HeadMode::Q8 => {
-                // Int8 quantization would turn a NaN/Inf hidden state into
-                // finite logits: reject it, as the exact head's logits would.
-                tritium_golden::error::check_finite("lm_head input (final hidden state)", x)?;
-                if let Some((ty, w)) = head.as_blocks() {
-                    // Stored Q6_K / Q8_0 blocks, computed from (any width).
-                    self.head_range = Some((w.as_ptr() as usize, w.len()));
-                    let pf = self.decode_step(Step::Head, Step::Head);
-                    if ty == tritium_golden::BlockType::Q6K {
-                        self.q6k_input.quantize(x);
-                        let xq = &self.q6k_input;
-                        self.spin.rows(out, HEAD_ROWS, &pf, &|t, o| {
-                            head_q6k::rows_into(isa, w, cols, xq, t * HEAD_ROWS, o)
-                        });
-                    } else {
-                        self.q80_input.quantize(x);
-                        let xq = &self.q80_input;
-                        self.spin.rows(out, HEAD_ROWS, &pf, &|t, o| {
-                            head_q80::rows_into(isa, w, cols, xq, t * HEAD_ROWS, o)
-                        });
-                    }
-                    return Ok(());
-                }
-                if cols > head::Q8_MAX_COLS {
-                    return Err(tritium_golden::Error::backend(
-                        self.name.clone(),
-                        "lm_head",
-                        format!(
-                            "the int8 head (--fast-head) supports hidden sizes up to {} (i32 dot products); this head has {cols}",
-                            head::Q8_MAX_COLS
-                        ),
-                    ));
-                }
-                self.head_range = Some(self.q8_head(head).code_range());
-                let pf = self.decode_step(Step::Head, Step::Head);
-                let q8 = &self.q8.as_ref().expect("prepared").1;
-                q8.quantize_input(x, &mut self.q8_input);
-                let xq = &self.q8_input;
-                self.spin.rows(out, HEAD_ROWS, &pf, &|t, o| {
-                    q8.rows_into(isa, xq, t * HEAD_ROWS, o)
-                });
-            }
-            HeadMode::Q4 => {
-                tritium_golden::error::check_finite("lm_head input (final hidden state)", x)?;
-                self.head_range = Some(self.q4_head(head).code_range());
-                let pf = self.decode_step(Step::Head, Step::Head);
-                let q4 = &self.q4.as_ref().expect("prepared").1;
-                q4.quantize_input(x, &mut self.q4_input);
-                let xq = &self.q4_input;
-                self.spin.rows(out, HEAD_ROWS, &pf, &|t, o| {
-                    q4.rows_into(isa, xq, t * HEAD_ROWS, o)
-                });
-            }
-        }
-        Ok(())
     }
 }
