@@ -247,17 +247,10 @@ pub fn attend_quad_avx512<T: Lanes>(
     o: [&mut [f32]; 4],
 ) {
     let hd = q[0].len() / 2;
-    let n = s[0].len();
-    let ok = q.iter().all(|q| q.len() == 2 * hd)
-        && s[1].len() == n
-        && s[2].len() == n + 1
-        && s[3].len() == n + 1
-        && o.iter().all(|o| o.len() == hd)
-        && fits(&q[0][..hd], &k, &v, s[2], o[0]);
-    if !ok {
+    if !quad_fits(&q, &k, &v, &s, &o) {
         return attend_quad(q, k, v, scale, s, o);
     }
-    // SAFETY: AVX-512F is present (quad_fns checked it); `fits`
+    // SAFETY: AVX-512F is present (quad_fns checked it); `quad_fits`
     // checked the bounds for the longer row (the same views, n + 1
     // positions); each q holds two heads of hd, each o hd elements.
     unsafe { by_groups!(hd / DOT_LANES, S => run_quad::<T, S>(q, k, v, scale, s, o)) }
@@ -408,6 +401,26 @@ pub(super) const AHEAD: usize = 16;
 unsafe fn prefetch_rows<T>(p: *const T, stride: usize, bytes: usize) {
     prefetch_row(p, bytes);
     prefetch_row(p.add(stride), bytes);
+}
+
+/// [`fits`] for the two token rows of a pair: each `q` two heads of one
+/// size, row 1's scores one position longer than row 0's, every output
+/// one head long, the longer row's positions in bounds.
+pub(super) fn quad_fits<T>(
+    q: &[&[f32]; 2],
+    k: &HeadView<'_, T>,
+    v: &HeadView<'_, T>,
+    s: &[&mut [f32]; 4],
+    o: &[&mut [f32]; 4],
+) -> bool {
+    let hd = q[0].len() / 2;
+    let n = s[0].len();
+    q.iter().all(|q| q.len() == 2 * hd)
+        && s[1].len() == n
+        && s[2].len() == n + 1
+        && s[3].len() == n + 1
+        && o.iter().all(|o| o.len() == hd)
+        && fits(&q[0][..hd], k, v, s[2], o[0])
 }
 
 /// Whether the vector loops can run: a head of whole 16-lane groups,
