@@ -5,7 +5,7 @@
 //! against the same references.
 
 use proptest::prelude::*;
-use tritium_golden::ops::{dot, relu2_gate, rms_norm, softmax};
+use tritium_golden::ops::{dot, exp_f32, relu2_gate, rms_norm, softmax};
 use tritium_golden::quant::{
     add_dequantized, dequantize, quantize_activations, relu2_gate_acc, round_clamp_i8, ACT_QP,
     SCALE_FLOOR,
@@ -33,7 +33,7 @@ fn plain_softmax_bits(x: &[f32]) -> Vec<u32> {
     let m = p.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     let mut sum = 0.0f32;
     for v in p.iter_mut() {
-        *v = (*v - m).exp();
+        *v = exp_f32(*v - m);
         sum += *v;
     }
     for v in p.iter_mut() {
