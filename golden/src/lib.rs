@@ -35,7 +35,7 @@
 //! subtraction, the model's own exponential ([`ops::exp_f32`]: f64
 //! arithmetic rounded once, the correctly rounded `e^x` on all but 3 of
 //! the 4.28 billion non-NaN f32 inputs, and the same bits on every machine,
-//! unlike a libm's `expf`) and a sequential sum; RoPE with rotate_half pairing (`i`, `i +
+//! unlike a libm's `expf`) and the sum in the dot product's order; RoPE with rotate_half pairing (`i`, `i +
 //! d/2`), `inv_freq` in f64 rounded to f32, f32 angles; attention scores
 //! scaled by `1 / sqrt(head_dim)`; `relu(g)^2 * u` as `(r * r) * u`
 //! ([`ops::relu2_gate`]).

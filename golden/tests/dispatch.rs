@@ -5,7 +5,7 @@
 //! against the same references.
 
 use proptest::prelude::*;
-use tritium_golden::ops::{dot, exp_f32, relu2_gate, rms_norm, softmax};
+use tritium_golden::ops::{dot, exp_f32, reduce_lanes, relu2_gate, rms_norm, softmax};
 use tritium_golden::quant::{
     add_dequantized, dequantize, quantize_activations, relu2_gate_acc, round_clamp_i8, ACT_QP,
     SCALE_FLOOR,
@@ -27,15 +27,18 @@ fn row(max: usize) -> impl Strategy<Value = Vec<f32>> {
     proptest::collection::vec(value(), 1..max)
 }
 
-/// The sequential softmax formula (NaN results as one value).
+/// The softmax formula, one element at a time (NaN results as one
+/// value): the sum in 16 lanes (element `i` into lane `i % 16`), then the
+/// pinned tree.
 fn plain_softmax_bits(x: &[f32]) -> Vec<u32> {
     let mut p = x.to_vec();
     let m = p.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let mut sum = 0.0f32;
-    for v in p.iter_mut() {
+    let mut lanes = [0.0f32; 16];
+    for (i, v) in p.iter_mut().enumerate() {
         *v = exp_f32(*v - m);
-        sum += *v;
+        lanes[i % 16] += *v;
     }
+    let sum = reduce_lanes(lanes);
     for v in p.iter_mut() {
         *v /= sum;
     }

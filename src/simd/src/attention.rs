@@ -6,7 +6,7 @@
 //!   a multiply then an add per step (never fused), the lanes combined by
 //!   the golden [`reduce_lanes`](tritium_golden::ops::reduce_lanes), times
 //!   the f32 scale. Four positions at a time for independent chains.
-//! - Softmax: the golden one (its sum is a sequential chain).
+//! - Softmax: the golden one.
 //! - Output: `out[d] += p_j * v_j[d]` for `j` in order, `out` held in
 //!   registers across positions (16 dimensions per register).
 //!
