@@ -1,6 +1,6 @@
-//! Attention and the row runners of the shared network code, below both
-//! the [`crate::Backend`] trait (whose attention hooks default to these
-//! functions) and the [`crate::Session`] forward pass that calls them.
+//! Attention of the shared network code, below both the [`crate::Backend`]
+//! trait (whose attention hooks default to these functions) and the
+//! [`crate::Session`] forward pass that calls them.
 //!
 //! The golden order of one head is [`attend_head`]; [`attention`] applies it
 //! to every (query row, head) pair of a batch, causal and grouped-query.
@@ -8,47 +8,11 @@
 use half::f16;
 
 use crate::config::ModelConfig;
+use crate::grouped::{attend_row, GroupFns};
 pub use crate::kv::HeadView;
 use crate::kv::{KvData, KvElem, LayerKv};
 use crate::ops::{dot_widened, softmax};
-
-/// Runs `f(i, row)` for every `d`-sized row of `out`: on rayon's current
-/// pool with the `parallel` feature, in order without it. Rows are
-/// independent, so the results are the same bits either way.
-pub fn each_row<T: Send>(out: &mut [T], d: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
-    #[cfg(feature = "parallel")]
-    if out.len() > d {
-        use rayon::prelude::*;
-        out.par_chunks_mut(d).enumerate().for_each(|(i, c)| f(i, c));
-        return;
-    }
-    // One row (a decode step) or no `parallel`: no fork-join.
-    for (i, c) in out.chunks_mut(d).enumerate() {
-        f(i, c);
-    }
-}
-
-/// [`each_row`] over two outputs with rows of `da` and `db` elements.
-pub fn each_row2<A: Send, B: Send>(
-    a: &mut [A],
-    da: usize,
-    b: &mut [B],
-    db: usize,
-    f: impl Fn(usize, &mut [A], &mut [B]) + Sync + Send,
-) {
-    #[cfg(feature = "parallel")]
-    if a.len() > da {
-        use rayon::prelude::*;
-        a.par_chunks_mut(da)
-            .zip(b.par_chunks_mut(db))
-            .enumerate()
-            .for_each(|(i, (x, y))| f(i, x, y));
-        return;
-    }
-    for (i, (x, y)) in a.chunks_mut(da).zip(b.chunks_mut(db)).enumerate() {
-        f(i, x, y);
-    }
-}
+pub use crate::rows::{each_row, each_row2, RowFn};
 
 /// The work of one (query row, head) pair: `scores` (length = positions
 /// attended) and `out` (head_dim, zeroed) are written. See [`attend_head`].
@@ -153,6 +117,10 @@ pub struct HeadFns {
     /// these, when given (a last odd row by the pair function), once a KV
     /// head's keys and values take more than `min_kv_bytes`.
     pub quads: Option<Quads>,
+    /// A decode step's (one token row's) items by KV head groups
+    /// ([`crate::grouped`]), when given, once a KV head's keys and values
+    /// take more than their `min_kv_bytes`.
+    pub groups: Option<GroupFns>,
 }
 
 /// A backend's [`QuadFn`]s and from what size of a KV head's keys and
@@ -185,13 +153,10 @@ impl Default for HeadFns {
             f16: attend_head::<f16>,
             pairs: None,
             quads: None,
+            groups: None,
         }
     }
 }
-
-/// Runs a [`RowFn`] over `d`-sized rows: [`each_row`], or a backend's own
-/// workers ([`crate::Backend::for_each_row`]).
-pub type RowFn<'a> = dyn Fn(usize, &mut [f32]) + Sync + 'a;
 
 /// Causal grouped-query attention of `rows` new queries (positions
 /// `start..start + rows`) against all cached keys/values `kv` (which
@@ -203,7 +168,9 @@ pub type RowFn<'a> = dyn Fn(usize, &mut [f32]) + Sync + 'a;
 /// shared keys and values are read half as often); `run_rows(work, w, f)`
 /// runs `f` over the independent `w`-sized work rows, one per (row, head)
 /// or (row, pair of heads), head by head, in any order and on any threads
-/// ([`each_row`], or a backend's [`crate::Backend::for_each_row`]).
+/// ([`each_row`], or a backend's [`crate::Backend::for_each_row`]). With
+/// `heads.groups`, one token row runs by KV head groups instead, in three
+/// such jobs ([`attend_row`]).
 #[allow(clippy::too_many_arguments)]
 pub fn attention(
     c: &ModelConfig,
@@ -214,7 +181,7 @@ pub fn attention(
     out: &mut Vec<f32>,
     work: &mut Vec<f32>,
     heads: HeadFns,
-    run_rows: impl FnOnce(&mut [f32], usize, &RowFn<'_>),
+    mut run_rows: impl FnMut(&mut [f32], usize, &RowFn<'_>),
 ) {
     let (hd, qd) = (c.head_dim, c.q_dim());
     let group = c.num_heads / c.num_kv_heads;
@@ -239,6 +206,12 @@ pub fn attention(
         KvData::F16(..) => std::mem::size_of::<f16>(),
     };
     let kv_bytes = 2 * max_len * hd * elem;
+    if let Some(g) = heads
+        .groups
+        .filter(|g| rows == 1 && kv_bytes > g.min_kv_bytes)
+    {
+        return attend_row(c, q, kv, max_len, out, work, g, run_rows);
+    }
     let quads = heads
         .quads
         .filter(|qf| per == 2 && kv_bytes > qf.min_kv_bytes);
@@ -513,6 +486,102 @@ mod tests {
             let caught = rows >= 2;
             assert_eq!(run(wrong(kv_bytes - 1)) == run(HeadFns::default()), !caught);
             assert!(run(wrong(kv_bytes)) == run(HeadFns::default()));
+        }
+    }
+
+    /// One token row by KV head groups ([`crate::grouped`]): the per-head
+    /// bits for 1, 2 and 4 query heads per KV head, head sizes split into
+    /// parts (256) and not, one run of positions and several (a short last
+    /// one), f32 and f16 caches, position- and head-major; wrong scores or
+    /// outputs functions are caught, and below its size it is not used.
+    #[test]
+    fn one_row_by_groups_gives_the_per_head_outputs() {
+        use crate::grouped::{group_outputs, group_scores, GroupFns};
+        for (heads, kv_heads, hd) in [(4, 2, 64), (8, 2, 48), (3, 3, 32), (8, 2, 16), (4, 2, 256)] {
+            let c = ModelConfig {
+                num_heads: heads,
+                num_kv_heads: kv_heads,
+                head_dim: hd,
+                hidden_size: hd * heads,
+                ..Preset::Tiny.config()
+            };
+            for n in [1, 7, 8, 9, 513, 1100] {
+                let f = |i: usize| ((i * 7919 % 211) as f32 - 105.0) / 50.0;
+                let q: Vec<f32> = (0..c.q_dim()).map(f).collect();
+                let k: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 3)).collect();
+                let v: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 11)).collect();
+                let (kh, vh) = (by_head(&c, &k, n, 3), by_head(&c, &v, n, 3));
+                let k16: Vec<f16> = kh.iter().map(|&x| f16::from_f32(x)).collect();
+                let v16: Vec<f16> = vh.iter().map(|&x| f16::from_f32(x)).collect();
+                let head_major = |data| LayerKv {
+                    data,
+                    layout: KvLayout::heads(n + 3, hd),
+                };
+                let run_on = |kv: LayerKv<'_>, heads: HeadFns| {
+                    let (mut out, mut work) = (Vec::new(), Vec::new());
+                    let each = |w: &mut [f32], d, f: &RowFn<'_>| each_row(w, d, f);
+                    attention(&c, &q, kv, 1, n - 1, &mut out, &mut work, heads, each);
+                    out
+                };
+                let groups = |g: GroupFns| HeadFns {
+                    groups: Some(g),
+                    ..HeadFns::default()
+                };
+                let at = format!("{heads} heads, {kv_heads} KV heads, hd {hd}, {n} positions");
+                let want = run_on(by_pos(&c, &k, &v), HeadFns::default());
+                let got = run_on(by_pos(&c, &k, &v), groups(GroupFns::golden()));
+                assert!(got == want, "{at}");
+                let got = run_on(
+                    head_major(KvData::F32(&kh, &vh)),
+                    groups(GroupFns::golden()),
+                );
+                assert!(got == want, "{at}, head-major");
+                let f16_kv = head_major(KvData::F16(&k16, &v16));
+                let want16 = run_on(f16_kv, HeadFns::default());
+                assert!(
+                    run_on(f16_kv, groups(GroupFns::golden())) == want16,
+                    "{at}, f16"
+                );
+                // Wrong functions are caught: the first head's first and
+                // last scores of a run swapped, the group's outputs in
+                // reverse head order.
+                fn swapped(q: &[f32], k: HeadView<'_>, s: f32, from: usize, out: &mut [f32]) {
+                    let last = out.len() / (q.len() / k.len) - 1;
+                    group_scores(q, k, s, from, out);
+                    out.swap(0, last);
+                }
+                fn reversed(p: &[f32], v: HeadView<'_>, out: &mut [f32]) {
+                    group_outputs(p, v, out);
+                    let dims = v.len;
+                    let rows: Vec<Vec<f32>> = out.chunks(dims).rev().map(<[f32]>::to_vec).collect();
+                    out.copy_from_slice(&rows.concat());
+                }
+                let wrong_scores = GroupFns {
+                    scores: (swapped, group_scores::<f16>),
+                    ..GroupFns::golden()
+                };
+                let caught = n > 1;
+                assert_eq!(
+                    run_on(by_pos(&c, &k, &v), groups(wrong_scores)) == want,
+                    !caught,
+                    "{at}"
+                );
+                let wrong_outputs = GroupFns {
+                    outputs: (reversed, group_outputs::<f16>),
+                    ..GroupFns::golden()
+                };
+                // (One position: every head of a group outputs its value.)
+                let caught = heads != kv_heads && n > 1;
+                let got = run_on(by_pos(&c, &k, &v), groups(wrong_outputs));
+                assert_eq!(got == want, !caught, "{at}");
+                // Not used at or below its size: the wrong one changes nothing.
+                let kv_bytes = 2 * n * hd * 4;
+                let unused = GroupFns {
+                    min_kv_bytes: kv_bytes,
+                    ..wrong_outputs
+                };
+                assert!(run_on(by_pos(&c, &k, &v), groups(unused)) == want, "{at}");
+            }
         }
     }
 

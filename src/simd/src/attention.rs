@@ -24,6 +24,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use tritium_golden::attention::{attend_head, HeadFn, PairFn, Quads};
+use tritium_golden::grouped::GroupFns;
 use tritium_golden::kv::f16;
 
 use super::kernels::Isa;
@@ -105,6 +106,33 @@ pub fn quad_fns(isa: Isa) -> Option<Quads> {
 /// to 256.
 pub const QUAD_MIN_KV_BYTES_AVX2: usize = 0;
 
+/// From what size of a KV head's keys and values (bytes) on a decode step
+/// runs by KV head groups ([`tritium_golden::grouped`]) on AVX2.
+pub const GROUP_MIN_KV_BYTES_AVX2: usize = 0;
+
+/// Functions for a decode step by KV head groups (f32 and f16 caches),
+/// where `isa` has them: AVX2 with F16C. AVX-512 keeps its pair functions
+/// (not measured by groups: no AVX-512 machine since they were written).
+pub fn group_fns(isa: Isa) -> Option<GroupFns> {
+    let isa = isa.vector();
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 && isa.available() && std::arch::is_x86_feature_detected!("f16c") {
+        return Some(GroupFns {
+            scores: (
+                avx2::group_scores_avx2::<f32>,
+                avx2::group_scores_avx2::<f16>,
+            ),
+            outputs: (
+                avx2::group_outputs_avx2::<f32>,
+                avx2::group_outputs_avx2::<f16>,
+            ),
+            min_kv_bytes: GROUP_MIN_KV_BYTES_AVX2,
+        });
+    }
+    let _ = isa;
+    None
+}
+
 /// The per-head attention function for `isa` and an f16 cache.
 pub fn head_fn_f16(isa: Isa) -> HeadFn<f16> {
     let isa = isa.vector();
@@ -128,14 +156,15 @@ mod x86;
 #[cfg(test)]
 mod tests {
     use tritium_golden::attention::{attention, each_row, HeadFns, HeadView, QuadFn};
+    use tritium_golden::grouped::{group_outputs, group_scores};
     use tritium_golden::kv::{KvData, KvElem, KvLayout, LayerKv};
     use tritium_golden::{ModelConfig, Preset};
 
     use super::*;
 
     /// A prompt's attention (rows after cached positions) with every
-    /// function of the ISA, the quad functions from any size on: the
-    /// golden bits, f32 and f16 caches, odd and even row counts.
+    /// function of the ISA, the quad and group functions from any size on:
+    /// the golden bits, f32 and f16 caches, odd and even row counts.
     #[test]
     fn prompt_attention_with_the_isa_functions_is_bitwise_golden() {
         let c = ModelConfig {
@@ -155,8 +184,14 @@ mod tests {
                     min_kv_bytes: 0,
                     ..q
                 }),
+                groups: group_fns(isa).map(|g| GroupFns {
+                    min_kv_bytes: 0,
+                    ..g
+                }),
             };
-            for (rows, start) in [(5, 20), (6, 11), (2, 0)] {
+            // Prompts, and single rows (decode steps: by groups where the
+            // ISA has them, one run of positions and two).
+            for (rows, start) in [(5, 20), (6, 11), (2, 0), (1, 0), (1, 30), (1, 600)] {
                 let n = start + rows;
                 let q: Vec<f32> = (0..rows * c.q_dim()).map(f).collect();
                 let k: Vec<f32> = (0..n * c.kv_dim()).map(|i| f(i + 3)).collect();
@@ -330,6 +365,68 @@ mod tests {
                     let q4 = [&q2[..], &q3[..]];
                     check_quad(q32, q4, kv32, scale, &format!("{isa:?} hd {hd} n {n}"));
                     check_quad(q16, q4, kv16, scale, &format!("{isa:?} f16 hd {hd} n {n}"));
+                }
+            }
+        }
+    }
+
+    /// The group functions of every ISA against the golden ones: 1 to 5
+    /// heads (3 and 5 fall back), head sizes of whole 16-lane groups and
+    /// not, runs of positions from an offset, parts of the dimensions,
+    /// f32 and f16 caches, bit for bit.
+    #[test]
+    fn group_functions_are_bitwise_golden() {
+        let mut seed = 0x2545f4914f6cdd1du64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 8.0
+        };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for isa in crate::present_kernels().unwrap() {
+            let Some(fns) = group_fns(isa) else {
+                continue;
+            };
+            for &hd in &[16usize, 48, 64, 128, 40] {
+                for &g in &[1usize, 2, 3, 4, 5] {
+                    for &(from, len) in &[(0usize, 1usize), (0, 8), (5, 13), (64, 70)] {
+                        let n = from + len;
+                        let stride = 3 * hd;
+                        let kc: Vec<f32> = (0..n * stride).map(|_| rnd()).collect();
+                        let k16: Vec<f16> = kc.iter().map(|&x| f16::narrow(x)).collect();
+                        let q: Vec<f32> = (0..g * hd).map(|_| rnd()).collect();
+                        let layout = KvLayout::positions(3, hd);
+                        let what = format!("{isa:?} hd {hd} g {g} from {from} len {len}");
+                        let (mut a, mut b) = (vec![0.0; g * len], vec![0.0; g * len]);
+                        let (k, scale) = (layout.view(&kc[..], 1), 0.125);
+                        (fns.scores.0)(&q, k, scale, from, &mut a);
+                        group_scores(&q, k, scale, from, &mut b);
+                        assert_eq!(bits(&a), bits(&b), "{what} scores");
+                        let k = layout.view(&k16[..], 2);
+                        (fns.scores.1)(&q, k, scale, from, &mut a);
+                        group_scores(&q, k, scale, from, &mut b);
+                        assert_eq!(bits(&a), bits(&b), "{what} f16 scores");
+                        // Outputs over n positions: all dimensions, and
+                        // parts of 16 (from the 17th on) and of 8 (the
+                        // golden loop) where there are such.
+                        let p: Vec<f32> = (0..g * n).map(|_| rnd().abs() / 8.0).collect();
+                        for (d0, dims) in [(0, hd), (16, 16.min(hd - 16)), (8, 8)] {
+                            let mut v = layout.view(&kc[..], 0);
+                            (v.off, v.len) = (v.off + d0, dims);
+                            let (mut a, mut b) = (vec![0.0; g * dims], vec![0.0; g * dims]);
+                            (fns.outputs.0)(&p, v, &mut a);
+                            group_outputs(&p, v, &mut b);
+                            assert_eq!(bits(&a), bits(&b), "{what} outputs {d0}+{dims}");
+                            let mut v = layout.view(&k16[..], 0);
+                            (v.off, v.len) = (v.off + d0, dims);
+                            a.fill(0.0);
+                            b.fill(0.0);
+                            (fns.outputs.1)(&p, v, &mut a);
+                            group_outputs(&p, v, &mut b);
+                            assert_eq!(bits(&a), bits(&b), "{what} f16 outputs {d0}+{dims}");
+                        }
+                    }
                 }
             }
         }

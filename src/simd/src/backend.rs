@@ -55,6 +55,7 @@ impl Backend for SimdBackend {
             f16: attention::head_fn_f16(self.isa),
             pairs: attention::pair_fns(self.isa),
             quads: attention::quad_fns(self.isa),
+            groups: attention::group_fns(self.isa),
         }
     }
 

@@ -24,9 +24,10 @@
 use std::arch::x86_64::*;
 
 use tritium_golden::attention::{attend_head, attend_pair, attend_quad, HeadView};
+use tritium_golden::grouped::{group_outputs, group_scores};
 use tritium_golden::ops::{reduce_lanes, softmax, DOT_LANES};
 
-use super::x86::{fits, prefetch_row, quad_fits, Lanes, AHEAD};
+use super::x86::{fits, prefetch_row, quad_fits, reads, Lanes, AHEAD};
 
 /// Positions whose scores [`reduce8`] combines at once.
 const BLOCK: usize = 8;
@@ -94,6 +95,89 @@ pub fn attend_quad_avx2<T: Lanes>(
             q[1].as_ptr().add(hd),
         ];
         run_quad::<T>(qp, k, v, scale, s, o.map(|o| o.as_mut_ptr()))
+    }
+}
+
+/// The scores of a KV head's 1, 2 or 4 query heads at `len` positions
+/// from `from` ([`tritium_golden::grouped::ScoresFn`]): each key row loaded
+/// once for the heads, as [`run`] and [`run_quad`] do.
+pub fn group_scores_avx2<T: Lanes>(
+    q: &[f32],
+    k: HeadView<'_, T>,
+    scale: f32,
+    from: usize,
+    out: &mut [f32],
+) {
+    let hd = k.len;
+    let g = q.len().checked_div(hd).unwrap_or(0);
+    let len = out.len().checked_div(g).unwrap_or(0);
+    let fits = hd.is_multiple_of(DOT_LANES)
+        && q.len() == g * hd
+        && out.len() == g * len
+        && len > 0
+        && reads(&k, from, len);
+    if !fits || !matches!(g, 1 | 2 | 4) {
+        return group_scores(q, k, scale, from, out);
+    }
+    let mut rows = out.chunks_exact_mut(len);
+    let mut row = || rows.next().expect("g rows of len scores");
+    // SAFETY: AVX2 and F16C are present (group_fns checked them); positions
+    // from .. from + len are in bounds of k (checked above), hd a multiple
+    // of 16; q holds g heads of hd values, each score row len.
+    unsafe {
+        let keys = Keys {
+            p: k.data.as_ptr().add(k.off + from * k.stride),
+            stride: k.stride,
+            hd,
+            n: len,
+        };
+        let qp = |h: usize| q.as_ptr().add(h * hd);
+        match g {
+            4 => {
+                let mut sc = [row(), row(), row(), row()];
+                scores::<T, 4, 1>(keys, [qp(0), qp(1), qp(2), qp(3)], scale, &mut sc, len)
+            }
+            2 => scores::<T, 2, 2>(keys, [qp(0), qp(1)], scale, &mut [row(), row()], len),
+            _ => scores::<T, 1, 2>(keys, [qp(0)], scale, &mut [row()], len),
+        }
+    }
+}
+
+/// The outputs of a KV head's 1, 2 or 4 query heads over the dimensions
+/// of `v` ([`tritium_golden::grouped::OutputsFn`]): [`outputs`], each
+/// value row's part loaded once per pass for the heads.
+pub fn group_outputs_avx2<T: Lanes>(p: &[f32], v: HeadView<'_, T>, out: &mut [f32]) {
+    let dims = v.len;
+    let g = out.len().checked_div(dims).unwrap_or(0);
+    let n = p.len().checked_div(g).unwrap_or(0);
+    // Whole 16-lane groups: a pass then always covers an even number of
+    // 8-lane halves (what `outputs` dispatches on).
+    let fits = dims.is_multiple_of(DOT_LANES)
+        && out.len() == g * dims
+        && p.len() == g * n
+        && n > 0
+        && reads(&v, 0, n);
+    if !fits || !matches!(g, 1 | 2 | 4) {
+        return group_outputs(p, v, out);
+    }
+    let probs = |h: usize| &p[h * n..][..n];
+    let base = out.as_mut_ptr();
+    let o = |h: usize| base.wrapping_add(h * dims);
+    // SAFETY: AVX2 and F16C are present (group_fns checked them); positions
+    // 0..n of v are in bounds (checked above), dims a multiple of 16; each
+    // of the g output rows holds dims values, each probability row n.
+    unsafe {
+        match g {
+            4 => outputs::<T, 4>(
+                [probs(0), probs(1), probs(2), probs(3)],
+                &v,
+                [o(0), o(1), o(2), o(3)],
+                0,
+                n,
+            ),
+            2 => outputs::<T, 2>([probs(0), probs(1)], &v, [o(0), o(1)], 0, n),
+            _ => outputs::<T, 1>([probs(0)], &v, [o(0)], 0, n),
+        }
     }
 }
 
@@ -204,7 +288,14 @@ unsafe fn scores<T: Lanes, const H: usize, const P: usize>(
 /// `o_h[d] += p_h[j] * v_j[d]` for positions `j` in `from..to` in order
 /// (`p[h]` holds at least `to` probabilities), in blocks of positions
 /// whose value rows stay in L1 across the passes over the dimensions
-/// (each row comes from L2 or memory once, not once per pass).
+/// (each row comes from L2 or memory once, not once per pass). The first
+/// block's rows are prefetched up front, each next block's by the passes
+/// over the one before it, a share each.
+///
+/// # Safety
+/// AVX2 and F16C present; `v.len` a multiple of 16 (each pass covers an
+/// even number of 8-lane halves); positions `from..to` of `v` readable;
+/// `v.len` values at each `o[h]`.
 #[inline]
 #[target_feature(enable = "avx2,f16c")]
 unsafe fn outputs<T: Lanes, const H: usize>(
@@ -217,23 +308,32 @@ unsafe fn outputs<T: Lanes, const H: usize>(
     let vp = v.data.as_ptr().add(v.off);
     let row_bytes = v.len * std::mem::size_of::<T>();
     let halves = v.len / 8;
+    let per_pass = 8 / H;
+    let passes = halves.div_ceil(per_pass);
+    // Each pass fetches its share of the next block's rows (whole lines),
+    // so memory works through all of a block's passes, not its first only.
+    let share = row_bytes.div_ceil(passes).next_multiple_of(64);
     let block = (OUT_BLOCK_BYTES / row_bytes).max(AHEAD);
+    for j in from..(from + block).min(to) {
+        prefetch_row(vp.add(j * v.stride), row_bytes);
+    }
     let mut j0 = from;
     while j0 < to {
         let j1 = (j0 + block).min(to);
         let probs: [&[f32]; H] = std::array::from_fn(|h| &p[h][j0..j1]);
         let vb = vp.add(j0 * v.stride);
         let mut r0 = 0;
+        let mut pass = 0;
         while r0 < halves {
-            let r = (halves - r0).min(8 / H);
+            let r = (halves - r0).min(per_pass);
             let vr = vb.add(r0 * 8);
             let or = o.map(|p| p.add(r0 * 8));
-            // The first pass fetches whole value rows ahead (into the next
-            // block too), the others find them in cache.
-            let ahead = if r0 == 0 {
-                (row_bytes, to - j0)
-            } else {
-                (0, 0)
+            let off = pass * share;
+            let ahead = Ahead {
+                row: vb.cast::<u8>().add(off),
+                dist: block,
+                bytes: share.min(row_bytes.saturating_sub(off)),
+                rows: to - j0,
             };
             match r {
                 2 => out_pass::<T, H, 2>(probs, vr, v.stride, or, ahead),
@@ -242,9 +342,21 @@ unsafe fn outputs<T: Lanes, const H: usize>(
                 _ => out_pass::<T, H, 8>(probs, vr, v.stride, or, ahead),
             }
             r0 += r;
+            pass += 1;
         }
         j0 = j1;
     }
+}
+
+/// What an output pass prefetches: at position `j` of its block, `bytes`
+/// from `row` (its block's first row, at this pass's share of it) of the
+/// row `dist` positions on, while that is below `rows`.
+#[derive(Clone, Copy)]
+struct Ahead {
+    row: *const u8,
+    dist: usize,
+    bytes: usize,
+    rows: usize,
 }
 
 /// Bytes of value rows an output block spans (half of a 32 KB L1). A
@@ -362,9 +474,8 @@ unsafe fn reduce8(x: &[__m256; BLOCK]) -> __m256 {
 
 /// `o_h[d] += p_h[j] * v_j[d]` for the `8 R` dimensions at each `o_h`
 /// (`v` points at the first position's first of them), every position
-/// of `p` in order, the `H x R` sums held in registers; with
-/// `(bytes, rows)` = `ahead`, `bytes` > 0, that many bytes of the row
-/// [`AHEAD`] positions on are prefetched while it is below `rows`.
+/// of `p` in order, the `H x R` sums held in registers, prefetching
+/// `ahead` ([`Ahead`]; `stride` in elements of `T`).
 #[inline]
 #[target_feature(enable = "avx2,f16c")]
 unsafe fn out_pass<T: Lanes, const H: usize, const R: usize>(
@@ -372,14 +483,15 @@ unsafe fn out_pass<T: Lanes, const H: usize, const R: usize>(
     v: *const T,
     stride: usize,
     o: [*mut f32; H],
-    (bytes, rows): (usize, usize),
+    ahead: Ahead,
 ) {
     let mut acc: [[__m256; R]; H] =
         std::array::from_fn(|h| std::array::from_fn(|r| _mm256_loadu_ps(o[h].add(r * 8))));
     let n = p[0].len();
     for j in 0..n {
-        if bytes > 0 && j + AHEAD < rows {
-            prefetch_row(v.add((j + AHEAD) * stride), bytes);
+        if ahead.bytes > 0 && j + ahead.dist < ahead.rows {
+            let at = (j + ahead.dist) * stride * std::mem::size_of::<T>();
+            prefetch_row(ahead.row.add(at), ahead.bytes);
         }
         let row = v.add(j * stride);
         let pv: [__m256; H] = std::array::from_fn(|h| _mm256_set1_ps(*p[h].get_unchecked(j)));

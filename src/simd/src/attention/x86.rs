@@ -423,6 +423,17 @@ pub(super) fn quad_fits<T>(
         && fits(&q[0][..hd], k, v, s[2], o[0])
 }
 
+/// Whether positions `from .. from + n` of `h` are in bounds.
+pub(super) fn reads<T>(h: &HeadView<'_, T>, from: usize, n: usize) -> bool {
+    let Some(last) = (from + n).checked_sub(1) else {
+        return true;
+    };
+    last.checked_mul(h.stride)
+        .and_then(|x| x.checked_add(h.off))
+        .and_then(|x| x.checked_add(h.len))
+        .is_some_and(|end| end <= h.data.len())
+}
+
 /// Whether the vector loops can run: a head of whole 16-lane groups,
 /// at most [`MAX_REGS`] of them, and every position read in bounds
 /// (checked once, for the unchecked loops).
