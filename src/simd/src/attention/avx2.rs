@@ -172,11 +172,11 @@ pub fn group_outputs_avx2<T: Lanes>(p: &[f32], v: HeadView<'_, T>, out: &mut [f3
                 [probs(0), probs(1), probs(2), probs(3)],
                 &v,
                 [o(0), o(1), o(2), o(3)],
-                0,
-                n,
+                (0, n),
+                true,
             ),
-            2 => outputs::<T, 2>([probs(0), probs(1)], &v, [o(0), o(1)], 0, n),
-            _ => outputs::<T, 1>([probs(0)], &v, [o(0)], 0, n),
+            2 => outputs::<T, 2>([probs(0), probs(1)], &v, [o(0), o(1)], (0, n), true),
+            _ => outputs::<T, 1>([probs(0)], &v, [o(0)], (0, n), true),
         }
     }
 }
@@ -203,7 +203,7 @@ unsafe fn run<T: Lanes, const H: usize, const P: usize>(
         softmax(s);
     }
     let probs: [&[f32]; H] = std::array::from_fn(|h| &*sc[h]);
-    outputs::<T, H>(probs, &v, o, 0, n);
+    outputs::<T, H>(probs, &v, o, (0, n), false);
 }
 
 /// Two token rows of a pair of heads (queries `q[r]`, two heads each):
@@ -238,8 +238,8 @@ unsafe fn run_quad<T: Lanes>(
     for s in [&mut *s0, &mut *s1, &mut *s2, &mut *s3] {
         softmax(s);
     }
-    outputs::<T, 4>([&*s0, &*s1, &*s2, &*s3], &v, o, 0, m);
-    outputs::<T, 2>([&*s2, &*s3], &v, [o[2], o[3]], m, n);
+    outputs::<T, 4>([&*s0, &*s1, &*s2, &*s3], &v, o, (0, m), false);
+    outputs::<T, 2>([&*s2, &*s3], &v, [o[2], o[3]], (m, n), false);
 }
 
 /// Scores of positions `0..n` for `H` heads: `P` positions at a time,
@@ -288,9 +288,14 @@ unsafe fn scores<T: Lanes, const H: usize, const P: usize>(
 /// `o_h[d] += p_h[j] * v_j[d]` for positions `j` in `from..to` in order
 /// (`p[h]` holds at least `to` probabilities), in blocks of positions
 /// whose value rows stay in L1 across the passes over the dimensions
-/// (each row comes from L2 or memory once, not once per pass). The first
-/// block's rows are prefetched up front, each next block's by the passes
-/// over the one before it, a share each.
+/// (each row comes from L2 or memory once, not once per pass).
+///
+/// With `from_memory` (a decode step: each value row read once per token)
+/// the first block's rows are prefetched up front and each next block's
+/// into L2 by the passes over the one before it, a share each, so memory
+/// works through all of a block's passes. Otherwise (a prompt, whose rows
+/// its items share from L2) the first pass fetches the rows [`AHEAD`]
+/// positions on into L1: the shares measured 2-3 % slower there.
 ///
 /// # Safety
 /// AVX2 and F16C present; `v.len` a multiple of 16 (each pass covers an
@@ -302,20 +307,20 @@ unsafe fn outputs<T: Lanes, const H: usize>(
     p: [&[f32]; H],
     v: &HeadView<'_, T>,
     o: [*mut f32; H],
-    from: usize,
-    to: usize,
+    (from, to): (usize, usize),
+    from_memory: bool,
 ) {
     let vp = v.data.as_ptr().add(v.off);
     let row_bytes = v.len * std::mem::size_of::<T>();
     let halves = v.len / 8;
     let per_pass = 8 / H;
     let passes = halves.div_ceil(per_pass);
-    // Each pass fetches its share of the next block's rows (whole lines),
-    // so memory works through all of a block's passes, not its first only.
     let share = row_bytes.div_ceil(passes).next_multiple_of(64);
     let block = (OUT_BLOCK_BYTES / row_bytes).max(AHEAD);
-    for j in from..(from + block).min(to) {
-        prefetch_row(vp.add(j * v.stride), row_bytes);
+    if from_memory {
+        for j in from..(from + block).min(to) {
+            prefetch_row(vp.add(j * v.stride), row_bytes);
+        }
     }
     let mut j0 = from;
     while j0 < to {
@@ -328,12 +333,23 @@ unsafe fn outputs<T: Lanes, const H: usize>(
             let r = (halves - r0).min(per_pass);
             let vr = vb.add(r0 * 8);
             let or = o.map(|p| p.add(r0 * 8));
-            let off = pass * share;
-            let ahead = Ahead {
-                row: vb.cast::<u8>().add(off),
-                dist: block,
-                bytes: share.min(row_bytes.saturating_sub(off)),
-                rows: to - j0,
+            let ahead = if from_memory {
+                let off = pass * share;
+                Ahead {
+                    row: vb.cast::<u8>().add(off),
+                    dist: block,
+                    bytes: share.min(row_bytes.saturating_sub(off)),
+                    rows: to - j0,
+                    to_l2: true,
+                }
+            } else {
+                Ahead {
+                    row: vb.cast::<u8>(),
+                    dist: AHEAD,
+                    bytes: if pass == 0 { row_bytes } else { 0 },
+                    rows: to - j0,
+                    to_l2: false,
+                }
             };
             match r {
                 2 => out_pass::<T, H, 2>(probs, vr, v.stride, or, ahead),
@@ -350,13 +366,15 @@ unsafe fn outputs<T: Lanes, const H: usize>(
 
 /// What an output pass prefetches: at position `j` of its block, `bytes`
 /// from `row` (its block's first row, at this pass's share of it) of the
-/// row `dist` positions on, while that is below `rows`.
+/// row `dist` positions on, while that is below `rows`; into L2 with
+/// `to_l2` (not to evict the block the passes work on from L1), else L1.
 #[derive(Clone, Copy)]
 struct Ahead {
     row: *const u8,
     dist: usize,
     bytes: usize,
     rows: usize,
+    to_l2: bool,
 }
 
 /// Bytes of value rows an output block spans (half of a 32 KB L1). A
@@ -491,7 +509,16 @@ unsafe fn out_pass<T: Lanes, const H: usize, const R: usize>(
     for j in 0..n {
         if ahead.bytes > 0 && j + ahead.dist < ahead.rows {
             let at = (j + ahead.dist) * stride * std::mem::size_of::<T>();
-            prefetch_row(ahead.row.add(at), ahead.bytes);
+            let line = ahead.row.add(at).cast::<i8>();
+            let mut off = 0;
+            while off < ahead.bytes {
+                if ahead.to_l2 {
+                    _mm_prefetch::<_MM_HINT_T1>(line.add(off));
+                } else {
+                    _mm_prefetch::<_MM_HINT_T0>(line.add(off));
+                }
+                off += 64;
+            }
         }
         let row = v.add(j * stride);
         let pv: [__m256; H] = std::array::from_fn(|h| _mm256_set1_ps(*p[h].get_unchecked(j)));
