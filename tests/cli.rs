@@ -354,7 +354,26 @@ fn bench_prints_json_for_scripts() {
         0
     };
     let kernels = v["kernels"].as_array().unwrap();
-    assert_eq!(kernels.len(), 4 * 3 + 6 + families);
+    // One decode step's attention of one layer (f32 and f16 caches; by KV
+    // head groups and by pairs side by side where the path has groups), at
+    // 256 positions: the tiny model's context, below the default 2,048.
+    let attention: Vec<_> = kernels
+        .iter()
+        .filter(|k| k["name"].as_str().unwrap().starts_with("attention "))
+        .collect();
+    let kernel_of = |k: &serde_json::Value| k["kernel"].as_str().unwrap().to_string();
+    let groups = attention
+        .iter()
+        .any(|k| kernel_of(k).ends_with(" (groups)"));
+    assert_eq!(attention.len(), if groups { 4 } else { 2 }, "{attention:?}");
+    assert_eq!(attention[0]["name"], "attention 256 pos f32");
+    assert!(attention
+        .iter()
+        .all(|k| k["k"] == 256 && k["gb_s"].as_f64().unwrap() > 0.0));
+    // tiny: 2 KV heads of 16 dimensions, keys and values, f32 then f16.
+    assert_eq!(attention[0]["bytes"], 2 * 2 * 256 * 16 * 4);
+    assert_eq!(attention.last().unwrap()["bytes"], 2 * 2 * 256 * 16 * 2);
+    assert_eq!(kernels.len(), 4 * 3 + 6 + families + attention.len());
     let b3 = kernels
         .iter()
         .filter(|k| k["kernel"].as_str().unwrap().ends_with("-b3body"))
@@ -427,8 +446,14 @@ fn bench_measures_a_model_file() {
     let size = std::fs::metadata(&f).unwrap().len();
     assert_eq!(v["file_bytes"].as_u64(), Some(size));
     // The file's shapes (tiny: 4 distinct) x (2-bit and base-3 decode,
-    // prefill) + 6 heads.
-    assert_eq!(v["kernels"].as_array().unwrap().len(), 4 * 3 + 6);
+    // prefill) + 6 heads + the attention rows (see above).
+    let kernels = v["kernels"].as_array().unwrap();
+    let attention = kernels
+        .iter()
+        .filter(|k| k["name"].as_str().unwrap().starts_with("attention "))
+        .count();
+    assert!(attention == 2 || attention == 4, "{attention}");
+    assert_eq!(kernels.len(), 4 * 3 + 6 + attention);
     let models = v["models"].as_array().unwrap();
     let names: Vec<&str> = models
         .iter()

@@ -62,7 +62,9 @@ pub struct BenchArgs {
     /// Positions cached (one prompt forward) before the timed decode steps:
     /// each step's attention reads their keys and values (the "KV MB"
     /// column; a longer context shows what the f16 cache, row `-kv16`,
-    /// saves).
+    /// saves). Also the positions of the attention kernel rows (one decode
+    /// step's attention of one layer) from 64 on; below that, those rows
+    /// attend to 2,048 (or the model's context, if shorter).
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub context: usize,
     /// Timed calls per kernel measurement, the fastest reported: decode
@@ -168,6 +170,12 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         return Err(Error::Usage(format!(
             "--context {} with --decode-tokens {}: {positions} positions, more than the model's context of {max}",
             a.context, a.decode_tokens
+        )));
+    }
+    if !a.no_kernels && a.context > max {
+        return Err(Error::Usage(format!(
+            "--context {}: the attention kernel rows would attend to more positions than the model's context of {max}",
+            a.context
         )));
     }
     let model = if a.kernels_only {

@@ -5,7 +5,8 @@
 //!    buffer summed with wide loads; best of several passes).
 //! 2. Kernel GB/s (packed weight bytes streamed per second) and GMAC/s for
 //!    every BitLinear shape of 2B4T, decode (1 token) and prefill (a batch),
-//!    and the lm_head (exact and Q8). Decode calls and heads from cold
+//!    the lm_head (exact and Q8), and one decode step's attention of one
+//!    layer (`bench_attention.rs`). Decode calls, heads and attention from cold
 //!    caches (weights come from memory, as in a forward pass); prefill
 //!    calls warm (compute-bound), as a fraction of the compute peak of the
 //!    instruction they use ([`crate::peak`]: `vpdpbusd`, `tdpbssd`),
@@ -17,7 +18,7 @@
 //!    the same moment of the shared machine), and, more conservatively,
 //!    mean decode speed against the best bandwidth seen in the whole run.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rayon::prelude::*;
 use tritium_golden::{
@@ -32,30 +33,8 @@ use tritium_golden::BlockType;
 
 use crate::base3::B3Matrix;
 pub use crate::bench_report::{render, BandwidthRow, BenchReport, KernelRow, ModelRow};
+use crate::bench_time::{time_cold, time_warm};
 use crate::{Body, HeadMode, Isa, PackedTernary, Result, SimdBackend, SimdOptions};
-
-/// How long the warm calls of a prompt kernel row run at least
-/// ([`time_warm`]).
-const WARM_SECONDS: f64 = 0.25;
-
-/// Times warm calls of `f` (after one untimed): at least `reps`, and for at
-/// least [`WARM_SECONDS`]. Returns the fastest call. A prompt call takes
-/// about a millisecond; the fastest of 5 moved by 10-20 points of the peak
-/// between runs on a shared 2-vCPU host, the fastest of a quarter second
-/// of calls by about one.
-fn time_warm(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
-    f()?;
-    let mut best = Duration::MAX;
-    let start = Instant::now();
-    let mut n = 0;
-    while n < reps || start.elapsed().as_secs_f64() < WARM_SECONDS {
-        let t = Instant::now();
-        f()?;
-        best = best.min(t.elapsed());
-        n += 1;
-    }
-    Ok(best)
-}
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -183,23 +162,6 @@ fn measure_peaks(threads: &[usize], peaks: &mut Vec<PeakRow>) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Times `f` from cold caches: before each of `reps` calls, `flush` (a
-/// buffer larger than the last-level cache) is read, so the weights come
-/// from memory as they do in a real forward pass, where each matrix is read
-/// once per token. Returns the fastest call.
-fn time_cold(flush: &[u64], reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
-    f()?;
-    let mut best = Duration::MAX;
-    for _ in 0..reps {
-        let s = flush.iter().fold(0u64, |a, &x| a.wrapping_add(x));
-        std::hint::black_box(s);
-        let t = Instant::now();
-        f()?;
-        best = best.min(t.elapsed());
-    }
-    Ok(best)
 }
 
 fn random_matrix(n: usize, k: usize, seed: u64) -> Result<TernaryMatrix> {
@@ -489,6 +451,27 @@ pub fn run_bench(
                 fraction_of_peak: None,
             });
         }
+    }
+    if o.kernels {
+        // One decode step's attention of one layer, at a context where it
+        // sets the pace.
+        let positions = crate::bench_attention::positions(&c, o.context);
+        if positions > c.max_position_embeddings {
+            return Err(tritium_golden::Error::ContextOverflow {
+                len: positions,
+                max: c.max_position_embeddings,
+            }
+            .into());
+        }
+        log(&format!("kernels: attention at {positions} positions"));
+        kernels.extend(crate::bench_attention::attention_rows(
+            &c,
+            o.isa,
+            &o.threads,
+            positions,
+            (&buf, o.cold_reps),
+            |t| bw_of(&bandwidth, t),
+        )?);
     }
 
     let mut models = Vec::new();

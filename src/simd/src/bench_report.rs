@@ -117,9 +117,10 @@ pub fn render(r: &BenchReport) -> String {
         }
     }
     let kw = name_width(r.kernels.iter().map(|k| k.kernel.as_str()));
+    let mw = name_width(r.kernels.iter().map(|k| k.name.as_str())).max(22);
     let _ = writeln!(
         s,
-        "\nkernels ({} shapes)\n  {:<22} {:<kw$} {:>6} {:>6} {:>6} {:>3} {:>10} {:>8} {:>8} {:>7} {:>7}",
+        "\nkernels ({} shapes)\n  {:<mw$} {:<kw$} {:>6} {:>6} {:>6} {:>3} {:>10} {:>8} {:>8} {:>7} {:>7}",
         r.preset,
         "matrix",
         "kernel",
@@ -139,7 +140,7 @@ pub fn render(r: &BenchReport) -> String {
             .map_or(String::new(), |f| format!("{:.0}%", f * 100.0));
         let _ = writeln!(
             s,
-            "  {:<22} {:<kw$} {:>6} {:>6} {:>6} {:>3} {:>10.3} {:>8.2} {:>8.1} {:>6.0}% {:>7}",
+            "  {:<mw$} {:<kw$} {:>6} {:>6} {:>6} {:>3} {:>10.3} {:>8.2} {:>8.1} {:>6.0}% {:>7}",
             k.name,
             k.kernel,
             k.n,

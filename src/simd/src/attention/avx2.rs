@@ -1,6 +1,8 @@
 //! The AVX2 attention loops: one head, two query heads of one KV head at
-//! once (each key and value row loaded once for both), or two token rows
-//! of such a pair (once for the four), each head's operations in the
+//! once (each key and value row loaded once for both), two token rows of
+//! such a pair (once for the four), or a decode step's scores and outputs
+//! by KV head groups ([`tritium_golden::grouped`]: once for the group's
+//! heads), each head's operations in the
 //! golden order ([`tritium_golden::attention::attend_head`]) on 256-bit
 //! registers: 16-lane group `s` of a head is the pair of registers at
 //! `16 s` (lanes 0-7) and `16 s + 8` (lanes 8-15). f16 caches are widened
@@ -16,7 +18,8 @@
 //!   to 64 dimensions (32 with two heads, 16 with four: eight
 //!   accumulators), each value row loaded once per pass for the heads;
 //!   the passes go over blocks of positions whose value rows stay in L1
-//!   ([`OUT_BLOCK_BYTES`]), so a row comes from L2 or memory once.
+//!   ([`OUT_BLOCK_BYTES`]), so a row comes from L2 or memory once; in a
+//!   decode step each pass prefetches its share of the next block.
 
 // Index loops over small register arrays: they unroll to fixed registers.
 #![allow(clippy::needless_range_loop)]
