@@ -68,9 +68,10 @@ pub fn group_scores<T: KvElem>(
     from: usize,
     out: &mut [f32],
 ) {
-    let Some((hd, len)) = rows_of(q.len(), k.len, out.len()) else {
+    let Some((_, len)) = group_rows(q.len(), k.len, out.len()) else {
         return;
     };
+    let hd = k.len;
     for (qh, oh) in q.chunks_exact(hd).zip(out.chunks_exact_mut(len)) {
         for (j, s) in oh.iter_mut().enumerate() {
             *s = dot_widened(qh, k.at(from + j)) * scale;
@@ -80,9 +81,10 @@ pub fn group_scores<T: KvElem>(
 
 /// The golden [`OutputsFn`].
 pub fn group_outputs<T: KvElem>(p: &[f32], v: HeadView<'_, T>, out: &mut [f32]) {
-    let Some((dims, n)) = rows_of(out.len(), v.len, p.len()) else {
+    let Some((_, n)) = group_rows(out.len(), v.len, p.len()) else {
         return;
     };
+    let dims = v.len;
     for (ph, oh) in p.chunks_exact(n).zip(out.chunks_exact_mut(dims)) {
         for (j, &pj) in ph.iter().enumerate() {
             for (od, &vd) in oh.iter_mut().zip(v.at(j)) {
@@ -92,12 +94,13 @@ pub fn group_outputs<T: KvElem>(p: &[f32], v: HeadView<'_, T>, out: &mut [f32]) 
     }
 }
 
-/// The group's row lengths: `g = a / unit` heads of `unit` in `a`, and
-/// `b / g` in `b`; `None` where there is nothing to compute.
-fn rows_of(a: usize, unit: usize, b: usize) -> Option<(usize, usize)> {
+/// A group function's heads and row length: `g = a / unit` heads of `unit`
+/// values in `a` (the queries or outputs), and rows of `b / g` in `b` (the
+/// scores or probabilities); `None` where there is nothing to compute.
+pub fn group_rows(a: usize, unit: usize, b: usize) -> Option<(usize, usize)> {
     let g = a.checked_div(unit)?;
     let len = b.checked_div(g)?;
-    (len > 0).then_some((unit, len))
+    (len > 0).then_some((g, len))
 }
 
 /// Positions per scores item at most (a run of 2B4T keys: 256 KB f32).

@@ -466,7 +466,7 @@ pub fn run_bench(
         log(&format!("kernels: attention at {positions} positions"));
         kernels.extend(crate::bench_attention::attention_rows(
             &c,
-            o.isa,
+            |t| backend(o.isa, t, HeadMode::Exact, Body::Bit2),
             &o.threads,
             positions,
             (&buf, o.cold_reps),

@@ -11,7 +11,7 @@ use tritium_golden::{Backend, ModelConfig, SplitMix64};
 
 use crate::bench_report::KernelRow;
 use crate::bench_time::time_cold;
-use crate::{Body, HeadMode, Isa, Result, SimdBackend, SimdOptions};
+use crate::{Result, SimdBackend};
 
 /// Positions of the attention rows when `--context` is below
 /// [`MIN_CONTEXT`] (the model's context if shorter): where attention, not
@@ -31,12 +31,13 @@ pub fn positions(c: &ModelConfig, context: usize) -> usize {
     }
 }
 
-/// The attention rows for each thread count (`bandwidth(t)`: the read
-/// bandwidth measured with `t` threads); `flush` is read before each timed
-/// call. `positions` must be checked against the model's context first.
+/// The attention rows for each thread count, on `backend(t)`'s path with
+/// `t` threads (`bandwidth(t)`: the read bandwidth measured with `t`
+/// threads); `flush` is read before each timed call. `positions` must be
+/// checked against the model's context first.
 pub fn attention_rows(
     c: &ModelConfig,
-    isa: Option<Isa>,
+    backend: impl Fn(usize) -> Result<SimdBackend>,
     threads: &[usize],
     positions: usize,
     (flush, reps): (&[u64], usize),
@@ -56,12 +57,7 @@ pub fn attention_rows(
     let layout = KvLayout::heads(positions, hd);
     let mut rows = Vec::new();
     for &t in threads {
-        let mut b = SimdBackend::new(SimdOptions {
-            isa,
-            threads: Some(t),
-            head: HeadMode::Exact,
-            body: Body::Bit2,
-        })?;
+        let mut b = backend(t)?;
         let fns = b.attention_heads();
         let mut variants = vec![(fns, "")];
         if fns.groups.is_some() {

@@ -27,7 +27,7 @@
 use std::arch::x86_64::*;
 
 use tritium_golden::attention::{attend_head, attend_pair, attend_quad, HeadView};
-use tritium_golden::grouped::{group_outputs, group_scores};
+use tritium_golden::grouped::{group_outputs, group_rows, group_scores};
 use tritium_golden::ops::{reduce_lanes, softmax, DOT_LANES};
 
 use super::x86::{fits, prefetch_row, quad_fits, reads, Lanes, AHEAD};
@@ -112,12 +112,10 @@ pub fn group_scores_avx2<T: Lanes>(
     out: &mut [f32],
 ) {
     let hd = k.len;
-    let g = q.len().checked_div(hd).unwrap_or(0);
-    let len = out.len().checked_div(g).unwrap_or(0);
+    let (g, len) = group_rows(q.len(), hd, out.len()).unwrap_or((0, 0));
     let fits = hd.is_multiple_of(DOT_LANES)
         && q.len() == g * hd
         && out.len() == g * len
-        && len > 0
         && reads(&k, from, len);
     if !fits || !matches!(g, 1 | 2 | 4) {
         return group_scores(q, k, scale, from, out);
@@ -151,14 +149,12 @@ pub fn group_scores_avx2<T: Lanes>(
 /// value row's part loaded once per pass for the heads.
 pub fn group_outputs_avx2<T: Lanes>(p: &[f32], v: HeadView<'_, T>, out: &mut [f32]) {
     let dims = v.len;
-    let g = out.len().checked_div(dims).unwrap_or(0);
-    let n = p.len().checked_div(g).unwrap_or(0);
+    let (g, n) = group_rows(out.len(), dims, p.len()).unwrap_or((0, 0));
     // Whole 16-lane groups: a pass then always covers an even number of
     // 8-lane halves (what `outputs` dispatches on).
     let fits = dims.is_multiple_of(DOT_LANES)
         && out.len() == g * dims
         && p.len() == g * n
-        && n > 0
         && reads(&v, 0, n);
     if !fits || !matches!(g, 1 | 2 | 4) {
         return group_outputs(p, v, out);

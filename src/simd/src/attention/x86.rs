@@ -423,12 +423,14 @@ pub(super) fn quad_fits<T>(
         && fits(&q[0][..hd], k, v, s[2], o[0])
 }
 
-/// Whether positions `from .. from + n` of `h` are in bounds.
+/// Whether positions `from .. from + n` of `h` are in bounds (without
+/// overflowing: the vector loops index unchecked past this).
 pub(super) fn reads<T>(h: &HeadView<'_, T>, from: usize, n: usize) -> bool {
-    let Some(last) = (from + n).checked_sub(1) else {
+    if n == 0 {
         return true;
-    };
-    last.checked_mul(h.stride)
+    }
+    from.checked_add(n - 1)
+        .and_then(|last| last.checked_mul(h.stride))
         .and_then(|x| x.checked_add(h.off))
         .and_then(|x| x.checked_add(h.len))
         .is_some_and(|end| end <= h.data.len())
@@ -446,15 +448,13 @@ pub(super) fn fits<T>(
 ) -> bool {
     let hd = q.len();
     let n = sc.len();
-    let in_bounds =
-        |h: &HeadView<'_, T>| n == 0 || (n - 1) * h.stride + h.off + h.len <= h.data.len();
     hd.is_multiple_of(DOT_LANES)
         && hd / DOT_LANES <= MAX_REGS
         && k.len == hd
         && v.len == hd
         && o.len() == hd
-        && in_bounds(k)
-        && in_bounds(v)
+        && reads(k, 0, n)
+        && reads(v, 0, n)
 }
 
 #[inline]
