@@ -317,9 +317,9 @@ impl Pricer<'_> {
 
     /// Attention of one layer for `m` query rows starting at `pos0`:
     /// energy and DRAM bytes.
-    fn attention(&self, c: &ModelConfig, pos0: usize, m: usize) -> (Energy, f64) {
+    fn attention(&self, c: &ModelConfig, pos0: f64, m: usize) -> (Energy, f64) {
         let a = &self.t.arith;
-        let (pos0f, mf) = (pos0 as f64, m as f64);
+        let (pos0f, mf) = (pos0, m as f64);
         // Sum over rows i of (pos0 + i + 1) keys attended.
         let keys = mf * pos0f + mf * (mf + 1.0) / 2.0;
         let macs = 2.0 * c.q_dim() as f64 * keys;
@@ -390,14 +390,17 @@ impl Pricer<'_> {
         })
     }
 
-    /// Energy and time of one forward call of `m` rows at `pos0`; `calls`
-    /// are the ternary counts per layer (analytic, with the measured ones).
+    /// Energy and time of one forward call of `m` rows, the first at
+    /// position `pos0`; `calls` are the ternary counts per layer (analytic,
+    /// with the measured ones). Only attention depends on the position, and
+    /// linearly, so a fractional `pos0` prices the mean of calls at
+    /// neighbouring positions.
     fn call(
         &self,
         c: &ModelConfig,
         zeros: &ZeroFractions,
         v: Variant,
-        pos0: usize,
+        pos0: f64,
         m: usize,
         calls: Option<&[[AccelCall; 7]]>,
     ) -> PhaseCost {
@@ -450,19 +453,6 @@ fn per_token(mut p: PhaseCost, tokens: f64) -> PhaseCost {
     p.bitlinear_cycles_per_token *= s;
     p.bitlinear_dram_bytes_per_token *= s;
     p
-}
-
-fn add_phase(acc: &mut PhaseCost, p: &PhaseCost) {
-    acc.bitlinear += p.bitlinear;
-    acc.attention += p.attention;
-    acc.head += p.head;
-    acc.total += p.total;
-    acc.seconds_per_token += p.seconds_per_token;
-    acc.compute_bound_seconds += p.compute_bound_seconds;
-    acc.dram_bytes_per_token += p.dram_bytes_per_token;
-    acc.bitlinear_seconds_per_token += p.bitlinear_seconds_per_token;
-    acc.bitlinear_cycles_per_token += p.bitlinear_cycles_per_token;
-    acc.bitlinear_dram_bytes_per_token += p.bitlinear_dram_bytes_per_token;
 }
 
 /// The ternary counts of one call of `m` rows of every BitLinear of every
@@ -565,21 +555,23 @@ pub fn evaluate(
         .enumerate()
         .map(|(vi, &v)| {
             let prefill = per_token(
-                pr.call(c, zeros, v, 0, pt, pre_calls[vi].as_deref()),
+                pr.call(c, zeros, v, 0.0, pt, pre_calls[vi].as_deref()),
                 pt as f64,
             );
-            let mut decode = PhaseCost::default();
-            for s in 0..dt {
-                add_phase(
-                    &mut decode,
-                    &pr.call(c, zeros, v, pt + s, 1, dec_calls[vi].as_deref()),
-                );
-            }
+            // The mean of the steps at positions pt .. pt + dt - 1: one call
+            // at their mean position (the cost is linear in it), not one
+            // call per step (a 65,536-token decode took minutes).
+            let decode = if dt == 0 {
+                PhaseCost::default()
+            } else {
+                let mean = pt as f64 + (dt - 1) as f64 / 2.0;
+                pr.call(c, zeros, v, mean, 1, dec_calls[vi].as_deref())
+            };
             VariantCost {
                 variant: v,
                 label: v.label().to_string(),
                 weight_bits: v.weight_bits(),
-                decode: per_token(decode, dt.max(1) as f64),
+                decode,
                 prefill,
                 paper_arith_pj_per_token: paper_macs * pr.paper_mac_pj(v),
             }
@@ -711,5 +703,104 @@ mod tests {
             let r = pr.paper_mac_pj(Variant::Fp16) / pr.paper_mac_pj(Variant::Ternary2);
             assert!((r - want).abs() < 0.05, "{}: {r}", node.name());
         }
+    }
+
+    /// The decode phase is priced at the mean position of its steps: the
+    /// same as the mean of one call per step (what it replaced, which took
+    /// minutes at 65,536 steps), since only attention depends on the
+    /// position, linearly.
+    #[test]
+    fn decode_at_the_mean_position_is_the_mean_of_the_steps() {
+        let c = tritium_golden::Preset::Tiny.config();
+        let t = Node::N7.table().unwrap();
+        let mut o = opts(4, 8);
+        let zeros = ZeroFractions::uniform(c.num_layers, 0.3, "test");
+        let pr = Pricer {
+            t: &t,
+            o: &o,
+            decoder_pj_per_byte: 0.5,
+        };
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs());
+        let (pt, dt) = (5, 9);
+        for v in Variant::ALL {
+            let calls = ternary_calls(&c, &o, v, 1, None).unwrap();
+            let mut sum = PhaseCost::default();
+            for s in 0..dt {
+                add_phase(
+                    &mut sum,
+                    &pr.call(&c, &zeros, v, (pt + s) as f64, 1, calls.as_deref()),
+                );
+            }
+            let want = per_token(sum, dt as f64);
+            let got = pr.call(&c, &zeros, v, pt as f64 + 4.0, 1, calls.as_deref());
+            for (g, w) in [
+                (got.total.arith_pj, want.total.arith_pj),
+                (got.total.sram_pj, want.total.sram_pj),
+                (got.total.dram_pj, want.total.dram_pj),
+                (got.attention.dram_pj, want.attention.dram_pj),
+                (got.seconds_per_token, want.seconds_per_token),
+                (got.dram_bytes_per_token, want.dram_bytes_per_token),
+                (
+                    got.bitlinear_cycles_per_token,
+                    want.bitlinear_cycles_per_token,
+                ),
+            ] {
+                assert!(close(g, w), "{v:?}: {g} against {w}");
+            }
+            // Attention grows with the position, so the test can tell.
+            let first = pr.call(&c, &zeros, v, pt as f64, 1, calls.as_deref());
+            assert!(first.attention.dram_pj < got.attention.dram_pj);
+        }
+        // evaluate() gives the same, and the longest decode is priced at once.
+        o.workload = Workload {
+            prompt_tokens: pt,
+            decode_tokens: dt,
+        };
+        let ev = evaluate(
+            &c,
+            &zeros,
+            &t,
+            &o,
+            &EvalInputs {
+                measured: None,
+                decoder_pj_per_byte: 0.5,
+            },
+        )
+        .unwrap();
+        let v = Variant::ALL[0];
+        let calls = ternary_calls(&c, &o, v, 1, None).unwrap();
+        let pr = Pricer {
+            t: &t,
+            o: &o,
+            decoder_pj_per_byte: 0.5,
+        };
+        let mid = pr.call(&c, &zeros, v, pt as f64 + 4.0, 1, calls.as_deref());
+        assert_eq!(ev.variant(v).decode, mid);
+        o.workload.decode_tokens = crate::MAX_DECODE_TOKENS;
+        let ev = evaluate(
+            &c,
+            &zeros,
+            &t,
+            &o,
+            &EvalInputs {
+                measured: None,
+                decoder_pj_per_byte: 0.5,
+            },
+        )
+        .unwrap();
+        assert!(ev.variant(v).decode.attention.dram_pj > mid.attention.dram_pj);
+    }
+
+    fn add_phase(acc: &mut PhaseCost, p: &PhaseCost) {
+        acc.bitlinear += p.bitlinear;
+        acc.attention += p.attention;
+        acc.head += p.head;
+        acc.total += p.total;
+        acc.seconds_per_token += p.seconds_per_token;
+        acc.compute_bound_seconds += p.compute_bound_seconds;
+        acc.dram_bytes_per_token += p.dram_bytes_per_token;
+        acc.bitlinear_seconds_per_token += p.bitlinear_seconds_per_token;
+        acc.bitlinear_cycles_per_token += p.bitlinear_cycles_per_token;
+        acc.bitlinear_dram_bytes_per_token += p.bitlinear_dram_bytes_per_token;
     }
 }
