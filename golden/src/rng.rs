@@ -31,6 +31,13 @@ impl SplitMix64 {
         SplitMix64::new(h ^ seed.wrapping_mul(GAMMA))
     }
 
+    /// Skips `n` draws of [`next_u64`](Self::next_u64) in constant time (the
+    /// state is a counter): a stream can be cut into parts made in parallel,
+    /// each part's generator skipped to its first draw, with the same values.
+    pub fn skip(&mut self, n: u64) {
+        self.state = self.state.wrapping_add(GAMMA.wrapping_mul(n));
+    }
+
     /// The next 64 random bits.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
@@ -59,15 +66,23 @@ impl SplitMix64 {
     /// scaling (mean `2 * 65535`, variance `4 * (65536^2 - 1) / 12`).
     #[inline]
     pub fn normal(&mut self) -> f32 {
-        let r = self.next_u64();
-        let s: u32 = (0..4).map(|i| ((r >> (16 * i)) & 0xffff) as u32).sum();
+        let s = field_sum(self.next_u64());
         (s as f32 - 131_070.0) * (3.0f32.sqrt() / 65_536.0)
     }
 }
 
+/// The sum of the four 16-bit fields of `r`, added in two steps side by
+/// side in one register (no carry crosses a 32-bit half: each sum is below
+/// 2^18).
+#[inline]
+fn field_sum(r: u64) -> u32 {
+    let pairs = (r & 0x0000_ffff_0000_ffff) + ((r >> 16) & 0x0000_ffff_0000_ffff);
+    ((pairs & 0xffff_ffff) + (pairs >> 32)) as u32
+}
+
 #[cfg(test)]
 mod tests {
-    use super::SplitMix64;
+    use super::{field_sum, SplitMix64};
 
     /// The reference outputs of SplitMix64 seeded with 0 (as in the
     /// reference C implementation): a changed constant changes every seed's
@@ -78,6 +93,46 @@ mod tests {
         assert_eq!(r.next_u64(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(r.next_u64(), 0x6E78_9E6A_A1B9_65F4);
         assert_eq!(r.next_u64(), 0x06C4_5D18_8009_454F);
+    }
+
+    #[test]
+    fn skip_jumps_to_the_same_draws() {
+        let mut seq = SplitMix64::for_name(3, "w");
+        let draws: Vec<u64> = (0..1000).map(|_| seq.next_u64()).collect();
+        for n in [0u64, 1, 2, 63, 999] {
+            let mut r = SplitMix64::for_name(3, "w");
+            r.skip(n);
+            assert_eq!(r.next_u64(), draws[n as usize], "skip {n}");
+        }
+        // Skips add up, wrapping past 2^64 draws like the stream.
+        let mut a = SplitMix64::new(9);
+        a.skip(u64::MAX);
+        a.skip(2);
+        let mut b = SplitMix64::new(9);
+        b.skip(1);
+        assert_eq!(a, b);
+    }
+
+    /// `normal` adds the four 16-bit fields of a draw side by side in one
+    /// register: the same sum as adding them one by one, so the same
+    /// synthetic weights as before that change.
+    #[test]
+    fn normal_is_the_sum_of_the_four_fields() {
+        let plain = |r: u64| {
+            let s: u32 = (0..4).map(|i| ((r >> (16 * i)) & 0xffff) as u32).sum();
+            (s as f32 - 131_070.0) * (3.0f32.sqrt() / 65_536.0)
+        };
+        let mut draws = SplitMix64::new(5);
+        let mut normals = SplitMix64::new(5);
+        for _ in 0..100_000 {
+            let want = plain(draws.next_u64());
+            assert_eq!(normals.normal().to_bits(), want.to_bits());
+        }
+        // Extremes: every field 0, every field 0xffff, alternating.
+        for r in [0u64, u64::MAX, 0xffff_0000_ffff_0000, 0x0000_ffff_0000_ffff] {
+            let want: u32 = (0..4).map(|i| ((r >> (16 * i)) & 0xffff) as u32).sum();
+            assert_eq!(field_sum(r), want, "{r:#x}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use tritium_golden::model::{HF_EMBED, HF_FINAL_NORM, HF_LM_HEAD};
-use tritium_golden::ops::f32_to_bf16;
+use tritium_golden::ops::{bf16_to_f32, f32_to_bf16};
 use tritium_golden::quant::quantize_weights_absmean;
 use tritium_golden::{Layer, Model, ModelConfig, Norm, Proj, SplitMix64};
 use tritium_util::Progress;
@@ -92,17 +92,49 @@ impl SynthOptions {
 /// Standard deviation of a master weight times sqrt(fan-in).
 const MASTER_GAIN: f32 = 1.0;
 
-fn bf16_values(seed: u64, name: &str, len: usize, mean: f32, std: f32) -> Vec<u16> {
-    let mut rng = SplitMix64::for_name(seed, name);
+/// Values per part of [`stream_values`].
+const STREAM_PART: usize = 1 << 16;
+
+/// `len` values `mean + std * normal()` of the `(seed, name)` stream, each
+/// mapped by `f`, made in parallel parts: each part's generator is skipped
+/// to the part's first draw, so the values are those of one sequential pass.
+fn stream_values<T: Copy + Default + Send + Sync>(
+    seed: u64,
+    name: &str,
+    len: usize,
+    (mean, std): (f32, f32),
+    f: impl Fn(f32) -> T + Sync + Send,
+) -> Vec<T> {
+    let rng = SplitMix64::for_name(seed, name);
     let mut v = tritium_util::huge_vec(len);
-    v.extend((0..len).map(|_| f32_to_bf16(mean + std * rng.normal())));
+    v.resize(len, T::default());
+    v.par_chunks_mut(STREAM_PART)
+        .enumerate()
+        .for_each(|(p, out)| {
+            let mut r = rng.clone();
+            r.skip((p * STREAM_PART) as u64);
+            for o in out {
+                *o = f(mean + std * r.normal());
+            }
+        });
     v
 }
 
+/// bf16 master weights.
+fn bf16_values(seed: u64, name: &str, len: usize, mean: f32, std: f32) -> Vec<u16> {
+    stream_values(seed, name, len, (mean, std), f32_to_bf16)
+}
+
+/// The same master weights widened to f32 (exact), as the quantizer reads
+/// them.
+fn bf16_values_widened(seed: u64, name: &str, len: usize, mean: f32, std: f32) -> Vec<f32> {
+    stream_values(seed, name, len, (mean, std), |x| {
+        bf16_to_f32(f32_to_bf16(x))
+    })
+}
+
 fn widen(bits: &[u16]) -> Vec<f32> {
-    bits.iter()
-        .map(|&b| tritium_golden::ops::bf16_to_f32(b))
-        .collect()
+    bits.iter().map(|&b| bf16_to_f32(b)).collect()
 }
 
 /// The tensors of a synthetic checkpoint (config.json not included).
@@ -137,18 +169,16 @@ pub fn synth_tensors(opts: &SynthOptions, progress: Option<&dyn Progress>) -> Re
             let name = p.hf_tensor(l);
             // Scaled so that every BitLinear output is O(1) for unit-RMS input:
             // the layers, not the token embedding, decide the next token.
-            let master = bf16_values(
-                opts.seed,
-                &name,
-                n * k,
-                0.0,
-                MASTER_GAIN / (k as f32).sqrt(),
-            );
+            let std = MASTER_GAIN / (k as f32).sqrt();
             let mut tensors = Vec::new();
             match quant.mode {
-                QuantMode::Online => tensors.push((name, OwnedTensor::bf16(vec![n, k], &master))),
+                QuantMode::Online => {
+                    let master = bf16_values(opts.seed, &name, n * k, 0.0, std);
+                    tensors.push((name, OwnedTensor::bf16(vec![n, k], &master)))
+                }
                 QuantMode::Offline => {
-                    let t = quantize_weights_absmean(&name, &widen(&master), n, k)?;
+                    let master = bf16_values_widened(opts.seed, &name, n * k, 0.0, std);
+                    let t = quantize_weights_absmean(&name, &master, n, k)?;
                     let ws = match quant.linear_class {
                         LinearClass::Autobitlinear => t.gamma(),
                         LinearClass::Bitlinear => 1.0 / t.gamma(),
@@ -297,4 +327,27 @@ pub fn write_gguf(
             tokenizer: Some(crate::tokenizer::synthetic_tokenizer_json(&opts.config)),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Made in parallel parts, the values are those of one sequential pass
+    /// over the tensor's stream (what every synthetic checkpoint so far
+    /// holds), whatever the length's remainder.
+    #[test]
+    fn parts_give_the_values_of_one_pass() {
+        for len in [0, 1, STREAM_PART - 1, STREAM_PART, 2 * STREAM_PART + 5] {
+            let mut rng = SplitMix64::for_name(7, "model.layers.0.mlp.up_proj.weight");
+            let want: Vec<u16> = (0..len)
+                .map(|_| f32_to_bf16(0.5 + 0.25 * rng.normal()))
+                .collect();
+            let got = bf16_values(7, "model.layers.0.mlp.up_proj.weight", len, 0.5, 0.25);
+            assert_eq!(got, want, "len {len}");
+            let wide = bf16_values_widened(7, "model.layers.0.mlp.up_proj.weight", len, 0.5, 0.25);
+            assert!(wide.iter().zip(&want).all(|(&w, &b)| w == bf16_to_f32(b)));
+            assert_eq!(wide.len(), len);
+        }
+    }
 }
