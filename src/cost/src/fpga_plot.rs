@@ -9,6 +9,7 @@ use plotters::prelude::*;
 use tritium_fpga::{Family, Level, MacKind, SynthResults};
 
 use crate::error::{Error, Result};
+use crate::log_axis::{label, log_axis};
 
 /// One plotted line: kind, "is an estimate", (MACs, LUTs) points.
 type Series = (MacKind, bool, Vec<(f64, f64)>);
@@ -110,14 +111,16 @@ fn draw<DB: DrawingBackend>(
         .x_label_area_size(45)
         .y_label_area_size(70)
         .build_cartesian_2d(
-            (0.8f64..x_max * 1.3).log_scale(),
-            ((y_min / 2.0).max(1.0)..y_max * 2.0).log_scale(),
+            log_axis(0.8, x_max * 1.3),
+            log_axis((y_min / 2.0).max(1.0), y_max * 2.0),
         )
         .map_err(e)?;
     chart
         .configure_mesh()
         .x_desc("MACs per cycle (Cols x Lanes), log scale")
         .y_desc(format!("{what} (count, log scale)"))
+        .x_label_formatter(&|v| label(*v))
+        .y_label_formatter(&|v| label(*v))
         .draw()
         .map_err(e)?;
     for (i, (kind, est, pts)) in series.iter().enumerate() {

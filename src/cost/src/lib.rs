@@ -44,6 +44,7 @@ pub mod energy;
 mod error;
 pub mod fpga_plot;
 pub mod inputs;
+pub mod log_axis;
 pub mod markdown;
 mod markdown_accel;
 pub mod papers;

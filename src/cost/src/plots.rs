@@ -7,6 +7,7 @@ use plotters::prelude::*;
 
 use crate::count::{Energy, Variant};
 use crate::error::{Error, Result};
+use crate::log_axis::{label, log_axis};
 use crate::report::{Mode, Report, SizeRow, ROOFLINE_BANDWIDTHS};
 
 /// (title, file stem) of every plot, in report order.
@@ -25,23 +26,6 @@ pub const PLOTS: &[(&str, &str)] = &[
 
 /// Pixel size of every plot.
 pub const SIZE: (u32, u32) = (1200, 700);
-
-/// A tick label without trailing zeros.
-fn short(v: f64) -> String {
-    let a = v.abs();
-    let t = if a >= 100.0 || a == 0.0 {
-        format!("{v:.0}")
-    } else if a >= 1.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.3}")
-    };
-    if t.contains('.') {
-        t.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        t
-    }
-}
 
 /// The legend box every plot uses.
 fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
@@ -172,7 +156,7 @@ fn energy_per_token<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift
             .x_desc("weights / arithmetic")
             .y_desc("energy (mJ per token)")
             .x_label_formatter(&fmt)
-            .y_label_formatter(&|v| short(*v))
+            .y_label_formatter(&|v| label(*v))
             .axis_desc_style(("sans-serif", 16))
             .draw()
             .map_err(s)?;
@@ -249,15 +233,15 @@ fn savings_vs_size<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift>
         .x_label_area_size(50)
         .y_label_area_size(70)
         .build_cartesian_2d(
-            (0.4f64..120.0).log_scale(),
-            ((lo * 0.7).max(0.1)..hi * 1.6).log_scale(),
+            log_axis(0.4, 120.0),
+            log_axis((lo * 0.7).max(0.1), hi * 1.6),
         )
         .map_err(s)?;
     ch.configure_mesh()
         .x_desc("model size (billions of parameters, log scale)")
         .y_desc("energy saving, FP16 / ternary 2-bit (x, log scale)")
-        .x_label_formatter(&|v| short(*v))
-        .y_label_formatter(&|v| short(*v))
+        .x_label_formatter(&|v| label(*v))
+        .y_label_formatter(&|v| label(*v))
         .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(s)?;
@@ -303,15 +287,15 @@ fn roofline<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift>) -> Re
         .x_label_area_size(50)
         .y_label_area_size(70)
         .build_cartesian_2d(
-            (xlo * 0.8..xhi * 1.25).log_scale(),
-            (lo * 0.7..hi * 1.4).log_scale(),
+            log_axis(xlo * 0.8, xhi * 1.25),
+            log_axis(lo * 0.7, hi * 1.4),
         )
         .map_err(s)?;
     ch.configure_mesh()
         .x_desc("array size (MACs per cycle = columns x lanes, log scale)")
         .y_desc("decode latency (ms per token, log scale)")
-        .x_label_formatter(&|v| short(*v))
-        .y_label_formatter(&|v| short(*v))
+        .x_label_formatter(&|v| label(*v))
+        .y_label_formatter(&|v| label(*v))
         .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(s)?;
@@ -403,7 +387,7 @@ fn breakdown<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift>) -> R
         .margin(15)
         .x_label_area_size(50)
         .y_label_area_size(70)
-        .build_cartesian_2d((0..names.len() - 1).into_segmented(), (lo..hi).log_scale())
+        .build_cartesian_2d((0..names.len() - 1).into_segmented(), log_axis(lo, hi))
         .map_err(s)?;
     let fmt = |v: &SegmentValue<usize>| segment_label(&names, v);
     ch.configure_mesh()
@@ -411,7 +395,7 @@ fn breakdown<DB: DrawingBackend>(r: &Report, root: &DrawingArea<DB, Shift>) -> R
         .x_desc("component (BitLinear projections, attention with its KV-cache traffic, LM head with the embedding row)")
         .y_desc("energy (mJ per token, log scale)")
         .x_label_formatter(&fmt)
-        .y_label_formatter(&|v| short(*v))
+        .y_label_formatter(&|v| label(*v))
         .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(s)?;

@@ -9,6 +9,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{Error, Result};
+use crate::log_axis::{label, log_axis};
 use crate::sweep::{PointResult, Sweep};
 
 /// (title, file stem) of the plots.
@@ -188,17 +189,6 @@ fn on_front(p: &PointResult, which: usize) -> bool {
     }
 }
 
-/// A tick label: at most 3 significant digits, no trailing zeros.
-fn tick(v: f64) -> String {
-    let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
-    let t = format!("{v:.digits$}");
-    if t.contains('.') {
-        t.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        t
-    }
-}
-
 /// A log-scale range around `v`'s values.
 fn range(v: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     let (lo, hi) = v.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
@@ -238,14 +228,14 @@ fn plot<DB: DrawingBackend>(
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(xs.clone().log_scale(), ys.log_scale())
+        .build_cartesian_2d(log_axis(xs.start, xs.end), log_axis(ys.start, ys.end))
         .map_err(e)?;
     chart
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc("energy per token, mJ (log scale)")
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
+        .x_label_formatter(&|v| label(*v))
+        .y_label_formatter(&|v| label(*v))
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(e)?;
