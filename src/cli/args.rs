@@ -331,7 +331,10 @@ pub fn load_model_args(a: &ModelArgs, quiet: bool) -> Result<LoadedForRun> {
         });
     }
     let preset = a.preset.preset();
-    let model = tritium_model::synthetic::preset_model(preset, a.preset_seed)?;
+    let model = {
+        let bar = Bar::new("generating the preset's weights", quiet);
+        tritium_model::synthetic::preset_model_with(preset, a.preset_seed, Some(&bar))?
+    };
     let tokenizer = TextTokenizer::from_json(
         "synthetic tokenizer",
         &synthetic_tokenizer_json(model.config()),

@@ -144,6 +144,12 @@ pub fn synth_tensors(opts: &SynthOptions, progress: Option<&dyn Progress>) -> Re
     let quant = opts.quant();
     let (v, h) = (c.vocab_size, c.hidden_size);
     let mut out = MemTensors::default();
+    let linears: Vec<(usize, Proj)> = (0..c.num_layers)
+        .flat_map(|l| Proj::ALL.into_iter().map(move |p| (l, p)))
+        .collect();
+    if let Some(pr) = progress {
+        pr.set_total(linears.len() as u64);
+    }
     let embed_std = 1.0 / (h as f32).sqrt();
     let mut dense = vec![(HF_EMBED.to_string(), vec![v, h], 0.0, embed_std)];
     if !c.tie_word_embeddings {
@@ -159,9 +165,6 @@ pub fn synth_tensors(opts: &SynthOptions, progress: Option<&dyn Progress>) -> Re
         let bits = bf16_values(opts.seed, &name, shape.iter().product(), mean, std);
         out.tensors.insert(name, OwnedTensor::bf16(shape, &bits));
     }
-    let linears: Vec<(usize, Proj)> = (0..c.num_layers)
-        .flat_map(|l| Proj::ALL.into_iter().map(move |p| (l, p)))
-        .collect();
     let made = linears
         .par_iter()
         .map(|&(l, p)| {
@@ -267,12 +270,24 @@ pub fn random_model(config: &ModelConfig, seed: u64) -> Result<Model> {
 /// `tritium gen-model --preset P --seed S` writes (packed, autobitlinear)
 /// and loads back as, built in memory.
 pub fn preset_model(preset: tritium_golden::Preset, seed: u64) -> Result<Model> {
-    synth_model(&SynthOptions {
+    preset_model_with(preset, seed, None)
+}
+
+/// [`preset_model`], reporting each BitLinear made to `progress` (the
+/// 2B4T preset takes seconds).
+pub fn preset_model_with(
+    preset: tritium_golden::Preset,
+    seed: u64,
+    progress: Option<&dyn Progress>,
+) -> Result<Model> {
+    let opts = SynthOptions {
         config: preset.config(),
         seed,
         format: CheckpointFormat::HfPacked,
         linear_class: LinearClass::Autobitlinear,
-    })
+    };
+    let tensors = synth_tensors(&opts, progress)?;
+    assemble(&tensors, &opts.config, opts.quant(), None)
 }
 
 /// The model a synthetic checkpoint loads as, built in memory through the
@@ -349,5 +364,40 @@ mod tests {
             assert!(wide.iter().zip(&want).all(|(&w, &b)| w == bf16_to_f32(b)));
             assert_eq!(wide.len(), len);
         }
+    }
+
+    /// The preset's model reports a total before the first step and
+    /// reaches it, one step per BitLinear; and it is the model
+    /// `preset_model` builds.
+    #[test]
+    fn preset_model_reports_its_progress() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        #[derive(Default)]
+        struct Count {
+            total: AtomicU64,
+            done: AtomicU64,
+            early: AtomicU64,
+        }
+        impl Progress for Count {
+            fn set_total(&self, total: u64) {
+                self.total.store(total, Ordering::SeqCst);
+            }
+            fn advance(&self, n: u64) {
+                if self.total.load(Ordering::SeqCst) == 0 {
+                    self.early.fetch_add(1, Ordering::SeqCst);
+                }
+                self.done.fetch_add(n, Ordering::SeqCst);
+            }
+        }
+        let count = Count::default();
+        let p = tritium_golden::Preset::Tiny;
+        let m = preset_model_with(p, 3, Some(&count)).unwrap();
+        let want = (p.config().num_layers * Proj::ALL.len()) as u64;
+        assert_eq!(count.total.load(Ordering::SeqCst), want);
+        assert_eq!(count.done.load(Ordering::SeqCst), want);
+        assert_eq!(count.early.load(Ordering::SeqCst), 0);
+        let again = preset_model(p, 3).unwrap();
+        let w = |m: &Model| m.layers()[1].linear(Proj::Down).to_hf_packed().unwrap();
+        assert_eq!(w(&m), w(&again));
     }
 }
