@@ -756,17 +756,11 @@ mod tests {
             prompt_tokens: pt,
             decode_tokens: dt,
         };
-        let ev = evaluate(
-            &c,
-            &zeros,
-            &t,
-            &o,
-            &EvalInputs {
-                measured: None,
-                decoder_pj_per_byte: 0.5,
-            },
-        )
-        .unwrap();
+        let inputs = EvalInputs {
+            measured: None,
+            decoder_pj_per_byte: 0.5,
+        };
+        let ev = evaluate(&c, &zeros, &t, &o, &inputs).unwrap();
         let v = Variant::ALL[0];
         let calls = ternary_calls(&c, &o, v, 1, None).unwrap();
         let pr = Pricer {
@@ -777,17 +771,7 @@ mod tests {
         let mid = pr.call(&c, &zeros, v, pt as f64 + 4.0, 1, calls.as_deref());
         assert_eq!(ev.variant(v).decode, mid);
         o.workload.decode_tokens = crate::MAX_DECODE_TOKENS;
-        let ev = evaluate(
-            &c,
-            &zeros,
-            &t,
-            &o,
-            &EvalInputs {
-                measured: None,
-                decoder_pj_per_byte: 0.5,
-            },
-        )
-        .unwrap();
+        let ev = evaluate(&c, &zeros, &t, &o, &inputs).unwrap();
         assert!(ev.variant(v).decode.attention.dram_pj > mid.attention.dram_pj);
     }
 
