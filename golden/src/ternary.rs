@@ -335,15 +335,16 @@ impl TernaryMatrix {
                 self.n,
             ));
         }
-        let q = self.n / 4;
-        let mut out = vec![0u8; q * self.k];
-        for p in 0..q {
-            for c in 0..self.k {
-                let mut byte = 0u8;
-                for i in 0..4 {
-                    byte |= encode_code(self.get(i * q + p, c)) << (2 * i);
-                }
-                out[p * self.k + c] = byte;
+        // The inverse of `from_hf_packed`'s transpose, which is its own
+        // inverse: canonical byte cb of rows i * q + p (i = 0..4) becomes
+        // HF bytes 4cb..4cb+4 of HF row p.
+        let (q, k) = (self.n / 4, self.k);
+        let mut out = vec![0u8; q * k];
+        for (p, dst) in out.chunks_exact_mut(k.max(1)).enumerate().take(q) {
+            let rows = [0, 1, 2, 3].map(|i| self.packed_row(i * q + p));
+            for (cb, cols) in dst.chunks_mut(4).enumerate() {
+                let x = u32::from_le_bytes(rows.map(|r| r[cb]));
+                cols.copy_from_slice(&transpose_code_quad(x).to_le_bytes()[..cols.len()]);
             }
         }
         Ok(out)
@@ -590,6 +591,14 @@ mod tests {
             let bytes = m.to_hf_packed().unwrap();
             prop_assert_eq!(bytes.len(), n / 4 * k);
             prop_assert!(bytes.iter().all(|b| (0..4).all(|i| (b >> (2 * i)) & 3 != 3)));
+            // Byte (p, c) holds rows i * q + p of column c at bit pair i.
+            let q = n / 4;
+            for p in 0..q {
+                for c in 0..k {
+                    let want = (0..4).fold(0u8, |b, i| b | encode_code(t[(i * q + p) * k + c]) << (2 * i));
+                    prop_assert_eq!(bytes[p * k + c], want, "({}, {})", p, c);
+                }
+            }
             let back = TernaryMatrix::from_hf_packed("w", n, k, &bytes, 0.7).unwrap();
             prop_assert_eq!(back, m);
         }
