@@ -286,14 +286,18 @@ pub fn preset_model_with(
         format: CheckpointFormat::HfPacked,
         linear_class: LinearClass::Autobitlinear,
     };
-    let tensors = synth_tensors(&opts, progress)?;
-    assemble(&tensors, &opts.config, opts.quant(), None)
+    synth_model_with(&opts, progress)
 }
 
 /// The model a synthetic checkpoint loads as, built in memory through the
 /// same assembler as files on disk.
 pub fn synth_model(opts: &SynthOptions) -> Result<Model> {
-    let tensors = synth_tensors(opts, None)?;
+    synth_model_with(opts, None)
+}
+
+/// [`synth_model`], reporting each BitLinear made to `progress`.
+pub fn synth_model_with(opts: &SynthOptions, progress: Option<&dyn Progress>) -> Result<Model> {
+    let tensors = synth_tensors(opts, progress)?;
     assemble(&tensors, &opts.config, opts.quant(), None)
 }
 
