@@ -196,13 +196,15 @@ pub fn check_output_dir(
     force: bool,
     inputs: &Inputs,
 ) -> Result<(), OutputError> {
+    // An input first: `convert --from m.gguf --to m.gguf` is told that
+    // `m.gguf` is its input, not only that it is no directory.
+    refuse(inputs.find(dir).is_some(), flag, dir, Refusal::IsInput)?;
     refuse(
         dir.exists() && !dir.is_dir(),
         flag,
         dir,
         Refusal::NotDirectory,
     )?;
-    refuse(inputs.find(dir).is_some(), flag, dir, Refusal::IsInput)?;
     refuse(
         !dir.exists() && !parent_dir(dir).is_dir(),
         flag,
@@ -360,6 +362,18 @@ mod tests {
         // A new file next to the inputs is fine; the directory itself is not.
         check_output_file("--logits", &model.join("logits.json"), false, &inputs).unwrap();
         let e = check_output_dir("--out", &model, &["a"], true, &inputs).unwrap_err();
+        assert_eq!(e.why, Refusal::IsInput, "{e}");
+        // A directory output named as an input file says so (it is also no
+        // directory, which alone would not tell the user what went wrong).
+        let file_in = Inputs::new().with(&model.join("model.safetensors"));
+        let e = check_output_dir(
+            "--to",
+            &model.join("model.safetensors"),
+            &[],
+            true,
+            &file_in,
+        )
+        .unwrap_err();
         assert_eq!(e.why, Refusal::IsInput, "{e}");
         std::fs::remove_dir_all(&d).unwrap();
     }
