@@ -770,7 +770,7 @@ mod tests {
         };
         let mid = pr.call(&c, &zeros, v, pt as f64 + 4.0, 1, calls.as_deref());
         assert_eq!(ev.variant(v).decode, mid);
-        o.workload.decode_tokens = crate::MAX_DECODE_TOKENS;
+        o.workload.decode_tokens = 1 << 16; // the longest decode a request takes
         let ev = evaluate(&c, &zeros, &t, &o, &inputs).unwrap();
         assert!(ev.variant(v).decode.attention.dram_pj > mid.attention.dram_pj);
     }
