@@ -30,7 +30,7 @@ use tritium_golden::attention::{attend_head, attend_pair, attend_quad, HeadView}
 use tritium_golden::grouped::{group_outputs, group_rows, group_scores};
 use tritium_golden::ops::{reduce_lanes, softmax, DOT_LANES};
 
-use super::x86::{fits, prefetch_row, quad_fits, reads, Lanes, AHEAD};
+use super::x86::{fits, prefetch_row, prefetch_row_to, quad_fits, reads, Lanes, AHEAD};
 
 /// Positions whose scores [`reduce8`] combines at once.
 const BLOCK: usize = 8;
@@ -508,15 +508,10 @@ unsafe fn out_pass<T: Lanes, const H: usize, const R: usize>(
     for j in 0..n {
         if ahead.bytes > 0 && j + ahead.dist < ahead.rows {
             let at = (j + ahead.dist) * stride * std::mem::size_of::<T>();
-            let line = ahead.row.add(at).cast::<i8>();
-            let mut off = 0;
-            while off < ahead.bytes {
-                if ahead.to_l2 {
-                    _mm_prefetch::<_MM_HINT_T1>(line.add(off));
-                } else {
-                    _mm_prefetch::<_MM_HINT_T0>(line.add(off));
-                }
-                off += 64;
+            if ahead.to_l2 {
+                prefetch_row_to::<u8, _MM_HINT_T1>(ahead.row.add(at), ahead.bytes);
+            } else {
+                prefetch_row(ahead.row.add(at), ahead.bytes);
             }
         }
         let row = v.add(j * stride);

@@ -380,13 +380,20 @@ unsafe fn out_quad<T: Lanes, const G: usize>(
     }
 }
 
-/// Prefetches one row of `bytes` at `p`.
+/// Prefetches one row of `bytes` at `p` into L1.
 #[inline(always)]
 pub(super) unsafe fn prefetch_row<T>(p: *const T, bytes: usize) {
+    prefetch_row_to::<T, _MM_HINT_T0>(p, bytes);
+}
+
+/// Prefetches one row of `bytes` at `p` with the hint `HINT`
+/// (`_MM_HINT_T1`: into L2, leaving L1 to the rows being worked on).
+#[inline(always)]
+pub(super) unsafe fn prefetch_row_to<T, const HINT: i32>(p: *const T, bytes: usize) {
     let row = p.cast::<i8>();
     let mut off = 0;
     while off < bytes {
-        _mm_prefetch::<_MM_HINT_T0>(row.add(off));
+        _mm_prefetch::<HINT>(row.add(off));
         off += 64;
     }
 }
