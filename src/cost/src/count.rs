@@ -319,12 +319,12 @@ impl Pricer<'_> {
     /// energy and DRAM bytes.
     fn attention(&self, c: &ModelConfig, pos0: f64, m: usize) -> (Energy, f64) {
         let a = &self.t.arith;
-        let (pos0f, mf) = (pos0, m as f64);
+        let mf = m as f64;
         // Sum over rows i of (pos0 + i + 1) keys attended.
-        let keys = mf * pos0f + mf * (mf + 1.0) / 2.0;
+        let keys = mf * pos0 + mf * (mf + 1.0) / 2.0;
         let macs = 2.0 * c.q_dim() as f64 * keys;
         let kv_elem = 2.0 * c.kv_dim() as f64 * f64::from(self.o.kv_bits) / 8.0;
-        let dram_bytes = kv_elem * (pos0f + mf);
+        let dram_bytes = kv_elem * (pos0 + mf);
         (
             Energy {
                 arith_pj: macs * (a.fp16_mul.pj + a.fp16_add.pj),

@@ -133,10 +133,6 @@ fn bf16_values_widened(seed: u64, name: &str, len: usize, mean: f32, std: f32) -
     })
 }
 
-fn widen(bits: &[u16]) -> Vec<f32> {
-    bits.iter().map(|&b| bf16_to_f32(b)).collect()
-}
-
 /// The tensors of a synthetic checkpoint (config.json not included).
 pub fn synth_tensors(opts: &SynthOptions, progress: Option<&dyn Progress>) -> Result<MemTensors> {
     let c = &opts.config;
@@ -225,7 +221,7 @@ pub fn random_model(config: &ModelConfig, seed: u64) -> Result<Model> {
     } else {
         Some(dense(HF_LM_HEAD, v, 0.0, 1.0 / (h as f32).sqrt())?)
     };
-    let norm = |name: &str, len: usize| widen(&bf16_values(seed, name, len, 1.0, 0.1));
+    let norm = |name: &str, len: usize| bf16_values_widened(seed, name, len, 1.0, 0.1);
     let layers = (0..c.num_layers)
         .into_par_iter()
         .map(|l| {
