@@ -51,7 +51,8 @@ pub(crate) struct SharedOut<T>(pub(crate) *mut T);
 unsafe impl<T> Sync for SharedOut<T> {}
 
 struct Job {
-    /// The item function, its lifetime erased: valid until `pending` is 0.
+    /// The item function, its lifetime erased: valid until the job's gate is
+    /// closed with no worker inside.
     f: *const JobFn,
     /// One range per worker (sized once, when the pool starts).
     prefetch: Vec<Prefetch>,
@@ -61,8 +62,19 @@ struct Shared {
     epoch: AtomicU64,
     /// Unclaimed items `lo .. hi`, packed as `hi << 32 | lo`.
     range: AtomicU64,
-    /// Workers still inside the current job.
-    pending: AtomicUsize,
+    /// The current job's gate: [`OPEN`] while workers may join it, and the
+    /// count of workers inside it. A worker joins only through an open gate
+    /// (and only then reads `job`); the caller closes it once the range is
+    /// empty and waits for the count to reach 0. So a worker that is not
+    /// running (descheduled on a busy machine) when a job comes never holds
+    /// the job up: it finds the gate closed and skips it. Before the gate,
+    /// the caller waited for every worker to see every job, and a 2-thread
+    /// decode next to another busy process ran at half the speed of 1 thread.
+    gate: AtomicU64,
+    /// Tests: holds every worker after it sees a job and before it joins
+    /// (a thread the scheduler has not run).
+    #[cfg(test)]
+    held: AtomicBool,
     panicked: AtomicBool,
     stop: AtomicBool,
     sleepers: AtomicUsize,
@@ -72,13 +84,28 @@ struct Shared {
 }
 
 // SAFETY: `job` is written only by the (single, `&mut`) caller of
-// `SpinPool::run` while no worker reads it (between jobs: `pending` is 0 and
-// the epoch is not yet advanced), and read by workers only after they
-// observe the new epoch (Acquire after the caller's Release).
+// `SpinPool::run` while no worker reads it (between jobs: the gate is
+// closed with no worker inside), and read by workers only after they joined
+// through the open gate (Acquire after the caller's Release).
 unsafe impl Sync for Shared {}
 unsafe impl Send for Shared {}
 
+/// [`Shared::gate`]'s open flag; the bits below it count the workers inside.
+const OPEN: u64 = 1 << 63;
+
 impl Shared {
+    /// Enters the current job if its gate is open.
+    fn join(&self) -> bool {
+        let mut g = self.gate.load(Acquire);
+        while g & OPEN != 0 {
+            match self.gate.compare_exchange_weak(g, g + 1, AcqRel, Acquire) {
+                Ok(_) => return true,
+                Err(now) => g = now,
+            }
+        }
+        false
+    }
+
     fn claim(&self, front: bool) -> Option<usize> {
         let mut cur = self.range.load(Acquire);
         loop {
@@ -119,7 +146,9 @@ impl SpinPool {
         let shared = Arc::new(Shared {
             epoch: AtomicU64::new(0),
             range: AtomicU64::new(0),
-            pending: AtomicUsize::new(0),
+            gate: AtomicU64::new(0),
+            #[cfg(test)]
+            held: AtomicBool::new(false),
             panicked: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             sleepers: AtomicUsize::new(0),
@@ -179,7 +208,7 @@ impl SpinPool {
             }
         }
         sh.range.store((items as u64) << 32, Relaxed);
-        sh.pending.store(self.workers.len(), Relaxed);
+        sh.gate.store(OPEN, Release);
         sh.epoch.fetch_add(1, SeqCst);
         if sh.sleepers.load(SeqCst) > 0 {
             let _g = sh.lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -190,7 +219,10 @@ impl SpinPool {
                 f(i, End::Front);
             }
         }));
-        while sh.pending.load(Acquire) != 0 {
+        // The range is empty: no worker joins any more, and those inside
+        // finish the item they hold.
+        sh.gate.fetch_and(!OPEN, AcqRel);
+        while sh.gate.load(Acquire) != 0 {
             std::hint::spin_loop();
         }
         if let Err(p) = mine {
@@ -258,8 +290,18 @@ fn worker(sh: &Shared, w: usize) {
             Some(e) => seen = e,
             None => return,
         }
-        // SAFETY: the epoch (Acquire) published the job; it stays valid
-        // until this worker decrements `pending`.
+        #[cfg(test)]
+        while sh.held.load(Acquire) {
+            std::hint::spin_loop();
+        }
+        if !sh.join() {
+            // Over before this worker came (it was not running, or slow
+            // to see the epoch): nothing of it is left to do or to read.
+            continue;
+        }
+        // SAFETY: joining (Acquire) through the open gate came after the
+        // job was written (Release); it stays valid until this worker
+        // leaves the gate.
         let (f, pf) = unsafe {
             let job = &*sh.job.get();
             (&*job.f, job.prefetch[w])
@@ -272,7 +314,7 @@ fn worker(sh: &Shared, w: usize) {
         if r.is_err() {
             sh.panicked.store(true, Release);
         }
-        sh.pending.fetch_sub(1, Release);
+        sh.gate.fetch_sub(1, Release);
         prefetch(sh, pf, seen);
     }
 }
@@ -406,6 +448,58 @@ mod tests {
         let back_min = log.iter().filter(|e| !e.2).map(|e| e.0).min();
         assert!(back_min.is_some(), "no worker took an item");
         assert!(front.iter().all(|&i| Some(i) < back_min));
+    }
+
+    /// Regression: the caller waited for every worker to see every job, so
+    /// a worker the scheduler did not run (another busy process on the
+    /// core) held up each job until it ran: 2-thread decode ran at half the
+    /// speed of 1 thread next to a busy process. Here the worker is held
+    /// before it joins: the caller runs every item itself and returns; the
+    /// worker, let go, skips the jobs that are over and takes part again.
+    #[test]
+    fn a_worker_that_does_not_come_holds_no_job_up() {
+        let mut pool = SpinPool::new(2).unwrap();
+        pool.shared.held.store(true, SeqCst);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let caller = std::thread::spawn(move || {
+            let me = std::thread::current().id();
+            for _ in 0..3 {
+                let hits: Vec<AtomicU32> = (0..64).map(|_| AtomicU32::new(0)).collect();
+                let elsewhere = AtomicU32::new(0);
+                pool.run(
+                    64,
+                    &|i, _| {
+                        hits[i].fetch_add(1, Relaxed);
+                        if std::thread::current().id() != me {
+                            elsewhere.fetch_add(1, Relaxed);
+                        }
+                    },
+                    &[],
+                );
+                assert!(hits.iter().all(|h| h.load(Relaxed) == 1));
+                assert_eq!(elsewhere.load(Relaxed), 0, "the held worker ran an item");
+            }
+            tx.send(()).unwrap();
+            pool
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("a job waited for a worker that never joined it");
+        let mut pool = caller.join().unwrap();
+        pool.shared.held.store(false, SeqCst);
+        // Let go, the worker takes items again.
+        let main = std::thread::current().id();
+        let worker_items = AtomicU32::new(0);
+        pool.run(
+            400,
+            &|_, _| {
+                if std::thread::current().id() != main {
+                    worker_items.fetch_add(1, Relaxed);
+                }
+                std::thread::sleep(Duration::from_micros(50));
+            },
+            &[],
+        );
+        assert!(worker_items.load(Relaxed) > 0, "the worker never came back");
     }
 
     /// Regression: the pool once capped itself at 64 threads without a word
