@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use tritium_golden::Proj;
+#[cfg(feature = "rtl")]
+use tritium_util::Progress;
 
 use super::applies::Needs;
 use super::args::{ModelArgs, PromptArgs, RtlArgs};
@@ -279,7 +281,16 @@ pub fn run(a: &CosimArgs) -> Result<ExitCode> {
             seed: a.seed,
             clock_mhz: a.rtl.clock_mhz,
         };
-        run_layer_cosim(&mut rtl, o, mismatch_wave)?
+        // One call, run as whole jobs inside the model's native loop: no
+        // steps to count, but a 2B4T-sized layer takes minutes on kv260.
+        let bar = Bar::spinner(a.json);
+        bar.message(&format!(
+            "cosim: {} x {} layer, {} rows, on the RTL",
+            a.n_out, a.k, a.rows
+        ));
+        let r = run_layer_cosim(&mut rtl, o, mismatch_wave)?;
+        drop(bar);
+        r
     } else {
         let run = load_model_args(&a.model, a.json)?;
         let prompt = prompt_tokens(&run, &a.prompt)?;

@@ -22,13 +22,17 @@ impl Bar {
         Bar(pb)
     }
 
-    /// A spinner with a changing message (no known total).
+    /// A spinner with a changing message and the time elapsed (no known total).
     pub fn spinner(hidden: bool) -> Bar {
         let pb = if hidden {
             ProgressBar::hidden()
         } else {
             ProgressBar::new_spinner()
         };
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         pb.enable_steady_tick(std::time::Duration::from_millis(200));
         Bar(pb)
     }
